@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what CloudPhoenix needs on a fresh Debian machine and builds it.
+# Safe to run again: each step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)); install it and run again"
+  exit 1
+fi
+
+# System packages the lab, the probes' tests and the runbook's steps use:
+# PostgreSQL server binaries (initdb, pg_basebackup), BIND 9 and its tools
+# (named, nsupdate, dig), Chromium for the dashboard test, Prometheus and promtool.
+need=()
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_basebackup" ] || need+=(postgresql postgresql-client)
+command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || need+=(bind9)
+command -v nsupdate >/dev/null 2>&1 || need+=(bind9-dnsutils)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing system packages: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # Debian starts the packaged daemons; the lab and tests run their own on ports of their own.
+    for svc in named bind9 prometheus; do
+      (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || true
+      pkill -x "$svc" 2>/dev/null || true
+    done
+  else
+    say "missing system packages: ${need[*]}; install them with: sudo apt-get install ${need[*]}"
+  fi
+fi
+
+# npm packages, when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# Build when any source is newer than the last build.
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src package.json tsconfig*.json -newer dist/cli/main.js -print -quit 2>/dev/null)" ]; then
+  say "building"
+  rm -rf dist
+  npx --no-install tsc -p tsconfig.build.json
+  cp -r src/server/public dist/server/ 2>/dev/null || true
+  chmod +x dist/cli/main.js
+fi

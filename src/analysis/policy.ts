@@ -1,0 +1,133 @@
+import type { Action, Analysis, Decision, Level, ScoreResult } from '../core/index.js';
+import type { DecisionConfig } from '../config/index.js';
+
+/** What the policy remembers between cycles. */
+export interface PolicyState {
+  /** When the last failover (region or DR) was decided. */
+  lastFailoverAt?: number;
+}
+
+export interface PolicyInput {
+  now: number;
+  score: ScoreResult;
+  analysis: Analysis | undefined;
+  /** False for the naive baseline, whose recommendation passes unchecked. */
+  gated: boolean;
+  config: DecisionConfig;
+  state: PolicyState;
+  hasSecondary: boolean;
+}
+
+const LEVEL_RANK: Record<Level, number> = { none: 0, self_heal: 1, region_failover: 2, dr_failover: 3 };
+
+function naive(input: PolicyInput): Decision {
+  const { analysis, score, now } = input;
+  const map: Record<string, Action> = {
+    trigger_dr: 'dr_failover',
+    region_failover: 'region_failover',
+    self_heal: 'self_heal',
+    escalate: 'escalate',
+    none: 'none',
+  };
+  const action = analysis ? map[analysis.recommended_action] : 'none';
+  return {
+    at: now,
+    action,
+    score: score.score,
+    level: score.level,
+    category: analysis?.root_cause_category ?? 'unknown',
+    confidence: analysis?.confidence ?? 'low',
+    reason: analysis?.reasoning ?? `score ${score.score}, level ${score.level}`,
+    blocked_by: [],
+    analysis,
+  };
+}
+
+/** Rules that hold any failover back, whatever the analysis says. */
+function failoverBlocks(input: PolicyInput): string[] {
+  const { config, now, state } = input;
+  const blocks: string[] = [];
+  if (config.kill_switch) blocks.push('kill switch is on (decision.kill_switch)');
+  for (const window of config.maintenance_windows) {
+    if (now >= window.start && now < window.end) {
+      blocks.push(`inside a maintenance window${window.reason ? ` (${window.reason})` : ''}`);
+    }
+  }
+  if (state.lastFailoverAt !== undefined && now - state.lastFailoverAt < config.cooldown_s) {
+    blocks.push(
+      `cooldown: a failover was decided ${Math.round(now - state.lastFailoverAt)} s ago (cooldown ${config.cooldown_s} s)`,
+    );
+  }
+  return blocks;
+}
+
+/**
+ * The safety gate between an analysis and an action. DR needs the level, a
+ * high-confidence trigger_dr for an infrastructure category we may fail over
+ * for, a ready DR site and no active block; anything less becomes the most
+ * drastic action that is still allowed, with the reasons recorded.
+ */
+export function applyPolicy(input: PolicyInput): Decision {
+  if (!input.gated) return naive(input);
+  const { analysis, score, now, config } = input;
+  const base = {
+    at: now,
+    score: score.score,
+    level: score.level,
+    category: analysis?.root_cause_category ?? 'unknown',
+    confidence: analysis?.confidence ?? 'low',
+    analysis,
+  } as const;
+  if (!analysis) {
+    return {
+      ...base,
+      action: 'none',
+      reason: `score ${score.score} (level ${score.level}); nothing to analyze`,
+      blocked_by: [],
+    };
+  }
+  const blocked_by: string[] = [];
+  const rec = analysis.recommended_action;
+
+  if (rec === 'trigger_dr') {
+    if (LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover)
+      blocked_by.push(`score ${score.score} is below the DR level`);
+    if (analysis.confidence !== 'high')
+      blocked_by.push(`confidence is ${analysis.confidence}, DR needs high`);
+    if (!config.dr_categories.includes(analysis.root_cause_category)) {
+      blocked_by.push(
+        `category ${analysis.root_cause_category} is not one DR can fix (${config.dr_categories.join(', ')})`,
+      );
+    }
+    if (analysis.dr_ready && !analysis.dr_ready.ready)
+      blocked_by.push(...analysis.dr_ready.reasons.map((r) => `DR site not ready: ${r}`));
+    blocked_by.push(...failoverBlocks(input));
+    if (blocked_by.length === 0) {
+      return { ...base, action: 'dr_failover', reason: analysis.reasoning, blocked_by };
+    }
+    return {
+      ...base,
+      action: 'escalate',
+      reason: `DR recommended but held back: ${blocked_by.join('; ')}. ${analysis.reasoning}`,
+      blocked_by,
+    };
+  }
+
+  if (rec === 'region_failover') {
+    if (!input.hasSecondary) blocked_by.push('no secondary region in the topology');
+    if (LEVEL_RANK[score.level] < LEVEL_RANK.region_failover)
+      blocked_by.push(`score ${score.score} is below the region-failover level`);
+    blocked_by.push(...failoverBlocks(input));
+    if (blocked_by.length === 0)
+      return { ...base, action: 'region_failover', reason: analysis.reasoning, blocked_by };
+    return {
+      ...base,
+      action: 'escalate',
+      reason: `region failover recommended but held back: ${blocked_by.join('; ')}. ${analysis.reasoning}`,
+      blocked_by,
+    };
+  }
+
+  const action: Action = rec === 'self_heal' ? 'self_heal' : rec === 'escalate' ? 'escalate' : 'none';
+  return { ...base, action, reason: analysis.reasoning, blocked_by };
+}

@@ -1,0 +1,30 @@
+import { ConfigError } from '../config/index.js';
+import { ScenarioError } from '../replay/index.js';
+
+/** An error whose message is already the whole story for the user: no stack trace. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** Prints an error as the one or more lines a person needs and returns the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof ScenarioError) {
+    process.stderr.write(error.message + '\n');
+    return 2;
+  }
+  if (error instanceof UserError) {
+    process.stderr.write(`phoenix: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`phoenix: ${message}\n`);
+  if (process.env.PHOENIX_DEBUG) process.stderr.write(String((error as Error)?.stack ?? '') + '\n');
+  else process.stderr.write('phoenix: (set PHOENIX_DEBUG=1 to see where this came from)\n');
+  return 1;
+}

@@ -1,0 +1,5 @@
+export { loadConfig, parseConfig, defaultConfig, defaultDecisionConfig, resolveConfig } from './load.js';
+export type { PhoenixConfig, DecisionConfig, MaintenanceWindow } from './load.js';
+export { ConfigError, formatIssue, closest, type ConfigIssue } from './errors.js';
+export { configSchema, type RawConfig } from './schema.js';
+export { durationSchema } from './sections/core.js';

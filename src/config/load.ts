@@ -1,0 +1,308 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_TOPOLOGY, type RootCauseCategory, type Topology } from '../core/index.js';
+import { completeWeights, defaultScoringConfig, type ScoringConfig } from '../scoring/index.js';
+import { configSchema, type RawConfig } from './schema.js';
+import { closest, ConfigError, type ConfigIssue } from './errors.js';
+
+export interface MaintenanceWindow {
+  start: number;
+  end: number;
+  reason?: string;
+}
+
+export interface DecisionConfig {
+  analyzer: 'evidence' | 'threshold' | 'llm' | 'ensemble';
+  confirm_window_s: number;
+  history_window_s: number;
+  cooldown_s: number;
+  kill_switch: boolean;
+  maintenance_windows: MaintenanceWindow[];
+  dr_categories: RootCauseCategory[];
+}
+
+/** The configuration with every default filled in: what the rest of the program reads. */
+export interface PhoenixConfig {
+  file?: string;
+  interval_s: number;
+  topology: Topology;
+  scoring: ScoringConfig;
+  decision: DecisionConfig;
+  store: { driver: 'sqlite' | 'postgres'; path: string; url?: string; retention_s: number };
+  /** Sections owned by the adapters; each validates its own part. */
+  raw: RawConfig;
+}
+
+export function defaultDecisionConfig(): DecisionConfig {
+  return {
+    analyzer: 'evidence',
+    confirm_window_s: 120,
+    history_window_s: 1800,
+    cooldown_s: 3600,
+    kill_switch: false,
+    maintenance_windows: [],
+    dr_categories: ['aws_infrastructure', 'cloudflare_infrastructure'],
+  };
+}
+
+export function defaultConfig(): PhoenixConfig {
+  return resolveConfig({});
+}
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string; secrets never live in the file itself. */
+function interpolateEnv(
+  value: unknown,
+  path: string[],
+  env: NodeJS.ProcessEnv,
+  issues: ConfigIssue[],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      issues.push({
+        path: path.join('.'),
+        message: `environment variable ${name} is not set; export ${name}=... before starting, or write \${${name}:-default}`,
+      });
+      return '';
+    });
+  }
+  if (Array.isArray(value))
+    return value.map((item, i) => interpolateEnv(item, [...path, String(i)], env, issues));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, [...path, key], env, issues)]),
+    );
+  }
+  return value;
+}
+
+/** Finds the object schema at a path, to suggest the key a typo was meant to be. */
+function knownKeysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  let current: unknown = schema;
+  const unwrap = (node: unknown): unknown => {
+    let n = node as { _zod?: { def?: Record<string, unknown> } };
+    for (let guard = 0; guard < 10; guard++) {
+      const def = n?._zod?.def;
+      if (!def) break;
+      if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable')
+        n = def.innerType as typeof n;
+      else if (def.type === 'pipe') n = def.in as typeof n;
+      else break;
+    }
+    return n;
+  };
+  for (const key of path) {
+    const node = unwrap(current) as { _zod?: { def?: Record<string, unknown> } };
+    const def = node?._zod?.def;
+    if (!def) return [];
+    if (def.type === 'object') current = (def.shape as Record<string, unknown>)[String(key)];
+    else if (def.type === 'record') current = def.valueType;
+    else if (def.type === 'array') current = def.element;
+    else return [];
+  }
+  const node = unwrap(current) as { _zod?: { def?: Record<string, unknown> } };
+  const def = node?._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape as Record<string, unknown>) : [];
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let node = root as Record<PropertyKey, unknown> | undefined;
+  for (const key of path) node = node?.[key] as Record<PropertyKey, unknown> | undefined;
+  return node;
+}
+
+function zodIssues(error: z.ZodError, input: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(configSchema, issue.path);
+      for (const key of issue.keys) {
+        const guess = closest(key, known);
+        const at = path ? `${path}.${key}` : key;
+        issues.push({
+          path: at,
+          message: guess
+            ? `unknown key "${key}"; did you mean "${guess}"?`
+            : `unknown key "${key}"; allowed here: ${known.join(', ') || '(none)'}`,
+        });
+      }
+    } else if (issue.code === 'invalid_type') {
+      const actual = valueAt(input, issue.path);
+      issues.push({
+        path,
+        message:
+          actual === undefined
+            ? `required ${issue.expected} is missing; add it`
+            : `expected ${issue.expected}, got ${describeType(actual)}; write a ${issue.expected} here`,
+      });
+    } else if (issue.code === 'invalid_value') {
+      const allowed = (issue as { values?: unknown[] }).values ?? [];
+      issues.push({
+        path,
+        message: `${JSON.stringify(valueAt(input, issue.path))} is not allowed; use one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`,
+      });
+    } else {
+      issues.push({ path, message: issue.message });
+    }
+  }
+  return issues;
+}
+
+/** Semantic checks a schema cannot express: weights inside their ranges, levels in order. */
+function checkScoring(raw: Pick<RawConfig, 'scoring'>, issues: ConfigIssue[]): void {
+  for (const [name, entry] of Object.entries(raw.scoring?.signals ?? {})) {
+    if (!entry || typeof entry !== 'object') continue;
+    const numeric = (v: unknown): v is number => typeof v === 'number';
+    const clean = Object.fromEntries(
+      Object.entries(entry).filter(([k, v]) =>
+        k === 'range' ? Array.isArray(v) && v.every(numeric) && v.length === 2 : numeric(v),
+      ),
+    );
+    const weights = completeWeights(clean, name);
+    const [low, high] = weights.range;
+    if (low > high) {
+      issues.push({
+        path: `scoring.signals.${name}.range`,
+        message: `range [${low}, ${high}] is reversed; write [low, high]`,
+      });
+      continue;
+    }
+    for (const status of ['ok', 'degraded', 'error', 'unknown'] as const) {
+      const w = weights[status];
+      if (w < low || w > high) {
+        issues.push({
+          path: `scoring.signals.${name}.${status}`,
+          message: `weight ${w} is outside the signal's range ${low}-${high}; set a weight between ${low} and ${high} or widen range`,
+        });
+      }
+    }
+  }
+  const given = Object.fromEntries(
+    Object.entries(raw.scoring?.levels ?? {}).filter(([, v]) => typeof v === 'number'),
+  );
+  const levels = { ...defaultScoringConfig().levels, ...given };
+  if (!(levels.self_heal <= levels.region_failover && levels.region_failover <= levels.dr_failover)) {
+    issues.push({
+      path: 'scoring.levels',
+      message: `thresholds must rise: self_heal (${levels.self_heal}) <= region_failover (${levels.region_failover}) <= dr_failover (${levels.dr_failover})`,
+    });
+  }
+}
+
+function parseTime(text: string, path: string, issues: ConfigIssue[]): number {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) {
+    issues.push({ path, message: `"${text}" is not a time; write ISO 8601 such as 2026-12-01T02:00:00Z` });
+    return 0;
+  }
+  return ms / 1000;
+}
+
+export function resolveConfig(raw: RawConfig, file?: string, issues: ConfigIssue[] = []): PhoenixConfig {
+  const scoring = defaultScoringConfig();
+  for (const [name, entry] of Object.entries(raw.scoring?.signals ?? {}))
+    scoring.signals[name] = completeWeights(entry, name);
+  Object.assign(scoring.levels, raw.scoring?.levels ?? {});
+  const d = defaultDecisionConfig();
+  const rd = raw.decision ?? {};
+  const decision: DecisionConfig = {
+    analyzer: rd.analyzer ?? d.analyzer,
+    confirm_window_s: rd.confirm_window ?? d.confirm_window_s,
+    history_window_s: rd.history_window ?? d.history_window_s,
+    cooldown_s: rd.cooldown ?? d.cooldown_s,
+    kill_switch: rd.kill_switch ?? d.kill_switch,
+    maintenance_windows: (rd.maintenance_windows ?? []).map((w, i) => ({
+      start: parseTime(w.start, `decision.maintenance_windows.${i}.start`, issues),
+      end: parseTime(w.end, `decision.maintenance_windows.${i}.end`, issues),
+      reason: w.reason,
+    })),
+    dr_categories: rd.dr_categories ?? d.dr_categories,
+  };
+  return {
+    file,
+    interval_s: raw.interval ?? 30,
+    topology: (raw.topology as Topology | undefined) ?? structuredClone(DEFAULT_TOPOLOGY),
+    scoring,
+    decision,
+    store: {
+      driver: raw.store?.driver ?? 'sqlite',
+      path: raw.store?.path ?? '.phoenix/phoenix.db',
+      url: raw.store?.url,
+      retention_s: raw.store?.retention ?? 7 * 86400,
+    },
+    raw,
+  };
+}
+
+/** Validates an already-parsed document. Throws ConfigError listing every problem. */
+export function parseConfig(
+  document: unknown,
+  file = '<config>',
+  env: NodeJS.ProcessEnv = process.env,
+): PhoenixConfig {
+  const issues: ConfigIssue[] = [];
+  const input = interpolateEnv(document ?? {}, [], env, issues);
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigError(file, [
+      { path: '', message: 'the file must hold a YAML mapping (key: value), not ' + describeType(input) },
+    ]);
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, input));
+    // Report weight problems too, so one run lists every mistake.
+    checkScoring(input as Pick<RawConfig, 'scoring'>, issues);
+    throw new ConfigError(file, issues);
+  }
+  checkScoring(parsed.data, issues);
+  const config = resolveConfig(parsed.data, file, issues);
+  if (issues.length) throw new ConfigError(file, issues);
+  return config;
+}
+
+/** Reads, parses and validates a YAML configuration file. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): PhoenixConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'file not found; check the path (examples/phoenix.yaml is a commented starting point)'
+        : code === 'EACCES'
+          ? 'permission denied; make the file readable by this user'
+          : code === 'EISDIR'
+            ? 'is a directory; pass the YAML file inside it'
+            : `cannot read (${code ?? String(error)})`;
+    throw new ConfigError(file, [{ path: '', message: why }]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const where = pos ? `line ${pos.line}, column ${pos.col}` : '';
+        return {
+          path: where,
+          message: `YAML syntax error: ${e.message.split('\n')[0]}; fix the syntax there`,
+        };
+      }),
+    );
+  }
+  return parseConfig(doc.toJS(), file, env);
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import {
+  decisionSchema,
+  durationSchema,
+  scoringSchema,
+  storeSchema,
+  topologySchema,
+} from './sections/core.js';
+import { probesSchema } from './sections/probes.js';
+import { contextSchema, llmSchema } from './sections/context.js';
+import { runbooksSchema } from './sections/runbooks.js';
+import { notificationsSchema, serverSchema } from './sections/server.js';
+
+/** The whole configuration file. Every object is strict so a misspelt key is reported, not ignored. */
+export const configSchema = z
+  .object({
+    /** Probe cycle length. */
+    interval: durationSchema.optional(),
+    topology: topologySchema.optional(),
+    scoring: scoringSchema.optional(),
+    decision: decisionSchema.optional(),
+    probes: probesSchema.optional(),
+    context: contextSchema.optional(),
+    llm: llmSchema.optional(),
+    runbooks: runbooksSchema.optional(),
+    store: storeSchema.optional(),
+    server: serverSchema.optional(),
+    notifications: notificationsSchema.optional(),
+  })
+  .strict();
+
+export type RawConfig = z.output<typeof configSchema>;

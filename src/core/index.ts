@@ -1,0 +1,2 @@
+export * from './types.js';
+export { parseDuration, formatDuration } from './duration.js';

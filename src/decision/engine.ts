@@ -1,0 +1,82 @@
+import type {
+  Analysis,
+  Decision,
+  IncidentContext,
+  ScoreResult,
+  SignalSnapshot,
+  Topology,
+} from '../core/index.js';
+import type { PhoenixConfig } from '../config/index.js';
+import { scoreSnapshot } from '../scoring/index.js';
+import { applyPolicy, type Analyzer, type CycleObservation, type PolicyState } from '../analysis/index.js';
+
+export interface CycleInput {
+  /** Seconds on the caller's clock. */
+  now: number;
+  signals: SignalSnapshot;
+  context: IncidentContext;
+}
+
+export interface CycleResult {
+  score: ScoreResult;
+  analysis?: Analysis;
+  decision: Decision;
+}
+
+/**
+ * The decision core: score → analysis → policy, with the signal history and
+ * the policy's memory. It reads no clock and does no I/O of its own, so the
+ * live controller and the replay drive exactly the same code.
+ */
+export class DecisionEngine {
+  private readonly history: CycleObservation[] = [];
+  private readonly state: PolicyState = {};
+  readonly topology: Topology;
+
+  constructor(
+    private readonly config: PhoenixConfig,
+    private readonly analyzer: Analyzer,
+    topology?: Topology,
+  ) {
+    this.topology = topology ?? config.topology;
+  }
+
+  get analyzerName(): string {
+    return this.analyzer.name;
+  }
+
+  async cycle(input: CycleInput): Promise<CycleResult> {
+    const score = scoreSnapshot(input.signals, this.config.scoring);
+    this.history.push({ at: input.now, signals: input.signals, score: score.score, level: score.level });
+    const oldest = input.now - this.config.decision.history_window_s;
+    while (this.history.length > 1 && this.history[0].at < oldest) this.history.shift();
+
+    let analysis: Analysis | undefined;
+    if (score.level !== 'none' || this.analyzer.gated) {
+      if (this.analyzer.wants(score.level)) {
+        analysis = await this.analyzer.analyze({
+          now: input.now,
+          signals: input.signals,
+          context: input.context,
+          topology: this.topology,
+          score,
+          history: [...this.history],
+          decision: this.config.decision,
+          interval_s: this.config.interval_s,
+        });
+      }
+    }
+    const decision = applyPolicy({
+      now: input.now,
+      score,
+      analysis,
+      gated: this.analyzer.gated,
+      config: this.config.decision,
+      state: this.state,
+      hasSecondary: Boolean(this.topology.secondary),
+    });
+    if (decision.action === 'dr_failover' || decision.action === 'region_failover')
+      this.state.lastFailoverAt = input.now;
+    return { score, analysis, decision };
+  }
+}

@@ -1,0 +1,1 @@
+export { DecisionEngine, type CycleInput, type CycleResult } from './engine.js';
