@@ -1,0 +1,1 @@
+export { openDatabase, migrate, type SqliteDatabase } from './sqlite.js';
