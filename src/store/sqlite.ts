@@ -10,9 +10,9 @@ export type SqliteDatabase = Database.Database;
  * `synchronous = FULL` because the journal must survive a killed process.
  */
 export function openDatabase(path: string): SqliteDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: SqliteDatabase;
   try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
   } catch (error) {
     throw new Error(
