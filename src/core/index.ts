@@ -1,2 +1,3 @@
 export * from './types.js';
 export { parseDuration, formatDuration } from './duration.js';
+export type { ContextSource, SignalSource } from './ports.js';
