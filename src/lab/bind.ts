@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePort } from './ports.js';
+import { isRunning, spawnDaemon, stopProcess, waitUntil } from './process.js';
+
+export interface DnsRecord {
+  /** Relative to the zone ('app'), or '@' for the apex. */
+  name: string;
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT';
+  value: string;
+  ttl?: number;
+}
+
+export interface TsigKey {
+  name: string;
+  algorithm: 'hmac-sha256';
+  /** base64 */
+  secret: string;
+}
+
+export interface BindServer {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  readonly zone: string;
+  readonly tsig: TsigKey;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+const NAMED_CANDIDATES = ['/usr/sbin/named', '/usr/local/sbin/named'];
+
+export function findNamed(): string {
+  const found = NAMED_CANDIDATES.find((path) => existsSync(path));
+  if (!found)
+    throw new Error('BIND 9 (named) is not installed; install it with: apt-get install bind9 bind9-dnsutils');
+  return found;
+}
+
+function recordLine(record: DnsRecord): string {
+  const value = record.type === 'TXT' ? JSON.stringify(record.value) : record.value;
+  return `${record.name}\t${record.ttl ?? 5}\tIN\t${record.type}\t${value}`;
+}
+
+/** A handle on a running named by pid (the lab's `down` rebuilds one from its state file). */
+export function bindHandle(pid: number, port: number, zone: string, tsig: TsigKey): BindServer {
+  return { host: '127.0.0.1', port, zone, tsig, pid, stop: () => stopProcess(pid, { graceMs: 5000 }) };
+}
+
+/**
+ * BIND 9 in the foreground (`named -g`) on a free loopback port, authoritative for one zone that accepts
+ * RFC 2136 updates signed with a fresh hmac-sha256 TSIG key. Record TTLs default to 5 s so a DNS switch
+ * reaches clients quickly.
+ */
+export async function startBind(options: {
+  baseDir: string;
+  zone: string;
+  records: DnsRecord[];
+  port?: number;
+}): Promise<BindServer> {
+  const named = findNamed();
+  const baseDir = resolve(options.baseDir);
+  mkdirSync(baseDir, { recursive: true });
+  const zone = options.zone.replace(/\.$/, '');
+  const tsig: TsigKey = {
+    name: 'phoenix-lab-key',
+    algorithm: 'hmac-sha256',
+    secret: randomBytes(32).toString('base64'),
+  };
+  const zoneFile = join(baseDir, `${zone}.zone`);
+  writeFileSync(
+    zoneFile,
+    [
+      `$ORIGIN ${zone}.`,
+      '$TTL 5',
+      `@\tIN\tSOA\tns.${zone}. hostmaster.${zone}. ( 1 60 10 600 5 )`,
+      `@\tIN\tNS\tns.${zone}.`,
+      'ns\tIN\tA\t127.0.0.1',
+      ...options.records.map(recordLine),
+      '',
+    ].join('\n'),
+  );
+  let lastError = '';
+  for (let attempt = 0; attempt < (options.port ? 1 : 3); attempt++) {
+    const port = options.port ?? (await freePort());
+    const confFile = join(baseDir, 'named.conf');
+    writeFileSync(
+      confFile,
+      `options {
+  directory "${baseDir}";
+  pid-file "${join(baseDir, 'named.pid')}";
+  session-keyfile "${join(baseDir, 'session.key')}";
+  managed-keys-directory "${baseDir}";
+  listen-on port ${port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  allow-query { 127.0.0.1; };
+  allow-transfer { none; };
+  dnssec-validation no;
+  notify no;
+};
+controls { };
+key "${tsig.name}" {
+  algorithm ${tsig.algorithm};
+  secret "${tsig.secret}";
+};
+zone "${zone}" {
+  type primary;
+  file "${zoneFile}";
+  allow-update { key "${tsig.name}"; };
+};
+`,
+    );
+    const logFile = join(baseDir, 'named.log');
+    // -g: foreground, log to stderr; as root without -u, named keeps root, which the lab's files need.
+    const daemon = spawnDaemon(named, ['-g', '-c', confFile, '-n', '1'], { logFile, cwd: baseDir });
+    const server = bindHandle(daemon.pid, port, zone, tsig);
+    const resolver = new Resolver({ timeout: 500, tries: 1 });
+    resolver.setServers([`127.0.0.1:${port}`]);
+    try {
+      await waitUntil(
+        async () => {
+          if (!isRunning(daemon.pid)) throw new Error('named exited');
+          try {
+            await resolver.resolveSoa(zone);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        20_000,
+        `named to serve ${zone}`,
+        100,
+      );
+      return server;
+    } catch (error) {
+      await server.stop().catch(() => undefined);
+      lastError = `${(error as Error).message}: ${readFileSync(logFile, 'utf8').trim().split('\n').slice(-4).join(' | ')}`;
+    }
+  }
+  throw new Error(`BIND did not start: ${lastError}`);
+}

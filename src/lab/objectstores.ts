@@ -1,0 +1,205 @@
+import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { request } from 'node:http';
+import S3rver from 's3rver';
+import { freePort } from './ports.js';
+import { isRunning, spawnDaemon, stopProcess, waitUntil } from './process.js';
+
+const require = createRequire(import.meta.url);
+
+export interface S3Server {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** Set when the server runs as its own process (the lab's), so another process can stop it. */
+  readonly pid?: number;
+  stop(): Promise<void>;
+}
+
+export interface AzuriteServer {
+  readonly blobEndpoint: string;
+  readonly accountName: 'devstoreaccount1';
+  readonly accountKey: string;
+  readonly connectionString: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** s3rver's fixed credentials; any SDK client must also set forcePathStyle. */
+export const S3RVER_CREDENTIALS = {
+  accessKeyId: 'S3RVER',
+  secretAccessKey: 'S3RVER',
+  region: 'us-east-1',
+} as const;
+
+/** Azurite's well-known development account (public, documented by Microsoft). */
+export const AZURITE_ACCOUNT = {
+  accountName: 'devstoreaccount1' as const,
+  accountKey: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+};
+
+function httpAnswers(url: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const req = request(url, { method: 'GET', timeout: 1000 }, (res) => {
+      res.resume();
+      resolvePromise(true);
+    });
+    req.on('error', () => resolvePromise(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolvePromise(false);
+    });
+    req.end();
+  });
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-4).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+export function s3Handle(endpoint: string, pid?: number): S3Server {
+  return {
+    endpoint,
+    ...S3RVER_CREDENTIALS,
+    pid,
+    stop: async () => {
+      if (pid !== undefined) await stopProcess(pid);
+    },
+  };
+}
+
+/**
+ * An S3-compatible server (s3rver) on 127.0.0.1, storing objects under baseDir. In-process by default;
+ * `process: 'child'` runs it as its own process so a drill can take it down like a lost site.
+ */
+export async function startS3Server(options: {
+  baseDir: string;
+  buckets?: string[];
+  port?: number;
+  process?: 'in-process' | 'child';
+}): Promise<S3Server> {
+  const directory = resolve(options.baseDir);
+  mkdirSync(directory, { recursive: true });
+  const buckets = options.buckets ?? [];
+  if (options.process === 'child') {
+    const port = options.port ?? (await freePort());
+    const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+    const logFile = join(directory, '..', `${directory.split('/').pop()}-s3rver.log`);
+    const args = [
+      bin,
+      '-d',
+      directory,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--silent',
+      '--no-vhost-buckets',
+    ];
+    for (const bucket of buckets) args.push('--configure-bucket', bucket);
+    const daemon = spawnDaemon(process.execPath, args, { logFile });
+    const server = s3Handle(`http://127.0.0.1:${port}`, daemon.pid);
+    try {
+      await waitUntil(
+        async () => {
+          if (!isRunning(daemon.pid)) throw new Error('s3rver exited');
+          return httpAnswers(server.endpoint);
+        },
+        30_000,
+        's3rver to answer',
+      );
+    } catch (error) {
+      await server.stop();
+      throw new Error(`s3rver did not start: ${(error as Error).message} ${tail(logFile)}`);
+    }
+    return server;
+  }
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    directory,
+    silent: true,
+    vhostBuckets: false,
+    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
+  const { port } = await s3rver.run();
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    ...S3RVER_CREDENTIALS,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await s3rver.close();
+    },
+  };
+}
+
+export function azuriteConnectionString(blobEndpoint: string): string {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT.accountName};` +
+    `AccountKey=${AZURITE_ACCOUNT.accountKey};BlobEndpoint=${blobEndpoint};`
+  );
+}
+
+export function azuriteHandle(blobEndpoint: string, pid: number): AzuriteServer {
+  return {
+    blobEndpoint,
+    ...AZURITE_ACCOUNT,
+    connectionString: azuriteConnectionString(blobEndpoint),
+    pid,
+    stop: () => stopProcess(pid),
+  };
+}
+
+/** Azurite's blob service as its own process on a free 127.0.0.1 port, data kept under baseDir. */
+export async function startAzurite(options: { baseDir: string; port?: number }): Promise<AzuriteServer> {
+  const location = resolve(options.baseDir);
+  mkdirSync(location, { recursive: true });
+  const main = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  let lastError = '';
+  for (let attempt = 0; attempt < (options.port ? 1 : 3); attempt++) {
+    const port = options.port ?? (await freePort());
+    const logFile = join(location, 'azurite.log');
+    const daemon = spawnDaemon(
+      process.execPath,
+      [
+        main,
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(port),
+        '--location',
+        location,
+        '--disableTelemetry',
+        '--skipApiVersionCheck',
+        '--loose',
+        '--silent',
+      ],
+      { logFile },
+    );
+    const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT.accountName}`;
+    const server = azuriteHandle(blobEndpoint, daemon.pid);
+    try {
+      await waitUntil(
+        async () => {
+          if (!isRunning(daemon.pid)) throw new Error('azurite exited');
+          return httpAnswers(`http://127.0.0.1:${port}/`);
+        },
+        30_000,
+        'Azurite to answer',
+      );
+      return server;
+    } catch (error) {
+      await server.stop();
+      lastError = `${(error as Error).message} ${tail(logFile)}`;
+    }
+  }
+  throw new Error(`Azurite did not start: ${lastError}`);
+}
