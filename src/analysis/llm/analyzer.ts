@@ -1,0 +1,196 @@
+import type { Analysis, Level } from '../../core/index.js';
+import type { AnalysisInput, Analyzer } from '../analyzer.js';
+import { parseAnswer, type LlmAnswer } from './answer.js';
+import { buildPrompt } from './prompt.js';
+import { createProvider, type LlmProvider, type LlmSettings, type ProviderReply } from './providers.js';
+
+/** What one consultation produced: a validated answer, or why there is none, plus the record. */
+export interface LlmOpinion {
+  ok: boolean;
+  answer?: LlmAnswer;
+  problem?: string;
+  /** Prompt, raw answer, latency, attempts, usage: kept in `analysis.extra.llm`. */
+  record: Record<string, unknown>;
+}
+
+const CONSULTED_LEVELS: readonly Level[] = ['region_failover', 'dr_failover'];
+
+function describeError(error: unknown, settings: LlmSettings): string {
+  const e = error as { status?: number; name?: string; message?: string; code?: string };
+  if (e?.name === 'AbortError' || /abort/i.test(e?.message ?? ''))
+    return `no answer within the time budget (${settings.budgetMs} ms)`;
+  if (e?.name === 'APIConnectionTimeoutError' || /timed? ?out/i.test(e?.message ?? ''))
+    return `the request timed out after ${settings.timeoutMs} ms`;
+  if (typeof e?.status === 'number') {
+    const hint =
+      e.status === 429
+        ? 'rate limited or out of quota'
+        : e.status === 401 || e.status === 403
+          ? 'the API key was refused; check OPENAI_API_KEY / ANTHROPIC_API_KEY or llm.api_key'
+          : e.status === 404
+            ? 'unknown model or wrong base URL'
+            : e.status >= 500
+              ? 'server error'
+              : 'request refused';
+    return `HTTP ${e.status} from the ${settings.provider} API (${hint})`;
+  }
+  if (e?.name === 'APIConnectionError')
+    return `cannot reach the ${settings.provider} API at ${settings.baseURL ?? 'its default URL'}`;
+  return `the ${settings.provider} call failed: ${(e?.message ?? String(error)).split('\n')[0]}`;
+}
+
+function retryable(error: unknown): boolean {
+  const status = (error as { status?: number })?.status;
+  if (typeof status !== 'number') return true;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * The LLM second opinion. Its answer is validated against the schema; any
+ * failure (timeout, HTTP error, refusal, invalid JSON, wrong fields) becomes
+ * an `escalate` with low confidence. Alone, it never fails over: a failover it
+ * recommends is handed to a human, because one piece of model text must not
+ * move production; the ensemble is what can act on its agreement.
+ */
+export class LlmAnalyzer implements Analyzer {
+  readonly name = 'llm';
+  readonly gated = true;
+  private readonly provider: LlmProvider;
+  private readonly calls: number[] = [];
+
+  constructor(
+    readonly settings: LlmSettings,
+    provider?: LlmProvider,
+  ) {
+    this.provider = provider ?? createProvider(settings);
+  }
+
+  wants(level: Level): boolean {
+    return CONSULTED_LEVELS.includes(level);
+  }
+
+  /** Asks the model once (plus one retry), inside the time budget. Never rejects. */
+  async consult(input: AnalysisInput): Promise<LlmOpinion> {
+    const s = this.settings;
+    const prompt = buildPrompt(input, { maxChars: s.maxPromptChars });
+    const record: Record<string, unknown> = {
+      provider: s.provider,
+      model: s.model,
+      prompt: { system: prompt.system, user: prompt.user, chars: prompt.system.length + prompt.user.length },
+      trimmed: prompt.trimmed,
+    };
+    const fail = (problem: string): LlmOpinion => ({ ok: false, problem, record: { ...record, problem } });
+
+    if (prompt.system.length + prompt.user.length > s.maxPromptChars)
+      return fail(`the prompt exceeds llm.max_prompt_chars (${s.maxPromptChars}) even after trimming`);
+    if ((s.provider === 'openai' || s.provider === 'anthropic') && !s.apiKey) {
+      const variable = s.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
+      return fail(`no API key; set ${variable} or llm.api_key`);
+    }
+    if (s.maxCostPerCallUsd !== undefined && s.pricePerMtok) {
+      const inputTokens = Math.ceil((prompt.system.length + prompt.user.length) / 4);
+      const cost = (inputTokens * s.pricePerMtok.input + s.maxOutputTokens * s.pricePerMtok.output) / 1e6;
+      record.estimated_cost_usd = Number(cost.toFixed(6));
+      if (cost > s.maxCostPerCallUsd)
+        return fail(
+          `estimated cost $${cost.toFixed(4)} exceeds llm.max_cost_per_call_usd ($${s.maxCostPerCallUsd})`,
+        );
+    }
+    while (this.calls.length > 0 && this.calls[0] <= input.now - 3600) this.calls.shift();
+    if (this.calls.length >= s.maxCallsPerHour)
+      return fail(`call cap reached: ${s.maxCallsPerHour} calls in the last hour (llm.max_calls_per_hour)`);
+    this.calls.push(input.now);
+
+    const started = performance.now();
+    const budget = AbortSignal.timeout(s.budgetMs);
+    let reply: ProviderReply | undefined;
+    let problem = '';
+    let attempts = 0;
+    for (let attempt = 0; attempt <= s.retries; attempt++) {
+      if (budget.aborted) break;
+      attempts++;
+      try {
+        reply = await this.provider.complete(prompt, budget);
+        if (reply.refusal) {
+          problem = `the model refused: ${reply.refusal.slice(0, 200)}`;
+          reply = undefined;
+          break;
+        }
+        const parsed = parseAnswer(reply.raw);
+        if (parsed.ok) {
+          const latency_ms = Math.round(performance.now() - started);
+          return {
+            ok: true,
+            answer: parsed.answer,
+            record: { ...record, answer: reply.raw, usage: reply.usage, latency_ms, attempts },
+          };
+        }
+        problem = parsed.problem;
+        record.answer = reply.raw;
+      } catch (error) {
+        problem = budget.aborted
+          ? `no answer within the time budget (${s.budgetMs} ms)`
+          : describeError(error, s);
+        if (!retryable(error)) break;
+      }
+    }
+    const latency_ms = Math.round(performance.now() - started);
+    return {
+      ok: false,
+      problem,
+      record: { ...record, usage: reply?.usage, latency_ms, attempts, problem },
+    };
+  }
+
+  async analyze(input: AnalysisInput): Promise<Analysis> {
+    const opinion = await this.consult(input);
+    return opinionToAnalysis(opinion, input, { alone: true });
+  }
+}
+
+/** The analysis an opinion stands for. Anything short of a sound, sure answer never recommends a failover. */
+export function opinionToAnalysis(
+  opinion: LlmOpinion,
+  input: AnalysisInput,
+  options: { alone: boolean },
+): Analysis {
+  const extra = { llm: opinion.record };
+  if (!opinion.ok || !opinion.answer) {
+    return {
+      analyzer: 'llm',
+      root_cause: `no usable LLM second opinion: ${opinion.problem}`,
+      root_cause_category: 'unknown',
+      confidence: 'low',
+      recommended_action: 'escalate',
+      reasoning: `The LLM gave no usable answer (${opinion.problem}); a human decides.`,
+      evidence: [{ source: 'llm', item: 'failure', weight: 0, says: opinion.problem ?? 'no answer' }],
+      extra,
+    };
+  }
+  const a = opinion.answer;
+  const analysis: Analysis = {
+    analyzer: 'llm',
+    root_cause: a.root_cause,
+    root_cause_category: a.root_cause_category,
+    confidence: a.confidence,
+    recommended_action: a.recommended_action,
+    reasoning: a.reasoning,
+    evidence: [
+      { source: 'llm', item: String(opinion.record.model ?? 'model'), weight: 0, says: a.root_cause },
+    ],
+    extra,
+  };
+  const held: string[] = [];
+  if (a.recommended_action === 'trigger_dr') {
+    if (a.confidence !== 'high') held.push(`its confidence is ${a.confidence}`);
+    if (!input.decision.dr_categories.includes(a.root_cause_category))
+      held.push(`category ${a.root_cause_category} is not one DR can fix`);
+  }
+  if (options.alone && (a.recommended_action === 'trigger_dr' || a.recommended_action === 'region_failover'))
+    held.push('an LLM answer alone never starts a failover (use the ensemble analyzer)');
+  if (held.length > 0) {
+    analysis.recommended_action = 'escalate';
+    analysis.reasoning = `The LLM recommended ${a.recommended_action}, held back: ${held.join('; ')}. ${a.reasoning}`;
+  }
+  return analysis;
+}
