@@ -1,0 +1,22 @@
+import type { StepType } from '../config/sections/runbooks.js';
+import type { StepAdapter } from './types.js';
+import { commandAdapter } from './command/command.js';
+
+export type { StepAdapter, StepContext, StepResult, PreflightCheck, PreflightContext } from './types.js';
+export { StepError } from './types.js';
+
+/** Every step type, one folder each. Adding a type touches its folder and this list. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const ADAPTERS: Partial<Record<StepType, StepAdapter<any>>> = {
+  command: commandAdapter,
+};
+
+export function getAdapter(type: StepType): StepAdapter<unknown> {
+  const adapter = ADAPTERS[type];
+  if (!adapter) throw new Error(`step type ${type} has no adapter in this build`);
+  return adapter as StepAdapter<unknown>;
+}
+
+export function stepTypes(): StepType[] {
+  return Object.keys(ADAPTERS) as StepType[];
+}

@@ -1,0 +1,72 @@
+import type { z } from 'zod';
+import type { StepType } from '../config/sections/runbooks.js';
+
+/** One pre-flight fact about a step: a binary present, an endpoint reachable, a lag inside the budget. */
+export interface PreflightCheck {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface PreflightContext {
+  /** The DR site's RPO budget in seconds (topology.dr.rpo_budget_s), when configured. */
+  rpoBudgetS?: number;
+  env: NodeJS.ProcessEnv;
+  /** How long one check may take. */
+  timeoutMs: number;
+}
+
+export interface StepContext {
+  runId: string;
+  runbook: string;
+  stage: string;
+  step: string;
+  /** 1 for the first attempt, counting attempts cut short by a killed process. */
+  attempt: number;
+  /** An earlier attempt of this step was interrupted mid-way: the step must check what is already done. */
+  resumed: boolean;
+  /** Fires on the step's timeout and on `phoenix abort`; adapters stop their work and child processes. */
+  signal: AbortSignal;
+  rpoBudgetS?: number;
+  /** A directory the step may keep files in across attempts (dumps, state). */
+  workDir: string;
+  env: NodeJS.ProcessEnv;
+  /** Free-text progress for the live view ("120/400 objects"). */
+  progress(message: string): void;
+}
+
+export interface StepResult {
+  /** One line for the journal and the report. */
+  summary: string;
+  output?: Record<string, unknown>;
+  /** Ends the run cleanly here (the incident cleared): later stages do not run. */
+  endRun?: { reason: string };
+  /** A DNS record's TTL: clients may keep the old answer this long, so reports add it to the RTO. */
+  dnsTtlS?: number;
+  /** Seconds of writes the failover may have lost (the standby's lag when promoted). */
+  dataLossS?: number;
+}
+
+/**
+ * A step type. Each lives in its own folder under src/actions with its parameter schema,
+ * implementation and test; adding one touches only that folder and the registry.
+ * `run` must be safe to repeat: the engine re-runs a step interrupted by a crash.
+ */
+export interface StepAdapter<P = unknown> {
+  type: StepType;
+  /** Validates and fills in the step's `params`. */
+  schema: z.ZodType<P>;
+  /** What the step will do, in one line, for the plan. */
+  describe(params: P): string;
+  /** Checks that can run before a disaster: credentials, endpoints, binaries, lag. Never throws. */
+  preflight(params: P, ctx: PreflightContext): Promise<PreflightCheck[]>;
+  run(params: P, ctx: StepContext): Promise<StepResult>;
+}
+
+/** A step failure whose message is complete for the user. */
+export class StepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepError';
+  }
+}

@@ -1,0 +1,293 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../config/index.js';
+import { openDatabase } from '../store/index.js';
+import { Journal, RunBusyError, RunbookEngine, type RunEvent } from './index.js';
+
+function workspace() {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-engine-'));
+  return { dir, db: join(dir, 'phoenix.db'), log: join(dir, 'steps.log') };
+}
+
+/** A command step that appends its name to the log file, so the test sees what ran and in what order. */
+function logStep(name: string, log: string, extra: Record<string, unknown> = {}, script = '') {
+  return {
+    name,
+    type: 'command',
+    params: { command: 'sh', args: ['-c', `${script}echo "${name} $PHOENIX_ATTEMPT" >> "${log}"`] },
+    ...extra,
+  };
+}
+
+function lines(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean) : [];
+}
+
+function configFor(dbPath: string, runbooks: Record<string, unknown>) {
+  return parseConfig({
+    store: { path: dbPath },
+    topology: { primary: { cloud: 'aws' }, dr: { cloud: 'azure', rpo_budget_s: 300 } },
+    runbooks,
+  });
+}
+
+test('stages run in order, a parallel stage runs its steps together, and the report is kept in the store', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [
+        { name: 'confirm', steps: [logStep('a', w.log)] },
+        {
+          name: 'together',
+          parallel: true,
+          steps: [
+            logStep('b1', w.log, {}, `echo b1-start >> "${w.log}"; sleep 0.3; `),
+            logStep('b2', w.log, {}, `echo b2-start >> "${w.log}"; sleep 0.3; `),
+          ],
+        },
+        { name: 'last', steps: [logStep('c', w.log)] },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const events: RunEvent[] = [];
+  const engine = new RunbookEngine({ db, config, pollMs: 50, onEvent: (e) => events.push(e) });
+  const handle = engine.start('dr_failover', { trigger: 'test' });
+  const report = await handle.done;
+  assert.equal(report.status, 'succeeded');
+  const log = lines(w.log);
+  assert.equal(log[0], 'a 1');
+  assert.equal(log.at(-1), 'c 1');
+  // Both parallel steps started before either finished.
+  assert.deepEqual(log.slice(1, 3).sort(), ['b1-start', 'b2-start']);
+  assert.deepEqual(
+    report.stages.map((s) => [s.name, s.status]),
+    [
+      ['confirm', 'succeeded'],
+      ['together', 'succeeded'],
+      ['last', 'succeeded'],
+    ],
+  );
+  assert.ok(report.stages.every((s) => typeof s.duration_s === 'number' && s.duration_s >= 0));
+  assert.ok(report.total_s !== null && report.total_s >= 0.3);
+  const stored = new Journal(openDatabase(w.db)).requireRun(handle.runId);
+  assert.equal(stored.status, 'succeeded');
+  assert.equal(stored.active, null);
+  assert.equal(JSON.parse(stored.report_json!).stages.length, 3);
+  assert.ok(events.some((e) => e.type === 'stage' && e.stage === 'last' && e.status === 'succeeded'));
+  db.close();
+});
+
+test('a failed attempt is retried after its backoff, and every attempt is journaled', async () => {
+  const w = workspace();
+  const marker = join(w.dir, 'failed-once');
+  const config = configFor(w.db, {
+    self_heal: {
+      stages: [
+        {
+          name: 'heal',
+          steps: [
+            {
+              ...logStep(
+                'flaky',
+                w.log,
+                {},
+                `if [ ! -f "${marker}" ]; then touch "${marker}"; echo boom >&2; exit 3; fi; `,
+              ),
+              retries: 2,
+              backoff: { initial: 0.1 },
+            },
+          ],
+        },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 50 });
+  const handle = engine.start('self_heal');
+  const report = await handle.done;
+  assert.equal(report.status, 'succeeded');
+  assert.deepEqual(lines(w.log), ['flaky 2']);
+  const attempts = engine.journal.attempts(handle.runId);
+  assert.deepEqual(
+    attempts.map((a) => [a.attempt, a.outcome]),
+    [
+      [1, 'failed'],
+      [2, 'succeeded'],
+    ],
+  );
+  assert.match(attempts[0].error!, /exited with 3: boom/);
+  db.close();
+});
+
+test('a step that runs past its timeout fails the run with a message naming the timeout; continue_on_error lets a run go on', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    self_heal: {
+      stages: [
+        {
+          name: 'one',
+          steps: [
+            { name: 'optional', type: 'command', params: { command: 'false' }, continue_on_error: true },
+            { name: 'slow', type: 'command', params: { command: 'sleep', args: ['5'] }, timeout: 0.3 },
+          ],
+        },
+        { name: 'two', steps: [logStep('never', w.log)] },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 50 });
+  const report = await engine.start('self_heal').done;
+  assert.equal(report.status, 'failed');
+  assert.match(report.error!, /slow: timed out after 0.3s/);
+  assert.deepEqual(
+    report.steps.map((s) => [s.name, s.status]),
+    [
+      ['optional', 'failed'],
+      ['slow', 'failed'],
+      ['never', 'pending'],
+    ],
+  );
+  assert.deepEqual(lines(w.log), []);
+  db.close();
+});
+
+test('an approval gate holds the run until it is approved through another connection to the store', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [
+        { name: 'confirm', steps: [logStep('a', w.log)] },
+        { name: 'database', approval: 'required', steps: [logStep('b', w.log)] },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 30 });
+  const handle = engine.start('dr_failover');
+  const other = new Journal(openDatabase(w.db));
+  for (let i = 0; i < 200 && other.requireRun(handle.runId).status !== 'waiting_approval'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(other.requireRun(handle.runId).status, 'waiting_approval');
+  assert.deepEqual(lines(w.log), ['a 1']);
+  assert.deepEqual(other.approve(handle.runId, 'alice'), ['stage:database']);
+  const report = await handle.done;
+  assert.equal(report.status, 'succeeded');
+  assert.deepEqual(lines(w.log), ['a 1', 'b 1']);
+  assert.equal(report.approvals[0].decided_by, 'alice');
+  assert.throws(() => other.approve(handle.runId, 'bob'), /already ended \(succeeded\)/);
+  db.close();
+});
+
+test('autoApprove (--yes) passes gates and records who approved', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: { stages: [{ name: 's', steps: [logStep('a', w.log, { approval: 'required' })] }] },
+  });
+  const db = openDatabase(w.db);
+  const report = await new RunbookEngine({ db, config, autoApprove: true, pollMs: 30 }).start('dr_failover')
+    .done;
+  assert.equal(report.status, 'succeeded');
+  assert.deepEqual(
+    report.approvals.map((a) => [a.gate, a.decided_by]),
+    [['step:a', 'auto (--yes)']],
+  );
+  db.close();
+});
+
+test('abort from another connection stops the running step and skips the rest', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [
+        {
+          name: 'one',
+          steps: [{ name: 'long', type: 'command', params: { command: 'sleep', args: ['30'] } }],
+        },
+        { name: 'two', steps: [logStep('after', w.log)] },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 30 });
+  const handle = engine.start('dr_failover');
+  const other = new Journal(openDatabase(w.db));
+  for (let i = 0; i < 200 && other.step(handle.runId, 'long').status !== 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const started = Date.now();
+  const { ended } = other.requestAbort(handle.runId, 'bob');
+  assert.equal(ended, false, 'a live owner ends the run itself');
+  const report = await handle.done;
+  assert.ok(Date.now() - started < 10_000, 'the 30 s step was stopped, not waited for');
+  assert.equal(report.status, 'aborted');
+  assert.equal(report.error, 'aborted by bob');
+  assert.deepEqual(
+    report.steps.map((s) => [s.name, s.status]),
+    [
+      ['long', 'aborted'],
+      ['after', 'skipped'],
+    ],
+  );
+  assert.deepEqual(lines(w.log), []);
+  db.close();
+});
+
+test('a second trigger while a run is active joins the same runbook and refuses another, even from another connection', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [
+        {
+          name: 'one',
+          steps: [{ name: 'wait', type: 'command', params: { command: 'sleep', args: ['1'] } }],
+        },
+      ],
+    },
+    self_heal: { stages: [{ name: 'one', steps: [logStep('heal', w.log)] }] },
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 30 });
+  const first = engine.start('dr_failover');
+  const otherEngine = new RunbookEngine({ db: openDatabase(w.db), config, pollMs: 30 });
+  const second = otherEngine.start('dr_failover');
+  assert.equal(second.joined, true);
+  assert.equal(second.runId, first.runId);
+  assert.throws(
+    () => otherEngine.start('self_heal'),
+    (error: unknown) =>
+      error instanceof RunBusyError &&
+      error.activeRunId === first.runId &&
+      /is already active, executed by pid \d+.*phoenix abort/.test(error.message),
+  );
+  const [a, b] = await Promise.all([first.done, second.done]);
+  assert.equal(a.status, 'succeeded');
+  assert.equal(b.status, 'succeeded');
+  assert.equal(new Journal(db).listRuns().length, 1);
+  // Once it ended, another runbook may start.
+  assert.equal((await engine.start('self_heal').done).status, 'succeeded');
+  db.close();
+});
+
+test('the database refuses a second active run even when two writers race', () => {
+  const w = workspace();
+  const a = new Journal(openDatabase(w.db));
+  const b = new Journal(openDatabase(w.db));
+  const shape = {
+    runbook: 'dr_failover',
+    trigger: 't',
+    plan: {},
+    stages: [{ name: 's', steps: [{ name: 'x', type: 'command' }] }],
+  };
+  // Owner pid 1 is alive on this host (init), so the first run counts as live.
+  a.createRun({ ...shape, owner: { host: hostname(), pid: 1, token: 'a' } });
+  assert.throws(
+    () => b.createRun({ ...shape, owner: { host: 'elsewhere', pid: 2, token: 'b' } }),
+    RunBusyError,
+  );
+});

@@ -1,0 +1,465 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { PhoenixConfig } from '../config/index.js';
+import type { SqliteDatabase } from '../store/index.js';
+import type { StepResult } from '../actions/index.js';
+import {
+  currentOwner,
+  Journal,
+  RunBusyError,
+  RunStateError,
+  type Owner,
+  type RunRow,
+  type RunStatus,
+} from './journal.js';
+import {
+  buildPlan,
+  planShape,
+  shapeMismatch,
+  type Plan,
+  type PlannedStage,
+  type PlannedStep,
+  type PlanShape,
+} from './plan.js';
+import { buildReport, type RunReport } from './report.js';
+
+/** What the engine reports while it works, for the terminal's task list and the dashboard. */
+export type RunEvent =
+  | { type: 'run'; runId: string; runbook: string; status: RunStatus; resumed?: boolean; error?: string }
+  | {
+      type: 'stage';
+      runId: string;
+      stage: string;
+      index: number;
+      status: 'running' | 'succeeded' | 'failed' | 'skipped';
+    }
+  | {
+      type: 'step';
+      runId: string;
+      stage: string;
+      step: string;
+      status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'retrying' | 'aborted';
+      attempt?: number;
+      resumed?: boolean;
+      summary?: string;
+      error?: string;
+    }
+  | { type: 'progress'; runId: string; stage: string; step: string; message: string }
+  | { type: 'approval'; runId: string; gate: string; status: 'waiting' | 'approved'; by?: string };
+
+export interface EngineOptions {
+  db: SqliteDatabase;
+  config: PhoenixConfig;
+  /** Approve every gate at once (`phoenix failover --yes`), recorded as such in the journal. */
+  autoApprove?: boolean;
+  onEvent?: (event: RunEvent) => void;
+  /** Unix seconds. */
+  clock?: () => number;
+  /** How often the owner refreshes its heartbeat and looks for abort and approval requests. */
+  pollMs?: number;
+  /** Where steps keep files across attempts; defaults beside the store. */
+  workDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunHandle {
+  runId: string;
+  /** This trigger joined a run that was already active instead of starting one. */
+  joined: boolean;
+  /** Settles when the run ends (here or, when joined, in whichever process runs it). */
+  done: Promise<RunReport>;
+}
+
+class RunAborted extends Error {
+  constructor(readonly by: string) {
+    super(`aborted by ${by}`);
+  }
+}
+
+class StageFailed extends Error {}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves when `promise` does, or rejects as soon as `signal` fires, whichever is first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolvePromise(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolvePromise();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The durable runbook executor. Every stage, step and attempt is journaled before and
+ * after it runs; a run resumed after a crash skips what finished and re-runs only the
+ * step that was cut short (adapters are written to make that safe).
+ */
+export class RunbookEngine {
+  readonly journal: Journal;
+  private readonly pollMs: number;
+  private readonly workDir: string;
+
+  constructor(private readonly options: EngineOptions) {
+    const staleAfter = (options.config.raw.runbooks as { stale_after?: number } | undefined)?.stale_after;
+    this.journal = new Journal(options.db, options.clock, staleAfter ?? 60);
+    this.pollMs = options.pollMs ?? 500;
+    this.workDir =
+      options.workDir ??
+      (options.config.store.path === ':memory:'
+        ? resolve('.phoenix', 'runs')
+        : join(dirname(resolve(options.config.store.path)), 'runs'));
+  }
+
+  private emit(event: RunEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A broken progress view must not break a failover.
+    }
+  }
+
+  /**
+   * Starts a runbook. While another run is active, a trigger for the same runbook joins
+   * it (resuming it if its process is gone); a different runbook is refused with a
+   * RunBusyError naming the active run.
+   */
+  start(runbook: string, input: { trigger?: string; reason?: string } = {}): RunHandle {
+    const plan = buildPlan(this.options.config, runbook);
+    const owner = currentOwner();
+    let run: RunRow;
+    try {
+      run = this.journal.createRun({
+        runbook,
+        trigger: input.trigger ?? 'manual',
+        reason: input.reason,
+        plan: planShape(plan),
+        stages: planShape(plan).stages,
+        owner,
+      });
+    } catch (error) {
+      if (!(error instanceof RunBusyError)) throw error;
+      const active = this.journal.getRun(error.activeRunId);
+      if (!active || active.runbook !== runbook) throw error;
+      if (this.journal.ownerAlive(active)) {
+        return { runId: active.id, joined: true, done: this.waitFor(active.id) };
+      }
+      const resumed = this.resume(active.id);
+      return { ...resumed, joined: true };
+    }
+    this.emit({ type: 'run', runId: run.id, runbook, status: 'running' });
+    return { runId: run.id, joined: false, done: this.execute(run, plan, owner, false) };
+  }
+
+  /** Continues an interrupted (or failed) run, never repeating a step that finished. */
+  resume(runId: string): RunHandle {
+    const existing = this.journal.requireRun(runId);
+    const plan = buildPlan(this.options.config, existing.runbook);
+    const mismatch = shapeMismatch(JSON.parse(existing.plan_json) as PlanShape, planShape(plan));
+    if (mismatch) throw new RunStateError(`cannot resume ${runId}: ${mismatch}`);
+    const owner = currentOwner();
+    const run = this.journal.claimRun(runId, owner);
+    this.emit({ type: 'run', runId, runbook: run.runbook, status: 'running', resumed: true });
+    return { runId, joined: false, done: this.execute(run, plan, owner, true) };
+  }
+
+  /** Settles when a run executed elsewhere ends. */
+  async waitFor(runId: string): Promise<RunReport> {
+    for (;;) {
+      const run = this.journal.requireRun(runId);
+      if (run.active !== 1 && run.status !== 'running' && run.status !== 'waiting_approval') {
+        return buildReport(this.journal, runId);
+      }
+      if (run.active === 1 && !this.journal.ownerAlive(run)) {
+        return buildReport(this.journal, runId);
+      }
+      await delay(this.pollMs);
+    }
+  }
+
+  private async execute(run: RunRow, plan: Plan, owner: Owner, resumed: boolean): Promise<RunReport> {
+    const runId = run.id;
+    const runAbort = new AbortController();
+    const watch = setInterval(() => {
+      try {
+        const state = this.journal.heartbeat(runId, owner.token);
+        if (state.abortRequested && !runAbort.signal.aborted) {
+          runAbort.abort(new RunAborted(state.abortedBy ?? 'someone'));
+        }
+      } catch {
+        // The next tick tries again; a busy database must not kill the run.
+      }
+    }, this.pollMs);
+    const runDir = join(this.workDir, runId);
+    mkdirSync(runDir, { recursive: true });
+    let status: RunStatus = 'succeeded';
+    let error: string | null = null;
+    try {
+      const stages = this.journal.stages(runId);
+      for (const [index, stage] of plan.stages.entries()) {
+        const row = stages[index];
+        if (row && (row.status === 'succeeded' || row.status === 'skipped')) continue;
+        this.throwIfAborted(runAbort.signal);
+        this.journal.stageStarted(runId, index);
+        this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'running' });
+        if (stage.approval) await this.gate(runId, `stage:${stage.name}`, runAbort.signal);
+        const ended = await this.runStage(run, plan, stage, runDir, runAbort.signal);
+        this.journal.stageFinished(runId, index, 'succeeded');
+        this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'succeeded' });
+        if (ended) {
+          status = 'cleared';
+          error = ended;
+          this.journal.skipPending(runId, `not needed: ${ended}`);
+          break;
+        }
+      }
+    } catch (failure) {
+      const reason = runAbort.signal.aborted ? runAbort.signal.reason : failure;
+      if (reason instanceof RunAborted) {
+        status = 'aborted';
+        error = reason.message;
+        this.journal.skipPending(runId, 'run aborted');
+      } else {
+        status = 'failed';
+        error = message(reason);
+      }
+      const current = this.journal.stages(runId).find((s) => s.status === 'running');
+      if (current) {
+        this.journal.stageFinished(runId, current.stage_index, 'failed');
+        this.emit({
+          type: 'stage',
+          runId,
+          stage: current.name,
+          index: current.stage_index,
+          status: 'failed',
+        });
+      }
+    } finally {
+      clearInterval(watch);
+    }
+    const report = buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
+    this.journal.finishRun(runId, owner.token, status, error, report);
+    this.emit({ type: 'run', runId, runbook: run.runbook, status, error: error ?? undefined, resumed });
+    return buildReport(this.journal, runId);
+  }
+
+  private throwIfAborted(signal: AbortSignal): void {
+    if (signal.aborted) throw signal.reason;
+  }
+
+  /** Runs a stage's steps; returns the reason when a step ended the run cleanly. */
+  private async runStage(
+    run: RunRow,
+    plan: Plan,
+    stage: PlannedStage,
+    runDir: string,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const outcomes: Array<{ ok: boolean; error?: string; endRun?: string; step: string }> = [];
+    if (stage.parallel) {
+      const settled = await Promise.allSettled(
+        stage.steps.map((step) => this.runStep(run, plan, step, runDir, signal)),
+      );
+      for (const s of settled) {
+        if (s.status === 'rejected') throw s.reason;
+        outcomes.push(s.value);
+      }
+    } else {
+      for (const step of stage.steps) {
+        const outcome = await this.runStep(run, plan, step, runDir, signal);
+        outcomes.push(outcome);
+        if (!outcome.ok || outcome.endRun) break;
+      }
+    }
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length) {
+      throw new StageFailed(
+        `stage ${stage.name} failed: ${failed.map((f) => `${f.step}: ${f.error}`).join('; ')}; fix the cause and resume with phoenix failover --resume ${run.id}`,
+      );
+    }
+    return outcomes.find((o) => o.endRun)?.endRun;
+  }
+
+  private async runStep(
+    run: RunRow,
+    plan: Plan,
+    step: PlannedStep,
+    runDir: string,
+    runSignal: AbortSignal,
+  ): Promise<{ ok: boolean; error?: string; endRun?: string; step: string }> {
+    const runId = run.id;
+    const row = this.journal.step(runId, step.name);
+    if (
+      row.status === 'succeeded' ||
+      row.status === 'skipped' ||
+      (row.status === 'failed' && step.continue_on_error)
+    ) {
+      // Finished before a crash or an earlier session: never repeated.
+      return { ok: true, step: step.name };
+    }
+    if (step.approval) await this.gate(runId, `step:${step.name}`, runSignal);
+    let failures = 0;
+    const stepDir = join(runDir, step.name.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    mkdirSync(stepDir, { recursive: true });
+    for (;;) {
+      this.throwIfAborted(runSignal);
+      const { attempt, resumed } = this.journal.attemptStarted(runId, step.name);
+      this.emit({
+        type: 'step',
+        runId,
+        stage: step.stage,
+        step: step.name,
+        status: 'running',
+        attempt,
+        resumed,
+      });
+      const timeout = new AbortController();
+      const timer = setTimeout(
+        () =>
+          timeout.abort(
+            new Error(
+              `timed out after ${step.timeout_s}s; raise the step's timeout or fix what it waits for`,
+            ),
+          ),
+        step.timeout_s * 1000,
+      );
+      const signal = AbortSignal.any([runSignal, timeout.signal]);
+      let result: StepResult;
+      try {
+        result = await untilAborted(
+          step.adapter.run(step.params, {
+            runId,
+            runbook: run.runbook,
+            stage: step.stage,
+            step: step.name,
+            attempt,
+            resumed,
+            signal,
+            rpoBudgetS: plan.rpoBudgetS,
+            workDir: stepDir,
+            env: this.options.env ?? process.env,
+            progress: (text) =>
+              this.emit({ type: 'progress', runId, stage: step.stage, step: step.name, message: text }),
+          }),
+          signal,
+        );
+      } catch (error) {
+        clearTimeout(timer);
+        if (runSignal.aborted) {
+          this.journal.attemptFinished(runId, step.name, attempt, 'aborted', {
+            error: message(runSignal.reason),
+          });
+          this.journal.stepFinished(runId, step.name, 'aborted', { error: message(runSignal.reason) });
+          this.emit({ type: 'step', runId, stage: step.stage, step: step.name, status: 'aborted' });
+          throw runSignal.reason;
+        }
+        const why = timeout.signal.aborted ? message(timeout.signal.reason) : message(error);
+        this.journal.attemptFinished(runId, step.name, attempt, 'failed', { error: why });
+        failures += 1;
+        if (failures > step.retries) {
+          this.journal.stepFinished(runId, step.name, 'failed', { error: why });
+          this.emit({
+            type: 'step',
+            runId,
+            stage: step.stage,
+            step: step.name,
+            status: 'failed',
+            attempt,
+            error: why,
+          });
+          if (step.continue_on_error) return { ok: true, step: step.name };
+          return { ok: false, error: why, step: step.name };
+        }
+        this.emit({
+          type: 'step',
+          runId,
+          stage: step.stage,
+          step: step.name,
+          status: 'retrying',
+          attempt,
+          error: why,
+        });
+        const wait = Math.min(
+          step.backoff.max_s,
+          step.backoff.initial_s * step.backoff.factor ** (failures - 1),
+        );
+        await delay(wait * 1000, runSignal);
+        continue;
+      }
+      clearTimeout(timer);
+      this.journal.attemptFinished(runId, step.name, attempt, 'succeeded', { summary: result.summary });
+      this.journal.stepFinished(runId, step.name, 'succeeded', {
+        summary: result.summary,
+        output: result.endRun ? { ...result.output, end_run: result.endRun.reason } : result.output,
+        dnsTtlS: result.dnsTtlS,
+        dataLossS: result.dataLossS,
+      });
+      this.emit({
+        type: 'step',
+        runId,
+        stage: step.stage,
+        step: step.name,
+        status: 'succeeded',
+        attempt,
+        summary: result.summary,
+      });
+      return { ok: true, step: step.name, endRun: result.endRun?.reason };
+    }
+  }
+
+  /** Waits until a gate is approved (here with --yes, or by phoenix approve from any process). */
+  private async gate(runId: string, gate: string, signal: AbortSignal): Promise<void> {
+    let row = this.journal.requestApproval(runId, gate);
+    if (row.decided_at !== null) return;
+    if (this.options.autoApprove) {
+      this.journal.approve(runId, 'auto (--yes)', gate);
+      this.emit({ type: 'approval', runId, gate, status: 'approved', by: 'auto (--yes)' });
+      return;
+    }
+    this.journal.setRunStatus(runId, 'waiting_approval');
+    this.emit({ type: 'approval', runId, gate, status: 'waiting' });
+    for (;;) {
+      await delay(this.pollMs, signal);
+      row = this.journal.approval(runId, gate);
+      if (row.decided_at !== null) break;
+    }
+    if (!this.journal.approvals(runId).some((a) => a.decided_at === null))
+      this.journal.setRunStatus(runId, 'running');
+    this.emit({ type: 'approval', runId, gate, status: 'approved', by: row.decided_by ?? undefined });
+  }
+}
+
+/**
+ * Resumes every run left active by a process that is gone (the controller calls this on
+ * start). Returns the handles; each settles when its run ends.
+ */
+export function resumeInterruptedRuns(options: EngineOptions): RunHandle[] {
+  const engine = new RunbookEngine(options);
+  return engine.journal.interruptedRuns().map((run) => engine.resume(run.id));
+}

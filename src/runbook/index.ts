@@ -1,0 +1,37 @@
+export {
+  RunbookEngine,
+  resumeInterruptedRuns,
+  type EngineOptions,
+  type RunEvent,
+  type RunHandle,
+} from './engine.js';
+export {
+  Journal,
+  RunBusyError,
+  RunStateError,
+  RUNBOOK_MIGRATIONS,
+  type RunRow,
+  type RunStatus,
+  type StepRow,
+  type StageRow,
+  type AttemptRow,
+  type ApprovalRow,
+} from './journal.js';
+export {
+  buildPlan,
+  loadRunbooks,
+  configuredRunbooks,
+  PlanError,
+  type Plan,
+  type PlannedStage,
+  type PlannedStep,
+} from './plan.js';
+export {
+  readiness,
+  checkPlan,
+  formatReadiness,
+  type RunbookReadiness,
+  type StepReadiness,
+} from './readiness.js';
+export { buildReport, formatReport, formatSeconds, type RunReport } from './report.js';
+export { createRunbookDecisionSink, type RunbookDecisionSink } from './sink.js';

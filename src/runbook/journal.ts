@@ -1,0 +1,607 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { migrate, type SqliteDatabase } from '../store/index.js';
+
+/**
+ * The runbook journal: every run, stage, step, attempt and approval, written before and
+ * after each happens (the store opens SQLite with synchronous = FULL), so a process
+ * killed mid-failover leaves enough behind to resume without repeating finished work.
+ * Other processes (`phoenix approve`, `phoenix abort`, the dashboard) talk to a running
+ * engine only through these tables.
+ */
+
+export const RUNBOOK_MIGRATIONS = [
+  {
+    name: 'runbook/1-journal',
+    sql: `
+CREATE TABLE runbook_runs (
+  id TEXT PRIMARY KEY,
+  runbook TEXT NOT NULL,
+  status TEXT NOT NULL,
+  active INTEGER,
+  trigger TEXT,
+  reason TEXT,
+  plan_json TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  finished_at REAL,
+  owner_host TEXT,
+  owner_pid INTEGER,
+  owner_token TEXT,
+  heartbeat_at REAL,
+  abort_requested_at REAL,
+  abort_requested_by TEXT,
+  error TEXT,
+  report_json TEXT
+);
+-- One run at a time, enforced by the database so two processes cannot both start one.
+CREATE UNIQUE INDEX runbook_runs_one_active ON runbook_runs (active) WHERE active = 1;
+CREATE TABLE runbook_stages (
+  run_id TEXT NOT NULL REFERENCES runbook_runs (id),
+  stage_index INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_at REAL,
+  finished_at REAL,
+  PRIMARY KEY (run_id, stage_index)
+);
+CREATE TABLE runbook_steps (
+  run_id TEXT NOT NULL REFERENCES runbook_runs (id),
+  name TEXT NOT NULL,
+  stage_index INTEGER NOT NULL,
+  step_index INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  started_at REAL,
+  finished_at REAL,
+  summary TEXT,
+  output_json TEXT,
+  error TEXT,
+  dns_ttl_s REAL,
+  data_loss_s REAL,
+  PRIMARY KEY (run_id, name)
+);
+CREATE TABLE runbook_attempts (
+  run_id TEXT NOT NULL,
+  step TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  started_at REAL NOT NULL,
+  finished_at REAL,
+  outcome TEXT NOT NULL,
+  summary TEXT,
+  error TEXT,
+  PRIMARY KEY (run_id, step, attempt)
+);
+CREATE TABLE runbook_approvals (
+  run_id TEXT NOT NULL REFERENCES runbook_runs (id),
+  gate TEXT NOT NULL,
+  requested_at REAL NOT NULL,
+  decided_at REAL,
+  decided_by TEXT,
+  PRIMARY KEY (run_id, gate)
+);`,
+  },
+];
+
+export type RunStatus = 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted' | 'cleared';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'aborted';
+export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'aborted';
+
+export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'aborted', 'cleared'];
+
+export interface RunRow {
+  id: string;
+  runbook: string;
+  status: RunStatus;
+  active: number | null;
+  trigger: string | null;
+  reason: string | null;
+  plan_json: string;
+  created_at: number;
+  finished_at: number | null;
+  owner_host: string | null;
+  owner_pid: number | null;
+  owner_token: string | null;
+  heartbeat_at: number | null;
+  abort_requested_at: number | null;
+  abort_requested_by: string | null;
+  error: string | null;
+  report_json: string | null;
+}
+
+export interface StageRow {
+  run_id: string;
+  stage_index: number;
+  name: string;
+  status: StepStatus;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface StepRow {
+  run_id: string;
+  name: string;
+  stage_index: number;
+  step_index: number;
+  stage: string;
+  type: string;
+  status: StepStatus;
+  attempts: number;
+  started_at: number | null;
+  finished_at: number | null;
+  summary: string | null;
+  output_json: string | null;
+  error: string | null;
+  dns_ttl_s: number | null;
+  data_loss_s: number | null;
+}
+
+export interface AttemptRow {
+  run_id: string;
+  step: string;
+  attempt: number;
+  started_at: number;
+  finished_at: number | null;
+  outcome: AttemptOutcome;
+  summary: string | null;
+  error: string | null;
+}
+
+export interface ApprovalRow {
+  run_id: string;
+  gate: string;
+  requested_at: number;
+  decided_at: number | null;
+  decided_by: string | null;
+}
+
+/** Who executes a run: this host and process, with a token so a restarted process with the same pid is not confused with the old one. */
+export interface Owner {
+  host: string;
+  pid: number;
+  token: string;
+}
+
+export function currentOwner(): Owner {
+  return { host: hostname(), pid: process.pid, token: randomBytes(8).toString('hex') };
+}
+
+/** Thrown when a run cannot start or resume because another is active; the message says what to do. */
+export class RunBusyError extends Error {
+  constructor(
+    message: string,
+    readonly activeRunId: string,
+  ) {
+    super(message);
+    this.name = 'RunBusyError';
+  }
+}
+
+/** A request the journal cannot honour (unknown run, finished run, nothing to approve); the message says why. */
+export class RunStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunStateError';
+  }
+}
+
+function newRunId(now: number): string {
+  const stamp = new Date(now * 1000).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `run-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Runs this process is executing right now, by owner token (every Journal in the process shares it). */
+const LIVE_TOKENS = new Set<string>();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Journal {
+  constructor(
+    readonly db: SqliteDatabase,
+    private readonly clock: () => number = () => Date.now() / 1000,
+    /** Seconds an owner on another host may stay silent before its run counts as interrupted. */
+    readonly staleAfterS = 60,
+  ) {
+    migrate(db, RUNBOOK_MIGRATIONS);
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * Whether a run's owner is still executing it: on this host, its process is alive
+   * (a SIGKILLed controller is noticed at once); elsewhere, its heartbeat is fresh.
+   */
+  ownerAlive(run: RunRow): boolean {
+    if (!run.owner_token || run.owner_pid === null) return false;
+    if (run.owner_host === hostname()) {
+      if (run.owner_pid === process.pid) return LIVE_TOKENS.has(run.owner_token);
+      return pidAlive(run.owner_pid);
+    }
+    return run.heartbeat_at !== null && this.now() - run.heartbeat_at < this.staleAfterS;
+  }
+
+  markLive(token: string, live: boolean): void {
+    if (live) LIVE_TOKENS.add(token);
+    else LIVE_TOKENS.delete(token);
+  }
+
+  getRun(id: string): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runbook_runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
+
+  requireRun(id: string): RunRow {
+    const run = this.getRun(id);
+    if (!run) throw new RunStateError(`no run ${id}; list runs with phoenix runs`);
+    return run;
+  }
+
+  activeRun(): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runbook_runs WHERE active = 1').get() as RunRow | undefined;
+  }
+
+  listRuns(limit = 50): RunRow[] {
+    return this.db
+      .prepare('SELECT * FROM runbook_runs ORDER BY created_at DESC, rowid DESC LIMIT ?')
+      .all(limit) as RunRow[];
+  }
+
+  /** Every run that is marked active but whose owner is gone: killed mid-run. */
+  interruptedRuns(): RunRow[] {
+    const rows = this.db.prepare('SELECT * FROM runbook_runs WHERE active = 1').all() as RunRow[];
+    return rows.filter((r) => !this.ownerAlive(r));
+  }
+
+  stages(runId: string): StageRow[] {
+    return this.db
+      .prepare('SELECT * FROM runbook_stages WHERE run_id = ? ORDER BY stage_index')
+      .all(runId) as StageRow[];
+  }
+
+  steps(runId: string): StepRow[] {
+    return this.db
+      .prepare('SELECT * FROM runbook_steps WHERE run_id = ? ORDER BY stage_index, step_index')
+      .all(runId) as StepRow[];
+  }
+
+  step(runId: string, name: string): StepRow {
+    return this.db
+      .prepare('SELECT * FROM runbook_steps WHERE run_id = ? AND name = ?')
+      .get(runId, name) as StepRow;
+  }
+
+  attempts(runId: string): AttemptRow[] {
+    return this.db
+      .prepare('SELECT * FROM runbook_attempts WHERE run_id = ? ORDER BY started_at, step, attempt')
+      .all(runId) as AttemptRow[];
+  }
+
+  approvals(runId: string): ApprovalRow[] {
+    return this.db
+      .prepare('SELECT * FROM runbook_approvals WHERE run_id = ? ORDER BY requested_at')
+      .all(runId) as ApprovalRow[];
+  }
+
+  /**
+   * Creates a run and its stage and step rows in one transaction, owned by `owner`.
+   * The unique index on `active` refuses a second active run even from another process.
+   */
+  createRun(input: {
+    runbook: string;
+    trigger: string;
+    reason?: string;
+    plan: unknown;
+    stages: Array<{ name: string; steps: Array<{ name: string; type: string }> }>;
+    owner: Owner;
+  }): RunRow {
+    const now = this.now();
+    const id = newRunId(now);
+    const insert = this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at)
+           VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          input.runbook,
+          input.trigger,
+          input.reason ?? null,
+          JSON.stringify(input.plan),
+          now,
+          input.owner.host,
+          input.owner.pid,
+          input.owner.token,
+          now,
+        );
+      const stage = this.db.prepare(
+        `INSERT INTO runbook_stages (run_id, stage_index, name, status) VALUES (?, ?, ?, 'pending')`,
+      );
+      const step = this.db.prepare(
+        `INSERT INTO runbook_steps (run_id, name, stage_index, step_index, stage, type, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+      );
+      input.stages.forEach((s, i) => {
+        stage.run(id, i, s.name);
+        s.steps.forEach((st, j) => step.run(id, st.name, i, j, s.name, st.type));
+      });
+    });
+    try {
+      insert.immediate();
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        const active = this.activeRun();
+        if (active) throw this.busyError(active);
+      }
+      throw error;
+    }
+    this.markLive(input.owner.token, true);
+    return this.requireRun(id);
+  }
+
+  busyError(active: RunRow): RunBusyError {
+    const who = this.ownerAlive(active)
+      ? `executed by pid ${active.owner_pid} on ${active.owner_host}`
+      : 'interrupted (its process is gone)';
+    const next = this.ownerAlive(active)
+      ? `wait for it, watch it with phoenix runs, or stop it with phoenix abort ${active.id}`
+      : `resume it with phoenix failover --resume ${active.id}, or phoenix abort ${active.id}`;
+    return new RunBusyError(
+      `run ${active.id} (${active.runbook}, ${active.status}) is already active, ${who}; ${next}`,
+      active.id,
+    );
+  }
+
+  /**
+   * Takes over a run to resume it: refused while its owner lives or while another run is
+   * active. Done in one IMMEDIATE transaction so two resuming processes cannot both win.
+   */
+  claimRun(id: string, owner: Owner): RunRow {
+    const claim = this.db.transaction(() => {
+      const run = this.requireRun(id);
+      if (run.status === 'succeeded' || run.status === 'aborted' || run.status === 'cleared') {
+        throw new RunStateError(`run ${id} already ended (${run.status}); nothing to resume`);
+      }
+      if (run.active === 1 && this.ownerAlive(run)) {
+        throw new RunBusyError(
+          `run ${id} is being executed by pid ${run.owner_pid} on ${run.owner_host}; it needs no resume (stop it with phoenix abort ${id})`,
+          id,
+        );
+      }
+      const active = this.activeRun();
+      if (active && active.id !== id) throw this.busyError(active);
+      this.db
+        .prepare(
+          `UPDATE runbook_runs SET active = 1, status = 'running', finished_at = NULL, error = NULL,
+             owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ? WHERE id = ?`,
+        )
+        .run(owner.host, owner.pid, owner.token, this.now(), id);
+      return this.requireRun(id);
+    });
+    const run = claim.immediate();
+    this.markLive(owner.token, true);
+    return run;
+  }
+
+  /** Refreshes the owner's heartbeat; returns whether an abort was requested. */
+  heartbeat(id: string, token: string): { abortRequested: boolean; abortedBy: string | null } {
+    this.db
+      .prepare('UPDATE runbook_runs SET heartbeat_at = ? WHERE id = ? AND owner_token = ?')
+      .run(this.now(), id, token);
+    const row = this.db
+      .prepare('SELECT abort_requested_at, abort_requested_by FROM runbook_runs WHERE id = ?')
+      .get(id) as Pick<RunRow, 'abort_requested_at' | 'abort_requested_by'>;
+    return { abortRequested: row.abort_requested_at !== null, abortedBy: row.abort_requested_by };
+  }
+
+  setRunStatus(id: string, status: RunStatus): void {
+    this.db.prepare('UPDATE runbook_runs SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  finishRun(id: string, token: string, status: RunStatus, error: string | null, report: unknown): void {
+    this.db
+      .prepare(
+        `UPDATE runbook_runs SET status = ?, active = NULL, finished_at = ?, error = ?, report_json = ? WHERE id = ?`,
+      )
+      .run(status, this.now(), error, JSON.stringify(report), id);
+    this.markLive(token, false);
+  }
+
+  /** Lets go of a run without finishing it (the process is shutting down): it stays resumable. */
+  release(token: string): void {
+    this.markLive(token, false);
+  }
+
+  stageStarted(runId: string, index: number): void {
+    this.db
+      .prepare(
+        `UPDATE runbook_stages SET status = 'running', started_at = COALESCE(started_at, ?) WHERE run_id = ? AND stage_index = ?`,
+      )
+      .run(this.now(), runId, index);
+  }
+
+  stageFinished(runId: string, index: number, status: StepStatus): void {
+    this.db
+      .prepare(`UPDATE runbook_stages SET status = ?, finished_at = ? WHERE run_id = ? AND stage_index = ?`)
+      .run(status, this.now(), runId, index);
+  }
+
+  /**
+   * Records an attempt's start before the step's side effects begin. An attempt left
+   * `running` by a killed process is marked `interrupted` first.
+   */
+  attemptStarted(runId: string, step: string): { attempt: number; resumed: boolean } {
+    const start = this.db.transaction(() => {
+      const now = this.now();
+      const interrupted = this.db
+        .prepare(
+          `UPDATE runbook_attempts SET outcome = 'interrupted', finished_at = ? WHERE run_id = ? AND step = ? AND outcome = 'running'`,
+        )
+        .run(now, runId, step).changes;
+      const row = this.step(runId, step);
+      const attempt = row.attempts + 1;
+      this.db
+        .prepare(
+          `INSERT INTO runbook_attempts (run_id, step, attempt, started_at, outcome) VALUES (?, ?, ?, ?, 'running')`,
+        )
+        .run(runId, step, attempt, now);
+      this.db
+        .prepare(
+          `UPDATE runbook_steps SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?), error = NULL
+           WHERE run_id = ? AND name = ?`,
+        )
+        .run(attempt, now, runId, step);
+      return { attempt, resumed: interrupted > 0 || row.status === 'running' };
+    });
+    return start.immediate();
+  }
+
+  attemptFinished(
+    runId: string,
+    step: string,
+    attempt: number,
+    outcome: Exclude<AttemptOutcome, 'running'>,
+    detail: { summary?: string; error?: string },
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE runbook_attempts SET outcome = ?, finished_at = ?, summary = ?, error = ? WHERE run_id = ? AND step = ? AND attempt = ?`,
+      )
+      .run(outcome, this.now(), detail.summary ?? null, detail.error ?? null, runId, step, attempt);
+  }
+
+  /** Counts attempts that really failed (not those cut short by a killed process). */
+  failedAttempts(runId: string, step: string): number {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM runbook_attempts WHERE run_id = ? AND step = ? AND outcome = 'failed'`,
+      )
+      .get(runId, step) as { n: number };
+    return row.n;
+  }
+
+  stepFinished(
+    runId: string,
+    step: string,
+    status: StepStatus,
+    result: {
+      summary?: string;
+      output?: unknown;
+      error?: string;
+      dnsTtlS?: number;
+      dataLossS?: number;
+    },
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE runbook_steps SET status = ?, finished_at = ?, summary = ?, output_json = ?, error = ?, dns_ttl_s = ?, data_loss_s = ?
+         WHERE run_id = ? AND name = ?`,
+      )
+      .run(
+        status,
+        this.now(),
+        result.summary ?? null,
+        result.output === undefined ? null : JSON.stringify(result.output),
+        result.error ?? null,
+        result.dnsTtlS ?? null,
+        result.dataLossS ?? null,
+        runId,
+        step,
+      );
+  }
+
+  skipPending(runId: string, reason: string): void {
+    this.db
+      .prepare(
+        `UPDATE runbook_steps SET status = 'skipped', summary = ? WHERE run_id = ? AND status IN ('pending', 'running')`,
+      )
+      .run(reason, runId);
+    this.db
+      .prepare(
+        `UPDATE runbook_stages SET status = 'skipped' WHERE run_id = ? AND status IN ('pending', 'running')`,
+      )
+      .run(runId);
+  }
+
+  /** Opens an approval gate (idempotent); returns whether it is already decided. */
+  requestApproval(runId: string, gate: string): ApprovalRow {
+    this.db
+      .prepare(`INSERT OR IGNORE INTO runbook_approvals (run_id, gate, requested_at) VALUES (?, ?, ?)`)
+      .run(runId, gate, this.now());
+    return this.approval(runId, gate);
+  }
+
+  approval(runId: string, gate: string): ApprovalRow {
+    return this.db
+      .prepare('SELECT * FROM runbook_approvals WHERE run_id = ? AND gate = ?')
+      .get(runId, gate) as ApprovalRow;
+  }
+
+  /** Approves a run's open gates (or one named gate). Works from any process. */
+  approve(runId: string, by: string, gate?: string): string[] {
+    const run = this.requireRun(runId);
+    if (FINISHED_RUN_STATUSES.includes(run.status)) {
+      throw new RunStateError(`run ${runId} already ended (${run.status}); nothing to approve`);
+    }
+    const open = (
+      this.db
+        .prepare('SELECT gate FROM runbook_approvals WHERE run_id = ? AND decided_at IS NULL')
+        .all(runId) as Array<{ gate: string }>
+    )
+      .map((r) => r.gate)
+      .filter((g) => gate === undefined || g === gate);
+    if (open.length === 0) {
+      throw new RunStateError(
+        gate
+          ? `run ${runId} has no open approval named ${gate}; see its gates with phoenix runs --json`
+          : `run ${runId} is not waiting for an approval (status ${run.status})`,
+      );
+    }
+    const decide = this.db.prepare(
+      'UPDATE runbook_approvals SET decided_at = ?, decided_by = ? WHERE run_id = ? AND gate = ? AND decided_at IS NULL',
+    );
+    for (const g of open) decide.run(this.now(), by, runId, g);
+    return open;
+  }
+
+  /**
+   * Asks a run to stop. A live owner sees the request at its next heartbeat and stops its
+   * steps; a run whose owner is gone is ended here and then.
+   */
+  requestAbort(runId: string, by: string): { ended: boolean; run: RunRow } {
+    const abort = this.db.transaction(() => {
+      const run = this.requireRun(runId);
+      if (FINISHED_RUN_STATUSES.includes(run.status)) {
+        throw new RunStateError(`run ${runId} already ended (${run.status}); nothing to abort`);
+      }
+      const now = this.now();
+      this.db
+        .prepare('UPDATE runbook_runs SET abort_requested_at = ?, abort_requested_by = ? WHERE id = ?')
+        .run(now, by, runId);
+      if (run.active === 1 && this.ownerAlive(run)) return { ended: false, run: this.requireRun(runId) };
+      this.db
+        .prepare(
+          `UPDATE runbook_runs SET status = 'aborted', active = NULL, finished_at = ?, error = ? WHERE id = ?`,
+        )
+        .run(now, `aborted by ${by}`, runId);
+      this.db
+        .prepare(
+          `UPDATE runbook_steps SET status = 'skipped', summary = 'run aborted' WHERE run_id = ? AND status = 'pending'`,
+        )
+        .run(runId);
+      this.db
+        .prepare(`UPDATE runbook_steps SET status = 'aborted' WHERE run_id = ? AND status = 'running'`)
+        .run(runId);
+      return { ended: true, run: this.requireRun(runId) };
+    });
+    return abort.immediate();
+  }
+}

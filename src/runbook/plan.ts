@@ -1,0 +1,234 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { PhoenixConfig } from '../config/index.js';
+import {
+  runbooksFileSchema,
+  RUNBOOK_NAMES,
+  type RunbookConfig,
+  type RunbooksConfig,
+  type StepType,
+} from '../config/sections/runbooks.js';
+import { getAdapter, type StepAdapter } from '../actions/index.js';
+
+export interface PlanIssue {
+  path: string;
+  message: string;
+}
+
+/** The runbooks cannot be used as written; every problem is listed with its path and the fix. */
+export class PlanError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: PlanIssue[],
+  ) {
+    super(issues.map((i) => `${source}: ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n'));
+    this.name = 'PlanError';
+  }
+}
+
+export interface PlannedStep {
+  name: string;
+  stage: string;
+  type: StepType;
+  description?: string;
+  params: unknown;
+  adapter: StepAdapter<unknown>;
+  /** What the step will do, in one line. */
+  summary: string;
+  timeout_s: number;
+  retries: number;
+  backoff: { initial_s: number; factor: number; max_s: number };
+  approval: boolean;
+  continue_on_error: boolean;
+}
+
+export interface PlannedStage {
+  name: string;
+  description?: string;
+  parallel: boolean;
+  approval: boolean;
+  steps: PlannedStep[];
+}
+
+export interface Plan {
+  runbook: string;
+  description?: string;
+  stages: PlannedStage[];
+  rpoBudgetS?: number;
+}
+
+/** The part of a plan kept in the journal: names and types only, never parameters (they may hold secrets). */
+export interface PlanShape {
+  runbook: string;
+  stages: Array<{ name: string; parallel: boolean; steps: Array<{ name: string; type: string }> }>;
+}
+
+export const DEFAULT_STEP_TIMEOUT_S = 600;
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+function interpolate(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: PlanIssue[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (_m, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      issues.push({
+        path,
+        message: `environment variable ${name} is not set; export ${name}=... before running`,
+      });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, `${path}.${i}`, env, issues));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, path ? `${path}.${k}` : k, env, issues)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * The configured runbooks: the `runbooks` section, plus (with `runbooks.file`) those
+ * in their own YAML file, resolved against the configuration file's directory.
+ */
+export function loadRunbooks(config: PhoenixConfig, env: NodeJS.ProcessEnv = process.env): RunbooksConfig {
+  const section = (config.raw.runbooks ?? {}) as RunbooksConfig;
+  if (!section.file) return section;
+  const path = resolve(config.file ? dirname(config.file) : process.cwd(), section.file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PlanError(path, [
+      {
+        path: '',
+        message: `cannot read the runbooks file (${(error as NodeJS.ErrnoException).code ?? String(error)}); check runbooks.file`,
+      },
+    ]);
+  }
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    throw new PlanError(path, [
+      {
+        path: '',
+        message: `YAML syntax error: ${(error as Error).message.split('\n')[0]}; fix the syntax there`,
+      },
+    ]);
+  }
+  const issues: PlanIssue[] = [];
+  const input = interpolate(document ?? {}, '', env, issues);
+  const parsed = runbooksFileSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
+    }
+  }
+  if (issues.length) throw new PlanError(path, issues);
+  const fromFile = parsed.data as RunbooksConfig;
+  const merged: RunbooksConfig = { ...fromFile };
+  for (const [key, value] of Object.entries(section)) {
+    if (key !== 'file' && value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}
+
+/** The runbook names the configuration defines, in their usual order. */
+export function configuredRunbooks(config: PhoenixConfig): string[] {
+  const runbooks = loadRunbooks(config);
+  return RUNBOOK_NAMES.filter((name) => runbooks[name]);
+}
+
+/** Resolves one runbook into a plan, validating every step's parameters with its step type's schema. */
+export function buildPlan(config: PhoenixConfig, name: string): Plan {
+  const source = config.file ?? '<config>';
+  const runbooks = loadRunbooks(config);
+  const runbook = (runbooks as Record<string, RunbookConfig | undefined>)[name];
+  if (!RUNBOOK_NAMES.includes(name as (typeof RUNBOOK_NAMES)[number]) || !runbook) {
+    const known = RUNBOOK_NAMES.filter((n) => runbooks[n]);
+    throw new PlanError(source, [
+      {
+        path: `runbooks.${name}`,
+        message: `no runbook named ${name}; ${known.length ? `configured: ${known.join(', ')}` : 'add one under runbooks: (see examples/runbook.yaml)'}`,
+      },
+    ]);
+  }
+  const issues: PlanIssue[] = [];
+  const defaults = runbook.defaults ?? {};
+  const stages: PlannedStage[] = runbook.stages.map((stage, i) => ({
+    name: stage.name,
+    description: stage.description,
+    parallel: stage.parallel ?? false,
+    approval: stage.approval === 'required',
+    steps: stage.steps.map((step, j) => {
+      const adapter = getAdapter(step.type);
+      const parsed = adapter.schema.safeParse(step.params ?? {});
+      const at = `runbooks.${name}.stages.${i}.steps.${j}.params`;
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          const path = [at, ...issue.path.map(String)].join('.');
+          const message =
+            issue.code === 'unrecognized_keys'
+              ? `unknown key(s) ${issue.keys.join(', ')} for a ${step.type} step; check the spelling`
+              : issue.message;
+          issues.push({ path, message: `${message} (step ${step.name})` });
+        }
+      }
+      const backoff = { ...defaults.backoff, ...step.backoff };
+      const params = parsed.success ? parsed.data : undefined;
+      return {
+        name: step.name,
+        stage: stage.name,
+        type: step.type,
+        description: step.description,
+        params,
+        adapter,
+        summary: parsed.success ? adapter.describe(params) : '(invalid parameters)',
+        timeout_s: step.timeout ?? defaults.timeout ?? DEFAULT_STEP_TIMEOUT_S,
+        retries: step.retries ?? defaults.retries ?? 0,
+        backoff: {
+          initial_s: backoff.initial ?? 5,
+          factor: backoff.factor ?? 2,
+          max_s: backoff.max ?? 60,
+        },
+        approval: step.approval === 'required',
+        continue_on_error: step.continue_on_error ?? false,
+      };
+    }),
+  }));
+  if (issues.length) throw new PlanError(source, issues);
+  return {
+    runbook: name,
+    description: runbook.description,
+    stages,
+    rpoBudgetS: config.topology.dr.rpo_budget_s,
+  };
+}
+
+export function planShape(plan: Plan): PlanShape {
+  return {
+    runbook: plan.runbook,
+    stages: plan.stages.map((s) => ({
+      name: s.name,
+      parallel: s.parallel,
+      steps: s.steps.map((st) => ({ name: st.name, type: st.type })),
+    })),
+  };
+}
+
+/** Why a plan no longer matches the one a run started with, or undefined when it does. */
+export function shapeMismatch(recorded: PlanShape, current: PlanShape): string | undefined {
+  const flat = (p: PlanShape) =>
+    p.stages.flatMap((s) => s.steps.map((st) => `${s.name}/${st.name}:${st.type}`));
+  const a = flat(recorded);
+  const b = flat(current);
+  if (recorded.runbook !== current.runbook) return `the run is ${recorded.runbook}, not ${current.runbook}`;
+  if (a.join('\n') === b.join('\n')) return undefined;
+  const missing = a.filter((x) => !b.includes(x));
+  const added = b.filter((x) => !a.includes(x));
+  return `the runbook changed since the run started (missing: ${missing.join(', ') || 'none'}; new: ${added.join(', ') || 'none'}); restore it, or abort the run and start a new one`;
+}

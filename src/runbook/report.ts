@@ -1,0 +1,133 @@
+import { formatDuration } from '../core/index.js';
+import type { Journal, RunStatus, StepStatus } from './journal.js';
+
+export interface StageReport {
+  name: string;
+  status: StepStatus;
+  duration_s: number | null;
+}
+
+export interface StepReport {
+  name: string;
+  stage: string;
+  type: string;
+  status: StepStatus;
+  attempts: number;
+  duration_s: number | null;
+  summary: string | null;
+  error: string | null;
+}
+
+/** A run's measurements: what the RTO and RPO turned out to be. */
+export interface RunReport {
+  run_id: string;
+  runbook: string;
+  status: RunStatus;
+  trigger: string | null;
+  reason: string | null;
+  started_at: number;
+  finished_at: number | null;
+  /** Wall time from trigger to end, including any time the run spent interrupted. */
+  total_s: number | null;
+  stages: StageReport[];
+  steps: StepReport[];
+  /** The longest TTL of a DNS record the run changed: clients may keep the old answer this long. */
+  dns_ttl_s: number | null;
+  /** Recovery time as users see it: total time plus the DNS TTL. */
+  rto_s: number | null;
+  /** Seconds of writes possibly lost (the standby's lag at promotion); null when no step measured it. */
+  data_loss_s: number | null;
+  error: string | null;
+  approvals: Array<{
+    gate: string;
+    requested_at: number;
+    decided_at: number | null;
+    decided_by: string | null;
+  }>;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+export function buildReport(
+  journal: Journal,
+  runId: string,
+  override: { status?: RunStatus; finishedAt?: number } = {},
+): RunReport {
+  const run = journal.requireRun(runId);
+  const finished = override.finishedAt ?? run.finished_at;
+  const steps = journal.steps(runId);
+  const ttl = steps.reduce<number | null>(
+    (m, s) => (s.dns_ttl_s === null ? m : Math.max(m ?? 0, s.dns_ttl_s)),
+    null,
+  );
+  const loss = steps.reduce<number | null>(
+    (m, s) => (s.data_loss_s === null ? m : Math.max(m ?? 0, s.data_loss_s)),
+    null,
+  );
+  const total = finished === null ? null : round(finished - run.created_at);
+  return {
+    run_id: run.id,
+    runbook: run.runbook,
+    status: override.status ?? run.status,
+    trigger: run.trigger,
+    reason: run.reason,
+    started_at: run.created_at,
+    finished_at: finished,
+    total_s: total,
+    stages: journal.stages(runId).map((s) => ({
+      name: s.name,
+      status: s.status,
+      duration_s:
+        s.started_at !== null && s.finished_at !== null ? round(s.finished_at - s.started_at) : null,
+    })),
+    steps: steps.map((s) => ({
+      name: s.name,
+      stage: s.stage,
+      type: s.type,
+      status: s.status,
+      attempts: s.attempts,
+      duration_s:
+        s.started_at !== null && s.finished_at !== null ? round(s.finished_at - s.started_at) : null,
+      summary: s.summary,
+      error: s.error,
+    })),
+    dns_ttl_s: ttl,
+    rto_s: total === null ? null : round(total + (ttl ?? 0)),
+    data_loss_s: loss,
+    error: run.error,
+    approvals: journal.approvals(runId).map((a) => ({
+      gate: a.gate,
+      requested_at: a.requested_at,
+      decided_at: a.decided_at,
+      decided_by: a.decided_by,
+    })),
+  };
+}
+
+/** The end-of-run summary printed by the CLI. */
+export function formatReport(report: RunReport): string {
+  const lines = [
+    `run ${report.run_id} (${report.runbook}): ${report.status}${report.error ? ` — ${report.error}` : ''}`,
+  ];
+  const width = Math.max(5, ...report.stages.map((s) => s.name.length));
+  for (const stage of report.stages) {
+    const took = stage.duration_s === null ? '-' : formatSeconds(stage.duration_s);
+    lines.push(`  ${stage.name.padEnd(width)}  ${stage.status.padEnd(9)}  ${took}`);
+  }
+  if (report.total_s !== null) lines.push(`  total time ${formatSeconds(report.total_s)}`);
+  if (report.dns_ttl_s !== null && report.rto_s !== null) {
+    lines.push(
+      `  DNS TTL ${formatSeconds(report.dns_ttl_s)}: clients see the change within ${formatSeconds(report.rto_s)} (RTO)`,
+    );
+  }
+  lines.push(
+    report.data_loss_s === null
+      ? '  data loss: not measured (no database step reported it)'
+      : `  data loss estimate: ${formatSeconds(report.data_loss_s)} of writes (RPO)`,
+  );
+  return lines.join('\n');
+}
+
+export function formatSeconds(seconds: number): string {
+  return seconds < 10 ? `${seconds.toFixed(1)}s` : formatDuration(seconds);
+}

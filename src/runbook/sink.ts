@@ -1,0 +1,44 @@
+import type { Decision } from '../core/index.js';
+import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
+import { RunBusyError } from './journal.js';
+import { configuredRunbooks } from './plan.js';
+
+export type SinkOutcome =
+  | { kind: 'started' | 'joined'; runbook: string; handle: RunHandle }
+  | { kind: 'refused'; runbook: string; reason: string }
+  | { kind: 'ignored'; reason: string };
+
+export interface RunbookDecisionSink {
+  engine: RunbookEngine;
+  onDecision(decision: Decision, record?: unknown): Promise<SinkOutcome>;
+}
+
+/**
+ * What the controller calls with each decision: a decision to act starts the matching
+ * runbook (dr_failover, region_failover, self_heal) when one is configured. A trigger while
+ * the same runbook runs joins it; while another runs, it is refused (and reported, not thrown).
+ */
+export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisionSink {
+  const engine = new RunbookEngine(options);
+  return {
+    engine,
+    async onDecision(decision) {
+      if (decision.action === 'none' || decision.action === 'escalate') {
+        return { kind: 'ignored', reason: `action ${decision.action} runs no runbook` };
+      }
+      const runbook = decision.action;
+      if (!configuredRunbooks(options.config).includes(runbook)) {
+        return { kind: 'ignored', reason: `no ${runbook} runbook configured` };
+      }
+      try {
+        const handle = engine.start(runbook, { trigger: 'controller', reason: decision.reason });
+        // The caller may await handle.done; a failure there is already in the journal.
+        handle.done.catch(() => undefined);
+        return { kind: handle.joined ? 'joined' : 'started', runbook, handle };
+      } catch (error) {
+        if (error instanceof RunBusyError) return { kind: 'refused', runbook, reason: error.message };
+        throw error;
+      }
+    },
+  };
+}
