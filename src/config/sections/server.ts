@@ -1,5 +1,65 @@
 import { z } from 'zod';
+import { durationSchema } from './core.js';
 
-/** HTTP API, webhooks, dashboard and notifications (issue: HTTP API and dashboard). */
-export const serverSchema = z.object({}).catchall(z.unknown());
+const tokenSchema = z
+  .object({
+    /** Who holds it: shown in the audit trail (`approved by`), never the token itself. */
+    name: z.string().min(1),
+    /** The bearer token; write `${VAR}` so it never lives in the file. */
+    token: z
+      .string()
+      .min(16, 'a token needs at least 16 characters; generate one with `openssl rand -hex 24`'),
+    /** `read` sees everything; `operate` may also approve, abort, record changes and post webhooks. */
+    role: z.enum(['read', 'operate']),
+  })
+  .strict();
+
+const rateLimitSchema = z
+  .object({
+    /** Requests a client may make to the mutating endpoints per window. */
+    max: z.number().int().positive().optional(),
+    window: durationSchema.optional(),
+  })
+  .strict();
+
+const webhookSchema = z
+  .object({
+    /** Shared secret for `X-Phoenix-Signature: sha256=<hex HMAC of the raw body>`. Without it, an operate token is required. */
+    secret: z.string().min(16, 'a webhook secret needs at least 16 characters').optional(),
+    /** Labels an alert must carry to concern the watched system (all must match). Empty: every alert does. */
+    match: z.record(z.string(), z.string()).optional(),
+    /** The same alert (fingerprint) firing again within this window does not start another cycle. */
+    dedup_window: durationSchema.optional(),
+  })
+  .strict();
+
+/** HTTP API, webhooks and dashboard (issue: HTTP API and dashboard). */
+export const serverSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    /** `host:port`; port 0 picks a free one. Default 127.0.0.1:8080. */
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'write host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080')
+      .optional(),
+    tokens: z.array(tokenSchema).optional(),
+    /** What a request without a token may do. Default `none`: every API call needs a token. */
+    anonymous: z.enum(['none', 'read', 'operate']).optional(),
+    webhook: webhookSchema.optional(),
+    cors: z
+      .object({
+        /** Origins allowed to call the API from a browser. Empty (the default): none. */
+        origins: z.array(z.string().url()).optional(),
+      })
+      .strict()
+      .optional(),
+    rate_limit: rateLimitSchema.optional(),
+    /** /readyz fails when the last cycle is older than this (default: three intervals). */
+    stale_after: durationSchema.optional(),
+    dashboard: z.boolean().optional(),
+  })
+  .strict();
+
+export type ServerSection = z.output<typeof serverSchema>;
+
 export const notificationsSchema = z.object({}).catchall(z.unknown());

@@ -1,0 +1,191 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LEVELS, SIGNAL_STATUSES } from '../core/index.js';
+import type { CycleRecord, RunControl, RunView } from './ports.js';
+import { drReadiness } from './readiness.js';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'aborted']);
+
+/**
+ * The controller's Prometheus series. Cycle series are set as each cycle
+ * finishes; runbook series are read from the runbook store at scrape time, so
+ * they survive a restart of the controller.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly score: Gauge;
+  private readonly level: Gauge;
+  private readonly levelInfo: Gauge;
+  private readonly signalWeight: Gauge;
+  private readonly signalMax: Gauge;
+  private readonly signalStatus: Gauge;
+  private readonly decisions: Counter;
+  private readonly cycles: Counter;
+  private readonly lastCycle: Gauge;
+  private readonly analyzerSeconds: Histogram;
+  private readonly drReady: Gauge;
+  readonly webhookAlerts: Counter;
+  private readonly stageSeconds: Histogram;
+  private readonly observedStages = new Set<string>();
+
+  constructor(options: { interval_s?: number; runs?: RunControl; processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.processMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'phoenix_' });
+    this.score = new Gauge({
+      name: 'phoenix_score',
+      help: 'Health score of the last cycle (sum of signal weights)',
+      registers,
+    });
+    this.level = new Gauge({
+      name: 'phoenix_level',
+      help: 'Level of the last cycle: 0 none, 1 self_heal, 2 region_failover, 3 dr_failover',
+      registers,
+    });
+    this.levelInfo = new Gauge({
+      name: 'phoenix_level_info',
+      help: 'The last cycle level as a label (1 for the current level, 0 otherwise)',
+      labelNames: ['level'],
+      registers,
+    });
+    this.signalWeight = new Gauge({
+      name: 'phoenix_signal_weight',
+      help: 'Weight each scored signal added to the last score',
+      labelNames: ['signal'],
+      registers,
+    });
+    this.signalMax = new Gauge({
+      name: 'phoenix_signal_weight_max',
+      help: 'Highest weight each scored signal can add',
+      labelNames: ['signal'],
+      registers,
+    });
+    this.signalStatus = new Gauge({
+      name: 'phoenix_signal_status',
+      help: 'Status of each signal in the last cycle (1 for the current status, 0 otherwise)',
+      labelNames: ['signal', 'status'],
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'phoenix_decisions_total',
+      help: 'Decisions taken, by action',
+      labelNames: ['action'],
+      registers,
+    });
+    this.cycles = new Counter({
+      name: 'phoenix_cycles_total',
+      help: 'Cycles run, by what started them',
+      labelNames: ['trigger'],
+      registers,
+    });
+    this.lastCycle = new Gauge({
+      name: 'phoenix_last_cycle_timestamp_seconds',
+      help: 'Unix time of the last finished cycle',
+      registers,
+    });
+    const interval = new Gauge({
+      name: 'phoenix_cycle_interval_seconds',
+      help: 'Configured seconds between scheduled cycles',
+      registers,
+    });
+    if (options.interval_s !== undefined) interval.set(options.interval_s);
+    this.analyzerSeconds = new Histogram({
+      name: 'phoenix_analyzer_duration_seconds',
+      help: 'Time the analyzer took per cycle it ran in',
+      labelNames: ['analyzer'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    });
+    this.drReady = new Gauge({
+      name: 'phoenix_dr_ready',
+      help: 'Whether a failover to the DR site would land on a ready site (1 ready, 0 not); absent when unknown',
+      registers,
+    });
+    this.webhookAlerts = new Counter({
+      name: 'phoenix_webhook_alerts_total',
+      help: 'Alertmanager alerts received, by outcome (accepted, duplicate, ignored)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.stageSeconds = new Histogram({
+      name: 'phoenix_runbook_stage_duration_seconds',
+      help: 'Duration of finished runbook stages',
+      labelNames: ['runbook', 'stage', 'status'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+      registers,
+    });
+    const runs = options.runs;
+    const observeStages = (run: RunView) => this.observeStages(run);
+    new Gauge({
+      name: 'phoenix_runbook_runs',
+      help: 'Runbook runs in the store, by runbook and status',
+      labelNames: ['runbook', 'status'],
+      registers,
+      async collect() {
+        this.reset();
+        if (!runs) return;
+        const list = await runs.list(500);
+        for (const run of list) {
+          this.inc({ runbook: run.runbook, status: run.status });
+          observeStages(run);
+        }
+      },
+    });
+  }
+
+  private observeStages(run: RunView): void {
+    for (const stage of run.stages) {
+      if (!TERMINAL.has(stage.status) || stage.started_at === undefined || stage.finished_at === undefined)
+        continue;
+      const key = `${run.id}\u0000${stage.name}`;
+      if (this.observedStages.has(key)) continue;
+      this.observedStages.add(key);
+      this.stageSeconds.observe(
+        { runbook: run.runbook, stage: stage.name, status: stage.status },
+        Math.max(0, stage.finished_at - stage.started_at),
+      );
+    }
+  }
+
+  /** Records one finished cycle. */
+  observeCycle(record: CycleRecord): void {
+    this.score.set(record.score.score);
+    this.level.set(LEVELS.indexOf(record.score.level));
+    for (const level of LEVELS) this.levelInfo.set({ level }, level === record.score.level ? 1 : 0);
+    for (const c of record.score.contributions) {
+      this.signalWeight.set({ signal: c.signal }, c.weight);
+      this.signalMax.set({ signal: c.signal }, c.max);
+    }
+    for (const [name, signal] of Object.entries(record.signals)) {
+      for (const status of SIGNAL_STATUSES)
+        this.signalStatus.set({ signal: name, status }, signal.status === status ? 1 : 0);
+    }
+    this.decisions.inc({ action: record.decision.action });
+    this.cycles.inc({ trigger: triggerLabel(record.reason) });
+    this.lastCycle.set(record.at);
+    const latencyMs = record.analysis_ms ?? numeric(record.analysis?.extra?.latency_ms);
+    if (record.analysis && latencyMs !== undefined)
+      this.analyzerSeconds.observe({ analyzer: record.analysis.analyzer }, latencyMs / 1000);
+    const dr = drReadiness(record);
+    if (dr.source === 'unknown') this.drReady.reset();
+    else this.drReady.set(dr.ready ? 1 : 0);
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function numeric(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** Keeps the label's values few: the free-text reason is not a label. */
+function triggerLabel(reason: string | undefined): string {
+  if (!reason || reason === 'schedule' || reason.startsWith('interval')) return 'schedule';
+  if (reason.startsWith('alertmanager')) return 'alertmanager';
+  return 'manual';
+}

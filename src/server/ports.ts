@@ -1,0 +1,123 @@
+import type {
+  Analysis,
+  ChangeRecord,
+  Decision,
+  Level,
+  ScoreResult,
+  SignalSnapshot,
+  SignalStatus,
+} from '../core/index.js';
+
+/**
+ * What the HTTP server needs from the rest of the controller, as small
+ * interfaces. The controller, the history store and the runbook engine are
+ * adapted to these in deps.ts, so the server depends on no module's internals.
+ * Times are Unix seconds.
+ */
+
+/** DR readiness as the dashboard and /metrics show it. */
+export interface DrReadiness {
+  ready: boolean;
+  reasons: string[];
+  /** Where the verdict came from: the analysis, or the dr_site signal alone. */
+  source: 'analysis' | 'signal' | 'unknown';
+}
+
+/** One finished cycle, as the controller reports it. */
+export interface CycleRecord {
+  at: number;
+  signals: SignalSnapshot;
+  score: ScoreResult;
+  analysis?: Analysis;
+  decision: Decision;
+  /** How long the analyzer took, when it ran. */
+  analysis_ms?: number;
+  /** Why this cycle ran: `schedule`, `alertmanager: ...`, `api`. */
+  reason?: string;
+}
+
+/** One point of the score chart. */
+export interface HistoryPoint {
+  at: number;
+  score: number;
+  level: Level;
+  signals: Record<string, { status: SignalStatus; weight: number }>;
+}
+
+export interface StatusView {
+  latest(): CycleRecord | undefined;
+  /** Points with `at >= since`, oldest first. */
+  history(since: number, limit?: number): HistoryPoint[] | Promise<HistoryPoint[]>;
+  /** The latest decisions, newest first. */
+  decisions(limit: number): Decision[] | Promise<Decision[]>;
+}
+
+/** Lets the server hear about cycles as they finish (metrics, live dashboard). */
+export interface CycleEvents {
+  /** Returns a function that stops listening. */
+  onCycle(listener: (record: CycleRecord) => void): () => void;
+}
+
+export type RunStatus = 'pending' | 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted';
+export type StageStatus =
+  'pending' | 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'skipped' | 'aborted';
+
+export interface StageView {
+  name: string;
+  status: StageStatus;
+  started_at?: number;
+  finished_at?: number;
+  /** Whether a person must approve before the stage runs. */
+  approval?: boolean;
+  approved_by?: string;
+  error?: string;
+}
+
+export interface RunView {
+  id: string;
+  runbook: string;
+  status: RunStatus;
+  started_at: number;
+  finished_at?: number;
+  dry_run?: boolean;
+  /** Who or what started it: a decision, a person, a drill. */
+  trigger?: string;
+  stages: StageView[];
+  /** Measured recovery time and data lost, once known. */
+  rto_s?: number;
+  rpo_s?: number;
+  error?: string;
+}
+
+export type RunActionResult =
+  { ok: true; run: RunView } | { ok: false; reason: 'not_found' | 'conflict'; message: string };
+
+export interface RunControl {
+  list(limit: number): RunView[] | Promise<RunView[]>;
+  get(id: string): RunView | undefined | Promise<RunView | undefined>;
+  /** Approves the stage the run waits on. */
+  approve(id: string, by: string): RunActionResult | Promise<RunActionResult>;
+  abort(id: string, by: string): RunActionResult | Promise<RunActionResult>;
+}
+
+export interface CycleTrigger {
+  /** Runs a cycle out of schedule; concurrent requests share one cycle. */
+  runCycleNow(reason: string): unknown;
+}
+
+export interface ChangeRecorder {
+  record(change: ChangeRecord): unknown;
+}
+
+/** Everything the server can be given; each part is optional and its routes answer 503 without it. */
+export interface ServerDeps {
+  status?: StatusView;
+  events?: CycleEvents;
+  runs?: RunControl;
+  trigger?: CycleTrigger;
+  changes?: ChangeRecorder;
+  /** Seconds between scheduled cycles (for staleness and the dashboard). */
+  interval_s?: number;
+  /** The clock, in Unix seconds; tests pass their own. */
+  now?: () => number;
+}

@@ -1,0 +1,387 @@
+// CloudPhoenix dashboard: plain JS, no build step. Every string from the API
+// (reasons, evidence, log excerpts) is untrusted and goes in through textContent.
+'use strict';
+
+const STATUS_EVERY_MS = 5000;
+const RUNS_EVERY_MS = 2000;
+const TOKEN_KEY = 'phoenix.token';
+
+const state = { role: 'none', chart: null, chartSignals: [] };
+
+function $(selector) {
+  return document.querySelector(selector);
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = String(value);
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+class Unauthorized extends Error {}
+
+async function api(path, init) {
+  const headers = { Accept: 'application/json' };
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (init && init.body) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, { ...init, headers });
+  if (response.status === 401) throw new Unauthorized((await response.json()).error);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || response.status + ' ' + response.statusText);
+  return body;
+}
+
+function fmtTime(unix) {
+  return new Date(unix * 1000).toLocaleString(undefined, { hour12: false });
+}
+
+function fmtAge(seconds) {
+  if (seconds < 90) return Math.round(seconds) + ' s ago';
+  if (seconds < 5400) return Math.round(seconds / 60) + ' min ago';
+  return Math.round(seconds / 3600) + ' h ago';
+}
+
+function label(text) {
+  return String(text).replace(/_/g, ' ');
+}
+
+function showLogin(message) {
+  $('#login').hidden = false;
+  $('#login-error').textContent = message || '';
+  $('#connection').textContent = 'not signed in';
+}
+
+function setConnection(ok, message) {
+  const node = $('#connection');
+  node.textContent = ok
+    ? 'live · updated ' + new Date().toLocaleTimeString(undefined, { hour12: false })
+    : message;
+  node.className = ok ? 'muted' : 'error';
+}
+
+function renderStatus(status) {
+  const latest = status.latest;
+  if (!latest) {
+    $('#score').textContent = '–';
+    $('#level').textContent = 'no cycle yet';
+    return;
+  }
+  $('#score').textContent = latest.score;
+  const level = $('#level');
+  level.textContent = label(latest.level);
+  level.className = 'badge level-' + latest.level;
+  const decision = latest.decision;
+  const action = $('#action');
+  action.textContent = label(decision.action);
+  action.className = 'big small';
+  $('#decision-reason').textContent = decision.reason;
+  $('#cycle-age').textContent = fmtAge(status.now - latest.at);
+  $('#cycle-age').className = 'big small' + (status.stale ? ' ready-no' : '');
+  $('#cycle-reason').textContent = (status.stale ? 'stale · ' : '') + (latest.reason || 'schedule');
+
+  const dr = status.dr_readiness;
+  const ready = $('#dr-ready');
+  ready.textContent = dr.source === 'unknown' ? 'unknown' : dr.ready ? 'ready' : 'not ready';
+  ready.className = 'big small ' + (dr.source === 'unknown' ? '' : dr.ready ? 'ready-yes' : 'ready-no');
+  $('#dr-reasons').replaceChildren(...dr.reasons.map((r) => el('li', { text: r })));
+
+  const rows = latest.contributions.map((c) => {
+    const signal = latest.signals[c.signal] || {};
+    return el(
+      'tr',
+      { 'data-signal': c.signal },
+      el('td', { text: c.signal }),
+      el('td', {}, el('span', { class: 'badge status-' + c.status, text: c.status })),
+      el('td', { text: c.weight + ' / ' + c.max }),
+      el('td', { class: 'muted', text: signal.detail || '' }),
+    );
+  });
+  for (const [name, signal] of Object.entries(latest.signals)) {
+    if (latest.contributions.some((c) => c.signal === name)) continue;
+    rows.push(
+      el(
+        'tr',
+        { 'data-signal': name },
+        el('td', { text: name + ' (observed)' }),
+        el('td', {}, el('span', { class: 'badge status-' + signal.status, text: signal.status })),
+        el('td', { text: '–' }),
+        el('td', { class: 'muted', text: signal.detail || '' }),
+      ),
+    );
+  }
+  $('#signals tbody').replaceChildren(...rows);
+}
+
+const PALETTE = ['#2b6cb0', '#c05621', '#2f855a', '#805ad5', '#b83280', '#718096', '#d69e2e', '#319795'];
+
+function renderChart(points) {
+  const container = $('#chart');
+  container.setAttribute('data-points', String(points.length));
+  $('#chart-empty').hidden = points.length > 0;
+  const signals = [...new Set(points.flatMap((p) => Object.keys(p.signals)))].sort();
+  const data = [
+    points.map((p) => p.at),
+    points.map((p) => p.score),
+    ...signals.map((name) => points.map((p) => (p.signals[name] ? p.signals[name].weight : null))),
+  ];
+  const width = Math.max(320, container.clientWidth);
+  if (!state.chart || state.chartSignals.join() !== signals.join()) {
+    if (state.chart) state.chart.destroy();
+    state.chartSignals = signals;
+    state.chart = new uPlot(
+      {
+        width,
+        height: 300,
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(12, max + 1)] } },
+        axes: [{}, { label: 'weight / score' }],
+        series: [
+          { label: 'time', value: (_u, v) => (v == null ? '–' : fmtTime(v)) },
+          { label: 'score', stroke: '#1d2430', width: 2.5 },
+          ...signals.map((name, i) => ({
+            label: name,
+            stroke: PALETTE[i % PALETTE.length],
+            width: 1.2,
+            dash: [4, 3],
+          })),
+        ],
+      },
+      data,
+      container,
+    );
+  } else {
+    state.chart.setData(data);
+  }
+}
+
+function renderDecisions(decisions) {
+  const box = $('#decisions');
+  if (!decisions.length) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'No decisions yet.' }));
+    return;
+  }
+  box.replaceChildren(
+    ...decisions.slice(0, 20).map((d) => {
+      const analysis = d.analysis;
+      const evidence =
+        analysis && analysis.evidence && analysis.evidence.length
+          ? el(
+              'details',
+              {},
+              el('summary', {
+                text: analysis.evidence.length + ' evidence items (' + analysis.analyzer + ')',
+              }),
+              el(
+                'table',
+                { class: 'evidence' },
+                el(
+                  'thead',
+                  {},
+                  el(
+                    'tr',
+                    {},
+                    el('th', { text: 'source' }),
+                    el('th', { text: 'item' }),
+                    el('th', { text: 'weight' }),
+                    el('th', { text: 'says' }),
+                  ),
+                ),
+                el(
+                  'tbody',
+                  {},
+                  ...analysis.evidence.map((e) =>
+                    el(
+                      'tr',
+                      {},
+                      el('td', { text: e.source }),
+                      el('td', { text: e.item }),
+                      el('td', {
+                        class: e.weight > 0 ? 'w-pos' : e.weight < 0 ? 'w-neg' : '',
+                        text: e.weight,
+                      }),
+                      el('td', { text: e.says }),
+                    ),
+                  ),
+                ),
+              ),
+            )
+          : null;
+      return el(
+        'div',
+        { class: 'decision' },
+        el(
+          'div',
+          { class: 'decision-head' },
+          el('span', { class: 'muted', text: fmtTime(d.at) }),
+          el('span', { class: 'badge level-' + d.action, text: label(d.action) }),
+          el('span', { text: 'score ' + d.score + ' · ' + label(d.level) }),
+          el('span', { class: 'muted', text: label(d.category) + ' · ' + d.confidence + ' confidence' }),
+        ),
+        el('div', { class: 'reason', text: d.reason }),
+        d.blocked_by && d.blocked_by.length
+          ? el('div', { class: 'muted', text: 'held back by: ' + d.blocked_by.join('; ') })
+          : null,
+        analysis && analysis.reasoning && analysis.reasoning !== d.reason
+          ? el('div', { class: 'muted reason', text: analysis.reasoning })
+          : null,
+        evidence,
+      );
+    }),
+  );
+}
+
+async function act(run, verb) {
+  const waiting = run.stages.find((s) => s.status === 'waiting_approval');
+  const what = verb === 'approve' ? 'Approve stage "' + (waiting ? waiting.name : '?') + '" of' : 'Abort';
+  if (!window.confirm(what + ' run ' + run.id + ' (' + run.runbook + ')?')) return;
+  try {
+    await api('/api/runs/' + encodeURIComponent(run.id) + '/' + verb, { method: 'POST', body: '{}' });
+  } catch (error) {
+    window.alert(verb + ' failed: ' + error.message);
+  }
+  refreshRuns();
+}
+
+function renderRuns(runs) {
+  const box = $('#runs');
+  if (!runs.length) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'No runs.' }));
+    return;
+  }
+  const operate = state.role === 'operate';
+  box.replaceChildren(
+    ...runs.slice(0, 10).map((run) => {
+      const live = run.status === 'running' || run.status === 'waiting_approval' || run.status === 'pending';
+      const done = run.stages.filter((s) => s.status === 'succeeded' || s.status === 'skipped').length;
+      return el(
+        'div',
+        { class: 'run', 'data-id': run.id, 'data-status': run.status },
+        el(
+          'div',
+          { class: 'run-head' },
+          el('span', { class: 'name', text: run.runbook }),
+          el('span', { class: 'badge run-' + run.status, text: label(run.status) }),
+          run.dry_run ? el('span', { class: 'badge', text: 'dry run' }) : null,
+          el('span', {
+            class: 'muted',
+            text: done + '/' + run.stages.length + ' stages · started ' + fmtTime(run.started_at),
+          }),
+          run.rto_s !== undefined
+            ? el('span', { class: 'muted', text: 'RTO ' + Math.round(run.rto_s) + ' s' })
+            : null,
+          run.rpo_s !== undefined
+            ? el('span', { class: 'muted', text: 'RPO ' + Math.round(run.rpo_s) + ' s' })
+            : null,
+        ),
+        el(
+          'div',
+          { class: 'stages' },
+          ...run.stages.map((s) => {
+            const secs =
+              s.started_at !== undefined && s.finished_at !== undefined
+                ? ' · ' + Math.round(s.finished_at - s.started_at) + ' s'
+                : '';
+            return el('span', {
+              class: 'stage stage-' + s.status,
+              'data-stage': s.name,
+              'data-status': s.status,
+              title: s.error || (s.approved_by ? 'approved by ' + s.approved_by : s.status),
+              text: s.name + (s.status === 'waiting_approval' ? ' · awaiting approval' : '') + secs,
+            });
+          }),
+        ),
+        run.error ? el('div', { class: 'error', text: run.error }) : null,
+        live
+          ? el(
+              'div',
+              { class: 'actions' },
+              el('button', {
+                class: 'approve',
+                disabled: !operate || run.status !== 'waiting_approval',
+                title: operate ? '' : 'needs an operate token',
+                text: 'Approve',
+                onclick: () => act(run, 'approve'),
+              }),
+              el('button', {
+                class: 'abort',
+                disabled: !operate,
+                title: operate ? '' : 'needs an operate token',
+                text: 'Abort',
+                onclick: () => act(run, 'abort'),
+              }),
+            )
+          : null,
+      );
+    }),
+  );
+}
+
+function handle(error) {
+  if (error instanceof Unauthorized) showLogin(error.message);
+  else setConnection(false, 'error: ' + error.message);
+}
+
+async function refreshStatus() {
+  try {
+    const range = $('#range').value;
+    const [status, history, decisions] = await Promise.all([
+      api('/api/status'),
+      api('/api/history?since=' + range),
+      api('/api/decisions?limit=20'),
+    ]);
+    renderStatus(status);
+    renderChart(history.points);
+    renderDecisions(decisions.decisions);
+    setConnection(true);
+  } catch (error) {
+    handle(error);
+  }
+}
+
+async function refreshRuns() {
+  try {
+    renderRuns((await api('/api/runs?limit=10')).runs);
+  } catch (error) {
+    if (!(error instanceof Unauthorized) && /not available/.test(error.message)) {
+      $('#runs').replaceChildren(el('p', { class: 'muted', text: 'The runbook engine is not attached.' }));
+    } else handle(error);
+  }
+}
+
+async function start() {
+  try {
+    const me = await api('/api/whoami');
+    state.role = me.role;
+    $('#whoami').textContent = me.name + ' (' + me.role + ')';
+    $('#login').hidden = true;
+  } catch (error) {
+    handle(error);
+    return;
+  }
+  refreshStatus();
+  refreshRuns();
+}
+
+$('#login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const token = $('#token').value.trim();
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  start();
+});
+$('#range').addEventListener('change', refreshStatus);
+window.addEventListener('resize', () => {
+  if (state.chart) state.chart.setSize({ width: Math.max(320, $('#chart').clientWidth), height: 300 });
+});
+setInterval(() => state.role !== 'none' && refreshStatus(), STATUS_EVERY_MS);
+setInterval(() => state.role !== 'none' && refreshRuns(), RUNS_EVERY_MS);
+start();

@@ -1,0 +1,84 @@
+import { ThresholdAnalyzer } from '../../src/analysis/index.js';
+import { parseConfig, type PhoenixConfig } from '../../src/config/index.js';
+import type { SignalSnapshot } from '../../src/core/index.js';
+import { DecisionEngine } from '../../src/decision/index.js';
+import { RecentCycles, type CycleRecord, type CycleTrigger } from '../../src/server/index.js';
+
+export const READ_TOKEN = 'read-token-0123456789abcdef';
+export const OPERATE_TOKEN = 'operate-token-0123456789abcdef';
+export const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
+
+export function serverConfig(server: Record<string, unknown> = {}): PhoenixConfig {
+  return parseConfig(
+    {
+      interval: '30s',
+      server: {
+        listen: '127.0.0.1:0',
+        tokens: [
+          { name: 'grafana', token: '${PHX_TEST_READ}', role: 'read' },
+          { name: 'oncall', token: '${PHX_TEST_OPERATE}', role: 'operate' },
+        ],
+        ...server,
+      },
+    },
+    'test.yaml',
+    { PHX_TEST_READ: READ_TOKEN, PHX_TEST_OPERATE: OPERATE_TOKEN, PHX_TEST_SECRET: WEBHOOK_SECRET },
+  );
+}
+
+export function snapshot(
+  overrides: Partial<Record<string, SignalSnapshot[string]['status']>> = {},
+): SignalSnapshot {
+  const names = [
+    'internal_services',
+    'external_uptime',
+    'cross_cloud',
+    'db_replication_lag',
+    'eks_nodes',
+    'aws_cross_region',
+    'dr_site',
+  ];
+  return Object.fromEntries(names.map((n) => [n, { status: overrides[n] ?? 'ok', detail: `${n} probe` }]));
+}
+
+/**
+ * Drives the real decision core the way the controller does: one cycle per
+ * call on a clock the test moves, concurrent requests sharing one cycle.
+ */
+export class DecisionLoop implements CycleTrigger {
+  readonly recent = new RecentCycles();
+  readonly engine: DecisionEngine;
+  readonly reasons: string[] = [];
+  clock: number;
+  next: SignalSnapshot = snapshot();
+  private running: Promise<CycleRecord> | undefined;
+
+  constructor(config: PhoenixConfig, start = 1_800_000_000) {
+    this.engine = new DecisionEngine(config, new ThresholdAnalyzer());
+    this.clock = start;
+  }
+
+  now = (): number => this.clock;
+
+  runCycleNow(reason: string): Promise<CycleRecord> {
+    this.running ??= this.cycle(reason).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async cycle(reason = 'schedule'): Promise<CycleRecord> {
+    this.reasons.push(reason);
+    const started = performance.now();
+    const result = await this.engine.cycle({ now: this.clock, signals: this.next, context: {} });
+    const record: CycleRecord = {
+      at: this.clock,
+      signals: this.next,
+      score: result.score,
+      analysis: result.analysis,
+      decision: result.decision,
+      analysis_ms: result.analysis ? performance.now() - started : undefined,
+      reason,
+    };
+    this.recent.push(record);
+    return record;
+  }
+}
