@@ -14,6 +14,8 @@ export interface CycleObservation {
   signals: SignalSnapshot;
   score: number;
   level: Level;
+  /** The metrics gathered that cycle, for baselines (traffic surges and drops). */
+  metrics?: Record<string, number>;
 }
 
 export interface AnalysisInput {
@@ -24,6 +26,8 @@ export interface AnalysisInput {
   score: ScoreResult;
   /** Cycles inside the history window, oldest first, the current one last. */
   history: CycleObservation[];
+  /** The last cycle before now at level none: the baseline for traffic and error rates. */
+  baseline?: CycleObservation;
   decision: DecisionConfig;
   interval_s: number;
 }

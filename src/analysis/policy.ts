@@ -89,9 +89,26 @@ export function applyPolicy(input: PolicyInput): Decision {
   const blocked_by: string[] = [];
   const rec = analysis.recommended_action;
 
+  const alreadyFailingOver =
+    input.state.lastFailoverAt !== undefined && now - input.state.lastFailoverAt < config.cooldown_s;
+  if ((rec === 'trigger_dr' || rec === 'region_failover') && alreadyFailingOver) {
+    return {
+      ...base,
+      action: 'none',
+      reason: `a failover was already decided ${Math.round(now - input.state.lastFailoverAt!)} s ago; holding (cooldown ${config.cooldown_s} s). ${analysis.reasoning}`,
+      blocked_by: ['cooldown'],
+    };
+  }
+  if (rec === 'trigger_dr' && LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover) {
+    // The seed's levels govern: below the DR level the cheap, safe action is self-healing.
+    return {
+      ...base,
+      action: LEVEL_RANK[score.level] >= LEVEL_RANK.self_heal ? 'self_heal' : 'none',
+      reason: `score ${score.score} is below the DR level; self-healing while it lasts. ${analysis.reasoning}`,
+      blocked_by: [`score ${score.score} is below the DR level`],
+    };
+  }
   if (rec === 'trigger_dr') {
-    if (LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover)
-      blocked_by.push(`score ${score.score} is below the DR level`);
     if (analysis.confidence !== 'high')
       blocked_by.push(`confidence is ${analysis.confidence}, DR needs high`);
     if (!config.dr_categories.includes(analysis.root_cause_category)) {

@@ -31,6 +31,7 @@ export interface CycleResult {
 export class DecisionEngine {
   private readonly history: CycleObservation[] = [];
   private readonly state: PolicyState = {};
+  private lastHealthy?: CycleObservation;
   readonly topology: Topology;
 
   constructor(
@@ -47,7 +48,16 @@ export class DecisionEngine {
 
   async cycle(input: CycleInput): Promise<CycleResult> {
     const score = scoreSnapshot(input.signals, this.config.scoring);
-    this.history.push({ at: input.now, signals: input.signals, score: score.score, level: score.level });
+    const observation: CycleObservation = {
+      at: input.now,
+      signals: input.signals,
+      score: score.score,
+      level: score.level,
+      metrics: input.context.metrics,
+    };
+    const baseline = this.lastHealthy;
+    this.history.push(observation);
+    if (observation.level === 'none') this.lastHealthy = observation;
     const oldest = input.now - this.config.decision.history_window_s;
     while (this.history.length > 1 && this.history[0].at < oldest) this.history.shift();
 
@@ -61,6 +71,7 @@ export class DecisionEngine {
           topology: this.topology,
           score,
           history: [...this.history],
+          baseline,
           decision: this.config.decision,
           interval_s: this.config.interval_s,
         });
