@@ -20,3 +20,21 @@ export {
   type AzuriteServer,
 } from './objectstores.js';
 export { isRunning, stopProcess, killProcess, spawnDaemon, waitUntil } from './process.js';
+export {
+  labUp,
+  labDown,
+  labStatus,
+  startLabApp,
+  resolveApp,
+  DEFAULT_LAB_DIR,
+  LAB_ZONE,
+  LAB_DATABASE,
+  LAB_BUCKET,
+  LAB_CONTAINER,
+  type Site,
+  type LabStatus,
+  type ComponentStatus,
+} from './lab.js';
+export { readLabState, type LabState, type LabAppState } from './state.js';
+export { ObjectSync, type ObjectSyncSettings } from './objectsync.js';
+export { startApp, ITEMS_SCHEMA, type AppSettings } from './app.js';

@@ -1,0 +1,212 @@
+/**
+ * The lab's sample application: a small HTTP service that writes rows to PostgreSQL and objects to an
+ * object store (S3 on the primary site, Azure Blob on the DR site). It runs as its own process so a drill
+ * can stop it like a lost machine. Configured by LAB_APP_* environment variables; see `appEnvironment`.
+ *
+ * GET /healthz     200 when its database answers ({ writable } tells a promoted/primary DB from a standby)
+ * POST /items      inserts a row, uploads items/<id>.json, returns 201 { id, key } once both are durable
+ * GET /items/:id   the row and its object
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import pg from 'pg';
+import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+
+export interface AppSettings {
+  site: string;
+  host: string;
+  port: number;
+  databaseUrl: string;
+  /** A release named `broken` ships a bug in our own code: every request fails with a TypeError. */
+  release: string;
+  store:
+    | {
+        kind: 's3';
+        endpoint: string;
+        region: string;
+        accessKeyId: string;
+        secretAccessKey: string;
+        bucket: string;
+      }
+    | { kind: 'azure'; connectionString: string; container: string };
+}
+
+export const ITEMS_SCHEMA = `create table if not exists items (
+  id bigserial primary key,
+  body text not null,
+  object_key text not null,
+  site text not null,
+  created_at timestamptz not null default now()
+)`;
+
+interface ObjectStore {
+  put(key: string, body: string): Promise<void>;
+  get(key: string): Promise<string>;
+}
+
+function objectStore(settings: AppSettings['store']): ObjectStore {
+  if (settings.kind === 's3') {
+    const s3 = new S3Client({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+    });
+    return {
+      async put(key, body) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: settings.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/json',
+          }),
+        );
+      },
+      async get(key) {
+        const out = await s3.send(new GetObjectCommand({ Bucket: settings.bucket, Key: key }));
+        return out.Body!.transformToString();
+      },
+    };
+  }
+  const container: ContainerClient = BlobServiceClient.fromConnectionString(settings.connectionString, {
+    retryOptions: { maxTries: 1, tryTimeoutInMs: 3000 },
+  }).getContainerClient(settings.container);
+  return {
+    async put(key, body) {
+      await container.getBlockBlobClient(key).upload(body, Buffer.byteLength(body), {
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+    },
+    async get(key) {
+      return (await container.getBlobClient(key).downloadToBuffer()).toString();
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface ItemView {
+  id: string;
+  body: string;
+}
+
+/** The bug the `broken` release ships: it reads a field of a row that the new query no longer returns. */
+function renderItem(row: { item?: ItemView }): ItemView {
+  return { id: row.item!.id, body: row.item!.body };
+}
+
+export function startApp(settings: AppSettings): Promise<{ close(): Promise<void>; port: number }> {
+  const pool = new pg.Pool({
+    connectionString: settings.databaseUrl,
+    max: 5,
+    connectionTimeoutMillis: 2000,
+    idleTimeoutMillis: 5000,
+    query_timeout: 3000,
+  });
+  pool.on('error', () => undefined);
+  const store = objectStore(settings.store);
+  const log = (entry: Record<string, unknown>) =>
+    process.stdout.write(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        site: settings.site,
+        release: settings.release,
+        ...entry,
+      }) + '\n',
+    );
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://app');
+    if (settings.release === 'broken') renderItem({});
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      const [row] = (await pool.query<{ recovery: boolean }>('select pg_is_in_recovery() as recovery')).rows;
+      send(res, 200, {
+        status: 'ok',
+        site: settings.site,
+        release: settings.release,
+        db: 'ok',
+        writable: !row.recovery,
+      });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/items') {
+      const text = await readBody(req);
+      const body = text ? String((JSON.parse(text) as { body?: unknown }).body ?? '') : '';
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const { rows } = await client.query<{ id: string }>(
+          "insert into items (body, object_key, site) values ($1, '', $2) returning id::text as id",
+          [body, settings.site],
+        );
+        const id = rows[0].id;
+        const key = `items/${id}.json`;
+        await client.query('update items set object_key = $1 where id = $2', [key, id]);
+        await store.put(key, JSON.stringify({ id, body, site: settings.site }));
+        // Commit last: a row is only acknowledged once its object is stored.
+        await client.query('commit');
+        send(res, 201, { id, key, site: settings.site });
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+      return;
+    }
+    const match = /^\/items\/(\d+)$/.exec(url.pathname);
+    if (req.method === 'GET' && match) {
+      const { rows } = await pool.query<{ id: string; body: string; object_key: string }>(
+        'select id::text as id, body, object_key from items where id = $1',
+        [match[1]],
+      );
+      if (rows.length === 0) return send(res, 404, { error: 'not found' });
+      const object = JSON.parse(await store.get(rows[0].object_key)) as unknown;
+      send(res, 200, { ...rows[0], object });
+      return;
+    }
+    send(res, 404, { error: 'not found' });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      log({ level: 'error', method: req.method, path: req.url, error: error.message, stack: error.stack });
+      if (!res.headersSent) {
+        send(res, error instanceof TypeError ? 500 : 503, {
+          error: error.message,
+          stack: error.stack,
+          site: settings.site,
+          release: settings.release,
+        });
+      }
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => {
+      log({ level: 'info', msg: 'listening', host: settings.host, port: settings.port });
+      resolve({
+        port: (server.address() as { port: number }).port,
+        close: async () => {
+          server.closeAllConnections();
+          await new Promise((r) => server.close(r));
+          await pool.end().catch(() => undefined);
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,380 @@
+import { existsSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Resolver } from 'node:dns/promises';
+import { startBind } from './bind.js';
+import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
+import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
+import { freePortOn } from './ports.js';
+import { isRunning, spawnDaemon, stopProcess, waitUntil } from './process.js';
+import { ITEMS_SCHEMA, type AppSettings } from './app.js';
+import {
+  isOurs,
+  readLabState,
+  writeLabState,
+  type LabAppState,
+  type LabState,
+  type ProcessRef,
+} from './state.js';
+import type { ObjectSyncSettings } from './objectsync.js';
+
+export const DEFAULT_LAB_DIR = '.phoenix/lab';
+export const LAB_ZONE = 'lab.phoenix.test';
+export const LAB_DATABASE = 'app';
+export const LAB_BUCKET = 'app-objects';
+export const LAB_CONTAINER = 'app-objects';
+
+export type Site = 'primary' | 'dr';
+export type Progress = (message: string) => void;
+
+/** How to run one of the lab's node daemons: from source through tsx, or from dist. */
+function daemonArgs(role: string, marker: string[]): string[] {
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith('.ts');
+  const entry = join(dirname(here), fromSource ? 'daemon.ts' : 'daemon.js');
+  const prefix = fromSource ? ['--import', import.meta.resolve('tsx')] : [];
+  return [...prefix, entry, role, ...marker];
+}
+
+async function httpStatus(
+  url: string,
+  timeoutMs = 2000,
+): Promise<{ status: number; body: unknown } | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body };
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(file: string, lines = 4): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+/** Starts (or restarts with another release) one site's sample app and waits until it answers. */
+export async function startLabApp(state: LabState, site: Site, release = 'v1'): Promise<LabAppState> {
+  const previous = state.apps?.[site];
+  if (previous && isOurs(previous.process)) await stopProcess(previous.process.pid);
+  const host = state.appHost[site];
+  const port = state.appPort;
+  if (!port) throw new Error('the lab has no app port');
+  const pgState = site === 'primary' ? state.postgres?.primary : state.postgres?.standby;
+  if (!pgState) throw new Error(`the lab has no ${site} database`);
+  const store: AppSettings['store'] =
+    site === 'primary'
+      ? {
+          kind: 's3',
+          endpoint: state.s3!.endpoint,
+          region: state.s3!.region,
+          accessKeyId: state.s3!.accessKeyId,
+          secretAccessKey: state.s3!.secretAccessKey,
+          bucket: state.s3!.bucket,
+        }
+      : {
+          kind: 'azure',
+          connectionString: state.azurite!.connectionString,
+          container: state.azurite!.container,
+        };
+  const settings: AppSettings = {
+    site,
+    host,
+    port,
+    release,
+    databaseUrl: `postgresql://postgres@127.0.0.1:${pgState.port}/${LAB_DATABASE}`,
+    store,
+  };
+  const marker = `--lab=${state.dir} --site=${site}`;
+  const logFile = join(state.dir, `app-${site}.log`);
+  const daemon = spawnDaemon(process.execPath, daemonArgs('app', marker.split(' ')), {
+    logFile,
+    env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(settings) },
+  });
+  const app: LabAppState = {
+    process: { pid: daemon.pid, match: marker },
+    host,
+    port,
+    url: `http://${host}:${port}`,
+    release,
+    logFile,
+  };
+  state.apps = { ...state.apps, [site]: app };
+  writeLabState(state);
+  await waitUntil(
+    async () => {
+      if (!isRunning(daemon.pid)) throw new Error(`the ${site} app exited: ${tail(logFile)}`);
+      return (await httpStatus(`${app.url}/healthz`, 1000)) !== undefined;
+    },
+    30_000,
+    `the ${site} app to answer`,
+  );
+  return app;
+}
+
+/**
+ * Builds the two-site lab in `dir`: PostgreSQL primary + streaming standby, s3rver and Azurite with a
+ * sync loop between them, BIND serving app.<zone> → the primary app, and the sample app on both sites.
+ * The state file is rewritten after every component, so `labDown` can clean up a half-built lab.
+ */
+export async function labUp(options: { dir?: string; progress?: Progress } = {}): Promise<LabState> {
+  const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
+  const progress = options.progress ?? (() => undefined);
+  const existing = readLabState(dir);
+  if (existing) {
+    throw new Error(
+      `a lab already exists in ${dir}; run \`phoenix lab down\` first (or \`phoenix lab status\`)`,
+    );
+  }
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const state: LabState = {
+    version: 1,
+    dir,
+    createdAt: new Date().toISOString(),
+    zone: LAB_ZONE,
+    primaryRegion: 'us-east-1',
+    drRegion: 'westeurope',
+    appHost: { primary: '127.0.0.2', dr: '127.0.0.3' },
+  };
+  writeLabState(state);
+  try {
+    progress('PostgreSQL primary');
+    const primary = await startPrimary({ baseDir: join(dir, 'pg-primary') });
+    state.postgres = { binDir: primary.binDir, primary: { dataDir: primary.dataDir, port: primary.port } };
+    writeLabState(state);
+    await query(primary.connectionString(), `create database ${LAB_DATABASE}`);
+    await query(primary.connectionString(LAB_DATABASE), ITEMS_SCHEMA);
+
+    progress('PostgreSQL streaming standby');
+    const standby = await startStandby(primary, { baseDir: join(dir, 'pg-standby') });
+    state.postgres.standby = { dataDir: standby.dataDir, port: standby.port };
+    writeLabState(state);
+
+    progress('S3-compatible object store (s3rver)');
+    const s3Dir = join(dir, 's3');
+    const s3 = await startS3Server({ baseDir: s3Dir, buckets: [LAB_BUCKET], process: 'child' });
+    state.s3 = {
+      endpoint: s3.endpoint,
+      bucket: LAB_BUCKET,
+      ...S3RVER_CREDENTIALS,
+      process: { pid: s3.pid!, match: s3Dir },
+    };
+    writeLabState(state);
+
+    progress('Azure Blob storage (Azurite)');
+    const azuriteDir = join(dir, 'azurite');
+    const azurite = await startAzurite({ baseDir: azuriteDir });
+    state.azurite = {
+      blobEndpoint: azurite.blobEndpoint,
+      container: LAB_CONTAINER,
+      connectionString: azurite.connectionString,
+      process: { pid: azurite.pid, match: azuriteDir },
+    };
+    writeLabState(state);
+
+    progress('object sync S3 → Azure Blob');
+    const syncSettings: ObjectSyncSettings = {
+      s3: { endpoint: s3.endpoint, ...S3RVER_CREDENTIALS, bucket: LAB_BUCKET },
+      azure: { connectionString: azurite.connectionString, container: LAB_CONTAINER },
+    };
+    const syncMarker = `--lab=${dir}`;
+    const syncLog = join(dir, 'sync.log');
+    const sync = spawnDaemon(process.execPath, daemonArgs('sync', [syncMarker]), {
+      logFile: syncLog,
+      env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(syncSettings) },
+    });
+    state.sync = { process: { pid: sync.pid, match: `sync ${syncMarker}` }, logFile: syncLog };
+    writeLabState(state);
+
+    progress('sample app on both sites');
+    state.appPort = await freePortOn([state.appHost.primary, state.appHost.dr]);
+    await startLabApp(state, 'primary');
+    await startLabApp(state, 'dr');
+
+    progress(`DNS (BIND) for ${LAB_ZONE}`);
+    const dnsDir = join(dir, 'dns');
+    const bind = await startBind({
+      baseDir: dnsDir,
+      zone: LAB_ZONE,
+      records: [
+        { name: 'app', type: 'A', value: state.appHost.primary },
+        { name: 'primary', type: 'A', value: state.appHost.primary },
+        { name: 'dr', type: 'A', value: state.appHost.dr },
+      ],
+    });
+    state.dns = {
+      host: '127.0.0.1',
+      port: bind.port,
+      zone: LAB_ZONE,
+      tsig: bind.tsig,
+      process: { pid: bind.pid, match: join(dnsDir, 'named.conf') },
+    };
+    writeLabState(state);
+    return state;
+  } catch (error) {
+    await labDown({ dir }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function stopRef(ref: ProcessRef | undefined): Promise<boolean> {
+  if (!ref || !isOurs(ref)) return false;
+  await stopProcess(ref.pid);
+  return true;
+}
+
+/** Stops everything the lab started and removes its directory. Safe to repeat, and after a failed drill. */
+export async function labDown(options: { dir?: string } = {}): Promise<{ dir: string; stopped: string[] }> {
+  const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
+  const state = readLabState(dir);
+  const stopped: string[] = [];
+  if (state) {
+    const steps: Array<[string, () => Promise<boolean>]> = [
+      ['app (primary)', () => stopRef(state.apps?.primary?.process)],
+      ['app (dr)', () => stopRef(state.apps?.dr?.process)],
+      ['object sync', () => stopRef(state.sync?.process)],
+      ['provider feeds', () => stopRef(state.feeds?.process)],
+      ['dns', () => stopRef(state.dns?.process)],
+      ['s3', () => stopRef(state.s3?.process)],
+      ['azurite', () => stopRef(state.azurite?.process)],
+    ];
+    for (const [site, pgState] of [
+      ['standby', state.postgres?.standby],
+      ['primary', state.postgres?.primary],
+    ] as const) {
+      if (!pgState || !state.postgres) continue;
+      const binDir = state.postgres.binDir;
+      steps.push([
+        `postgres (${site})`,
+        async () => {
+          const pidFile = join(pgState.dataDir, 'postmaster.pid');
+          if (!existsSync(pidFile)) return false;
+          await clusterHandle(
+            pgState.dataDir,
+            pgState.port,
+            existsSync(binDir) ? binDir : findPostgresBin(),
+          ).stop();
+          return true;
+        },
+      ]);
+    }
+    const failures: string[] = [];
+    for (const [name, stop] of steps) {
+      try {
+        if (await stop()) stopped.push(name);
+      } catch (error) {
+        failures.push(`${name}: ${(error as Error).message}`);
+      }
+    }
+    if (failures.length)
+      throw new Error(`could not stop ${failures.join('; ')}; the lab directory ${dir} was kept`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { dir, stopped };
+}
+
+export interface ComponentStatus {
+  name: string;
+  up: boolean;
+  detail: string;
+}
+
+export interface LabStatus {
+  dir: string;
+  exists: boolean;
+  zone?: string;
+  dnsAnswer?: string;
+  components: ComponentStatus[];
+}
+
+export async function resolveApp(state: LabState, name = `app.${state.zone}`): Promise<string | undefined> {
+  if (!state.dns) return undefined;
+  const resolver = new Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([`127.0.0.1:${state.dns.port}`]);
+  try {
+    return (await resolver.resolve4(name))[0];
+  } catch {
+    return undefined;
+  }
+}
+
+async function pgStatus(name: string, pgState: { port: number } | undefined): Promise<ComponentStatus> {
+  if (!pgState) return { name, up: false, detail: 'not started' };
+  try {
+    const [row] = await query<{ recovery: boolean; receiver: string | null }>(
+      `postgresql://postgres@127.0.0.1:${pgState.port}/postgres`,
+      'select pg_is_in_recovery() as recovery, (select status from pg_stat_wal_receiver) as receiver',
+    );
+    return {
+      name,
+      up: true,
+      detail: `127.0.0.1:${pgState.port} ${row.recovery ? `standby, WAL receiver ${row.receiver ?? 'not running'}` : 'read-write'}`,
+    };
+  } catch (error) {
+    return { name, up: false, detail: `127.0.0.1:${pgState.port} ${(error as Error).message}` };
+  }
+}
+
+export async function labStatus(options: { dir?: string } = {}): Promise<LabStatus> {
+  const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
+  const state = readLabState(dir);
+  if (!state) return { dir, exists: false, components: [] };
+  const proc = (name: string, ref: ProcessRef | undefined, detail: string): ComponentStatus => ({
+    name,
+    up: isOurs(ref),
+    detail: ref ? `${detail} (pid ${ref.pid})` : 'not started',
+  });
+  const app = async (site: Site): Promise<ComponentStatus> => {
+    const appState = state.apps?.[site];
+    if (!appState) return { name: `app (${site})`, up: false, detail: 'not started' };
+    const health = await httpStatus(`${appState.url}/healthz`);
+    const body = health?.body as { writable?: boolean } | undefined;
+    return {
+      name: `app (${site})`,
+      up: health?.status === 200,
+      detail: `${appState.url} release ${appState.release}: ${
+        health
+          ? `HTTP ${health.status}${body?.writable === undefined ? '' : body.writable ? ' writable' : ' read-only'}`
+          : 'no answer'
+      }`,
+    };
+  };
+  const dnsAnswer = await resolveApp(state);
+  const components: ComponentStatus[] = [
+    await pgStatus('postgres (primary)', state.postgres?.primary),
+    await pgStatus('postgres (standby)', state.postgres?.standby),
+    proc('s3 (primary objects)', state.s3?.process, state.s3?.endpoint ?? ''),
+    proc('azurite (dr blobs)', state.azurite?.process, state.azurite?.blobEndpoint ?? ''),
+    proc('object sync', state.sync?.process, 's3 → azure blob'),
+    await app('primary'),
+    await app('dr'),
+    {
+      name: 'dns',
+      up: isOurs(state.dns?.process) && dnsAnswer !== undefined,
+      detail: state.dns
+        ? `127.0.0.1:${state.dns.port} app.${state.zone} → ${dnsAnswer ?? 'no answer'}`
+        : 'not started',
+    },
+  ];
+  if (state.feeds) {
+    components.push(
+      proc(
+        'provider feeds',
+        state.feeds.process,
+        `aws health ${state.feeds.awsHealth}, statuspage ${state.feeds.statuspage}`,
+      ),
+    );
+  }
+  return { dir, exists: true, zone: state.zone, dnsAnswer, components };
+}
