@@ -2,6 +2,22 @@ import type { Command } from 'commander';
 import { registerReplay } from './replay.js';
 import { registerValidate } from './validate.js';
 import { registerLab } from './lab.js';
+import { registerPlan } from './plan.js';
+import { registerFailover } from './failover.js';
+import { registerFailback } from './failback.js';
+import { registerApprove } from './approve.js';
+import { registerAbort } from './abort.js';
+import { registerRuns } from './runs.js';
 
 /** Every subcommand, one module each. Adding a command touches its own file and this list. */
-export const COMMANDS: Array<(program: Command) => void> = [registerReplay, registerValidate, registerLab];
+export const COMMANDS: Array<(program: Command) => void> = [
+  registerReplay,
+  registerValidate,
+  registerLab,
+  registerPlan,
+  registerFailover,
+  registerFailback,
+  registerApprove,
+  registerAbort,
+  registerRuns,
+];

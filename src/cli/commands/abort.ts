@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { asUserError, journalFor, whoAmI } from './runbook-shared.js';
+
+export function registerAbort(program: Command): void {
+  program
+    .command('abort')
+    .description('stop a run: its running step is stopped and later steps are skipped')
+    .argument('<run-id>', 'the run, as phoenix runs lists it')
+    .option('--by <name>', 'who aborts, recorded in the journal')
+    .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
+    .option('--json', 'print the result as JSON')
+    .action((runId: string, flags: { by?: string; config?: string; json?: boolean }) => {
+      const { journal, close } = journalFor(flags);
+      try {
+        const { ended, run } = journal.requestAbort(runId, flags.by ?? whoAmI());
+        const text = ended
+          ? `aborted ${runId} (its process was gone)`
+          : `abort requested: pid ${run.owner_pid} stops ${runId} within a second`;
+        if (flags.json)
+          process.stdout.write(JSON.stringify({ run_id: runId, ended, status: run.status }) + '\n');
+        else process.stdout.write(text + '\n');
+      } catch (error) {
+        asUserError(error);
+      } finally {
+        close();
+      }
+    });
+}

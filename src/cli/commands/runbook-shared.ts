@@ -1,0 +1,291 @@
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
+import { defaultConfig, loadConfig, type PhoenixConfig } from '../../config/index.js';
+import { openDatabase, type SqliteDatabase } from '../../store/index.js';
+import {
+  buildPlan,
+  checkPlan,
+  formatReadiness,
+  formatReport,
+  formatSeconds,
+  Journal,
+  PlanError,
+  RunBusyError,
+  RunbookEngine,
+  RunStateError,
+  type RunEvent,
+  type RunHandle,
+  type RunReport,
+} from '../../runbook/index.js';
+import { UserError } from '../errors.js';
+
+/** Helpers shared by the runbook commands (plan, failover, failback, approve, abort, runs). */
+
+export interface ConfigFlag {
+  config?: string;
+}
+
+/** The configuration from --config, else $PHOENIX_CONFIG, else ./phoenix.yaml when present. */
+export function loadRunbookConfig(flags: ConfigFlag, required: boolean): PhoenixConfig {
+  const file =
+    flags.config ?? process.env.PHOENIX_CONFIG ?? (existsSync('phoenix.yaml') ? 'phoenix.yaml' : undefined);
+  if (!file) {
+    if (required)
+      throw new UserError('no configuration: pass --config FILE (examples/runbook.yaml shows the runbooks)');
+    return defaultConfig();
+  }
+  return loadConfig(file);
+}
+
+export function openStore(config: PhoenixConfig): SqliteDatabase {
+  if (config.store.driver !== 'sqlite') {
+    throw new UserError(
+      `the runbook journal needs store.driver sqlite (got ${config.store.driver}); set store.driver: sqlite`,
+    );
+  }
+  return openDatabase(config.store.path);
+}
+
+export function whoAmI(): string {
+  try {
+    return `${userInfo().username} (cli)`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/** Turns the runbook module's own errors into one-line user errors. */
+export function asUserError(error: unknown): never {
+  if (error instanceof PlanError) throw new UserError(error.message.split('\n').join('\n         '));
+  if (error instanceof RunBusyError || error instanceof RunStateError) throw new UserError(error.message);
+  throw error;
+}
+
+/** Prints the plan with every step's pre-flight check; returns whether everything passed. */
+export async function printPlan(config: PhoenixConfig, runbook: string, json: boolean): Promise<boolean> {
+  let plan;
+  try {
+    plan = buildPlan(config, runbook);
+  } catch (error) {
+    asUserError(error);
+  }
+  const result = await checkPlan(plan);
+  if (json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(formatReadiness(result, plan) + '\n');
+  return result.ok;
+}
+
+async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Plain progress lines for logs and pipes: one line per change, with the time since the start. */
+function plainProgress(started: number): (event: RunEvent) => void {
+  return (event) => {
+    const at = `[+${formatSeconds((Date.now() - started) / 1000)}]`;
+    let line: string | undefined;
+    if (event.type === 'run')
+      line = `run ${event.runId} ${event.runbook}: ${event.status}${event.resumed ? ' (resumed)' : ''}`;
+    else if (event.type === 'stage') line = `stage ${event.stage}: ${event.status}`;
+    else if (event.type === 'step') {
+      const detail = event.error ?? event.summary ?? '';
+      line = `  step ${event.step}: ${event.status}${event.attempt ? ` (attempt ${event.attempt}${event.resumed ? ', resumed' : ''})` : ''}${detail ? ` — ${detail}` : ''}`;
+    } else if (event.type === 'progress') line = `  step ${event.step}: ${event.message}`;
+    else if (event.type === 'approval') {
+      line =
+        event.status === 'waiting'
+          ? `approval needed for ${event.gate}: run phoenix approve ${event.runId} (or phoenix abort ${event.runId})`
+          : `approved ${event.gate} by ${event.by ?? 'someone'}`;
+    }
+    if (line) process.stderr.write(`${at} ${line}\n`);
+  };
+}
+
+/**
+ * A listr2 task list with one task per stage: its status, its steps' progress and the
+ * elapsed time. The engine runs on its own; the tasks only mirror its events.
+ */
+function listrProgress(stages: string[]): { onEvent(event: RunEvent): void; done: Promise<void> } {
+  const gates = new Map(stages.map((s) => [s, deferred()]));
+  const wrappers = new Map<string, ListrTaskWrapper<unknown, never, never>>();
+  const pending = new Map<string, string>();
+  const list = new Listr(
+    stages.map((stage) => ({
+      title: stage,
+      task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+        wrappers.set(stage, task);
+        const early = pending.get(stage);
+        if (early) task.output = early;
+        await gates.get(stage)!.promise;
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: false,
+      rendererOptions: { timer: PRESET_TIMER, collapseSubtasks: false, outputBar: 3, persistentOutput: true },
+    } as never,
+  );
+  const done = list.run().then(
+    () => undefined,
+    () => undefined,
+  );
+  const write = (stage: string, text: string) => {
+    const task = wrappers.get(stage);
+    if (task) task.output = text;
+    else pending.set(stage, text);
+  };
+  return {
+    done,
+    onEvent(event) {
+      if (event.type === 'stage') {
+        if (event.status === 'succeeded') gates.get(event.stage)?.resolve();
+        else if (event.status === 'failed')
+          gates.get(event.stage)?.reject(new Error(`${event.stage} failed`));
+        else if (event.status === 'skipped') gates.get(event.stage)?.resolve();
+      } else if (event.type === 'step') {
+        write(
+          event.stage,
+          `${event.step}: ${event.status}${event.error ? ` — ${event.error}` : event.summary ? ` — ${event.summary}` : ''}`,
+        );
+      } else if (event.type === 'progress') {
+        write(event.stage, `${event.step}: ${event.message}`);
+      } else if (event.type === 'approval' && event.status === 'waiting') {
+        const stage =
+          stages.find((s) => event.gate === `stage:${s}`) ?? [...wrappers.keys()].at(-1) ?? stages[0];
+        write(stage, `waiting for approval (${event.gate}): phoenix approve ${event.runId}`);
+      } else if (event.type === 'run' && event.status !== 'running' && event.status !== 'waiting_approval') {
+        // Stages that never ran (cleared or aborted run) end the list.
+        for (const gate of gates.values()) gate.reject(new Error(event.status));
+      }
+    },
+  };
+}
+
+export interface ExecuteFlags extends ConfigFlag {
+  yes?: boolean;
+  json?: boolean;
+  resume?: string;
+  reason?: string;
+}
+
+/** Starts (or resumes) a runbook, shows its progress, prints its report; exit 1 unless it succeeded or cleared. */
+export async function executeRunbook(requested: string, flags: ExecuteFlags): Promise<void> {
+  const config = loadRunbookConfig(flags, true);
+  let runbook = requested;
+  if (flags.resume) {
+    const db = openStore(config);
+    const run = new Journal(db).getRun(flags.resume);
+    db.close();
+    if (!run)
+      throw new UserError(`no run ${flags.resume} in ${config.store.path}; list runs with phoenix runs`);
+    runbook = run.runbook;
+  }
+  let plan;
+  try {
+    plan = buildPlan(config, runbook);
+  } catch (error) {
+    asUserError(error);
+  }
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !flags.json;
+  if (!flags.yes && !flags.resume) {
+    if (!interactive) {
+      throw new UserError(
+        `refusing to start ${runbook} without confirmation: pass --yes (runs without prompts) or run it in a terminal`,
+      );
+    }
+    const steps = plan.stages.reduce((n, s) => n + s.steps.length, 0);
+    if (!(await ask(`Start ${runbook}: ${plan.stages.length} stages, ${steps} steps? [y/N] `))) {
+      throw new UserError(`${runbook} not started`, 1);
+    }
+  }
+  const db = openStore(config);
+  const stages = plan.stages.map((s) => s.name);
+  const useListr = interactive && !process.env.PHOENIX_PLAIN_PROGRESS;
+  const view = useListr ? listrProgress(stages) : undefined;
+  const plain = flags.json ? undefined : plainProgress(Date.now());
+  const ref: { engine?: RunbookEngine } = {};
+  let prompting = false;
+  const onEvent = (event: RunEvent) => {
+    if (view) view.onEvent(event);
+    else plain?.(event);
+    if (event.type === 'approval' && event.status === 'waiting' && interactive && !prompting) {
+      // In a terminal, answer the gate here; phoenix approve from elsewhere works too.
+      prompting = true;
+      void ask(`\nApprove ${event.gate} of ${event.runId}? [y/N] `).then((yes) => {
+        prompting = false;
+        if (yes) {
+          try {
+            ref.engine?.journal.approve(event.runId, whoAmI(), event.gate);
+          } catch {
+            // approved or aborted meanwhile
+          }
+        }
+      });
+    }
+  };
+  const engine = new RunbookEngine({ db, config, autoApprove: flags.yes, onEvent });
+  ref.engine = engine;
+  let handle: RunHandle;
+  try {
+    handle = flags.resume
+      ? engine.resume(flags.resume)
+      : engine.start(runbook, { trigger: 'cli', reason: flags.reason });
+  } catch (error) {
+    asUserError(error);
+  }
+  if (handle.joined && !flags.json) {
+    process.stderr.write(
+      `a ${runbook} run is already active: joined ${handle.runId}; following it until it ends\n`,
+    );
+  }
+  // Ctrl-C leaves the run resumable rather than half-recorded.
+  const onSigint = () => {
+    process.stderr.write(
+      `\ninterrupted: resume with phoenix failover --resume ${handle.runId} --config ${config.file}\n`,
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  let report: RunReport;
+  try {
+    report = await handle.done;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  await view?.done;
+  if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else process.stdout.write(formatReport(report) + '\n');
+  db.close();
+  process.exitCode = report.status === 'succeeded' || report.status === 'cleared' ? 0 : 1;
+}
+
+export function journalFor(flags: ConfigFlag): { journal: Journal; close(): void } {
+  const config = loadRunbookConfig(flags, false);
+  const db = openStore(config);
+  return { journal: new Journal(db), close: () => db.close() };
+}

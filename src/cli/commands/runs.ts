@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { buildReport, formatSeconds } from '../../runbook/index.js';
+import { journalFor } from './runbook-shared.js';
+
+export function registerRuns(program: Command): void {
+  program
+    .command('runs')
+    .description('list runbook runs, newest first, with their status and timings')
+    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+    .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
+    .option('--json', 'one JSON object per run (NDJSON), with stages, steps and approvals')
+    .action((flags: { limit: number; config?: string; json?: boolean }) => {
+      const { journal, close } = journalFor(flags);
+      try {
+        const runs = journal.listRuns(flags.limit);
+        for (const run of runs) {
+          const report = buildReport(journal, run.id);
+          const interrupted = run.active === 1 && !journal.ownerAlive(run);
+          if (flags.json) {
+            process.stdout.write(JSON.stringify({ ...report, interrupted }) + '\n');
+            continue;
+          }
+          const started = new Date(run.created_at * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+          const took = report.total_s === null ? 'running' : formatSeconds(report.total_s);
+          const state = interrupted
+            ? `${run.status} (interrupted: resume with phoenix failover --resume ${run.id})`
+            : run.status;
+          process.stdout.write(
+            `${run.id}  ${run.runbook.padEnd(15)}  ${started}  ${took.padStart(7)}  ${state}\n`,
+          );
+        }
+        if (!flags.json && runs.length === 0) process.stdout.write('no runs yet\n');
+      } finally {
+        close();
+      }
+    });
+}
