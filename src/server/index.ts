@@ -7,3 +7,4 @@ export { drReadiness } from './readiness.js';
 export { signBody, SIGNATURE_HEADER } from './auth.js';
 export { alertmanagerPayloadSchema, type AlertmanagerPayload } from './webhook.js';
 export type * from './ports.js';
+export { JournalRunControl } from './runs.js';

@@ -106,13 +106,6 @@ export class ServerMetrics {
       labelNames: ['outcome'],
       registers,
     });
-    this.stageSeconds = new Histogram({
-      name: 'phoenix_runbook_stage_duration_seconds',
-      help: 'Duration of finished runbook stages',
-      labelNames: ['runbook', 'stage', 'status'],
-      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
-      registers,
-    });
     const runs = options.runs;
     const observeStages = (run: RunView) => this.observeStages(run);
     new Gauge({
@@ -124,10 +117,18 @@ export class ServerMetrics {
         this.reset();
         if (!runs) return;
         const list = await runs.list(500);
-        for (const run of list) {
-          this.inc({ runbook: run.runbook, status: run.status });
-          observeStages(run);
-        }
+        for (const run of list) this.inc({ runbook: run.runbook, status: run.status });
+      },
+    });
+    this.stageSeconds = new Histogram({
+      name: 'phoenix_runbook_stage_duration_seconds',
+      help: 'Duration of finished runbook stages',
+      labelNames: ['runbook', 'stage', 'status'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+      registers,
+      async collect() {
+        if (!runs) return;
+        for (const run of await runs.list(500)) observeStages(run);
       },
     });
   }

@@ -58,7 +58,9 @@ export interface CycleEvents {
   onCycle(listener: (record: CycleRecord) => void): () => void;
 }
 
-export type RunStatus = 'pending' | 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted';
+/** `cleared`: the run ended early on purpose (a stage found nothing left to do). */
+export type RunStatus =
+  'pending' | 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted' | 'cleared';
 export type StageStatus =
   'pending' | 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'skipped' | 'aborted';
 
@@ -82,6 +84,8 @@ export interface RunView {
   dry_run?: boolean;
   /** Who or what started it: a decision, a person, a drill. */
   trigger?: string;
+  reason?: string;
+  abort_requested_by?: string;
   stages: StageView[];
   /** Measured recovery time and data lost, once known. */
   rto_s?: number;

@@ -8,10 +8,14 @@ export const READ_TOKEN = 'read-token-0123456789abcdef';
 export const OPERATE_TOKEN = 'operate-token-0123456789abcdef';
 export const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
 
-export function serverConfig(server: Record<string, unknown> = {}): PhoenixConfig {
+export function serverConfig(
+  server: Record<string, unknown> = {},
+  rest: Record<string, unknown> = {},
+): PhoenixConfig {
   return parseConfig(
     {
       interval: '30s',
+      ...rest,
       server: {
         listen: '127.0.0.1:0',
         tokens: [

@@ -170,8 +170,17 @@ function renderDecisions(decisions) {
     box.replaceChildren(el('p', { class: 'muted', text: 'No decisions yet.' }));
     return;
   }
+  // Consecutive cycles that reached the same decision for the same reason are one entry.
+  const groups = [];
+  for (const d of decisions) {
+    const last = groups[groups.length - 1];
+    if (last && last.d.action === d.action && last.d.reason === d.reason && last.d.score === d.score) {
+      last.count++;
+      last.first = d.at;
+    } else groups.push({ d, count: 1, first: d.at });
+  }
   box.replaceChildren(
-    ...decisions.slice(0, 20).map((d) => {
+    ...groups.slice(0, 10).map(({ d, count, first }) => {
       const analysis = d.analysis;
       const evidence =
         analysis && analysis.evidence && analysis.evidence.length
@@ -222,7 +231,11 @@ function renderDecisions(decisions) {
         el(
           'div',
           { class: 'decision-head' },
-          el('span', { class: 'muted', text: fmtTime(d.at) }),
+          el('span', {
+            class: 'muted',
+            text: count > 1 ? fmtTime(first) + ' – ' + fmtTime(d.at) : fmtTime(d.at),
+          }),
+          count > 1 ? el('span', { class: 'badge', text: count + ' cycles' }) : null,
           el('span', { class: 'badge level-' + d.action, text: label(d.action) }),
           el('span', { text: 'score ' + d.score + ' · ' + label(d.level) }),
           el('span', { class: 'muted', text: label(d.category) + ' · ' + d.confidence + ' confidence' }),
@@ -337,7 +350,7 @@ async function refreshStatus() {
     const [status, history, decisions] = await Promise.all([
       api('/api/status'),
       api('/api/history?since=' + range),
-      api('/api/decisions?limit=20'),
+      api('/api/decisions?limit=100'),
     ]);
     renderStatus(status);
     renderChart(history.points);

@@ -1,0 +1,108 @@
+import { Journal, RunStateError, type RunRow } from '../runbook/index.js';
+import type { RunActionResult, RunControl, RunView, StageStatus } from './ports.js';
+
+interface PlanShape {
+  stages: Array<{ name: string; steps: Array<{ name: string }> }>;
+}
+
+function parse<T>(json: string | null): T | undefined {
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The runbook journal as the API shows it. It reads the store directly, so
+ * the dashboard sees runs executed by any process, and approvals and aborts
+ * go through the journal, where the run's owner picks them up.
+ */
+export class JournalRunControl implements RunControl {
+  constructor(private readonly journal: Journal) {}
+
+  list(limit: number): RunView[] {
+    return this.journal.listRuns(limit).map((run) => this.view(run));
+  }
+
+  get(id: string): RunView | undefined {
+    const run = this.journal.getRun(id);
+    return run ? this.view(run) : undefined;
+  }
+
+  approve(id: string, by: string): RunActionResult {
+    return this.act(id, () => this.journal.approve(id, by));
+  }
+
+  abort(id: string, by: string): RunActionResult {
+    return this.act(id, () => this.journal.requestAbort(id, by));
+  }
+
+  private act(id: string, action: () => unknown): RunActionResult {
+    if (!this.journal.getRun(id))
+      return { ok: false, reason: 'not_found', message: `no run ${id}; list runs with GET /api/runs` };
+    try {
+      action();
+    } catch (error) {
+      if (error instanceof RunStateError) return { ok: false, reason: 'conflict', message: error.message };
+      throw error;
+    }
+    return { ok: true, run: this.get(id)! };
+  }
+
+  private view(run: RunRow): RunView {
+    const plan = parse<PlanShape>(run.plan_json);
+    const stepStage = new Map<string, string>();
+    for (const stage of plan?.stages ?? [])
+      for (const step of stage.steps) stepStage.set(step.name, stage.name);
+    const gates = new Map<string, { open: boolean; by?: string }>();
+    for (const approval of this.journal.approvals(run.id)) {
+      const [kind, name] = [
+        approval.gate.slice(0, approval.gate.indexOf(':')),
+        approval.gate.slice(approval.gate.indexOf(':') + 1),
+      ];
+      const stage = kind === 'stage' ? name : stepStage.get(name);
+      if (!stage) continue;
+      const known = gates.get(stage);
+      gates.set(stage, {
+        open: (known?.open ?? false) || approval.decided_at === null,
+        by: approval.decided_by ?? known?.by,
+      });
+    }
+    const stepErrors = new Map<string, string>();
+    for (const step of this.journal.steps(run.id))
+      if (step.error && !stepErrors.has(step.stage))
+        stepErrors.set(step.stage, `${step.name}: ${step.error}`);
+    const live = run.status === 'running' || run.status === 'waiting_approval';
+    const report = parse<{ rto_s?: number | null; data_loss_s?: number | null }>(run.report_json);
+    return {
+      id: run.id,
+      runbook: run.runbook,
+      status: run.status,
+      started_at: run.created_at,
+      finished_at: run.finished_at ?? undefined,
+      trigger: run.trigger ?? undefined,
+      reason: run.reason ?? undefined,
+      error: run.error ?? undefined,
+      abort_requested_by: run.abort_requested_by ?? undefined,
+      rto_s: report?.rto_s ?? undefined,
+      rpo_s: report?.data_loss_s ?? undefined,
+      stages: this.journal.stages(run.id).map((stage) => {
+        const gate = gates.get(stage.name);
+        let status: StageStatus = stage.status;
+        if (live && gate?.open && (stage.status === 'running' || stage.status === 'pending'))
+          status = 'waiting_approval';
+        return {
+          name: stage.name,
+          status,
+          started_at: stage.started_at ?? undefined,
+          finished_at: stage.finished_at ?? undefined,
+          approval: gate !== undefined,
+          approved_by: gate && !gate.open ? gate.by : undefined,
+          error: stepErrors.get(stage.name),
+        };
+      }),
+    };
+  }
+}
