@@ -1,0 +1,214 @@
+import type { ServerResponse } from 'node:http';
+import { FakeServer, sendJson, sendText } from './fake-server.js';
+
+export interface FakeNode {
+  name: string;
+  ready: boolean;
+  zone?: string;
+}
+
+export interface FakePod {
+  namespace: string;
+  name: string;
+  /** `CrashLoopBackOff` puts the first container in that waiting state. */
+  waiting?: string;
+  phase?: 'Running' | 'Pending' | 'Succeeded' | 'Failed';
+}
+
+/** How the fake answers: normally, never (hangs), with garbage, or with a server error. */
+export type FakeKubernetesMode = 'normal' | 'hang' | 'garbage' | 'error';
+
+export interface FakeKubernetesState {
+  nodes: FakeNode[];
+  pods: FakePod[];
+  mode: FakeKubernetesMode;
+}
+
+function statusObject(code: number, reason: string, message: string) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function nodeObject(node: FakeNode, index: number) {
+  const now = new Date().toISOString();
+  return {
+    metadata: {
+      name: node.name,
+      uid: `node-${index}`,
+      resourceVersion: String(1000 + index),
+      creationTimestamp: now,
+      labels: {
+        'kubernetes.io/hostname': node.name,
+        ...(node.zone ? { 'topology.kubernetes.io/zone': node.zone } : {}),
+      },
+    },
+    spec: {},
+    status: {
+      conditions: [
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientMemory',
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Ready',
+          status: node.ready ? 'True' : 'Unknown',
+          reason: node.ready ? 'KubeletReady' : 'NodeStatusUnknown',
+          message: node.ready ? 'kubelet is posting ready status' : 'Kubelet stopped posting node status.',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
+      ],
+      nodeInfo: { kubeletVersion: 'v1.30.4-eks-a737599', osImage: 'Amazon Linux 2023' },
+    },
+  };
+}
+
+function podObject(pod: FakePod, index: number) {
+  const waiting = pod.waiting
+    ? { waiting: { reason: pod.waiting, message: 'back-off 5m0s restarting failed container' } }
+    : undefined;
+  return {
+    metadata: {
+      name: pod.name,
+      namespace: pod.namespace,
+      uid: `pod-${index}`,
+      resourceVersion: String(5000 + index),
+    },
+    spec: { containers: [{ name: 'app', image: 'example/app:1' }] },
+    status: {
+      phase: pod.phase ?? (pod.waiting ? 'Running' : 'Running'),
+      containerStatuses: [
+        {
+          name: 'app',
+          image: 'example/app:1',
+          imageID: '',
+          ready: !pod.waiting,
+          restartCount: pod.waiting ? 7 : 0,
+          state: waiting ?? { running: { startedAt: new Date().toISOString() } },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * A local server speaking the Kubernetes API's nodes and pods lists (core/v1,
+ * bearer-token auth, `Status` objects for errors), for tests and the lab,
+ * driven through @kubernetes/client-node. `POST /_admin/state` changes nodes,
+ * pods and mode while it runs.
+ */
+export class FakeKubernetes {
+  readonly state: FakeKubernetesState;
+  private readonly server: FakeServer;
+
+  constructor(
+    readonly token: string,
+    initial: Partial<FakeKubernetesState> = {},
+  ) {
+    this.state = { nodes: initial.nodes ?? [], pods: initial.pods ?? [], mode: initial.mode ?? 'normal' };
+    this.server = new FakeServer(
+      (req, _body, res, url) => this.handle(req.headers.authorization, req.method ?? 'GET', url, res),
+      {
+        get: () => this.state,
+        set: (value) => Object.assign(this.state, value as Partial<FakeKubernetesState>),
+      },
+    );
+  }
+
+  static async start(token: string, initial: Partial<FakeKubernetesState> = {}): Promise<FakeKubernetes> {
+    const fake = new FakeKubernetes(token, initial);
+    await fake.server.start();
+    return fake;
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** A kubeconfig file's text pointing at this server with the token. */
+  kubeconfig(): string {
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: fake\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true`,
+      'users:',
+      `- name: fake\n  user:\n    token: ${this.token}`,
+      'contexts:',
+      '- name: fake\n  context:\n    cluster: fake\n    user: fake',
+      'current-context: fake',
+      '',
+    ].join('\n');
+  }
+
+  setNodes(nodes: FakeNode[]): void {
+    this.state.nodes = nodes;
+  }
+
+  setPods(pods: FakePod[]): void {
+    this.state.pods = pods;
+  }
+
+  setMode(mode: FakeKubernetesMode): void {
+    this.state.mode = mode;
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+
+  private async handle(
+    auth: string | undefined,
+    method: string,
+    url: URL,
+    res: ServerResponse,
+  ): Promise<void> {
+    if (auth !== `Bearer ${this.token}`)
+      return sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'));
+    if (this.state.mode === 'hang') {
+      await this.server.delay(3_600_000, res);
+      return;
+    }
+    if (this.state.mode === 'garbage')
+      return sendText(res, 200, '<html>502 Bad Gateway</html>', 'application/json');
+    if (this.state.mode === 'error')
+      return sendJson(
+        res,
+        503,
+        statusObject(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+      );
+    if (method !== 'GET')
+      return sendJson(res, 405, statusObject(405, 'MethodNotAllowed', 'the fake serves GET only'));
+    if (url.pathname === '/version')
+      return sendJson(res, 200, {
+        major: '1',
+        minor: '30',
+        gitVersion: 'v1.30.4-eks-fake',
+        platform: 'linux/amd64',
+      });
+    if (url.pathname === '/api/v1/nodes')
+      return sendJson(res, 200, {
+        kind: 'NodeList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '1' },
+        items: this.state.nodes.map(nodeObject),
+      });
+    if (url.pathname === '/api/v1/pods') {
+      const selector = url.searchParams.get('fieldSelector') ?? '';
+      const excluded = /status\.phase!=(\w+)/.exec(selector)?.[1];
+      const pods = this.state.pods.filter((p) => !excluded || (p.phase ?? 'Running') !== excluded);
+      return sendJson(res, 200, {
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '1' },
+        items: pods.map(podObject),
+      });
+    }
+    return sendJson(
+      res,
+      404,
+      statusObject(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`),
+    );
+  }
+}

@@ -1,0 +1,53 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+import pinoPretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+export type LogFormat = 'json' | 'pretty' | 'auto';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** `true`: human-readable; `false`: JSON lines; `'auto'` (default): human-readable when stdout is a terminal. */
+  pretty?: boolean | 'auto';
+  /** Where lines go; stdout by default. Tests pass a stream to read what was logged. */
+  destination?: DestinationStream | NodeJS.WritableStream;
+}
+
+/**
+ * One logger for the whole process. JSON lines by default, because log
+ * shippers read them; pino-pretty only when a person is watching a terminal.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const pretty =
+    options.pretty === 'auto' || options.pretty === undefined
+      ? process.stdout.isTTY === true
+      : options.pretty;
+  const destination = options.destination ?? process.stdout;
+  if (pretty) {
+    const stream = pinoPretty({
+      destination: destination as NodeJS.WritableStream,
+      colorize: destination === process.stdout && process.stdout.isTTY === true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname',
+      sync: true,
+    });
+    return pino({ level, base: undefined }, stream);
+  }
+  return pino({ level, base: { pid: process.pid } }, destination as DestinationStream);
+}
+
+/** A logger that drops everything: the default for libraries whose caller did not pass one. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** Maps the CLI's `--log-format` to `createLogger`'s `pretty`. */
+export function prettyFromFormat(format: string | undefined): boolean | 'auto' {
+  if (format === undefined || format === 'auto') return 'auto';
+  if (format === 'pretty') return true;
+  if (format === 'json') return false;
+  throw new Error(`--log-format "${format}" is not known; use json, pretty or auto`);
+}

@@ -1,0 +1,112 @@
+import type { Dispatcher } from 'undici';
+import type { LimitFunction } from 'p-limit';
+import type { Signal } from '../core/index.js';
+import type { ProbeType } from '../config/sections/probes.js';
+
+/** What every probe run receives: its abort signal and the process-wide limits it must respect. */
+export interface ProbeRunContext {
+  /** Aborted when the probe's deadline passes or the controller stops. */
+  signal: AbortSignal;
+  /** Caps checks in flight across every probe. */
+  limit: LimitFunction;
+  /** HTTP connection pools with keep-alive, verifying certificates and not. */
+  http: { verified: Dispatcher; insecure: Dispatcher };
+}
+
+/** One configured probe: measures one signal. Never throws from `run` on purpose; `runProbe` catches anyway. */
+export interface Probe {
+  readonly name: string;
+  readonly type: ProbeType;
+  readonly timeout_s: number;
+  run(context: ProbeRunContext): Promise<Signal>;
+  close?(): Promise<void>;
+}
+
+/**
+ * Runs a probe against its deadline. A probe slower than its timeout reports
+ * `unknown` at the deadline, whatever it is still waiting for, so one slow
+ * dependency never delays the cycle; an exception becomes `unknown` with the reason.
+ */
+export async function runProbe(
+  probe: Probe,
+  shared: Omit<ProbeRunContext, 'signal'>,
+  outer?: AbortSignal,
+): Promise<Signal> {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Signal>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error('deadline'));
+      resolve({ status: 'unknown', detail: `probe timed out after ${formatSeconds(probe.timeout_s)}` });
+    }, probe.timeout_s * 1000);
+  });
+  const work = probe.run({ ...shared, signal: controller.signal }).then(
+    (signal) => signal,
+    (error: unknown): Signal => ({ status: 'unknown', detail: `probe failed: ${describeError(error)}` }),
+  );
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuterAbort);
+    // Whatever the probe still waits for is abandoned, not awaited.
+    if (!controller.signal.aborted) controller.abort(new Error('done'));
+  }
+}
+
+export function formatSeconds(seconds: number): string {
+  return Number.isInteger(seconds) ? `${seconds}s` : `${Number(seconds.toFixed(3))}s`;
+}
+
+const CODE_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'name not found',
+  EAI_AGAIN: 'name lookup failed (temporary)',
+  EPIPE: 'connection closed while sending',
+  UND_ERR_SOCKET: 'connection closed unexpectedly',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'response body stalled',
+  HPE_INVALID_CONSTANT: 'answer is not HTTP',
+  HPE_INVALID_VERSION: 'answer is not HTTP',
+  HPE_INVALID_STATUS: 'answer is not HTTP',
+  HPE_INVALID_HEADER_TOKEN: 'answer is not valid HTTP',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate (set insecure: true to accept it)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in chain',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not match the host name',
+};
+
+/** One line saying what went wrong with a network call, with the address when known. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length) return describeError(error.errors[0]);
+  if (!(error instanceof Error)) return String(error);
+  const err = error as NodeJS.ErrnoException & { address?: string; port?: number; cause?: unknown };
+  const code = err.code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code && CODE_TEXT[code]) {
+    const cause = (err.cause as { address?: string; port?: number } | undefined) ?? {};
+    const address = err.address ?? cause.address;
+    const port = err.port ?? cause.port;
+    return address ? `${CODE_TEXT[code]} by ${address}${port ? ':' + port : ''}` : CODE_TEXT[code];
+  }
+  if (code?.startsWith('HPE_') || err.name === 'HTTPParserError')
+    return `answer is not valid HTTP (${err.message.split('\n')[0]})`;
+  if (err.name === 'AbortError' || code === 'ABORT_ERR') return 'aborted';
+  if (err.cause instanceof Error && err.message === 'fetch failed') return describeError(err.cause);
+  return err.message.split('\n')[0] || err.name;
+}
+
+export function ms(seconds: number): number {
+  return Math.round(seconds * 1000);
+}
+
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
