@@ -1,0 +1,156 @@
+import type { ServerResponse } from 'node:http';
+import { FakeServer, sendJson, sendText } from './fake-server.js';
+
+/** An event as the fake serves it; times are Unix seconds. */
+export interface FakeHealthEvent {
+  arn?: string;
+  service: string;
+  region: string;
+  eventTypeCode: string;
+  eventTypeCategory: 'issue' | 'scheduledChange' | 'accountNotification' | 'investigation';
+  statusCode: 'open' | 'closed' | 'upcoming';
+  startTime?: number;
+  lastUpdatedTime?: number;
+  description?: string;
+}
+
+export const AWS_HEALTH_FAKE_MODES = [
+  'ok',
+  'subscription_required',
+  'throttled',
+  'server_error',
+  'garbage',
+  'slow',
+] as const;
+export type AwsHealthFakeMode = (typeof AWS_HEALTH_FAKE_MODES)[number];
+
+export interface AwsHealthFakeState {
+  mode: AwsHealthFakeMode;
+  events: FakeHealthEvent[];
+  delay_ms: number;
+}
+
+interface DescribeEventsBody {
+  filter?: { regions?: string[]; services?: string[]; eventStatusCodes?: string[] };
+  maxResults?: number;
+  nextToken?: string;
+}
+
+const JSON_11 = 'application/x-amz-json-1.1';
+
+/**
+ * AWS Health in its real wire protocol: AWS JSON 1.1, `POST /` with
+ * `X-Amz-Target: AWSHealth_20160804.DescribeEvents` (and DescribeEventDetails),
+ * timestamps as epoch seconds, errors as `{"__type": ...}` with HTTP 400/5xx.
+ * Point the SDK at it with `endpoint: fake.url`.
+ */
+export class FakeAwsHealthServer extends FakeServer {
+  state: AwsHealthFakeState = { mode: 'ok', events: [], delay_ms: 60_000 };
+
+  constructor() {
+    super((req, body, res) => this.route(String(req.headers['x-amz-target'] ?? ''), body, res), {
+      get: () => this.state,
+      set: (s) => this.setState(s as Partial<AwsHealthFakeState>),
+    });
+  }
+
+  setState(update: Partial<AwsHealthFakeState>): void {
+    if (update.mode !== undefined && !AWS_HEALTH_FAKE_MODES.includes(update.mode))
+      throw new Error(`unknown mode ${String(update.mode)}; use one of ${AWS_HEALTH_FAKE_MODES.join(', ')}`);
+    this.state = { ...this.state, ...update };
+  }
+
+  setEvents(events: FakeHealthEvent[]): void {
+    this.state = { ...this.state, events };
+  }
+
+  setMode(mode: AwsHealthFakeMode): void {
+    this.setState({ mode });
+  }
+
+  private arn(e: FakeHealthEvent, i: number): string {
+    return (
+      e.arn ?? `arn:aws:health:${e.region}::event/${e.service}/${e.eventTypeCode}/${e.eventTypeCode}_${i}`
+    );
+  }
+
+  private error(res: ServerResponse, status: number, type: string, message: string): void {
+    res.writeHead(status, { 'content-type': JSON_11, 'x-amzn-errortype': type });
+    res.end(JSON.stringify({ __type: type, message }));
+  }
+
+  private async route(target: string, body: string, res: ServerResponse): Promise<void> {
+    const { mode } = this.state;
+    if (mode === 'slow' && !(await this.delay(this.state.delay_ms, res))) return;
+    if (mode === 'subscription_required')
+      return this.error(
+        res,
+        400,
+        'SubscriptionRequiredException',
+        'The AWS account is not subscribed to a Business or Enterprise support plan.',
+      );
+    if (mode === 'throttled') return this.error(res, 400, 'ThrottlingException', 'Rate exceeded');
+    if (mode === 'server_error')
+      return this.error(res, 500, 'InternalFailure', 'We encountered an internal error.');
+    if (mode === 'garbage') return sendText(res, 200, '<html>502 Bad Gateway</html>', JSON_11);
+    let request: DescribeEventsBody & { eventArns?: string[] };
+    try {
+      request = JSON.parse(body || '{}') as typeof request;
+    } catch {
+      return this.error(res, 400, 'SerializationException', 'the body is not JSON');
+    }
+    const events = this.state.events.map((e, i) => ({ ...e, arn: this.arn(e, i) }));
+    if (target === 'AWSHealth_20160804.DescribeEvents') {
+      const f = request.filter ?? {};
+      const matching = events.filter(
+        (e) =>
+          (!f.regions?.length || f.regions.includes(e.region)) &&
+          (!f.services?.length || f.services.includes(e.service)) &&
+          (!f.eventStatusCodes?.length || f.eventStatusCodes.includes(e.statusCode)),
+      );
+      const start = request.nextToken ? Number(request.nextToken) : 0;
+      const size = request.maxResults ?? 10;
+      const page = matching.slice(start, start + size);
+      const next = start + size < matching.length ? String(start + size) : undefined;
+      return sendJson(
+        res,
+        200,
+        {
+          events: page.map((e) => ({
+            arn: e.arn,
+            service: e.service,
+            eventTypeCode: e.eventTypeCode,
+            eventTypeCategory: e.eventTypeCategory,
+            region: e.region,
+            startTime: e.startTime,
+            lastUpdatedTime: e.lastUpdatedTime ?? e.startTime,
+            statusCode: e.statusCode,
+            eventScopeCode: 'PUBLIC',
+          })),
+          ...(next ? { nextToken: next } : {}),
+        },
+        { 'content-type': JSON_11 },
+      );
+    }
+    if (target === 'AWSHealth_20160804.DescribeEventDetails') {
+      const wanted = new Set(request.eventArns ?? []);
+      const found = events.filter((e) => wanted.has(e.arn));
+      return sendJson(
+        res,
+        200,
+        {
+          successfulSet: found.map((e) => ({
+            event: { arn: e.arn, service: e.service, region: e.region, eventTypeCode: e.eventTypeCode },
+            eventDescription: { latestDescription: e.description ?? '' },
+            eventMetadata: {},
+          })),
+          failedSet: [...wanted]
+            .filter((a) => !found.some((e) => e.arn === a))
+            .map((a) => ({ eventArn: a, errorName: 'NotFound', errorMessage: 'no such event' })),
+        },
+        { 'content-type': JSON_11 },
+      );
+    }
+    return this.error(res, 400, 'UnknownOperationException', `unknown operation ${target}`);
+  }
+}
