@@ -10,6 +10,8 @@ export interface FetchOptions {
   headers?: Record<string, string>;
   /** The source's name for messages. */
   source: string;
+  /** Error statuses whose body is still the API's answer (Prometheus explains a bad query in a 400's JSON). */
+  answerStatuses?: number[];
 }
 
 /** GETs a URL and returns its body as text, turning every failure into a one-line SourceError. */
@@ -35,7 +37,7 @@ export async function fetchText(url: string, options: FetchOptions): Promise<str
     if (options.signal.aborted) throw new SourceError(`${options.source}: no answer in time`);
     throw new SourceError(`${options.source}: the answer broke off (${(error as Error).message})`);
   }
-  if (!response.ok) {
+  if (!response.ok && !options.answerStatuses?.includes(response.status)) {
     throw new SourceError(
       `${options.source}: HTTP ${response.status} from ${new URL(url).origin}${text ? `: ${oneLine(text, 160)}` : ''}`,
     );

@@ -80,10 +80,7 @@ export async function queryMetric(
     signal,
     headers: settings.headers,
     source,
-  }).catch((error: unknown) => {
-    // Prometheus answers a bad query with HTTP 400 and a JSON error body; keep its words.
-    const match = /"error":"([^"]+)"/.exec((error as Error).message);
-    throw match ? new SourceError(`${source}: ${match[1]}`) : error;
+    answerStatuses: [400, 422],
   });
   const parsed = responseSchema.safeParse(body);
   if (!parsed.success) throw new SourceError(`${source}: the answer is not in the Prometheus API shape`);
