@@ -1,6 +1,9 @@
 import type { StepType } from '../config/sections/runbooks.js';
 import type { StepAdapter } from './types.js';
 import { commandAdapter } from './command/command.js';
+import { databaseAdapter } from './database/database.js';
+import { fenceAdapter } from './fence/fence.js';
+import { kubernetesAdapter } from './kubernetes/kubernetes.js';
 
 export type { StepAdapter, StepContext, StepResult, PreflightCheck, PreflightContext } from './types.js';
 export { StepError } from './types.js';
@@ -9,6 +12,9 @@ export { StepError } from './types.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const ADAPTERS: Partial<Record<StepType, StepAdapter<any>>> = {
   command: commandAdapter,
+  database: databaseAdapter,
+  fence: fenceAdapter,
+  kubernetes: kubernetesAdapter,
 };
 
 export function getAdapter(type: StepType): StepAdapter<unknown> {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerReplay } from './replay.js';
 import { registerValidate } from './validate.js';
 import { registerLab } from './lab.js';
+import { registerDrill } from './drill.js';
 import { registerPlan } from './plan.js';
 import { registerFailover } from './failover.js';
 import { registerFailback } from './failback.js';
@@ -14,6 +15,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerReplay,
   registerValidate,
   registerLab,
+  registerDrill,
   registerPlan,
   registerFailover,
   registerFailback,

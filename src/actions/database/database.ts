@@ -1,0 +1,270 @@
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { endpointCheck } from '../shared/net.js';
+import { redact, withClient } from '../shared/pg.js';
+import { findExecutable, runProcess } from '../shared/process.js';
+import { s3Client } from '../shared/s3.js';
+import {
+  StepError,
+  type PreflightCheck,
+  type PreflightContext,
+  type StepAdapter,
+  type StepContext,
+  type StepResult,
+} from '../types.js';
+import {
+  databaseParamsSchema,
+  type DatabaseParams,
+  type DumpRestoreParams,
+  type PromoteParams,
+} from './config.js';
+
+export interface LagMeasure {
+  in_recovery: boolean;
+  /** Seconds of writes the standby is behind, or null when it cannot be measured (primary unreachable). */
+  lag_s: number | null;
+  bytes_behind: number | null;
+  how: string;
+}
+
+/**
+ * The standby's lag. With the primary reachable: WAL bytes between the primary's current
+ * position and the standby's replay position, and if any, the time since the standby's
+ * last replayed transaction. Without it (the disaster case) the lag cannot be known.
+ */
+export async function measureLag(
+  standby: string,
+  primary: string | undefined,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<LagMeasure> {
+  const s = await withClient(
+    standby,
+    'standby',
+    async (c) =>
+      (
+        await c.query(`SELECT pg_is_in_recovery() AS in_recovery,
+                              pg_last_wal_replay_lsn()::text AS replay_lsn,
+                              EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp()))::float8 AS since_replay`)
+      ).rows[0] as { in_recovery: boolean; replay_lsn: string | null; since_replay: number | null },
+    { timeoutMs, signal },
+  );
+  if (!s.in_recovery)
+    return { in_recovery: false, lag_s: 0, bytes_behind: 0, how: 'the standby is already a primary' };
+  if (!primary)
+    return { in_recovery: true, lag_s: null, bytes_behind: null, how: 'no primary given to compare with' };
+  try {
+    const bytes = await withClient(
+      primary,
+      'primary',
+      async (c) =>
+        Number(
+          (
+            await c.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS bytes', [
+              s.replay_lsn,
+            ])
+          ).rows[0].bytes,
+        ),
+      { timeoutMs, signal },
+    );
+    const lag = bytes <= 0 ? 0 : Math.max(0, s.since_replay ?? 0);
+    return {
+      in_recovery: true,
+      lag_s: lag,
+      bytes_behind: Math.max(0, bytes),
+      how: `${Math.max(0, bytes)} WAL bytes behind the primary`,
+    };
+  } catch (error) {
+    return {
+      in_recovery: true,
+      lag_s: null,
+      bytes_behind: null,
+      how: `primary unreachable (${(error as Error).message})`,
+    };
+  }
+}
+
+function lagBudget(p: PromoteParams, rpoBudgetS?: number): number | undefined {
+  return p.max_lag ?? rpoBudgetS;
+}
+
+async function promote(p: PromoteParams, ctx: StepContext): Promise<StepResult> {
+  const measureFile = join(ctx.workDir, 'lag-before-promote.json');
+  const lag = await measureLag(p.standby, p.primary, 5000, ctx.signal);
+  if (!lag.in_recovery) {
+    // Promoted already (by an attempt cut short, or by hand): the lag measured then still stands.
+    const earlier = existsSync(measureFile)
+      ? (JSON.parse(readFileSync(measureFile, 'utf8')) as LagMeasure)
+      : undefined;
+    return {
+      summary: `${redact(p.standby)} is already a primary; nothing to promote`,
+      output: { already_primary: true, lag_before: earlier ?? null },
+      dataLossS: earlier?.lag_s ?? undefined,
+    };
+  }
+  const budget = lagBudget(p, ctx.rpoBudgetS);
+  if (lag.lag_s !== null && budget !== undefined && lag.lag_s > budget && !p.force) {
+    throw new StepError(
+      `the standby is ${lag.lag_s.toFixed(1)}s behind (${lag.how}), over the RPO budget of ${budget}s; wait for it to catch up, or set force: true to accept the loss`,
+    );
+  }
+  writeFileSync(measureFile, JSON.stringify(lag));
+  ctx.progress(`promoting (lag ${lag.lag_s === null ? 'unknown' : `${lag.lag_s.toFixed(1)}s`})`);
+  const promoted = await withClient(
+    p.standby,
+    'standby',
+    async (c) => {
+      const done = (await c.query('SELECT pg_promote(true, $1) AS done', [Math.ceil(p.wait)])).rows[0]
+        .done as boolean;
+      const after = (await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r as boolean;
+      return done && !after;
+    },
+    { signal: ctx.signal },
+  );
+  if (!promoted) {
+    throw new StepError(
+      `pg_promote() did not finish within ${p.wait}s on ${redact(p.standby)}; check its log, or raise wait`,
+    );
+  }
+  return {
+    summary: `promoted ${redact(p.standby)} (lag ${lag.lag_s === null ? `unknown: ${lag.how}` : `${lag.lag_s.toFixed(1)}s, ${lag.how}`})`,
+    output: { promoted: true, lag_before: lag },
+    dataLossS: lag.lag_s ?? undefined,
+  };
+}
+
+interface DumpState {
+  dumped?: { size: number };
+  uploaded?: { etag: string; size: number };
+}
+
+async function dumpRestore(p: DumpRestoreParams, ctx: StepContext): Promise<StepResult> {
+  const stateFile = join(ctx.workDir, 'dump-state.json');
+  const state: DumpState = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : {};
+  const save = () => writeFileSync(stateFile, JSON.stringify(state));
+  const s3 = s3Client(p.object_store);
+  const key = `${p.object_store.prefix}${p.object_store.key}`;
+  const where = `s3://${p.object_store.bucket}/${key}`;
+  const dumpFile = join(ctx.workDir, 'dump.pgc');
+  try {
+    let uploaded = false;
+    if (state.uploaded) {
+      // An earlier attempt got this far: reuse its dump if the store still holds it.
+      const head = await s3
+        .send(new HeadObjectCommand({ Bucket: p.object_store.bucket, Key: key }), { abortSignal: ctx.signal })
+        .catch(() => undefined);
+      uploaded = head?.ETag === state.uploaded.etag;
+    }
+    if (!uploaded) {
+      ctx.progress(`pg_dump ${redact(p.source)}`);
+      await runProcess(
+        p.pg_dump,
+        ['--format=custom', '--no-owner', `--file=${dumpFile}`, `--dbname=${p.source}`],
+        {
+          signal: ctx.signal,
+        },
+      );
+      state.dumped = { size: statSync(dumpFile).size };
+      save();
+      ctx.progress(`uploading ${state.dumped.size} bytes to ${where}`);
+      const put = await s3.send(
+        new PutObjectCommand({
+          Bucket: p.object_store.bucket,
+          Key: key,
+          Body: createReadStream(dumpFile),
+          ContentLength: state.dumped.size,
+        }),
+        { abortSignal: ctx.signal },
+      );
+      state.uploaded = { etag: put.ETag ?? '', size: state.dumped.size };
+      save();
+    }
+    ctx.progress(`downloading ${where}`);
+    const restoreFile = join(ctx.workDir, 'restore.pgc');
+    const got = await s3.send(new GetObjectCommand({ Bucket: p.object_store.bucket, Key: key }), {
+      abortSignal: ctx.signal,
+    });
+    await pipeline(got.Body as Readable, createWriteStream(restoreFile));
+    ctx.progress(`pg_restore into ${redact(p.target)}`);
+    // --clean --if-exists makes a second restore (after a crash) replace, not duplicate.
+    await runProcess(
+      p.pg_restore,
+      ['--clean', '--if-exists', '--no-owner', `--jobs=${p.jobs}`, `--dbname=${p.target}`, restoreFile],
+      { signal: ctx.signal },
+    );
+    return {
+      summary: `restored ${redact(p.source)} into ${redact(p.target)} through ${where} (${state.uploaded!.size} bytes)`,
+      output: { object: where, bytes: state.uploaded!.size, reused_dump: uploaded },
+    };
+  } finally {
+    s3.destroy();
+  }
+}
+
+async function preflight(p: DatabaseParams, ctx: PreflightContext): Promise<PreflightCheck[]> {
+  if (p.action === 'promote') {
+    const checks: PreflightCheck[] = [await endpointCheck('standby', p.standby, ctx.timeoutMs)];
+    if (!checks[0].ok) return checks;
+    try {
+      const lag = await measureLag(p.standby, p.primary, ctx.timeoutMs);
+      const budget = lagBudget(p, ctx.rpoBudgetS);
+      checks.push({
+        check: 'standby in recovery',
+        ok: lag.in_recovery,
+        detail: lag.in_recovery
+          ? 'streaming standby, ready to promote'
+          : 'already a primary (promoted earlier?)',
+      });
+      if (lag.in_recovery) {
+        checks.push({
+          check: 'replication lag within the RPO budget',
+          ok: lag.lag_s === null || budget === undefined || lag.lag_s <= budget,
+          detail:
+            lag.lag_s === null
+              ? `cannot measure: ${lag.how}`
+              : `${lag.lag_s.toFixed(1)}s (${lag.how}); budget ${budget === undefined ? 'not set (topology.dr.rpo_budget_s)' : `${budget}s`}`,
+        });
+      }
+    } catch (error) {
+      checks.push({ check: 'standby answers', ok: false, detail: (error as Error).message });
+    }
+    return checks;
+  }
+  const checks = await Promise.all([
+    endpointCheck('source database', p.source, ctx.timeoutMs),
+    endpointCheck('target database', p.target, ctx.timeoutMs),
+    p.object_store.endpoint
+      ? endpointCheck('object store', p.object_store.endpoint, ctx.timeoutMs)
+      : Promise.resolve({ check: 'object store', ok: true, detail: `AWS S3 in ${p.object_store.region}` }),
+  ]);
+  for (const binary of [p.pg_dump, p.pg_restore]) {
+    const found = findExecutable(binary, ctx.env);
+    checks.push({
+      check: `${binary} present`,
+      ok: Boolean(found),
+      detail: found ?? `${binary} not found; install postgresql-client or give its path`,
+    });
+  }
+  return checks;
+}
+
+export const databaseAdapter: StepAdapter<DatabaseParams> = {
+  type: 'database',
+  schema: databaseParamsSchema,
+  describe: (p) =>
+    p.action === 'promote'
+      ? `promote standby ${redact(p.standby)} after checking its lag`
+      : `pg_dump ${redact(p.source)} → s3://${p.object_store.bucket}/${p.object_store.prefix}${p.object_store.key} → pg_restore ${redact(p.target)}`,
+  preflight,
+  run: (p, ctx) => (p.action === 'promote' ? promote(p, ctx) : dumpRestore(p, ctx)),
+};
