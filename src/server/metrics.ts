@@ -4,6 +4,7 @@ import type { CycleRecord, RunControl, RunView } from './ports.js';
 import { drReadiness } from './readiness.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'aborted']);
+const RUN_STATUSES = ['running', 'waiting_approval', 'succeeded', 'failed', 'aborted', 'cleared'];
 
 /**
  * The controller's Prometheus series. Cycle series are set as each cycle
@@ -118,6 +119,21 @@ export class ServerMetrics {
         if (!runs) return;
         const list = await runs.list(500);
         for (const run of list) this.inc({ runbook: run.runbook, status: run.status });
+      },
+    });
+    new Gauge({
+      name: 'phoenix_runbook_last_run_status',
+      help: 'Status of the latest run of each runbook (1 for its status, 0 for the others)',
+      labelNames: ['runbook', 'status'],
+      registers,
+      async collect() {
+        this.reset();
+        if (!runs) return;
+        const latest = new Map<string, string>();
+        for (const run of await runs.list(500))
+          if (!latest.has(run.runbook)) latest.set(run.runbook, run.status);
+        for (const [runbook, current] of latest)
+          for (const status of RUN_STATUSES) this.set({ runbook, status }, status === current ? 1 : 0);
       },
     });
     this.stageSeconds = new Histogram({

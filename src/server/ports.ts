@@ -97,6 +97,7 @@ export type RunActionResult =
   { ok: true; run: RunView } | { ok: false; reason: 'not_found' | 'conflict'; message: string };
 
 export interface RunControl {
+  /** Newest first. */
   list(limit: number): RunView[] | Promise<RunView[]>;
   get(id: string): RunView | undefined | Promise<RunView | undefined>;
   /** Approves the stage the run waits on. */
