@@ -1,2 +1,3 @@
 export { Controller, type ControllerOptions, type ControllerStats, type DecisionSink } from './controller.js';
 export type { CycleRecord } from '../store/index.js';
+export { buildController, openHistory, type BuiltController } from './build.js';

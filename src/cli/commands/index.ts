@@ -9,6 +9,10 @@ import { registerFailback } from './failback.js';
 import { registerApprove } from './approve.js';
 import { registerAbort } from './abort.js';
 import { registerRuns } from './runs.js';
+import { registerRun } from './run.js';
+import { registerScore } from './score.js';
+import { registerStatus } from './status.js';
+import { registerAgent } from './agent.js';
 
 /** Every subcommand, one module each. Adding a command touches its own file and this list. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -22,4 +26,8 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerApprove,
   registerAbort,
   registerRuns,
+  registerRun,
+  registerScore,
+  registerStatus,
+  registerAgent,
 ];

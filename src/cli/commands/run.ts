@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
+import { buildController } from '../../controller/index.js';
+import { createLogger, LOG_LEVELS, prettyFromFormat, type LogLevel } from '../../log/index.js';
+import { UserError } from '../errors.js';
+
+export interface LogOptions {
+  logLevel: string;
+  logFormat?: string;
+}
+
+export function loggerFromOptions(options: LogOptions) {
+  if (!LOG_LEVELS.includes(options.logLevel as LogLevel))
+    throw new UserError(
+      `--log-level "${options.logLevel}" is not known; use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  let pretty;
+  try {
+    pretty = prettyFromFormat(options.logFormat);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  return createLogger({ level: options.logLevel as LogLevel, pretty });
+}
+
+/** Resolves when SIGTERM or SIGINT arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+      resolve(signal);
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the controller: probe, score, decide and record every interval until SIGTERM/SIGINT')
+    .requiredOption('--config <file>', 'YAML configuration file')
+    .option('--analyzer <name>', `analyzer to use (${ANALYZER_NAMES.join(', ')}); default: decision.analyzer`)
+    .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
+    .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal)', 'auto')
+    .action(async (options: { config: string; analyzer?: string } & LogOptions) => {
+      const config = loadConfig(options.config);
+      const logger = loggerFromOptions(options);
+      if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
+        throw new UserError(
+          `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
+        );
+      let built;
+      try {
+        built = buildController(config, { logger, analyzer: options.analyzer as AnalyzerName | undefined });
+      } catch (error) {
+        throw new UserError((error as Error).message);
+      }
+      const stopSignal = untilSignal();
+      logger.info(
+        {
+          config: options.config,
+          interval_s: config.interval_s,
+          probes: built.probes.names,
+          analyzer: built.controller.analyzerName,
+          store: config.store.path,
+        },
+        'controller started',
+      );
+      built.controller.start();
+      const signal = await stopSignal;
+      logger.info({ signal }, 'stopping: finishing the cycle in flight');
+      await built.shutdown();
+      logger.info({ cycles: built.controller.status().cycles }, 'controller stopped');
+      logger.flush?.();
+      // Abandoned probe sockets must not keep the process alive after a clean stop.
+      process.exit(0);
+    });
+}

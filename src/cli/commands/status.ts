@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { defaultConfig, loadConfig } from '../../config/index.js';
+import { openHistory } from '../../controller/index.js';
+import { UserError } from '../errors.js';
+import { formatCycle } from './probe-output.js';
+
+function when(at: number): string {
+  return new Date(at * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show the current state and the last decisions from the history store')
+    .option('--config <file>', 'YAML configuration file (for store.path); default store .phoenix/phoenix.db')
+    .option('--limit <n>', 'how many past decisions to show', '10')
+    .option('--all', 'include the quiet "no action" decisions')
+    .option('--json', 'print as JSON')
+    .action((options: { config?: string; limit: string; all?: boolean; json?: boolean }) => {
+      const config = options.config ? loadConfig(options.config) : defaultConfig();
+      const limit = Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UserError(`--limit "${options.limit}" is not a positive whole number`);
+      const path = config.store.path;
+      if (path !== ':memory:' && !existsSync(path))
+        throw new UserError(
+          `no history at ${path}; start the controller (phoenix run --config FILE) or point --config at the file whose store.path it uses`,
+        );
+      let history;
+      try {
+        history = openHistory(config);
+      } catch (error) {
+        throw new UserError((error as Error).message);
+      }
+      try {
+        const latest = history.latest();
+        const decisions = history.decisions({ limit, actionsOnly: !options.all });
+        const counts = history.count();
+        if (options.json) {
+          process.stdout.write(
+            JSON.stringify({ store: path, cycles: counts.cycles, latest: latest ?? null, decisions }) + '\n',
+          );
+          return;
+        }
+        if (!latest) {
+          process.stdout.write(`${path}: no cycles recorded yet\n`);
+          return;
+        }
+        const age = Math.max(0, Math.round(Date.now() / 1000 - latest.at));
+        process.stdout.write(
+          formatCycle(latest, {
+            header: `last cycle ${when(latest.at)} (${age}s ago, ${counts.cycles} cycles kept in ${path})`,
+          }) + '\n',
+        );
+        process.stdout.write(
+          options.all ? `\nlast ${limit} decisions:\n` : `\nlast decisions that were not "none":\n`,
+        );
+        if (decisions.length === 0) process.stdout.write('  (none)\n');
+        for (const d of decisions)
+          process.stdout.write(
+            `  ${when(d.at)}  ${d.action.padEnd(16)} score ${String(d.score).padStart(2)}  ${d.category} (${d.confidence})  ${d.reason}\n`,
+          );
+      } finally {
+        history.db.close();
+      }
+    });
+}

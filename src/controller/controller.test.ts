@@ -1,0 +1,167 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type PhoenixConfig } from '../config/index.js';
+import type { IncidentContext } from '../core/index.js';
+import type { ContextSource } from '../core/ports.js';
+import { createSignalSource, type ProbeSet } from '../signals/index.js';
+import { HistoryStore, openDatabase } from '../store/index.js';
+import { Controller, type CycleRecord } from './index.js';
+import { httpServer } from '../../test/helpers/servers.js';
+
+let app: Awaited<ReturnType<typeof httpServer>>;
+let healthy = true;
+let delayMs = 0;
+before(async () => {
+  app = await httpServer((_req, res) => {
+    setTimeout(() => {
+      res.statusCode = healthy ? 200 : 503;
+      res.end(healthy ? 'ok' : 'down');
+    }, delayMs);
+  });
+});
+after(() => app.close());
+
+function setup(interval: number | string = 30): {
+  config: PhoenixConfig;
+  probes: ProbeSet;
+  history: HistoryStore;
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-controller-'));
+  const config = parseConfig({
+    interval,
+    decision: { analyzer: 'threshold' },
+    store: { path: join(dir, 'phoenix.db') },
+    probes: {
+      timeout: '5s',
+      signals: {
+        internal_services: { type: 'http_checks', targets: [{ name: 'api', url: `${app.url}/health` }] },
+        eks_nodes: { type: 'http', url: `${app.url}/nodes` },
+        cross_cloud: { type: 'http', url: `${app.url}/dr` },
+      },
+    },
+  });
+  const history = new HistoryStore(openDatabase(config.store.path), config.store.retention_s);
+  return { config, probes: createSignalSource(config), history };
+}
+
+test('the scheduled loop records every cycle and tells subscribers', async () => {
+  healthy = true;
+  delayMs = 0;
+  const { config, probes, history } = setup(0.1);
+  const controller = new Controller({ config, signals: probes, history });
+  const seen: CycleRecord[] = [];
+  const three = new Promise<void>((resolve) =>
+    controller.on('cycle', (record) => {
+      seen.push(record);
+      if (seen.length === 3) resolve();
+    }),
+  );
+  controller.start();
+  await three;
+  await controller.stop();
+  await probes.close();
+  assert.ok(history.count().cycles >= 3);
+  const stored = history.cycles();
+  assert.equal(stored[0].signals.internal_services.status, 'ok');
+  assert.equal(stored[0].reason, 'schedule');
+  assert.equal(stored[0].decision.action, 'none');
+  assert.deepEqual(controller.latest()?.id, stored.at(-1)?.id);
+  assert.ok(seen.every((r) => typeof r.id === 'number'));
+  history.db.close();
+});
+
+test('runCycleNow while a cycle runs: callers share the one cycle that follows', async () => {
+  healthy = true;
+  delayMs = 300;
+  const { config, probes, history } = setup();
+  const controller = new Controller({ config, signals: probes, history });
+  const first = controller.runCycleNow('manual');
+  const second = controller.runCycleNow('webhook: alertmanager');
+  const third = controller.runCycleNow('webhook: pagerduty');
+  assert.equal(second, third);
+  const [a, b, c] = await Promise.all([first, second, third]);
+  assert.notEqual(a.id, b.id);
+  assert.equal(b.id, c.id);
+  assert.equal(b.reason, 'webhook: alertmanager, webhook: pagerduty');
+  assert.equal(history.count().cycles, 2);
+  await controller.stop();
+  await probes.close();
+  history.db.close();
+});
+
+test('stop() lets the cycle in flight finish and record, then runs no more', async () => {
+  healthy = false;
+  delayMs = 300;
+  const { config, probes, history } = setup();
+  const controller = new Controller({ config, signals: probes, history });
+  controller.start();
+  await new Promise((r) => setTimeout(r, 50));
+  await controller.stop();
+  assert.equal(history.count().cycles, 1);
+  assert.equal(history.latest()?.signals.internal_services.status, 'error');
+  await assert.rejects(controller.runCycleNow('late'), /stopped/);
+  await probes.close();
+  history.db.close();
+});
+
+test('a cycle longer than the interval skips slots instead of piling up', async () => {
+  healthy = true;
+  delayMs = 350;
+  const { config, probes } = setup(0.1);
+  const controller = new Controller({ config, signals: probes });
+  const two = new Promise<void>((resolve) => {
+    let n = 0;
+    controller.on('cycle', () => ++n === 2 && resolve());
+  });
+  controller.start();
+  await two;
+  await controller.stop();
+  await probes.close();
+  assert.ok(controller.status().missed_intervals >= 2, JSON.stringify(controller.status()));
+});
+
+test('context is gathered only when the score calls for it, and the sink sees every decision', async () => {
+  delayMs = 0;
+  const { config, probes, history } = setup();
+  const asked: number[] = [];
+  const context: ContextSource = {
+    async gather(now): Promise<IncidentContext> {
+      asked.push(now);
+      return { aws_health: { available: true, events: [] } };
+    },
+  };
+  const decisions: string[] = [];
+  let clock = 1_000_000;
+  const controller = new Controller({
+    config,
+    signals: probes,
+    history,
+    context,
+    clock: () => clock,
+    sink: {
+      async onDecision(decision, record) {
+        decisions.push(`${decision.action}@${record.at}`);
+        if (decisions.length === 1) throw new Error('runbook engine unavailable');
+      },
+    },
+  });
+  healthy = true;
+  const quiet = await controller.runCycleNow('manual');
+  assert.equal(asked.length, 0);
+  assert.equal(quiet.context, undefined);
+  healthy = false;
+  clock += 30;
+  const loud = await controller.runCycleNow('manual');
+  assert.deepEqual(asked, [clock]);
+  assert.equal(loud.score.level !== 'none', true);
+  assert.deepEqual(loud.context, { aws_health: { available: true, events: [] } });
+  // The first sink call threw; the controller logged it and kept going.
+  assert.deepEqual(decisions, [`none@1000000`, `${loud.decision.action}@${clock}`]);
+  assert.equal(history.latest()?.at, clock);
+  await controller.stop();
+  await probes.close();
+  history.db.close();
+});
