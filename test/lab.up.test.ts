@@ -24,6 +24,7 @@ function pidsOf(state: LabState): number[] {
     state.dns!.process.pid,
     state.apps!.primary!.process.pid,
     state.apps!.dr!.process.pid,
+    state.feeds!.process.pid,
   ];
 }
 

@@ -5,6 +5,7 @@
  */
 import { startApp, type AppSettings } from './app.js';
 import { ObjectSync, type ObjectSyncSettings } from './objectsync.js';
+import { startFeeds, type FeedSettings } from './feeds.js';
 
 const role = process.argv[2];
 const settings = JSON.parse(process.env.LAB_DAEMON_SETTINGS ?? '{}') as unknown;
@@ -37,6 +38,9 @@ if (role === 'app') {
       process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
     }
   });
+} else if (role === 'feeds') {
+  const feeds = await startFeeds(settings as FeedSettings);
+  onStop(() => feeds.close());
 } else {
   process.stderr.write(`unknown lab daemon role: ${role}\n`);
   process.exit(2);

@@ -17,12 +17,16 @@ import {
   type ProcessRef,
 } from './state.js';
 import type { ObjectSyncSettings } from './objectsync.js';
+import type { FeedSettings, FeedUrls } from './feeds.js';
 
 export const DEFAULT_LAB_DIR = '.phoenix/lab';
 export const LAB_ZONE = 'lab.phoenix.test';
 export const LAB_DATABASE = 'app';
 export const LAB_BUCKET = 'app-objects';
 export const LAB_CONTAINER = 'app-objects';
+/** The fake EC2 API checks that requests are SigV4-signed with this key id; nothing real. */
+export const LAB_AWS_ACCESS_KEY_ID = 'AKIALABPHOENIX000001';
+export const LAB_AWS_SECRET_ACCESS_KEY = 'lab-secret-not-a-real-key';
 
 export type Site = 'primary' | 'dr';
 export type Progress = (message: string) => void;
@@ -202,6 +206,33 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
     await startLabApp(state, 'primary');
     await startLabApp(state, 'dr');
 
+    progress('provider feeds (AWS Health, EC2, Cloudflare and Azure status pages, Loki)');
+    const urlsFile = join(dir, 'feeds.json');
+    const feedSettings: FeedSettings = {
+      urlsFile,
+      region: state.primaryRegion,
+      ec2AccessKeyId: LAB_AWS_ACCESS_KEY_ID,
+      appLogs: { primary: state.apps!.primary!.logFile, dr: state.apps!.dr!.logFile },
+    };
+    const feedsMarker = `--lab=${dir}`;
+    const feedsLog = join(dir, 'feeds.log');
+    const feedsDaemon = spawnDaemon(process.execPath, daemonArgs('feeds', [feedsMarker]), {
+      logFile: feedsLog,
+      env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(feedSettings) },
+    });
+    state.feeds = { process: { pid: feedsDaemon.pid, match: `feeds ${feedsMarker}` } };
+    writeLabState(state);
+    await waitUntil(
+      () => {
+        if (!isRunning(feedsDaemon.pid)) throw new Error(`the provider feeds exited: ${tail(feedsLog)}`);
+        return existsSync(urlsFile);
+      },
+      30_000,
+      'the provider feeds',
+    );
+    state.feeds.urls = JSON.parse(readFileSync(urlsFile, 'utf8')) as FeedUrls;
+    writeLabState(state);
+
     progress(`DNS (BIND) for ${LAB_ZONE}`);
     const dnsDir = join(dir, 'dns');
     const bind = await startBind({
@@ -372,7 +403,7 @@ export async function labStatus(options: { dir?: string } = {}): Promise<LabStat
       proc(
         'provider feeds',
         state.feeds.process,
-        `aws health ${state.feeds.awsHealth}, statuspage ${state.feeds.statuspage}`,
+        `aws health ${state.feeds.urls?.awsHealth ?? '?'}, ec2 ${state.feeds.urls?.ec2 ?? '?'}`,
       ),
     );
   }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TsigKey } from './bind.js';
+import type { FeedUrls } from './feeds.js';
 
 /** A process the lab started, with a fragment of its command line to recognise it (pids get reused). */
 export interface ProcessRef {
@@ -45,7 +46,7 @@ export interface LabState {
   dns?: { host: '127.0.0.1'; port: number; zone: string; tsig: TsigKey; process: ProcessRef };
   sync?: { process: ProcessRef; logFile: string };
   apps?: { primary?: LabAppState; dr?: LabAppState };
-  feeds?: { awsHealth?: string; statuspage?: string; process: ProcessRef };
+  feeds?: { urls?: FeedUrls; process: ProcessRef };
   /** The configuration the lab wrote for the controller. */
   configFile?: string;
 }

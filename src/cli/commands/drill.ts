@@ -1,0 +1,122 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_LAB_DIR } from '../../lab/index.js';
+import { DRILL_SCENARIOS, runDrill, type DrillReport, type DrillScenario } from '../../lab/drill.js';
+import { UserError } from '../errors.js';
+
+function summary(report: DrillReport): string {
+  const s = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} s`);
+  const lines = [
+    '',
+    `DRILL ${report.scenario}: decision ${report.decision} (${report.category})`,
+    `  why:      ${report.reason}`,
+    `  detect:   ${s(report.detect_s)} after onset`,
+    `  decide:   ${s(report.decide_s)} after onset`,
+  ];
+  for (const stage of report.stages)
+    lines.push(`  stage ${stage.name.padEnd(13)} ${stage.seconds.toFixed(1)} s`);
+  lines.push(`  RTO:      ${s(report.rto_s)} (outage onset → DR serving writes through DNS)`);
+  if (report.rpo_rows_lost !== null)
+    lines.push(
+      `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR`,
+    );
+  lines.push(
+    `  writes:   ${report.writes.acknowledged_primary} acknowledged by the primary, ${report.writes.acknowledged_dr} by DR, ${report.writes.failed} failed during the outage`,
+  );
+  if (report.run)
+    lines.push(
+      `  runbook:  run ${report.run.run_id} ${report.run.status}${report.run.error ? `: ${report.run.error}` : ''}`,
+    );
+  if (report.evidence.length) {
+    lines.push('  evidence:');
+    for (const e of report.evidence.slice(0, 8))
+      lines.push(`    ${e.weight > 0 ? '+' : ''}${e.weight}  ${e.source}: ${e.says}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function registerDrill(program: Command): void {
+  program
+    .command('drill')
+    .description('run a DR drill on a fresh local two-site lab and report detection, decision, RTO and RPO')
+    .option('--lab', 'run against a local lab built for the drill (the only mode so far)')
+    .option('--scenario <name>', `regional-outage | bad-deploy`, 'regional-outage')
+    .option('--dir <path>', 'where the drill builds its lab', `${DEFAULT_LAB_DIR}-drill`)
+    .option('--interval <seconds>', 'controller interval', '5')
+    .option('--timeout <seconds>', 'give up on the failover after this long', '180')
+    .option('--keep', 'leave the lab running afterwards (stop it with phoenix lab down --dir DIR)')
+    .option('--json', 'print the report as one JSON object on the last line')
+    .action(
+      async (options: {
+        lab?: boolean;
+        scenario: string;
+        dir: string;
+        interval: string;
+        timeout: string;
+        keep?: boolean;
+        json?: boolean;
+      }) => {
+        if (!options.lab) throw new UserError('only lab drills exist so far: run `phoenix drill --lab`');
+        if (!DRILL_SCENARIOS.includes(options.scenario as DrillScenario))
+          throw new UserError(
+            `unknown scenario "${options.scenario}"; use one of ${DRILL_SCENARIOS.join(', ')}`,
+          );
+        const interval = Number(options.interval);
+        const timeout = Number(options.timeout);
+        if (!(interval > 0) || !(timeout > 0))
+          throw new UserError('--interval and --timeout take a number of seconds');
+        // The AWS SDK warns about Node 20 on every run; it says nothing about the drill.
+        const emitWarning = process.emitWarning.bind(process);
+        process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+          if (
+            String((warning as Error)?.name ?? warning).includes('NodeVersionSupport') ||
+            String(rest[0]).includes('NodeVersionSupport')
+          )
+            return;
+          (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+        }) as typeof process.emitWarning;
+        const started = Date.now();
+        const progress = (message: string) => {
+          const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+          process.stderr.write(`[${t}s] ${message}\n`);
+        };
+        let report: DrillReport;
+        try {
+          report = await runDrill({
+            scenario: options.scenario as DrillScenario,
+            dir: resolve(options.dir),
+            interval_s: interval,
+            timeout_s: timeout,
+            keep: options.keep,
+            progress,
+          });
+        } catch (error) {
+          throw new UserError(
+            `drill failed: ${(error as Error).message} (the lab was torn down; logs are gone unless you pass --keep)`,
+            1,
+          );
+        }
+        if (!options.json) process.stdout.write(summary(report));
+        else {
+          const { scenario, decision, detect_s, decide_s, rto_s, rpo_rows_lost, rpo_objects_lost, stages } =
+            report;
+          process.stderr.write(summary(report));
+          process.stdout.write(
+            JSON.stringify({
+              scenario,
+              decision,
+              detect_s,
+              decide_s,
+              rto_s,
+              rpo_rows_lost,
+              rpo_objects_lost,
+              stages,
+              reason: report.reason,
+              category: report.category,
+              writes: report.writes,
+            }) + '\n',
+          );
+        }
+      },
+    );
+}

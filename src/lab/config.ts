@@ -1,0 +1,208 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, LAB_DATABASE } from './lab.js';
+import type { LabState } from './state.js';
+
+export interface LabConfigOptions {
+  /** Controller interval in seconds (5 in the lab). */
+  interval_s?: number;
+  /** How long an infrastructure failure must last before DR. */
+  confirm_window_s?: number;
+}
+
+const pgUrl = (port: number, db = LAB_DATABASE) => `postgresql://postgres@127.0.0.1:${port}/${db}`;
+
+/**
+ * The controller configuration for a lab: probes aimed at the lab's two sites, context from its provider
+ * feeds, and a dr_failover runbook (fence, promote, sync objects, switch DNS, verify through DNS).
+ */
+export function labConfig(state: LabState, options: LabConfigOptions = {}): Record<string, unknown> {
+  const primaryApp = state.apps!.primary!;
+  const drApp = state.apps!.dr!;
+  const feeds = state.feeds!.urls!;
+  const dns = state.dns!;
+  const interval = options.interval_s ?? 5;
+  const tsigEnv = {
+    name: dns.tsig.name,
+    algorithm: dns.tsig.algorithm,
+    secret: dns.tsig.secret,
+  };
+  return {
+    interval: `${interval}s`,
+    topology: {
+      primary: { cloud: 'aws', region: state.primaryRegion, services: ['EC2', 'RDS', 'S3'] },
+      dr: { cloud: 'azure', region: state.drRegion, rpo_budget_s: 30 },
+    },
+    decision: {
+      analyzer: 'evidence',
+      confirm_window: `${options.confirm_window_s ?? 2 * interval}s`,
+      history_window: '10m',
+      cooldown: '1h',
+    },
+    store: { driver: 'sqlite', path: join(state.dir, 'phoenix.db'), retention: '1d' },
+    probes: {
+      timeout: '3s',
+      signals: {
+        internal_services: {
+          type: 'http_checks',
+          target_timeout: '2s',
+          targets: [
+            { name: 'app-health', url: `${primaryApp.url}/healthz`, body_match: '"writable":true' },
+            { name: 'app-item-read', url: `${primaryApp.url}/items/1`, expect_status: [200, 404] },
+          ],
+        },
+        external_uptime: {
+          type: 'external_uptime',
+          url: `${primaryApp.url}/healthz`,
+          quorum: 1,
+          max_latency: '2s',
+        },
+        cross_cloud: {
+          type: 'tcp',
+          host: '127.0.0.1',
+          port: state.postgres!.standby!.port,
+          max_latency: '1s',
+        },
+        db_replication_lag: {
+          type: 'postgres_replication',
+          primary: pgUrl(state.postgres!.primary!.port, 'postgres'),
+          standby: pgUrl(state.postgres!.standby!.port, 'postgres'),
+          degraded_lag: '5s',
+          error_lag: '15s',
+        },
+        aws_cross_region: {
+          type: 'ec2_api',
+          region: state.primaryRegion,
+          endpoint: feeds.ec2,
+          access_key_id: LAB_AWS_ACCESS_KEY_ID,
+          secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
+          max_latency: '2s',
+        },
+        dr_site: { type: 'http', url: `${drApp.url}/healthz`, max_latency: '2s' },
+      },
+    },
+    context: {
+      timeout: '2s',
+      aws_health: { endpoint: feeds.awsHealth, region: 'us-east-1', since: '1h' },
+      cloudflare: { url: feeds.cloudflare },
+      azure_status: { url: feeds.azureStatus },
+      loki: { url: feeds.loki, query: '{service="app"} |= "error"', since: '10m', limit: 50 },
+      changes: { since: '1h' },
+    },
+    runbooks: {
+      dr_failover: {
+        description: 'fail the lab over from the primary site to the DR site',
+        defaults: { timeout: '30s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } },
+        stages: [
+          {
+            name: 'fence',
+            steps: [
+              {
+                name: 'fence-primary-db',
+                type: 'fence',
+                continue_on_error: true,
+                timeout: '5s',
+                retries: 0,
+                params: {
+                  kind: 'postgres_read_only',
+                  connection: pgUrl(state.postgres!.primary!.port, 'postgres'),
+                },
+              },
+            ],
+          },
+          {
+            name: 'promote',
+            steps: [
+              {
+                name: 'promote-standby',
+                type: 'database',
+                params: {
+                  action: 'promote',
+                  standby: pgUrl(state.postgres!.standby!.port, 'postgres'),
+                  primary: pgUrl(state.postgres!.primary!.port, 'postgres'),
+                  max_lag: '30s',
+                  wait: '30s',
+                },
+              },
+            ],
+          },
+          {
+            name: 'storage_sync',
+            steps: [
+              {
+                name: 'sync-remaining-objects',
+                type: 'storage_sync',
+                continue_on_error: true,
+                timeout: '15s',
+                retries: 0,
+                params: {
+                  source: {
+                    kind: 's3',
+                    endpoint: state.s3!.endpoint,
+                    region: state.s3!.region,
+                    bucket: state.s3!.bucket,
+                    access_key_id: state.s3!.accessKeyId,
+                    secret_access_key: state.s3!.secretAccessKey,
+                    force_path_style: true,
+                  },
+                  target: {
+                    kind: 'azure_blob',
+                    connection_string: state.azurite!.connectionString,
+                    container: state.azurite!.container,
+                  },
+                },
+              },
+            ],
+          },
+          {
+            name: 'dns',
+            steps: [
+              {
+                name: 'point-app-at-dr',
+                type: 'dns',
+                params: {
+                  provider: 'rfc2136',
+                  server: `127.0.0.1:${dns.port}`,
+                  zone: dns.zone,
+                  name: `app.${dns.zone}`,
+                  type: 'A',
+                  value: state.appHost.dr,
+                  ttl: 5,
+                  tsig: tsigEnv,
+                },
+              },
+            ],
+          },
+          {
+            name: 'verify',
+            steps: [
+              {
+                name: 'dr-serves-through-dns',
+                type: 'verify',
+                timeout: '30s',
+                params: {
+                  url: `http://app.${dns.zone}:${state.appPort}/healthz`,
+                  resolver: `127.0.0.1:${dns.port}`,
+                  expect_status: [200],
+                  body_match: '"writable":true',
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+}
+
+export function writeLabConfig(state: LabState, options: LabConfigOptions = {}): string {
+  const file = join(state.dir, 'phoenix.yaml');
+  writeFileSync(
+    file,
+    '# Written by the CloudPhoenix lab for its own controller; regenerated by every drill.\n' +
+      stringify(labConfig(state, options), { lineWidth: 0 }),
+    { mode: 0o600 },
+  );
+  return file;
+}

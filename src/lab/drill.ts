@@ -1,0 +1,370 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { loadConfig } from '../config/index.js';
+import { Controller, type CycleRecord } from '../controller/index.js';
+import { ChangeStore, createContextGatherer } from '../context/index.js';
+import {
+  createRunbookDecisionSink,
+  RUNBOOK_MIGRATIONS,
+  type RunEvent,
+  type RunReport,
+} from '../runbook/index.js';
+import { createSignalSource } from '../signals/index.js';
+import { migrate, openDatabase, HistoryStore, HISTORY_MIGRATIONS } from '../store/index.js';
+import { writeLabConfig } from './config.js';
+import { setFeedState } from './feeds.js';
+import { labDown, labUp, resolveApp, startLabApp, LAB_DATABASE, type Progress } from './lab.js';
+import { clusterHandle, query } from './postgres.js';
+import { killProcess } from './process.js';
+import type { LabState } from './state.js';
+
+export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy'] as const;
+export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
+
+export interface DrillReport {
+  scenario: DrillScenario;
+  /** The decision that ended the drill (dr_failover) or the most drastic one taken while it ran. */
+  decision: string;
+  detect_s: number | null;
+  decide_s: number | null;
+  /** Outage onset → the DR site serving writable through DNS, as a client resolving app.<zone> sees it. */
+  rto_s: number | null;
+  /** Rows and objects the primary acknowledged that the DR site does not have. */
+  rpo_rows_lost: number | null;
+  rpo_objects_lost: number | null;
+  stages: Array<{ name: string; seconds: number }>;
+  reason: string;
+  category: string;
+  evidence: Array<{ source: string; weight: number; says: string }>;
+  writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
+  run?: {
+    run_id: string;
+    status: string;
+    rto_s: number | null;
+    data_loss_s: number | null;
+    error: string | null;
+  };
+}
+
+export interface DrillOptions {
+  scenario: DrillScenario;
+  /** Where the drill's lab lives; removed at the end. */
+  dir: string;
+  interval_s?: number;
+  /** Give up waiting for the failover (or, in bad-deploy, stop watching) after this many seconds. */
+  timeout_s?: number;
+  /** Bad deploy: how many cycles after the fault to watch the controller decline DR. */
+  watch_cycles?: number;
+  progress?: Progress;
+  /** Keep the lab running afterwards (for inspection). */
+  keep?: boolean;
+}
+
+interface Ack {
+  id: string;
+  key: string;
+  site: string;
+}
+
+/** A client that keeps writing through the app as users would: resolving app.<zone> through the lab DNS. */
+class Writer {
+  readonly acked: Ack[] = [];
+  failed = 0;
+  private stopped = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly state: LabState,
+    private readonly pauseMs = 100,
+  ) {}
+
+  start(): void {
+    this.loop = (async () => {
+      let n = 0;
+      while (!this.stopped) {
+        n++;
+        try {
+          const address = await resolveApp(this.state);
+          if (!address) throw new Error('no DNS answer');
+          const res = await fetch(`http://${address}:${this.state.appPort}/items`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ body: `order ${n}` }),
+            signal: AbortSignal.timeout(3000),
+          });
+          if (res.status === 201) this.acked.push((await res.json()) as Ack);
+          else {
+            this.failed++;
+            await res.text();
+          }
+        } catch {
+          this.failed++;
+        }
+        await new Promise((r) => setTimeout(r, this.pauseMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Counts what the primary acknowledged and the DR site lacks: rows in the promoted DB, blobs in Azure. */
+async function countLost(state: LabState, acked: Ack[]): Promise<{ rows: number; objects: number }> {
+  const fromPrimary = acked.filter((a) => a.site === 'primary');
+  if (fromPrimary.length === 0) return { rows: 0, objects: 0 };
+  const ids = fromPrimary.map((a) => a.id);
+  const present = await query<{ id: string }>(
+    `postgresql://postgres@127.0.0.1:${state.postgres!.standby!.port}/${LAB_DATABASE}`,
+    'select id::text as id from items where id = any($1::bigint[])',
+    [ids],
+  );
+  const have = new Set(present.map((r) => r.id));
+  const container = BlobServiceClient.fromConnectionString(
+    state.azurite!.connectionString,
+  ).getContainerClient(state.azurite!.container);
+  const blobs = new Set<string>();
+  for await (const blob of container.listBlobsFlat({ prefix: 'items/' })) blobs.add(blob.name);
+  return {
+    rows: ids.filter((id) => !have.has(id)).length,
+    objects: fromPrimary.filter((a) => !blobs.has(a.key)).length,
+  };
+}
+
+/** Takes the primary site down at once: its database, its app and its object store, as a lost region does. */
+async function losePrimarySite(state: LabState): Promise<void> {
+  const pg = state.postgres!.primary!;
+  await Promise.all([
+    clusterHandle(pg.dataDir, pg.port, state.postgres!.binDir).kill(),
+    killProcess(state.apps!.primary!.process.pid),
+    killProcess(state.s3!.process.pid),
+  ]);
+}
+
+async function announceRegionalOutage(state: LabState, at: number): Promise<void> {
+  const feeds = state.feeds!.urls!;
+  await setFeedState(feeds.awsHealth, {
+    events: [
+      {
+        service: 'EC2',
+        region: state.primaryRegion,
+        eventTypeCode: 'AWS_EC2_OPERATIONAL_ISSUE',
+        eventTypeCategory: 'issue',
+        statusCode: 'open',
+        startTime: Math.floor(at),
+        lastUpdatedTime: Math.floor(at),
+        description: `We are investigating connectivity issues and increased API error rates for EC2 instances in the ${state.primaryRegion.toUpperCase()} Region.`,
+      },
+    ],
+  });
+  await setFeedState(feeds.ec2, { mode: 'error' });
+}
+
+export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  const progress = options.progress ?? (() => undefined);
+  const interval = options.interval_s ?? 5;
+  const timeoutS = options.timeout_s ?? 180;
+  progress(`building the lab in ${options.dir}`);
+  const state = await labUp({ dir: options.dir, progress: (m) => progress(`  starting ${m}`) });
+  let controller: Controller | undefined;
+  let writer: Writer | undefined;
+  let db: ReturnType<typeof openDatabase> | undefined;
+  try {
+    const configFile = writeLabConfig(state, { interval_s: interval });
+    const config = loadConfig(configFile);
+    db = openDatabase(config.store.path);
+    migrate(db, [...HISTORY_MIGRATIONS, ...RUNBOOK_MIGRATIONS]);
+    const changes = ChangeStore.on(db);
+    const stageStart = new Map<string, number>();
+    const stages: Array<{ name: string; seconds: number }> = [];
+    const onEvent = (event: RunEvent) => {
+      if (event.type === 'stage' && event.status === 'running') {
+        stageStart.set(event.stage, performance.now());
+        progress(`  runbook: stage ${event.stage} …`);
+      } else if (event.type === 'stage' && stageStart.has(event.stage)) {
+        const seconds = round((performance.now() - stageStart.get(event.stage)!) / 1000);
+        stages.push({ name: event.stage, seconds });
+        progress(`  runbook: stage ${event.stage} ${event.status} in ${seconds} s`);
+      } else if (event.type === 'step' && (event.status === 'failed' || event.status === 'retrying')) {
+        progress(`  runbook: step ${event.step} ${event.status}${event.error ? `: ${event.error}` : ''}`);
+      }
+    };
+    const sink = createRunbookDecisionSink({ db, config, autoApprove: true, onEvent, workDir: state.dir });
+    let run: Promise<RunReport> | undefined;
+    const sinkAdapter = {
+      onDecision: async (decision: CycleRecord['decision'], record: CycleRecord) => {
+        const outcome = await sink.onDecision(decision, record);
+        if ((outcome.kind === 'started' || outcome.kind === 'joined') && !run) run = outcome.handle.done;
+        return outcome;
+      },
+    };
+    controller = new Controller({
+      config,
+      signals: createSignalSource(config),
+      context: createContextGatherer(config, { changes }),
+      history: new HistoryStore(db),
+      sink: sinkAdapter,
+    });
+
+    const cycles: Array<{ record: CycleRecord; seenAt: number }> = [];
+    let onCycle: ((record: CycleRecord) => void) | undefined;
+    controller.on('cycle', (record) => {
+      cycles.push({ record, seenAt: performance.now() });
+      const d = record.decision;
+      progress(
+        `  cycle: score ${record.score.score} (${record.score.level}) → ${d.action}` +
+          (d.action === 'none' && record.score.level === 'none'
+            ? ''
+            : ` [${d.category}, ${d.confidence}] ${d.reason}`),
+      );
+      onCycle?.(record);
+    });
+    const waitFor = (test: (r: CycleRecord) => boolean, timeoutMs: number, what: string) =>
+      new Promise<CycleRecord>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          onCycle = undefined;
+          reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
+        }, timeoutMs);
+        onCycle = (r) => {
+          if (test(r)) {
+            clearTimeout(timer);
+            onCycle = undefined;
+            resolve(r);
+          }
+        };
+      });
+
+    writer = new Writer(state);
+    writer.start();
+    progress(
+      `controller: every ${interval} s; a writer inserts rows and uploads objects through app.${state.zone}`,
+    );
+    controller.start();
+    // Two healthy cycles in a row: the writer has traffic in flight and replication is in step before the fault.
+    let healthy = 0;
+    await waitFor(
+      (r) => {
+        healthy = r.score.level === 'none' && r.decision.action === 'none' ? healthy + 1 : 0;
+        return healthy >= 2;
+      },
+      90_000,
+      'a healthy baseline (two clean cycles)',
+    );
+
+    const onset = performance.now();
+    const onsetUnix = Date.now() / 1000;
+    if (options.scenario === 'regional-outage') {
+      progress(
+        'FAULT: the primary site is lost (PostgreSQL primary, app and S3 killed); AWS Health opens an EC2 issue',
+      );
+      await losePrimarySite(state);
+      await announceRegionalOutage(state, onsetUnix);
+    } else {
+      progress(
+        'FAULT: release "broken" is deployed to the primary app (a bug in our own code; infrastructure healthy)',
+      );
+      changes.record({
+        at: onsetUnix,
+        kind: 'deploy',
+        service: 'app',
+        description: 'app release broken rolled out to the primary site',
+        source: 'drill',
+      });
+      const app = await startLabApp(state, 'primary', 'broken');
+      state.apps!.primary = app;
+    }
+    const since = (t: number) => round((t - onset) / 1000);
+    const after = () => cycles.filter((c) => c.seenAt > onset);
+    const firstAfter = (test: (r: CycleRecord) => boolean) => after().find((c) => test(c.record));
+
+    let rtoS: number | null = null;
+    let report: RunReport | undefined;
+    if (options.scenario === 'regional-outage') {
+      const rtoWatch = (async () => {
+        const deadline = onset + timeoutS * 1000;
+        while (performance.now() < deadline) {
+          const address = await resolveApp(state);
+          if (address === state.appHost.dr) {
+            const res = await fetch(`http://${address}:${state.appPort}/healthz`, {
+              signal: AbortSignal.timeout(1000),
+            }).catch(() => undefined);
+            const body = res?.ok ? ((await res.json()) as { writable?: boolean }) : undefined;
+            if (body?.writable) return since(performance.now());
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        return null;
+      })();
+      await waitFor(
+        (r) => r.decision.action === 'dr_failover',
+        timeoutS * 1000,
+        'the controller to decide DR',
+      );
+      progress('controller decided dr_failover; the runbook runs');
+      const deadline = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutS * 1000));
+      report = await Promise.race([run ?? Promise.resolve(undefined), deadline]);
+      rtoS = await rtoWatch;
+      await new Promise((r) => setTimeout(r, 1000));
+    } else {
+      const watch = options.watch_cycles ?? 6;
+      await waitFor(
+        () => after().length >= watch,
+        (watch + 4) * interval * 1000,
+        `${watch} cycles after the fault`,
+      );
+    }
+    await writer.stop();
+    await controller.stop();
+
+    const detected = firstAfter((r) => r.score.level !== 'none');
+    const decided = firstAfter((r) => r.decision.action === 'dr_failover');
+    const drastic = ['dr_failover', 'region_failover', 'self_heal', 'escalate', 'none'];
+    const taken = after()
+      .map((c) => c.record.decision)
+      .sort((a, b) => drastic.indexOf(a.action) - drastic.indexOf(b.action))[0];
+    const last = after().at(-1)?.record.decision;
+    const shown = decided?.record.decision ?? (options.scenario === 'bad-deploy' ? last : taken) ?? last;
+    const lost =
+      options.scenario === 'regional-outage' && report ? await countLost(state, writer.acked) : null;
+    return {
+      scenario: options.scenario,
+      decision: decided ? 'dr_failover' : (taken?.action ?? 'none'),
+      detect_s: detected ? since(detected.seenAt) : null,
+      decide_s: decided ? since(decided.seenAt) : null,
+      rto_s: rtoS,
+      rpo_rows_lost: lost ? lost.rows : options.scenario === 'bad-deploy' ? 0 : null,
+      rpo_objects_lost: lost ? lost.objects : options.scenario === 'bad-deploy' ? 0 : null,
+      stages,
+      reason: shown?.reason ?? '',
+      category: shown?.category ?? 'unknown',
+      evidence: (shown?.analysis?.evidence ?? [])
+        .filter((e) => e.weight !== 0)
+        .map((e) => ({ source: e.source, weight: e.weight, says: e.says })),
+      writes: {
+        acknowledged_primary: writer.acked.filter((a) => a.site === 'primary').length,
+        acknowledged_dr: writer.acked.filter((a) => a.site === 'dr').length,
+        failed: writer.failed,
+      },
+      run: report
+        ? {
+            run_id: report.run_id,
+            status: report.status,
+            rto_s: report.rto_s,
+            data_loss_s: report.data_loss_s,
+            error: report.error,
+          }
+        : undefined,
+    };
+  } finally {
+    await writer?.stop().catch(() => undefined);
+    await controller?.stop().catch(() => undefined);
+    db?.close();
+    if (!options.keep) {
+      progress('tearing the lab down');
+      await labDown({ dir: options.dir });
+    }
+  }
+}
