@@ -188,6 +188,37 @@ function awsInfrastructure(f: Features): Explanation & { structural: boolean; zo
     );
     strength = Math.min(strength, 1);
   }
+  // Nodes failing while the AWS APIs answer normally from another region, right after a change of ours,
+  // point at the change (a node image, CNI or DaemonSet) at least as much as at AWS.
+  const ownChangePending =
+    f.changes.beforeOnset.length > 0 && !persistedAfterRollback && f.health.regionalIssues.length === 0;
+  if (f.crossRegion.present && cross === 'ok' && ownChangePending && !infraHealthy) {
+    strength /= 2;
+    evidence.push(
+      item(
+        'signal:aws_cross_region',
+        'ok',
+        -2,
+        'the AWS APIs answer from another region while our change is fresh',
+      ),
+    );
+  }
+  // A structural failure that lasts is more telling than one that has just begun.
+  if (structural && !infraHealthy && f.onset !== undefined) {
+    const lasted = f.now - f.onset;
+    const bonus = lasted >= 900 ? 2 : lasted >= 420 ? 1 : 0;
+    if (bonus) {
+      strength += bonus;
+      evidence.push(
+        item(
+          'history:impairment',
+          formatDuration(lasted),
+          bonus,
+          `the failure has lasted ${formatDuration(lasted)} without recovering`,
+        ),
+      );
+    }
+  }
   const healthText = f.health.regionalIssues.map((e) => e.description ?? '').join(' ');
   const zonal =
     (f.nodes.zones === 'single' ||
@@ -330,6 +361,11 @@ function otherExplanations(f: Features, aws: { strength: number }): Explanation[
         -3,
         `requests are ${traffic.toFixed(1)} times the baseline`,
       ),
+    ]);
+  }
+  if (count(f, 'disk_full') > 0 && aws.strength <= 2) {
+    add('internal_database', 4, 'a database or volume ran out of space', [
+      item('context:logs', example(f, 'disk_full'), -4, 'storage is full: our data outgrew its volume'),
     ]);
   }
   if (isBad(f.db.status)) {
@@ -710,6 +746,8 @@ function gateDr(
     f.secondary.present &&
     f.secondary.status === 'ok' &&
     f.health.secondaryIssues.length === 0 &&
+    // A global AWS event (IAM, STS global endpoint) reaches the secondary region too.
+    !f.health.regionalIssues.some((e) => e.region.toLowerCase() === 'global') &&
     cause.category === 'aws_infrastructure';
   const target = secondaryReady ? 'region failover' : 'DR failover';
   const action: RecommendedAction = secondaryReady ? 'region_failover' : 'trigger_dr';

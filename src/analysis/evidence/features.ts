@@ -233,7 +233,10 @@ export function extractFeatures(input: AnalysisInput): Features {
     external: {
       status: statusOf(signals, 'external_uptime'),
       present: Boolean(external),
-      allUp: external?.status === 'ok' || (up !== undefined && vantage !== undefined && up === vantage),
+      // One vantage point failing alone is that vantage point's trouble: down needs a quorum.
+      allUp:
+        external?.status === 'ok' ||
+        (up !== undefined && vantage !== undefined && vantage > 0 && up / vantage >= 0.75),
       allDown:
         external?.status === 'error' &&
         (up === undefined || up === 0 || (vantage !== undefined && up / vantage <= 0.25)),

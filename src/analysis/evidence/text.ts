@@ -17,6 +17,7 @@ export type TextFamily =
   | 'third_party'
   | 'pool_exhaustion'
   | 'db_contention'
+  | 'disk_full'
   | 'edge'
   | 'injection';
 
@@ -56,6 +57,10 @@ const PATTERNS: Array<[Exclude<TextFamily, 'dns_aws' | 'dns_own'>, RegExp]> = [
   [
     'db_contention',
     /conflict with recovery|lock timeout|deadlock detected|checkpoints are occurring too frequently|lock wait timeout/i,
+  ],
+  [
+    'disk_full',
+    /no space left on device|could not extend file|disk (?:is )?full|diskfull|storage-full|out of disk/i,
   ],
   ['edge', /cloudflare|cf-ray|\bedge\b|origin not contacted|front door|\bcdn\b/i],
   [
