@@ -4,6 +4,7 @@ import { commandAdapter } from './command/command.js';
 import { databaseAdapter } from './database/database.js';
 import { fenceAdapter } from './fence/fence.js';
 import { kubernetesAdapter } from './kubernetes/kubernetes.js';
+import { storageSyncAdapter } from './storage_sync/storage_sync.js';
 
 export type { StepAdapter, StepContext, StepResult, PreflightCheck, PreflightContext } from './types.js';
 export { StepError } from './types.js';
@@ -15,6 +16,7 @@ const ADAPTERS: Partial<Record<StepType, StepAdapter<any>>> = {
   database: databaseAdapter,
   fence: fenceAdapter,
   kubernetes: kubernetesAdapter,
+  storage_sync: storageSyncAdapter,
 };
 
 export function getAdapter(type: StepType): StepAdapter<unknown> {

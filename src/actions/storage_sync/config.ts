@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { s3LocationSchema } from '../shared/s3.js';
+
+export const azureContainerSchema = z
+  .object({
+    /** A storage connection string (from ${VAR}); or account_url with account_name and account_key. */
+    connection_string: z.string().optional(),
+    account_url: z.string().url().optional(),
+    account_name: z.string().optional(),
+    account_key: z.string().optional(),
+    /** 3-63 characters: lower-case letters, digits and hyphens. */
+    container: z
+      .string()
+      .regex(
+        /^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/,
+        'a container name has 3-63 lower-case letters, digits or hyphens',
+      ),
+    prefix: z.string().default(''),
+    create_container: z.boolean().default(true),
+  })
+  .strict()
+  .refine((d) => d.connection_string || (d.account_url && d.account_name && d.account_key), {
+    message: 'give connection_string, or account_url with account_name and account_key',
+  });
+
+/** Copy an S3 bucket (or prefix) to an Azure Blob container: incremental, parallel, resumable. */
+export const storageSyncParamsSchema = z
+  .object({
+    source: s3LocationSchema,
+    destination: azureContainerSchema,
+    /** Objects copied at once. */
+    concurrency: z.number().int().min(1).max(256).default(8),
+  })
+  .strict();
+
+export type AzureContainer = z.output<typeof azureContainerSchema>;
+export type StorageSyncParams = z.output<typeof storageSyncParamsSchema>;

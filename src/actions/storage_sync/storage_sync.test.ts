@@ -1,0 +1,115 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startAzurite, startS3Server, type AzuriteServer, type S3Server } from '../../lab/index.js';
+import { s3Client } from '../shared/s3.js';
+import { preflightContext, stepContext } from '../shared/test-context.js';
+import { containerClient, storageSyncAdapter } from './storage_sync.js';
+
+let base: string;
+let s3: S3Server;
+let azurite: AzuriteServer;
+
+before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'phoenix-sync-'));
+  [s3, azurite] = await Promise.all([
+    startS3Server({ baseDir: join(base, 's3') }),
+    startAzurite({ baseDir: join(base, 'azurite') }),
+  ]);
+});
+
+after(async () => {
+  await Promise.allSettled([s3?.stop(), azurite?.stop()]);
+  rmSync(base, { recursive: true, force: true });
+});
+
+test('S3 → Azure Blob: copies everything once, then only what changed or is missing', async () => {
+  const source = {
+    bucket: 'app-objects',
+    prefix: 'uploads/',
+    endpoint: s3.endpoint,
+    access_key_id: s3.accessKeyId,
+    secret_access_key: s3.secretAccessKey,
+  };
+  const client = s3Client({ ...source, region: 'us-east-1', force_path_style: true });
+  await client.send(new CreateBucketCommand({ Bucket: 'app-objects' }));
+  for (let i = 0; i < 25; i++) {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: 'app-objects',
+        Key: `uploads/file-${i}.txt`,
+        Body: `content ${i}`.repeat(i + 1),
+        ContentType: 'text/plain',
+      }),
+    );
+  }
+  await client.send(
+    new PutObjectCommand({ Bucket: 'app-objects', Key: 'elsewhere/skip.txt', Body: 'not under the prefix' }),
+  );
+  const params = storageSyncAdapter.schema.parse({
+    source,
+    destination: { connection_string: azurite.connectionString, container: 'dr-objects', prefix: 'mirror/' },
+    concurrency: 4,
+  });
+  const before = await storageSyncAdapter.preflight(params, preflightContext());
+  assert.deepEqual(
+    before.map((c) => [c.check, c.ok]),
+    [
+      ['source bucket readable', true],
+      ['destination container reachable', true],
+    ],
+    JSON.stringify(before),
+  );
+
+  const ctx = stepContext();
+  const first = await storageSyncAdapter.run(params, ctx);
+  assert.deepEqual(first.output, { total: 25, copied: 25, skipped: 0, bytes: first.output!.bytes });
+  assert.match(ctx.messages.at(-1)!, /25\/25 objects/);
+  const container = containerClient(params.destination);
+  const blob = container.getBlockBlobClient('mirror/file-7.txt');
+  assert.equal((await blob.downloadToBuffer()).toString(), 'content 7'.repeat(8));
+  const props = await blob.getProperties();
+  assert.match(props.metadata!.sourceetag, /^[0-9a-f]{32}$/);
+  assert.equal(props.contentType, 'text/plain');
+
+  const second = await storageSyncAdapter.run(params, stepContext());
+  assert.deepEqual(second.output, { total: 25, copied: 0, skipped: 25, bytes: 0 });
+
+  // A changed object, a new one, and two blobs a cut-short earlier run never wrote.
+  await client.send(
+    new PutObjectCommand({ Bucket: 'app-objects', Key: 'uploads/file-3.txt', Body: 'changed' }),
+  );
+  await client.send(new PutObjectCommand({ Bucket: 'app-objects', Key: 'uploads/new.txt', Body: 'new' }));
+  await container.getBlockBlobClient('mirror/file-10.txt').delete();
+  await container.getBlockBlobClient('mirror/file-11.txt').delete();
+  const third = await storageSyncAdapter.run(params, stepContext({ resumed: true }));
+  assert.equal(third.output!.copied, 4);
+  assert.equal(third.output!.skipped, 22);
+  assert.equal(
+    (await container.getBlockBlobClient('mirror/file-3.txt').downloadToBuffer()).toString(),
+    'changed',
+  );
+  client.destroy();
+});
+
+test("a wrong source credential fails pre-flight and the step with the server's reason", async () => {
+  const params = storageSyncAdapter.schema.parse({
+    source: {
+      bucket: 'missing-bucket',
+      endpoint: s3.endpoint,
+      access_key_id: s3.accessKeyId,
+      secret_access_key: s3.secretAccessKey,
+    },
+    destination: { connection_string: azurite.connectionString, container: 'dr-objects' },
+  });
+  const checks = await storageSyncAdapter.preflight(params, preflightContext());
+  assert.equal(checks[0].ok, false);
+  assert.match(checks[0].detail, /s3:\/\/missing-bucket: HTTP 404/);
+  await assert.rejects(
+    storageSyncAdapter.run(params, stepContext()),
+    /listing s3:\/\/missing-bucket\/: HTTP 404 NoSuchBucket/,
+  );
+});

@@ -1,0 +1,194 @@
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import pLimit from 'p-limit';
+import { s3Client } from '../shared/s3.js';
+import {
+  StepError,
+  type PreflightCheck,
+  type StepAdapter,
+  type StepContext,
+  type StepResult,
+} from '../types.js';
+import { storageSyncParamsSchema, type AzureContainer, type StorageSyncParams } from './config.js';
+
+/** Blob metadata holding the source object's ETag (its MD5 for simple uploads): equal size and ETag mean "already copied". */
+const SOURCE_ETAG = 'sourceetag';
+
+export function containerClient(d: AzureContainer): ContainerClient {
+  const service = d.connection_string
+    ? BlobServiceClient.fromConnectionString(d.connection_string)
+    : new BlobServiceClient(d.account_url!, new StorageSharedKeyCredential(d.account_name!, d.account_key!));
+  return service.getContainerClient(d.container);
+}
+
+interface SourceObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+const cleanEtag = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+
+async function listSource(s3: S3Client, p: StorageSyncParams, signal: AbortSignal): Promise<SourceObject[]> {
+  const out: SourceObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: p.source.bucket,
+        Prefix: p.source.prefix || undefined,
+        ContinuationToken: token,
+      }),
+      { abortSignal: signal },
+    );
+    for (const o of page.Contents ?? []) {
+      if (o.Key && !o.Key.endsWith('/')) out.push({ key: o.Key, size: o.Size ?? 0, etag: cleanEtag(o.ETag) });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+async function listDestination(
+  container: ContainerClient,
+  prefix: string,
+  signal: AbortSignal,
+): Promise<Map<string, { size: number; etag?: string }>> {
+  const out = new Map<string, { size: number; etag?: string }>();
+  for await (const blob of container.listBlobsFlat({
+    prefix: prefix || undefined,
+    includeMetadata: true,
+    abortSignal: signal,
+  })) {
+    out.set(blob.name, { size: blob.properties.contentLength ?? -1, etag: blob.metadata?.[SOURCE_ETAG] });
+  }
+  return out;
+}
+
+function describeError(error: unknown, where: string): string {
+  const e = error as {
+    name?: string;
+    message?: string;
+    statusCode?: number;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = e.statusCode ?? e.$metadata?.httpStatusCode;
+  return `${where}: ${status ? `HTTP ${status} ` : ''}${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(error)}`;
+}
+
+async function sync(p: StorageSyncParams, ctx: StepContext): Promise<StepResult> {
+  const s3 = s3Client(p.source);
+  const container = containerClient(p.destination);
+  const from = `s3://${p.source.bucket}/${p.source.prefix}`;
+  const to = `${container.containerName}/${p.destination.prefix}`;
+  try {
+    if (p.destination.create_container) {
+      await container.createIfNotExists({ abortSignal: ctx.signal }).catch((e) => {
+        throw new StepError(describeError(e, `creating container ${container.containerName}`));
+      });
+    }
+    const [objects, existing] = await Promise.all([
+      listSource(s3, p, ctx.signal).catch((e) => {
+        throw new StepError(describeError(e, `listing ${from}`));
+      }),
+      listDestination(container, p.destination.prefix, ctx.signal).catch((e) => {
+        throw new StepError(describeError(e, `listing ${to}`));
+      }),
+    ]);
+    const limit = pLimit(p.concurrency);
+    let copied = 0;
+    let skipped = 0;
+    let bytes = 0;
+    const failures: string[] = [];
+    const report = () =>
+      ctx.progress(
+        `${copied + skipped}/${objects.length} objects (${copied} copied, ${skipped} already in sync)`,
+      );
+    await Promise.all(
+      objects.map((o) =>
+        limit(async () => {
+          if (ctx.signal.aborted) return;
+          const name = p.destination.prefix + o.key.slice(p.source.prefix.length);
+          const there = existing.get(name);
+          if (there && there.size === o.size && there.etag === o.etag) {
+            skipped += 1;
+            return report();
+          }
+          try {
+            const got = await s3.send(new GetObjectCommand({ Bucket: p.source.bucket, Key: o.key }), {
+              abortSignal: ctx.signal,
+            });
+            await container.getBlockBlobClient(name).uploadStream(got.Body as Readable, 4 << 20, 4, {
+              abortSignal: ctx.signal,
+              metadata: { [SOURCE_ETAG]: o.etag },
+              blobHTTPHeaders: { blobContentType: got.ContentType },
+            });
+            copied += 1;
+            bytes += o.size;
+            report();
+          } catch (error) {
+            failures.push(describeError(error, o.key));
+          }
+        }),
+      ),
+    );
+    if (ctx.signal.aborted) throw new StepError(`sync stopped: ${String(ctx.signal.reason)}`);
+    if (failures.length) {
+      throw new StepError(
+        `${failures.length} of ${objects.length} objects failed to copy (${copied} copied; a retry copies only what is missing): ${failures.slice(0, 3).join('; ')}`,
+      );
+    }
+    return {
+      summary: `${from} → ${to}: ${copied} copied (${bytes} bytes), ${skipped} already in sync, ${objects.length} total`,
+      output: { total: objects.length, copied, skipped, bytes },
+    };
+  } finally {
+    s3.destroy();
+  }
+}
+
+export const storageSyncAdapter: StepAdapter<StorageSyncParams> = {
+  type: 'storage_sync',
+  schema: storageSyncParamsSchema,
+  describe: (p) =>
+    `sync s3://${p.source.bucket}/${p.source.prefix} → Azure Blob ${p.destination.container}/${p.destination.prefix} (incremental, ${p.concurrency} at a time)`,
+  async preflight(p, ctx) {
+    const checks: PreflightCheck[] = [];
+    const signal = AbortSignal.timeout(ctx.timeoutMs);
+    const s3 = s3Client(p.source);
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: p.source.bucket }), { abortSignal: signal });
+      checks.push({ check: 'source bucket readable', ok: true, detail: `s3://${p.source.bucket}` });
+    } catch (error) {
+      checks.push({
+        check: 'source bucket readable',
+        ok: false,
+        detail: describeError(error, `s3://${p.source.bucket}`),
+      });
+    } finally {
+      s3.destroy();
+    }
+    try {
+      const container = containerClient(p.destination);
+      const exists = await container.exists({ abortSignal: signal });
+      checks.push({
+        check: 'destination container reachable',
+        ok: exists || p.destination.create_container,
+        detail: exists
+          ? `${p.destination.container} exists`
+          : p.destination.create_container
+            ? `${p.destination.container} will be created`
+            : `${p.destination.container} does not exist; create it or set create_container`,
+      });
+    } catch (error) {
+      checks.push({
+        check: 'destination container reachable',
+        ok: false,
+        detail: describeError(error, p.destination.container),
+      });
+    }
+    return checks;
+  },
+  run: sync,
+};
