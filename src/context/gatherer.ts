@@ -1,7 +1,7 @@
 import type { ChangeRecord, ContextSource, IncidentContext, StatusFeed } from '../core/index.js';
 import type { PhoenixConfig } from '../config/index.js';
 import { AwsHealthGatherer, type AwsHealthSettings } from './aws-health.js';
-import type { ChangeStore } from './changes.js';
+import { ChangeStore } from './changes.js';
 import { SourceError } from './http.js';
 import { KubernetesChangesGatherer } from './kubernetes.js';
 import { gatherLogs } from './loki.js';
@@ -65,7 +65,15 @@ export class ContextGatherer implements ContextSource {
   private cached?: { now: number; result: Promise<IncidentContext> };
   lastReport: SourceReport[] = [];
 
-  constructor(readonly parts: ContextPart[]) {}
+  constructor(
+    readonly parts: ContextPart[],
+    private readonly onClose: Array<() => void> = [],
+  ) {}
+
+  /** Releases what the sources hold open (the changes store). */
+  close(): void {
+    for (const release of this.onClose.splice(0)) release();
+  }
 
   gather(now: number): Promise<IncidentContext> {
     if (this.cached?.now === now) return this.cached.result;
@@ -110,7 +118,10 @@ export class ContextGatherer implements ContextSource {
 }
 
 export interface GathererOptions {
-  /** Where recorded changes live; absent: recorded changes are not read. */
+  /**
+   * Where recorded changes live. Absent: with a `context.changes` section the
+   * store at `store.path` is opened on first use; without one they are not read.
+   */
   changes?: ChangeStore;
   /** Static AWS credentials (tests); otherwise the SDK's default chain. */
   awsCredentials?: AwsHealthSettings['credentials'];
@@ -254,24 +265,35 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
     });
   }
 
-  const store = options.changes;
-  if (store && section.changes?.enabled !== false) {
-    const since = section.changes?.since ?? 6 * 3600;
+  const recorded = section.changes;
+  const closers: Array<() => void> = [];
+  if ((options.changes || recorded) && recorded?.enabled !== false) {
+    const since = recorded?.since ?? 6 * 3600;
+    let store = options.changes;
     parts.push({
       name: 'changes',
       timeoutMs: defaultTimeout,
-      run: async (now) => ({
-        context: {
-          changes: store.between(now - since, now + 60).map(({ at, kind, service, description }) => ({
-            at,
-            kind,
-            ...(service ? { service } : {}),
-            description,
-          })),
-        },
-      }),
+      run: async (now) => {
+        if (!store) {
+          if (config.store.driver !== 'sqlite')
+            throw new SourceError(`recorded changes need store.driver sqlite (got ${config.store.driver})`);
+          store = ChangeStore.open(config.store.path);
+          const opened = store;
+          closers.push(() => opened.close());
+        }
+        return {
+          context: {
+            changes: store.between(now - since, now + 60).map(({ at, kind, service, description }) => ({
+              at,
+              kind,
+              ...(service ? { service } : {}),
+              description,
+            })),
+          },
+        };
+      },
       failed: () => ({}),
     });
   }
-  return new ContextGatherer(parts);
+  return new ContextGatherer(parts, closers);
 }

@@ -13,6 +13,8 @@ import { registerRun } from './run.js';
 import { registerScore } from './score.js';
 import { registerStatus } from './status.js';
 import { registerAgent } from './agent.js';
+import { registerAnalyze } from './analyze.js';
+import { registerChange } from './change.js';
 
 /** Every subcommand, one module each. Adding a command touches its own file and this list. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -30,4 +32,6 @@ export const COMMANDS: Array<(program: Command) => void> = [
   registerScore,
   registerStatus,
   registerAgent,
+  registerAnalyze,
+  registerChange,
 ];
