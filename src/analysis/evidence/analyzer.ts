@@ -751,6 +751,18 @@ function gateDr(
     cause.category === 'aws_infrastructure';
   const target = secondaryReady ? 'region failover' : 'DR failover';
   const action: RecommendedAction = secondaryReady ? 'region_failover' : 'trigger_dr';
+  // Hysteresis: a score that merely touches the DR level for one cycle is not yet a DR-level failure.
+  let atDrLevel = 0;
+  for (let i = input.history.length - 1; i >= 0 && input.history[i].level === 'dr_failover'; i--) atDrLevel++;
+  if (input.score.level === 'dr_failover' && atDrLevel < 2 && sustained >= window) {
+    return {
+      action: 'self_heal',
+      confidence,
+      reasoning: `The failure has lasted ${formatDuration(sustained)} but reached the DR level only this cycle; holding one more cycle so a score flapping around the threshold does not trigger a failover.`,
+      evidence: extra,
+      readiness,
+    };
+  }
   if (sustained < window) {
     return {
       action: 'self_heal',
