@@ -57,9 +57,24 @@ function httpError(statusCode: number, message: string): Error & { statusCode: n
   return Object.assign(new Error(message), { statusCode, expose: true as const });
 }
 
+const QUIET_UNLESS = new Set(['debug', 'trace']);
+
+function isInstance(logger: BuildOptions['logger']): logger is FastifyBaseLogger {
+  return Boolean(logger && 'child' in logger && typeof logger.child === 'function');
+}
+
 function loggerOption(logger: BuildOptions['logger']): Record<string, unknown> {
   if (logger === false || logger === undefined) return { logger: false };
-  if ('child' in logger && typeof logger.child === 'function') return { loggerInstance: logger };
+  if (isInstance(logger)) {
+    // The dashboard polls every few seconds: request lines only when debugging.
+    const level = QUIET_UNLESS.has(logger.level) ? logger.level : 'warn';
+    return {
+      loggerInstance: logger.child({ component: 'http' }, {
+        level,
+        redact: { paths: REDACT, censor: '[redacted]' },
+      } as Record<string, unknown>),
+    };
+  }
   const plain = logger as { level?: string; stream?: DestinationStream };
   return {
     logger: {
@@ -78,6 +93,8 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
     ...loggerOption(build.logger),
     bodyLimit: 1 << 20,
   }) as unknown as FastifyInstance;
+  // Approvals, aborts and alert-started cycles are an audit trail: logged at info whatever the request log level.
+  const audit = isInstance(build.logger) ? build.logger.child({ component: 'http' }) : app.log;
 
   app.decorateRequest('caller', null as unknown as Caller);
   app.setErrorHandler((error: Error & { statusCode?: number; expose?: boolean }, request, reply) => {
@@ -241,7 +258,10 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
     async (request, reply) => {
       const runs = need(deps.runs, 'the runbook engine');
       const result = await runs.approve(request.params.id, request.caller.name);
-      request.log.info({ run: request.params.id, by: request.caller.name, ok: result.ok }, 'approve');
+      audit.info(
+        { run: request.params.id, by: request.caller.name, ok: result.ok },
+        'run approval requested',
+      );
       return runAction(result, reply);
     },
   );
@@ -251,7 +271,7 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
     async (request, reply) => {
       const runs = need(deps.runs, 'the runbook engine');
       const result = await runs.abort(request.params.id, request.caller.name);
-      request.log.info({ run: request.params.id, by: request.caller.name, ok: result.ok }, 'abort');
+      audit.info({ run: request.params.id, by: request.caller.name, ok: result.ok }, 'run abort requested');
       return runAction(result, reply);
     },
   );

@@ -8,3 +8,4 @@ export { signBody, SIGNATURE_HEADER } from './auth.js';
 export { alertmanagerPayloadSchema, type AlertmanagerPayload } from './webhook.js';
 export type * from './ports.js';
 export { JournalRunControl } from './runs.js';
+export { createServerDeps, type ControllerParts } from './deps.js';

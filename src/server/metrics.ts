@@ -23,6 +23,7 @@ export class ServerMetrics {
   private readonly cycles: Counter;
   private readonly lastCycle: Gauge;
   private readonly analyzerSeconds: Histogram;
+  private readonly cycleSeconds: Histogram;
   private readonly drReady: Gauge;
   readonly webhookAlerts: Counter;
   private readonly stageSeconds: Histogram;
@@ -96,6 +97,12 @@ export class ServerMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
+    this.cycleSeconds = new Histogram({
+      name: 'phoenix_cycle_duration_seconds',
+      help: 'Time one cycle took: probes, context, analysis and policy',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60],
+      registers,
+    });
     this.drReady = new Gauge({
       name: 'phoenix_dr_ready',
       help: 'Whether a failover to the DR site would land on a ready site (1 ready, 0 not); absent when unknown',
@@ -165,6 +172,19 @@ export class ServerMetrics {
 
   /** Records one finished cycle. */
   observeCycle(record: CycleRecord): void {
+    this.showCycle(record);
+    this.decisions.inc({ action: record.decision.action });
+    this.cycles.inc({ trigger: triggerLabel(record.reason) });
+    const extra = record.analysis?.extra as
+      { latency_ms?: unknown; llm?: { latency_ms?: unknown } } | undefined;
+    const latencyMs = record.analysis_ms ?? numeric(extra?.latency_ms) ?? numeric(extra?.llm?.latency_ms);
+    if (record.analysis && latencyMs !== undefined)
+      this.analyzerSeconds.observe({ analyzer: record.analysis.analyzer }, latencyMs / 1000);
+    if (record.duration_ms !== undefined) this.cycleSeconds.observe(record.duration_ms / 1000);
+  }
+
+  /** Sets the gauges from a cycle without counting it (the stored last cycle, at start-up). */
+  showCycle(record: CycleRecord): void {
     this.score.set(record.score.score);
     this.level.set(LEVELS.indexOf(record.score.level));
     for (const level of LEVELS) this.levelInfo.set({ level }, level === record.score.level ? 1 : 0);
@@ -176,12 +196,7 @@ export class ServerMetrics {
       for (const status of SIGNAL_STATUSES)
         this.signalStatus.set({ signal: name, status }, signal.status === status ? 1 : 0);
     }
-    this.decisions.inc({ action: record.decision.action });
-    this.cycles.inc({ trigger: triggerLabel(record.reason) });
     this.lastCycle.set(record.at);
-    const latencyMs = record.analysis_ms ?? numeric(record.analysis?.extra?.latency_ms);
-    if (record.analysis && latencyMs !== undefined)
-      this.analyzerSeconds.observe({ analyzer: record.analysis.analyzer }, latencyMs / 1000);
     const dr = drReadiness(record);
     if (dr.source === 'unknown') this.drReady.reset();
     else this.drReady.set(dr.ready ? 1 : 0);

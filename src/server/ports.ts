@@ -32,6 +32,8 @@ export interface CycleRecord {
   decision: Decision;
   /** How long the analyzer took, when it ran. */
   analysis_ms?: number;
+  /** How long the whole cycle took. */
+  duration_ms?: number;
   /** Why this cycle ran: `schedule`, `alertmanager: ...`, `api`. */
   reason?: string;
 }

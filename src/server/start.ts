@@ -33,7 +33,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
   const metrics = new ServerMetrics({ interval_s, runs: deps.runs, processMetrics: start.processMetrics });
   const stopListening = deps.events?.onCycle((record) => metrics.observeCycle(record));
   const latest = deps.status?.latest();
-  if (latest) metrics.observeCycle(latest);
+  if (latest) metrics.showCycle(latest);
   const app = await buildApp({ options, deps, metrics, logger: start.logger });
   try {
     await app.listen({ host: options.host, port: options.port });

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController } from '../../controller/index.js';
 import { createLogger, LOG_LEVELS, prettyFromFormat, type LogLevel } from '../../log/index.js';
+import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
 
 export interface LogOptions {
@@ -69,9 +70,19 @@ export function registerRun(program: Command): void {
         },
         'controller started',
       );
+      const deps = createServerDeps({ ...built, interval_s: config.interval_s });
+      const server =
+        config.raw.server?.enabled === false
+          ? undefined
+          : await startServer({ config, deps, logger }).catch(async (e: Error) => {
+              await built.shutdown();
+              throw new UserError(e.message);
+            });
+      if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
       built.controller.start();
       const signal = await stopSignal;
       logger.info({ signal }, 'stopping: finishing the cycle in flight');
+      await server?.close();
       await built.shutdown();
       logger.info({ cycles: built.controller.status().cycles }, 'controller stopped');
       logger.flush?.();

@@ -1,0 +1,51 @@
+import type { ChangeRecord } from '../core/index.js';
+import { ChangeStore } from '../context/index.js';
+import type { Controller } from '../controller/index.js';
+import { Journal } from '../runbook/index.js';
+import type { HistoryStore } from '../store/index.js';
+import type { CycleRecord, HistoryPoint, ServerDeps } from './ports.js';
+import { toHistoryPoint } from './recent.js';
+import { JournalRunControl } from './runs.js';
+
+export interface ControllerParts {
+  controller: Pick<Controller, 'on' | 'off' | 'latest' | 'runCycleNow'>;
+  history?: HistoryStore;
+  /** The runbook journal and the change log; without them, both are opened on the history store's database. */
+  journal?: Journal;
+  changes?: ChangeStore;
+  interval_s: number;
+}
+
+/** Adapts the live controller, its history store, the runbook journal and the change log to the server's ports. */
+export function createServerDeps(parts: ControllerParts): ServerDeps {
+  const { controller, history } = parts;
+  const journal = parts.journal ?? (history ? new Journal(history.db) : undefined);
+  const changes = parts.changes ?? (history ? ChangeStore.on(history.db) : undefined);
+  return {
+    interval_s: parts.interval_s,
+    trigger: controller,
+    events: {
+      onCycle(listener: (record: CycleRecord) => void) {
+        controller.on('cycle', listener);
+        return () => controller.off('cycle', listener as (...args: never[]) => void);
+      },
+    },
+    status: {
+      latest: () => controller.latest(),
+      history(since: number, limit?: number): HistoryPoint[] {
+        if (history) return history.cycles({ since, limit }).map(toHistoryPoint);
+        const latest = controller.latest();
+        return latest && latest.at >= since ? [toHistoryPoint(latest)] : [];
+      },
+      decisions(limit: number) {
+        if (history) return history.decisions({ limit });
+        const latest = controller.latest();
+        return latest ? [latest.decision] : [];
+      },
+    },
+    runs: journal ? new JournalRunControl(journal) : undefined,
+    changes: changes
+      ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }
+      : undefined,
+  };
+}
