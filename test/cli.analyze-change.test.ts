@@ -105,7 +105,7 @@ context:
     const human = await runCli(['analyze', '--config', configFile], { env: AWS_ENV });
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /aws_health +1 events/);
-    assert.match(human.stdout, /cloudflare +unavailable: cloudflare: HTTP 503/);
+    assert.match(human.stdout, /cloudflare +unavailable: HTTP 503/);
     assert.match(human.stdout, /deploy checkout: checkout v2\.3\.1/);
     assert.match(human.stdout, /decision: /);
   });

@@ -98,14 +98,15 @@ export class ContextGatherer implements ContextSource {
           return context;
         } catch (error) {
           const raw = error instanceof Error ? error.message : String(error);
-          const detail = raw.startsWith(part.name) ? raw : `${part.name}: ${raw}`;
+          const bare = raw.startsWith(`${part.name}: `) ? raw.slice(part.name.length + 2) : raw;
+          const detail = `${part.name}: ${bare}`;
           reports.push({
             source: part.name,
             ok: false,
             detail,
             latency_ms: Math.round(performance.now() - started),
           });
-          return part.failed(detail);
+          return part.failed(bare);
         }
       }),
     );
@@ -168,9 +169,7 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
         gatherer ??= new AwsHealthGatherer(settings);
         return { context: { aws_health: await gatherer.gather(now, signal) } };
       },
-      failed: (detail) => ({
-        aws_health: { available: false, detail: detail.replace(/^aws_health: /, '') },
-      }),
+      failed: (detail) => ({ aws_health: { available: false, detail } }),
     });
   }
 
