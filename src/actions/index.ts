@@ -2,6 +2,7 @@ import type { StepType } from '../config/sections/runbooks.js';
 import type { StepAdapter } from './types.js';
 import { commandAdapter } from './command/command.js';
 import { databaseAdapter } from './database/database.js';
+import { dnsAdapter } from './dns/dns.js';
 import { fenceAdapter } from './fence/fence.js';
 import { kubernetesAdapter } from './kubernetes/kubernetes.js';
 import { storageSyncAdapter } from './storage_sync/storage_sync.js';
@@ -14,6 +15,7 @@ export { StepError } from './types.js';
 const ADAPTERS: Partial<Record<StepType, StepAdapter<any>>> = {
   command: commandAdapter,
   database: databaseAdapter,
+  dns: dnsAdapter,
   fence: fenceAdapter,
   kubernetes: kubernetesAdapter,
   storage_sync: storageSyncAdapter,
