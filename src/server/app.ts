@@ -282,6 +282,7 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
     if (!parsed.success) throw httpError(400, describePayloadError(parsed.error));
     const change = { ...parsed.data, at: parsed.data.at ?? now() };
     await recorder.record(change);
+    audit.info({ kind: change.kind, service: change.service, by: request.caller.name }, 'change recorded');
     return reply.code(201).send(change);
   });
 
@@ -327,10 +328,7 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
         metrics.webhookAlerts.inc({ outcome: 'ignored' }, outcome.ignored);
         if (outcome.triggered && outcome.reason) {
           const trigger = need(deps.trigger, 'the controller');
-          request.log.info(
-            { reason: outcome.reason, alerts: outcome.accepted.length },
-            'webhook starts a cycle',
-          );
+          audit.info({ reason: outcome.reason, alerts: outcome.accepted.length }, 'webhook starts a cycle');
           void Promise.resolve(trigger.runCycleNow(outcome.reason)).catch((error) =>
             request.log.error({ err: error }, 'cycle started by the webhook failed'),
           );

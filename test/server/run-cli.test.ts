@@ -1,0 +1,135 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { signBody } from '../../src/server/index.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const TOKEN = 'cli-operate-token-0123456789';
+const SECRET = 'cli-webhook-secret-0123456789';
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+test(
+  'phoenix run serves the API and dashboard, runs a cycle on an alert, and stops cleanly on SIGTERM',
+  { timeout: 120_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phoenix-run-'));
+    const port = await freePort();
+    const config = join(dir, 'phoenix.yaml');
+    writeFileSync(
+      config,
+      [
+        'interval: 1h',
+        `store: { path: ${JSON.stringify(join(dir, 'phoenix.db'))} }`,
+        'server:',
+        `  listen: 127.0.0.1:${port}`,
+        '  tokens:',
+        '    - { name: oncall, token: "${PHX_TOKEN}", role: operate }',
+        '  webhook: { secret: "${PHX_SECRET}" }',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        resolve(REPO_ROOT, 'src/cli/main.ts'),
+        'run',
+        '--config',
+        config,
+        '--log-format',
+        'json',
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PHX_TOKEN: TOKEN, PHX_SECRET: SECRET },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (c) => (output += String(c)));
+    child.stderr.on('data', (c) => (output += String(c)));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const base = `http://127.0.0.1:${port}`;
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ready = await fetch(`${base}/readyz`).catch(() => undefined);
+        if (ready?.status === 200) break;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never ready:\n${output}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const page = await fetch(base);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>CloudPhoenix<\/title>/);
+
+      const body = JSON.stringify({
+        version: '4',
+        groupKey: 'g',
+        status: 'firing',
+        receiver: 'phoenix',
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://am',
+        alerts: [
+          {
+            status: 'firing',
+            labels: { alertname: 'ApiDown' },
+            annotations: {},
+            startsAt: '2027-01-01T00:00:00Z',
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://prom',
+            fingerprint: 'f1',
+          },
+        ],
+      });
+      const hook = await fetch(`${base}/api/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-phoenix-signature': signBody(SECRET, body) },
+        body,
+      });
+      assert.equal(hook.status, 202);
+      // The interval is an hour: a second cycle can only come from the alert.
+      let points: Array<{ at: number }> = [];
+      for (let i = 0; i < 100 && points.length < 2; i++) {
+        points = (await (await fetch(`${base}/api/history?since=1h`, { headers: auth })).json()).points;
+        if (points.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(points.length, 2);
+      const status = await (await fetch(`${base}/api/status`, { headers: auth })).json();
+      assert.match(status.latest.reason, /alertmanager: ApiDown firing/);
+      const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
+      assert.match(metrics, /^phoenix_cycles_total\{trigger="alertmanager"\} 1$/m);
+      assert.match(metrics, /^phoenix_process_resident_memory_bytes \d+/m);
+
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, output);
+      assert.match(output, /HTTP API, \/metrics and dashboard listening/);
+      assert.match(output, /webhook starts a cycle/);
+      assert.ok(!output.includes(TOKEN), 'the token reached the log');
+      assert.ok(!output.includes(SECRET), 'the webhook secret reached the log');
+    } finally {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
