@@ -4,6 +4,12 @@ import { commandAdapter } from './command/command.js';
 import { databaseAdapter } from './database/database.js';
 import { dnsAdapter } from './dns/dns.js';
 import { fenceAdapter } from './fence/fence.js';
+import { helmAdapter } from './helm/helm.js';
+import { healthCheckAdapter } from './health_check/health_check.js';
+import { httpAdapter } from './http/http.js';
+import { notifyAdapter } from './notify/notify.js';
+import { verifyAdapter } from './verify/verify.js';
+import { terraformAdapter } from './terraform/terraform.js';
 import { kubernetesAdapter } from './kubernetes/kubernetes.js';
 import { storageSyncAdapter } from './storage_sync/storage_sync.js';
 
@@ -17,6 +23,12 @@ const ADAPTERS: Partial<Record<StepType, StepAdapter<any>>> = {
   database: databaseAdapter,
   dns: dnsAdapter,
   fence: fenceAdapter,
+  health_check: healthCheckAdapter,
+  helm: helmAdapter,
+  terraform: terraformAdapter,
+  http: httpAdapter,
+  notify: notifyAdapter,
+  verify: verifyAdapter,
   kubernetes: kubernetesAdapter,
   storage_sync: storageSyncAdapter,
 };
