@@ -1,6 +1,5 @@
 import type { PhoenixConfig } from '../config/index.js';
 import { createAnalyzer, type AnalyzerName } from '../analysis/index.js';
-import { createContextGatherer } from '../context/index.js';
 import { createSignalSource, probeSchedule, type ProbeSet } from '../signals/index.js';
 import { HistoryStore, openDatabase } from '../store/index.js';
 import type { Logger } from '../log/index.js';
@@ -26,14 +25,17 @@ export function openHistory(config: PhoenixConfig): HistoryStore {
  * `context` section exists), the configured analyzer and, unless `record` is
  * false, the history store.
  */
-export function buildController(
+export async function buildController(
   config: PhoenixConfig,
   options: { logger?: Logger; analyzer?: AnalyzerName; record?: boolean; sink?: DecisionSink } = {},
-): BuiltController {
+): Promise<BuiltController> {
   const analyzer = createAnalyzer(options.analyzer ?? config.decision.analyzer, config);
   const probes = createSignalSource(config);
   const history = options.record === false ? undefined : openHistory(config);
-  const context = config.raw.context ? createContextGatherer(config) : undefined;
+  // Context gatherers pull in cloud SDKs; load them only when configured.
+  const context = config.raw.context
+    ? (await import('../context/index.js')).createContextGatherer(config)
+    : undefined;
   const schedule = probeSchedule(config);
   const controller = new Controller({
     config,

@@ -1,4 +1,4 @@
-import { DescribeAvailabilityZonesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Signal } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
 import { describeError, ms, round, type Probe } from './probe.js';
@@ -37,6 +37,8 @@ export function ec2ApiProbe(name: string, config: ProbeConfig, timeout_s: number
     type: 'ec2_api',
     timeout_s,
     async run(context) {
+      // The SDK is large; load it only when an ec2_api probe runs.
+      const { EC2Client, DescribeAvailabilityZonesCommand } = await import('@aws-sdk/client-ec2');
       client ??= new EC2Client({
         region,
         endpoint: config.endpoint,

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Signal } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
 import { describeError, type Probe } from './probe.js';
 import { statusFromShare } from './http.js';
 
 /** Builds the client config from a kubeconfig file or an inline server URL and token. */
-export function kubeConfigFrom(config: ProbeConfig): KubeConfig {
+export async function kubeConfigFrom(config: ProbeConfig): Promise<KubeConfig> {
+  // The client is large; load it only when a kubernetes_nodes probe runs.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (config.kubeconfig) {
     try {
@@ -81,7 +83,10 @@ export function kubernetesNodesProbe(name: string, config: ProbeConfig, timeout_
     type: 'kubernetes_nodes',
     timeout_s,
     async run(context) {
-      api ??= kubeConfigFrom(config).makeApiClient(CoreV1Api);
+      if (!api) {
+        const { CoreV1Api } = await import('@kubernetes/client-node');
+        api = (await kubeConfigFrom(config)).makeApiClient(CoreV1Api);
+      }
       const client = api;
       let nodes: V1Node[];
       try {

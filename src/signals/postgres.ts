@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Signal, SignalStatus } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
 import { describeError, ms, round, type Probe, type ProbeRunContext } from './probe.js';
@@ -41,7 +41,8 @@ async function withClient<T>(
   context: ProbeRunContext,
   work: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const client = new pg.Client({
+  const { default: pgModule } = await import('pg');
+  const client = new pgModule.Client({
     connectionString,
     connectionTimeoutMillis: ms(timeout_s),
     query_timeout: ms(timeout_s),

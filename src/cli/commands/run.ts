@@ -55,7 +55,10 @@ export function registerRun(program: Command): void {
         );
       let built;
       try {
-        built = buildController(config, { logger, analyzer: options.analyzer as AnalyzerName | undefined });
+        built = await buildController(config, {
+          logger,
+          analyzer: options.analyzer as AnalyzerName | undefined,
+        });
       } catch (error) {
         throw new UserError((error as Error).message);
       }

@@ -21,7 +21,7 @@ export function registerScore(program: Command): void {
         );
       let built;
       try {
-        built = buildController(config, {
+        built = await buildController(config, {
           analyzer: options.analyzer as AnalyzerName | undefined,
           record: Boolean(options.record),
         });
