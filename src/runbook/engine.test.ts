@@ -5,7 +5,15 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/index.js';
 import { openDatabase } from '../store/index.js';
-import { Journal, RunBusyError, RunbookEngine, type RunEvent } from './index.js';
+import { spawnSync } from 'node:child_process';
+import {
+  Journal,
+  readiness,
+  resumeInterruptedRuns,
+  RunBusyError,
+  RunbookEngine,
+  type RunEvent,
+} from './index.js';
 
 function workspace() {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-engine-'));
@@ -290,4 +298,85 @@ test('the database refuses a second active run even when two writers race', () =
     () => b.createRun({ ...shape, owner: { host: 'elsewhere', pid: 2, token: 'b' } }),
     RunBusyError,
   );
+});
+
+test('resumeInterruptedRuns picks up a run whose process died and finishes only what was left', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: { stages: [{ name: 'one', steps: [logStep('first', w.log), logStep('second', w.log)] }] },
+  });
+  const db = openDatabase(w.db);
+  const journal = new Journal(db);
+  // A run left behind by a process that no longer exists, after its first step finished.
+  const dead = spawnSync('true').pid!;
+  const run = journal.createRun({
+    runbook: 'dr_failover',
+    trigger: 'controller',
+    plan: {
+      runbook: 'dr_failover',
+      stages: [
+        {
+          name: 'one',
+          parallel: false,
+          steps: [
+            { name: 'first', type: 'command' },
+            { name: 'second', type: 'command' },
+          ],
+        },
+      ],
+    },
+    stages: [
+      {
+        name: 'one',
+        steps: [
+          { name: 'first', type: 'command' },
+          { name: 'second', type: 'command' },
+        ],
+      },
+    ],
+    owner: { host: hostname(), pid: dead, token: 'gone' },
+  });
+  journal.markLive('gone', false);
+  const { attempt } = journal.attemptStarted(run.id, 'first');
+  journal.attemptFinished(run.id, 'first', attempt, 'succeeded', {});
+  journal.stepFinished(run.id, 'first', 'succeeded', { summary: 'done before the crash' });
+  journal.attemptStarted(run.id, 'second');
+  assert.deepEqual(
+    journal.interruptedRuns().map((r) => r.id),
+    [run.id],
+  );
+
+  const handles = resumeInterruptedRuns({ db, config, pollMs: 30 });
+  assert.equal(handles.length, 1);
+  const report = await handles[0].done;
+  assert.equal(report.status, 'succeeded');
+  assert.deepEqual(lines(w.log), ['second 2']);
+  assert.deepEqual(
+    journal.attempts(run.id).map((a) => [a.step, a.attempt, a.outcome]),
+    [
+      ['first', 1, 'succeeded'],
+      ['second', 1, 'interrupted'],
+      ['second', 2, 'succeeded'],
+    ],
+  );
+  db.close();
+});
+
+test('readiness reports every configured runbook, and a broken runbook as not ready instead of throwing', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [{ name: 's', steps: [{ name: 'ok', type: 'command', params: { command: 'true' } }] }],
+    },
+    self_heal: { stages: [{ name: 's', steps: [{ name: 'bad', type: 'command', params: { args: [] } }] }] },
+  });
+  const result = await readiness(config);
+  assert.deepEqual(
+    result.map((r) => [r.runbook, r.ok]),
+    [
+      ['dr_failover', true],
+      ['self_heal', false],
+    ],
+  );
+  assert.match(result[1].problems[0], /runbooks\.self_heal\.stages\.0\.steps\.0\.params\.command/);
 });
