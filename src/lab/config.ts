@@ -23,11 +23,6 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
   const feeds = state.feeds!.urls!;
   const dns = state.dns!;
   const interval = options.interval_s ?? 5;
-  const tsigEnv = {
-    name: dns.tsig.name,
-    algorithm: dns.tsig.algorithm,
-    secret: dns.tsig.secret,
-  };
   return {
     interval: `${interval}s`,
     topology: {
@@ -104,10 +99,7 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
                 continue_on_error: true,
                 timeout: '5s',
                 retries: 0,
-                params: {
-                  kind: 'postgres_read_only',
-                  connection: pgUrl(state.postgres!.primary!.port, 'postgres'),
-                },
+                params: { database: { connection: pgUrl(state.postgres!.primary!.port, 'postgres') } },
               },
             ],
           },
@@ -138,7 +130,6 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
                 retries: 0,
                 params: {
                   source: {
-                    kind: 's3',
                     endpoint: state.s3!.endpoint,
                     region: state.s3!.region,
                     bucket: state.s3!.bucket,
@@ -146,8 +137,7 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
                     secret_access_key: state.s3!.secretAccessKey,
                     force_path_style: true,
                   },
-                  target: {
-                    kind: 'azure_blob',
+                  destination: {
                     connection_string: state.azurite!.connectionString,
                     container: state.azurite!.container,
                   },
@@ -159,17 +149,16 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
             name: 'dns',
             steps: [
               {
+                // An RFC 2136 update signed with the zone's TSIG key, sent by BIND's own nsupdate.
                 name: 'point-app-at-dr',
-                type: 'dns',
+                type: 'command',
                 params: {
-                  provider: 'rfc2136',
-                  server: `127.0.0.1:${dns.port}`,
-                  zone: dns.zone,
-                  name: `app.${dns.zone}`,
-                  type: 'A',
-                  value: state.appHost.dr,
-                  ttl: 5,
-                  tsig: tsigEnv,
+                  command: 'nsupdate',
+                  args: [
+                    '-y',
+                    `${dns.tsig.algorithm}:${dns.tsig.name}:${dns.tsig.secret}`,
+                    nsupdateFile(state),
+                  ],
                 },
               },
             ],
@@ -179,14 +168,9 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
             steps: [
               {
                 name: 'dr-serves-through-dns',
-                type: 'verify',
+                type: 'command',
                 timeout: '30s',
-                params: {
-                  url: `http://app.${dns.zone}:${state.appPort}/healthz`,
-                  resolver: `127.0.0.1:${dns.port}`,
-                  expect_status: [200],
-                  body_match: '"writable":true',
-                },
+                params: { command: process.execPath, args: ['-e', verifyScript(state)] },
               },
             ],
           },
@@ -196,7 +180,38 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
   };
 }
 
+function nsupdateFile(state: LabState): string {
+  return join(state.dir, 'dns', 'switch-to-dr.nsupdate');
+}
+
+/** Resolves app.<zone> through the lab DNS and asks that address for a writable health answer, for up to 25 s. */
+function verifyScript(state: LabState): string {
+  return `const { Resolver } = require('node:dns/promises');
+const r = new Resolver({ timeout: 1000, tries: 1 }); r.setServers(['127.0.0.1:${state.dns!.port}']);
+(async () => { const end = Date.now() + 25000; let last = '';
+  while (Date.now() < end) {
+    try { const [ip] = await r.resolve4('app.${state.zone}');
+      const res = await fetch('http://' + ip + ':${state.appPort}/healthz', { signal: AbortSignal.timeout(2000) });
+      const body = await res.json(); last = ip + ' ' + res.status + ' ' + JSON.stringify(body);
+      if (res.ok && body.writable) { console.log('app.${state.zone} -> ' + ip + ' serves writes'); return; }
+    } catch (e) { last = String(e); }
+    await new Promise((s) => setTimeout(s, 500)); }
+  console.error('DR not serving through DNS: ' + last); process.exit(1); })();`;
+}
+
 export function writeLabConfig(state: LabState, options: LabConfigOptions = {}): string {
+  const dns = state.dns!;
+  writeFileSync(
+    nsupdateFile(state),
+    [
+      `server 127.0.0.1 ${dns.port}`,
+      `zone ${dns.zone}`,
+      `update delete app.${dns.zone} A`,
+      `update add app.${dns.zone} 5 A ${state.appHost.dr}`,
+      'send',
+      '',
+    ].join('\n'),
+  );
   const file = join(state.dir, 'phoenix.yaml');
   writeFileSync(
     file,

@@ -304,6 +304,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         'the controller to decide DR',
       );
       progress('controller decided dr_failover; the runbook runs');
+      // The controller tells its cycle listeners before its decision sink: wait for the run to start.
+      const runStarted = performance.now();
+      while (!run && performance.now() - runStarted < 10_000) await new Promise((r) => setTimeout(r, 50));
       const deadline = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutS * 1000));
       report = await Promise.race([run ?? Promise.resolve(undefined), deadline]);
       rtoS = await rtoWatch;
