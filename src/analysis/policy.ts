@@ -68,7 +68,21 @@ function failoverBlocks(input: PolicyInput): string[] {
  * drastic action that is still allowed, with the reasons recorded.
  */
 export function applyPolicy(input: PolicyInput): Decision {
-  if (!input.gated) return naive(input);
+  if (!input.gated) {
+    // Even the naive baseline must not start a second failover while one is under way.
+    const decision = naive(input);
+    const { lastFailoverAt } = input.state;
+    const failover = decision.action === 'dr_failover' || decision.action === 'region_failover';
+    if (failover && lastFailoverAt !== undefined && input.now - lastFailoverAt < input.config.cooldown_s) {
+      return {
+        ...decision,
+        action: 'none',
+        reason: `a failover was already decided; holding (cooldown). ${decision.reason}`,
+        blocked_by: ['cooldown'],
+      };
+    }
+    return decision;
+  }
   const { analysis, score, now, config } = input;
   const base = {
     at: now,

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
-import { buildController } from '../../controller/index.js';
+import { buildController, type DecisionSink } from '../../controller/index.js';
+import {
+  createRunbookDecisionSink,
+  resumeInterruptedRuns,
+  type RunbookDecisionSink,
+  type RunEvent,
+} from '../../runbook/index.js';
 import { createLogger, LOG_LEVELS, prettyFromFormat, type LogLevel } from '../../log/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
@@ -53,14 +59,47 @@ export function registerRun(program: Command): void {
         throw new UserError(
           `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
         );
+      // Decisions to act start the configured runbook; the engine shares the history's database.
+      let runbooks: RunbookDecisionSink | undefined;
+      const sink: DecisionSink | undefined = config.raw.runbooks
+        ? {
+            async onDecision(decision) {
+              if (!runbooks) return undefined;
+              const outcome = await runbooks.onDecision(decision);
+              if (outcome.kind !== 'ignored') {
+                logger.warn(
+                  {
+                    runbook: outcome.runbook,
+                    outcome: outcome.kind,
+                    run: 'handle' in outcome ? outcome.handle.runId : undefined,
+                  },
+                  outcome.kind === 'refused'
+                    ? `runbook refused: ${outcome.reason}`
+                    : `runbook ${outcome.kind}`,
+                );
+              }
+              return outcome;
+            },
+          }
+        : undefined;
       let built;
       try {
         built = await buildController(config, {
           logger,
           analyzer: options.analyzer as AnalyzerName | undefined,
+          sink,
         });
       } catch (error) {
         throw new UserError((error as Error).message);
+      }
+      if (sink && built.history) {
+        const onEvent = (event: RunEvent) => logger.info(event, `runbook ${event.type}`);
+        runbooks = createRunbookDecisionSink({ db: built.history.db, config, onEvent });
+        // A failover interrupted by a crash or restart continues where it stopped.
+        for (const handle of resumeInterruptedRuns({ db: built.history.db, config, onEvent })) {
+          logger.warn({ run: handle.runId }, 'resuming an interrupted runbook run');
+          handle.done.catch(() => undefined);
+        }
       }
       const stopSignal = untilSignal();
       logger.info(
