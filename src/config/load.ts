@@ -262,7 +262,9 @@ export function parseConfig(
   }
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error, input));
+    // A missing ${VAR} already explains whatever the schema says about the empty value it left.
+    const envPaths = new Set(issues.map((i) => i.path));
+    issues.push(...zodIssues(parsed.error, input).filter((i) => !envPaths.has(i.path)));
     // Report weight problems too, so one run lists every mistake.
     checkScoring(input as Pick<RawConfig, 'scoring'>, issues);
     throw new ConfigError(file, issues);
