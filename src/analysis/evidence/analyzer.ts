@@ -644,7 +644,7 @@ export function analyzeEvidence(input: AnalysisInput): Analysis {
       };
       const dr =
         best.category === 'cloudflare_infrastructure' && action === 'trigger_dr'
-          ? gateDr(f, input, aws, best.evidence)
+          ? gateDr(f, input, { category: best.category, strength: best.strength + 3 }, best.evidence)
           : undefined;
       if (dr)
         return result(
@@ -783,8 +783,9 @@ function gateDr(
     );
   }
   const why = evidence
-    .filter((e) => e.weight > 0)
-    .sort((a, b) => b.weight - a.weight)
+    // For the AWS cause the supporting items weigh positive; for an edge cause they point away from AWS.
+    .filter((e) => (cause.category === 'aws_infrastructure' ? e.weight > 0 : e.weight !== 0))
+    .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
     .slice(0, 4)
     .map((e) => e.says)
     .join('; ');
