@@ -203,6 +203,9 @@ function awsInfrastructure(f: Features): Explanation & { structural: boolean; zo
       ),
     );
   }
+  // Nodes alone, while the AWS APIs answer from another region and AWS reports nothing, may be our
+  // cluster rather than the cloud: never enough for a confident DR; a human decides (escalate).
+  const nodesOnly = f.crossRegion.present && cross === 'ok' && f.health.regionalIssues.length === 0;
   // A structural failure that lasts is more telling than one that has just begun.
   if (structural && !infraHealthy && f.onset !== undefined) {
     const lasted = f.now - f.onset;
@@ -218,6 +221,17 @@ function awsInfrastructure(f: Features): Explanation & { structural: boolean; zo
         ),
       );
     }
+  }
+  if (nodesOnly && strength > 6) {
+    strength = 6;
+    evidence.push(
+      item(
+        'signal:aws_cross_region',
+        'ok',
+        0,
+        'AWS APIs answer normally from another region and AWS reports no issue: not confident it is the cloud',
+      ),
+    );
   }
   const healthText = f.health.regionalIssues.map((e) => e.description ?? '').join(' ');
   const zonal =
