@@ -35,3 +35,10 @@ export {
 } from './readiness.js';
 export { buildReport, formatReport, formatSeconds, type RunReport } from './report.js';
 export { createRunbookDecisionSink, type RunbookDecisionSink } from './sink.js';
+export {
+  ReadinessMonitor,
+  readinessFailures,
+  DEFAULT_READINESS_INTERVAL_S,
+  type ReadinessReport,
+  type ReadinessMonitorOptions,
+} from './monitor.js';

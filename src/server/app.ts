@@ -207,6 +207,8 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
           }
         : null,
       dr_readiness: drReadiness(latest),
+      // The runbooks' own pre-flight checks; null when no runbook is configured or none has finished yet.
+      runbook_readiness: deps.readiness?.latest() ?? null,
     };
   });
 

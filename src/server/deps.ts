@@ -3,7 +3,7 @@ import { ChangeStore } from '../context/index.js';
 import type { Controller } from '../controller/index.js';
 import { Journal } from '../runbook/index.js';
 import type { HistoryStore } from '../store/index.js';
-import type { CycleRecord, HistoryPoint, ServerDeps } from './ports.js';
+import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
 import { toHistoryPoint } from './recent.js';
 import { JournalRunControl } from './runs.js';
 
@@ -13,6 +13,8 @@ export interface ControllerParts {
   /** The runbook journal and the change log; without them, both are opened on the history store's database. */
   journal?: Journal;
   changes?: ChangeStore;
+  /** The runbook readiness monitor of `phoenix run`. */
+  readiness?: RunbookReadinessView;
   interval_s: number;
 }
 
@@ -44,6 +46,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
       },
     },
     runs: journal ? new JournalRunControl(journal) : undefined,
+    readiness: parts.readiness,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }
       : undefined,

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LEVELS, SIGNAL_STATUSES } from '../core/index.js';
-import type { CycleRecord, RunControl, RunView } from './ports.js';
+import type { CycleRecord, RunbookReadinessView, RunControl, RunView } from './ports.js';
 import { drReadiness } from './readiness.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'aborted']);
@@ -29,7 +29,14 @@ export class ServerMetrics {
   private readonly stageSeconds: Histogram;
   private readonly observedStages = new Set<string>();
 
-  constructor(options: { interval_s?: number; runs?: RunControl; processMetrics?: boolean } = {}) {
+  constructor(
+    options: {
+      interval_s?: number;
+      runs?: RunControl;
+      readiness?: RunbookReadinessView;
+      processMetrics?: boolean;
+    } = {},
+  ) {
     const registers = [this.registry];
     if (options.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'phoenix_' });
@@ -141,6 +148,53 @@ export class ServerMetrics {
           if (!latest.has(run.runbook)) latest.set(run.runbook, run.status);
         for (const [runbook, current] of latest)
           for (const status of RUN_STATUSES) this.set({ runbook, status }, status === current ? 1 : 0);
+      },
+    });
+    const readiness = options.readiness;
+    new Gauge({
+      name: 'phoenix_runbook_ready',
+      help: 'Whether each runbook passed every pre-flight check in the last readiness pass (1 ready, 0 not); absent before the first',
+      labelNames: ['runbook'],
+      registers,
+      collect() {
+        this.reset();
+        for (const runbook of readiness?.latest()?.runbooks ?? [])
+          this.set({ runbook: runbook.runbook }, runbook.ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'phoenix_runbook_check_failures',
+      help: 'Pre-flight checks failing in the last readiness pass (1 per failing check); step "" is a problem with the runbook itself',
+      labelNames: ['runbook', 'stage', 'step', 'check'],
+      registers,
+      collect() {
+        this.reset();
+        for (const runbook of readiness?.latest()?.runbooks ?? []) {
+          if (runbook.problems.length)
+            this.set(
+              { runbook: runbook.runbook, stage: '', step: '', check: 'runbook' },
+              runbook.problems.length,
+            );
+          for (const step of runbook.steps)
+            for (const check of step.checks)
+              if (!check.ok)
+                this.inc({
+                  runbook: runbook.runbook,
+                  stage: step.stage,
+                  step: step.step,
+                  check: check.check,
+                });
+        }
+      },
+    });
+    new Gauge({
+      name: 'phoenix_runbook_readiness_timestamp_seconds',
+      help: 'Unix time the last runbook readiness pass started (0 before the first)',
+      registers,
+      collect() {
+        this.reset();
+        const latest = readiness?.latest();
+        if (latest) this.set(latest.checked_at);
       },
     });
     this.stageSeconds = new Histogram({

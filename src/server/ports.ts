@@ -23,6 +23,33 @@ export interface DrReadiness {
   source: 'analysis' | 'signal' | 'unknown';
 }
 
+/** One pass of the runbooks' pre-flight checks (the same as `phoenix plan`), as the server shows it. */
+export interface RunbookReadinessReport {
+  /** Unix seconds when the pass started. */
+  checked_at: number;
+  duration_ms?: number;
+  /** Every configured runbook passed every check. */
+  ready: boolean;
+  runbooks: Array<{
+    runbook: string;
+    ok: boolean;
+    /** Problems with the runbook itself (invalid parameters, unreadable file). */
+    problems: string[];
+    steps: Array<{
+      stage: string;
+      step: string;
+      type: string;
+      ok: boolean;
+      checks: Array<{ check: string; ok: boolean; detail: string }>;
+    }>;
+  }>;
+}
+
+/** The latest runbook readiness pass; undefined until the first one ends. */
+export interface RunbookReadinessView {
+  latest(): RunbookReadinessReport | undefined;
+}
+
 /** One finished cycle, as the controller reports it. */
 export interface CycleRecord {
   at: number;
@@ -123,6 +150,8 @@ export interface ServerDeps {
   runs?: RunControl;
   trigger?: CycleTrigger;
   changes?: ChangeRecorder;
+  /** The runbooks' pre-flight checks, re-run every `runbooks.readiness_interval`. */
+  readiness?: RunbookReadinessView;
   /** Seconds between scheduled cycles (for staleness and the dashboard). */
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */

@@ -30,7 +30,12 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
   const options = resolveServerOptions(start.config.raw.server, interval_s);
   if (start.listen) Object.assign(options, start.listen);
   const deps = { ...start.deps, interval_s };
-  const metrics = new ServerMetrics({ interval_s, runs: deps.runs, processMetrics: start.processMetrics });
+  const metrics = new ServerMetrics({
+    interval_s,
+    runs: deps.runs,
+    readiness: deps.readiness,
+    processMetrics: start.processMetrics,
+  });
   const stopListening = deps.events?.onCycle((record) => metrics.observeCycle(record));
   const latest = deps.status?.latest();
   if (latest) metrics.showCycle(latest);

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
-import { DecisionLoop, OPERATE_TOKEN, snapshot } from './harness.js';
+import { DecisionLoop, OPERATE_TOKEN, serverConfig, snapshot } from './harness.js';
 import { runbookWorld } from './runbook-world.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -30,9 +31,41 @@ test(
     loop.clock -= 30;
     loop.now = () => Math.max(loop.clock, Math.floor(Date.now() / 1000));
     const handle = world.engine.start('dr_failover', { trigger: 'decision', reason: 'aws outage' });
+    // A runbook whose terraform binary is missing: its pre-flight check fails.
+    const readiness = new ReadinessMonitor({
+      config: serverConfig(
+        {},
+        {
+          runbooks: {
+            dr_failover: {
+              stages: [
+                {
+                  name: 'infrastructure',
+                  steps: [
+                    {
+                      name: 'apply',
+                      type: 'terraform',
+                      params: { dir: world.dir, binary: '/nonexistent/terraform' },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      ),
+    });
+    await readiness.check();
     const server = await startServer({
       config: world.config,
-      deps: { status: loop.recent, events: loop.recent, trigger: loop, runs: world.runs, now: loop.now },
+      deps: {
+        status: loop.recent,
+        events: loop.recent,
+        trigger: loop,
+        runs: world.runs,
+        readiness,
+        now: loop.now,
+      },
       listen: { host: '127.0.0.1', port: 0 },
       processMetrics: false,
     });
@@ -67,6 +100,11 @@ test(
       assert.equal(await page.textContent('#level'), 'dr failover');
       assert.match((await page.textContent('#whoami'))!, /oncall \(operate\)/);
       assert.equal(await page.textContent('#dr-ready'), 'ready');
+      assert.match((await page.textContent('#runbook-ready'))!, /^Runbooks: NOT ready · checked \d+ s ago$/);
+      assert.match(
+        (await page.textContent('#runbook-failures li'))!,
+        /^dr_failover infrastructure\/apply \/nonexistent\/terraform present: .*not on PATH/,
+      );
 
       // The chart holds every cycle and draws the score and each signal.
       await page.waitForSelector('#chart[data-points="40"] canvas');

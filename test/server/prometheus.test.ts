@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { DecisionLoop, READ_TOKEN, snapshot } from './harness.js';
@@ -45,7 +46,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 test('the alert rules pass promtool check and their unit tests', { skip }, () => {
   const check = spawnSync('promtool', ['check', 'rules', RULES], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /SUCCESS: 6 rules found/);
+  assert.match(check.stdout, /SUCCESS: 7 rules found/);
   const unit = spawnSync('promtool', ['test', 'rules', 'rules.test.yaml'], {
     cwd: resolve(REPO_ROOT, 'deploy/prometheus'),
     encoding: 'utf8',
@@ -65,10 +66,12 @@ test(
     await loop.cycle();
     const failed = await world.engine.start('dr_failover', { trigger: 'test' }).done;
     assert.equal(failed.status, 'failed');
+    const readiness = new ReadinessMonitor({ config: world.config });
+    await readiness.check();
 
     const server = await startServer({
       config: world.config,
-      deps: { status: loop.recent, events: loop.recent, runs: world.runs },
+      deps: { status: loop.recent, events: loop.recent, runs: world.runs, readiness },
       listen: { host: '127.0.0.1', port: 0 },
     });
     const dir = mkdtempSync(join(tmpdir(), 'phoenix-prometheus-'));
@@ -130,12 +133,13 @@ test(
       assert.equal(Number((await value('phoenix_score'))[0].value[1]), loop.recent.latest()!.score.score);
       assert.equal(Number((await value('phoenix_dr_ready'))[0].value[1]), 0);
       assert.equal(Number((await value('phoenix_signal_weight{signal="eks_nodes"}'))[0].value[1]), 2);
+      assert.equal(Number((await value('phoenix_runbook_ready{runbook="dr_failover"}'))[0].value[1]), 1);
 
       const rules = (await api('/api/v1/rules')) as {
         groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }>;
       };
       assert.equal(rules.groups.length, 1);
-      assert.equal(rules.groups[0].rules.length, 6);
+      assert.equal(rules.groups[0].rules.length, 7);
       for (const rule of rules.groups[0].rules)
         assert.notEqual(rule.health, 'err', `${rule.name}: ${rule.lastError}`);
 
@@ -159,7 +163,7 @@ test(
         for (const target of panel.targets) {
           const expr = target.expr.replaceAll('$instance', '.*').replaceAll('$__rate_interval', '1m');
           const result = await value(expr);
-          if (!/analyzer|webhook|decisions_total|cycles_total|stage_duration/.test(expr))
+          if (!/analyzer|webhook|decisions_total|cycles_total|stage_duration|check_failures/.test(expr))
             assert.ok(result.length > 0, `panel "${panel.title}" shows nothing: ${expr}`);
         }
       }

@@ -4,6 +4,7 @@ import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type DecisionSink } from '../../controller/index.js';
 import {
   createRunbookDecisionSink,
+  ReadinessMonitor,
   resumeInterruptedRuns,
   type RunbookDecisionSink,
   type RunEvent,
@@ -101,6 +102,10 @@ export function registerRun(program: Command): void {
           handle.done.catch(() => undefined);
         }
       }
+      // The runbooks' pre-flight checks as a readiness signal: a broken runbook is found before the disaster.
+      const readiness = config.raw.runbooks
+        ? new ReadinessMonitor({ config, logger: logger.child({ component: 'readiness' }) })
+        : undefined;
       const stopSignal = untilSignal();
       logger.info(
         {
@@ -112,7 +117,7 @@ export function registerRun(program: Command): void {
         },
         'controller started',
       );
-      const deps = createServerDeps({ ...built, interval_s: config.interval_s });
+      const deps = createServerDeps({ ...built, readiness, interval_s: config.interval_s });
       const server =
         config.raw.server?.enabled === false
           ? undefined
@@ -122,8 +127,10 @@ export function registerRun(program: Command): void {
             });
       if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
       built.controller.start();
+      readiness?.start();
       const signal = await stopSignal;
       logger.info({ signal }, 'stopping: finishing the cycle in flight');
+      await readiness?.stop();
       await server?.close();
       await built.shutdown();
       logger.info({ cycles: built.controller.status().cycles }, 'controller stopped');

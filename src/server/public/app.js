@@ -70,7 +70,38 @@ function setConnection(ok, message) {
   node.className = ok ? 'muted' : 'error';
 }
 
+/** The runbooks' pre-flight checks, re-run by the controller every readiness_interval. */
+function renderRunbookReadiness(report, now) {
+  const line = $('#runbook-ready');
+  if (!report) {
+    line.hidden = true;
+    $('#runbook-failures').replaceChildren();
+    return;
+  }
+  line.hidden = false;
+  line.replaceChildren(
+    'Runbooks: ',
+    el('strong', {
+      class: report.ready ? 'ready-yes' : 'ready-no',
+      text: report.ready ? 'ready' : 'NOT ready',
+    }),
+    ' · checked ' + fmtAge(now - report.checked_at),
+  );
+  const failures = [];
+  for (const runbook of report.runbooks) {
+    for (const problem of runbook.problems) failures.push(runbook.runbook + ': ' + problem);
+    for (const step of runbook.steps)
+      for (const check of step.checks)
+        if (!check.ok)
+          failures.push(
+            runbook.runbook + ' ' + step.stage + '/' + step.step + ' ' + check.check + ': ' + check.detail,
+          );
+  }
+  $('#runbook-failures').replaceChildren(...failures.map((f) => el('li', { class: 'ready-no', text: f })));
+}
+
 function renderStatus(status) {
+  renderRunbookReadiness(status.runbook_readiness, status.now);
   const latest = status.latest;
   if (!latest) {
     $('#score').textContent = '–';
