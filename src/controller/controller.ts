@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { Decision, IncidentContext } from '../core/index.js';
+import type { Analysis, Decision, IncidentContext, Level } from '../core/index.js';
 import type { ContextSource, SignalSource } from '../core/ports.js';
 import type { PhoenixConfig } from '../config/index.js';
 import { DecisionEngine } from '../decision/index.js';
-import { createAnalyzer, type Analyzer } from '../analysis/index.js';
+import { createAnalyzer, type AnalysisInput, type Analyzer } from '../analysis/index.js';
 import { scoreSnapshot } from '../scoring/index.js';
 import type { CycleRecord, HistoryStore } from '../store/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
@@ -42,6 +42,32 @@ export interface ControllerStats {
 type CycleListener = (record: CycleRecord) => void;
 
 /**
+ * Measures each analysis. The decision core reads no clock, so the time is taken
+ * here, around the analyzer it calls; cycles never overlap, so one slot is enough.
+ */
+class TimedAnalyzer implements Analyzer {
+  lastMs?: number;
+  constructor(private readonly inner: Analyzer) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get gated(): boolean {
+    return this.inner.gated;
+  }
+  wants(level: Level): boolean {
+    return this.inner.wants(level);
+  }
+  async analyze(input: AnalysisInput): Promise<Analysis> {
+    const started = performance.now();
+    try {
+      return await this.inner.analyze(input);
+    } finally {
+      this.lastMs = Math.round((performance.now() - started) * 100) / 100;
+    }
+  }
+}
+
+/**
  * The live loop: every interval it collects the signals, runs the decision
  * core, records the cycle and tells subscribers. Cycles never overlap; a
  * webhook asking for a cycle while one runs gets the next one, shared with
@@ -49,6 +75,7 @@ type CycleListener = (record: CycleRecord) => void;
  */
 export class Controller {
   private readonly engine: DecisionEngine;
+  private readonly analyzer: TimedAnalyzer;
   private readonly events = new EventEmitter();
   private readonly clock: () => number;
   private readonly logger: Logger;
@@ -69,8 +96,10 @@ export class Controller {
   };
 
   constructor(private readonly options: ControllerOptions) {
-    const analyzer = options.analyzer ?? createAnalyzer(options.config.decision.analyzer, options.config);
-    this.engine = new DecisionEngine(options.config, analyzer);
+    this.analyzer = new TimedAnalyzer(
+      options.analyzer ?? createAnalyzer(options.config.decision.analyzer, options.config),
+    );
+    this.engine = new DecisionEngine(options.config, this.analyzer);
     this.clock = options.clock ?? (() => Date.now() / 1000);
     this.logger = options.logger ?? silentLogger();
     this.interval_s = options.config.interval_s;
@@ -203,6 +232,7 @@ export class Controller {
       // Context costs calls to outside services: only ask when the score says something is wrong.
       const preview = scoreSnapshot(signals, this.options.config.scoring);
       const context = preview.level === 'none' ? {} : await this.gatherContext(at);
+      this.analyzer.lastMs = undefined;
       const result = await this.engine.cycle({ now: at, signals, context });
       const record: CycleRecord = {
         at,
@@ -213,6 +243,7 @@ export class Controller {
         decision: result.decision,
         analysis: result.analysis,
       };
+      if (result.analysis && this.analyzer.lastMs !== undefined) record.analysis_ms = this.analyzer.lastMs;
       if (preview.level !== 'none') record.context = context;
       if (this.options.history) {
         try {
@@ -261,6 +292,7 @@ export class Controller {
       category: d.category,
       confidence: d.confidence,
       duration_ms: record.duration_ms,
+      ...(record.analysis_ms !== undefined ? { analysis_ms: record.analysis_ms } : {}),
       ...(troubled.length ? { signals: troubled.join(' ') } : {}),
       ...(d.blocked_by.length ? { blocked_by: d.blocked_by } : {}),
     };

@@ -229,11 +229,9 @@ export class ServerMetrics {
     this.showCycle(record);
     this.decisions.inc({ action: record.decision.action });
     this.cycles.inc({ trigger: triggerLabel(record.reason) });
-    const extra = record.analysis?.extra as
-      { latency_ms?: unknown; llm?: { latency_ms?: unknown } } | undefined;
-    const latencyMs = record.analysis_ms ?? numeric(extra?.latency_ms) ?? numeric(extra?.llm?.latency_ms);
-    if (record.analysis && latencyMs !== undefined)
-      this.analyzerSeconds.observe({ analyzer: record.analysis.analyzer }, latencyMs / 1000);
+    // The controller times the whole analysis (an LLM call included) as analysis_ms.
+    if (record.analysis && numeric(record.analysis_ms) !== undefined)
+      this.analyzerSeconds.observe({ analyzer: record.analysis.analyzer }, record.analysis_ms! / 1000);
     if (record.duration_ms !== undefined) this.cycleSeconds.observe(record.duration_ms / 1000);
   }
 

@@ -52,6 +52,8 @@ export interface CycleRecord {
   /** Why it ran: `schedule`, `webhook: ...`, `manual`. */
   reason: string;
   duration_ms: number;
+  /** How long the analyzer took, when it ran this cycle. Not stored. */
+  analysis_ms?: number;
   signals: SignalSnapshot;
   score: ScoreResult;
   decision: Decision;
