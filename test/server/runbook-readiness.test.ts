@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { httpServer } from '../helpers/servers.js';
 import { DecisionLoop, READ_TOKEN, serverConfig } from './harness.js';
 
 function freePort(): Promise<number> {
@@ -94,12 +95,21 @@ test('a runbook step whose binary disappears turns readiness off in /api/status 
 });
 
 test(
-  'phoenix run checks runbook readiness at start: a missing terraform binary is logged and served',
+  'phoenix run checks runbook readiness at start: a missing terraform binary is logged, served and notified',
   { timeout: 120_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'phoenix-rb-ready-run-'));
     const port = await freePort();
     const missing = join(dir, 'no-such-dir', 'terraform');
+    const notes: Array<Record<string, unknown>> = [];
+    const receiver = await httpServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += String(c)));
+      req.on('end', () => {
+        notes.push(JSON.parse(raw) as Record<string, unknown>);
+        res.end('{}');
+      });
+    });
     const config = join(dir, 'phoenix.yaml');
     writeFileSync(
       config,
@@ -108,6 +118,7 @@ test(
         store: { path: join(dir, 'phoenix.db') },
         server: { listen: `127.0.0.1:${port}`, anonymous: 'read' },
         runbooks: terraformRunbook(dir, missing),
+        notifications: { channels: [{ channel: 'webhook', url: `${receiver.url}/oncall` }] },
       }),
     );
     const child = spawn(
@@ -144,6 +155,11 @@ test(
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^phoenix_runbook_ready\{runbook="dr_failover"\} 0$/m);
       assert.ok(metrics.includes(`check="${missing} present"} 1`), metrics);
+      for (let i = 0; i < 100 && notes.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(notes.length, 1, output);
+      assert.equal(notes[0].stage, 'readiness');
+      assert.equal(notes[0].step, 'not_ready');
+      assert.match(String(notes[0].message), /runbooks are NOT ready.*terraform present/);
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0, output);
@@ -163,6 +179,7 @@ test(
         child.kill('SIGKILL');
         await exited;
       }
+      await receiver.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },

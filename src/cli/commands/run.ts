@@ -10,6 +10,7 @@ import {
   type RunEvent,
 } from '../../runbook/index.js';
 import { createLogger, LOG_LEVELS, prettyFromFormat, type LogLevel } from '../../log/index.js';
+import { Notifier } from '../../notifications/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
 
@@ -60,29 +61,38 @@ export function registerRun(program: Command): void {
         throw new UserError(
           `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
         );
+      // Decisions, runbook results and readiness changes reach on-call (Slack, PagerDuty, a webhook).
+      const notifier = config.raw.notifications
+        ? new Notifier({
+            settings: config.raw.notifications,
+            logger: logger.child({ component: 'notify' }),
+          })
+        : undefined;
       // Decisions to act start the configured runbook; the engine shares the history's database.
       let runbooks: RunbookDecisionSink | undefined;
-      const sink: DecisionSink | undefined = config.raw.runbooks
-        ? {
-            async onDecision(decision) {
-              if (!runbooks) return undefined;
-              const outcome = await runbooks.onDecision(decision);
-              if (outcome.kind !== 'ignored') {
-                logger.warn(
-                  {
-                    runbook: outcome.runbook,
-                    outcome: outcome.kind,
-                    run: 'handle' in outcome ? outcome.handle.runId : undefined,
-                  },
-                  outcome.kind === 'refused'
-                    ? `runbook refused: ${outcome.reason}`
-                    : `runbook ${outcome.kind}`,
-                );
-              }
-              return outcome;
-            },
-          }
-        : undefined;
+      const sink: DecisionSink | undefined =
+        config.raw.runbooks || notifier
+          ? {
+              async onDecision(decision) {
+                notifier?.onDecision(decision);
+                if (!runbooks) return undefined;
+                const outcome = await runbooks.onDecision(decision);
+                if (outcome.kind !== 'ignored') {
+                  logger.warn(
+                    {
+                      runbook: outcome.runbook,
+                      outcome: outcome.kind,
+                      run: 'handle' in outcome ? outcome.handle.runId : undefined,
+                    },
+                    outcome.kind === 'refused'
+                      ? `runbook refused: ${outcome.reason}`
+                      : `runbook ${outcome.kind}`,
+                  );
+                }
+                return outcome;
+              },
+            }
+          : undefined;
       let built;
       try {
         built = await buildController(config, {
@@ -93,8 +103,11 @@ export function registerRun(program: Command): void {
       } catch (error) {
         throw new UserError((error as Error).message);
       }
-      if (sink && built.history) {
-        const onEvent = (event: RunEvent) => logger.info(event, `runbook ${event.type}`);
+      if (config.raw.runbooks && built.history) {
+        const onEvent = (event: RunEvent) => {
+          logger.info(event, `runbook ${event.type}`);
+          notifier?.onRunEvent(event);
+        };
         runbooks = createRunbookDecisionSink({ db: built.history.db, config, onEvent });
         // A failover interrupted by a crash or restart continues where it stopped.
         for (const handle of resumeInterruptedRuns({ db: built.history.db, config, onEvent })) {
@@ -104,7 +117,11 @@ export function registerRun(program: Command): void {
       }
       // The runbooks' pre-flight checks as a readiness signal: a broken runbook is found before the disaster.
       const readiness = config.raw.runbooks
-        ? new ReadinessMonitor({ config, logger: logger.child({ component: 'readiness' }) })
+        ? new ReadinessMonitor({
+            config,
+            logger: logger.child({ component: 'readiness' }),
+            onChange: (report, previous) => notifier?.onReadiness(report, previous),
+          })
         : undefined;
       const stopSignal = untilSignal();
       logger.info(
@@ -133,6 +150,7 @@ export function registerRun(program: Command): void {
       await readiness?.stop();
       await server?.close();
       await built.shutdown();
+      await notifier?.flush();
       logger.info({ cycles: built.controller.status().cycles }, 'controller stopped');
       logger.flush?.();
       // Abandoned probe sockets must not keep the process alive after a clean stop.

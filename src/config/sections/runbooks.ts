@@ -105,7 +105,7 @@ export const runbooksSchema = z
   .object({
     /** Load the runbooks from their own YAML file (a mapping of the same shape), relative to this config. */
     file: z.string().optional(),
-    /** How often the controller re-runs the runbooks' pre-flight checks as a readiness signal. */
+    /** How often `phoenix run` re-runs the runbooks' pre-flight checks as a readiness signal (default 5m). */
     readiness_interval: durationSchema.optional(),
     /** Seconds a running run's owner may stay silent before another process may take it over. */
     stale_after: durationSchema.optional(),

@@ -62,4 +62,53 @@ export const serverSchema = z
 
 export type ServerSection = z.output<typeof serverSchema>;
 
-export const notificationsSchema = z.object({}).catchall(z.unknown());
+/** Where on-call hears from the controller. Secrets (webhook URLs, routing keys) only as `${VAR}`. */
+const channelSchema = z.discriminatedUnion('channel', [
+  z
+    .object({
+      channel: z.literal('slack'),
+      /** The incoming webhook URL (it is the secret). */
+      webhook_url: z.string().url(),
+    })
+    .strict(),
+  z
+    .object({
+      channel: z.literal('pagerduty'),
+      /** The Events API v2 integration's routing key. */
+      routing_key: z.string().min(1),
+      /** Default https://events.pagerduty.com/v2/enqueue. */
+      url: z.string().url().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      channel: z.literal('webhook'),
+      url: z.string().url(),
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .strict(),
+]);
+
+export const NOTIFIED_DECISIONS = ['self_heal', 'region_failover', 'dr_failover', 'escalate'] as const;
+
+/**
+ * Notifications (decisions to act, escalations, runbook results, readiness) sent through
+ * the `notify` step's channels: Slack, PagerDuty Events v2, a generic JSON webhook.
+ */
+export const notificationsSchema = z
+  .object({
+    channels: z.array(channelSchema).min(1, 'list at least one channel (slack, pagerduty or webhook)'),
+    /** Decisions that notify. Default: every action but `none`. */
+    decisions: z.array(z.enum(NOTIFIED_DECISIONS)).optional(),
+    /** The same decision is sent again only after this long (default 30m); a different one at once. */
+    repeat_after: durationSchema.optional(),
+    /** Runbook runs that end (succeeded, failed, aborted, cleared) or wait for approval. Default true. */
+    runbooks: z.boolean().optional(),
+    /** Runbook readiness turning not ready, and ready again. Default true. */
+    readiness: z.boolean().optional(),
+    /** One delivery's limit (default 10s). */
+    timeout: durationSchema.optional(),
+  })
+  .strict();
+
+export type NotificationsSection = z.output<typeof notificationsSchema>;
