@@ -36,6 +36,9 @@ export function ec2ApiProbe(name: string, config: ProbeConfig, timeout_s: number
     name,
     type: 'ec2_api',
     timeout_s,
+    async prepare() {
+      await import('@aws-sdk/client-ec2');
+    },
     async run(context) {
       // The SDK is large; load it only when an ec2_api probe runs.
       const { EC2Client, DescribeAvailabilityZonesCommand } = await import('@aws-sdk/client-ec2');

@@ -82,6 +82,9 @@ export function kubernetesNodesProbe(name: string, config: ProbeConfig, timeout_
     name,
     type: 'kubernetes_nodes',
     timeout_s,
+    async prepare() {
+      await import('@kubernetes/client-node');
+    },
     async run(context) {
       if (!api) {
         const { CoreV1Api } = await import('@kubernetes/client-node');

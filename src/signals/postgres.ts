@@ -114,6 +114,9 @@ export function postgresReplicationProbe(name: string, config: ProbeConfig, time
     name,
     type: 'postgres_replication',
     timeout_s,
+    async prepare() {
+      await import('pg');
+    },
     async run(context) {
       const notes: string[] = [];
       let standby: { value?: StandbyView; error?: string } | undefined;

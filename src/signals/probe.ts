@@ -19,6 +19,8 @@ export interface Probe {
   readonly type: ProbeType;
   readonly timeout_s: number;
   run(context: ProbeRunContext): Promise<Signal>;
+  /** Loads what the probe needs (large SDKs) once, outside its deadline, so the first cycle is not `unknown`. */
+  prepare?(): Promise<void>;
   close?(): Promise<void>;
 }
 

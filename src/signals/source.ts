@@ -81,7 +81,18 @@ export class ProbeSet implements SignalSource {
     return Math.max(0, ...this.probes.map((p) => p.timeout_s));
   }
 
+  private prepared?: Promise<void>;
+
+  /** Loads every probe's libraries once; a failure here shows up when the probe runs. */
+  prepare(): Promise<void> {
+    this.prepared ??= Promise.all(this.probes.map((p) => p.prepare?.().catch(() => undefined))).then(
+      () => undefined,
+    );
+    return this.prepared;
+  }
+
   async collect(_now: number): Promise<SignalSnapshot> {
+    await this.prepare();
     const results = await Promise.all(
       this.probes.map((probe) => runProbe(probe, this.shared, this.stopping.signal)),
     );
@@ -90,6 +101,7 @@ export class ProbeSet implements SignalSource {
 
   /** Runs one probe by signal name; undefined when no probe has that name. */
   async collectOne(name: string): Promise<Signal | undefined> {
+    await this.prepare();
     const probe = this.probes.find((p) => p.name === name);
     return probe ? runProbe(probe, this.shared, this.stopping.signal) : undefined;
   }

@@ -13,7 +13,8 @@ describe('HTTP API over a real decision loop', () => {
   const logLines: string[] = [];
 
   before(async () => {
-    const config = serverConfig({ rate_limit: { max: 5, window: '1m' } });
+    // No cooldown: the loop decides DR on every bad cycle, so each decision is visible in the API.
+    const config = serverConfig({ rate_limit: { max: 5, window: '1m' } }, { decision: { cooldown: 0 } });
     loop = new DecisionLoop(config);
     // Ten quiet cycles, then three with the primary cloud failing.
     for (let i = 0; i < 10; i++, loop.clock += 30) await loop.cycle();
