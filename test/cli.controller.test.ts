@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { REPO_ROOT, runCli } from './helpers/paths.js';
+import { REPO_ROOT, runCli, startPhoenix } from './helpers/paths.js';
 import { closedPort, httpServer } from './helpers/servers.js';
 
 let app: Awaited<ReturnType<typeof httpServer>>;
@@ -80,40 +80,14 @@ test('phoenix status without history says how to get one; after a recorded cycle
 
 test('phoenix run records cycles and exits 0 after SIGTERM, finishing the cycle in flight', async () => {
   const file = writeConfig('run', { internal_services: { type: 'http', url: `${app.url}/` } });
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      resolve(REPO_ROOT, 'src/cli/main.ts'),
-      'run',
-      '--config',
-      file,
-      '--log-format',
-      'json',
-    ],
-    {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const phoenix = startPhoenix(['run', '--config', file, '--log-format', 'json']);
   try {
-    await new Promise<void>((resolveCycles, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk;
-        if ((out.match(/"msg":"cycle: /g) ?? []).length >= 2) resolveCycles();
-      });
-      child.on('exit', () => reject(new Error(`run exited early: ${err}${out}`)));
-    });
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
+    await phoenix.waitFor(() => (phoenix.stdout().match(/"msg":"cycle: /g) ?? []).length >= 2, 'two cycles');
+    assert.equal(await phoenix.stop(), 0, phoenix.output());
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    await phoenix.stop();
   }
+  const out = phoenix.stdout();
   const lines = out
     .trim()
     .split('\n')

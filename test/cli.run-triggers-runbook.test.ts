@@ -1,11 +1,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { REPO_ROOT, runCli } from './helpers/paths.js';
+import { runCli, startPhoenix } from './helpers/paths.js';
 import { httpServer } from './helpers/servers.js';
 
 let app: Awaited<ReturnType<typeof httpServer>>;
@@ -57,40 +56,19 @@ test('phoenix run starts the configured runbook when the policy decides a failov
       },
     }),
   );
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      resolve(REPO_ROOT, 'src/cli/main.ts'),
-      'run',
-      '--config',
-      config,
-      '--log-format',
-      'json',
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
-  child.stderr.on('data', (c: Buffer) => (err += c));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const phoenix = startPhoenix(['run', '--config', config, '--log-format', 'json']);
   try {
-    const deadline = Date.now() + 60_000;
     const succeeded = () =>
-      out.split('\n').some((l) => l.includes('"msg":"runbook run"') && l.includes('"status":"succeeded"'));
-    while (!(existsSync(marker) && succeeded())) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        assert.fail(`no runbook run: ${err}${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      phoenix
+        .stdout()
+        .split('\n')
+        .some((l) => l.includes('"msg":"runbook run"') && l.includes('"status":"succeeded"'));
+    await phoenix.waitFor(() => existsSync(marker) && succeeded(), 'a succeeded runbook run');
     // Later cycles keep deciding DR; the cooldown holds them, so the runbook ran once.
     await new Promise((r) => setTimeout(r, 2500));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, err);
+    assert.equal(await phoenix.stop(), 0, phoenix.output());
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    await phoenix.stop();
   }
   assert.equal(readFileSync(marker, 'utf8'), 'promoted\n');
   const runs = await runCli(['runs', '--config', config, '--json']);

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { signBody } from '../../src/server/index.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { startPhoenix } from '../helpers/paths.js';
 
 const TOKEN = 'cli-operate-token-0123456789';
 const SECRET = 'cli-webhook-secret-0123456789';
@@ -42,38 +41,17 @@ test(
         '',
       ].join('\n'),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        resolve(REPO_ROOT, 'src/cli/main.ts'),
-        'run',
-        '--config',
-        config,
-        '--log-format',
-        'json',
-      ],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, PHX_TOKEN: TOKEN, PHX_SECRET: SECRET },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (c) => (output += String(c)));
-    child.stderr.on('data', (c) => (output += String(c)));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const phoenix = startPhoenix(['run', '--config', config, '--log-format', 'json'], {
+      PHX_TOKEN: TOKEN,
+      PHX_SECRET: SECRET,
+    });
     const base = `http://127.0.0.1:${port}`;
     const auth = { authorization: `Bearer ${TOKEN}` };
     try {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const ready = await fetch(`${base}/readyz`).catch(() => undefined);
-        if (ready?.status === 200) break;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`never ready:\n${output}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await phoenix.waitFor(
+        async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
+        'readiness',
+      );
       const page = await fetch(base);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<title>CloudPhoenix<\/title>/);
@@ -118,17 +96,14 @@ test(
       assert.match(metrics, /^phoenix_cycles_total\{trigger="alertmanager"\} 1$/m);
       assert.match(metrics, /^phoenix_process_resident_memory_bytes \d+/m);
 
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, output);
+      assert.equal(await phoenix.stop(), 0, phoenix.output());
+      const output = phoenix.output();
       assert.match(output, /HTTP API, \/metrics and dashboard listening/);
       assert.match(output, /webhook starts a cycle/);
       assert.ok(!output.includes(TOKEN), 'the token reached the log');
       assert.ok(!output.includes(SECRET), 'the webhook secret reached the log');
     } finally {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
+      await phoenix.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   },

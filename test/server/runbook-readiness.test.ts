@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { startPhoenix } from '../helpers/paths.js';
 import { httpServer } from '../helpers/servers.js';
 import { DecisionLoop, READ_TOKEN, serverConfig } from './harness.js';
 
@@ -121,48 +120,31 @@ test(
         notifications: { channels: [{ channel: 'webhook', url: `${receiver.url}/oncall` }] },
       }),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        resolve(REPO_ROOT, 'src/cli/main.ts'),
-        'run',
-        '--config',
-        config,
-        '--log-format',
-        'json',
-      ],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (c) => (output += String(c)));
-    child.stderr.on('data', (c) => (output += String(c)));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const phoenix = startPhoenix(['run', '--config', config, '--log-format', 'json']);
     const base = `http://127.0.0.1:${port}`;
     try {
-      let report: { ready: boolean; runbooks: Array<{ steps: Array<{ ok: boolean }> }> } | null = null;
-      const deadline = Date.now() + 60_000;
-      while (!report) {
+      type Report = { ready: boolean; runbooks: Array<{ steps: Array<{ ok: boolean }> }> };
+      let found: Report | null = null;
+      await phoenix.waitFor(async () => {
         const status = await fetch(`${base}/api/status`).catch(() => undefined);
-        if (status?.status === 200) report = (await status.json()).runbook_readiness;
-        if (report) break;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no readiness:\n${output}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+        if (status?.status === 200) found = (await status.json()).runbook_readiness;
+        return found !== null;
+      }, 'runbook readiness');
+      const report = found as Report | null;
+      if (!report) throw new Error('no readiness report');
       assert.equal(report.ready, false);
       assert.equal(report.runbooks[0].steps[0].ok, false);
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^phoenix_runbook_ready\{runbook="dr_failover"\} 0$/m);
       assert.ok(metrics.includes(`check="${missing} present"} 1`), metrics);
       for (let i = 0; i < 100 && notes.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.equal(notes.length, 1, output);
+      assert.equal(notes.length, 1, phoenix.output());
       assert.equal(notes[0].stage, 'readiness');
       assert.equal(notes[0].step, 'not_ready');
       assert.match(String(notes[0].message), /runbooks are NOT ready.*terraform present/);
 
-      child.kill('SIGTERM');
-      assert.equal(await exited, 0, output);
+      assert.equal(await phoenix.stop(), 0, phoenix.output());
+      const output = phoenix.output();
       const warning = output
         .split('\n')
         .filter((l) => l.startsWith('{'))
@@ -175,10 +157,7 @@ test(
         /^dr_failover infrastructure\/apply .*terraform present: .*not on PATH/,
       );
     } finally {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
+      await phoenix.stop();
       await receiver.close();
       rmSync(dir, { recursive: true, force: true });
     }
