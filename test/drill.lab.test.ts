@@ -1,14 +1,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runCli } from './helpers/paths.js';
+import { join, resolve } from 'node:path';
+import { processesUsing } from '../src/lab/index.js';
+import { REPO_ROOT, runCli } from './helpers/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-drill-'));
 
 after(async () => {
-  for (const name of ['outage', 'deploy']) await runCli(['lab', 'down', '--dir', join(root, name)]);
+  for (const name of ['outage', 'deploy', 'interrupted'])
+    await runCli(['lab', 'down', '--dir', join(root, name)]);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -21,44 +24,64 @@ interface DrillJson {
   rpo_rows_lost: number | null;
   rpo_objects_lost: number | null;
   stages: Array<{ name: string; seconds: number }>;
+  reason: string;
+  category: string;
+  writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
+  object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
 }
 
 function lastJson(stdout: string): DrillJson {
   return JSON.parse(stdout.trim().split('\n').pop()!) as DrillJson;
 }
 
-test('a regional outage drill fails over to DR through DNS and counts the data lost', async () => {
+function leftovers(dir: string): string[] {
+  return processesUsing(dir).map((p) => `${p.pid} ${p.command}`);
+}
+
+test('a regional outage drill fails over to DR through DNS and counts the data lost; lab down then leaves nothing', async () => {
   const dir = join(root, 'outage');
   const result = await runCli(
-    ['drill', '--lab', '--scenario', 'regional-outage', '--interval', '3', '--dir', dir, '--json'],
-    { timeoutMs: 400_000 },
+    ['drill', '--lab', '--scenario', 'regional-outage', '--interval', '3', '--dir', dir, '--keep', '--json'],
+    { timeoutMs: 240_000 },
   );
   assert.equal(result.code, 0, result.stderr);
   const report = lastJson(result.stdout);
   assert.equal(report.scenario, 'regional-outage');
   assert.equal(report.decision, 'dr_failover');
+  assert.equal(report.category, 'aws_infrastructure');
   assert.deepEqual(
     report.stages.map((s) => s.name),
     ['fence', 'promote', 'storage_sync', 'dns', 'verify'],
   );
   assert.ok(report.detect_s !== null && report.decide_s !== null && report.detect_s <= report.decide_s);
   assert.ok(report.rto_s !== null && report.rto_s >= report.decide_s!);
-  assert.equal(typeof report.rpo_rows_lost, 'number');
-  assert.equal(typeof report.rpo_objects_lost, 'number');
+  // Counted against the promoted database and the blob container, bounded by what was acknowledged.
+  assert.ok(report.writes.acknowledged_primary > 0 && report.writes.acknowledged_dr > 0);
+  for (const lost of [report.rpo_rows_lost, report.rpo_objects_lost]) {
+    assert.equal(typeof lost, 'number');
+    assert.ok(lost! >= 0 && lost! <= report.writes.acknowledged_primary);
+  }
+  // Objects reached Azure Blob through S3 event notifications, not only through listing passes.
+  assert.ok(report.object_replication.copies > 0);
   assert.match(result.stderr, /FAULT: the primary site is lost/);
-  assert.equal(existsSync(dir), false, 'the drill tears its lab down');
+  assert.match(result.stderr, /stage dns succeeded/);
+
+  // The lab is still up (--keep) with its primary site killed: `lab down` from another process cleans up.
+  assert.notDeepEqual(leftovers(dir), []);
+  const down = await runCli(['lab', 'down', '--dir', dir]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(leftovers(dir), []);
+  assert.equal(existsSync(dir), false);
 });
 
 test('a bad deploy drill declines DR and says why', async () => {
   const dir = join(root, 'deploy');
   const result = await runCli(
     ['drill', '--lab', '--scenario', 'bad-deploy', '--interval', '3', '--dir', dir, '--json'],
-    {
-      timeoutMs: 400_000,
-    },
+    { timeoutMs: 240_000 },
   );
   assert.equal(result.code, 0, result.stderr);
-  const report = lastJson(result.stdout) as DrillJson & { reason: string; category: string };
+  const report = lastJson(result.stdout);
   assert.equal(report.scenario, 'bad-deploy');
   assert.notEqual(report.decision, 'dr_failover');
   assert.equal(report.decide_s, null);
@@ -66,5 +89,45 @@ test('a bad deploy drill declines DR and says why', async () => {
   assert.deepEqual(report.stages, []);
   assert.notEqual(report.category, 'aws_infrastructure');
   assert.ok(report.reason.length > 0);
-  assert.equal(existsSync(dir), false);
+  assert.equal(existsSync(dir), false, 'the drill tears its lab down');
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('a drill stopped with Ctrl-C tears its lab down and exits non-zero', async () => {
+  const dir = resolve(root, 'interrupted');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'src/cli/main.ts'),
+      'drill',
+      '--lab',
+      '--interval',
+      '3',
+      '--dir',
+      dir,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  try {
+    await new Promise<void>((started, failed) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('controller: every')) started();
+      });
+      void exited.then(() => failed(new Error(`the drill ended before its controller started: ${stderr}`)));
+    });
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /SIGINT: stopping the drill and tearing the lab down/);
+    assert.match(stderr, /drill failed: interrupted/);
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(leftovers(dir), []);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });

@@ -7,9 +7,12 @@ import type { LabState } from './state.js';
 export interface LabConfigOptions {
   /** Controller interval in seconds (5 in the lab). */
   interval_s?: number;
-  /** How long an infrastructure failure must last before DR. */
+  /** How long an infrastructure failure must last before DR (default 1.5 intervals: three failing cycles). */
   confirm_window_s?: number;
 }
+
+/** The TTL the DNS switch gives app.<zone>: clients may keep the old answer this long. */
+export const LAB_DNS_TTL_S = 5;
 
 const pgUrl = (port: number, db = LAB_DATABASE) => `postgresql://postgres@127.0.0.1:${port}/${db}`;
 
@@ -31,7 +34,9 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
     },
     decision: {
       analyzer: 'evidence',
-      confirm_window: `${options.confirm_window_s ?? 2 * interval}s`,
+      // Three failing cycles: the window is 1.5 intervals, not exactly 2, because a window equal to two
+      // intervals is missed by timer jitter (the third cycle lands at 9.98 s of 10 s) and costs a cycle.
+      confirm_window: `${options.confirm_window_s ?? 1.5 * interval}s`,
       history_window: '10m',
       cooldown: '1h',
     },
@@ -149,16 +154,22 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
             name: 'dns',
             steps: [
               {
-                // An RFC 2136 update signed with the zone's TSIG key, sent by BIND's own nsupdate.
+                // An RFC 2136 update signed with the lab zone's TSIG key; the step then asks BIND until it
+                // answers with the DR address.
                 name: 'point-app-at-dr',
-                type: 'command',
+                type: 'dns',
+                timeout: '15s',
                 params: {
-                  command: 'nsupdate',
-                  args: [
-                    '-y',
-                    `${dns.tsig.algorithm}:${dns.tsig.name}:${dns.tsig.secret}`,
-                    nsupdateFile(state),
-                  ],
+                  provider: 'rfc2136',
+                  server: dns.host,
+                  port: dns.port,
+                  zone: dns.zone,
+                  tsig: { name: dns.tsig.name, algorithm: dns.tsig.algorithm, secret: dns.tsig.secret },
+                  name: `app.${dns.zone}`,
+                  type: 'A',
+                  value: state.appHost.dr,
+                  ttl: LAB_DNS_TTL_S,
+                  verify: true,
                 },
               },
             ],
@@ -167,10 +178,25 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
             name: 'verify',
             steps: [
               {
-                name: 'dr-serves-through-dns',
-                type: 'command',
+                // The verify step resolves names through the system resolver, which does not know the lab
+                // zone, so it checks the DR app's own address; the dns step above has already seen BIND
+                // answer app.<zone> with that address, and the drill's RTO is measured through BIND.
+                name: 'dr-serves-writes',
+                type: 'verify',
                 timeout: '30s',
-                params: { command: process.execPath, args: ['-e', verifyScript(state)] },
+                params: {
+                  checks: [
+                    {
+                      url: `${drApp.url}/healthz`,
+                      expect_status: [200],
+                      contains: '"writable":true',
+                      timeout_ms: 2000,
+                    },
+                  ],
+                  consecutive: 2,
+                  interval: 0.5,
+                  max_wait: '25s',
+                },
               },
             ],
           },
@@ -180,38 +206,7 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
   };
 }
 
-function nsupdateFile(state: LabState): string {
-  return join(state.dir, 'dns', 'switch-to-dr.nsupdate');
-}
-
-/** Resolves app.<zone> through the lab DNS and asks that address for a writable health answer, for up to 25 s. */
-function verifyScript(state: LabState): string {
-  return `const { Resolver } = require('node:dns/promises');
-const r = new Resolver({ timeout: 1000, tries: 1 }); r.setServers(['127.0.0.1:${state.dns!.port}']);
-(async () => { const end = Date.now() + 25000; let last = '';
-  while (Date.now() < end) {
-    try { const [ip] = await r.resolve4('app.${state.zone}');
-      const res = await fetch('http://' + ip + ':${state.appPort}/healthz', { signal: AbortSignal.timeout(2000) });
-      const body = await res.json(); last = ip + ' ' + res.status + ' ' + JSON.stringify(body);
-      if (res.ok && body.writable) { console.log('app.${state.zone} -> ' + ip + ' serves writes'); return; }
-    } catch (e) { last = String(e); }
-    await new Promise((s) => setTimeout(s, 500)); }
-  console.error('DR not serving through DNS: ' + last); process.exit(1); })();`;
-}
-
 export function writeLabConfig(state: LabState, options: LabConfigOptions = {}): string {
-  const dns = state.dns!;
-  writeFileSync(
-    nsupdateFile(state),
-    [
-      `server 127.0.0.1 ${dns.port}`,
-      `zone ${dns.zone}`,
-      `update delete app.${dns.zone} A`,
-      `update add app.${dns.zone} 5 A ${state.appHost.dr}`,
-      'send',
-      '',
-    ].join('\n'),
-  );
   const file = join(state.dir, 'phoenix.yaml');
   writeFileSync(
     file,

@@ -1,11 +1,13 @@
 /**
- * Entry point for the lab's long-running processes: `daemon.js app` (the sample app) and `daemon.js sync`
- * (the object replication loop), configured by LAB_DAEMON_SETTINGS. Each is its own process so that
- * stopping a site in a drill is a real process stop.
+ * Entry point for the lab's long-running processes, configured by LAB_DAEMON_SETTINGS: `app` (the sample
+ * app), `sync` (object replication S3 → Azure Blob), `s3` (the primary's object store, sending event
+ * notifications) and `feeds` (the provider feeds). Each is its own process so that stopping a site in a
+ * drill is a real process stop.
  */
 import { startApp, type AppSettings } from './app.js';
 import { ObjectSync, type ObjectSyncSettings } from './objectsync.js';
 import { startFeeds, type FeedSettings } from './feeds.js';
+import { startS3Server, type S3DaemonSettings } from './objectstores.js';
 
 const role = process.argv[2];
 const settings = JSON.parse(process.env.LAB_DAEMON_SETTINGS ?? '{}') as unknown;
@@ -24,20 +26,41 @@ if (role === 'app') {
   const app = await startApp(settings as AppSettings);
   onStop(() => app.close());
 } else if (role === 'sync') {
-  const sync = new ObjectSync(settings as ObjectSyncSettings);
-  onStop(() => sync.close());
+  const syncSettings = settings as ObjectSyncSettings;
+  const sync = new ObjectSync(syncSettings);
+  const write = (line: Record<string, unknown>) =>
+    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
+  const receiver =
+    syncSettings.notifyPort === undefined
+      ? undefined
+      : await sync.listen(syncSettings.notifyPort, (copy) =>
+          write(
+            copy instanceof Error
+              ? { level: 'warn', event_copy_failed: copy.message }
+              : { level: 'info', event_copy: copy.key, lag_ms: copy.lag_ms },
+          ),
+        );
+  onStop(() => {
+    receiver?.closeAllConnections();
+    receiver?.close();
+    sync.close();
+  });
   let lastError = '';
-  await sync.run(500, stopping.signal, (pass) => {
-    const line =
-      pass instanceof Error
-        ? { level: 'warn', error: pass.message }
-        : { level: 'info', copied: pass.copied, total: pass.total };
+  await sync.run(syncSettings.reconcileMs ?? 500, stopping.signal, (pass) => {
     if (pass instanceof Error && pass.message === lastError) return;
     lastError = pass instanceof Error ? pass.message : '';
-    if (pass instanceof Error || pass.copied > 0) {
-      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
-    }
+    if (pass instanceof Error) write({ level: 'warn', error: pass.message });
+    else if (pass.copied > 0) write({ level: 'info', reconciled: pass.copied, total: pass.total });
   });
+} else if (role === 's3') {
+  const s3Settings = settings as S3DaemonSettings;
+  const server = await startS3Server({
+    baseDir: s3Settings.directory,
+    port: s3Settings.port,
+    buckets: s3Settings.buckets,
+    notifyUrl: s3Settings.notifyUrl,
+  });
+  onStop(() => server.stop());
 } else if (role === 'feeds') {
   const feeds = await startFeeds(settings as FeedSettings);
   onStop(() => feeds.close());

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { loadConfig } from '../config/index.js';
 import { Controller, type CycleRecord } from '../controller/index.js';
@@ -36,6 +37,8 @@ export interface DrillReport {
   category: string;
   evidence: Array<{ source: string; weight: number; says: string }>;
   writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
+  /** How long after S3 stored an object its event-driven copy landed in Azure Blob, over the drill. */
+  object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
   run?: {
     run_id: string;
     status: string;
@@ -57,6 +60,8 @@ export interface DrillOptions {
   progress?: Progress;
   /** Keep the lab running afterwards (for inspection). */
   keep?: boolean;
+  /** Stops the drill early (Ctrl-C); the lab is still torn down unless `keep`. */
+  signal?: AbortSignal;
 }
 
 interface Ack {
@@ -134,6 +139,32 @@ async function countLost(state: LabState, acked: Ack[]): Promise<{ rows: number;
   };
 }
 
+/** The replicator logs each event-driven copy with its lag; reconciliation copies are not counted. */
+function replicationLag(logFile: string): DrillReport['object_replication'] {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    /* no log: no copies */
+  }
+  const lags: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes('"event_copy"')) continue;
+    try {
+      const entry = JSON.parse(line) as { lag_ms?: number };
+      if (typeof entry.lag_ms === 'number') lags.push(entry.lag_ms);
+    } catch {
+      /* a line cut by the kill */
+    }
+  }
+  lags.sort((a, b) => a - b);
+  return {
+    copies: lags.length,
+    lag_ms_p50: lags.length ? lags[Math.floor((lags.length - 1) / 2)] : null,
+    lag_ms_max: lags.length ? lags[lags.length - 1] : null,
+  };
+}
+
 /** Takes the primary site down at once: its database, its app and its object store, as a lost region does. */
 async function losePrimarySite(state: LabState): Promise<void> {
   const pg = state.postgres!.primary!;
@@ -169,6 +200,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const timeoutS = options.timeout_s ?? 180;
   progress(`building the lab in ${options.dir}`);
   const state = await labUp({ dir: options.dir, progress: (m) => progress(`  starting ${m}`) });
+  const interrupted = new Promise<never>((_, reject) => {
+    const stop = () => reject(new Error(`interrupted (${String(options.signal?.reason ?? 'stopped')})`));
+    if (options.signal?.aborted) stop();
+    else options.signal?.addEventListener('abort', stop, { once: true });
+  });
+  interrupted.catch(() => undefined);
+  const orInterrupt = <T>(promise: Promise<T>) => Promise.race([promise, interrupted]);
   let controller: Controller | undefined;
   let writer: Writer | undefined;
   let db: ReturnType<typeof openDatabase> | undefined;
@@ -223,19 +261,22 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       onCycle?.(record);
     });
     const waitFor = (test: (r: CycleRecord) => boolean, timeoutMs: number, what: string) =>
-      new Promise<CycleRecord>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          onCycle = undefined;
-          reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
-        }, timeoutMs);
-        onCycle = (r) => {
-          if (test(r)) {
-            clearTimeout(timer);
+      orInterrupt(
+        new Promise<CycleRecord>((resolve, reject) => {
+          const timer = setTimeout(() => {
             onCycle = undefined;
-            resolve(r);
-          }
-        };
-      });
+            reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
+          }, timeoutMs);
+          options.signal?.addEventListener('abort', () => clearTimeout(timer), { once: true });
+          onCycle = (r) => {
+            if (test(r)) {
+              clearTimeout(timer);
+              onCycle = undefined;
+              resolve(r);
+            }
+          };
+        }),
+      );
 
     writer = new Writer(state);
     writer.start();
@@ -283,9 +324,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     let rtoS: number | null = null;
     let report: RunReport | undefined;
     if (options.scenario === 'regional-outage') {
+      // Watches as a client would until DR serves; gives up at the drill's timeout, when the drill fails,
+      // or shortly after the runbook ended without DR serving.
+      let watchUntil = onset + timeoutS * 1000;
       const rtoWatch = (async () => {
-        const deadline = onset + timeoutS * 1000;
-        while (performance.now() < deadline) {
+        while (performance.now() < watchUntil && !options.signal?.aborted) {
           const address = await resolveApp(state);
           if (address === state.appHost.dr) {
             const res = await fetch(`http://${address}:${state.appPort}/healthz`, {
@@ -302,14 +345,26 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         (r) => r.decision.action === 'dr_failover',
         timeoutS * 1000,
         'the controller to decide DR',
-      );
+      ).catch((error: unknown) => {
+        watchUntil = 0;
+        throw error;
+      });
       progress('controller decided dr_failover; the runbook runs');
       // The controller tells its cycle listeners before its decision sink: wait for the run to start.
       const runStarted = performance.now();
-      while (!run && performance.now() - runStarted < 10_000) await new Promise((r) => setTimeout(r, 50));
-      const deadline = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutS * 1000));
-      report = await Promise.race([run ?? Promise.resolve(undefined), deadline]);
-      rtoS = await rtoWatch;
+      while (!run && performance.now() - runStarted < 10_000 && !options.signal?.aborted)
+        await new Promise((r) => setTimeout(r, 50));
+      let deadlineTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<undefined>((r) => {
+        deadlineTimer = setTimeout(() => r(undefined), timeoutS * 1000);
+      });
+      try {
+        report = await orInterrupt(Promise.race([run ?? Promise.resolve(undefined), deadline]));
+      } finally {
+        clearTimeout(deadlineTimer);
+        watchUntil = Math.min(watchUntil, performance.now() + 10_000);
+      }
+      rtoS = await orInterrupt(rtoWatch);
       await new Promise((r) => setTimeout(r, 1000));
     } else {
       const watch = options.watch_cycles ?? 6;
@@ -332,6 +387,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const shown = decided?.record.decision ?? (options.scenario === 'bad-deploy' ? last : taken) ?? last;
     const lost =
       options.scenario === 'regional-outage' && report ? await countLost(state, writer.acked) : null;
+    const objectReplication = replicationLag(state.sync!.logFile);
     return {
       scenario: options.scenario,
       decision: decided ? 'dr_failover' : (taken?.action ?? 'none'),
@@ -351,6 +407,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         acknowledged_dr: writer.acked.filter((a) => a.site === 'dr').length,
         failed: writer.failed,
       },
+      object_replication: objectReplication,
       run: report
         ? {
             run_id: report.run_id,

@@ -19,7 +19,15 @@ export {
   type S3Server,
   type AzuriteServer,
 } from './objectstores.js';
-export { isRunning, stopProcess, killProcess, spawnDaemon, waitUntil } from './process.js';
+export {
+  isRunning,
+  stopProcess,
+  killProcess,
+  spawnDaemon,
+  waitUntil,
+  processesUsing,
+  type LabProcess,
+} from './process.js';
 export {
   labUp,
   labDown,

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { startBind } from './bind.js';
+import { daemonArgs } from './daemon-args.js';
 import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
 import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
-import { freePortOn } from './ports.js';
-import { isRunning, spawnDaemon, stopProcess, waitUntil } from './process.js';
+import { freePort, freePortOn } from './ports.js';
+import { isRunning, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
 import { ITEMS_SCHEMA, type AppSettings } from './app.js';
 import {
   isOurs,
@@ -28,17 +28,11 @@ export const LAB_CONTAINER = 'app-objects';
 export const LAB_AWS_ACCESS_KEY_ID = 'AKIALABPHOENIX000001';
 export const LAB_AWS_SECRET_ACCESS_KEY = 'lab-secret-not-a-real-key';
 
+/** Reconciliation passes behind the event-driven copies (lost notifications, objects from before). */
+export const OBJECT_RECONCILE_MS = 5000;
+
 export type Site = 'primary' | 'dr';
 export type Progress = (message: string) => void;
-
-/** How to run one of the lab's node daemons: from source through tsx, or from dist. */
-function daemonArgs(role: string, marker: string[]): string[] {
-  const here = fileURLToPath(import.meta.url);
-  const fromSource = here.endsWith('.ts');
-  const entry = join(dirname(here), fromSource ? 'daemon.ts' : 'daemon.js');
-  const prefix = fromSource ? ['--import', import.meta.resolve('tsx')] : [];
-  return [...prefix, entry, role, ...marker];
-}
 
 async function httpStatus(
   url: string,
@@ -165,9 +159,17 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
     state.postgres.standby = { dataDir: standby.dataDir, port: standby.port };
     writeLabState(state);
 
+    // The primary's object store notifies the replicator of every new object (as S3 event
+    // notifications do); the replicator copies each at once and reconciles by listing every few seconds.
+    const notifyPort = await freePort();
     progress('S3-compatible object store (s3rver)');
     const s3Dir = join(dir, 's3');
-    const s3 = await startS3Server({ baseDir: s3Dir, buckets: [LAB_BUCKET], process: 'child' });
+    const s3 = await startS3Server({
+      baseDir: s3Dir,
+      buckets: [LAB_BUCKET],
+      process: 'child',
+      notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
+    });
     state.s3 = {
       endpoint: s3.endpoint,
       bucket: LAB_BUCKET,
@@ -187,10 +189,12 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
     };
     writeLabState(state);
 
-    progress('object sync S3 → Azure Blob');
+    progress('object replication S3 → Azure Blob (event notifications + reconciliation)');
     const syncSettings: ObjectSyncSettings = {
       s3: { endpoint: s3.endpoint, ...S3RVER_CREDENTIALS, bucket: LAB_BUCKET },
       azure: { connectionString: azurite.connectionString, container: LAB_CONTAINER },
+      notifyPort,
+      reconcileMs: OBJECT_RECONCILE_MS,
     };
     const syncMarker = `--lab=${dir}`;
     const syncLog = join(dir, 'sync.log');
@@ -200,6 +204,14 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
     });
     state.sync = { process: { pid: sync.pid, match: `sync ${syncMarker}` }, logFile: syncLog };
     writeLabState(state);
+    await waitUntil(
+      async () => {
+        if (!isRunning(sync.pid)) throw new Error(`the object replication exited: ${tail(syncLog)}`);
+        return (await httpStatus(`http://127.0.0.1:${notifyPort}/`, 500)) !== undefined;
+      },
+      30_000,
+      'the object replication to listen for notifications',
+    );
 
     progress('sample app on both sites');
     state.appPort = await freePortOn([state.appHost.primary, state.appHost.dr]);
@@ -259,6 +271,9 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
   }
 }
 
+/** The programs a lab runs; `down` stops leftovers of these and only reports anything else. */
+const LAB_PROGRAMS = new Set(['node', basename(process.execPath), 'postgres', 'named', 'nsupdate']);
+
 async function stopRef(ref: ProcessRef | undefined): Promise<boolean> {
   if (!ref || !isOurs(ref)) return false;
   await stopProcess(ref.pid);
@@ -270,6 +285,7 @@ export async function labDown(options: { dir?: string } = {}): Promise<{ dir: st
   const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
   const state = readLabState(dir);
   const stopped: string[] = [];
+  const failures: string[] = [];
   if (state) {
     const steps: Array<[string, () => Promise<boolean>]> = [
       ['app (primary)', () => stopRef(state.apps?.primary?.process)],
@@ -300,7 +316,6 @@ export async function labDown(options: { dir?: string } = {}): Promise<{ dir: st
         },
       ]);
     }
-    const failures: string[] = [];
     for (const [name, stop] of steps) {
       try {
         if (await stop()) stopped.push(name);
@@ -308,9 +323,21 @@ export async function labDown(options: { dir?: string } = {}): Promise<{ dir: st
         failures.push(`${name}: ${(error as Error).message}`);
       }
     }
-    if (failures.length)
-      throw new Error(`could not stop ${failures.join('; ')}; the lab directory ${dir} was kept`);
   }
+  // Anything still running from the lab's directory (a daemon whose pid the state file never got, a
+  // PostgreSQL backend that outlived a killed postmaster) is the lab's own program: stop it too.
+  const stray = processesUsing(dir);
+  for (const leftover of stray.filter((p) => LAB_PROGRAMS.has(p.program))) {
+    await stopProcess(leftover.pid, { group: false, graceMs: 2000 }).catch(() => undefined);
+    stopped.push(`${leftover.program} (pid ${leftover.pid})`);
+  }
+  const still = processesUsing(dir);
+  if (still.length)
+    failures.push(
+      `processes still using the lab: ${still.map((p) => `${p.pid} ${p.command.slice(0, 80)}`).join('; ')}`,
+    );
+  if (failures.length)
+    throw new Error(`could not stop ${failures.join('; ')}; the lab directory ${dir} was kept`);
   rmSync(dir, { recursive: true, force: true });
   return { dir, stopped };
 }

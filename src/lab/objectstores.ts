@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { request } from 'node:http';
-import S3rver from 's3rver';
+import S3rver, { type S3EventNotification } from 's3rver';
+import { daemonArgs } from './daemon-args.js';
 import { freePort } from './ports.js';
 import { isRunning, spawnDaemon, stopProcess, waitUntil } from './process.js';
 
@@ -74,37 +75,66 @@ export function s3Handle(endpoint: string, pid?: number): S3Server {
   };
 }
 
+/** What the lab's `s3` daemon needs: startS3Server's options, resolved. */
+export interface S3DaemonSettings {
+  directory: string;
+  port: number;
+  buckets: string[];
+  notifyUrl?: string;
+}
+
+/** S3 writes object keys into notifications form-encoded (space as +); s3rver leaves them raw. */
+const s3NotificationKey = (key: string) => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/gi, '/');
+
+/**
+ * Sends each S3 event notification to an HTTP endpoint, as S3 does through SNS or EventBridge: at most
+ * once here, since the receiver's periodic reconciliation catches anything a lost notification missed.
+ */
+export function notificationForwarder(url: string): (event: S3EventNotification) => void {
+  return (event) => {
+    const records = event.Records.map((r) => ({
+      ...r,
+      s3: { ...r.s3, object: { ...r.s3.object, key: s3NotificationKey(r.s3.object.key) } },
+    }));
+    void fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Records: records }),
+      signal: AbortSignal.timeout(2000),
+    })
+      .then((res) => res.body?.cancel())
+      .catch(() => undefined);
+  };
+}
+
 /**
  * An S3-compatible server (s3rver) on 127.0.0.1, storing objects under baseDir. In-process by default;
- * `process: 'child'` runs it as its own process so a drill can take it down like a lost site.
+ * `process: 'child'` runs it as its own process so a drill can take it down like a lost site. With
+ * `notifyUrl`, every object created or removed is POSTed there as an S3 event notification.
  */
 export async function startS3Server(options: {
   baseDir: string;
   buckets?: string[];
   port?: number;
   process?: 'in-process' | 'child';
+  notifyUrl?: string;
 }): Promise<S3Server> {
   const directory = resolve(options.baseDir);
   mkdirSync(directory, { recursive: true });
   const buckets = options.buckets ?? [];
   if (options.process === 'child') {
-    const port = options.port ?? (await freePort());
-    const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
-    const logFile = join(directory, '..', `${directory.split('/').pop()}-s3rver.log`);
-    const args = [
-      bin,
-      '-d',
+    const settings: S3DaemonSettings = {
       directory,
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '--silent',
-      '--no-vhost-buckets',
-    ];
-    for (const bucket of buckets) args.push('--configure-bucket', bucket);
-    const daemon = spawnDaemon(process.execPath, args, { logFile });
-    const server = s3Handle(`http://127.0.0.1:${port}`, daemon.pid);
+      port: options.port ?? (await freePort()),
+      buckets,
+      notifyUrl: options.notifyUrl,
+    };
+    const logFile = join(directory, '..', `${directory.split('/').pop()}-s3rver.log`);
+    const daemon = spawnDaemon(process.execPath, daemonArgs('s3', [`--dir=${directory}`]), {
+      logFile,
+      env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(settings) },
+    });
+    const server = s3Handle(`http://127.0.0.1:${settings.port}`, daemon.pid);
     try {
       await waitUntil(
         async () => {
@@ -128,6 +158,7 @@ export async function startS3Server(options: {
     vhostBuckets: false,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
+  if (options.notifyUrl) s3rver.on('event', notificationForwarder(options.notifyUrl));
   const { port } = await s3rver.run();
   let stopped = false;
   return {

@@ -1,9 +1,14 @@
+import { createServer, type Server } from 'node:http';
 import { S3Client, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
 export interface ObjectSyncSettings {
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string };
   azure: { connectionString: string; container: string };
+  /** Where S3 event notifications arrive (127.0.0.1); each one starts a copy at once. */
+  notifyPort?: number;
+  /** Full listing passes, the backstop for lost notifications and for objects from before the sync ran. */
+  reconcileMs?: number;
 }
 
 export interface SyncPass {
@@ -11,15 +16,25 @@ export interface SyncPass {
   total: number;
 }
 
+/** One object copied because its notification arrived: how long after S3 stored it. */
+export interface EventCopy {
+  key: string;
+  lag_ms: number;
+}
+
 /**
- * Keeps the DR blob container in step with the primary bucket: the lab's stand-in for continuous
- * replication (S3 → Azure Blob). Each pass lists the bucket and copies objects the container lacks;
- * names already copied are remembered, so a pass costs one listing once the two are in step.
+ * Keeps the DR blob container in step with the primary bucket: the lab's continuous replication
+ * (S3 → Azure Blob). Event-driven, as a product would run it (S3 event notifications → a replicator):
+ * each ObjectCreated notification copies its object at once, so an object is at risk only for the
+ * milliseconds between S3 storing it and the copy landing. Periodic listing passes reconcile whatever a
+ * notification missed. Names already copied are remembered, so a pass costs one listing once in step.
  */
 export class ObjectSync {
   private readonly s3: S3Client;
   private readonly container: ContainerClient;
   private readonly copied = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private primed?: Promise<void>;
 
   constructor(private readonly settings: ObjectSyncSettings) {
     this.s3 = new S3Client({
@@ -35,11 +50,40 @@ export class ObjectSync {
     }).getContainerClient(settings.azure.container);
   }
 
-  async syncOnce(): Promise<SyncPass> {
-    if (this.copied.size === 0) {
+  /** Creates the container and learns what it already holds, once. */
+  private prime(): Promise<void> {
+    this.primed ??= (async () => {
       await this.container.createIfNotExists();
       for await (const blob of this.container.listBlobsFlat()) this.copied.add(blob.name);
-    }
+    })().catch((error: unknown) => {
+      this.primed = undefined;
+      throw error;
+    });
+    return this.primed;
+  }
+
+  /** Copies one object unless it is already there or on its way; true when this call copied it. */
+  copy(key: string): Promise<boolean> {
+    if (this.copied.has(key)) return Promise.resolve(false);
+    const running = this.inFlight.get(key);
+    if (running) return running.then(() => false);
+    const job = (async () => {
+      await this.prime();
+      if (this.copied.has(key)) return false;
+      const got = await this.s3.send(new GetObjectCommand({ Bucket: this.settings.s3.bucket, Key: key }));
+      const body = await got.Body!.transformToByteArray();
+      await this.container.getBlockBlobClient(key).uploadData(body, {
+        blobHTTPHeaders: { blobContentType: got.ContentType ?? 'application/octet-stream' },
+      });
+      this.copied.add(key);
+      return true;
+    })().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, job);
+    return job;
+  }
+
+  async syncOnce(): Promise<SyncPass> {
+    await this.prime();
     let copied = 0;
     let total = 0;
     let token: string | undefined;
@@ -48,23 +92,51 @@ export class ObjectSync {
         new ListObjectsV2Command({ Bucket: this.settings.s3.bucket, ContinuationToken: token }),
       );
       for (const object of page.Contents ?? []) {
-        const key = object.Key!;
         total++;
-        if (this.copied.has(key)) continue;
-        const got = await this.s3.send(new GetObjectCommand({ Bucket: this.settings.s3.bucket, Key: key }));
-        const body = await got.Body!.transformToByteArray();
-        await this.container.getBlockBlobClient(key).uploadData(body, {
-          blobHTTPHeaders: { blobContentType: got.ContentType ?? 'application/octet-stream' },
-        });
-        this.copied.add(key);
-        copied++;
+        if (await this.copy(object.Key!)) copied++;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return { copied, total };
   }
 
-  /** Runs passes every intervalMs until the signal aborts; a failed pass (primary down) is retried. */
+  /**
+   * Accepts S3 event notifications (POST, the JSON S3 sends) on 127.0.0.1:port and copies each created
+   * object at once. Keys arrive URL-encoded, as S3 encodes them in notifications.
+   */
+  listen(port: number, onCopy?: (copy: EventCopy | Error) => void): Promise<Server> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        res.writeHead(204).end();
+        let records: Array<{ eventName?: string; eventTime?: string; s3?: { object?: { key?: string } } }>;
+        try {
+          records =
+            (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Records?: typeof records }).Records ??
+            [];
+        } catch {
+          return;
+        }
+        for (const record of records) {
+          const raw = record.s3?.object?.key;
+          if (!raw || !record.eventName?.startsWith('ObjectCreated:')) continue;
+          const key = decodeURIComponent(raw.replace(/\+/g, ' '));
+          const storedAt = Date.parse(record.eventTime ?? '') || Date.now();
+          this.copy(key).then(
+            (did) => did && onCopy?.({ key, lag_ms: Date.now() - storedAt }),
+            (error: Error) => onCopy?.(new Error(`${key}: ${error.message}`)),
+          );
+        }
+      });
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+  }
+
+  /** Runs reconciliation passes every intervalMs until the signal aborts; a failed pass (primary down) is retried. */
   async run(
     intervalMs: number,
     signal: AbortSignal,

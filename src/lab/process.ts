@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 
 export interface Daemon {
   pid: number;
@@ -107,4 +108,64 @@ export async function stopProcess(
 /** Kills at once, with no chance to clean up: what losing a machine looks like to its peers. */
 export async function killProcess(pid: number, options: { group?: boolean } = {}): Promise<void> {
   await stopProcess(pid, { ...options, signal: 'SIGKILL', graceMs: 5000 });
+}
+
+function ancestors(): Set<number> {
+  const pids = new Set<number>([process.pid]);
+  let pid = process.ppid;
+  while (pid > 1 && !pids.has(pid)) {
+    pids.add(pid);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return pids;
+}
+
+export interface LabProcess {
+  pid: number;
+  /** The program (node, postgres, named, …). */
+  program: string;
+  command: string;
+}
+
+/**
+ * Processes that belong to a lab directory: their command line names it, or (PostgreSQL's backends,
+ * which rename themselves) they run inside it. This process and its parents (`phoenix lab down --dir …`)
+ * are not counted.
+ */
+export function processesUsing(dir: string): LabProcess[] {
+  const skip = ancestors();
+  const found: LabProcess[] = [];
+  // The directory itself or a path inside it, not a sibling whose name merely starts the same.
+  const names = new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[/\\s])`);
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || skip.has(pid) || !isRunning(pid)) continue;
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        /* gone, or not ours to read */
+      }
+      const inside = cwd === dir || cwd.startsWith(`${dir}/`);
+      if (names.test(command) || inside) {
+        let program = '';
+        try {
+          program = basename(readlinkSync(`/proc/${pid}/exe`)).replace(/ \(deleted\)$/, '');
+        } catch {
+          program = command.split(' ')[0] ?? '';
+        }
+        found.push({ pid, program, command });
+      }
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return found;
 }

@@ -20,6 +20,15 @@ function summary(report: DrillReport): string {
     lines.push(
       `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR`,
     );
+  if (report.run?.data_loss_s != null)
+    lines.push(
+      `            the runbook's promote step estimated ${report.run.data_loss_s} s of writes behind`,
+    );
+  const sync = report.object_replication;
+  if (sync.copies > 0)
+    lines.push(
+      `  objects:  ${sync.copies} copied S3 → Azure Blob on S3 event notifications, ${sync.lag_ms_p50} ms after S3 stored them (median; max ${sync.lag_ms_max} ms)`,
+    );
   lines.push(
     `  writes:   ${report.writes.acknowledged_primary} acknowledged by the primary, ${report.writes.acknowledged_dr} by DR, ${report.writes.failed} failed during the outage`,
   );
@@ -80,21 +89,33 @@ export function registerDrill(program: Command): void {
           const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
           process.stderr.write(`[${t}s] ${message}\n`);
         };
+        // Ctrl-C or a kill mid-drill stops it, and the lab is torn down as after a failed drill; a second
+        // Ctrl-C exits at once (then `phoenix lab down --dir DIR` cleans up).
+        const dir = resolve(options.dir);
+        const stop = new AbortController();
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+          progress(`${signal}: stopping the drill${options.keep ? '' : ' and tearing the lab down'}`);
+          stop.abort(signal);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         let report: DrillReport;
         try {
           report = await runDrill({
             scenario: options.scenario as DrillScenario,
-            dir: resolve(options.dir),
+            dir,
             interval_s: interval,
             timeout_s: timeout,
             keep: options.keep,
             progress,
+            signal: stop.signal,
           });
         } catch (error) {
-          throw new UserError(
-            `drill failed: ${(error as Error).message} (the lab was torn down; logs are gone unless you pass --keep)`,
-            1,
-          );
+          const where = options.keep
+            ? `the lab is still up: inspect it, then \`phoenix lab down --dir ${options.dir}\``
+            : 'the lab was torn down; logs are gone unless you pass --keep';
+          throw new UserError(`drill failed: ${(error as Error).message} (${where})`, 1);
         }
         if (!options.json) process.stdout.write(summary(report));
         else {
@@ -114,6 +135,7 @@ export function registerDrill(program: Command): void {
               reason: report.reason,
               category: report.category,
               writes: report.writes,
+              object_replication: report.object_replication,
             }) + '\n',
           );
         }
