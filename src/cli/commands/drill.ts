@@ -6,31 +6,32 @@ import { UserError } from '../errors.js';
 
 function summary(report: DrillReport): string {
   const s = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} s`);
+  const failedOver = report.decision === 'dr_failover';
   const lines = [
     '',
     `DRILL ${report.scenario}: decision ${report.decision} (${report.category})`,
     `  why:      ${report.reason}`,
-    `  detect:   ${s(report.detect_s)} after onset`,
-    `  decide:   ${s(report.decide_s)} after onset`,
+    `  detect:   ${s(report.detect_s)} after onset (first cycle that scored the failure)`,
+    failedOver
+      ? `  decide:   ${s(report.decide_s)} after onset`
+      : `  decide:   DR declined: no failover, so no RTO and no data moved`,
   ];
   for (const stage of report.stages)
     lines.push(`  stage ${stage.name.padEnd(13)} ${stage.seconds.toFixed(1)} s`);
-  lines.push(`  RTO:      ${s(report.rto_s)} (outage onset → DR serving writes through DNS)`);
-  if (report.rpo_rows_lost !== null)
-    lines.push(
-      `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR`,
-    );
-  if (report.run?.data_loss_s != null)
-    lines.push(
-      `            the runbook's promote step estimated ${report.run.data_loss_s} s of writes behind`,
-    );
+  if (failedOver) {
+    lines.push(`  RTO:      ${s(report.rto_s)} (outage onset → DR serving writes through DNS)`);
+    if (report.rpo_rows_lost !== null)
+      lines.push(
+        `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR (counted)`,
+      );
+  }
   const sync = report.object_replication;
   if (sync.copies > 0)
     lines.push(
       `  objects:  ${sync.copies} copied S3 → Azure Blob on S3 event notifications, ${sync.lag_ms_p50} ms after S3 stored them (median; max ${sync.lag_ms_max} ms)`,
     );
   lines.push(
-    `  writes:   ${report.writes.acknowledged_primary} acknowledged by the primary, ${report.writes.acknowledged_dr} by DR, ${report.writes.failed} failed during the outage`,
+    `  writes:   ${report.writes.acknowledged_primary} acknowledged by the primary, ${report.writes.acknowledged_dr} by DR, ${report.writes.failed} failed after the fault`,
   );
   if (report.run)
     lines.push(
