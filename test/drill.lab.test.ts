@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { processesUsing } from '../src/lab/index.js';
@@ -130,4 +130,23 @@ test('a drill stopped with Ctrl-C tears its lab down and exits non-zero', async 
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+});
+
+test('a drill will not build over a lab left behind, and names the command that removes it', async () => {
+  const dir = join(root, 'left-behind');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'lab.json'),
+    JSON.stringify({ version: 1, dir, createdAt: new Date().toISOString(), zone: 'lab.phoenix.test' }),
+  );
+  const result = await runCli(['drill', '--lab', '--dir', dir]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    new RegExp(`a lab already exists in ${dir}; run \`phoenix lab down --dir ${dir}\``),
+  );
+  assert.equal(existsSync(join(dir, 'lab.json')), true, 'the drill leaves a lab it did not build alone');
+  const down = await runCli(['lab', 'down', '--dir', dir]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(existsSync(dir), false);
 });

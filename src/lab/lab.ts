@@ -130,8 +130,9 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
   const progress = options.progress ?? (() => undefined);
   const existing = readLabState(dir);
   if (existing) {
+    const where = dir === resolve(DEFAULT_LAB_DIR) ? '' : ` --dir ${dir}`;
     throw new Error(
-      `a lab already exists in ${dir}; run \`phoenix lab down\` first (or \`phoenix lab status\`)`,
+      `a lab already exists in ${dir}; run \`phoenix lab down${where}\` first (or \`phoenix lab status${where}\`)`,
     );
   }
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
@@ -414,7 +415,11 @@ export async function labStatus(options: { dir?: string } = {}): Promise<LabStat
     await pgStatus('postgres (standby)', state.postgres?.standby),
     proc('s3 (primary objects)', state.s3?.process, state.s3?.endpoint ?? ''),
     proc('azurite (dr blobs)', state.azurite?.process, state.azurite?.blobEndpoint ?? ''),
-    proc('object sync', state.sync?.process, 's3 → azure blob'),
+    proc(
+      'object sync',
+      state.sync?.process,
+      `s3 → azure blob on S3 event notifications, reconciled every ${OBJECT_RECONCILE_MS / 1000} s`,
+    ),
     await app('primary'),
     await app('dr'),
     {
