@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { COMMANDS } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { reportError } from './errors.js';
 
 // A closed pipe (`phoenix replay ... | head`) is the reader's choice, not an error.
@@ -16,7 +16,13 @@ program
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
-for (const register of COMMANDS) register(program);
+
+try {
+  for (const register of await loadCommands(process.argv[2])) register(program);
+} catch (error) {
+  process.exitCode = reportError(error);
+  process.exit();
+}
 
 try {
   await program.parseAsync(process.argv);

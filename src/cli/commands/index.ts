@@ -1,37 +1,32 @@
 import type { Command } from 'commander';
-import { registerReplay } from './replay.js';
-import { registerValidate } from './validate.js';
-import { registerLab } from './lab.js';
-import { registerDrill } from './drill.js';
-import { registerPlan } from './plan.js';
-import { registerFailover } from './failover.js';
-import { registerFailback } from './failback.js';
-import { registerApprove } from './approve.js';
-import { registerAbort } from './abort.js';
-import { registerRuns } from './runs.js';
-import { registerRun } from './run.js';
-import { registerScore } from './score.js';
-import { registerStatus } from './status.js';
-import { registerAgent } from './agent.js';
-import { registerAnalyze } from './analyze.js';
-import { registerChange } from './change.js';
 
-/** Every subcommand, one module each. Adding a command touches its own file and this list. */
-export const COMMANDS: Array<(program: Command) => void> = [
-  registerReplay,
-  registerValidate,
-  registerLab,
-  registerDrill,
-  registerPlan,
-  registerFailover,
-  registerFailback,
-  registerApprove,
-  registerAbort,
-  registerRuns,
-  registerRun,
-  registerScore,
-  registerStatus,
-  registerAgent,
-  registerAnalyze,
-  registerChange,
-];
+export type RegisterCommand = (program: Command) => void;
+
+/**
+ * Every subcommand by name, one module each, loaded on demand: `phoenix replay` should not pay for
+ * the cloud SDKs that `phoenix failover` needs. Adding a command touches its own file and this list.
+ */
+export const COMMAND_LOADERS: Record<string, () => Promise<RegisterCommand>> = {
+  replay: async () => (await import('./replay.js')).registerReplay,
+  validate: async () => (await import('./validate.js')).registerValidate,
+  lab: async () => (await import('./lab.js')).registerLab,
+  drill: async () => (await import('./drill.js')).registerDrill,
+  plan: async () => (await import('./plan.js')).registerPlan,
+  failover: async () => (await import('./failover.js')).registerFailover,
+  failback: async () => (await import('./failback.js')).registerFailback,
+  approve: async () => (await import('./approve.js')).registerApprove,
+  abort: async () => (await import('./abort.js')).registerAbort,
+  runs: async () => (await import('./runs.js')).registerRuns,
+  run: async () => (await import('./run.js')).registerRun,
+  score: async () => (await import('./score.js')).registerScore,
+  status: async () => (await import('./status.js')).registerStatus,
+  agent: async () => (await import('./agent.js')).registerAgent,
+  analyze: async () => (await import('./analyze.js')).registerAnalyze,
+  change: async () => (await import('./change.js')).registerChange,
+};
+
+/** The commands to register: only the one asked for, or all of them for help and unknown names. */
+export async function loadCommands(requested: string | undefined): Promise<RegisterCommand[]> {
+  const names = requested && requested in COMMAND_LOADERS ? [requested] : Object.keys(COMMAND_LOADERS);
+  return Promise.all(names.map((name) => COMMAND_LOADERS[name]()));
+}
