@@ -752,7 +752,9 @@ function gateDr(
   const unresolvedChange =
     f.changes.beforeOnset.length > 0 && !f.changes.rollbacks.some((r) => f.now - r.at >= 60);
   const window = input.decision.confirm_window_s * (flapping || unresolvedChange ? 2 : 1);
-  const sustained = f.onset !== undefined ? f.now - f.onset : 0;
+  // Live cycles drift by their jitter: a window of exactly N intervals must not need N + 1 cycles.
+  const elapsed = f.onset !== undefined ? f.now - f.onset : 0;
+  const sustained = f.onset !== undefined ? elapsed + 0.1 * input.interval_s : 0;
   const readiness = drReadiness(f, input, cause.category === 'aws_infrastructure');
   extra.push(...readiness.evidence);
   const secondaryReady =
@@ -772,7 +774,7 @@ function gateDr(
     return {
       action: 'self_heal',
       confidence,
-      reasoning: `The failure has lasted ${formatDuration(sustained)} but reached the DR level only this cycle; holding one more cycle so a score flapping around the threshold does not trigger a failover.`,
+      reasoning: `The failure has lasted ${formatDuration(elapsed)} but reached the DR level only this cycle; holding one more cycle so a score flapping around the threshold does not trigger a failover.`,
       evidence: extra,
       readiness,
     };
@@ -781,7 +783,7 @@ function gateDr(
     return {
       action: 'self_heal',
       confidence,
-      reasoning: `${cause.category === 'aws_infrastructure' ? 'An AWS infrastructure failure' : 'An edge failure'} is likely (evidence ${cause.strength}); confirming: it has lasted ${formatDuration(sustained)} of the ${formatDuration(window)} confirmation window${flapping ? ' (lengthened: the signals flapped)' : unresolvedChange ? ' (lengthened: a change of ours came just before it)' : ''} before a ${target}.`,
+      reasoning: `${cause.category === 'aws_infrastructure' ? 'An AWS infrastructure failure' : 'An edge failure'} is likely (evidence ${cause.strength}); confirming: it has lasted ${formatDuration(elapsed)} of the ${formatDuration(window)} confirmation window${flapping ? ' (lengthened: the signals flapped)' : unresolvedChange ? ' (lengthened: a change of ours came just before it)' : ''} before a ${target}.`,
       evidence: extra,
       readiness,
     };
@@ -811,7 +813,7 @@ function gateDr(
   return {
     action,
     confidence,
-    reasoning: `Sustained for ${formatDuration(sustained)}: ${why}. ${readyText}`,
+    reasoning: `Sustained for ${formatDuration(elapsed)}: ${why}. ${readyText}`,
     evidence: extra,
     readiness,
   };
