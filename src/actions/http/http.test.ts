@@ -47,15 +47,13 @@ before(async () => {
             .end(
               '{"status":"invalid event","message":"Event object is invalid","errors":["\'routing_key\' is missing or blank"]}',
             );
-        return void res
-          .writeHead(202, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              status: 'success',
-              message: 'Event processed',
-              dedup_key: (JSON.parse(body) as { dedup_key: string }).dedup_key,
-            }),
-          );
+        return void res.writeHead(202, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            status: 'success',
+            message: 'Event processed',
+            dedup_key: (JSON.parse(body) as { dedup_key: string }).dedup_key,
+          }),
+        );
       }
       res.writeHead(200).end('ok');
     });
