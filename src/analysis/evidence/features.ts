@@ -117,7 +117,10 @@ function mentionsRegion(incident: StatusIncident, region: string | undefined): b
 function touchesDrSite(incident: StatusIncident, topology: Topology): boolean {
   if (mentionsRegion(incident, topology.dr.region)) return true;
   // A global incident (no region named) touches the DR site when it names a component the site declares.
-  const facts = Object.values(topology.dr)
+  // The cloud and region names are not components: "azure" would match every Azure incident.
+  const facts = Object.entries(topology.dr)
+    .filter(([key]) => key !== 'cloud' && key !== 'region')
+    .map(([, v]) => v)
     .filter((v): v is string => typeof v === 'string')
     .map(squash)
     .filter((v) => v.length > 3);
