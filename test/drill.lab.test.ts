@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { processesUsing } from '../src/lab/index.js';
+import type { DrillReport } from '../src/lab/drill.js';
 import { REPO_ROOT, runCli } from './helpers/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-drill-'));
@@ -15,20 +16,8 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-interface DrillJson {
-  scenario: string;
-  decision: string;
-  detect_s: number | null;
-  decide_s: number | null;
-  rto_s: number | null;
-  rpo_rows_lost: number | null;
-  rpo_objects_lost: number | null;
-  stages: Array<{ name: string; seconds: number }>;
-  reason: string;
-  category: string;
-  writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
-  object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
-}
+// The JSON line the drill prints is the report itself.
+type DrillJson = Omit<DrillReport, 'evidence'>;
 
 function lastJson(stdout: string): DrillJson {
   return JSON.parse(stdout.trim().split('\n').pop()!) as DrillJson;

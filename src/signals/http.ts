@@ -89,7 +89,7 @@ async function readLimited(body: AsyncIterable<Buffer | string> & { destroy?: ()
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function targetOf(config: ProbeConfig, name: string): HttpCheckSpec {
+export function targetOf(config: ProbeConfig, name: string): HttpCheckSpec {
   return {
     name,
     url: config.url!,

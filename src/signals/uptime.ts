@@ -2,7 +2,7 @@ import { request } from 'undici';
 import type { Signal, SignalStatus } from '../core/index.js';
 import type { AgentConfig, ProbeConfig } from '../config/sections/probes.js';
 import { SIGNAL_STATUSES } from '../core/index.js';
-import { checkHttp, type HttpCheckSpec } from './http.js';
+import { checkHttp, targetOf, type HttpCheckSpec } from './http.js';
 import { describeError, ms, type Probe, type ProbeRunContext } from './probe.js';
 
 /** What one vantage point concluded about the public endpoint. */
@@ -87,16 +87,7 @@ export async function askAgent(
  * controller's own network trouble is not taken for the system's outage.
  */
 export function externalUptimeProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
-  const target: HttpCheckSpec = {
-    name: 'local',
-    url: config.url!,
-    method: config.method,
-    expect_status: config.expect_status,
-    body_match: config.body_match,
-    max_latency: config.max_latency,
-    headers: config.headers,
-    insecure: config.insecure,
-  };
+  const target: HttpCheckSpec = targetOf(config, 'local');
   const agents = config.agents ?? [];
   const local = config.local ?? true;
   const vantagePoints = agents.length + (local ? 1 : 0);

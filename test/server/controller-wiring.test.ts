@@ -9,7 +9,14 @@ import { Controller } from '../../src/controller/index.js';
 import type { SignalSnapshot, SignalSource } from '../../src/core/index.js';
 import { createServerDeps, signBody, startServer } from '../../src/server/index.js';
 import { HistoryStore, openDatabase } from '../../src/store/index.js';
-import { OPERATE_TOKEN, READ_TOKEN, WEBHOOK_SECRET, serverConfig, snapshot } from './harness.js';
+import {
+  OPERATE_TOKEN,
+  READ_TOKEN,
+  WEBHOOK_SECRET,
+  serverConfig,
+  snapshot,
+  firingAlertBody,
+} from './harness.js';
 
 /** Signals the test sets, standing where the probes stand. */
 class SetSignals implements SignalSource {
@@ -42,27 +49,7 @@ test('the server over the real controller, SQLite history, runbook journal and c
     signals.current = snapshot({ eks_nodes: 'error', internal_services: 'error' });
 
     // An alert starts a cycle out of schedule; its result lands in the SQLite history.
-    const body = JSON.stringify({
-      version: '4',
-      groupKey: 'g',
-      status: 'firing',
-      receiver: 'phoenix',
-      groupLabels: {},
-      commonLabels: {},
-      commonAnnotations: {},
-      externalURL: 'http://am',
-      alerts: [
-        {
-          status: 'firing',
-          labels: { alertname: 'NodesNotReady' },
-          annotations: {},
-          startsAt: '2027-01-01T00:00:00Z',
-          endsAt: '0001-01-01T00:00:00Z',
-          generatorURL: 'http://prom',
-          fingerprint: 'abc',
-        },
-      ],
-    });
+    const body = firingAlertBody('NodesNotReady', 'abc');
     const cycled = new Promise((resolve) => controller.on('cycle', resolve));
     const hook = await fetch(`${server.url}/api/webhooks/alertmanager`, {
       method: 'POST',

@@ -86,3 +86,28 @@ export class DecisionLoop implements CycleTrigger {
     return record;
   }
 }
+
+/** A firing Alertmanager v4 webhook body with one alert, as JSON text (what signatures are computed over). */
+export function firingAlertBody(alertname: string, fingerprint: string): string {
+  return JSON.stringify({
+    version: '4',
+    groupKey: 'g',
+    status: 'firing',
+    receiver: 'phoenix',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://am',
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname },
+        annotations: {},
+        startsAt: '2027-01-01T00:00:00Z',
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prom',
+        fingerprint,
+      },
+    ],
+  });
+}

@@ -1,25 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signBody } from '../../src/server/index.js';
+import { freePort } from '../../src/lab/ports.js';
 import { startPhoenix } from '../helpers/paths.js';
+import { firingAlertBody } from './harness.js';
 
 const TOKEN = 'cli-operate-token-0123456789';
 const SECRET = 'cli-webhook-secret-0123456789';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 test(
   'phoenix run serves the API and dashboard, runs a cycle on an alert, and stops cleanly on SIGTERM',
@@ -56,27 +46,7 @@ test(
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<title>CloudPhoenix<\/title>/);
 
-      const body = JSON.stringify({
-        version: '4',
-        groupKey: 'g',
-        status: 'firing',
-        receiver: 'phoenix',
-        groupLabels: {},
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: 'http://am',
-        alerts: [
-          {
-            status: 'firing',
-            labels: { alertname: 'ApiDown' },
-            annotations: {},
-            startsAt: '2027-01-01T00:00:00Z',
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: 'http://prom',
-            fingerprint: 'f1',
-          },
-        ],
-      });
+      const body = firingAlertBody('ApiDown', 'f1');
       const hook = await fetch(`${base}/api/webhooks/alertmanager`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-phoenix-signature': signBody(SECRET, body) },

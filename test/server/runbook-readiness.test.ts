@@ -1,26 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
+import { freePort } from '../../src/lab/ports.js';
 import { startPhoenix } from '../helpers/paths.js';
 import { httpServer } from '../helpers/servers.js';
 import { DecisionLoop, READ_TOKEN, serverConfig } from './harness.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
 
 const read = { authorization: `Bearer ${READ_TOKEN}` };
 
