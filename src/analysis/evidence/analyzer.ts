@@ -158,7 +158,7 @@ function awsInfrastructure(f: Features): Explanation & { structural: boolean; zo
     strength += 1;
     evidence.push(item('context:changes', 'none', 1, 'nothing changed on our side before the failure began'));
   }
-  const persistedAfterRollback = f.changes.rollbacks.some((r) => f.now - r.at >= 60);
+  const persistedAfterRollback = f.changes.rollbackFailed;
   if (persistedAfterRollback) {
     strength += 2;
     evidence.push(
@@ -272,7 +272,7 @@ function otherExplanations(f: Features, aws: { strength: number }): Explanation[
     } else out.push({ category, strength, root_cause, evidence, lead: strength } as Explanation);
   };
 
-  const persistedAfterRollback = f.changes.rollbacks.some((r) => f.now - r.at >= 60);
+  const persistedAfterRollback = f.changes.rollbackFailed;
   for (const change of f.changes.beforeOnset) {
     const onset = f.onset ?? f.now;
     const weight = persistedAfterRollback ? 0.5 : 3;
@@ -377,6 +377,16 @@ function otherExplanations(f: Features, aws: { strength: number }): Explanation[
       ),
     ]);
   }
+  if (count(f, 'permission') > 0) {
+    add('internal_config', 3, 'our credentials or permissions are refused', [
+      item(
+        'context:logs',
+        example(f, 'permission'),
+        -3,
+        'AWS answers "access denied": our own credentials or policies fail, not the cloud',
+      ),
+    ]);
+  }
   if (count(f, 'disk_full') > 0 && aws.strength <= 2) {
     add('internal_database', 4, 'a database or volume ran out of space', [
       item('context:logs', example(f, 'disk_full'), -4, 'storage is full: our data outgrew its volume'),
@@ -422,7 +432,10 @@ function otherExplanations(f: Features, aws: { strength: number }): Explanation[
   const edgeNamed =
     f.edgeIncidents.length > 0 ||
     f.edgeFeedDown ||
-    /cloudflare|cf-ray|\bedge\b|origin not contacted/i.test(f.details.text);
+    /cloudflare|cf-ray|fastly|akamai|cloudfront|\bcdn\b|\bedge\b|origin not contacted/i.test(
+      f.details.text,
+    ) ||
+    (f.edgeProvider.length > 2 && f.details.text.toLowerCase().includes(f.edgeProvider));
   if (edgeShaped && edgeNamed && aws.strength <= 2 && count(f, 'certificate') === 0) {
     const evidence = [
       item(
@@ -749,8 +762,7 @@ function gateDr(
   const extra: EvidenceItem[] = [];
   // Flapping, or a change of ours just before the onset that has not been rolled back, needs a longer look.
   const flapping = f.recoveries >= 2;
-  const unresolvedChange =
-    f.changes.beforeOnset.length > 0 && !f.changes.rollbacks.some((r) => f.now - r.at >= 60);
+  const unresolvedChange = f.changes.beforeOnset.length > 0 && !f.changes.rollbackFailed;
   const window = input.decision.confirm_window_s * (flapping || unresolvedChange ? 2 : 1);
   // Live cycles drift by their jitter: a window of exactly N intervals must not need N + 1 cycles.
   const elapsed = f.onset !== undefined ? f.now - f.onset : 0;

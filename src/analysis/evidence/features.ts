@@ -53,10 +53,18 @@ export interface Features {
     ignored: AwsHealthEvent[];
     maintenance: AwsHealthEvent[];
   };
+  /** The edge (CDN/DNS) provider in front of the sites, lower-case. */
+  edgeProvider: string;
   edgeIncidents: StatusIncident[];
   edgeFeedDown: boolean;
   drIncidents: StatusIncident[];
-  changes: { beforeOnset: ChangeRecord[]; rollbacks: ChangeRecord[]; all: ChangeRecord[] };
+  changes: {
+    beforeOnset: ChangeRecord[];
+    rollbacks: ChangeRecord[];
+    all: ChangeRecord[];
+    /** A rollback of ours was followed by the failure persisting past a recovery grace period. */
+    rollbackFailed: boolean;
+  };
   logs: { lines: string[]; tally: Map<TextFamily, number> };
   details: { text: string; tally: Map<TextFamily, number> };
   injections: string[];
@@ -128,6 +136,7 @@ function touchesDrSite(incident: StatusIncident, topology: Topology): boolean {
   return components.some((c) => facts.some((f) => c.includes(f) || f.includes(c)));
 }
 
+const ROLLBACK_GRACE_S = 120;
 const ROLLBACK = /\b(?:rollback|roll(?:ed)? back|revert(?:ed)?|disabled|undo)\b/i;
 
 export function extractFeatures(input: AnalysisInput): Features {
@@ -212,6 +221,8 @@ export function extractFeatures(input: AnalysisInput): Features {
   const rollbacks = changes.filter(
     (c) => ROLLBACK.test(c.description) && onset !== undefined && c.at > onset && c.at < now,
   );
+  // A rollout takes a while to take effect: only a failure that outlasts this grace period proves the rollback did not help.
+  const rollbackFailed = rollbacks.some((r) => now - r.at >= ROLLBACK_GRACE_S);
 
   const lines = (ctx.logs ?? []).map((l) => l.line ?? '').filter((l) => typeof l === 'string');
   const statusBodies = [
@@ -278,10 +289,11 @@ export function extractFeatures(input: AnalysisInput): Features {
       writeRatio: writeKey ? ratio(metrics[writeKey], base[writeKey]) : undefined,
     },
     health: { available: health?.available ?? false, regionalIssues, secondaryIssues, ignored, maintenance },
+    edgeProvider,
     edgeIncidents,
     edgeFeedDown: edgeFeed?.available === false,
     drIncidents,
-    changes: { beforeOnset, rollbacks, all: changes },
+    changes: { beforeOnset, rollbacks, all: changes, rollbackFailed },
     logs: { lines, tally: tallyText(lines) },
     details: { text: detailText, tally: tallyText(Object.values(signals).map((s) => s?.detail ?? '')) },
     injections,

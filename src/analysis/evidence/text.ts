@@ -18,6 +18,7 @@ export type TextFamily =
   | 'pool_exhaustion'
   | 'db_contention'
   | 'disk_full'
+  | 'permission'
   | 'edge'
   | 'injection';
 
@@ -59,6 +60,10 @@ const PATTERNS: Array<[Exclude<TextFamily, 'dns_aws' | 'dns_own'>, RegExp]> = [
     /conflict with recovery|lock timeout|deadlock detected|checkpoints are occurring too frequently|lock wait timeout/i,
   ],
   [
+    'permission',
+    /accessdenied|access denied|unauthorizedoperation|not authori[sz]ed to perform|is not authori[sz]ed|invalidclienttokenid|signaturedoesnotmatch|\b403 forbidden\b/i,
+  ],
+  [
     'disk_full',
     /no space left on device|could not extend file|disk (?:is )?full|diskfull|storage-full|out of disk/i,
   ],
@@ -79,6 +84,8 @@ const AWS_SERVICE_NAME = /\b(?:dynamodb|sts|s3|ec2|lambda|sqs|sns|kms|iam|rds|el
 export function classifyText(text: string): Set<TextFamily> {
   const families = new Set<TextFamily>();
   for (const [family, pattern] of PATTERNS) if (pattern.test(text)) families.add(family);
+  // An AWS endpoint that answers "access denied" works; our own permissions are what fails.
+  if (families.has('permission')) families.delete('aws_endpoint');
   if (DNS_FAILURE.test(text)) {
     const hosts = (text.match(HOSTNAME) ?? []).map((h) => h.toLowerCase());
     const aws =
