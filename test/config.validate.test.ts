@@ -116,3 +116,25 @@ test('phoenix validate --json reports validity as data', async () => {
   assert.equal(good.code, 0);
   assert.deepEqual(JSON.parse(good.stdout), { file: 'examples/phoenix.yaml', valid: true, problems: [] });
 });
+
+test('phoenix validate also checks every runbook step against its step type', async () => {
+  const bad = file(
+    'runbook-typo.yaml',
+    [
+      'runbooks:',
+      '  dr_failover:',
+      '    stages:',
+      '      - name: promote',
+      '        steps:',
+      '          - { name: x, type: command, params: { comand: "true" } }',
+    ].join('\n'),
+  );
+  const result = await runCli(['validate', bad]);
+  assert.equal(result.code, 2);
+  assert.match(
+    result.stderr,
+    /runbooks\.dr_failover\.stages\.0\.steps\.0\.params: unknown key\(s\) comand for a command step/,
+  );
+  const json = await runCli(['validate', bad, '--json']);
+  assert.equal(JSON.parse(json.stdout).valid, false);
+});
