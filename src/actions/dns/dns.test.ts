@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +52,11 @@ test('RFC 2136 with TSIG against BIND: after the step, the server answers with t
   const resolver = new Resolver();
   resolver.setServers([`${bind.host}:${bind.port}`]);
   assert.deepEqual(await resolver.resolve4(`app.${bind.zone}`), ['10.0.0.1']);
-  const result = await dnsAdapter.run(params, stepContext());
+  const context = stepContext();
+  const result = await dnsAdapter.run(params, context);
   assert.equal(result.dnsTtlS, 30);
+  // The TSIG secret is on disk only while nsupdate runs.
+  assert.equal(existsSync(join(context.workDir, 'tsig.key')), false);
   assert.match(
     result.summary,
     /app\.shop\.phoenix\.test A → 10\.20\.0\.5 \(TTL 30s\), server answers with it/,

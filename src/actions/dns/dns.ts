@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import {
@@ -140,11 +140,17 @@ async function rfc2136(p: Rfc2136Params, ctx: StepContext): Promise<StepResult> 
     'send',
     '',
   ].join('\n');
-  const result = await runProcess(p.nsupdate, ['-k', keyFile, '-t', '10'], {
-    input: script,
-    signal: ctx.signal,
-    allowFailure: true,
-  });
+  let result;
+  try {
+    result = await runProcess(p.nsupdate, ['-k', keyFile, '-t', '10'], {
+      input: script,
+      signal: ctx.signal,
+      allowFailure: true,
+    });
+  } finally {
+    // The secret is needed only for the update itself.
+    rmSync(keyFile, { force: true });
+  }
   if (result.code !== 0) {
     const why = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-2).join(' | ');
     throw new StepError(
