@@ -779,14 +779,19 @@ function gateDr(
     cause.category === 'aws_infrastructure';
   const target = secondaryReady ? 'region failover' : 'DR failover';
   const action: RecommendedAction = secondaryReady ? 'region_failover' : 'trigger_dr';
-  // Hysteresis: a score that merely touches the DR level for one cycle is not yet a DR-level failure.
-  let atDrLevel = 0;
-  for (let i = input.history.length - 1; i >= 0 && input.history[i].level === 'dr_failover'; i--) atDrLevel++;
-  if (input.score.level === 'dr_failover' && atDrLevel < 2 && sustained >= window) {
+  // Hysteresis: the DR level itself must hold for a while (half the confirmation window, at least two cycles),
+  // so a long mild degradation that turns severe is not failed over the moment it crosses the threshold.
+  let drLevelSince = input.now;
+  for (let i = input.history.length - 1; i >= 0 && input.history[i].level === 'dr_failover'; i--) {
+    drLevelSince = input.history[i].at;
+  }
+  const drLevelFor = input.now - drLevelSince + 0.1 * input.interval_s;
+  const drLevelNeeded = Math.max(input.interval_s, input.decision.confirm_window_s / 2);
+  if (input.score.level === 'dr_failover' && drLevelFor < drLevelNeeded && sustained >= window) {
     return {
       action: 'self_heal',
       confidence,
-      reasoning: `The failure has lasted ${formatDuration(elapsed)} but reached the DR level only this cycle; holding one more cycle so a score flapping around the threshold does not trigger a failover.`,
+      reasoning: `The failure has lasted ${formatDuration(elapsed)} but has been at the DR level for only ${formatDuration(input.now - drLevelSince)}; holding until it stays there ${formatDuration(drLevelNeeded)}, so a score flapping around the threshold does not trigger a failover.`,
       evidence: extra,
       readiness,
     };
