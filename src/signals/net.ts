@@ -5,6 +5,28 @@ import type { Signal } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
 import { describeError, ms, round, type Probe } from './probe.js';
 
+/**
+ * Ends a probe's socket exactly once: on its own result or when the cycle aborts the probe.
+ * Returns the function that delivers the result.
+ */
+function settleOnce(
+  socket: { destroy(): void },
+  abort: AbortSignal,
+  resolve: (signal: Signal) => void,
+): (signal: Signal) => void {
+  let settled = false;
+  const finish = (signal: Signal): void => {
+    if (settled) return;
+    settled = true;
+    socket.destroy();
+    abort.removeEventListener('abort', onAbort);
+    resolve(signal);
+  };
+  const onAbort = (): void => finish({ status: 'unknown', detail: 'aborted' });
+  abort.addEventListener('abort', onAbort, { once: true });
+  return finish;
+}
+
 /** `tcp`: a connection opens (error when not), degraded when slower than max_latency. */
 export function tcpProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
   const host = config.host!;
@@ -19,13 +41,7 @@ export function tcpProbe(name: string, config: ProbeConfig, timeout_s: number): 
           new Promise<Signal>((resolve) => {
             const started = performance.now();
             const socket = netConnect({ host, port });
-            const finish = (signal: Signal) => {
-              socket.destroy();
-              context.signal.removeEventListener('abort', onAbort);
-              resolve(signal);
-            };
-            const onAbort = () => finish({ status: 'unknown', detail: 'aborted' });
-            context.signal.addEventListener('abort', onAbort, { once: true });
+            const finish = settleOnce(socket, context.signal, resolve);
             socket.once('connect', () => {
               const latency_ms = round(performance.now() - started);
               const slow = config.max_latency !== undefined && latency_ms > config.max_latency * 1000;
@@ -135,13 +151,7 @@ export function tlsProbe(name: string, config: ProbeConfig, timeout_s: number): 
               servername: config.servername ?? (/^[\d.:]+$/.test(host) ? undefined : host),
               rejectUnauthorized: false,
             });
-            const finish = (signal: Signal) => {
-              socket.destroy();
-              context.signal.removeEventListener('abort', onAbort);
-              resolve(signal);
-            };
-            const onAbort = () => finish({ status: 'unknown', detail: 'aborted' });
-            context.signal.addEventListener('abort', onAbort, { once: true });
+            const finish = settleOnce(socket, context.signal, resolve);
             socket.once('secureConnect', () => {
               const cert = socket.getPeerCertificate();
               if (!cert || !cert.valid_to) {
