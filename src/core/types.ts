@@ -16,6 +16,54 @@ export interface Signal {
   [measure: string]: unknown;
 }
 
+/**
+ * Structured facts a probe may attach to a signal (scenario format v1.1).
+ * Where a structured fact and `detail` disagree, the structured fact wins.
+ */
+export interface ZoneNodeCount {
+  ready: number;
+  total: number;
+}
+
+/** One AWS API of the primary region, called from another region. */
+export interface CrossRegionCheck {
+  /** The region (or vantage) the call was made from. */
+  from: string;
+  /** AWS service, lower case as in SDK client names: `ec2`, `rds`, `elasticloadbalancing`. */
+  service: string;
+  /** Optional API operation, e.g. `DescribeAvailabilityZones`, `RunInstances(DryRun)`. */
+  operation?: string;
+  ok: number;
+  total: number;
+  /** The AWS error code or transport failure of the failed calls (`timeout`, `InternalFailure`, `ThrottlingException`). */
+  error?: string;
+}
+
+export interface VantageResult {
+  name: string;
+  up: boolean;
+  detail?: string;
+}
+
+export interface FailingService {
+  name: string;
+  reason?: string;
+}
+
+/** The structured facts each scored signal may carry, by signal. All optional. */
+export interface StructuredFacts {
+  /** eks_nodes: per zone, keyed by zone name (`us-east-1a`) or zone ID (`use1-az1`). */
+  zones?: Record<string, ZoneNodeCount>;
+  /** eks_nodes: pods in CrashLoopBackOff on Ready nodes. */
+  crashlooping?: number;
+  /** aws_cross_region: per API call. */
+  checks?: CrossRegionCheck[];
+  /** external_uptime: each outside vantage point. */
+  vantages?: VantageResult[];
+  /** internal_services: which services fail, and how. */
+  failing?: FailingService[];
+}
+
 /** Every signal in force at one instant, by name. Unknown names are allowed and ignored by scoring. */
 export type SignalSnapshot = Record<string, Signal>;
 
