@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import type { Signal } from '../core/index.js';
+import type { FailingService, Signal } from '../core/index.js';
 import type { HttpTargetConfig, ProbeConfig } from '../config/sections/probes.js';
-import { describeError, ms, round, type Probe, type ProbeRunContext } from './probe.js';
+import { describeError, failureKind, ms, round, type Probe, type ProbeRunContext } from './probe.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -13,6 +13,8 @@ export interface HttpCheckResult {
   status_code?: number;
   latency_ms?: number;
   reason?: string;
+  /** The failure in a few words, for the structured fact `failing`: `timeout`, `HTTP 503`, `connection refused`. */
+  failure?: string;
 }
 
 export interface HttpCheckSpec extends HttpTargetConfig {
@@ -54,12 +56,15 @@ export async function checkHttp(
     if (!expected) {
       result.ok = false;
       result.reason = `status ${code}, expected ${target.expect_status?.join('/') ?? '200-399'}`;
+      result.failure = `HTTP ${code}`;
     } else if (target.body_match !== undefined && !new RegExp(target.body_match).test(body)) {
       result.ok = false;
       result.reason = `body does not match /${target.body_match}/ (got ${JSON.stringify(body.slice(0, 60))})`;
+      result.failure = 'unexpected body';
     } else if (target.max_latency !== undefined && latency_ms > target.max_latency * 1000) {
       result.slow = true;
       result.reason = `slow: ${latency_ms} ms > ${ms(target.max_latency)} ms`;
+      result.failure = 'slow';
     }
     return result;
   } catch (error) {
@@ -70,6 +75,7 @@ export async function checkHttp(
       slow: false,
       latency_ms: round(performance.now() - started),
       reason: timedOut ? `no answer within ${ms(timeout_s)} ms` : describeError(error),
+      failure: timedOut ? 'timeout' : failureKind(error),
     };
   }
 }
@@ -158,7 +164,10 @@ export function httpChecksProbe(name: string, config: ProbeConfig, timeout_s: nu
       };
       if (latencies.length) signal.latency_ms = round(Math.max(...latencies));
       if (failing.length) {
-        signal.failing = failing.slice(0, FAILING_LISTED).map((r) => r.name);
+        const listed: FailingService[] = failing
+          .slice(0, FAILING_LISTED)
+          .map((r) => ({ name: r.name, reason: r.failure ?? r.reason ?? 'failed' }));
+        signal.failing = listed;
         signal.detail =
           `${failing.length}/${results.length} failing: ` +
           failing

@@ -8,6 +8,6 @@ export {
 } from './source.js';
 export { runProbe, describeError, type Probe, type ProbeRunContext } from './probe.js';
 export { checkHttp, statusFromShare, type HttpCheckResult } from './http.js';
-export { askAgent, type AgentReport, type VantageResult } from './uptime.js';
+export { askAgent, type AgentReport, type VantageVerdict } from './uptime.js';
 export { startAgentServer, type AgentServer, type AgentServerOptions } from './agent.js';
 export { kubeConfigFrom } from './kubernetes.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { CoreV1Api, KubeConfig, V1Node, V1Pod } from '@kubernetes/client-node';
-import type { Signal } from '../core/index.js';
+import type { Signal, ZoneNodeCount } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
-import { describeError, type Probe } from './probe.js';
+import { describeError, type Probe, type ProbeRunContext } from './probe.js';
 import { statusFromShare } from './http.js';
 
 /** Builds the client config from a kubeconfig file or an inline server URL and token. */
@@ -70,9 +70,78 @@ function describeKubeError(error: unknown): string {
   return text;
 }
 
+/** The zone labels a node carries: the well-known one (the beta label on old clusters) and AWS's zone ID. */
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+const BETA_ZONE_LABEL = 'failure-domain.beta.kubernetes.io/zone';
+const ZONE_ID_LABEL = 'topology.k8s.aws/zone-id';
+
 /**
- * `kubernetes_nodes` (the `eks_nodes` signal): Ready nodes out of all nodes.
- * Pods in CrashLoopBackOff are counted when asked but do not change the
+ * Ready and total nodes per Availability Zone. Keyed by AWS zone ID (`use1-az1`, the same in every
+ * account) when every zoned node carries one, else by zone name (`us-east-1a`), so that one map never
+ * mixes the two schemes. Nodes with no zone label are left out; no zoned node at all gives undefined.
+ */
+function zonesOf(nodes: V1Node[]): Record<string, ZoneNodeCount> | undefined {
+  const labelled = nodes
+    .map((node) => ({ node, labels: node.metadata?.labels ?? {} }))
+    .filter(({ labels }) => labels[ZONE_ID_LABEL] || labels[ZONE_LABEL] || labels[BETA_ZONE_LABEL]);
+  if (labelled.length === 0) return undefined;
+  const byId = labelled.every(({ labels }) => labels[ZONE_ID_LABEL]);
+  const zones: Record<string, ZoneNodeCount> = {};
+  for (const { node, labels } of labelled) {
+    const key = byId ? labels[ZONE_ID_LABEL] : (labels[ZONE_LABEL] ?? labels[BETA_ZONE_LABEL]);
+    if (!key) continue;
+    const zone = (zones[key] ??= { ready: 0, total: 0 });
+    zone.total++;
+    if (isReady(node)) zone.ready++;
+  }
+  return zones;
+}
+
+/**
+ * Pods in CrashLoopBackOff, and of those the ones on Ready nodes: a pod crash-looping on a
+ * healthy node points at our own code, one on a lost node says nothing new.
+ */
+async function crashLoops(
+  client: CoreV1Api,
+  context: ProbeRunContext,
+  readyNodes: Set<string>,
+): Promise<{ looping: V1Pod[]; onReadyNodes: number }> {
+  const pods = await context.limit(() =>
+    client.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded' }),
+  );
+  const looping = (pods.items ?? []).filter(inCrashLoop);
+  const onReadyNodes = looping.filter((p) => p.spec?.nodeName && readyNodes.has(p.spec.nodeName)).length;
+  return { looping, onReadyNodes };
+}
+
+/** The signal from the node list: counts, status, zones and the names of the nodes not Ready. */
+function nodeSignal(nodes: V1Node[], config: ProbeConfig, notes: string[]): Signal {
+  const ready = nodes.filter(isReady).length;
+  const total = nodes.length;
+  // An empty cluster serves nothing: never "every node is Ready".
+  const signal: Signal = {
+    status:
+      total === 0
+        ? 'error'
+        : statusFromShare(total - ready, total, config.degraded_share, config.error_share),
+    ready,
+    total,
+  };
+  const zones = zonesOf(nodes);
+  if (zones) signal.zones = zones;
+  const notReady = nodes.filter((n) => !isReady(n)).map((n) => n.metadata?.name ?? '?');
+  if (total === 0) notes.push('the cluster lists no nodes');
+  if (notReady.length) {
+    signal.not_ready = notReady.slice(0, 10);
+    notes.push(`${notReady.length}/${total} nodes not Ready: ${notReady.slice(0, 5).join(', ')}`);
+  }
+  return signal;
+}
+
+/**
+ * `kubernetes_nodes` (the `eks_nodes` signal): Ready nodes out of all nodes,
+ * per zone (structured fact `zones`). Pods in CrashLoopBackOff are counted
+ * when asked (`crashlooping`: those on Ready nodes) but do not change the
  * status: they point at our own code, which the analysis must see apart from
  * lost nodes.
  */
@@ -100,35 +169,19 @@ export function kubernetesNodesProbe(name: string, config: ProbeConfig, timeout_
       } catch (error) {
         return { status: 'error', detail: `listing nodes: ${describeKubeError(error)}` };
       }
-      const ready = nodes.filter(isReady).length;
-      const total = nodes.length;
-      const signal: Signal = {
-        status:
-          total === 0
-            ? 'error'
-            : statusFromShare(total - ready, total, config.degraded_share, config.error_share),
-        ready,
-        total,
-      };
-      const notReady = nodes.filter((n) => !isReady(n)).map((n) => n.metadata?.name ?? '?');
       const notes: string[] = [];
-      if (total === 0) notes.push('the cluster lists no nodes');
-      if (notReady.length) {
-        signal.not_ready = notReady.slice(0, 10);
-        notes.push(`${notReady.length}/${total} nodes not Ready: ${notReady.slice(0, 5).join(', ')}`);
-      }
+      const signal = nodeSignal(nodes, config, notes);
       if (config.crashloop) {
+        const readyNodes = new Set(nodes.filter(isReady).map((n) => n.metadata?.name ?? ''));
         try {
-          const pods = await context.limit(() =>
-            client.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded' }),
-          );
-          const looping = (pods.items ?? []).filter(inCrashLoop);
+          const { looping, onReadyNodes } = await crashLoops(client, context, readyNodes);
           signal.crashloop_pods = looping.length;
+          signal.crashlooping = onReadyNodes;
           if (looping.length) {
             signal.crashloop = looping
               .slice(0, 10)
               .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
-            notes.push(`${looping.length} pods in CrashLoopBackOff`);
+            notes.push(`${looping.length} pods in CrashLoopBackOff (${onReadyNodes} on Ready nodes)`);
           }
         } catch (error) {
           notes.push(`listing pods: ${describeKubeError(error)}`);

@@ -104,6 +104,26 @@ export function describeError(error: unknown): string {
   return err.message.split('\n')[0] || err.name;
 }
 
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ABORT_ERR',
+]);
+
+/** What went wrong in a few words and without the address (`timeout`, `connection refused`), for structured facts. */
+export function failureKind(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length) return failureKind(error.errors[0]);
+  const err = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = err?.code ?? err?.cause?.code;
+  if (code && TIMEOUT_CODES.has(code)) return 'timeout';
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'timeout';
+  if (code && CODE_TEXT[code]) return CODE_TEXT[code];
+  if (code?.startsWith('HPE_')) return 'answer is not HTTP';
+  return describeError(error);
+}
+
 export function ms(seconds: number): number {
   return Math.round(seconds * 1000);
 }

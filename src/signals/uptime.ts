@@ -1,12 +1,12 @@
 import { request } from 'undici';
-import type { Signal, SignalStatus } from '../core/index.js';
+import type { Signal, SignalStatus, VantageResult } from '../core/index.js';
 import type { AgentConfig, ProbeConfig } from '../config/sections/probes.js';
 import { SIGNAL_STATUSES } from '../core/index.js';
 import { checkHttp, targetOf, type HttpCheckSpec } from './http.js';
 import { describeError, ms, type Probe, type ProbeRunContext } from './probe.js';
 
-/** What one vantage point concluded about the public endpoint. */
-export interface VantageResult {
+/** What one vantage point concluded about the public endpoint, `unknown` when it could not tell. */
+export interface VantageVerdict {
   vantage: string;
   verdict: 'up' | 'down' | 'unknown';
   detail?: string;
@@ -20,7 +20,7 @@ export interface AgentReport {
   signal: Signal;
 }
 
-function verdictOf(status: SignalStatus): VantageResult['verdict'] {
+function verdictOf(status: SignalStatus): VantageVerdict['verdict'] {
   return status === 'error' ? 'down' : status === 'unknown' ? 'unknown' : 'up';
 }
 
@@ -30,7 +30,7 @@ export async function askAgent(
   signalName: string,
   timeout_s: number,
   context: ProbeRunContext,
-): Promise<VantageResult> {
+): Promise<VantageVerdict> {
   const vantage = agent.name;
   const url = new URL(
     `v1/signals/${encodeURIComponent(signalName)}`,
@@ -72,13 +72,27 @@ export async function askAgent(
         verdict: 'unknown',
         detail: 'agent answer has no signal.status; is that a phoenix agent?',
       };
-    const result: VantageResult = { vantage, verdict: verdictOf(status) };
+    const result: VantageVerdict = { vantage, verdict: verdictOf(status) };
     if (report.signal.detail) result.detail = String(report.signal.detail);
     if (typeof report.signal.latency_ms === 'number') result.latency_ms = report.signal.latency_ms;
     return result;
   } catch (error) {
     return { vantage, verdict: 'unknown', detail: `agent unreachable: ${describeError(error)}` };
   }
+}
+
+/**
+ * The structured fact `vantages`: each vantage point that answered, up or down. One that could not
+ * tell (agent unreachable, token refused) is no fact about the endpoint and is left out.
+ */
+function vantagesOf(results: VantageVerdict[]): VantageResult[] {
+  return results
+    .filter((r) => r.verdict !== 'unknown')
+    .map((r) => ({
+      name: r.vantage,
+      up: r.verdict === 'up',
+      ...(r.verdict === 'down' && r.detail ? { detail: r.detail } : {}),
+    }));
 }
 
 /**
@@ -99,7 +113,7 @@ export function externalUptimeProbe(name: string, config: ProbeConfig, timeout_s
     type: 'external_uptime',
     timeout_s,
     async run(context) {
-      const asks: Array<Promise<VantageResult>> = agents.map((agent) =>
+      const asks: Array<Promise<VantageVerdict>> = agents.map((agent) =>
         context.limit(() => askAgent(agent, agent.signal ?? name, requestTimeout, context)),
       );
       if (local)
@@ -111,7 +125,7 @@ export function externalUptimeProbe(name: string, config: ProbeConfig, timeout_s
               verdict: r.ok ? 'up' : 'down',
               detail: r.reason,
               latency_ms: r.latency_ms,
-            } satisfies VantageResult;
+            } satisfies VantageVerdict;
           }),
         );
       const results = await Promise.all(asks);
@@ -125,6 +139,7 @@ export function externalUptimeProbe(name: string, config: ProbeConfig, timeout_s
       else status = 'ok';
       const signal: Signal = { status, up, total: results.length, down: down.length, quorum };
       signal.vantage_points = Object.fromEntries(results.map((r) => [r.vantage, r.verdict]));
+      signal.vantages = vantagesOf(results);
       const notes = results
         .filter((r) => r.verdict !== 'up' && r.detail)
         .map((r) => `${r.vantage}: ${r.detail}`);

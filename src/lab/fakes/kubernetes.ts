@@ -5,6 +5,8 @@ export interface FakeNode {
   name: string;
   ready: boolean;
   zone?: string;
+  /** AWS zone ID, set as the `topology.k8s.aws/zone-id` label as the AWS cloud controller manager does. */
+  zoneId?: string;
 }
 
 export interface FakePod {
@@ -13,6 +15,8 @@ export interface FakePod {
   /** `CrashLoopBackOff` puts the first container in that waiting state. */
   waiting?: string;
   phase?: 'Running' | 'Pending' | 'Succeeded' | 'Failed';
+  /** The node it is scheduled on (`spec.nodeName`). */
+  node?: string;
 }
 
 /** How the fake answers: normally, never (hangs), with garbage, or with a server error. */
@@ -39,6 +43,7 @@ function nodeObject(node: FakeNode, index: number) {
       labels: {
         'kubernetes.io/hostname': node.name,
         ...(node.zone ? { 'topology.kubernetes.io/zone': node.zone } : {}),
+        ...(node.zoneId ? { 'topology.k8s.aws/zone-id': node.zoneId } : {}),
       },
     },
     spec: {},
@@ -75,7 +80,10 @@ function podObject(pod: FakePod, index: number) {
       uid: `pod-${index}`,
       resourceVersion: String(5000 + index),
     },
-    spec: { containers: [{ name: 'app', image: 'example/app:1' }] },
+    spec: {
+      containers: [{ name: 'app', image: 'example/app:1' }],
+      ...(pod.node ? { nodeName: pod.node } : {}),
+    },
     status: {
       phase: pod.phase ?? (pod.waiting ? 'Running' : 'Running'),
       containerStatuses: [
