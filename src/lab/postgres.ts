@@ -210,7 +210,8 @@ export async function startPrimary(options: { baseDir: string; port?: number }):
       '',
       '# CloudPhoenix lab',
       "listen_addresses = '127.0.0.1'",
-      'wal_level = replica',
+      // logical is a superset of replica: the same cluster serves a streaming standby or a logical subscriber.
+      'wal_level = logical',
       'max_wal_senders = 10',
       'max_replication_slots = 10',
       'hot_standby = on',

@@ -7,6 +7,14 @@ import pg from 'pg';
 import { parseConfig } from '../config/index.js';
 import { createSignalSource } from './index.js';
 import { startPrimary, startStandby, type PostgresCluster } from '../lab/postgres.js';
+import {
+  ADMIN_ROLE,
+  createManagedDatabase,
+  createPublication,
+  roleUrl,
+  subscribe,
+  subscriptionReady,
+} from '../lab/managed.js';
 import { closedPort, httpServer } from '../../test/helpers/servers.js';
 
 let primary: PostgresCluster;
@@ -24,8 +32,8 @@ after(async () => {
   await primary?.stop();
 });
 
-async function sql(cluster: PostgresCluster, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: cluster.connectionString() });
+async function sql(cluster: PostgresCluster, text: string, database?: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: cluster.connectionString(database) });
   await client.connect();
   try {
     return await client.query(text);
@@ -139,4 +147,48 @@ test('with the primary gone the standby still reports how long since it last rep
   // Nothing says how much the standby is missing, so the time since its last replay decides.
   assert.equal(s.data_behind_s, undefined);
   assert.equal(s.status, 'degraded');
+  // Issue 11: with the default lag thresholds too, a primary that refuses connections is not `ok`.
+  const defaults = await probe({ primary: primary.connectionString(), standby: standby.connectionString() });
+  assert.equal(defaults.status, 'degraded', String(defaults.detail));
+  assert.equal(defaults.data_at_risk, 'unknown');
+});
+
+// A logical subscriber as between RDS and Azure Flexible Server: two clusters, the controller's role a
+// non-superuser on both (the lab's managed-service model).
+test('a logical subscriber: ok while in step, then unknown data at risk and not ok once the publisher is gone', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'phoenix-pg-logical-'));
+  const publisher = await startPrimary({ baseDir: join(base, 'pub') });
+  const subscriber = await startPrimary({ baseDir: join(base, 'sub') });
+  try {
+    const schema = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
+    await createManagedDatabase(publisher, 'shop', schema, { replication: true });
+    await createManagedDatabase(subscriber, 'shop', schema, { replication: false });
+    await createPublication(publisher, 'shop');
+    await subscribe(subscriber, publisher, 'shop');
+    await waitFor(() => subscriptionReady(subscriber, 'shop'), 'the subscription to stream');
+    await sql(publisher, "INSERT INTO orders (note) VALUES ('x')", 'shop');
+    const settings = {
+      primary: roleUrl(publisher, ADMIN_ROLE, 'postgres'),
+      standby: roleUrl(subscriber, ADMIN_ROLE, 'postgres'),
+    };
+    let s = await probe(settings);
+    await waitFor(async () => {
+      s = await probe(settings);
+      return s.data_behind_s === 0;
+    }, 'the subscriber to confirm everything');
+    assert.equal(s.status, 'ok', String(s.detail));
+    assert.equal(s.replication, 'logical');
+    assert.equal(s.subscriptions, 1);
+    assert.equal(s.slots, 1);
+    assert.equal(typeof s.applied_lsn, 'string');
+
+    await publisher.kill();
+    const gone = await probe(settings);
+    assert.notEqual(gone.status, 'ok', String(gone.detail));
+    assert.equal(gone.data_at_risk, 'unknown');
+    assert.equal(gone.data_behind_s, undefined);
+    assert.match(String(gone.detail), /primary 127\.0\.0\.1:\d+: connection refused/);
+  } finally {
+    await Promise.allSettled([publisher.stop(), subscriber.stop()]);
+  }
 });

@@ -9,6 +9,23 @@ interface StandbyView {
   receive_lsn: string | null;
   replay_lsn: string | null;
   receiver_status: string | null;
+  /** Not in recovery: the logical subscriptions this server applies (empty when it has none). */
+  subscriptions: SubscriptionRow[];
+}
+
+/** One subscription as its subscriber sees it (pg_subscription, pg_stat_subscription, …_stats). */
+interface SubscriptionRow {
+  subname: string;
+  enabled: boolean;
+  /** The apply worker's pid; null when it is not running (publisher unreachable, disabled, failing). */
+  pid: number | null;
+  received_lsn: string | null;
+  latest_end_lsn: string | null;
+  /** Seconds since the subscriber last heard from its publisher (a change or a keepalive). */
+  since_contact_s: number | null;
+  /** Seconds since the publisher's clock at the last position the subscriber confirmed applied. */
+  since_applied_s: number | null;
+  apply_errors: number | null;
 }
 
 interface ReplicaRow {
@@ -19,9 +36,17 @@ interface ReplicaRow {
   replay_lag_s: number | null;
 }
 
+/** A logical replication slot on the publisher: what its subscriber has confirmed it applied. */
+interface SlotRow {
+  slot_name: string;
+  active: boolean;
+  bytes: number | null;
+}
+
 interface PrimaryView {
   in_recovery: boolean;
   replicas: ReplicaRow[];
+  slots: SlotRow[];
   /** Primary's current WAL position minus the standby's replay position, when both answered. */
   bytes_behind_standby?: number;
 }
@@ -62,6 +87,29 @@ async function withClient<T>(
   }
 }
 
+/**
+ * The subscriptions of a logical subscriber. pg_subscription is a shared catalog, so any database shows
+ * them all; pg_stat_subscription_stats (apply errors) exists from PostgreSQL 15, leader_pid (parallel
+ * apply workers, to leave out) from 16. Readable by a non-superuser (subconninfo, which holds secrets,
+ * is not selected).
+ */
+export async function readSubscriptions(client: pg.Client): Promise<SubscriptionRow[]> {
+  const version = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
+  const stats = version >= 150000;
+  const worker = version >= 160000 ? 'st.relid IS NULL AND st.leader_pid IS NULL' : 'st.relid IS NULL';
+  const { rows } = await client.query(`
+    SELECT s.subname, s.subenabled AS enabled, st.pid,
+           st.received_lsn::text AS received_lsn, st.latest_end_lsn::text AS latest_end_lsn,
+           extract(epoch FROM now() - st.last_msg_receipt_time)::float8 AS since_contact_s,
+           extract(epoch FROM now() - st.latest_end_time)::float8 AS since_applied_s,
+           ${stats ? 'ss.apply_error_count::int' : 'NULL::int'} AS apply_errors
+      FROM pg_subscription s
+      LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND ${worker}
+      ${stats ? 'LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid' : ''}
+     ORDER BY s.subname`);
+  return rows as SubscriptionRow[];
+}
+
 async function readStandby(client: pg.Client): Promise<StandbyView> {
   const { rows } = await client.query(`
     SELECT pg_is_in_recovery() AS in_recovery,
@@ -69,19 +117,25 @@ async function readStandby(client: pg.Client): Promise<StandbyView> {
            pg_last_wal_receive_lsn()::text AS receive_lsn,
            pg_last_wal_replay_lsn()::text AS replay_lsn,
            (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS receiver_status`);
-  return rows[0] as StandbyView;
+  const view = rows[0] as StandbyView;
+  view.subscriptions = view.in_recovery ? [] : await readSubscriptions(client);
+  return view;
 }
 
 async function readPrimary(client: pg.Client, standbyReplayLsn: string | null): Promise<PrimaryView> {
   const recovery = await client.query('SELECT pg_is_in_recovery() AS in_recovery');
   const in_recovery = Boolean(recovery.rows[0]?.in_recovery);
-  if (in_recovery) return { in_recovery, replicas: [] };
+  if (in_recovery) return { in_recovery, replicas: [], slots: [] };
   const { rows } = await client.query(`
     SELECT application_name, client_addr::text AS client_addr, state,
            pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8 AS bytes,
            extract(epoch FROM replay_lag)::float8 AS replay_lag_s
       FROM pg_stat_replication`);
-  const view: PrimaryView = { in_recovery, replicas: rows as ReplicaRow[] };
+  // A logical subscriber's position: the WAL its slot still holds for it, up to the current position.
+  const slots = await client.query(`
+    SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 AS bytes
+      FROM pg_replication_slots WHERE slot_type = 'logical'`);
+  const view: PrimaryView = { in_recovery, replicas: rows as ReplicaRow[], slots: slots.rows as SlotRow[] };
   if (standbyReplayLsn) {
     const diff = await client.query(
       'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8 AS bytes',
@@ -99,16 +153,166 @@ function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: string }> 
   );
 }
 
-/**
- * `postgres_replication`: replication lag from the standby
- * (`now() - pg_last_xact_replay_timestamp()`) and/or the primary
- * (`pg_stat_replication`, bytes via `pg_wal_lsn_diff`). `seconds` grows on an
- * idle or unreachable primary, so the status follows `data_behind_s` (what a
- * failover now would lose) wherever it can be worked out.
- */
-export function postgresReplicationProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
+const ORDER: SignalStatus[] = ['unknown', 'ok', 'degraded', 'error'];
+
+/** What one probe run found, worsened step by step; notes become the detail. */
+class Findings {
+  status: SignalStatus = 'ok';
+  readonly notes: string[] = [];
+  readonly signal: Signal = { status: 'ok' };
+  /** Seconds of writes a failover now would lose, where it can be worked out. */
+  dataBehind?: number;
+
+  worse(status: SignalStatus, note?: string): void {
+    if (ORDER.indexOf(status) > ORDER.indexOf(this.status)) this.status = status;
+    if (note) this.notes.push(note);
+  }
+}
+
+/** A physical standby, as it sees itself. */
+function assessStandby(f: Findings, s: StandbyView, where: string): void {
+  if (!s.in_recovery)
+    f.worse(
+      'error',
+      `standby ${where} is not in recovery and has no subscription (promoted, or not a replica)`,
+    );
+  if (s.seconds !== null) f.signal.seconds = round(Math.max(0, s.seconds), 3);
+  if (s.receiver_status) f.signal.receiver = s.receiver_status;
+}
+
+/** A logical subscriber, as it sees itself: every subscription enabled, its apply worker running. */
+function assessSubscriber(f: Findings, subs: SubscriptionRow[], where: string): void {
+  f.signal.subscriptions = subs.length;
+  for (const sub of subs) {
+    if (!sub.enabled) f.worse('error', `subscription ${sub.subname} on ${where} is disabled`);
+    else if (sub.pid === null)
+      f.worse(
+        'error',
+        `subscription ${sub.subname} on ${where} has no apply worker running (publisher unreachable or apply failing; see its log)`,
+      );
+    if (sub.apply_errors)
+      f.notes.push(
+        `subscription ${sub.subname}: ${sub.apply_errors} apply errors since its stats were reset`,
+      );
+  }
+  const contact = subs.map((x) => x.since_contact_s).filter((v): v is number => v !== null);
+  if (contact.length) f.signal.seconds = round(Math.max(0, ...contact), 3);
+  const applied = subs.map((x) => x.since_applied_s).filter((v): v is number => v !== null);
+  if (applied.length) f.signal.since_applied_s = round(Math.max(0, ...applied), 3);
+  const lsn = subs.find((x) => x.latest_end_lsn)?.latest_end_lsn;
+  if (lsn) f.signal.applied_lsn = lsn;
+}
+
+/** The primary of a physical standby: pg_stat_replication, bytes between its WAL and the standby's replay. */
+function assessPhysicalPrimary(f: Findings, p: PrimaryView): void {
+  f.signal.replicas = p.replicas.length;
+  if (p.replicas.length === 0)
+    f.worse('error', 'no standby is connected to the primary (pg_stat_replication is empty)');
+  const worst = p.replicas.reduce<ReplicaRow | undefined>(
+    (acc, r) => (acc === undefined || (r.bytes ?? 0) > (acc.bytes ?? 0) ? r : acc),
+    undefined,
+  );
+  const bytes = p.bytes_behind_standby ?? worst?.bytes ?? undefined;
+  if (bytes !== undefined && bytes !== null) f.signal.bytes = Math.max(0, Math.round(bytes));
+  behindFromReplicas(f, p.replicas);
+}
+
+/** The publisher of a logical subscriber: its logical slots hold what the subscriber has not confirmed. */
+function assessPublisher(f: Findings, p: PrimaryView): void {
+  f.signal.slots = p.slots.length;
+  if (p.slots.length === 0)
+    f.worse('error', 'the publisher has no logical replication slot (no subscriber is set up)');
+  for (const slot of p.slots)
+    if (!slot.active)
+      f.worse('error', `logical slot ${slot.slot_name} on the publisher has no subscriber connected`);
+  const bytes = p.slots.map((s) => s.bytes).filter((v): v is number => v !== null);
+  if (bytes.length) f.signal.bytes = Math.max(0, Math.round(Math.max(...bytes)));
+  behindFromReplicas(f, p.replicas);
+}
+
+function behindFromReplicas(f: Findings, replicas: ReplicaRow[]): void {
+  if (f.signal.bytes === 0) f.dataBehind = 0;
+  else {
+    const lags = replicas.map((r) => r.replay_lag_s).filter((v): v is number => v !== null);
+    if (lags.length) f.dataBehind = Math.max(...lags);
+  }
+  if (f.signal.seconds === undefined) {
+    const lags = replicas.map((r) => r.replay_lag_s ?? 0);
+    if (lags.length) f.signal.seconds = round(Math.max(...lags), 3);
+  }
+}
+
+/** Lag (what a failover would lose if known, else time since the replica last heard) and bytes vs thresholds. */
+function applyThresholds(f: Findings, config: ProbeConfig): void {
   const degradedLag = config.degraded_lag ?? 30;
   const errorLag = config.error_lag ?? 300;
+  if (f.dataBehind !== undefined) f.signal.data_behind_s = round(f.dataBehind, 3);
+  const lag = f.dataBehind ?? (f.signal.seconds as number | undefined);
+  if (lag !== undefined && lag >= degradedLag) {
+    f.worse(lag >= errorLag ? 'error' : 'degraded');
+    f.notes.push(`replica ${round(lag)}s behind (degraded at ${degradedLag}s, error at ${errorLag}s)`);
+  }
+  const bytes = f.signal.bytes as number | undefined;
+  if (bytes !== undefined) {
+    if (config.error_bytes !== undefined && bytes >= config.error_bytes) f.worse('error');
+    else if (config.degraded_bytes !== undefined && bytes >= config.degraded_bytes) f.worse('degraded');
+  }
+}
+
+type Settled<T> = { value?: T; error?: string } | undefined;
+
+/** Joins both ends' views into one signal; `logical` when the replica applies subscriptions. */
+export function assessReplication(
+  config: ProbeConfig,
+  standby: Settled<StandbyView>,
+  primary: Settled<PrimaryView>,
+): Signal {
+  const f = new Findings();
+  if (standby?.error) f.notes.push(`standby ${hostOf(config.standby!)}: ${standby.error}`);
+  if (primary?.error) f.notes.push(`primary ${hostOf(config.primary!)}: ${primary.error}`);
+  if (!standby?.value && !primary?.value) return { status: 'unknown', detail: f.notes.join('; ') };
+  const s = standby?.value;
+  const p = primary?.value;
+  const logical = (s?.subscriptions.length ?? 0) > 0 || (!s && (p?.slots.length ?? 0) > 0);
+  f.signal.replication = logical ? 'logical' : 'physical';
+  if (s && logical) assessSubscriber(f, s.subscriptions, hostOf(config.standby!));
+  else if (s) assessStandby(f, s, hostOf(config.standby!));
+  if (p?.in_recovery)
+    f.worse('error', `primary ${hostOf(config.primary!)} is in recovery (it is a standby now)`);
+  else if (p && logical) assessPublisher(f, p);
+  else if (p) assessPhysicalPrimary(f, p);
+  if (
+    !p &&
+    s &&
+    !logical &&
+    s.receiver_status === 'streaming' &&
+    s.receive_lsn !== null &&
+    s.receive_lsn === s.replay_lsn
+  )
+    // Only the standby answered: streaming and everything received is applied, so as far as it knows nothing is behind.
+    f.dataBehind = 0;
+  if (!p && config.primary) {
+    // The primary is configured and does not answer, and that is itself not ok (issue 11); unless the
+    // standby vouches for being in step, what it lacks cannot be known from here.
+    f.worse('degraded', 'the primary does not answer');
+    if (f.dataBehind === undefined) f.signal.data_at_risk = 'unknown';
+  }
+  applyThresholds(f, config);
+  f.signal.status = f.status;
+  if (f.notes.length) f.signal.detail = f.notes.join('; ');
+  return f.signal;
+}
+
+/**
+ * `postgres_replication`: how far the DR database is behind, measured from both ends where they answer.
+ * A physical standby: `now() - pg_last_xact_replay_timestamp()` and the primary's `pg_stat_replication`
+ * (bytes via `pg_wal_lsn_diff`). A logical subscriber: `pg_stat_subscription` (apply worker, last contact,
+ * last confirmed position) and `pg_stat_subscription_stats`, and on the publisher the logical slots'
+ * `confirmed_flush_lsn`. `seconds` grows on an idle or unreachable primary, so the status follows
+ * `data_behind_s` (what a failover now would lose) wherever it can be worked out; where it cannot, the
+ * signal says `data_at_risk: unknown` rather than guessing.
+ */
+export function postgresReplicationProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
   const connectTimeout = Math.max(0.1, timeout_s * 0.9);
   return {
     name,
@@ -118,95 +322,21 @@ export function postgresReplicationProbe(name: string, config: ProbeConfig, time
       await import('pg');
     },
     async run(context) {
-      const notes: string[] = [];
-      let standby: { value?: StandbyView; error?: string } | undefined;
+      let standby: Settled<StandbyView>;
       if (config.standby)
         standby = await context.limit(() =>
           settle(withClient(config.standby!, connectTimeout, context, readStandby)),
         );
-      let primary: { value?: PrimaryView; error?: string } | undefined;
+      let primary: Settled<PrimaryView>;
       if (config.primary)
         primary = await context.limit(() =>
           settle(
             withClient(config.primary!, connectTimeout, context, (c) =>
-              readPrimary(c, standby?.value?.replay_lsn ?? null),
+              readPrimary(c, standby?.value?.in_recovery ? (standby.value.replay_lsn ?? null) : null),
             ),
           ),
         );
-      if (standby?.error) notes.push(`standby ${hostOf(config.standby!)}: ${standby.error}`);
-      if (primary?.error) notes.push(`primary ${hostOf(config.primary!)}: ${primary.error}`);
-      if (!standby?.value && !primary?.value) return { status: 'unknown', detail: notes.join('; ') };
-
-      const signal: Signal = { status: 'ok' };
-      let status: SignalStatus = 'ok';
-      const worse = (s: SignalStatus) => {
-        const order: SignalStatus[] = ['unknown', 'ok', 'degraded', 'error'];
-        if (order.indexOf(s) > order.indexOf(status)) status = s;
-      };
-
-      let dataBehind: number | undefined;
-      const s = standby?.value;
-      if (s) {
-        if (!s.in_recovery) {
-          worse('error');
-          notes.push(`standby ${hostOf(config.standby!)} is not in recovery (promoted, or not a standby)`);
-        }
-        if (s.seconds !== null) signal.seconds = round(Math.max(0, s.seconds), 3);
-        if (s.receiver_status) signal.receiver = s.receiver_status;
-      }
-      const p = primary?.value;
-      if (p) {
-        if (p.in_recovery) {
-          worse('error');
-          notes.push(`primary ${hostOf(config.primary!)} is in recovery (it is a standby now)`);
-        } else {
-          signal.replicas = p.replicas.length;
-          if (p.replicas.length === 0) {
-            worse('error');
-            notes.push('no standby is connected to the primary (pg_stat_replication is empty)');
-          }
-          const worst = p.replicas.reduce<ReplicaRow | undefined>(
-            (acc, r) => (acc === undefined || (r.bytes ?? 0) > (acc.bytes ?? 0) ? r : acc),
-            undefined,
-          );
-          const bytes = p.bytes_behind_standby ?? worst?.bytes ?? undefined;
-          if (bytes !== undefined && bytes !== null) signal.bytes = Math.max(0, Math.round(bytes));
-          if (signal.bytes === 0) dataBehind = 0;
-          else {
-            const lags = p.replicas.map((r) => r.replay_lag_s).filter((v): v is number => v !== null);
-            if (lags.length) dataBehind = Math.max(...lags);
-          }
-          if (signal.seconds === undefined) {
-            const lags = p.replicas.map((r) => r.replay_lag_s ?? 0);
-            if (lags.length) signal.seconds = round(Math.max(...lags), 3);
-          }
-        }
-      } else if (
-        s &&
-        s.receiver_status === 'streaming' &&
-        s.receive_lsn !== null &&
-        s.receive_lsn === s.replay_lsn
-      ) {
-        // Only the standby answered: streaming and everything received is applied, so as far as it knows nothing is behind.
-        dataBehind = 0;
-      }
-      if (dataBehind !== undefined) signal.data_behind_s = round(dataBehind, 3);
-
-      const lag = dataBehind ?? (signal.seconds as number | undefined);
-      if (lag !== undefined) {
-        if (lag >= errorLag) worse('error');
-        else if (lag >= degradedLag) worse('degraded');
-        if (lag >= degradedLag)
-          notes.push(`replica ${round(lag)}s behind (degraded at ${degradedLag}s, error at ${errorLag}s)`);
-      }
-      const bytes = signal.bytes as number | undefined;
-      if (bytes !== undefined) {
-        if (config.error_bytes !== undefined && bytes >= config.error_bytes) worse('error');
-        else if (config.degraded_bytes !== undefined && bytes >= config.degraded_bytes) worse('degraded');
-      }
-      signal.status = status;
-      if (notes.length) signal.detail = notes.join('; ');
-      return signal;
+      return assessReplication(config, standby, primary);
     },
   };
 }
