@@ -1,6 +1,10 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-export type Role = 'read' | 'operate';
+/**
+ * `read` sees everything; `operate` may also act; `webhook` may only post alerts to the webhook, so the
+ * credential an alert sender (Alertmanager) holds is worth nothing else to whoever reads its configuration.
+ */
+export type Role = 'read' | 'operate' | 'webhook';
 
 export interface TokenEntry {
   name: string;
@@ -14,10 +18,16 @@ export interface Caller {
   role: Role | 'none';
 }
 
-const ROLE_RANK: Record<Caller['role'], number> = { none: 0, read: 1, operate: 2 };
+/** What each role may do: `webhook` routes are open to operate and webhook tokens; a webhook token opens nothing else. */
+const GRANTS: Record<Caller['role'], ReadonlySet<Role>> = {
+  none: new Set(),
+  webhook: new Set(['webhook']),
+  read: new Set(['read']),
+  operate: new Set(['read', 'operate', 'webhook']),
+};
 
 export function allows(caller: Caller, needed: Role): boolean {
-  return ROLE_RANK[caller.role] >= ROLE_RANK[needed];
+  return GRANTS[caller.role].has(needed);
 }
 
 /** Hashing first makes every comparison the same length, so timing reveals neither content nor length. */
@@ -48,21 +58,64 @@ export function identify(
 }
 
 export const SIGNATURE_HEADER = 'x-phoenix-signature';
+export const TIMESTAMP_HEADER = 'x-phoenix-timestamp';
+/** How far a signed request's timestamp may be from the controller's clock, either way. */
+export const REPLAY_WINDOW_S = 300;
 
-export function signBody(secret: string, body: string | Buffer): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+/**
+ * The HMAC covers `<timestamp>.<raw body>`, so a captured request cannot be sent again once its
+ * timestamp leaves the window (the same scheme as Slack's and Stripe's signed requests).
+ */
+export function signBody(secret: string, body: string | Buffer, timestamp: number): string {
+  return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }
 
-/** Checks `sha256=<hex>` over the raw body in constant time. Returns why it fails, or undefined when it holds. */
-export function checkSignature(
+/** The two headers a signing sender adds (what the README documents), for tests and client code. */
+export function signedHeaders(
   secret: string,
-  body: string | Buffer,
-  header: string | undefined,
-): string | undefined {
-  if (!header) return `missing ${SIGNATURE_HEADER} header; send sha256=<hex HMAC-SHA256 of the raw body>`;
-  const match = /^sha256=([0-9a-fA-F]{64})$/.exec(header.trim());
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  return { [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signBody(secret, body, timestamp) };
+}
+
+export interface SignedRequest {
+  body: string | Buffer;
+  signature: string | undefined;
+  timestamp: string | undefined;
+}
+
+/**
+ * Checks `sha256=<hex>` over `<timestamp>.<raw body>` in constant time and the timestamp against
+ * the replay window. Returns why it fails, or undefined when it holds.
+ */
+export function checkSignature(secret: string, request: SignedRequest, now: number): string | undefined {
+  const { signature, timestamp } = request;
+  const format = `send ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>"> and ${TIMESTAMP_HEADER}: <Unix seconds>`;
+  if (!signature) return `missing ${SIGNATURE_HEADER} header; ${format}`;
+  if (!timestamp) return `missing ${TIMESTAMP_HEADER} header; ${format}`;
+  if (!/^\d{1,12}$/.test(timestamp.trim())) return `${TIMESTAMP_HEADER} must be Unix seconds (digits only)`;
+  const match = /^sha256=([0-9a-fA-F]{64})$/.exec(signature.trim());
   if (!match) return `${SIGNATURE_HEADER} must be sha256=<64 hex digits>`;
-  const expected = createHmac('sha256', secret).update(body).digest();
-  const given = Buffer.from(match[1], 'hex');
-  return timingSafeEqual(expected, given) ? undefined : `${SIGNATURE_HEADER} does not match the body`;
+  const at = Number(timestamp.trim());
+  const expected = Buffer.from(signBody(secret, request.body, at).slice('sha256='.length), 'hex');
+  if (!timingSafeEqual(expected, Buffer.from(match[1], 'hex')))
+    return `${SIGNATURE_HEADER} does not match the timestamp and body`;
+  if (Math.abs(now - at) > REPLAY_WINDOW_S)
+    return `${TIMESTAMP_HEADER} is ${Math.round(now - at)} s from the controller's clock (allowed: ${REPLAY_WINDOW_S} s); sign with the current time`;
+  return undefined;
+}
+
+/** Remembers the signatures seen within the replay window, so one signed request is accepted once. */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  /** True the first time a signature is offered within the window. */
+  firstUse(signature: string, now: number): boolean {
+    for (const [key, at] of this.seen) if (now - at > 2 * REPLAY_WINDOW_S) this.seen.delete(key);
+    const key = signature.trim().toLowerCase();
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, now);
+    return true;
+  }
 }

@@ -4,7 +4,7 @@ export { ServerMetrics } from './metrics.js';
 export { resolveServerOptions, type ServerOptions } from './options.js';
 export { RecentCycles, toHistoryPoint } from './recent.js';
 export { drReadiness } from './readiness.js';
-export { signBody, SIGNATURE_HEADER } from './auth.js';
+export { signBody, signedHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, REPLAY_WINDOW_S } from './auth.js';
 export { alertmanagerPayloadSchema, type AlertmanagerPayload } from './webhook.js';
 export type * from './ports.js';
 export { JournalRunControl } from './runs.js';

@@ -10,7 +10,8 @@ export interface ServerOptions {
   anonymous: Caller['role'];
   webhook: { secret?: string; match: Record<string, string>; dedup_window_s: number };
   cors_origins: string[];
-  rate_limit: { max: number; window_s: number };
+  /** `max` successful mutating requests per token and window; `failures` failed ones per address. */
+  rate_limit: { max: number; failures: number; window_s: number };
   stale_after_s: number;
   dashboard: boolean;
 }
@@ -41,7 +42,11 @@ export function resolveServerOptions(section: ServerSection | undefined, interva
       dedup_window_s: s.webhook?.dedup_window ?? 300,
     },
     cors_origins: s.cors?.origins ?? [],
-    rate_limit: { max: s.rate_limit?.max ?? 30, window_s: s.rate_limit?.window ?? 60 },
+    rate_limit: {
+      max: s.rate_limit?.max ?? 30,
+      failures: s.rate_limit?.failures ?? 20,
+      window_s: s.rate_limit?.window ?? 60,
+    },
     stale_after_s: s.stale_after ?? interval_s * 3,
     dashboard: s.dashboard ?? true,
   };

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { startServer, signBody, type RunningServer } from '../../src/server/index.js';
+import { startServer, signedHeaders, type RunningServer } from '../../src/server/index.js';
 import { DecisionLoop, OPERATE_TOKEN, READ_TOKEN, serverConfig, snapshot } from './harness.js';
 
 const read = { authorization: `Bearer ${READ_TOKEN}` };
@@ -163,7 +163,7 @@ describe('HTTP API over a real decision loop', () => {
       method: 'POST',
       headers: {
         ...operate,
-        'x-phoenix-signature': signBody('x'.repeat(20), '{}'),
+        ...signedHeaders('x'.repeat(20), '{}'),
         'content-type': 'application/json',
       },
       body: '{}',

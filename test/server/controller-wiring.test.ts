@@ -7,7 +7,7 @@ import { ThresholdAnalyzer } from '../../src/analysis/index.js';
 import { ChangeStore } from '../../src/context/index.js';
 import { Controller } from '../../src/controller/index.js';
 import type { SignalSnapshot, SignalSource } from '../../src/core/index.js';
-import { createServerDeps, signBody, startServer } from '../../src/server/index.js';
+import { createServerDeps, signedHeaders, startServer } from '../../src/server/index.js';
 import { HistoryStore, openDatabase } from '../../src/store/index.js';
 import {
   OPERATE_TOKEN,
@@ -53,7 +53,7 @@ test('the server over the real controller, SQLite history, runbook journal and c
     const cycled = new Promise((resolve) => controller.on('cycle', resolve));
     const hook = await fetch(`${server.url}/api/webhooks/alertmanager`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-phoenix-signature': signBody(WEBHOOK_SECRET, body) },
+      headers: { 'content-type': 'application/json', ...signedHeaders(WEBHOOK_SECRET, body) },
       body,
     });
     assert.equal(hook.status, 202);

@@ -7,6 +7,7 @@ import { RecentCycles, type CycleRecord, type CycleTrigger } from '../../src/ser
 export const READ_TOKEN = 'read-token-0123456789abcdef';
 export const OPERATE_TOKEN = 'operate-token-0123456789abcdef';
 export const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
+export const WEBHOOK_TOKEN = 'webhook-token-0123456789abcdef';
 
 export function serverConfig(
   server: Record<string, unknown> = {},
@@ -21,12 +22,18 @@ export function serverConfig(
         tokens: [
           { name: 'grafana', token: '${PHX_TEST_READ}', role: 'read' },
           { name: 'oncall', token: '${PHX_TEST_OPERATE}', role: 'operate' },
+          { name: 'alertmanager', token: '${PHX_TEST_WEBHOOK}', role: 'webhook' },
         ],
         ...server,
       },
     },
     'test.yaml',
-    { PHX_TEST_READ: READ_TOKEN, PHX_TEST_OPERATE: OPERATE_TOKEN, PHX_TEST_SECRET: WEBHOOK_SECRET },
+    {
+      PHX_TEST_READ: READ_TOKEN,
+      PHX_TEST_OPERATE: OPERATE_TOKEN,
+      PHX_TEST_WEBHOOK: WEBHOOK_TOKEN,
+      PHX_TEST_SECRET: WEBHOOK_SECRET,
+    },
   );
 }
 
@@ -69,6 +76,12 @@ export class DecisionLoop implements CycleTrigger {
     return this.running;
   }
 
+  /** Resolves when the cycle in flight (if any) has finished: the event a test waits for. */
+  idle(): Promise<unknown> {
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Starts are recorded before the first await, so a 202 that triggered a cycle has already added its reason. */
   async cycle(reason = 'schedule'): Promise<CycleRecord> {
     this.reasons.push(reason);
     const started = performance.now();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signBody } from '../../src/server/index.js';
+import { signedHeaders } from '../../src/server/index.js';
 import { freePort } from '../../src/lab/ports.js';
 import { startPhoenix } from '../helpers/paths.js';
 import { firingAlertBody } from './harness.js';
@@ -49,7 +49,7 @@ test(
       const body = firingAlertBody('ApiDown', 'f1');
       const hook = await fetch(`${base}/api/webhooks/alertmanager`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-phoenix-signature': signBody(SECRET, body) },
+        headers: { 'content-type': 'application/json', ...signedHeaders(SECRET, body) },
         body,
       });
       assert.equal(hook.status, 202);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   startServer,
   signBody,
+  signedHeaders,
   type AlertmanagerPayload,
   type RunningServer,
 } from '../../src/server/index.js';
@@ -11,6 +12,7 @@ import {
   OPERATE_TOKEN,
   READ_TOKEN,
   WEBHOOK_SECRET,
+  WEBHOOK_TOKEN,
   serverConfig,
   snapshot,
 } from './harness.js';
@@ -63,9 +65,12 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     await server?.close();
   });
 
-  async function post(body: string, signature?: string) {
+  async function post(body: string, signature?: string, timestamp = loop.clock) {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (signature !== undefined) headers['x-phoenix-signature'] = signature;
+    if (signature !== undefined) {
+      headers['x-phoenix-signature'] = signature;
+      headers['x-phoenix-timestamp'] = String(timestamp);
+    }
     const response = await fetch(`${server.url}/api/webhooks/alertmanager`, {
       method: 'POST',
       headers,
@@ -75,9 +80,8 @@ describe('Alertmanager webhook with an HMAC secret', () => {
   }
   const signed = (value: unknown) => {
     const body = JSON.stringify(value);
-    return post(body, signBody(WEBHOOK_SECRET, body));
+    return post(body, signBody(WEBHOOK_SECRET, body, loop.clock));
   };
-  const settle = () => new Promise((r) => setTimeout(r, 30));
 
   test('a firing alert for the watched system runs a cycle at once', async () => {
     const before = loop.reasons.length;
@@ -86,7 +90,7 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     assert.equal(response.status, 202);
     assert.deepEqual(response.body.accepted, ['a1']);
     assert.equal(response.body.triggered, true);
-    await settle();
+    await loop.idle();
     assert.equal(loop.reasons.length, before + 1);
     assert.match(loop.reasons.at(-1)!, /^alertmanager: CheckoutDown firing/);
     assert.equal(loop.recent.latest()!.score.score, 5);
@@ -94,13 +98,14 @@ describe('Alertmanager webhook with an HMAC secret', () => {
 
   test('the same alert re-sent is coalesced; resolved and foreign alerts are ignored', async () => {
     const before = loop.reasons.length;
+    loop.clock += 1; // a re-send is signed anew
     const again = await signed(payload([alert('a1', 'firing', { system: 'shop' })]));
     assert.deepEqual(again.body, { accepted: [], duplicates: ['a1'], ignored: 0, triggered: false });
     const others = await signed(
       payload([alert('b1', 'resolved', { system: 'shop' }), alert('c1', 'firing', { system: 'billing' })]),
     );
     assert.deepEqual(others.body, { accepted: [], duplicates: [], ignored: 2, triggered: false });
-    await settle();
+    await loop.idle();
     assert.equal(loop.reasons.length, before);
   });
 
@@ -119,7 +124,7 @@ describe('Alertmanager webhook with an HMAC secret', () => {
       ],
     );
     assert.equal(results.filter((r) => r.body.triggered).length, 1);
-    await settle();
+    await loop.idle();
     assert.equal(loop.reasons.length, before + 1);
   });
 
@@ -129,7 +134,7 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     const again = await signed(payload([alert('a1', 'firing', { system: 'shop' })]));
     assert.deepEqual(again.body.accepted, ['a1']);
     assert.equal(again.body.triggered, true);
-    await settle();
+    await loop.idle();
     assert.equal(loop.reasons.length, before + 1);
   });
 
@@ -138,15 +143,15 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     const missing = await post(body);
     assert.equal(missing.status, 401);
     assert.match(missing.body.error, /missing x-phoenix-signature/);
-    const wrong = await post(body, signBody('another-secret-of-20-chars', body));
+    const wrong = await post(body, signBody('another-secret-of-20-chars', body, loop.clock));
     assert.equal(wrong.status, 401);
-    assert.match(wrong.body.error, /does not match the body/);
-    const tampered = await post(body.replace('e1', 'e2'), signBody(WEBHOOK_SECRET, body));
+    assert.match(wrong.body.error, /does not match the timestamp and body/);
+    const tampered = await post(body.replace('e1', 'e2'), signBody(WEBHOOK_SECRET, body, loop.clock));
     assert.equal(tampered.status, 401);
   });
 
   test('a malformed payload gets a 400 naming what is wrong', async () => {
-    const notJson = await post('{"version": "4",', signBody(WEBHOOK_SECRET, '{"version": "4",'));
+    const notJson = await post('{"version": "4",', signBody(WEBHOOK_SECRET, '{"version": "4",', loop.clock));
     assert.equal(notJson.status, 400);
     assert.match(notJson.body.error, /not valid JSON/);
     const v3 = { ...payload([alert('f1', 'firing', {})]), version: '3' };
@@ -163,10 +168,122 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     assert.match(bad.body.error, /alerts\.0\.status/);
     assert.match(bad.body.error, /alerts\.0\.fingerprint/);
   });
+
+  test('a signed request is accepted once: a replay, and one signed outside the window, are refused', async () => {
+    loop.clock += 400;
+    const body = JSON.stringify(payload([alert('r1', 'firing', { system: 'shop' })]));
+    const signature = signBody(WEBHOOK_SECRET, body, loop.clock);
+    assert.equal((await post(body, signature)).status, 202);
+    const replayed = await post(body, signature);
+    assert.equal(replayed.status, 409);
+    assert.match(replayed.body.error, /accepted before/);
+    // After a restart the memory of signatures is gone; the timestamp still ends the capture's life.
+    loop.clock += 301;
+    const late = await post(body, signature, loop.clock - 301);
+    assert.equal(late.status, 401);
+    assert.match(late.body.error, /301 s from the controller's clock \(allowed: 300 s\)/);
+    const resigned = await post(body, signBody(WEBHOOK_SECRET, body, loop.clock - 301), loop.clock);
+    assert.equal(resigned.status, 401, 'the timestamp header is covered by the signature');
+    await loop.idle();
+  });
+});
+
+describe('Alertmanager webhook credentials', () => {
+  let server: RunningServer;
+  let loop: DecisionLoop;
+
+  before(async () => {
+    const config = serverConfig({ webhook: { secret: '${PHX_TEST_SECRET}' } });
+    loop = new DecisionLoop(config);
+    server = await startServer({
+      config,
+      deps: { status: loop.recent, trigger: loop, now: loop.now },
+      listen: { host: '127.0.0.1', port: 0 },
+      processMetrics: false,
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  const send = (path: string, headers: Record<string, string>, body?: string) =>
+    fetch(`${server.url}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body,
+    });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  test('a webhook token may post alerts and nothing else; a read token may not post', async () => {
+    const body = JSON.stringify(payload([alert('w1', 'firing', {})]));
+    const hook = await send('/api/webhooks/alertmanager', bearer(WEBHOOK_TOKEN), body);
+    assert.equal(hook.status, 202);
+    assert.equal((await hook.json()).triggered, true);
+    await loop.idle();
+    assert.equal((await send('/api/status', bearer(WEBHOOK_TOKEN))).status, 403);
+    assert.equal((await send('/api/cycle', bearer(WEBHOOK_TOKEN), '{}')).status, 403);
+    const denied = await send('/api/webhooks/alertmanager', bearer(READ_TOKEN), body);
+    assert.equal(denied.status, 403);
+    assert.match((await denied.json()).error, /has the read role; this needs webhook or operate/);
+    assert.equal((await send('/api/webhooks/alertmanager', bearer(OPERATE_TOKEN), body)).status, 202);
+  });
+
+  test('failed requests from a shared address cannot lock out the genuine sender', async () => {
+    loop.clock += 60;
+    const body = JSON.stringify(payload([alert('x1', 'firing', {})]));
+    const forged: number[] = [];
+    for (let i = 0; i < 30; i++)
+      forged.push(
+        (
+          await send(
+            '/api/webhooks/alertmanager',
+            signedHeaders('forged-secret-0123456789', body, loop.clock),
+            body,
+          )
+        ).status,
+      );
+    assert.deepEqual(
+      [...new Set(forged)],
+      [401, 429],
+      'failures are answered 401, then 429 once their bucket is spent',
+    );
+    const genuine = await send(
+      '/api/webhooks/alertmanager',
+      signedHeaders(WEBHOOK_SECRET, body, loop.clock),
+      body,
+    );
+    assert.equal(genuine.status, 202);
+    const other = JSON.stringify(payload([alert('x2', 'firing', {})]));
+    assert.equal((await send('/api/webhooks/alertmanager', bearer(WEBHOOK_TOKEN), other)).status, 202);
+    await loop.idle();
+  });
+});
+
+test('40 wrong tokens end in 429 while a valid token still gets through', async () => {
+  const config = serverConfig();
+  const server = await startServer({
+    config,
+    deps: {},
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
+  });
+  try {
+    const send = (token: string) =>
+      fetch(`${server.url}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await send(`wrong-token-${i}-0123456789`)).status);
+    assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401));
+    assert.deepEqual(statuses.slice(20), Array(20).fill(429));
+    const limited = await send('wrong-token-again-0123456789');
+    assert.ok(Number(limited.headers.get('retry-after')) > 0, 'Retry-After says when to try again');
+    assert.equal((await send(READ_TOKEN)).status, 200);
+  } finally {
+    await server.close();
+  }
 });
 
 describe('Alertmanager webhook without a secret', () => {
-  test('needs an operate token', async () => {
+  test('needs a webhook or operate token', async () => {
     const config = serverConfig();
     const loop = new DecisionLoop(config);
     const server = await startServer({

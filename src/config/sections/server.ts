@@ -9,8 +9,11 @@ const tokenSchema = z
     token: z
       .string()
       .min(16, 'a token needs at least 16 characters; generate one with `openssl rand -hex 24`'),
-    /** `read` sees everything; `operate` may also approve, abort, record changes and post webhooks. */
-    role: z.enum(['read', 'operate']),
+    /**
+     * `read` sees everything; `operate` may also approve, abort, record changes and post webhooks;
+     * `webhook` may only post to the webhook (give Alertmanager this one).
+     */
+    role: z.enum(['read', 'operate', 'webhook']),
   })
   .strict();
 
@@ -18,13 +21,19 @@ const rateLimitSchema = z
   .object({
     /** Requests a client may make to the mutating endpoints per window. */
     max: z.number().int().positive().optional(),
+    /** Failed requests (bad token, bad signature, replay) an address may make per window before 429. */
+    failures: z.number().int().positive().optional(),
     window: durationSchema.optional(),
   })
   .strict();
 
 const webhookSchema = z
   .object({
-    /** Shared secret for `X-Phoenix-Signature: sha256=<hex HMAC of the raw body>`. Without it, an operate token is required. */
+    /**
+     * Shared secret for senders that sign: `X-Phoenix-Timestamp: <Unix seconds>` and
+     * `X-Phoenix-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`. A bearer token of the
+     * webhook or operate role is accepted with or without it.
+     */
     secret: z.string().min(16, 'a webhook secret needs at least 16 characters').optional(),
     /** Labels an alert must carry to concern the watched system (all must match). Empty: every alert does. */
     match: z.record(z.string(), z.string()).optional(),

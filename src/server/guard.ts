@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import { allows, identify, SIGNATURE_HEADER, TIMESTAMP_HEADER, type Caller, type Role } from './auth.js';
+import type { ServerOptions } from './options.js';
+
+/** Answers a request that failed authentication, signature or replay checks. */
+export type Refuse = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: 401 | 403 | 409,
+  message: string,
+) => Promise<FastifyReply>;
+
+export interface Guard {
+  refuse: Refuse;
+  /** Route config for the mutating endpoints: successful requests, per token (or per address when anonymous). */
+  limited: { rateLimit: { max: number; timeWindow: number } };
+}
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy':
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+};
+
+const describeRole = (needed: Role) => (needed === 'webhook' ? 'webhook or operate' : needed);
+
+/**
+ * CORS, security headers, authentication and rate limits. Requests are limited by outcome: a
+ * failed one (bad token, bad signature, replay) counts only in its address's failure bucket,
+ * and once that is spent further failures get 429. A valid credential is still checked and
+ * served, so whoever shares an address with Alertmanager (an ingress, a NAT) cannot lock it out
+ * by failing; tokens and secrets of 16+ random characters cannot be guessed at any rate.
+ */
+export async function registerGuard(app: FastifyInstance, options: ServerOptions): Promise<Guard> {
+  await app.register(cors, {
+    // Closed unless origins are listed: a browser on any other page cannot call the API.
+    origin: options.cors_origins.length ? options.cors_origins : false,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', SIGNATURE_HEADER, TIMESTAMP_HEADER],
+  });
+  // preHandler: after authentication and signature checks, so only requests that passed them count.
+  await app.register(rateLimit, {
+    global: false,
+    hook: 'preHandler',
+    keyGenerator: (request) =>
+      request.caller.role === 'none' ? `ip:${request.ip}` : `token:${request.caller.name}`,
+  });
+  const windowMs = options.rate_limit.window_s * 1000;
+  const failures = app.createRateLimit({
+    max: options.rate_limit.failures,
+    timeWindow: windowMs,
+    keyGenerator: (request) => `failed:${request.ip}`,
+  });
+  const refuse: Refuse = async (request, reply, status, message) => {
+    const state = await failures(request);
+    if (!state.isAllowed && state.isExceeded) {
+      reply.header('Retry-After', String(state.ttlInSeconds));
+      return reply.code(429).send({
+        error: `too many failed requests from ${request.ip} (over ${state.max} in ${options.rate_limit.window_s} s); retry in ${state.ttlInSeconds} s with a valid credential`,
+      });
+    }
+    if (status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    return reply.code(status).send({ error: message });
+  };
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    return payload;
+  });
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    request.caller = { name: 'anonymous', role: 'none' } satisfies Caller;
+    const needed = request.routeOptions.config?.role;
+    if (!needed) return;
+    const header = request.headers.authorization;
+    // A signed webhook without a token is checked once its raw body is read.
+    if (needed === 'webhook' && !header && options.webhook.secret) return;
+    const caller = identify(header, options.tokens, options.anonymous);
+    if ('error' in caller) return refuse(request, reply, 401, caller.error);
+    request.caller = caller;
+    if (allows(caller, needed)) return;
+    const role = describeRole(needed);
+    if (caller.role === 'none')
+      return refuse(request, reply, 401, `this endpoint needs a bearer token with the ${role} role`);
+    return refuse(
+      request,
+      reply,
+      403,
+      `token "${caller.name}" has the ${caller.role} role; this needs ${role}`,
+    );
+  });
+
+  return { refuse, limited: { rateLimit: { max: options.rate_limit.max, timeWindow: windowMs } } };
+}

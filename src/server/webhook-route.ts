@@ -1,0 +1,74 @@
+import type { FastifyInstance } from 'fastify';
+import type { RouteParts } from './api.js';
+import { checkSignature, ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './auth.js';
+import { httpError } from './http-error.js';
+import { AlertCoalescer, alertmanagerPayloadSchema, describePayloadError } from './webhook.js';
+
+const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/**
+ * `POST /api/webhooks/alertmanager`: a bearer token of the webhook or operate role (what
+ * Alertmanager sends), or, when `server.webhook.secret` is set, an HMAC over timestamp and body.
+ */
+export async function registerWebhook(app: FastifyInstance, parts: RouteParts): Promise<void> {
+  const { options, deps, metrics, guard, audit, now } = parts;
+  const coalescer = new AlertCoalescer(options.webhook.match, options.webhook.dedup_window_s);
+  const replays = new ReplayGuard();
+  await app.register(async (scope) => {
+    // The signature covers the exact bytes sent, so keep them before parsing.
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      request.rawBody = body as string;
+      parseJson(request, body as string, (error, value) => {
+        if (error) done(httpError(400, `the body is not valid JSON: ${error.message}`), undefined);
+        else done(null, value);
+      });
+    });
+    scope.addHook('preValidation', async (request, reply) => {
+      const secret = options.webhook.secret;
+      if (request.caller.role !== 'none' || !secret) return; // a token passed (or was refused) already
+      const signature = header(request.headers[SIGNATURE_HEADER]);
+      const problem = checkSignature(
+        secret,
+        { body: request.rawBody ?? '', signature, timestamp: header(request.headers[TIMESTAMP_HEADER]) },
+        now(),
+      );
+      if (problem) return guard.refuse(request, reply, 401, problem);
+      if (!replays.firstUse(signature!, now()))
+        return guard.refuse(
+          request,
+          reply,
+          409,
+          'this signed request was accepted before; sign each request anew',
+        );
+      request.caller = { name: 'webhook-signature', role: 'webhook' };
+    });
+    scope.post(
+      '/api/webhooks/alertmanager',
+      { config: { role: 'webhook', ...guard.limited } },
+      async (request, reply) => {
+        const parsed = alertmanagerPayloadSchema.safeParse(request.body);
+        if (!parsed.success)
+          return reply
+            .code(400)
+            .send({ error: `not an Alertmanager v4 payload: ${describePayloadError(parsed.error)}` });
+        const outcome = coalescer.consider(parsed.data, now());
+        metrics.webhookAlerts.inc({ outcome: 'accepted' }, outcome.accepted.length);
+        metrics.webhookAlerts.inc({ outcome: 'duplicate' }, outcome.duplicates.length);
+        metrics.webhookAlerts.inc({ outcome: 'ignored' }, outcome.ignored);
+        if (outcome.triggered && outcome.reason) {
+          const trigger = deps.trigger;
+          if (!trigger) throw httpError(503, 'the controller is not available in this process');
+          audit.info(
+            { reason: outcome.reason, alerts: outcome.accepted.length, by: request.caller.name },
+            'webhook starts a cycle',
+          );
+          void Promise.resolve(trigger.runCycleNow(outcome.reason)).catch((error) =>
+            request.log.error({ err: error }, 'cycle started by the webhook failed'),
+          );
+        }
+        return reply.code(202).send(outcome);
+      },
+    );
+  });
+}
