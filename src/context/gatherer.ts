@@ -154,7 +154,10 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
   if (aws && aws.enabled !== false) {
     const settings: AwsHealthSettings = {
       endpoint: aws.endpoint,
-      region: aws.region ?? 'us-east-1',
+      region: aws.region,
+      endpoints: aws.endpoints,
+      organization: aws.organization,
+      attemptTimeoutMs: ms(aws.timeout) / 2,
       regions: [topology.primary.region, topology.secondary?.region].filter((r): r is string => Boolean(r)),
       services: [...new Set([...(topology.primary.services ?? []), ...(topology.secondary?.services ?? [])])],
       details: aws.details ?? true,

@@ -75,6 +75,7 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
           type: 'ec2_api',
           region: state.primaryRegion,
           endpoint: feeds.ec2,
+          calls: ['DescribeAvailabilityZones'], // the lab's EC2 stand-in answers only this call
           access_key_id: LAB_AWS_ACCESS_KEY_ID,
           secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
           max_latency: '2s',

@@ -1,37 +1,253 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { Signal } from '../core/index.js';
+import pRetry, { AbortError } from 'p-retry';
+import type { CrossRegionCheck, Signal } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
 import { describeError, ms, round, type Probe } from './probe.js';
 
-function describeAwsError(error: unknown): string {
-  const e = error as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    $response?: unknown;
-  };
+type Ec2Sdk = typeof import('@aws-sdk/client-ec2');
+
+/**
+ * What one call's answer says about the region's API. Only `failed` counts
+ * against the cloud: throttling is the account's rate budget (other tools in
+ * the account spend it), auth errors are our credentials or IAM policy, and
+ * other client errors are our parameters (EC2 API reference, "Error codes":
+ * client errors are 4xx caused by the request, server errors 5xx).
+ */
+export type Ec2CallOutcome = 'ok' | 'failed' | 'throttled' | 'auth' | 'misconfigured';
+
+const THROTTLING = /^(RequestLimitExceeded|Throttling.*|TooManyRequestsException)$/;
+const AUTH =
+  /^(AuthFailure.*|UnauthorizedOperation|AccessDenied.*|InvalidClientTokenId|SignatureDoesNotMatch|Blocked|OptInRequired)$/;
+
+export interface Ec2ErrorClass {
+  outcome: Ec2CallOutcome;
+  /** The AWS error code, or the transport failure (`timeout`, `connection refused`, `not EC2 XML`). */
+  code: string;
+}
+
+/** Classifies by error code first: EC2 answers RequestLimitExceeded with HTTP 503, like a server error. */
+export function classifyEc2Error(error: unknown): Ec2ErrorClass {
+  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e?.name ?? '';
   const status = e?.$metadata?.httpStatusCode;
-  if (e?.name === 'AbortError') return 'aborted';
-  // The SDK's deserializer fails with a SyntaxError-like message when the body is not the EC2 XML.
-  if (
-    /Deserialization|XML|Unexpected|char|parse/i.test(`${e?.name} ${e?.message}`) &&
-    !e?.name?.endsWith('Exception')
-  )
-    return `EC2 answered something that is not the DescribeAvailabilityZones XML${status ? ` (HTTP ${status})` : ''}`;
-  if (status)
-    return `EC2 answered ${status}: ${e.name}${e.message && e.message !== 'UnknownError' ? ' ' + e.message.split('\n')[0] : ''}`;
-  return describeError(error);
+  if (name === 'DryRunOperation') return { outcome: 'ok', code: name };
+  if (THROTTLING.test(name)) return { outcome: 'throttled', code: name };
+  if (AUTH.test(name)) return { outcome: 'auth', code: name };
+  if (name === 'TimeoutError' || name === 'AbortError') return { outcome: 'failed', code: 'timeout' };
+  if (status !== undefined && status >= 400 && status < 500 && !/Deserialization|SyntaxError/i.test(name))
+    return { outcome: 'misconfigured', code: name || `HTTP ${status}` };
+  if (status !== undefined && /Deserialization|XML|Unexpected|char|parse/i.test(`${name} ${e.message}`))
+    return { outcome: 'failed', code: `not EC2 XML (HTTP ${status})` };
+  if (status !== undefined)
+    return { outcome: 'failed', code: name && name !== 'Error' ? name : `HTTP ${status}` };
+  return { outcome: 'failed', code: describeError(error) };
+}
+
+interface CallSpec {
+  label: string;
+  /** Whether a successful answer is DryRunOperation rather than a result. */
+  dryRun: boolean;
+  send(client: EC2Client, sdk: Ec2Sdk, opts: { abortSignal: AbortSignal }): Promise<unknown>;
+}
+
+function callSpecs(config: ProbeConfig): CallSpec[] {
+  const describes = config.calls ?? ['DescribeAvailabilityZones', 'DescribeInstances', 'DescribeVolumes'];
+  // DescribeAvailabilityZones always runs: it gives the zones and their IDs.
+  const names = [...new Set(['DescribeAvailabilityZones', ...describes])];
+  const specs: CallSpec[] = names.map((label) => ({
+    label,
+    dryRun: false,
+    send: (client, sdk, opts) => {
+      const page = { MaxResults: 5 };
+      if (label === 'DescribeInstances') return client.send(new sdk.DescribeInstancesCommand(page), opts);
+      if (label === 'DescribeVolumes') return client.send(new sdk.DescribeVolumesCommand(page), opts);
+      if (label === 'DescribeSubnets') return client.send(new sdk.DescribeSubnetsCommand(page), opts);
+      if (label === 'DescribeSecurityGroups')
+        return client.send(new sdk.DescribeSecurityGroupsCommand(page), opts);
+      if (label === 'DescribeLaunchTemplates')
+        return client.send(new sdk.DescribeLaunchTemplatesCommand(page), opts);
+      return client.send(new sdk.DescribeAvailabilityZonesCommand({}), opts);
+    },
+  }));
+  for (const d of config.dry_run ?? []) {
+    const params = { ...(d.params ?? {}), DryRun: true };
+    specs.push({
+      label: `${d.operation}(DryRun)`,
+      dryRun: true,
+      // The parameters are the operator's, passed through as the SDK names them.
+      send: (client, sdk, opts) => {
+        if (d.operation === 'RunInstances')
+          return client.send(
+            new sdk.RunInstancesCommand({ MinCount: 1, MaxCount: 1, ...params } as never),
+            opts,
+          );
+        if (d.operation === 'CreateVolume')
+          return client.send(new sdk.CreateVolumeCommand(params as never), opts);
+        if (d.operation === 'StartInstances')
+          return client.send(new sdk.StartInstancesCommand(params as never), opts);
+        return client.send(new sdk.StopInstancesCommand(params as never), opts);
+      },
+    });
+  }
+  return specs;
+}
+
+interface CallResult {
+  spec: CallSpec;
+  attempts: number;
+  outcome: Ec2CallOutcome;
+  code?: string;
+  latency_ms: number;
+  answer?: unknown;
 }
 
 /**
- * `ec2_api` (the `aws_cross_region` signal): whether the EC2 API of a region
- * answers DescribeAvailabilityZones, and whether its zones are available.
- * An API that refuses or answers errors is `error`; one that does not answer
- * in time is `unknown`, because our own network may be the slow part.
+ * One call with retries and exponential backoff (jittered) for what may pass:
+ * throttling and server or transport failures. Every attempt ends before the
+ * probe's own deadline, so the probe reports what it saw instead of `unknown`.
+ */
+async function callWithRetries(
+  client: EC2Client,
+  sdk: Ec2Sdk,
+  spec: CallSpec,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<CallResult> {
+  let attempts = 0;
+  let last: Ec2ErrorClass = { outcome: 'failed', code: 'timeout' };
+  const started = performance.now();
+  const attempt = async (): Promise<unknown> => {
+    attempts++;
+    const left = deadline - performance.now();
+    if (left < 20) throw new AbortError('out of time');
+    try {
+      return await spec.send(client, sdk, {
+        abortSignal: AbortSignal.any([signal, AbortSignal.timeout(Math.floor(left))]),
+      });
+    } catch (error) {
+      last = classifyEc2Error(error);
+      if (last.outcome === 'ok') return undefined;
+      if (last.outcome === 'auth' || last.outcome === 'misconfigured') throw new AbortError(last.code);
+      throw error;
+    }
+  };
+  try {
+    const answer = await pRetry(attempt, {
+      retries: 4,
+      minTimeout: 100,
+      maxTimeout: 1000,
+      factor: 2,
+      randomize: true,
+      maxRetryTime: Math.max(0, Math.floor(deadline - performance.now())),
+      signal,
+    });
+    const latency_ms = round(performance.now() - started);
+    return {
+      spec,
+      attempts,
+      outcome: 'ok',
+      latency_ms,
+      answer,
+      code: spec.dryRun ? 'DryRunOperation' : undefined,
+    };
+  } catch {
+    const latency_ms = round(performance.now() - started);
+    return { spec, attempts, outcome: last.outcome, code: last.code, latency_ms };
+  }
+}
+
+interface Zone {
+  ZoneName?: string;
+  ZoneId?: string;
+  State?: string;
+}
+const zoneUsable = (z: Zone): boolean => z.State === 'available' || z.State === 'information';
+
+/** Zone measures keyed by zone ID (the same in every account), and what troubles them. */
+function zoneFacts(zones: Zone[]): { measures: Record<string, unknown>; troubled: string[] } {
+  const zone_states: Record<string, string> = {};
+  for (const z of zones) zone_states[z.ZoneId ?? z.ZoneName ?? '?'] = z.State ?? 'unknown';
+  const troubled = zones
+    .filter((z) => !zoneUsable(z))
+    .map((z) => `${z.ZoneName}${z.ZoneId ? ` (${z.ZoneId})` : ''} ${z.State}`);
+  return {
+    measures: { zones_total: zones.length, zones_available: zones.filter(zoneUsable).length, zone_states },
+    troubled,
+  };
+}
+
+/** The signal from every call's result: only `failed` calls speak against the region. */
+export function ec2Signal(
+  region: string,
+  vantage: string,
+  results: CallResult[],
+  maxLatencyS?: number,
+): Signal {
+  const checks: CrossRegionCheck[] = results.map((r) => ({
+    from: vantage,
+    service: 'ec2',
+    operation: r.spec.label,
+    ok: r.outcome === 'ok' ? 1 : 0,
+    total: 1,
+    ...(r.outcome === 'ok' ? {} : { error: r.code }),
+  }));
+  const verdicts = results.filter((r) => r.outcome === 'ok' || r.outcome === 'failed');
+  const failed = verdicts.filter((r) => r.outcome === 'failed');
+  const aside = results.filter((r) => r.outcome !== 'ok' && r.outcome !== 'failed');
+  const zonesCall = results.find((r) => r.spec.label === 'DescribeAvailabilityZones');
+  const zones = ((zonesCall?.answer as { AvailabilityZones?: Zone[] } | undefined)?.AvailabilityZones ??
+    []) as Zone[];
+  const { measures, troubled } = zoneFacts(zones);
+  const signal: Signal = { status: 'ok', region, checks, ...(zonesCall?.answer ? measures : {}) };
+  if (zonesCall?.outcome === 'ok') signal.latency_ms = zonesCall.latency_ms;
+  const notes = aside.map((r) => `${r.spec.label} ${r.outcome} (${r.code}, not counted)`);
+  const problems = failed.map((r) => `${r.spec.label} ${r.code} after ${r.attempts} attempt(s)`);
+  if (verdicts.length === 0) {
+    signal.status = 'unknown';
+    signal.detail = `${region}: no call gave a verdict: ${notes.join('; ')}`;
+    return signal;
+  }
+  if (failed.length && failed.length === verdicts.length && failed.every((r) => r.code === 'timeout')) {
+    // Nothing answered at all: our own network may be the slow part.
+    signal.status = 'unknown';
+    signal.detail = `${region}: no EC2 call answered in time; ${[...problems, ...notes].join('; ')}`;
+    return signal;
+  }
+  if (failed.length) signal.status = failed.length === verdicts.length ? 'error' : 'degraded';
+  if (zonesCall?.answer && zones.length === 0) {
+    signal.status = 'error';
+    problems.unshift('DescribeAvailabilityZones listed no zones');
+  } else if (troubled.length) {
+    if (signal.status === 'ok') signal.status = zones.some(zoneUsable) ? 'degraded' : 'error';
+    problems.unshift(troubled.join(', '));
+  }
+  const latency = zonesCall?.outcome === 'ok' ? zonesCall.latency_ms : undefined;
+  if (
+    signal.status === 'ok' &&
+    maxLatencyS !== undefined &&
+    latency !== undefined &&
+    latency > ms(maxLatencyS)
+  ) {
+    signal.status = 'degraded';
+    problems.push(`EC2 API took ${latency} ms > ${ms(maxLatencyS)} ms`);
+  }
+  const text = [...problems, ...notes];
+  if (text.length) signal.detail = `${region}: ${text.join('; ')}`;
+  return signal;
+}
+
+/**
+ * `ec2_api` (the `aws_cross_region` signal): several EC2 calls against a
+ * region (describe calls, and dry runs of what the failover needs), each
+ * retried with backoff inside the probe's deadline, each reported as a
+ * `checks` fact. Throttling and auth errors are reported, never counted as
+ * the region failing.
  */
 export function ec2ApiProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
   let client: EC2Client | undefined;
   const region = config.region!;
+  const vantage = config.vantage ?? process.env.AWS_REGION ?? 'controller';
+  const specs = callSpecs(config);
   return {
     name,
     type: 'ec2_api',
@@ -41,8 +257,8 @@ export function ec2ApiProbe(name: string, config: ProbeConfig, timeout_s: number
     },
     async run(context) {
       // The SDK is large; load it only when an ec2_api probe runs.
-      const { EC2Client, DescribeAvailabilityZonesCommand } = await import('@aws-sdk/client-ec2');
-      client ??= new EC2Client({
+      const sdk = await import('@aws-sdk/client-ec2');
+      client ??= new sdk.EC2Client({
         region,
         endpoint: config.endpoint,
         maxAttempts: 1,
@@ -57,37 +273,13 @@ export function ec2ApiProbe(name: string, config: ProbeConfig, timeout_s: number
           : {}),
       });
       const ec2 = client;
-      const started = performance.now();
-      try {
-        const answer = await context.limit(() =>
-          ec2.send(new DescribeAvailabilityZonesCommand({}), { abortSignal: context.signal }),
-        );
-        const latency_ms = round(performance.now() - started);
-        const zones = answer.AvailabilityZones ?? [];
-        const available = zones.filter((z) => z.State === 'available' || z.State === 'information').length;
-        const signal: Signal = {
-          status: 'ok',
-          region,
-          latency_ms,
-          zones: zones.length,
-          zones_available: available,
-        };
-        const troubled = zones.filter((z) => !(z.State === 'available' || z.State === 'information'));
-        if (zones.length === 0) {
-          signal.status = 'error';
-          signal.detail = `${region}: DescribeAvailabilityZones listed no zones`;
-        } else if (troubled.length) {
-          signal.status = available === 0 ? 'error' : 'degraded';
-          signal.detail = `${region}: ${troubled.map((z) => `${z.ZoneName} ${z.State}`).join(', ')}`;
-        } else if (config.max_latency !== undefined && latency_ms > config.max_latency * 1000) {
-          signal.status = 'degraded';
-          signal.detail = `${region}: EC2 API took ${latency_ms} ms > ${ms(config.max_latency)} ms`;
-        }
-        return signal;
-      } catch (error) {
-        if (context.signal.aborted) return { status: 'unknown', region, detail: 'aborted' };
-        return { status: 'error', region, detail: `${region}: ${describeAwsError(error)}` };
-      }
+      // Leave a fifth of the deadline to report what the calls saw.
+      const deadline = performance.now() + ms(timeout_s) * 0.8;
+      const results = await Promise.all(
+        specs.map((spec) => context.limit(() => callWithRetries(ec2, sdk, spec, deadline, context.signal))),
+      );
+      if (context.signal.aborted) return { status: 'unknown', region, detail: 'aborted' };
+      return ec2Signal(region, vantage, results, config.max_latency);
     },
     async close() {
       client?.destroy();

@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../config/index.js';
 import { createSignalSource, startAgentServer } from './index.js';
 import { FakeKubernetes } from '../lab/fakes/kubernetes.js';
-import { FakeEc2 } from '../lab/fakes/ec2.js';
 import { closedPort, dnsServer, httpServer, tcpServer } from '../../test/helpers/servers.js';
 
 type Closer = () => Promise<void>;

@@ -15,7 +15,8 @@ export function measureSummary(signal: Signal): string {
   if (n('seconds') !== undefined) parts.push(`lag ${n('seconds')}s`);
   if (n('data_behind_s') !== undefined) parts.push(`behind ${n('data_behind_s')}s`);
   if (n('bytes') !== undefined) parts.push(`${n('bytes')} bytes`);
-  if (n('zones') !== undefined) parts.push(`${n('zones_available')}/${n('zones')} zones available`);
+  if (n('zones_total') !== undefined)
+    parts.push(`${n('zones_available')}/${n('zones_total')} zones available`);
   if (n('days_left') !== undefined) parts.push(`${n('days_left')} days left`);
   if (n('latency_ms') !== undefined) parts.push(`${n('latency_ms')} ms`);
   return parts.join(', ');

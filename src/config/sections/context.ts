@@ -21,8 +21,15 @@ export const awsHealthSourceSchema = z
     ...sourceBase,
     /** Endpoint override (a VPC endpoint, or a local server in tests). */
     endpoint: urlSchema.optional(),
-    /** The region the Health API is called in (its global endpoint lives in us-east-1). */
+    /** Signing region for `endpoint`. Without `endpoint`, Health's own us-east-1/us-east-2 failover applies. */
     region: z.string().optional(),
+    /** Per-region endpoint overrides for the active-passive pair (VPC endpoints; local servers in the lab). */
+    endpoints: z
+      .object({ 'us-east-1': urlSchema.optional(), 'us-east-2': urlSchema.optional() })
+      .strict()
+      .optional(),
+    /** DescribeEventsForOrganization (a delegated administrator or management account). */
+    organization: z.boolean().optional(),
     /** Also fetch each open event's latest description (one DescribeEventDetails call). */
     details: z.boolean().optional(),
     /** Only events that started or were updated within this window. */

@@ -20,6 +20,26 @@ export const PROBE_TYPES = [
 ] as const;
 export type ProbeType = (typeof PROBE_TYPES)[number];
 
+/** EC2 read calls an ec2_api probe may make (each proves its own part of the API answers). */
+export const EC2_DESCRIBE_CALLS = [
+  'DescribeAvailabilityZones',
+  'DescribeInstances',
+  'DescribeVolumes',
+  'DescribeSubnets',
+  'DescribeSecurityGroups',
+  'DescribeLaunchTemplates',
+] as const;
+/** EC2 calls the failover may need, checked with `DryRun` (DryRunOperation means it would have succeeded). */
+export const EC2_DRY_RUN_CALLS = ['RunInstances', 'CreateVolume', 'StartInstances', 'StopInstances'] as const;
+
+const ec2DryRunSchema = z
+  .object({
+    operation: z.enum(EC2_DRY_RUN_CALLS),
+    /** The call's own parameters as the SDK names them, e.g. { ImageId, InstanceType, SubnetId }. */
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
 const share = z.number().min(0).max(1);
 const statusCodes = z.array(z.number().int().min(100).max(599)).min(1);
 
@@ -77,7 +97,17 @@ const KEYS_BY_TYPE: Record<ProbeType, string[]> = {
   ],
   postgres_replication: ['primary', 'standby', 'degraded_lag', 'error_lag', 'degraded_bytes', 'error_bytes'],
   kubernetes_nodes: ['kubeconfig', 'context', 'cluster', 'crashloop', 'degraded_share', 'error_share'],
-  ec2_api: ['region', 'endpoint', 'access_key_id', 'secret_access_key', 'session_token', 'max_latency'],
+  ec2_api: [
+    'region',
+    'endpoint',
+    'access_key_id',
+    'secret_access_key',
+    'session_token',
+    'max_latency',
+    'calls',
+    'dry_run',
+    'vantage',
+  ],
   http: ['url', 'method', 'expect_status', 'body_match', 'max_latency', 'headers', 'insecure'],
   tcp: ['host', 'port', 'max_latency'],
   dns: ['name', 'record_type', 'server', 'expect', 'max_latency'],
@@ -142,6 +172,12 @@ export const probeSchema = z
     access_key_id: z.string().min(1).optional(),
     secret_access_key: z.string().min(1).optional(),
     session_token: z.string().min(1).optional(),
+    /** Describe calls to make (default DescribeAvailabilityZones, DescribeInstances, DescribeVolumes). */
+    calls: z.array(z.enum(EC2_DESCRIBE_CALLS)).min(1).optional(),
+    /** Calls the failover needs, made with DryRun. */
+    dry_run: z.array(ec2DryRunSchema).optional(),
+    /** Where this process calls from, reported as `checks[].from` (default: $AWS_REGION, else "controller"). */
+    vantage: z.string().min(1).optional(),
     // tcp, tls
     host: z.string().min(1).optional(),
     port: z.number().int().min(1).max(65535).optional(),

@@ -1,0 +1,152 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../config/index.js';
+import type { CrossRegionCheck, Signal } from '../core/index.js';
+import { ec2QueryServer } from '../../test/helpers/ec2-query.js';
+import { closedPort } from '../../test/helpers/servers.js';
+import { createSignalSource } from './index.js';
+
+const KEY = 'AKIAPROBE';
+
+describe('ec2_api against a local EC2 Query API that throttles, denies and fails', () => {
+  let ec2: Awaited<ReturnType<typeof ec2QueryServer>>;
+  before(async () => {
+    ec2 = await ec2QueryServer(KEY, 'us-east-1', [
+      { name: 'us-east-1a', id: 'use1-az4', state: 'available' },
+      { name: 'us-east-1b', id: 'use1-az6', state: 'available' },
+      { name: 'us-east-1c', id: 'use1-az1', state: 'available' },
+    ]);
+  });
+  after(() => ec2?.close());
+
+  const probe = async (extra: Record<string, unknown> = {}): Promise<Signal> => {
+    const config = parseConfig({
+      probes: {
+        timeout: '3s',
+        signals: {
+          aws_cross_region: {
+            type: 'ec2_api',
+            region: 'us-east-1',
+            endpoint: ec2.url,
+            access_key_id: KEY,
+            secret_access_key: 'secret',
+            vantage: 'us-west-2',
+            dry_run: [
+              { operation: 'RunInstances', params: { ImageId: 'ami-0abc', InstanceType: 't3.micro' } },
+            ],
+            ...extra,
+          },
+        },
+      },
+      decision: { analyzer: 'threshold' },
+    });
+    const source = createSignalSource(config);
+    try {
+      return (await source.collect(Date.now() / 1000)).aws_cross_region!;
+    } finally {
+      await source.close();
+    }
+  };
+  const reset = (): void => {
+    Object.assign(ec2.state, { throttle: 0, unavailable: false, hang: false, deny: [] });
+    ec2.state.actions.length = 0;
+    ec2.state.zones.forEach((z) => (z.state = 'available'));
+  };
+  const check = (s: Signal, operation: string): CrossRegionCheck | undefined =>
+    (s.checks as CrossRegionCheck[]).find((c) => c.operation === operation);
+
+  test('several calls per region, a RunInstances dry run, and one check fact per call', async () => {
+    reset();
+    const s = await probe();
+    assert.equal(s.status, 'ok', String(s.detail));
+    assert.deepEqual(
+      (s.checks as CrossRegionCheck[]).map((c) => [c.from, c.service, c.operation, c.ok, c.total]),
+      [
+        ['us-west-2', 'ec2', 'DescribeAvailabilityZones', 1, 1],
+        ['us-west-2', 'ec2', 'DescribeInstances', 1, 1],
+        ['us-west-2', 'ec2', 'DescribeVolumes', 1, 1],
+        ['us-west-2', 'ec2', 'RunInstances(DryRun)', 1, 1],
+      ],
+    );
+    assert.deepEqual(s.zone_states, {
+      'use1-az4': 'available',
+      'use1-az6': 'available',
+      'use1-az1': 'available',
+    });
+    assert.equal(s.zones_total, 3);
+    assert.equal(s.zones_available, 3);
+    assert.ok(ec2.state.actions.includes('RunInstances'));
+  });
+
+  test('throttling is retried with backoff and, once it passes, the region is ok', async () => {
+    reset();
+    ec2.state.throttle = 3;
+    const s = await probe();
+    assert.equal(s.status, 'ok', String(s.detail));
+    assert.ok(ec2.state.actions.length >= 4 + 3, 'the throttled calls were made again');
+  });
+
+  test('throttling that never passes is reported as throttled, never as the region failing', async () => {
+    reset();
+    ec2.state.throttle = 1_000_000;
+    const s = await probe({ timeout: '1s' });
+    assert.equal(s.status, 'unknown');
+    assert.match(String(s.detail), /RequestLimitExceeded, not counted/);
+    assert.equal(check(s, 'DescribeInstances')?.error, 'RequestLimitExceeded');
+    assert.ok(
+      ec2.state.actions.filter((a) => a === 'DescribeInstances').length > 1,
+      'retried inside the deadline',
+    );
+  });
+
+  test('an IAM policy refusing the dry run is an auth status, not a cloud failure', async () => {
+    reset();
+    ec2.state.deny = ['RunInstances'];
+    const s = await probe();
+    assert.equal(s.status, 'ok');
+    assert.equal(check(s, 'RunInstances(DryRun)')?.error, 'UnauthorizedOperation');
+    assert.match(String(s.detail), /RunInstances\(DryRun\) auth \(UnauthorizedOperation, not counted\)/);
+    assert.equal(ec2.state.actions.filter((a) => a === 'RunInstances').length, 1, 'not retried');
+  });
+
+  test('wrong credentials: AuthFailure everywhere means no verdict, not an outage', async () => {
+    reset();
+    const s = await probe({ access_key_id: 'AKIAOTHER' });
+    assert.equal(s.status, 'unknown');
+    assert.equal(check(s, 'DescribeAvailabilityZones')?.error, 'AuthFailure');
+  });
+
+  test('server errors on every call after retries: the region is failing', async () => {
+    reset();
+    ec2.state.unavailable = true;
+    const s = await probe({ timeout: '1s' });
+    assert.equal(s.status, 'error');
+    assert.equal(check(s, 'DescribeVolumes')?.error, 'Unavailable');
+    assert.match(String(s.detail), /DescribeVolumes Unavailable after \d+ attempt/);
+  });
+
+  test('no call answering in time is unknown (our own network may be the slow part)', async () => {
+    reset();
+    ec2.state.hang = true;
+    const s = await probe({ timeout: '1s' });
+    assert.equal(s.status, 'unknown');
+    assert.match(String(s.detail), /no EC2 call answered in time/);
+    assert.equal(check(s, 'DescribeAvailabilityZones')?.error, 'timeout');
+  });
+
+  test('an impaired zone is named with its zone ID', async () => {
+    reset();
+    ec2.state.zones[1]!.state = 'impaired';
+    const s = await probe();
+    assert.equal(s.status, 'degraded');
+    assert.match(String(s.detail), /us-east-1b \(use1-az6\) impaired/);
+    assert.equal((s.zone_states as Record<string, string>)['use1-az6'], 'impaired');
+  });
+
+  test('an endpoint that refuses connections fails every call', async () => {
+    const port = await closedPort();
+    const s = await probe({ endpoint: `http://127.0.0.1:${port}`, timeout: '1s' });
+    assert.equal(s.status, 'error');
+    assert.match(String(check(s, 'DescribeAvailabilityZones')?.error), /connection refused/);
+  });
+});

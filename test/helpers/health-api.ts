@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { httpServer } from './servers.js';
+
+/** An event as the regional server holds it; times are Unix seconds. */
+export interface HealthApiEvent {
+  service: string;
+  region: string;
+  eventTypeCode: string;
+  statusCode: 'open' | 'closed' | 'upcoming';
+  startTime: number;
+  description?: string;
+}
+
+const JSON_11 = 'application/x-amz-json-1.1';
+const TARGET_PREFIX = 'AWSHealth_20160804.';
+
+interface Filter {
+  regions?: string[];
+  services?: string[];
+  eventStatusCodes?: string[];
+}
+
+/**
+ * One regional AWS Health endpoint (us-east-1 or us-east-2) in the API's real
+ * wire protocol: AWS JSON 1.1 `POST /` with `X-Amz-Target`, SigV4 required and
+ * its credential scope checked against this region (a request signed for the
+ * other region is refused, as a regional endpoint does), `filter.services`
+ * limited to 10 members (ValidationException), and the organizational view
+ * only when it was enabled (AWSOrganizationsNotInUseException otherwise).
+ * `unavailable` answers 503 as a region in an outage.
+ */
+export async function healthApiServer(region: string, events: HealthApiEvent[], organization = false) {
+  const state = {
+    unavailable: false,
+    targets: [] as string[],
+    serviceFilters: [] as (string[] | undefined)[],
+  };
+  const server = await httpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, Buffer.concat(chunks).toString('utf8'), res));
+  });
+  const error = (res: ServerResponse, status: number, type: string, message: string): void => {
+    res.writeHead(status, { 'content-type': JSON_11, 'x-amzn-errortype': type });
+    res.end(JSON.stringify({ __type: type, message }));
+  };
+  const arn = (e: HealthApiEvent): string =>
+    `arn:aws:health:${e.region}::event/${e.service}/${e.eventTypeCode}/${e.eventTypeCode}_${e.startTime}`;
+  function handle(req: IncomingMessage, body: string, res: ServerResponse): void {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    state.targets.push(target);
+    if (state.unavailable) return error(res, 503, 'ServiceUnavailableException', 'Service unavailable');
+    const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/health\/aws4_request/.exec(
+      String(req.headers.authorization ?? ''),
+    );
+    if (!scope) return error(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+    if (scope[1] !== region)
+      return error(res, 403, 'InvalidSignatureException', `Credential should be scoped to a valid region.`);
+    const request = JSON.parse(body || '{}') as {
+      filter?: Filter;
+      eventArns?: string[];
+      organizationEventDetailFilters?: { eventArn: string }[];
+    };
+    const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+    if (op.endsWith('ForOrganization') && !organization)
+      return error(
+        res,
+        400,
+        'AWSOrganizationsNotInUseException',
+        'Your account is not a member of an organization or the organizational view is not enabled.',
+      );
+    if (op === 'DescribeEvents' || op === 'DescribeEventsForOrganization') {
+      const f = request.filter ?? {};
+      state.serviceFilters.push(f.services);
+      if ((f.services?.length ?? 0) > 10)
+        return error(
+          res,
+          400,
+          'ValidationException',
+          `1 validation error detected: Value '[${f.services!.join(', ')}]' at 'filter.services' failed to satisfy constraint: Member must have length less than or equal to 10`,
+        );
+      const found = events.filter(
+        (e) =>
+          (!f.regions?.length || f.regions.includes(e.region)) &&
+          (!f.services?.length || f.services.includes(e.service)) &&
+          (!f.eventStatusCodes?.length || f.eventStatusCodes.includes(e.statusCode)),
+      );
+      res.writeHead(200, { 'content-type': JSON_11 });
+      return void res.end(
+        JSON.stringify({
+          events: found.map((e) => ({
+            arn: arn(e),
+            service: e.service,
+            eventTypeCode: e.eventTypeCode,
+            eventTypeCategory: 'issue',
+            region: e.region,
+            startTime: e.startTime,
+            lastUpdatedTime: e.startTime,
+            statusCode: e.statusCode,
+            eventScopeCode: 'PUBLIC',
+          })),
+        }),
+      );
+    }
+    if (op === 'DescribeEventDetails' || op === 'DescribeEventDetailsForOrganization') {
+      const wanted =
+        request.eventArns ?? request.organizationEventDetailFilters?.map((f) => f.eventArn) ?? [];
+      const found = events.filter((e) => wanted.includes(arn(e)));
+      res.writeHead(200, { 'content-type': JSON_11 });
+      return void res.end(
+        JSON.stringify({
+          successfulSet: found.map((e) => ({
+            event: { arn: arn(e), service: e.service, region: e.region, eventTypeCode: e.eventTypeCode },
+            eventDescription: { latestDescription: e.description ?? '' },
+          })),
+          failedSet: [],
+        }),
+      );
+    }
+    error(res, 400, 'UnknownOperationException', `unknown operation ${target}`);
+  }
+  return { url: server.url, state, close: server.close };
+}
