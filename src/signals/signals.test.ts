@@ -491,57 +491,6 @@ test('kubernetes_nodes: an empty cluster (0 of 0 nodes) is an error, never "ever
   assert.match(String(s.detail), /the cluster lists no nodes/);
 });
 
-test('ec2_api calls DescribeAvailabilityZones through the AWS SDK with an endpoint override', async () => {
-  const ec2 = await FakeEc2.start('AKIAFAKE', { region: 'us-west-2' });
-  closers.push(() => ec2.close());
-  const probe = (extra: Record<string, unknown> = {}) => ({
-    aws_cross_region: {
-      type: 'ec2_api',
-      region: 'us-west-2',
-      endpoint: ec2.url,
-      access_key_id: 'AKIAFAKE',
-      secret_access_key: 'secret',
-      ...extra,
-    },
-  });
-  let s = (await collect(probe())).aws_cross_region;
-  assert.equal(s.status, 'ok');
-  assert.equal(s.zones, 3);
-  assert.equal(s.zones_available, 3);
-  assert.match(ec2.requests.at(-1)!.body, /Action=DescribeAvailabilityZones/);
-
-  ec2.setZones([
-    { name: 'us-west-2a', state: 'available' },
-    { name: 'us-west-2b', state: 'impaired' },
-  ]);
-  s = (await collect(probe())).aws_cross_region;
-  assert.equal(s.status, 'degraded');
-  assert.match(String(s.detail), /us-west-2b impaired/);
-
-  s = (await collect(probe({ access_key_id: 'AKIAOTHER' }))).aws_cross_region;
-  assert.equal(s.status, 'error');
-  assert.match(String(s.detail), /401.*AuthFailure/);
-
-  ec2.setMode('error');
-  s = (await collect(probe())).aws_cross_region;
-  assert.equal(s.status, 'error');
-  assert.match(String(s.detail), /503/);
-
-  ec2.setMode('garbage');
-  s = (await collect(probe())).aws_cross_region;
-  assert.equal(s.status, 'error');
-  assert.match(String(s.detail), /us-west-2: /);
-
-  ec2.setMode('hang');
-  s = (await collect(probe({ timeout: 0.4 }))).aws_cross_region;
-  assert.deepEqual(s, { status: 'unknown', detail: 'probe timed out after 0.4s' });
-
-  const refused = await closedPort();
-  s = (await collect(probe({ endpoint: `http://127.0.0.1:${refused}` }))).aws_cross_region;
-  assert.equal(s.status, 'error');
-  assert.match(String(s.detail), /connection refused/);
-});
-
 test('probe configuration is strict: typos, keys of another type and missing keys are reported', () => {
   assert.throws(
     () =>
