@@ -8,7 +8,8 @@ import {
   type Level,
   type RootCauseCategory,
 } from '../../core/index.js';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig, type PhoenixConfig } from '../../config/index.js';
+import type { HistoryStore } from '../../store/index.js';
 import { openHistory } from '../../controller/index.js';
 import { exportScenario, type ScenarioExpectationInput } from '../../replay/index.js';
 import { UserError } from '../errors.js';
@@ -79,6 +80,19 @@ function expectationFrom(flags: ExportFlags): ScenarioExpectationInput | undefin
   };
 }
 
+/** The store the configured controller records into; it must exist already. */
+function openRecording(config: PhoenixConfig, configFile: string): HistoryStore {
+  if (config.store.path !== ':memory:' && !existsSync(config.store.path))
+    throw new UserError(
+      `no history at ${config.store.path}; the controller configured by ${configFile} has recorded nothing`,
+    );
+  try {
+    return openHistory(config);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+}
+
 function run(flags: ExportFlags): void {
   const from = parseTime(flags.from, '--from');
   const to = parseTime(flags.to, '--to');
@@ -88,16 +102,7 @@ function run(flags: ExportFlags): void {
     throw new UserError(`--name "${flags.name}" is not a slug; use lower-case letters, digits and dashes`);
   const config = loadConfig(flags.config);
   const path = config.store.path;
-  if (path !== ':memory:' && !existsSync(path))
-    throw new UserError(
-      `no history at ${path}; the controller configured by ${flags.config} has recorded nothing`,
-    );
-  let history;
-  try {
-    history = openHistory(config);
-  } catch (error) {
-    throw new UserError((error as Error).message);
-  }
+  const history = openRecording(config, flags.config);
   try {
     const cycles = history.cycles({ since: from, until: to, limit: MAX_CYCLES + 1 });
     if (cycles.length === 0) {
@@ -117,7 +122,7 @@ function run(flags: ExportFlags): void {
       name: flags.name,
       interval_s: config.interval_s,
       topology: config.topology,
-      origin: `${path}, ${iso(from)} to ${iso(to)}`,
+      origin: path,
       expect,
     });
     for (const warning of result.warnings) process.stderr.write(`phoenix: note: ${warning}\n`);
