@@ -1,10 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { processesUsing } from '../src/lab/index.js';
+import { HistoryStore, openDatabase } from '../src/store/index.js';
 import type { DrillReport } from '../src/lab/drill.js';
 import { REPO_ROOT, runCli } from './helpers/paths.js';
 
@@ -25,6 +27,33 @@ function lastJson(stdout: string): DrillJson {
 
 function leftovers(dir: string): string[] {
   return processesUsing(dir).map((p) => `${p.pid} ${p.command}`);
+}
+
+/** Exports the drill's whole recording as a scenario, replays it, and compares with the live decisions. */
+async function assertReplayMatchesLive(dir: string): Promise<void> {
+  const config = join(dir, 'phoenix.yaml');
+  const scenario = join(dir, 'recorded.yaml');
+  const args = ['--config', config, '--from', '0', '--to', String(Math.ceil(Date.now() / 1000))];
+  const exported = await runCli(['export-scenario', ...args, '--expect', 'dr_failover', '--out', scenario]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const replay = await runCli(['replay', scenario, '--json', '--config', config]);
+  assert.equal(replay.code, 0, replay.stderr);
+  const replayed = (JSON.parse(replay.stdout) as { decisions: Array<{ at: number; action: string }> })
+    .decisions;
+  const store = new HistoryStore(openDatabase(join(dir, 'phoenix.db')));
+  const cycles = store.cycles({ limit: 100_000 });
+  store.db.close();
+  const interval = (parse(readFileSync(scenario, 'utf8')) as { interval: number }).interval;
+  // The replay's contract lists each action other than none when it starts; the live run, listed alike.
+  const live = cycles
+    .map((c) => ({ at: Math.round((c.at - cycles[0].at) / interval) * interval, action: c.decision.action }))
+    .filter((d, i, all) => d.action !== 'none' && d.action !== all[i - 1]?.action);
+  assert.ok(live.some((d) => d.action === 'dr_failover'));
+  assert.deepEqual(
+    replayed.map((d) => ({ at: d.at, action: d.action })),
+    live,
+    exported.stderr,
+  );
 }
 
 test('a regional outage drill fails over to DR through DNS and counts the data lost; lab down then leaves nothing', async () => {
@@ -54,6 +83,9 @@ test('a regional outage drill fails over to DR through DNS and counts the data l
   assert.ok(report.object_replication.copies > 0);
   assert.match(result.stderr, /FAULT: the primary site is lost/);
   assert.match(result.stderr, /stage dns succeeded/);
+
+  // Live <-> replay parity: the drill's recording, exported and replayed, decides the same at the same cycles.
+  await assertReplayMatchesLive(dir);
 
   // The lab is still up (--keep) with its primary site killed: `lab down` from another process cleans up.
   assert.notDeepEqual(leftovers(dir), []);

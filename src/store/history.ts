@@ -41,6 +41,11 @@ export const HISTORY_MIGRATIONS = [
       CREATE INDEX decisions_cycle ON decisions (cycle_id);
       CREATE INDEX decisions_action ON decisions (action, at);`,
   },
+  {
+    // The context each cycle decided on, so a recorded range can be exported as a scenario and replayed.
+    name: 'history/2',
+    sql: `ALTER TABLE cycles ADD COLUMN context TEXT;`,
+  },
 ];
 
 /** What one controller cycle observed and concluded. */
@@ -58,7 +63,7 @@ export interface CycleRecord {
   score: ScoreResult;
   decision: Decision;
   analysis?: Analysis;
-  /** What the context gatherers returned, when they were asked. Not stored: it can be large. */
+  /** What the context gatherers returned, when they were asked (NULL in the store when they were not). */
   context?: IncidentContext;
 }
 
@@ -77,6 +82,7 @@ interface CycleRow {
   signals: string;
   contributions: string;
   notes: string;
+  context: string | null;
   d_action: string;
   d_category: string;
   d_confidence: string;
@@ -139,8 +145,8 @@ export class HistoryStore {
   ) {
     migrate(db, HISTORY_MIGRATIONS);
     this.insertCycle = db.prepare(
-      `INSERT INTO cycles (at, reason, duration_ms, score, level, signals, contributions, notes)
-       VALUES (@at, @reason, @duration_ms, @score, @level, @signals, @contributions, @notes)`,
+      `INSERT INTO cycles (at, reason, duration_ms, score, level, signals, contributions, notes, context)
+       VALUES (@at, @reason, @duration_ms, @score, @level, @signals, @contributions, @notes, @context)`,
     );
     this.insertDecision = db.prepare(
       `INSERT INTO decisions (cycle_id, at, action, level, score, category, confidence, reason, blocked_by, analysis)
@@ -160,6 +166,7 @@ export class HistoryStore {
         signals: JSON.stringify(cycle.signals),
         contributions: JSON.stringify(cycle.score.contributions),
         notes: JSON.stringify(cycle.score.notes),
+        context: cycle.context ? JSON.stringify(cycle.context) : null,
       });
       const cycleId = Number(info.lastInsertRowid);
       const d = cycle.decision;
@@ -201,7 +208,7 @@ export class HistoryStore {
       blocked_by: JSON.parse(row.d_blocked_by) as string[],
     };
     if (row.d_analysis) decision.analysis = JSON.parse(row.d_analysis) as Analysis;
-    return {
+    const record: CycleRecord = {
       id: row.id,
       at: row.at,
       reason: row.reason,
@@ -216,6 +223,8 @@ export class HistoryStore {
       decision,
       analysis: decision.analysis,
     };
+    if (row.context) record.context = JSON.parse(row.context) as IncidentContext;
+    return record;
   }
 
   latest(): CycleRecord | undefined {

@@ -23,6 +23,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<RegisterCommand>> = {
   agent: async () => (await import('./agent.js')).registerAgent,
   analyze: async () => (await import('./analyze.js')).registerAnalyze,
   change: async () => (await import('./change.js')).registerChange,
+  'export-scenario': async () => (await import('./export-scenario.js')).registerExportScenario,
 };
 
 /** The commands to register: only the one asked for, or all of them for help and unknown names. */
