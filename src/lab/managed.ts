@@ -84,7 +84,7 @@ export async function subscribe(
   const conninfo = `host=127.0.0.1 port=${publisher.port} dbname=${database} user=${ADMIN_ROLE}`;
   await query(
     owner,
-    `create subscription ${SUBSCRIPTION} connection '${conninfo}' publication ${PUBLICATION} with (copy_data = true)`,
+    `create subscription ${SUBSCRIPTION} connection '${conninfo}' publication ${PUBLICATION} with (copy_data = true, slot_name = '${SUBSCRIPTION}_${database}')`,
   );
   await query(
     roleUrl(subscriber, ADMIN_ROLE, database),

@@ -19,6 +19,71 @@ export const promoteParamsSchema = z
   })
   .strict();
 
+/**
+ * Cut a logical subscriber over (RDS → Azure Flexible Server): measure what it has, disable its
+ * subscription, advance its sequences past anything the publisher may have handed out, open it for writes.
+ */
+export const cutoverParamsSchema = z
+  .object({
+    action: z.literal('cutover'),
+    /** The DR database (the subscriber), as a role that owns the subscription and the tables. */
+    subscriber: z.string().min(1),
+    /** The publisher, when reachable, to measure exactly what the subscriber lacks. */
+    publisher: z.string().optional(),
+    /**
+     * Where ALTER SUBSCRIPTION … DISABLE runs when the subscriber role does not own the subscription.
+     * PostgreSQL 15 and older require a subscription's owner to be a superuser; from 16 a member of
+     * pg_create_subscription owns its own, and on Azure Flexible Server the admin manages them.
+     */
+    subscription_owner: z.string().optional(),
+    /** The subscription to cut over; default: the only one in the subscriber's database. */
+    subscription: z.string().optional(),
+    /** The most data at risk allowed; default: topology.dr.rpo_budget_s. */
+    max_lag: durationSchema.optional(),
+    /** With the publisher reachable, how long to wait for the subscriber to confirm everything. */
+    catch_up: durationSchema.default(10),
+    /**
+     * The publisher does not answer, so the data at risk cannot be known: \`refuse\` stops the step,
+     * \`proceed\` goes on and reports it as unknown. Always recorded; never read as zero.
+     */
+    on_unknown_lag: z.enum(['refuse', 'proceed']).default('refuse'),
+    /** Cut over even when the data at risk exceeds the budget. */
+    force: z.boolean().default(false),
+    /**
+     * Each sequence is set to the highest of its own value (kept current by the sequence sync), the
+     * data's maximum and, plus this gap: room for the ids the publisher handed out to rows that never
+     * arrived, so rows written on DR never collide with them when they are reconciled. Size it as write
+     * rate × the largest data at risk accepted.
+     */
+    sequence_gap: z.number().int().min(0).default(100_000),
+    /** End the application's sessions so they reconnect to a writable database. */
+    terminate_sessions: z.boolean().default(true),
+  })
+  .strict();
+
+/** Promote an Azure Flexible Server read replica through the Azure Resource Manager API. */
+export const azurePromoteParamsSchema = z
+  .object({
+    action: z.literal('azure_promote'),
+    subscription_id: z.string().min(1),
+    resource_group: z.string().min(1),
+    /** The read replica to promote. */
+    server: z.string().min(1),
+    /** standalone: the replica leaves the replication set; switchover: it swaps roles with the primary. */
+    promote_mode: z.enum(['standalone', 'switchover']).default('standalone'),
+    /** planned waits for the replica to catch up (needs the primary); forced promotes at once (DR). */
+    promote_option: z.enum(['planned', 'forced']).default('forced'),
+    /** Default: DefaultAzureCredential (workload identity, managed identity, environment, az login). */
+    access_token: z.string().optional(),
+    /** A PEM file of extra CAs to trust (a TLS-inspecting proxy). */
+    ca_file: z.string().optional(),
+    /** The Resource Manager endpoint (sovereign clouds). */
+    endpoint: z.string().url().default('https://management.azure.com'),
+    /** How often to poll the long-running operation, in seconds. */
+    poll_interval: durationSchema.default(5),
+  })
+  .strict();
+
 /** A cold standby: pg_dump the source to an object store, then pg_restore into the target. */
 export const dumpRestoreParamsSchema = z
   .object({
@@ -36,9 +101,13 @@ export const dumpRestoreParamsSchema = z
 
 export const databaseParamsSchema = z.discriminatedUnion('action', [
   promoteParamsSchema,
+  cutoverParamsSchema,
+  azurePromoteParamsSchema,
   dumpRestoreParamsSchema,
 ]);
 
 export type PromoteParams = z.output<typeof promoteParamsSchema>;
+export type CutoverParams = z.output<typeof cutoverParamsSchema>;
+export type AzurePromoteParams = z.output<typeof azurePromoteParamsSchema>;
 export type DumpRestoreParams = z.output<typeof dumpRestoreParamsSchema>;
 export type DatabaseParams = z.output<typeof databaseParamsSchema>;

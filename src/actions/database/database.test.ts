@@ -11,7 +11,6 @@ import {
   type PostgresCluster,
   type S3Server,
 } from '../../lab/index.js';
-import { fenceAdapter } from '../fence/fence.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { databaseAdapter } from './database.js';
 import { databaseParamsSchema } from './config.js';
@@ -106,18 +105,6 @@ test('promote checks the lag, promotes the standby with pg_promote(), and a repe
   const again = await databaseAdapter.run(promoteParams(), { ...ctx, attempt: 2, resumed: true });
   assert.match(again.summary, /already a primary/);
   assert.equal(again.dataLossS, 0);
-});
-
-test('fence makes the old primary refuse writes, and fencing twice is harmless', async () => {
-  const params = fenceAdapter.schema.parse({ database: { connection: primary.connectionString() } });
-  const first = await fenceAdapter.run(params, stepContext());
-  assert.match(first.summary, /read-only, \d+ sessions ended/);
-  await assert.rejects(
-    sql(primary.connectionString(), "INSERT INTO orders VALUES (999, 'split brain')"),
-    /read-only transaction/,
-  );
-  const second = await fenceAdapter.run(params, stepContext());
-  assert.match(second.summary, /read-only \(already\)/);
 });
 
 test('dump_restore copies a database through the object store into a cold standby, and a rerun replaces rather than duplicates', async () => {

@@ -22,12 +22,15 @@ import {
   type StepContext,
   type StepResult,
 } from '../types.js';
+import { azurePreflight, azurePromote } from './azure.js';
 import {
   databaseParamsSchema,
+  type CutoverParams,
   type DatabaseParams,
   type DumpRestoreParams,
   type PromoteParams,
 } from './config.js';
+import { checkBudget, cutover, findSubscription, measureLogical } from './cutover.js';
 
 export interface LagMeasure {
   in_recovery: boolean;
@@ -211,7 +214,38 @@ async function dumpRestore(p: DumpRestoreParams, ctx: StepContext): Promise<Step
   }
 }
 
+/** The subscriber answers, its subscription streams, and what it lacks now fits the budget (or is unknown). */
+async function cutoverPreflight(p: CutoverParams, ctx: PreflightContext): Promise<PreflightCheck[]> {
+  const checks: PreflightCheck[] = [await endpointCheck('subscriber', p.subscriber, ctx.timeoutMs)];
+  if (!checks[0].ok) return checks;
+  try {
+    const sub = await withClient(p.subscriber, 'subscriber', (c) => findSubscription(c, p.subscription), {
+      timeoutMs: ctx.timeoutMs,
+    });
+    checks.push({
+      check: 'subscription streaming',
+      ok: sub.enabled && sub.pid !== null,
+      detail: `${sub.name}: ${sub.enabled ? (sub.pid !== null ? 'apply worker running' : 'no apply worker (publisher unreachable?)') : 'disabled (cut over already?)'}`,
+    });
+    const measure = await measureLogical({ ...p, catch_up: 0 }, sub, ctx.timeoutMs);
+    let detail: string;
+    let ok = true;
+    try {
+      detail = checkBudget(p, measure, p.max_lag ?? ctx.rpoBudgetS);
+    } catch (error) {
+      ok = false;
+      detail = (error as Error).message;
+    }
+    checks.push({ check: 'data at risk within the RPO budget', ok, detail });
+  } catch (error) {
+    checks.push({ check: 'subscriber answers', ok: false, detail: (error as Error).message });
+  }
+  return checks;
+}
+
 async function preflight(p: DatabaseParams, ctx: PreflightContext): Promise<PreflightCheck[]> {
+  if (p.action === 'cutover') return cutoverPreflight(p, ctx);
+  if (p.action === 'azure_promote') return azurePreflight(p, ctx.timeoutMs);
   if (p.action === 'promote') {
     const checks: PreflightCheck[] = [await endpointCheck('standby', p.standby, ctx.timeoutMs)];
     if (!checks[0].ok) return checks;
@@ -261,10 +295,19 @@ async function preflight(p: DatabaseParams, ctx: PreflightContext): Promise<Pref
 export const databaseAdapter: StepAdapter<DatabaseParams> = {
   type: 'database',
   schema: databaseParamsSchema,
-  describe: (p) =>
-    p.action === 'promote'
+  describe: (p) => {
+    if (p.action === 'cutover')
+      return `cut logical subscriber ${redact(p.subscriber)} over: check what it has, disable its subscription, advance sequences, open for writes`;
+    if (p.action === 'azure_promote')
+      return `promote Azure Flexible Server replica ${p.server} (${p.promote_mode}, ${p.promote_option}) through Azure Resource Manager`;
+    return p.action === 'promote'
       ? `promote standby ${redact(p.standby)} after checking its lag`
-      : `pg_dump ${redact(p.source)} → s3://${p.object_store.bucket}/${p.object_store.prefix}${p.object_store.key} → pg_restore ${redact(p.target)}`,
+      : `pg_dump ${redact(p.source)} → s3://${p.object_store.bucket}/${p.object_store.prefix}${p.object_store.key} → pg_restore ${redact(p.target)}`;
+  },
   preflight,
-  run: (p, ctx) => (p.action === 'promote' ? promote(p, ctx) : dumpRestore(p, ctx)),
+  run: (p, ctx) => {
+    if (p.action === 'cutover') return cutover(p, ctx);
+    if (p.action === 'azure_promote') return azurePromote(p, ctx);
+    return p.action === 'promote' ? promote(p, ctx) : dumpRestore(p, ctx);
+  },
 };

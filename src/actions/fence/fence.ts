@@ -1,52 +1,97 @@
+import type pg from 'pg';
 import { applyDeployment, clusterPreflight } from '../kubernetes/kubernetes.js';
 import { endpointCheck } from '../shared/net.js';
 import { redact, withClient } from '../shared/pg.js';
 import { StepError, type PreflightCheck, type StepAdapter, type StepContext } from '../types.js';
-import { fenceParamsSchema, type FenceParams } from './config.js';
+import { fenceParamsSchema, type FenceDatabaseParams, type FenceParams } from './config.js';
 
-/** Makes a database refuse writes; already read-only is fine (a repeated fence changes nothing). */
-export async function fenceDatabase(
-  connection: string,
-  terminateSessions: boolean,
-  signal?: AbortSignal,
-): Promise<{ already: boolean; terminated: number }> {
-  return withClient(
-    connection,
-    'old primary',
-    async (c) => {
-      const current = (await c.query("SELECT current_setting('default_transaction_read_only') AS ro")).rows[0]
-        .ro as string;
-      if (current !== 'on') {
-        await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
-        await c.query('SELECT pg_reload_conf()');
-      }
-      let terminated = 0;
-      if (terminateSessions) {
-        terminated = (
-          await c.query(
-            `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
-          )
-        ).rows[0].n as number;
-      }
-      return { already: current === 'on', terminated };
-    },
-    { signal },
-  );
+/** One layer of the fence and whether it held; the run's output records every layer. */
+export interface FenceLayer {
+  layer: 'read_only' | 'revoke_connect' | 'terminate_sessions' | 'app_scaled_to_zero';
+  ok: boolean;
+  detail: string;
 }
 
-async function verifyReadOnly(connection: string, signal?: AbortSignal): Promise<void> {
-  const on = await withClient(
-    connection,
-    'old primary',
-    async (c) =>
-      (await c.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only as string,
-    { signal },
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function readOnly(c: pg.Client, db: string, how: FenceDatabaseParams['read_only']): Promise<string> {
+  if (how === 'alter_system') {
+    await c.query('ALTER SYSTEM SET default_transaction_read_only = on');
+    await c.query('SELECT pg_reload_conf()');
+    return 'ALTER SYSTEM default_transaction_read_only = on, configuration reloaded';
+  }
+  await c.query(`ALTER DATABASE ${ident(db)} SET default_transaction_read_only = on`);
+  return `ALTER DATABASE ${db} SET default_transaction_read_only = on (new sessions start read-only)`;
+}
+
+async function revokeConnect(c: pg.Client, db: string, roles: string[]): Promise<string> {
+  const from = ['PUBLIC', ...roles.map(ident)].join(', ');
+  await c.query(`REVOKE CONNECT ON DATABASE ${ident(db)} FROM ${from}`);
+  return `REVOKE CONNECT ON DATABASE ${db} FROM ${from}`;
+}
+
+async function terminate(c: pg.Client, roles: string[]): Promise<string> {
+  const { rows } = await c.query(
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS ended, count(*)::int AS found
+       FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+        AND (cardinality($1::text[]) = 0 AND usename <> current_user OR usename = ANY($1::text[]))`,
+    [roles],
   );
-  if (on !== 'on')
-    throw new StepError(
-      `${redact(connection)} still accepts writes after the reload; check that the role is a superuser`,
+  const { ended, found } = rows[0] as { ended: number; found: number };
+  if (ended < found)
+    throw new Error(
+      `ended ${ended} of ${found} sessions (the others belong to roles this one may not signal)`,
     );
+  return `${ended} application sessions ended`;
+}
+
+/**
+ * Fences the old primary's database in layers, each tried on its own so one refusal (RDS refusing
+ * ALTER SYSTEM, a missing pg_signal_backend) does not stop the others: read-only by default, CONNECT
+ * revoked, the open sessions ended. Repeating it changes nothing further.
+ */
+export async function fenceDatabase(p: FenceDatabaseParams, signal?: AbortSignal): Promise<FenceLayer[]> {
+  const layers: FenceLayer[] = [];
+  try {
+    await withClient(
+      p.connection,
+      'old primary',
+      async (c) => {
+        // A database fenced already starts this session read-only too; the fence itself must write.
+        await c.query('SET default_transaction_read_only = off');
+        const db = (await c.query('SELECT current_database() AS db')).rows[0].db as string;
+        const attempt = async (layer: FenceLayer['layer'], work: () => Promise<string>) => {
+          try {
+            layers.push({ layer, ok: true, detail: await work() });
+          } catch (error) {
+            layers.push({ layer, ok: false, detail: (error as Error).message });
+          }
+        };
+        await attempt('read_only', () => readOnly(c, db, p.read_only));
+        if (p.revoke_connect) await attempt('revoke_connect', () => revokeConnect(c, db, p.app_roles));
+        if (p.terminate_sessions) await attempt('terminate_sessions', () => terminate(c, p.app_roles));
+      },
+      { signal },
+    );
+  } catch (error) {
+    // The primary (or its region) does not answer: no database layer could be set.
+    for (const layer of ['read_only', 'revoke_connect', 'terminate_sessions'] as const)
+      layers.push({ layer, ok: false, detail: (error as Error).message });
+  }
+  return layers;
+}
+
+/** Lifts the database fence (failback makes the rebuilt primary writable again). */
+export async function unfenceDatabase(connection: string, appRoles: string[] = []): Promise<void> {
+  await withClient(connection, 'database', async (c) => {
+    await c.query('SET default_transaction_read_only = off');
+    const db = (await c.query('SELECT current_database() AS db')).rows[0].db as string;
+    await c.query(`ALTER DATABASE ${ident(db)} RESET default_transaction_read_only`);
+    await c.query(
+      `GRANT CONNECT ON DATABASE ${ident(db)} TO ${['PUBLIC', ...appRoles.map(ident)].join(', ')}`,
+    );
+  });
 }
 
 export const fenceAdapter: StepAdapter<FenceParams> = {
@@ -54,7 +99,9 @@ export const fenceAdapter: StepAdapter<FenceParams> = {
   schema: fenceParamsSchema,
   describe: (p) =>
     [
-      p.database ? `make ${redact(p.database.connection)} read-only` : '',
+      p.database
+        ? `fence ${redact(p.database.connection)} (read-only by ${p.database.read_only}${p.database.revoke_connect ? ', CONNECT revoked' : ''}${p.database.terminate_sessions ? ', sessions ended' : ''})`
+        : '',
       p.app ? `scale ${p.app.namespace}/${p.app.deployment} to ${p.app.replicas ?? 0}` : '',
     ]
       .filter(Boolean)
@@ -70,21 +117,19 @@ export const fenceAdapter: StepAdapter<FenceParams> = {
     return checks;
   },
   async run(p, ctx: StepContext) {
-    const done: string[] = [];
-    const output: Record<string, unknown> = {};
-    if (p.database) {
-      const r = await fenceDatabase(p.database.connection, p.database.terminate_sessions, ctx.signal);
-      await verifyReadOnly(p.database.connection, ctx.signal);
-      done.push(
-        `${redact(p.database.connection)} read-only${r.already ? ' (already)' : ''}, ${r.terminated} sessions ended`,
-      );
-      output.database = r;
-    }
+    const layers: FenceLayer[] = p.database ? await fenceDatabase(p.database, ctx.signal) : [];
     if (p.app) {
-      const r = await applyDeployment({ ...p.app, action: 'scale', replicas: p.app.replicas ?? 0 }, ctx);
-      done.push(r.summary);
-      output.app = r.output;
+      try {
+        const r = await applyDeployment({ ...p.app, action: 'scale', replicas: p.app.replicas ?? 0 }, ctx);
+        layers.push({ layer: 'app_scaled_to_zero', ok: true, detail: r.summary });
+      } catch (error) {
+        layers.push({ layer: 'app_scaled_to_zero', ok: false, detail: (error as Error).message });
+      }
     }
-    return { summary: `fenced: ${done.join('; ')}`, output };
+    const held = layers.filter((l) => l.ok).map((l) => l.layer);
+    const failed = layers.filter((l) => !l.ok).map((l) => `${l.layer} (${l.detail})`);
+    const summary = `fence: ${held.length ? `held: ${held.join(', ')}` : 'no layer held'}${failed.length ? `; failed: ${failed.join('; ')}` : ''}`;
+    if (held.length === 0) throw new StepError(summary);
+    return { summary, output: { layers } };
   },
 };

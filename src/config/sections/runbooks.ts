@@ -101,8 +101,48 @@ export const runbookSchema = z
     );
   });
 
-export const runbooksSchema = z
+/**
+ * How the DR database is kept current, which decides how it is opened at failover: `logical` (a
+ * subscriber, the only way from RDS to anything outside RDS; cut over), `physical` (a streaming
+ * standby of self-managed PostgreSQL; pg_promote), `azure_replica` (a Flexible Server read replica of
+ * another Flexible Server; promoted through Azure Resource Manager).
+ */
+export const REPLICATION_MODES = ['logical', 'physical', 'azure_replica'] as const;
+export type ReplicationMode = (typeof REPLICATION_MODES)[number];
+const DATABASE_ACTION_FOR: Record<ReplicationMode, string> = {
+  logical: 'cutover',
+  physical: 'promote',
+  azure_replica: 'azure_promote',
+};
+
+/** Every database step that opens the DR database must do it the way the replication mode allows. */
+function checkReplicationMode(
+  runbooks: Partial<Record<RunbookName, z.output<typeof runbookSchema>>> & { replication?: ReplicationMode },
+  ctx: z.RefinementCtx,
+): void {
+  const mode = runbooks.replication;
+  if (!mode) return;
+  const expected = DATABASE_ACTION_FOR[mode];
+  for (const name of RUNBOOK_NAMES) {
+    runbooks[name]?.stages.forEach((stage, i) =>
+      stage.steps.forEach((step, j) => {
+        const action = step.params?.action;
+        if (step.type !== 'database' || action === 'dump_restore' || action === expected) return;
+        if (!(Object.values(DATABASE_ACTION_FOR) as unknown[]).includes(action)) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: [name, 'stages', i, 'steps', j, 'params', 'action'],
+          message: `runbooks.replication is ${mode}, so the DR database is opened with action "${expected}", not "${String(action)}"; change the action, or runbooks.replication to ${Object.entries(DATABASE_ACTION_FOR).find(([, a]) => a === action)?.[0]}`,
+        });
+      }),
+    );
+  }
+}
+
+const runbooksObject = z
   .object({
+    /** How the DR database is replicated (logical | physical | azure_replica); checked against the database steps. */
+    replication: z.enum(REPLICATION_MODES).optional(),
     /** Load the runbooks from their own YAML file (a mapping of the same shape), relative to this config. */
     file: z.string().optional(),
     /** How often `phoenix run` re-runs the runbooks' pre-flight checks as a readiness signal (default 5m). */
@@ -116,8 +156,10 @@ export const runbooksSchema = z
   })
   .strict();
 
+export const runbooksSchema = runbooksObject.superRefine(checkReplicationMode);
+
 /** What a runbooks file (`runbooks.file`) may hold: the runbooks without `file`. */
-export const runbooksFileSchema = runbooksSchema.omit({ file: true });
+export const runbooksFileSchema = runbooksObject.omit({ file: true }).superRefine(checkReplicationMode);
 
 export type StepConfig = z.output<typeof stepSchema>;
 export type StageConfig = z.output<typeof stageSchema>;

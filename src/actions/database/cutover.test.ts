@@ -1,0 +1,122 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPrimary, query, waitUntil, type PostgresCluster } from '../../lab/index.js';
+import {
+  ADMIN_ROLE,
+  APP_ROLE,
+  createManagedDatabase,
+  createPublication,
+  roleUrl,
+  subscribe,
+  subscriptionReady,
+} from '../../lab/managed.js';
+import { preflightContext, stepContext } from '../shared/test-context.js';
+import { databaseAdapter } from './database.js';
+import { databaseParamsSchema } from './config.js';
+
+// RDS → Azure Flexible Server in miniature: a publisher and a logical subscriber, each with the
+// controller's role a non-superuser, and the subscriber read-only to the app until the cut-over.
+const DB = 'shop';
+/** A second pair on the same clusters, for the publisher-lost case. */
+const DB2 = 'shop_lost';
+const SCHEMA = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
+let base: string;
+let publisher: PostgresCluster;
+let subscriber: PostgresCluster;
+
+async function pair(db: string): Promise<void> {
+  await createManagedDatabase(publisher, db, SCHEMA, { replication: true });
+  await createManagedDatabase(subscriber, db, SCHEMA, { replication: false });
+  await createPublication(publisher, db);
+  await subscribe(subscriber, publisher, db);
+  await waitUntil(() => subscriptionReady(subscriber, db), 30_000, 'the subscription to stream', 100);
+}
+
+before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'phoenix-cutover-'));
+  [publisher, subscriber] = await Promise.all([
+    startPrimary({ baseDir: join(base, 'pub') }),
+    startPrimary({ baseDir: join(base, 'sub') }),
+  ]);
+  await pair(DB);
+  await pair(DB2);
+});
+
+after(async () => {
+  await Promise.allSettled([publisher?.stop(), subscriber?.stop()]);
+  rmSync(base, { recursive: true, force: true });
+});
+
+const params = (extra: Record<string, unknown> = {}, db = DB) =>
+  databaseParamsSchema.parse({
+    action: 'cutover',
+    subscriber: roleUrl(subscriber, ADMIN_ROLE, db),
+    publisher: roleUrl(publisher, ADMIN_ROLE, db),
+    // PostgreSQL 15 (the lab's) requires the subscription's owner to be a superuser.
+    subscription_owner: subscriber.connectionString(db),
+    sequence_gap: 1000,
+    ...extra,
+  });
+
+test('the subscriber is read-only to the app before the cut-over, and the preflight sees it streaming', async () => {
+  await assert.rejects(
+    query(roleUrl(subscriber, APP_ROLE, DB), "INSERT INTO orders (note) VALUES ('too early')"),
+    /read-only transaction/,
+  );
+  const checks = await databaseAdapter.preflight(params(), preflightContext({ rpoBudgetS: 30 }));
+  assert.ok(
+    checks.every((c) => c.ok),
+    JSON.stringify(checks),
+  );
+});
+
+test('cut-over with the publisher reachable: nothing lost, subscription off, DR inserts never collide with replicated keys', async () => {
+  await query(
+    roleUrl(publisher, APP_ROLE, DB),
+    "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 200) g",
+  );
+  const ctx = stepContext();
+  const result = await databaseAdapter.run(params(), ctx);
+  assert.equal(result.dataLossS, 0, result.summary);
+  assert.equal(result.output?.data_at_risk_s, 0);
+  const [{ n }] = await query<{ n: number }>(
+    subscriber.connectionString(DB),
+    'SELECT count(*)::int AS n FROM orders',
+  );
+  assert.equal(n, 200);
+  const [sub] = await query<{ enabled: boolean }>(
+    subscriber.connectionString(DB),
+    'SELECT subenabled AS enabled FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())',
+  );
+  assert.equal(sub.enabled, false);
+  // The app writes on DR now, with ids past the replicated ones and the gap.
+  const [row] = await query<{ id: string }>(
+    roleUrl(subscriber, APP_ROLE, DB),
+    "INSERT INTO orders (note) VALUES ('on dr') RETURNING id::text AS id",
+  );
+  assert.ok(Number(row.id) > 200 + 1000 - 1, `new id ${row.id}`);
+  // The publisher writes on; nothing reaches the cut-over subscriber any more.
+  await query(roleUrl(publisher, APP_ROLE, DB), "INSERT INTO orders (note) VALUES ('after')");
+  const again = await databaseAdapter.run(params(), stepContext({ workDir: ctx.workDir, resumed: true }));
+  assert.deepEqual(again.output?.sequences, result.output?.sequences);
+  const [{ m }] = await query<{ m: number }>(
+    subscriber.connectionString(DB),
+    'SELECT count(*)::int AS m FROM orders',
+  );
+  assert.equal(m, 201);
+});
+
+test('with the publisher gone, the data at risk is unknown: refused by default, recorded as unknown when policy proceeds', async () => {
+  await publisher.kill();
+  await assert.rejects(
+    databaseAdapter.run(params({}, DB2), stepContext()),
+    /data at risk is unknown.*on_unknown_lag: proceed/,
+  );
+  const result = await databaseAdapter.run(params({ on_unknown_lag: 'proceed' }, DB2), stepContext());
+  assert.equal(result.dataLossS, undefined);
+  assert.equal(result.output?.data_at_risk_s, 'unknown');
+  assert.match(result.summary, /data at risk unknown .*publisher unreachable/);
+});

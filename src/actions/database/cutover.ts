@@ -1,0 +1,263 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { redact, withClient } from '../shared/pg.js';
+import { StepError, type StepContext, type StepResult } from '../types.js';
+import type { CutoverParams } from './config.js';
+
+/** One subscription as the subscriber sees it. */
+export interface SubscriptionState {
+  name: string;
+  enabled: boolean;
+  slot: string | null;
+  /** The apply worker; null once disabled (or while it cannot reach the publisher). */
+  pid: number | null;
+  /** The last position the subscriber reported applied to its publisher. */
+  applied_lsn: string | null;
+  /** Seconds since the subscriber last heard from the publisher (change or keepalive). */
+  since_contact_s: number | null;
+}
+
+/** What a cut-over now would lose. `lag_s: null` means unknown, never zero. */
+export interface LogicalMeasure {
+  subscription: string;
+  lag_s: number | null;
+  bytes_behind: number | null;
+  how: string;
+}
+
+/** A session that writes on a database kept read-only at the database level (ALTER DATABASE … SET). */
+async function writable(client: pg.Client): Promise<void> {
+  await client.query('SET default_transaction_read_only = off');
+}
+
+/** The subscription of the connected database: the named one, or the only one. */
+export async function findSubscription(client: pg.Client, name?: string): Promise<SubscriptionState> {
+  const { rows } = await client.query<SubscriptionState>(
+    `SELECT s.subname AS name, s.subenabled AS enabled, s.subslotname AS slot, st.pid,
+            st.latest_end_lsn::text AS applied_lsn,
+            extract(epoch FROM now() - st.last_msg_receipt_time)::float8 AS since_contact_s
+       FROM pg_subscription s
+       LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+      WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      ORDER BY s.subname`,
+  );
+  const found = name ? rows.filter((r) => r.name === name) : rows;
+  if (found.length === 1) return found[0];
+  const names = rows.map((r) => r.name).join(', ') || 'none';
+  throw new StepError(
+    name
+      ? `no subscription "${name}" in the subscriber's database (it has: ${names}); fix params.subscription`
+      : `the subscriber's database has ${rows.length} subscriptions (${names}); name one in params.subscription`,
+  );
+}
+
+/** The publisher's view of a slot: WAL bytes its subscriber has not confirmed, and the walsender's replay lag. */
+async function publisherBehind(
+  client: pg.Client,
+  slot: string,
+  target: string,
+): Promise<{ bytes: number; lag_s: number | null } | undefined> {
+  const { rows } = await client.query(
+    `SELECT greatest(0, pg_wal_lsn_diff($2::pg_lsn, confirmed_flush_lsn))::float8 AS bytes,
+            (SELECT extract(epoch FROM replay_lag)::float8 FROM pg_stat_replication r WHERE r.pid = s.active_pid) AS lag_s
+       FROM pg_replication_slots s WHERE slot_name = $1`,
+    [slot, target],
+  );
+  return rows[0] as { bytes: number; lag_s: number | null } | undefined;
+}
+
+/**
+ * With the publisher reachable: takes its current WAL position and waits up to `catchUpS` for the
+ * subscriber to confirm it (the fence has stopped the writes, so it can). Without it: unknown.
+ */
+export async function measureLogical(
+  p: CutoverParams,
+  sub: SubscriptionState,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<LogicalMeasure> {
+  const unknown = (why: string): LogicalMeasure => ({
+    subscription: sub.name,
+    lag_s: null,
+    bytes_behind: null,
+    how: `${why}; the subscriber last heard from it ${sub.since_contact_s === null ? 'never (no apply worker)' : `${sub.since_contact_s.toFixed(1)}s ago`}`,
+  });
+  if (!p.publisher) return unknown('no publisher given to compare with');
+  if (!sub.slot) return unknown('the subscription has no slot on the publisher');
+  try {
+    return await withClient(
+      p.publisher,
+      'publisher',
+      async (c) => {
+        const target = (await c.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn as string;
+        const until = Date.now() + p.catch_up * 1000;
+        for (;;) {
+          const behind = await publisherBehind(c, sub.slot!, target);
+          if (!behind) throw new StepError(`the publisher has no slot "${sub.slot}"`);
+          if (behind.bytes === 0)
+            return { subscription: sub.name, lag_s: 0, bytes_behind: 0, how: `confirmed up to ${target}` };
+          if (Date.now() >= until || signal?.aborted)
+            return {
+              subscription: sub.name,
+              lag_s: behind.lag_s,
+              bytes_behind: behind.bytes,
+              how: `${behind.bytes} WAL bytes short of the publisher's ${target} after waiting ${p.catch_up}s`,
+            };
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      },
+      { timeoutMs, signal },
+    );
+  } catch (error) {
+    return unknown(`publisher unreachable (${(error as Error).message})`);
+  }
+}
+
+/** Refuses a cut-over past the budget, or with unknown loss unless the policy says proceed. */
+export function checkBudget(p: CutoverParams, m: LogicalMeasure, budget: number | undefined): string {
+  if (m.lag_s === null) {
+    if (p.on_unknown_lag === 'refuse' && !p.force)
+      throw new StepError(
+        `data at risk is unknown (${m.how}); the RPO budget cannot be checked. Set on_unknown_lag: proceed to cut over anyway, or bring the publisher back`,
+      );
+    return `data at risk unknown (${m.how}); proceeding by policy (on_unknown_lag: ${p.on_unknown_lag}${p.force ? ', force' : ''})`;
+  }
+  if (budget !== undefined && m.lag_s > budget && !p.force)
+    throw new StepError(
+      `the subscriber is ${m.lag_s.toFixed(1)}s behind (${m.how}), over the RPO budget of ${budget}s; wait for it, or set force: true to accept the loss`,
+    );
+  return `data at risk ${m.lag_s.toFixed(1)}s (${m.how}); budget ${budget === undefined ? 'not set' : `${budget}s`}`;
+}
+
+/** Disables the subscription and waits until its apply worker has stopped: nothing applies after this. */
+async function disableSubscription(
+  client: pg.Client,
+  name: string,
+  owner: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  const disable = `ALTER SUBSCRIPTION ${ident(name)} DISABLE`;
+  if (owner)
+    await withClient(owner, 'subscription owner', async (o) => {
+      await writable(o);
+      await o.query(disable);
+    });
+  else await client.query(disable);
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_stat_subscription st JOIN pg_subscription s ON s.oid = st.subid
+        WHERE s.subname = $1 AND st.pid IS NOT NULL
+          AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [name],
+    );
+    if (rows[0].n === 0) return;
+    if (Date.now() > until || signal?.aborted)
+      throw new StepError(`the apply worker of subscription ${name} did not stop within 15s after DISABLE`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Every sequence that feeds a column (serial or identity) is set past both its own value (kept current
+ * by the sequence sync during normal operation) and the highest value in its column, plus the gap.
+ */
+export async function advanceSequences(
+  client: pg.Client,
+  gap: number,
+): Promise<Array<{ sequence: string; value: string }>> {
+  const { rows } = await client.query<{ seq: string; tbl: string; col: string }>(
+    `SELECT s.oid::regclass::text AS seq, t.oid::regclass::text AS tbl, quote_ident(a.attname) AS col
+       FROM pg_class s
+       JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+                       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+       JOIN pg_class t ON t.oid = d.refobjid
+       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+      WHERE s.relkind = 'S' ORDER BY 1`,
+  );
+  const done: Array<{ sequence: string; value: string }> = [];
+  for (const r of rows) {
+    const { rows: set } = await client.query(
+      `SELECT setval($1::regclass,
+                     greatest((SELECT coalesce(last_value, 0) FROM pg_sequences
+                                WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass),
+                              (SELECT coalesce(max(${r.col}), 0) FROM ${r.tbl})::bigint) + $2)::text AS value`,
+      [r.seq, gap],
+    );
+    done.push({ sequence: r.seq, value: set[0].value as string });
+  }
+  return done;
+}
+
+/** Lifts the database-level read-only default and ends the sessions that opened under it. */
+export async function openForWrites(client: pg.Client, terminate: boolean): Promise<number> {
+  const db = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
+  await client.query(`ALTER DATABASE ${ident(db)} RESET default_transaction_read_only`);
+  if (!terminate) return 0;
+  const { rows } = await client.query(
+    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend'
+        AND pid <> pg_backend_pid() AND usename <> current_user`,
+  );
+  return rows[0].n as number;
+}
+
+interface CutoverState {
+  measure?: LogicalMeasure;
+  budget_note?: string;
+  disabled?: boolean;
+  sequences?: Array<{ sequence: string; value: string }>;
+}
+
+/** The logical cut-over, journaled phase by phase in the step's work directory so a re-run resumes. */
+export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepResult> {
+  const file = join(ctx.workDir, 'cutover-state.json');
+  const state: CutoverState = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as CutoverState)
+    : {};
+  const save = () => writeFileSync(file, JSON.stringify(state));
+  const budget = p.max_lag ?? ctx.rpoBudgetS;
+  const opened = await withClient(
+    p.subscriber,
+    'subscriber',
+    async (c) => {
+      await writable(c);
+      const sub = await findSubscription(c, p.subscription);
+      if (!state.measure) {
+        ctx.progress(`measuring what subscription ${sub.name} lacks`);
+        const measure = await measureLogical(p, sub, 5000, ctx.signal);
+        state.budget_note = checkBudget(p, measure, budget);
+        state.measure = measure;
+        save();
+      }
+      if (!state.disabled) {
+        if (sub.enabled) await disableSubscription(c, sub.name, p.subscription_owner, ctx.signal);
+        state.disabled = true;
+        save();
+      }
+      if (!state.sequences) {
+        state.sequences = await advanceSequences(c, p.sequence_gap);
+        save();
+      }
+      return openForWrites(c, p.terminate_sessions);
+    },
+    { signal: ctx.signal },
+  );
+  const m = state.measure!;
+  return {
+    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened} sessions ended); ${state.budget_note}`,
+    output: {
+      subscription: m.subscription,
+      data_at_risk_s: m.lag_s ?? 'unknown',
+      bytes_behind: m.bytes_behind,
+      how: m.how,
+      sequences: state.sequences,
+    },
+    dataLossS: m.lag_s ?? undefined,
+  };
+}

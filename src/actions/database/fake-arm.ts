@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A local HTTPS server in the shape of Azure Resource Manager for Microsoft.DBforPostgreSQL
+ * flexibleServers: GET and PATCH on the server, PATCH answered 202 with `Azure-AsyncOperation` and
+ * `Location` headers, and the operation polled to its end (the long-running-operation pattern). It
+ * refuses what ARM refuses: no bearer token (401 AuthenticationFailed), no api-version (400
+ * MissingApiVersionParameter), an unknown server (404 ResourceNotFound), a promote of a server that is
+ * not a replica, and a switchover without the virtual endpoints Azure requires for it.
+ * Test fixture: Azure cannot run on this machine. The bearer SDK policy insists on TLS, so it serves
+ * HTTPS with a self-signed certificate made by openssl; `caFile` is what a client trusts.
+ */
+export interface FakeFlexibleServer {
+  name: string;
+  role: 'Primary' | 'AsyncReplica' | 'None';
+  virtualEndpoint?: boolean;
+}
+
+export class FakeArm {
+  private server?: Server;
+  private readonly servers = new Map<string, FakeFlexibleServer>();
+  private readonly operations = new Map<string, { polls: number; server: string }>();
+  readonly requests: Array<{ method: string; path: string; body: string }> = [];
+  caFile = '';
+
+  constructor(
+    seed: FakeFlexibleServer[],
+    private readonly token = 'arm-test-token',
+    /** Polls an operation answers InProgress before it ends. */
+    private readonly pollsToFinish = 2,
+  ) {
+    for (const s of seed) this.servers.set(s.name.toLowerCase(), { ...s });
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  role(name: string): string | undefined {
+    return this.servers.get(name.toLowerCase())?.role;
+  }
+
+  async start(): Promise<this> {
+    const dir = mkdtempSync(join(tmpdir(), 'phoenix-fake-arm-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    this.caFile = join(dir, 'ca.pem');
+    writeFileSync(this.caFile, readFileSync(cert));
+    this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => this.handle(req, res, body));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private error(res: ServerResponse, status: number, code: string, message: string) {
+    this.send(res, status, { error: { code, message } });
+  }
+
+  private resource(subscription: string, group: string, s: FakeFlexibleServer) {
+    return {
+      id: `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${s.name}`,
+      name: s.name,
+      type: 'Microsoft.DBforPostgreSQL/flexibleServers',
+      location: 'westeurope',
+      properties: {
+        state: 'Ready',
+        replicationRole: s.role,
+        replica: {
+          role: s.role,
+          capacity: 5,
+          ...(s.role === 'AsyncReplica' ? { replicationState: 'Active' } : {}),
+        },
+      },
+    };
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const url = new URL(req.url ?? '/', 'https://arm');
+    this.requests.push({ method: req.method ?? '', path: url.pathname, body });
+    if (!req.headers.authorization)
+      return this.error(
+        res,
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing.",
+      );
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return this.error(res, 401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+    if (!url.searchParams.get('api-version'))
+      return this.error(
+        res,
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+    const op = /\/azureAsyncOperation\/([^/]+)$/.exec(url.pathname);
+    if (op && req.method === 'GET') return this.poll(res, op[1]);
+    const m =
+      /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i.exec(
+        url.pathname,
+      );
+    const s = m && this.servers.get(m[3].toLowerCase());
+    if (!m || !s)
+      return this.error(
+        res,
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/${m?.[3] ?? '?'}' under resource group '${m?.[2] ?? '?'}' was not found.`,
+      );
+    if (req.method === 'GET') return this.send(res, 200, this.resource(m[1], m[2], s));
+    if (req.method === 'PATCH') return this.patch(res, url, m[1], s, body);
+    this.error(res, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource`);
+  }
+
+  private patch(
+    res: ServerResponse,
+    url: URL,
+    subscription: string,
+    s: FakeFlexibleServer,
+    body: string,
+  ): void {
+    const replica = (JSON.parse(body || '{}') as { properties?: { replica?: { promoteMode?: string } } })
+      .properties?.replica;
+    if (replica?.promoteMode) {
+      if (s.role !== 'AsyncReplica')
+        return this.error(
+          res,
+          400,
+          'InvalidParameterValue',
+          `Server '${s.name}' is not a read replica and cannot be promoted.`,
+        );
+      if (replica.promoteMode === 'Switchover' && !s.virtualEndpoint)
+        return this.error(
+          res,
+          400,
+          'InvalidParameterValue',
+          'Promote to primary server requires a virtual endpoint whose reader endpoint includes this replica.',
+        );
+    }
+    const id = `op-${this.operations.size + 1}`;
+    this.operations.set(id, { polls: 0, server: s.name.toLowerCase() });
+    const base = `${this.url}/subscriptions/${subscription}/providers/Microsoft.DBforPostgreSQL/locations/westeurope`;
+    const version = url.searchParams.get('api-version');
+    this.send(res, 202, null, {
+      'Azure-AsyncOperation': `${base}/azureAsyncOperation/${id}?api-version=${version}`,
+      Location: `${base}/operationResults/${id}?api-version=${version}`,
+    });
+  }
+
+  private poll(res: ServerResponse, id: string): void {
+    const op = this.operations.get(id);
+    if (!op) return this.error(res, 404, 'ResourceNotFound', `Operation ${id} was not found.`);
+    op.polls++;
+    if (op.polls < this.pollsToFinish)
+      return this.send(res, 200, { name: id, status: 'InProgress', startTime: new Date().toISOString() });
+    const s = this.servers.get(op.server)!;
+    if (s.role === 'AsyncReplica') s.role = 'Primary';
+    this.send(res, 200, { name: id, status: 'Succeeded', startTime: new Date().toISOString() });
+  }
+}
