@@ -12,10 +12,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && cp -r src/server/public dist/server/ && chmod +x dist/cli/main.js
+# The one build command: compiled controller plus dashboard assets, without test fixtures.
+RUN npm run build
 
-# Production dependencies only, compiled for the same base image.
+# Production dependencies only (the lab's s3rver included), compiled for the same base image.
 FROM build AS deps
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 

@@ -14,7 +14,8 @@ fi
 
 # System packages the lab, the probes' tests and the runbook's steps use:
 # PostgreSQL server binaries (initdb, pg_basebackup), BIND 9 and its tools
-# (named, nsupdate, dig), Chromium for the dashboard test, Prometheus and promtool.
+# (named, nsupdate, dig), Chromium for the dashboard test, Prometheus and promtool, and
+# Alertmanager for the webhook test.
 need=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_basebackup" ] || need+=(postgresql postgresql-client)
@@ -23,6 +24,7 @@ command -v nsupdate >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -30,10 +32,20 @@ if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-    # Debian starts the packaged daemons; the lab and tests run their own on ports of their own.
-    for svc in named bind9 prometheus; do
-      (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || true
-      pkill -x "$svc" 2>/dev/null || true
+    # The lab and the tests run their own daemons on ports of their own, so the services Debian may have
+    # started for the packages installed just now are stopped through the service manager, never by
+    # process name (a developer's own prometheus or named is none of ours).
+    for pkg in "${need[@]}"; do
+      case "$pkg" in
+        bind9) svc=named ;;
+        prometheus | prometheus-alertmanager) svc=$pkg ;;
+        *) continue ;;
+      esac
+      if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+        systemctl stop "$svc" || true
+      elif command -v service >/dev/null 2>&1 && service "$svc" status >/dev/null 2>&1; then
+        service "$svc" stop >/dev/null 2>&1 || true
+      fi
     done
   else
     say "missing system packages: ${need[*]}; install them with: sudo apt-get install ${need[*]}"
@@ -49,8 +61,5 @@ fi
 # Build when any source is newer than the last build.
 if [ ! -f dist/cli/main.js ] || [ -n "$(find src package.json tsconfig*.json -newer dist/cli/main.js -print -quit 2>/dev/null)" ]; then
   say "building"
-  rm -rf dist
-  npx --no-install tsc -p tsconfig.build.json
-  cp -r src/server/public dist/server/ 2>/dev/null || true
-  chmod +x dist/cli/main.js
+  npm run build --silent
 fi

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processesUsing } from '../src/lab/index.js';
 import { REPO_ROOT } from './helpers/paths.js';
+import { needFiles } from './helpers/tools.js';
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-lab-dist-'));
 const dir = join(root, 'lab');
@@ -31,7 +32,7 @@ after(async () => {
 // `npm test` builds dist/ first (scripts/setup.sh); a bare `npm run test:only` may not have one.
 test(
   'the built CLI runs the lab daemons from dist, not through tsx',
-  { skip: existsSync(builtCli) ? false : 'no dist/ (run npm run build)' },
+  { skip: needFiles([builtCli], 'run npm run build') },
   async () => {
     const up = await runBuilt(['lab', 'up', '--dir', dir, '--json']);
     assert.equal(up.code, 0, up.stderr);

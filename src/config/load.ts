@@ -306,5 +306,21 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       }),
     );
   }
-  return parseConfig(doc.toJS(), file, env);
+  let document: unknown;
+  try {
+    document = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml library counts alias expansions and stops a "billion laughs" document before it fills memory.
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError(file, [
+      {
+        path: '',
+        message: `YAML aliases expand too far (${error.message}); write the repeated values out or use fewer aliases (at most ${MAX_ALIAS_COUNT})`,
+      },
+    ]);
+  }
+  return parseConfig(document, file, env);
 }
+
+/** The yaml library's own default: plenty for anchors shared between runbooks, far below an alias bomb. */
+const MAX_ALIAS_COUNT = 100;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   decisionSchema,
-  durationSchema,
+  durationWithin,
   scoringSchema,
   storeSchema,
   topologySchema,
@@ -15,7 +15,7 @@ import { notificationsSchema, serverSchema } from './sections/server.js';
 export const configSchema = z
   .object({
     /** Probe cycle length. */
-    interval: durationSchema.optional(),
+    interval: durationWithin(0.1, 86400).optional(),
     topology: topologySchema.optional(),
     scoring: scoringSchema.optional(),
     decision: decisionSchema.optional(),

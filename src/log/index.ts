@@ -51,3 +51,4 @@ export function prettyFromFormat(format: string | undefined): boolean | 'auto' {
   if (format === 'json') return false;
   throw new Error(`--log-format "${format}" is not known; use json, pretty or auto`);
 }
+export { redactText, redactUrl } from './redact.js';

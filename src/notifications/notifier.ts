@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { getAdapter } from '../actions/index.js';
 import type { RawConfig } from '../config/index.js';
 import type { Action, Decision } from '../core/index.js';
-import { silentLogger, type Logger } from '../log/index.js';
+import { redactText, silentLogger, type Logger } from '../log/index.js';
 import { readinessFailures, type ReadinessReport, type RunEvent } from '../runbook/index.js';
 
 type Severity = 'critical' | 'error' | 'warning' | 'info';
@@ -186,7 +186,7 @@ export class Notifier {
           });
           return { channel: channel.channel, ok: true, detail: result.summary };
         } catch (error) {
-          return { channel: channel.channel, ok: false, detail: (error as Error).message };
+          return { channel: channel.channel, ok: false, detail: redactText((error as Error).message) };
         }
       }),
     );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
+import { needFiles } from '../helpers/tools.js';
 import { DecisionLoop, OPERATE_TOKEN, serverConfig, snapshot } from './harness.js';
 import { runbookWorld } from './runbook-world.js';
 
@@ -12,7 +13,7 @@ const CHROMIUM = '/usr/bin/chromium';
 
 test(
   'the dashboard shows the score history and approves a waiting stage through its button',
-  { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing; install the Debian package chromium` },
+  { skip: needFiles([CHROMIUM], 'install the Debian package chromium') },
   async () => {
     const world = runbookWorld();
     const loop = new DecisionLoop(world.config, Math.floor(Date.now() / 1000) - 40 * 30);

@@ -1,8 +1,15 @@
+import { EventEmitter, once } from 'node:events';
 import { ThresholdAnalyzer } from '../../src/analysis/index.js';
 import { parseConfig, type PhoenixConfig } from '../../src/config/index.js';
 import type { SignalSnapshot } from '../../src/core/index.js';
 import { DecisionEngine } from '../../src/decision/index.js';
-import { RecentCycles, type CycleRecord, type CycleTrigger } from '../../src/server/index.js';
+import {
+  RecentCycles,
+  startServer,
+  type CycleRecord,
+  type CycleTrigger,
+  type RunningServer,
+} from '../../src/server/index.js';
 
 export const READ_TOKEN = 'read-token-0123456789abcdef';
 export const OPERATE_TOKEN = 'operate-token-0123456789abcdef';
@@ -60,6 +67,8 @@ export class DecisionLoop implements CycleTrigger {
   readonly recent = new RecentCycles();
   readonly engine: DecisionEngine;
   readonly reasons: string[] = [];
+  /** Emits `cycle` with each finished CycleRecord. */
+  readonly events = new EventEmitter();
   clock: number;
   next: SignalSnapshot = snapshot();
   private running: Promise<CycleRecord> | undefined;
@@ -81,6 +90,14 @@ export class DecisionLoop implements CycleTrigger {
     return this.running ?? Promise.resolve();
   }
 
+  /** Resolves with the next finished cycle whose reason matches. */
+  async nextCycle(reason: RegExp): Promise<CycleRecord> {
+    for (;;) {
+      const [record] = (await once(this.events, 'cycle')) as [CycleRecord];
+      if (reason.test(record.reason ?? '')) return record;
+    }
+  }
+
   /** Starts are recorded before the first await, so a 202 that triggered a cycle has already added its reason. */
   async cycle(reason = 'schedule'): Promise<CycleRecord> {
     this.reasons.push(reason);
@@ -96,6 +113,7 @@ export class DecisionLoop implements CycleTrigger {
       reason,
     };
     this.recent.push(record);
+    this.events.emit('cycle', record);
     return record;
   }
 }
@@ -122,5 +140,15 @@ export function firingAlertBody(alertname: string, fingerprint: string): string 
         fingerprint,
       },
     ],
+  });
+}
+
+/** A server on a free loopback port over a DecisionLoop: its status, its trigger and its clock. */
+export function serveLoop(config: PhoenixConfig, loop: DecisionLoop): Promise<RunningServer> {
+  return startServer({
+    config,
+    deps: { status: loop.recent, trigger: loop, now: loop.now },
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
   });
 }

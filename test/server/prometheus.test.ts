@@ -8,13 +8,14 @@ import { join, resolve } from 'node:path';
 import { ReadinessMonitor } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { needTool } from '../helpers/tools.js';
 import { DecisionLoop, READ_TOKEN, snapshot } from './harness.js';
 import { runbookWorld } from './runbook-world.js';
 
 const RULES = resolve(REPO_ROOT, 'deploy/prometheus/rules.yaml');
 const DASHBOARD = resolve(REPO_ROOT, 'deploy/grafana/cloudphoenix-dashboard.json');
 const missing = ['prometheus', 'promtool'].filter((bin) => spawnSync('which', [bin]).status !== 0);
-const skip = missing.length > 0 && `${missing.join(', ')} missing; install the Debian package prometheus`;
+const skip = needTool(missing.length > 0, missing.join(', '), 'install the Debian package prometheus');
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -9,6 +9,7 @@ import {
 } from '../../src/server/index.js';
 import {
   DecisionLoop,
+  serveLoop,
   OPERATE_TOKEN,
   READ_TOKEN,
   WEBHOOK_SECRET,
@@ -195,12 +196,7 @@ describe('Alertmanager webhook credentials', () => {
   before(async () => {
     const config = serverConfig({ webhook: { secret: '${PHX_TEST_SECRET}' } });
     loop = new DecisionLoop(config);
-    server = await startServer({
-      config,
-      deps: { status: loop.recent, trigger: loop, now: loop.now },
-      listen: { host: '127.0.0.1', port: 0 },
-      processMetrics: false,
-    });
+    server = await serveLoop(config, loop);
   });
   after(async () => {
     await server?.close();
@@ -286,12 +282,7 @@ describe('Alertmanager webhook without a secret', () => {
   test('needs a webhook or operate token', async () => {
     const config = serverConfig();
     const loop = new DecisionLoop(config);
-    const server = await startServer({
-      config,
-      deps: { status: loop.recent, trigger: loop, now: loop.now },
-      listen: { host: '127.0.0.1', port: 0 },
-      processMetrics: false,
-    });
+    const server = await serveLoop(config, loop);
     try {
       const body = JSON.stringify(payload([alert('g1', 'firing', {})]));
       const send = (token?: string) =>

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { redactText, redactUrl } from '../../log/index.js';
 import { httpCall } from '../shared/http.js';
 import { endpointCheck, fillTemplate } from '../shared/net.js';
 import { StepError, type StepAdapter, type StepContext } from '../types.js';
@@ -17,14 +18,14 @@ export function runFacts(ctx: StepContext): Record<string, string> {
 export const httpAdapter: StepAdapter<HttpParams> = {
   type: 'http',
   schema: httpParamsSchema,
-  describe: (p) => `${p.method} ${p.url}`,
+  describe: (p) => `${p.method} ${redactUrl(p.url)}`,
   preflight: async (p, ctx) => [await endpointCheck('webhook', p.url, ctx.timeoutMs)],
   async run(p, ctx) {
     const sent = join(ctx.workDir, 'http-answer.json');
     if (existsSync(sent)) {
       const earlier = JSON.parse(readFileSync(sent, 'utf8')) as { status: number };
       return {
-        summary: `${p.method} ${p.url} already answered ${earlier.status}; not sent again`,
+        summary: `${p.method} ${redactUrl(p.url)} already answered ${earlier.status}; not sent again`,
         output: { ...earlier, repeated: false },
       };
     }
@@ -52,11 +53,11 @@ export const httpAdapter: StepAdapter<HttpParams> = {
       : answer.status >= 200 && answer.status < 300;
     if (!ok)
       throw new StepError(
-        `${p.method} ${p.url} answered HTTP ${answer.status}: ${answer.body.slice(0, 200)}`,
+        `${p.method} ${redactUrl(p.url)} answered HTTP ${answer.status}: ${redactText(answer.body.slice(0, 200))}`,
       );
     writeFileSync(sent, JSON.stringify({ status: answer.status, body: answer.body.slice(0, 2000) }));
     return {
-      summary: `${p.method} ${p.url} answered ${answer.status}`,
+      summary: `${p.method} ${redactUrl(p.url)} answered ${answer.status}`,
       output: { status: answer.status, body: answer.body.slice(0, 2000) },
     };
   },

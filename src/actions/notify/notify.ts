@@ -1,3 +1,4 @@
+import { redactText } from '../../log/index.js';
 import { httpCall } from '../shared/http.js';
 import { endpointCheck, envCheck, fillTemplate } from '../shared/net.js';
 import { runFacts } from '../http/http.js';
@@ -49,7 +50,9 @@ export const notifyAdapter: StepAdapter<NotifyParams> = {
       signal: ctx.signal,
     });
     if (answer.status < 200 || answer.status >= 300) {
-      throw new StepError(`${p.channel} answered HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+      throw new StepError(
+        `${p.channel} answered HTTP ${answer.status}: ${redactText(answer.body.slice(0, 200))}`,
+      );
     }
     return {
       summary: `${p.channel} notified (HTTP ${answer.status}): ${text.slice(0, 120)}`,

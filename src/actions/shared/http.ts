@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { z } from 'zod';
+import { redactText, redactUrl } from '../../log/index.js';
 import { StepError } from '../types.js';
 
 export interface HttpAnswer {
@@ -35,9 +36,10 @@ export async function httpCall(
     return { status: res.statusCode, body: body.slice(0, 64 * 1024), ms: Date.now() - started };
   } catch (error) {
     const e = error as { code?: string; message?: string; name?: string };
-    if (options.signal?.aborted) throw new StepError(`${url}: stopped (${String(options.signal.reason)})`);
+    if (options.signal?.aborted)
+      throw new StepError(`${redactUrl(url)}: stopped (${String(options.signal.reason)})`);
     throw new StepError(
-      `${url}: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${options.timeoutMs ?? 10_000} ms` : (e.code ?? e.message ?? String(error))}`,
+      `${redactUrl(url)}: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${options.timeoutMs ?? 10_000} ms` : redactText(e.code ?? e.message ?? String(error))}`,
     );
   }
 }

@@ -14,6 +14,31 @@ export const durationSchema = z.union([z.number(), z.string()]).transform((value
   }
 });
 
+/** Seconds as the range message shows them: `1d`, `1h`, `30s`, `0.1s`. */
+function secondsLabel(seconds: number): string {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
+  return `${seconds}s`;
+}
+
+/**
+ * A duration that must lie within [min, max] seconds. Zero, negative and absurd values are refused
+ * at validation instead of turning into a busy loop or a timer that never fires.
+ */
+export function durationWithin(min: number, max: number) {
+  return durationSchema.superRefine((seconds, ctx) => {
+    if (seconds >= min && seconds <= max) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${seconds} s is out of range; allowed ${secondsLabel(min)} to ${secondsLabel(max)}`,
+    });
+  });
+}
+
 export const siteSchema = z
   .object({
     cloud: z.string().min(1),
@@ -78,7 +103,7 @@ export const decisionSchema = z
     /** How far back the analyzer reads the signal history. */
     history_window: durationSchema.optional(),
     /** After a DR or region failover, no other failover for this long. */
-    cooldown: durationSchema.optional(),
+    cooldown: durationWithin(0, 30 * 86400).optional(),
     kill_switch: z.boolean().optional(),
     maintenance_windows: z.array(maintenanceWindowSchema).optional(),
     /** Categories allowed to trigger DR (primary-cloud and primary-edge infrastructure by default). */
@@ -91,6 +116,6 @@ export const storeSchema = z
     driver: z.enum(['sqlite', 'postgres']).optional(),
     path: z.string().optional(),
     url: z.string().optional(),
-    retention: durationSchema.optional(),
+    retention: durationWithin(3600, 10 * 365 * 86400).optional(),
   })
   .strict();

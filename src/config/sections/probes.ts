@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from './core.js';
+import { durationSchema, durationWithin } from './core.js';
 
 /**
  * Live probe configuration. Each entry of `probes.signals` produces the signal
@@ -260,7 +260,7 @@ export const probeSchema = z
 export const probesSchema = z
   .object({
     /** Default deadline of each probe (default 10s). */
-    timeout: durationSchema.optional(),
+    timeout: durationWithin(0.01, 600).optional(),
     /** Most checks (requests, connections) in flight at once, across all probes (default 256). */
     concurrency: z.number().int().min(1).max(100000).optional(),
     /** Each cycle starts up to this much after its slot, so many controllers do not probe in step (default 0). */

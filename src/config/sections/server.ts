@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from './core.js';
+import { durationSchema, durationWithin } from './core.js';
 
 const tokenSchema = z
   .object({
@@ -23,7 +23,7 @@ const rateLimitSchema = z
     max: z.number().int().positive().optional(),
     /** Failed requests (bad token, bad signature, replay) an address may make per window before 429. */
     failures: z.number().int().positive().optional(),
-    window: durationSchema.optional(),
+    window: durationWithin(1, 86400).optional(),
   })
   .strict();
 
@@ -38,7 +38,7 @@ const webhookSchema = z
     /** Labels an alert must carry to concern the watched system (all must match). Empty: every alert does. */
     match: z.record(z.string(), z.string()).optional(),
     /** The same alert (fingerprint) firing again within this window does not start another cycle. */
-    dedup_window: durationSchema.optional(),
+    dedup_window: durationWithin(0, 86400).optional(),
   })
   .strict();
 
@@ -50,6 +50,9 @@ export const serverSchema = z
     listen: z
       .string()
       .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'write host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080')
+      .refine((listen) => Number(listen.slice(listen.lastIndexOf(':') + 1)) <= 65535, {
+        message: 'the port is out of range; allowed 0 (any free port) to 65535',
+      })
       .optional(),
     tokens: z.array(tokenSchema).optional(),
     /** What a request without a token may do. Default `none`: every API call needs a token. */
@@ -64,7 +67,7 @@ export const serverSchema = z
       .optional(),
     rate_limit: rateLimitSchema.optional(),
     /** /readyz fails when the last cycle is older than this (default: three intervals). */
-    stale_after: durationSchema.optional(),
+    stale_after: durationWithin(1, 7 * 86400).optional(),
     dashboard: z.boolean().optional(),
   })
   .strict();
