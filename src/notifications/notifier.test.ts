@@ -224,7 +224,11 @@ test('runbook results, approval waits and readiness changes notify; readiness re
     'CloudPhoenix runbook dr_failover run run-1 failed: verify: HTTP 503',
   ]);
   const pdRun = received.filter((r) => r.path === '/v2/enqueue').map((r) => r.body.dedup_key);
-  assert.deepEqual(pdRun, ['cloudphoenix-run-1', 'cloudphoenix-run-1']);
+  assert.deepEqual(pdRun.sort(), [
+    'cloudphoenix-approval-run-1-stage-promote',
+    'cloudphoenix-approval-run-1-stage-promote',
+    'cloudphoenix-run-run-1',
+  ]);
 
   received.length = 0;
   const report = (ready: boolean): ReadinessReport => ({

@@ -23,6 +23,8 @@ export interface Notification {
   severity: Severity;
   text: string;
   resolve?: boolean;
+  /** Bookkeeping that only closes an incident (an approval no longer awaited): PagerDuty only, not chat. */
+  incidentOnly?: boolean;
 }
 
 export interface Delivery {
@@ -39,11 +41,23 @@ const SEVERITY: Record<Exclude<Action, 'none'>, Severity> = {
   self_heal: 'warning',
 };
 
-const RUN_SEVERITY: Record<string, Severity> = {
-  failed: 'critical',
-  aborted: 'warning',
-  succeeded: 'info',
-  cleared: 'info',
+/**
+ * Run results: a failure opens an incident; success and a cleared run close the
+ * run's incident (PagerDuty `resolve`), since "it worked" is not something to page for.
+ */
+const RUN_RESULT: Record<string, { severity: Severity; resolve: boolean }> = {
+  failed: { severity: 'critical', resolve: false },
+  aborted: { severity: 'warning', resolve: false },
+  succeeded: { severity: 'info', resolve: true },
+  cleared: { severity: 'info', resolve: true },
+};
+
+/** Dedup keys: one per incident, one per run's result, one per approval gate, so none lands on another's incident. */
+export const dedupKeys = {
+  incident: (since: number): string => `incident-${Math.floor(since)}`,
+  run: (runId: string): string => `run-${runId}`,
+  approval: (runId: string, gate: string): string =>
+    `approval-${runId}-${gate.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 200),
 };
 
 export interface NotifierOptions {
@@ -68,7 +82,9 @@ export class Notifier {
   private readonly timeoutMs: number;
   private readonly pending = new Set<Promise<Delivery[]>>();
   /** The incident in progress: its first decision's time keys PagerDuty, its last send limits repeats. */
-  private incident?: { since: number; sent: Map<Action, number> };
+  private incident?: { since: number; sent: Map<Action, number>; notified: boolean };
+  /** Approval gates waiting, by run: their alerts resolve when approved or when the run ends. */
+  private readonly approvals = new Map<string, Set<string>>();
 
   constructor(private readonly options: NotifierOptions) {
     const s = options.settings;
@@ -82,22 +98,23 @@ export class Notifier {
   /** The controller's decision sink calls this for every decision; it returns at once. */
   onDecision(decision: Decision): void {
     if (decision.action === 'none') {
-      this.incident = undefined;
+      this.resolveIncident(decision);
       return;
     }
     const action = decision.action;
     const now = this.clock();
-    this.incident ??= { since: decision.at, sent: new Map() };
+    this.incident ??= { since: decision.at, sent: new Map(), notified: false };
     const last = this.incident.sent.get(action);
     if (last !== undefined && now - last < this.repeatAfterS) return;
     this.incident.sent.set(action, now);
     if (!this.decisions.has(action)) return;
+    this.incident.notified = true;
     const held = decision.blocked_by.length ? ` Held back by: ${decision.blocked_by.join('; ')}.` : '';
     this.dispatch({
       kind: 'decision',
       subject: action,
       source: 'controller',
-      key: `incident-${Math.floor(this.incident.since)}`,
+      key: dedupKeys.incident(this.incident.since),
       severity: SEVERITY[action],
       text:
         `CloudPhoenix decision: ${action.replaceAll('_', ' ')} (score ${decision.score}, level ${decision.level}, ` +
@@ -105,28 +122,69 @@ export class Notifier {
     });
   }
 
+  /** The condition cleared: the incident this notifier opened is resolved, once. */
+  private resolveIncident(decision: Decision): void {
+    const incident = this.incident;
+    this.incident = undefined;
+    if (!incident?.notified) return;
+    this.dispatch({
+      kind: 'decision',
+      subject: 'none',
+      source: 'controller',
+      key: dedupKeys.incident(incident.since),
+      severity: 'info',
+      resolve: true,
+      text: `CloudPhoenix: the condition cleared (score ${decision.score}, level ${decision.level}). ${decision.reason}`,
+    });
+  }
+
   /** Runbook results and approval waits, from the engine's events. */
   onRunEvent(event: RunEvent): void {
     if (this.options.settings.runbooks === false) return;
-    if (event.type === 'run' && RUN_SEVERITY[event.status]) {
+    if (event.type === 'run' && RUN_RESULT[event.status]) {
+      const result = RUN_RESULT[event.status]!;
       this.dispatch({
         kind: 'runbook',
         subject: event.status,
         source: event.runbook,
-        key: event.runId,
-        severity: RUN_SEVERITY[event.status],
+        key: dedupKeys.run(event.runId),
+        severity: result.severity,
+        resolve: result.resolve,
         text: `CloudPhoenix runbook ${event.runbook} run ${event.runId} ${event.status}${event.error ? `: ${event.error}` : ''}`,
       });
+      // A run that ended waits for no approval any more.
+      for (const gate of this.approvals.get(event.runId) ?? [])
+        this.resolveApproval(event.runId, gate, event.status);
+      this.approvals.delete(event.runId);
     } else if (event.type === 'approval' && event.status === 'waiting') {
+      const gates = this.approvals.get(event.runId) ?? new Set<string>();
+      gates.add(event.gate);
+      this.approvals.set(event.runId, gates);
       this.dispatch({
         kind: 'runbook',
         subject: 'waiting_approval',
         source: 'runbook',
-        key: event.runId,
+        key: dedupKeys.approval(event.runId, event.gate),
         severity: 'critical',
         text: `CloudPhoenix run ${event.runId} waits for approval at ${event.gate}: phoenix approve ${event.runId} (or abort)`,
       });
+    } else if (event.type === 'approval' && event.status === 'approved') {
+      this.approvals.get(event.runId)?.delete(event.gate);
+      this.resolveApproval(event.runId, event.gate, `approved${event.by ? ` by ${event.by}` : ''}`);
     }
+  }
+
+  private resolveApproval(runId: string, gate: string, outcome: string): void {
+    this.dispatch({
+      kind: 'runbook',
+      subject: 'approval_done',
+      source: 'runbook',
+      key: dedupKeys.approval(runId, gate),
+      severity: 'info',
+      resolve: true,
+      incidentOnly: true,
+      text: `CloudPhoenix run ${runId} no longer waits at ${gate}: ${outcome}`,
+    });
   }
 
   /** The readiness monitor's change events: not ready opens an alert, ready again resolves it. */
@@ -162,8 +220,11 @@ export class Notifier {
   /** Sends one notification to every channel at once. Never throws. */
   async send(note: Notification): Promise<Delivery[]> {
     const adapter = getAdapter('notify');
+    const channels = this.options.settings.channels.filter(
+      (c) => !note.incidentOnly || c.channel === 'pagerduty',
+    );
     const results = await Promise.all(
-      this.options.settings.channels.map(async (channel): Promise<Delivery> => {
+      channels.map(async (channel): Promise<Delivery> => {
         try {
           const params = adapter.schema.parse({
             ...channel,
