@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import Database from 'better-sqlite3';
-import { REPO_ROOT } from './helpers/paths.js';
+import { startCli, waitFor } from './helpers/ha.js';
 
 const STAGES = ['confirm', 'database', 'storage', 'infrastructure', 'deploy', 'dns', 'verify', 'fence'];
 
@@ -52,35 +52,12 @@ function writeConfig(dir: string): string {
   return file;
 }
 
-function startCli(args: string[]): { child: ChildProcess; exit: Promise<number>; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: REPO_ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exit = new Promise<number>((res) =>
-    child.on('exit', (code, signal) => res(code ?? (signal ? 137 : 1))),
-  );
-  return { child, exit, output: () => output };
-}
-
 function journalQuery<T>(dir: string, sql: string, params: unknown[]): T | undefined {
   const db = new Database(join(dir, 'phoenix.db'), { readonly: true, fileMustExist: true });
   try {
     return db.prepare(sql).get(...params) as T | undefined;
   } finally {
     db.close();
-  }
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -15,6 +15,12 @@ import { storageSyncAdapter } from './storage_sync/storage_sync.js';
 
 export type { StepAdapter, StepContext, StepResult, PreflightCheck, PreflightContext } from './types.js';
 export { StepError } from './types.js';
+export {
+  trackProcessGroups,
+  killProcessGroup,
+  processGroupAlive,
+  type ProcessGroupTracker,
+} from './shared/process.js';
 
 /** Every step type, one folder each. Adding a type touches its folder and this list. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

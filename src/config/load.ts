@@ -29,7 +29,14 @@ export interface PhoenixConfig {
   topology: Topology;
   scoring: ScoringConfig;
   decision: DecisionConfig;
-  store: { driver: 'sqlite' | 'postgres'; path: string; url?: string; retention_s: number };
+  store: {
+    driver: 'sqlite' | 'postgres';
+    path: string;
+    url?: string;
+    schema: string;
+    retention_s: number;
+    lease_ttl_s: number;
+  };
   /** Sections owned by the adapters; each validates its own part. */
   raw: RawConfig;
 }
@@ -241,7 +248,9 @@ export function resolveConfig(raw: RawConfig, file?: string, issues: ConfigIssue
       driver: raw.store?.driver ?? 'sqlite',
       path: raw.store?.path ?? '.phoenix/phoenix.db',
       url: raw.store?.url,
+      schema: raw.store?.schema ?? 'phoenix',
       retention_s: raw.store?.retention ?? 7 * 86400,
+      lease_ttl_s: raw.store?.lease_ttl ?? 30,
     },
     raw,
   };

@@ -1,37 +1,74 @@
 import type { PhoenixConfig } from '../config/index.js';
 import { createAnalyzer, type AnalyzerName } from '../analysis/index.js';
 import { createSignalSource, probeSchedule, type ProbeSet } from '../signals/index.js';
-import { HistoryStore, openDatabase } from '../store/index.js';
+import {
+  FencedError,
+  HistoryStore,
+  openDatabase,
+  SqliteDecisionStateStore,
+  SqliteLeaseStore,
+} from '../store/index.js';
+import type { DecisionState } from '../decision/index.js';
 import type { Logger } from '../log/index.js';
 import { Controller, type DecisionSink } from './controller.js';
+import { LeaderElector } from './leader.js';
 
 export interface BuiltController {
   controller: Controller;
   probes: ProbeSet;
   history?: HistoryStore;
-  /** Stops the controller (finishing the cycle in flight), then closes probes and the store. */
+  /** The controller lease; only this process's leader may act (absent when nothing is recorded). */
+  leader?: LeaderElector;
+  /**
+   * The journal's fence: this process's fencing token, checked against the lease inside
+   * the write's own transaction; throws FencedError when this process does not lead.
+   */
+  fence?: () => number;
+  /** Stops the controller (finishing the cycle in flight), gives up the lease, closes probes and the store. */
   shutdown(): Promise<void>;
 }
 
 /** Opens the history store named by `store.path` (SQLite). */
 export function openHistory(config: PhoenixConfig): HistoryStore {
   if (config.store.driver !== 'sqlite')
-    throw new Error(`store.driver ${config.store.driver} is not supported by this build; use sqlite`);
+    throw new Error(
+      `store.driver ${config.store.driver} is not supported by phoenix run in this build (history and the runbook journal live in SQLite); use sqlite`,
+    );
   return new HistoryStore(openDatabase(config.store.path), config.store.retention_s);
 }
 
 /**
  * Wires a controller from configuration: probes, context gatherers (when a
  * `context` section exists), the configured analyzer and, unless `record` is
- * false, the history store.
+ * false, the history store, the decision state and the controller lease.
  */
 export async function buildController(
   config: PhoenixConfig,
-  options: { logger?: Logger; analyzer?: AnalyzerName; record?: boolean; sink?: DecisionSink } = {},
+  options: {
+    logger?: Logger;
+    analyzer?: AnalyzerName;
+    record?: boolean;
+    sink?: DecisionSink;
+    /** Act only while holding the controller lease (`phoenix run`); the caller starts `leader`. */
+    lease?: boolean;
+  } = {},
 ): Promise<BuiltController> {
   const analyzer = createAnalyzer(options.analyzer ?? config.decision.analyzer, config);
   const probes = createSignalSource(config);
   const history = options.record === false ? undefined : openHistory(config);
+  const lease = history && options.lease ? new SqliteLeaseStore(history.db) : undefined;
+  const leader = lease
+    ? new LeaderElector({ lease, ttl_s: config.store.lease_ttl_s, logger: options.logger })
+    : undefined;
+  const fence =
+    lease && leader
+      ? () => {
+          const token = leader.currentToken();
+          if (token === undefined) throw new FencedError('this controller does not hold the lease');
+          lease.assertToken(token);
+          return token;
+        }
+      : undefined;
   // Context gatherers pull in cloud SDKs; load them only when configured.
   const context = config.raw.context
     ? (await import('../context/index.js')).createContextGatherer(config)
@@ -46,13 +83,18 @@ export async function buildController(
     logger: options.logger,
     sink: options.sink,
     jitter_s: schedule.jitter_s,
+    state: history ? new SqliteDecisionStateStore<DecisionState>(history.db) : undefined,
+    leader,
   });
   return {
     controller,
     probes,
     history,
+    leader,
+    fence,
     async shutdown() {
       await controller.stop();
+      await leader?.stop();
       await probes.close();
       history?.db.close();
     },

@@ -7,15 +7,19 @@ import { parseConfig, type PhoenixConfig } from '../config/index.js';
 import type { IncidentContext } from '../core/index.js';
 import type { ContextSource } from '../core/ports.js';
 import { createSignalSource, type ProbeSet } from '../signals/index.js';
-import { HistoryStore, openDatabase } from '../store/index.js';
+import { HistoryStore, openDatabase, SqliteDecisionStateStore } from '../store/index.js';
+import { createAnalyzer, type AnalysisInput } from '../analysis/index.js';
+import type { DecisionState } from '../decision/index.js';
 import { Controller, type CycleRecord } from './index.js';
 import { httpServer } from '../../test/helpers/servers.js';
 
 let app: Awaited<ReturnType<typeof httpServer>>;
 let healthy = true;
 let delayMs = 0;
+let onRequest: (() => void) | undefined;
 before(async () => {
   app = await httpServer((_req, res) => {
+    onRequest?.();
     setTimeout(() => {
       res.statusCode = healthy ? 200 : 503;
       res.end(healthy ? 'ok' : 'down');
@@ -59,7 +63,7 @@ test('the scheduled loop records every cycle and tells subscribers', async () =>
       if (seen.length === 3) resolve();
     }),
   );
-  controller.start();
+  void controller.start();
   await three;
   await controller.stop();
   await probes.close();
@@ -97,8 +101,11 @@ test('stop() lets the cycle in flight finish and record, then runs no more', asy
   delayMs = 300;
   const { config, probes, history } = setup();
   const controller = new Controller({ config, signals: probes, history });
-  controller.start();
-  await new Promise((r) => setTimeout(r, 50));
+  const probing = new Promise<void>((resolve) => (onRequest = resolve));
+  void controller.start();
+  // Stop once the first cycle is probing (its answers take 300 ms).
+  await probing;
+  onRequest = undefined;
   await controller.stop();
   assert.equal(history.count().cycles, 1);
   assert.equal(history.latest()?.signals.internal_services.status, 'error');
@@ -116,7 +123,7 @@ test('a cycle longer than the interval skips slots instead of piling up', async 
     let n = 0;
     controller.on('cycle', () => ++n === 2 && resolve());
   });
-  controller.start();
+  void controller.start();
   await two;
   await controller.stop();
   await probes.close();
@@ -164,4 +171,75 @@ test('context is gathered only when the score calls for it, and the sink sees ev
   await controller.stop();
   await probes.close();
   history.db.close();
+});
+
+/** A controller over the store file, as a freshly started process would build it. */
+function restarted(config: PhoenixConfig, probes: ProbeSet, clock: () => number, seen?: AnalysisInput[][]) {
+  const db = openDatabase(config.store.path);
+  const threshold = createAnalyzer('threshold', config);
+  const controller = new Controller({
+    config,
+    signals: probes,
+    history: new HistoryStore(db),
+    state: new SqliteDecisionStateStore<DecisionState>(db),
+    clock,
+    analyzer: {
+      name: threshold.name,
+      gated: threshold.gated,
+      wants: (level) => threshold.wants(level),
+      analyze: (input) => {
+        seen?.push([input]);
+        return threshold.analyze(input);
+      },
+    },
+  });
+  return { controller, db };
+}
+
+test('a restart continues the analysis window where the stopped controller left it', async () => {
+  delayMs = 0;
+  healthy = false;
+  const { config, probes } = setup();
+  let clock = 2_000_000;
+  const first = restarted(config, probes, () => clock);
+  for (let i = 0; i < 3; i++, clock += 30) await first.controller.runCycleNow('manual');
+  await first.controller.stop();
+  first.db.close();
+
+  const seen: AnalysisInput[][] = [];
+  const second = restarted(config, probes, () => clock, seen);
+  assert.equal(await second.controller.restoreState(), true);
+  await second.controller.runCycleNow('manual');
+  const history = seen[0][0].history;
+  assert.deepEqual(
+    history.map((h) => h.at),
+    [2_000_000, 2_000_030, 2_000_060, 2_000_090],
+    'the analyzer sees the cycles from before the restart',
+  );
+  await second.controller.stop();
+  second.db.close();
+  await probes.close();
+});
+
+test('a restart inside the cooldown does not decide a second failover', async () => {
+  delayMs = 0;
+  healthy = false;
+  const { config, probes } = setup();
+  assert.equal(config.decision.cooldown_s >= 3600, true);
+  let clock = 3_000_000;
+  const first = restarted(config, probes, () => clock);
+  const failover = await first.controller.runCycleNow('manual');
+  assert.equal(failover.decision.action, 'dr_failover', JSON.stringify(failover.decision));
+  await first.controller.stop();
+  first.db.close();
+
+  clock += 51;
+  const second = restarted(config, probes, () => clock);
+  await second.controller.restoreState();
+  const after51s = await second.controller.runCycleNow('manual');
+  assert.equal(after51s.decision.action, 'none');
+  assert.deepEqual(after51s.decision.blocked_by, ['cooldown']);
+  await second.controller.stop();
+  second.db.close();
+  await probes.close();
 });

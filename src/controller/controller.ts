@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { Analysis, Decision, IncidentContext, Level } from '../core/index.js';
 import type { ContextSource, SignalSource } from '../core/ports.js';
 import type { PhoenixConfig } from '../config/index.js';
-import { DecisionEngine } from '../decision/index.js';
+import { DecisionEngine, type DecisionState } from '../decision/index.js';
 import { createAnalyzer, type AnalysisInput, type Analyzer } from '../analysis/index.js';
 import { scoreSnapshot } from '../scoring/index.js';
-import type { CycleRecord, HistoryStore } from '../store/index.js';
+import { FencedError, type CycleRecord, type DecisionStateStore, type HistoryStore } from '../store/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 
 /** Called with every decision; the runbook integration starts a failover from here. */
@@ -29,6 +29,14 @@ export interface ControllerOptions {
   jitter_s?: number;
   /** Context gathering gets this long before the cycle goes on without it (default: half the interval). */
   context_timeout_s?: number;
+  /** Where the decision core's memory is kept across restarts and takeovers. */
+  state?: DecisionStateStore<DecisionState>;
+  /**
+   * Who may act. Without it this process always acts; with it, only while it holds the
+   * lease: a follower probes and decides (its state stays warm) but hands nothing to the
+   * sink and saves no state.
+   */
+  leader?: { currentToken(): number | undefined };
 }
 
 export interface ControllerStats {
@@ -132,12 +140,49 @@ export class Controller {
     return { ...this.stats, running: this.started && !this.stopped };
   }
 
-  /** Starts the schedule: the first cycle now, then one per interval. */
-  start(): void {
+  /**
+   * Starts the schedule: the decision state is restored from the store first (a restart
+   * continues the confirmation and remembers the cooldown), then the first cycle runs
+   * now and one per interval after it.
+   */
+  async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    await this.restoreState();
     this.nextSlot = this.clock();
     this.schedule(0);
+  }
+
+  /** Loads the state the leader last saved (on start, and when this process takes over). */
+  async restoreState(): Promise<boolean> {
+    if (!this.options.state) return false;
+    await this.inFlight?.catch(() => undefined);
+    const stored = await this.options.state.load();
+    if (!stored) return false;
+    this.engine.restore(stored.state);
+    this.logger.info(
+      { saved_at: stored.at, by_token: stored.token, history: stored.state.history.length },
+      'decision state restored from the store',
+    );
+    return true;
+  }
+
+  private async saveState(at: number): Promise<void> {
+    if (!this.options.state) return;
+    const token = this.options.leader ? this.options.leader.currentToken() : undefined;
+    if (this.options.leader && token === undefined) return;
+    try {
+      await this.options.state.save(this.engine.snapshot(), at, token);
+    } catch (error) {
+      if (error instanceof FencedError)
+        this.logger.error({ err: error }, 'the store refused the decision state');
+      else this.logger.error({ err: error }, 'could not save the decision state');
+    }
+  }
+
+  /** Whether this process may act on its decisions now. */
+  private acting(): boolean {
+    return !this.options.leader || this.options.leader.currentToken() !== undefined;
   }
 
   private schedule(delay_s: number): void {
@@ -252,6 +297,7 @@ export class Controller {
           this.logger.error({ err: error }, 'could not record the cycle in the store');
         }
       }
+      await this.saveState(at);
       this.last = record;
       this.stats.cycles++;
       this.logCycle(record);
@@ -262,7 +308,13 @@ export class Controller {
           this.logger.error({ err: error }, 'a cycle subscriber threw');
         }
       }
-      if (this.options.sink) {
+      if (this.options.sink && !this.acting()) {
+        if (record.decision.action !== 'none')
+          this.logger.info(
+            { action: record.decision.action },
+            'follower: the leader acts on decisions, not this process',
+          );
+      } else if (this.options.sink) {
         try {
           await this.options.sink.onDecision(record.decision, record);
         } catch (error) {

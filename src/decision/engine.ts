@@ -24,13 +24,26 @@ export interface CycleResult {
 }
 
 /**
+ * Everything a decision depends on besides the cycle's own input: the signal history
+ * (the analysis and confirmation window), the last healthy cycle (the baseline) and the
+ * policy's memory (the last failover, for the cooldown). Plain JSON, so the caller can
+ * keep it in the store and hand it back after a restart or a takeover.
+ */
+export interface DecisionState {
+  version: 1;
+  history: CycleObservation[];
+  lastHealthy?: CycleObservation;
+  policy: PolicyState;
+}
+
+/**
  * The decision core: score → analysis → policy, with the signal history and
  * the policy's memory. It reads no clock and does no I/O of its own, so the
  * live controller and the replay drive exactly the same code.
  */
 export class DecisionEngine {
-  private readonly history: CycleObservation[] = [];
-  private readonly state: PolicyState = {};
+  private history: CycleObservation[] = [];
+  private state: PolicyState = {};
   private lastHealthy?: CycleObservation;
   readonly topology: Topology;
 
@@ -44,6 +57,25 @@ export class DecisionEngine {
 
   get analyzerName(): string {
     return this.analyzer.name;
+  }
+
+  /** A copy of the state the next decision depends on, to be kept durable by the caller. */
+  snapshot(): DecisionState {
+    const copy = structuredClone({
+      history: this.history,
+      lastHealthy: this.lastHealthy,
+      policy: this.state,
+    });
+    return { version: 1, ...copy };
+  }
+
+  /** Continues from a snapshot taken by this or another process (a restart or a takeover). */
+  restore(state: DecisionState): void {
+    if (state.version !== 1) throw new Error(`decision state version ${String(state.version)} is not known`);
+    const copy = structuredClone(state);
+    this.history = copy.history;
+    this.lastHealthy = copy.lastHealthy;
+    this.state = copy.policy;
   }
 
   async cycle(input: CycleInput): Promise<CycleResult> {

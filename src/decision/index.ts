@@ -1,1 +1,1 @@
-export { DecisionEngine, type CycleInput, type CycleResult } from './engine.js';
+export { DecisionEngine, type CycleInput, type CycleResult, type DecisionState } from './engine.js';

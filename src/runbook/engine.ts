@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { PhoenixConfig } from '../config/index.js';
 import type { SqliteDatabase } from '../store/index.js';
-import type { StepResult } from '../actions/index.js';
+import { trackProcessGroups, type StepContext, type StepResult } from '../actions/index.js';
+import { FencedError } from '../store/index.js';
 import {
+  CooldownError,
   currentOwner,
   Journal,
   RunBusyError,
@@ -22,6 +24,9 @@ import {
   type PlanShape,
 } from './plan.js';
 import { buildReport, type RunReport } from './report.js';
+import { StepProcesses } from './processes.js';
+
+type StepOutcome = { ok: boolean; error?: string; endRun?: string; step: string };
 
 /** What the engine reports while it works, for the terminal's task list and the dashboard. */
 export type RunEvent =
@@ -60,6 +65,11 @@ export interface EngineOptions {
   /** Where steps keep files across attempts; defaults beside the store. */
   workDir?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The controller's fence (see Journal): returns its fencing token or throws FencedError.
+   * Without it (the CLI's `phoenix failover`) writes are not fenced.
+   */
+  fence?: () => number;
 }
 
 export interface RunHandle {
@@ -123,12 +133,16 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export class RunbookEngine {
   readonly journal: Journal;
+  readonly processes: StepProcesses;
   private readonly pollMs: number;
   private readonly workDir: string;
+  /** The abort controllers of the runs this engine executes now. */
+  private readonly executing = new Set<AbortController>();
 
   constructor(private readonly options: EngineOptions) {
     const staleAfter = (options.config.raw.runbooks as { stale_after?: number } | undefined)?.stale_after;
-    this.journal = new Journal(options.db, options.clock, staleAfter ?? 60);
+    this.journal = new Journal(options.db, options.clock, staleAfter ?? 60, options.fence);
+    this.processes = new StepProcesses(options.db, () => this.journal.now());
     this.pollMs = options.pollMs ?? 500;
     this.workDir =
       options.workDir ??
@@ -146,15 +160,37 @@ export class RunbookEngine {
   }
 
   /**
+   * Stops every run this engine executes, without finishing them in the journal (this
+   * process lost the lease: the new leader resumes them). Their steps' processes are killed.
+   */
+  stopAll(reason: Error): void {
+    for (const controller of this.executing) controller.abort(reason);
+  }
+
+  /**
    * Starts a runbook. While another run is active, a trigger for the same runbook joins
    * it (resuming it if its process is gone); a different runbook is refused with a
-   * RunBusyError naming the active run.
+   * RunBusyError naming the active run. A runbook that started less than the cooldown
+   * (`decision.cooldown`) ago is refused with a CooldownError, whichever process asks,
+   * unless `overrideCooldown` gives the operator's reason (kept in the journal).
    */
-  start(runbook: string, input: { trigger?: string; reason?: string } = {}): RunHandle {
+  start(
+    runbook: string,
+    input: { trigger?: string; reason?: string; overrideCooldown?: string } = {},
+  ): RunHandle {
     const plan = buildPlan(this.options.config, runbook);
     const owner = currentOwner();
     let run: RunRow;
     try {
+      const cooldown = this.options.config.decision.cooldown_s;
+      const previous = this.journal.lastRun(runbook);
+      const age = previous ? this.journal.now() - previous.created_at : Infinity;
+      if (previous && previous.active !== 1 && age < cooldown && !input.overrideCooldown) {
+        throw new CooldownError(
+          `${runbook} run ${previous.id} started ${Math.round(age)} s ago (${previous.status}), inside the cooldown of ${cooldown} s (decision.cooldown); a second one is refused. An operator who must run it again: phoenix failover --override-cooldown "<reason>"`,
+          previous.id,
+        );
+      }
       run = this.journal.createRun({
         runbook,
         trigger: input.trigger ?? 'manual',
@@ -162,6 +198,8 @@ export class RunbookEngine {
         plan: planShape(plan),
         stages: planShape(plan).stages,
         owner,
+        cooldownOverride:
+          previous && age < cooldown && input.overrideCooldown ? input.overrideCooldown : undefined,
       });
     } catch (error) {
       if (!(error instanceof RunBusyError)) throw error;
@@ -206,14 +244,17 @@ export class RunbookEngine {
   private async execute(run: RunRow, plan: Plan, owner: Owner, resumed: boolean): Promise<RunReport> {
     const runId = run.id;
     const runAbort = new AbortController();
+    this.executing.add(runAbort);
     const watch = setInterval(() => {
       try {
         const state = this.journal.heartbeat(runId, owner.token);
         if (state.abortRequested && !runAbort.signal.aborted) {
           runAbort.abort(new RunAborted(state.abortedBy ?? 'someone'));
         }
-      } catch {
-        // The next tick tries again; a busy database must not kill the run.
+      } catch (error) {
+        // Fenced: another controller leads now; stop at once. Anything else (a busy
+        // database) must not kill the run: the next tick tries again.
+        if (error instanceof FencedError && !runAbort.signal.aborted) runAbort.abort(error);
       }
     }, this.pollMs);
     const runDir = join(this.workDir, runId);
@@ -241,6 +282,7 @@ export class RunbookEngine {
       }
     } catch (failure) {
       const reason = runAbort.signal.aborted ? runAbort.signal.reason : failure;
+      if (reason instanceof FencedError) return this.fencedOut(run, owner, reason);
       if (reason instanceof RunAborted) {
         status = 'aborted';
         error = reason.message;
@@ -262,11 +304,19 @@ export class RunbookEngine {
       }
     } finally {
       clearInterval(watch);
+      this.executing.delete(runAbort);
     }
     const report = buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
     this.journal.finishRun(runId, owner.token, status, error, report);
     this.emit({ type: 'run', runId, runbook: run.runbook, status, error: error ?? undefined, resumed });
     return buildReport(this.journal, runId);
+  }
+
+  /** This process no longer leads: it writes nothing more and leaves the run to the leader. */
+  private fencedOut(run: RunRow, owner: Owner, reason: FencedError): RunReport {
+    this.journal.release(owner.token);
+    this.emit({ type: 'run', runId: run.id, runbook: run.runbook, status: 'running', error: reason.message });
+    return buildReport(this.journal, run.id);
   }
 
   private throwIfAborted(signal: AbortSignal): void {
@@ -281,7 +331,7 @@ export class RunbookEngine {
     runDir: string,
     signal: AbortSignal,
   ): Promise<string | undefined> {
-    const outcomes: Array<{ ok: boolean; error?: string; endRun?: string; step: string }> = [];
+    const outcomes: StepOutcome[] = [];
     if (stage.parallel) {
       const settled = await Promise.allSettled(
         stage.steps.map((step) => this.runStep(run, plan, step, runDir, signal)),
@@ -312,7 +362,7 @@ export class RunbookEngine {
     step: PlannedStep,
     runDir: string,
     runSignal: AbortSignal,
-  ): Promise<{ ok: boolean; error?: string; endRun?: string; step: string }> {
+  ): Promise<StepOutcome> {
     const runId = run.id;
     const row = this.journal.step(runId, step.name);
     if (
@@ -329,108 +379,130 @@ export class RunbookEngine {
     mkdirSync(stepDir, { recursive: true });
     for (;;) {
       this.throwIfAborted(runSignal);
-      const { attempt, resumed } = this.journal.attemptStarted(runId, step.name);
-      this.emit({
-        type: 'step',
-        runId,
-        stage: step.stage,
-        step: step.name,
-        status: 'running',
-        attempt,
-        resumed,
-      });
-      const timeout = new AbortController();
-      const timer = setTimeout(
-        () =>
-          timeout.abort(
-            new Error(
-              `timed out after ${step.timeout_s}s; raise the step's timeout or fix what it waits for`,
-            ),
-          ),
-        step.timeout_s * 1000,
-      );
-      const signal = AbortSignal.any([runSignal, timeout.signal]);
-      let result: StepResult;
-      try {
-        result = await untilAborted(
-          step.adapter.run(step.params, {
-            runId,
-            runbook: run.runbook,
-            stage: step.stage,
-            step: step.name,
-            attempt,
-            resumed,
-            signal,
-            rpoBudgetS: plan.rpoBudgetS,
-            workDir: stepDir,
-            env: this.options.env ?? process.env,
-            progress: (text) =>
-              this.emit({ type: 'progress', runId, stage: step.stage, step: step.name, message: text }),
-          }),
-          signal,
-        );
-      } catch (error) {
-        clearTimeout(timer);
-        if (runSignal.aborted) {
-          this.journal.attemptFinished(runId, step.name, attempt, 'aborted', {
-            error: message(runSignal.reason),
-          });
-          this.journal.stepFinished(runId, step.name, 'aborted', { error: message(runSignal.reason) });
-          this.emit({ type: 'step', runId, stage: step.stage, step: step.name, status: 'aborted' });
-          throw runSignal.reason;
-        }
-        const why = timeout.signal.aborted ? message(timeout.signal.reason) : message(error);
-        this.journal.attemptFinished(runId, step.name, attempt, 'failed', { error: why });
-        failures += 1;
-        if (failures > step.retries) {
-          this.journal.stepFinished(runId, step.name, 'failed', { error: why });
-          this.emit({
-            type: 'step',
-            runId,
-            stage: step.stage,
-            step: step.name,
-            status: 'failed',
-            attempt,
-            error: why,
-          });
-          if (step.continue_on_error) return { ok: true, step: step.name };
-          return { ok: false, error: why, step: step.name };
-        }
+      const outcome = await this.runAttempt(run, plan, step, stepDir, runSignal);
+      if ('result' in outcome) return this.stepSucceeded(runId, step, outcome.attempt, outcome.result);
+      const { attempt, why } = outcome;
+      failures += 1;
+      if (failures > step.retries) {
+        this.journal.stepFinished(runId, step.name, 'failed', { error: why });
         this.emit({
           type: 'step',
           runId,
           stage: step.stage,
           step: step.name,
-          status: 'retrying',
+          status: 'failed',
           attempt,
           error: why,
         });
-        const wait = Math.min(
-          step.backoff.max_s,
-          step.backoff.initial_s * step.backoff.factor ** (failures - 1),
-        );
-        await delay(wait * 1000, runSignal);
-        continue;
+        if (step.continue_on_error) return { ok: true, step: step.name };
+        return { ok: false, error: why, step: step.name };
       }
-      clearTimeout(timer);
-      this.journal.attemptFinished(runId, step.name, attempt, 'succeeded', { summary: result.summary });
-      this.journal.stepFinished(runId, step.name, 'succeeded', {
-        summary: result.summary,
-        output: result.endRun ? { ...result.output, end_run: result.endRun.reason } : result.output,
-        dnsTtlS: result.dnsTtlS,
-        dataLossS: result.dataLossS,
-      });
       this.emit({
         type: 'step',
         runId,
         stage: step.stage,
         step: step.name,
-        status: 'succeeded',
+        status: 'retrying',
         attempt,
-        summary: result.summary,
+        error: why,
       });
-      return { ok: true, step: step.name, endRun: result.endRun?.reason };
+      const wait = Math.min(
+        step.backoff.max_s,
+        step.backoff.initial_s * step.backoff.factor ** (failures - 1),
+      );
+      await delay(wait * 1000, runSignal);
     }
+  }
+
+  /**
+   * One attempt of a step: survivors of earlier attempts are killed first, the attempt is
+   * journaled before the adapter starts, and the process groups it spawns are journaled
+   * as they start. Throws only when the run is aborted; a failure is returned.
+   */
+  private async runAttempt(
+    run: RunRow,
+    plan: Plan,
+    step: PlannedStep,
+    stepDir: string,
+    runSignal: AbortSignal,
+  ): Promise<{ attempt: number; result: StepResult } | { attempt: number; why: string }> {
+    const runId = run.id;
+    await this.processes.killSurvivors(runId, step.name);
+    const { attempt, resumed } = this.journal.attemptStarted(runId, step.name);
+    this.emit({
+      type: 'step',
+      runId,
+      stage: step.stage,
+      step: step.name,
+      status: 'running',
+      attempt,
+      resumed,
+    });
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () =>
+        timeout.abort(
+          new Error(`timed out after ${step.timeout_s}s; raise the step's timeout or fix what it waits for`),
+        ),
+      step.timeout_s * 1000,
+    );
+    const signal = AbortSignal.any([runSignal, timeout.signal]);
+    const context: StepContext = {
+      runId,
+      runbook: run.runbook,
+      stage: step.stage,
+      step: step.name,
+      attempt,
+      resumed,
+      signal,
+      rpoBudgetS: plan.rpoBudgetS,
+      workDir: stepDir,
+      env: this.options.env ?? process.env,
+      progress: (text) =>
+        this.emit({ type: 'progress', runId, stage: step.stage, step: step.name, message: text }),
+    };
+    try {
+      const tracker = this.processes.tracker(runId, step.name, attempt);
+      const result = await untilAborted(
+        trackProcessGroups(tracker, () => step.adapter.run(step.params, context)),
+        signal,
+      );
+      return { attempt, result };
+    } catch (error) {
+      await this.processes.settleAttempt(runId, step.name, attempt);
+      if (runSignal.aborted) {
+        const why = message(runSignal.reason);
+        this.journal.attemptFinished(runId, step.name, attempt, 'aborted', { error: why });
+        this.journal.stepFinished(runId, step.name, 'aborted', { error: why });
+        this.emit({ type: 'step', runId, stage: step.stage, step: step.name, status: 'aborted' });
+        throw runSignal.reason;
+      }
+      const why = timeout.signal.aborted ? message(timeout.signal.reason) : message(error);
+      this.journal.attemptFinished(runId, step.name, attempt, 'failed', { error: why });
+      return { attempt, why };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private stepSucceeded(runId: string, step: PlannedStep, attempt: number, result: StepResult): StepOutcome {
+    this.journal.attemptFinished(runId, step.name, attempt, 'succeeded', { summary: result.summary });
+    this.journal.stepFinished(runId, step.name, 'succeeded', {
+      summary: result.summary,
+      output: result.endRun ? { ...result.output, end_run: result.endRun.reason } : result.output,
+      dnsTtlS: result.dnsTtlS,
+      dataLossS: result.dataLossS,
+    });
+    this.emit({
+      type: 'step',
+      runId,
+      stage: step.stage,
+      step: step.name,
+      status: 'succeeded',
+      attempt,
+      summary: result.summary,
+    });
+    return { ok: true, step: step.name, endRun: result.endRun?.reason };
   }
 
   /** Waits until a gate is approved (here with --yes, or by phoenix approve from any process). */
@@ -459,7 +531,10 @@ export class RunbookEngine {
  * Resumes every run left active by a process that is gone (the controller calls this on
  * start). Returns the handles; each settles when its run ends.
  */
-export function resumeInterruptedRuns(options: EngineOptions): RunHandle[] {
-  const engine = new RunbookEngine(options);
-  return engine.journal.interruptedRuns().map((run) => engine.resume(run.id));
+export function resumeInterruptedRuns(
+  options: EngineOptions,
+  engine = new RunbookEngine(options),
+): RunHandle[] {
+  const token = options.fence?.();
+  return engine.journal.interruptedRuns(token).map((run) => engine.resume(run.id));
 }

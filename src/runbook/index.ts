@@ -9,6 +9,7 @@ export {
   Journal,
   RunBusyError,
   RunStateError,
+  CooldownError,
   RUNBOOK_MIGRATIONS,
   type RunRow,
   type RunStatus,

@@ -82,6 +82,14 @@ CREATE TABLE runbook_approvals (
   PRIMARY KEY (run_id, gate)
 );`,
   },
+  {
+    // The fencing token of the controller that last took the run, and an operator's reason
+    // for starting a runbook inside the cooldown of the previous one.
+    name: 'runbook/3-fencing',
+    sql: `
+ALTER TABLE runbook_runs ADD COLUMN fencing_token INTEGER;
+ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
+  },
 ];
 
 export type RunStatus = 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted' | 'cleared';
@@ -108,6 +116,8 @@ export interface RunRow {
   abort_requested_by: string | null;
   error: string | null;
   report_json: string | null;
+  fencing_token: number | null;
+  cooldown_override: string | null;
 }
 
 export interface StageRow {
@@ -178,6 +188,17 @@ export class RunBusyError extends Error {
   }
 }
 
+/** Thrown when a runbook would start inside the cooldown of its previous run; the message says how to override. */
+export class CooldownError extends Error {
+  constructor(
+    message: string,
+    readonly previousRunId: string,
+  ) {
+    super(message);
+    this.name = 'CooldownError';
+  }
+}
+
 /** A request the journal cannot honour (unknown run, finished run, nothing to approve); the message says why. */
 export class RunStateError extends Error {
   constructor(message: string) {
@@ -209,8 +230,25 @@ export class Journal {
     private readonly clock: () => number = () => Date.now() / 1000,
     /** Seconds an owner on another host may stay silent before its run counts as interrupted. */
     readonly staleAfterS = 60,
+    /**
+     * The controller's fence: returns its fencing token, or throws (FencedError) when the
+     * token is no longer the lease's. Called inside the transaction of every write the
+     * executing controller makes, so a paused or partitioned ex-leader writes nothing.
+     */
+    private readonly fence?: () => number,
   ) {
     migrate(db, RUNBOOK_MIGRATIONS);
+  }
+
+  /** Runs a write of the executing controller in one transaction with its fence check. */
+  private fenced<T>(write: () => T): T {
+    if (!this.fence) return write();
+    return this.db
+      .transaction(() => {
+        this.fence!();
+        return write();
+      })
+      .immediate();
   }
 
   now(): number {
@@ -245,6 +283,13 @@ export class Journal {
     return run;
   }
 
+  /** The newest run of a runbook, whatever its status. */
+  lastRun(runbook: string): RunRow | undefined {
+    return this.db
+      .prepare('SELECT * FROM runbook_runs WHERE runbook = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+      .get(runbook) as RunRow | undefined;
+  }
+
   activeRun(): RunRow | undefined {
     return this.db.prepare('SELECT * FROM runbook_runs WHERE active = 1').get() as RunRow | undefined;
   }
@@ -255,10 +300,14 @@ export class Journal {
       .all(limit) as RunRow[];
   }
 
-  /** Every run that is marked active but whose owner is gone: killed mid-run. */
-  interruptedRuns(): RunRow[] {
+  /**
+   * Every run that is marked active but whose owner is gone (killed mid-run), or, for a
+   * leader holding fencing token `token`, whose owner took it under an older token (a
+   * paused ex-leader: alive, but the store refuses its writes).
+   */
+  interruptedRuns(token?: number): RunRow[] {
     const rows = this.db.prepare('SELECT * FROM runbook_runs WHERE active = 1').all() as RunRow[];
-    return rows.filter((r) => !this.ownerAlive(r));
+    return rows.filter((r) => !this.ownerAlive(r) || (token !== undefined && (r.fencing_token ?? 0) < token));
   }
 
   stages(runId: string): StageRow[] {
@@ -302,14 +351,17 @@ export class Journal {
     plan: unknown;
     stages: Array<{ name: string; steps: Array<{ name: string; type: string }> }>;
     owner: Owner;
+    /** Who overrode the cooldown and why, when the run starts inside one. */
+    cooldownOverride?: string;
   }): RunRow {
     const now = this.now();
     const id = newRunId(now);
     const insert = this.db.transaction(() => {
+      const fencingToken = this.fence?.() ?? null;
       this.db
         .prepare(
-          `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at)
-           VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at, fencing_token, cooldown_override)
+           VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -322,6 +374,8 @@ export class Journal {
           input.owner.pid,
           input.owner.token,
           now,
+          fencingToken,
+          input.cooldownOverride ?? null,
         );
       const stage = this.db.prepare(
         `INSERT INTO runbook_stages (run_id, stage_index, name, status) VALUES (?, ?, ?, 'pending')`,
@@ -370,7 +424,9 @@ export class Journal {
       if (run.status === 'succeeded' || run.status === 'aborted' || run.status === 'cleared') {
         throw new RunStateError(`run ${id} already ended (${run.status}); nothing to resume`);
       }
-      if (run.active === 1 && this.ownerAlive(run)) {
+      const fencingToken = this.fence?.() ?? null;
+      const superseded = fencingToken !== null && (run.fencing_token ?? 0) < fencingToken;
+      if (run.active === 1 && this.ownerAlive(run) && !superseded) {
         throw new RunBusyError(
           `run ${id} is being executed by pid ${run.owner_pid} on ${run.owner_host}; it needs no resume (stop it with phoenix abort ${id})`,
           id,
@@ -381,9 +437,9 @@ export class Journal {
       this.db
         .prepare(
           `UPDATE runbook_runs SET active = 1, status = 'running', finished_at = NULL, error = NULL,
-             owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ? WHERE id = ?`,
+             owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ?, fencing_token = ? WHERE id = ?`,
         )
-        .run(owner.host, owner.pid, owner.token, this.now(), id);
+        .run(owner.host, owner.pid, owner.token, this.now(), fencingToken, id);
       return this.requireRun(id);
     });
     const run = claim.immediate();
@@ -393,9 +449,11 @@ export class Journal {
 
   /** Refreshes the owner's heartbeat; returns whether an abort was requested. */
   heartbeat(id: string, token: string): { abortRequested: boolean; abortedBy: string | null } {
-    this.db
-      .prepare('UPDATE runbook_runs SET heartbeat_at = ? WHERE id = ? AND owner_token = ?')
-      .run(this.now(), id, token);
+    this.fenced(() => {
+      this.db
+        .prepare('UPDATE runbook_runs SET heartbeat_at = ? WHERE id = ? AND owner_token = ?')
+        .run(this.now(), id, token);
+    });
     const row = this.db
       .prepare('SELECT abort_requested_at, abort_requested_by FROM runbook_runs WHERE id = ?')
       .get(id) as Pick<RunRow, 'abort_requested_at' | 'abort_requested_by'>;
@@ -403,15 +461,19 @@ export class Journal {
   }
 
   setRunStatus(id: string, status: RunStatus): void {
-    this.db.prepare('UPDATE runbook_runs SET status = ? WHERE id = ?').run(status, id);
+    this.fenced(() => {
+      this.db.prepare('UPDATE runbook_runs SET status = ? WHERE id = ?').run(status, id);
+    });
   }
 
   finishRun(id: string, token: string, status: RunStatus, error: string | null, report: unknown): void {
-    this.db
-      .prepare(
-        `UPDATE runbook_runs SET status = ?, active = NULL, finished_at = ?, error = ?, report_json = ? WHERE id = ?`,
-      )
-      .run(status, this.now(), error, JSON.stringify(report), id);
+    this.fenced(() => {
+      this.db
+        .prepare(
+          `UPDATE runbook_runs SET status = ?, active = NULL, finished_at = ?, error = ?, report_json = ? WHERE id = ?`,
+        )
+        .run(status, this.now(), error, JSON.stringify(report), id);
+    });
     this.markLive(token, false);
   }
 
@@ -421,17 +483,21 @@ export class Journal {
   }
 
   stageStarted(runId: string, index: number): void {
-    this.db
-      .prepare(
-        `UPDATE runbook_stages SET status = 'running', started_at = COALESCE(started_at, ?) WHERE run_id = ? AND stage_index = ?`,
-      )
-      .run(this.now(), runId, index);
+    this.fenced(() => {
+      this.db
+        .prepare(
+          `UPDATE runbook_stages SET status = 'running', started_at = COALESCE(started_at, ?) WHERE run_id = ? AND stage_index = ?`,
+        )
+        .run(this.now(), runId, index);
+    });
   }
 
   stageFinished(runId: string, index: number, status: StepStatus): void {
-    this.db
-      .prepare(`UPDATE runbook_stages SET status = ?, finished_at = ? WHERE run_id = ? AND stage_index = ?`)
-      .run(status, this.now(), runId, index);
+    this.fenced(() => {
+      this.db
+        .prepare(`UPDATE runbook_stages SET status = ?, finished_at = ? WHERE run_id = ? AND stage_index = ?`)
+        .run(status, this.now(), runId, index);
+    });
   }
 
   /**
@@ -440,6 +506,7 @@ export class Journal {
    */
   attemptStarted(runId: string, step: string): { attempt: number; resumed: boolean } {
     const start = this.db.transaction(() => {
+      this.fence?.();
       const now = this.now();
       const interrupted = this.db
         .prepare(
@@ -471,11 +538,13 @@ export class Journal {
     outcome: Exclude<AttemptOutcome, 'running'>,
     detail: { summary?: string; error?: string },
   ): void {
-    this.db
-      .prepare(
-        `UPDATE runbook_attempts SET outcome = ?, finished_at = ?, summary = ?, error = ? WHERE run_id = ? AND step = ? AND attempt = ?`,
-      )
-      .run(outcome, this.now(), detail.summary ?? null, detail.error ?? null, runId, step, attempt);
+    this.fenced(() => {
+      this.db
+        .prepare(
+          `UPDATE runbook_attempts SET outcome = ?, finished_at = ?, summary = ?, error = ? WHERE run_id = ? AND step = ? AND attempt = ?`,
+        )
+        .run(outcome, this.now(), detail.summary ?? null, detail.error ?? null, runId, step, attempt);
+    });
   }
 
   /** Counts attempts that really failed (not those cut short by a killed process). */
@@ -500,42 +569,48 @@ export class Journal {
       dataLossS?: number;
     },
   ): void {
-    this.db
-      .prepare(
-        `UPDATE runbook_steps SET status = ?, finished_at = ?, summary = ?, output_json = ?, error = ?, dns_ttl_s = ?, data_loss_s = ?
-         WHERE run_id = ? AND name = ?`,
-      )
-      .run(
-        status,
-        this.now(),
-        result.summary ?? null,
-        result.output === undefined ? null : JSON.stringify(result.output),
-        result.error ?? null,
-        result.dnsTtlS ?? null,
-        result.dataLossS ?? null,
-        runId,
-        step,
-      );
+    this.fenced(() => {
+      this.db
+        .prepare(
+          `UPDATE runbook_steps SET status = ?, finished_at = ?, summary = ?, output_json = ?, error = ?, dns_ttl_s = ?, data_loss_s = ?
+           WHERE run_id = ? AND name = ?`,
+        )
+        .run(
+          status,
+          this.now(),
+          result.summary ?? null,
+          result.output === undefined ? null : JSON.stringify(result.output),
+          result.error ?? null,
+          result.dnsTtlS ?? null,
+          result.dataLossS ?? null,
+          runId,
+          step,
+        );
+    });
   }
 
   skipPending(runId: string, reason: string): void {
-    this.db
-      .prepare(
-        `UPDATE runbook_steps SET status = 'skipped', summary = ? WHERE run_id = ? AND status IN ('pending', 'running')`,
-      )
-      .run(reason, runId);
-    this.db
-      .prepare(
-        `UPDATE runbook_stages SET status = 'skipped' WHERE run_id = ? AND status IN ('pending', 'running')`,
-      )
-      .run(runId);
+    this.fenced(() => {
+      this.db
+        .prepare(
+          `UPDATE runbook_steps SET status = 'skipped', summary = ? WHERE run_id = ? AND status IN ('pending', 'running')`,
+        )
+        .run(reason, runId);
+      this.db
+        .prepare(
+          `UPDATE runbook_stages SET status = 'skipped' WHERE run_id = ? AND status IN ('pending', 'running')`,
+        )
+        .run(runId);
+    });
   }
 
   /** Opens an approval gate (idempotent); returns whether it is already decided. */
   requestApproval(runId: string, gate: string): ApprovalRow {
-    this.db
-      .prepare(`INSERT OR IGNORE INTO runbook_approvals (run_id, gate, requested_at) VALUES (?, ?, ?)`)
-      .run(runId, gate, this.now());
+    this.fenced(() => {
+      this.db
+        .prepare(`INSERT OR IGNORE INTO runbook_approvals (run_id, gate, requested_at) VALUES (?, ?, ?)`)
+        .run(runId, gate, this.now());
+    });
     return this.approval(runId, gate);
   }
 

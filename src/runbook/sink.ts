@@ -1,6 +1,6 @@
 import type { Decision } from '../core/index.js';
 import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
-import { RunBusyError } from './journal.js';
+import { CooldownError, RunBusyError } from './journal.js';
 import { configuredRunbooks } from './plan.js';
 
 export type SinkOutcome =
@@ -10,6 +10,7 @@ export type SinkOutcome =
 
 export interface RunbookDecisionSink {
   engine: RunbookEngine;
+  options: EngineOptions;
   onDecision(decision: Decision, record?: unknown): Promise<SinkOutcome>;
 }
 
@@ -22,6 +23,7 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
   const engine = new RunbookEngine(options);
   return {
     engine,
+    options,
     async onDecision(decision) {
       if (decision.action === 'none' || decision.action === 'escalate') {
         return { kind: 'ignored', reason: `action ${decision.action} runs no runbook` };
@@ -36,7 +38,8 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
         handle.done.catch(() => undefined);
         return { kind: handle.joined ? 'joined' : 'started', runbook, handle };
       } catch (error) {
-        if (error instanceof RunBusyError) return { kind: 'refused', runbook, reason: error.message };
+        if (error instanceof RunBusyError || error instanceof CooldownError)
+          return { kind: 'refused', runbook, reason: error.message };
         throw error;
       }
     },

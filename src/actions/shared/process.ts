@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { StepError } from '../types.js';
 
 export interface ProcessResult {
@@ -15,6 +17,59 @@ const KEEP = 64 * 1024;
 function tail(text: string): string {
   return text.length > KEEP ? '…' + text.slice(text.length - KEEP) : text;
 }
+
+/**
+ * Who wants to know about the process groups a step starts. The runbook engine runs each
+ * attempt inside `trackProcessGroups`, so every adapter that spawns through `runProcess`
+ * (command, helm, terraform, nsupdate, pg_dump...) has its group journaled without
+ * knowing about the journal.
+ */
+export interface ProcessGroupTracker {
+  /** Must be durable when it returns: the program starts only then. */
+  started(pgid: number): void | Promise<void>;
+  ended(pgid: number): void | Promise<void>;
+}
+
+const trackers = new AsyncLocalStorage<ProcessGroupTracker>();
+
+export function trackProcessGroups<T>(tracker: ProcessGroupTracker, fn: () => Promise<T>): Promise<T> {
+  return trackers.run(tracker, fn);
+}
+
+/** Whether any process of the group still exists (a zombie leader counts until reaped). */
+export function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Kills a whole process group (SIGKILL: a survivor of an interrupted attempt gets no say)
+ * and waits until no member is left, so the next attempt never runs beside it.
+ */
+export async function killProcessGroup(pgid: number, timeoutMs = 10_000): Promise<boolean> {
+  signalGroup(pgid, 'SIGKILL');
+  const until = Date.now() + timeoutMs;
+  while (processGroupAlive(pgid)) {
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+/** Seconds between SIGTERM and SIGKILL when a step is aborted or times out. */
+const TERM_GRACE_MS = 5_000;
 
 /** Finds an executable on PATH (or checks an explicit path). */
 export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -33,34 +88,54 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
   return undefined;
 }
 
+interface RunOptions {
+  signal?: AbortSignal;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  allowFailure?: boolean;
+}
+
 /**
- * Runs a program to completion, capturing its output. The abort signal (timeout or
- * `phoenix abort`) kills it; a non-zero exit is a StepError naming the program and its last words.
+ * A tracked program starts behind a gate: `sh` waits for a line on fd 3 and only then
+ * execs the program, so the program never runs before its process group is journaled.
+ * If the controller dies first, the pipe closes, `read` fails and nothing runs.
  */
-export function runProcess(
+const GATE = 'read -r go <&3 || exit 126; exec 3<&-; exec "$@"';
+
+function spawnGroup(command: string, args: string[], options: RunOptions, gated: boolean): ChildProcess {
+  const [file, argv]: [string, string[]] = gated
+    ? ['/bin/sh', ['-c', GATE, 'phoenix-step', command, ...args]]
+    : [command, args];
+  return spawn(file, argv, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: gated ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+    // Its own process group: it and everything it forks can be found and killed as one.
+    detached: true,
+  });
+}
+
+/** Settles with the program's result once it exits and its pipes close. */
+function outcome(
+  child: ChildProcess,
   command: string,
   args: string[],
-  options: {
-    signal?: AbortSignal;
-    cwd?: string;
-    env?: NodeJS.ProcessEnv;
-    input?: string;
-    allowFailure?: boolean;
-  } = {},
+  options: RunOptions,
 ): Promise<ProcessResult> {
+  const pgid = child.pid;
   return new Promise((resolve, reject) => {
-    if (options.signal?.aborted)
-      return reject(new StepError(`${command} not started: ${String(options.signal.reason ?? 'aborted')}`));
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    let graceTimer: NodeJS.Timeout | undefined;
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout = tail(stdout + d)));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = tail(stderr + d)));
-    const onAbort = () => child.kill('SIGTERM');
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout = tail(stdout + d)));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = tail(stderr + d)));
+    const onAbort = () => {
+      if (pgid === undefined) return;
+      signalGroup(pgid, 'SIGTERM');
+      graceTimer = setTimeout(() => signalGroup(pgid, 'SIGKILL'), TERM_GRACE_MS);
+      graceTimer.unref();
+    };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (error: NodeJS.ErrnoException) => {
       options.signal?.removeEventListener('abort', onAbort);
@@ -72,8 +147,13 @@ export function runProcess(
         ),
       );
     });
+    // Whatever the program left behind in its group ends with it (and releases its pipes).
+    child.on('exit', () => {
+      if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
+    });
     child.on('close', (code, signalName) => {
       options.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(graceTimer);
       if (options.signal?.aborted) {
         return reject(new StepError(`${command} stopped: ${String(options.signal.reason ?? 'aborted')}`));
       }
@@ -88,7 +168,48 @@ export function runProcess(
       }
       resolve(result);
     });
-    if (options.input !== undefined) child.stdin.end(options.input);
-    else child.stdin.end();
+    if (options.input !== undefined) child.stdin!.end(options.input);
+    else child.stdin!.end();
   });
+}
+
+/**
+ * Runs a program to completion, capturing its output. It runs in its own process group:
+ * on abort (timeout or `phoenix abort`) the group gets SIGTERM then SIGKILL, and when the
+ * program exits, whatever it left running in its group is killed too. Inside a runbook
+ * step, the group is journaled (through the step's tracker) before the program starts.
+ * A non-zero exit is a StepError naming the program and its last words.
+ */
+export async function runProcess(
+  command: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<ProcessResult> {
+  if (options.signal?.aborted)
+    throw new StepError(`${command} not started: ${String(options.signal.reason ?? 'aborted')}`);
+  const tracker = trackers.getStore();
+  const env = options.env ?? process.env;
+  const lookup =
+    isAbsolute(command) || !command.includes('/') ? command : resolve(options.cwd ?? '.', command);
+  if (tracker && !findExecutable(lookup, env))
+    throw new StepError(`${command}: executable not found; install it or put it on PATH`);
+  const child = spawnGroup(command, args, options, Boolean(tracker));
+  const result = outcome(child, command, args, options);
+  const pgid = child.pid;
+  if (!tracker || pgid === undefined) return result;
+  try {
+    await tracker.started(pgid);
+  } catch (error) {
+    signalGroup(pgid, 'SIGKILL');
+    await result.catch(() => undefined);
+    throw new StepError(
+      `${command} not started: its process group could not be journaled: ${(error as Error).message}`,
+    );
+  }
+  (child.stdio[3] as Writable).end('go\n');
+  try {
+    return await result;
+  } finally {
+    await tracker.ended(pgid);
+  }
 }

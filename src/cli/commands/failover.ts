@@ -17,6 +17,10 @@ export function registerRunbookCommand(
     .option('--yes', 'run without prompts: confirm the start and approve every gate')
     .option('--resume <run-id>', 'continue an interrupted or failed run; finished steps are not repeated')
     .option('--reason <text>', 'why, recorded with the run')
+    .option(
+      '--override-cooldown <reason>',
+      'start even inside the cooldown (decision.cooldown) of the previous run of this runbook; the reason is journaled',
+    )
     .option('--json', 'print the final report as JSON (no progress view)')
     .action(async (flags: ExecuteFlags & { runbook: string; dryRun?: boolean }) => {
       if (flags.dryRun) {

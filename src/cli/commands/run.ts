@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
-import { buildController, type DecisionSink } from '../../controller/index.js';
+import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
+import { FencedError } from '../../store/index.js';
 import {
   createRunbookDecisionSink,
   ReadinessMonitor,
@@ -9,7 +10,7 @@ import {
   type RunbookDecisionSink,
   type RunEvent,
 } from '../../runbook/index.js';
-import { createLogger, LOG_LEVELS, prettyFromFormat, type LogLevel } from '../../log/index.js';
+import { createLogger, LOG_LEVELS, prettyFromFormat, type Logger, type LogLevel } from '../../log/index.js';
 import { Notifier } from '../../notifications/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
@@ -46,6 +47,38 @@ export function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * Starts the lease: elected, this process restores the decision state and resumes the
+ * runs its predecessor left; demoted, it stops its runs at once (the next leader resumes
+ * them). When another controller leads, it exits with the reason unless `standby`.
+ */
+async function takeLeadership(
+  built: BuiltController,
+  runbooks: RunbookDecisionSink | undefined,
+  options: { standby: boolean; logger: Logger },
+): Promise<void> {
+  const leader = built.leader!;
+  const elected = async (token: number) => {
+    await built.controller.restoreState();
+    if (!runbooks) return;
+    // A failover interrupted by a crash, a restart or a paused ex-leader continues where it stopped.
+    for (const handle of resumeInterruptedRuns({ ...runbooks.options }, runbooks.engine)) {
+      options.logger.warn({ run: handle.runId, token }, 'resuming an interrupted runbook run');
+      handle.done.catch(() => undefined);
+    }
+  };
+  const status = await leader.start();
+  if (status.role === 'leader') await elected(leader.currentToken() ?? 0);
+  else if (!options.standby) {
+    await built.shutdown();
+    throw new UserError(
+      `another controller holds this store: ${status.leader ?? 'unknown'} (fencing token ${status.token ?? '?'}); only one controller may act. Stop it first, point store.path elsewhere, or start this one with --standby to follow and take over when it stops`,
+    );
+  } else options.logger.warn({ leader: status.leader }, 'standby: another controller leads; following');
+  leader.onElected(elected);
+  leader.onDemoted((reason) => runbooks?.engine.stopAll(new FencedError(`demoted: ${reason}`)));
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -54,7 +87,11 @@ export function registerRun(program: Command): void {
     .option('--analyzer <name>', `analyzer to use (${ANALYZER_NAMES.join(', ')}); default: decision.analyzer`)
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
     .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal)', 'auto')
-    .action(async (options: { config: string; analyzer?: string } & LogOptions) => {
+    .option(
+      '--standby',
+      'when another controller holds the store, wait as a follower (probe, serve the read API) and take over when its lease lapses, instead of exiting',
+    )
+    .action(async (options: { config: string; analyzer?: string; standby?: boolean } & LogOptions) => {
       const config = loadConfig(options.config);
       const logger = loggerFromOptions(options);
       if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
@@ -99,6 +136,7 @@ export function registerRun(program: Command): void {
           logger,
           analyzer: options.analyzer as AnalyzerName | undefined,
           sink,
+          lease: true,
         });
       } catch (error) {
         throw new UserError((error as Error).message);
@@ -106,21 +144,19 @@ export function registerRun(program: Command): void {
       if (config.raw.runbooks && built.history) {
         const onEvent = (event: RunEvent) => {
           logger.info(event, `runbook ${event.type}`);
-          notifier?.onRunEvent(event);
+          if (built.leader?.isLeader()) notifier?.onRunEvent(event);
         };
-        runbooks = createRunbookDecisionSink({ db: built.history.db, config, onEvent });
-        // A failover interrupted by a crash or restart continues where it stopped.
-        for (const handle of resumeInterruptedRuns({ db: built.history.db, config, onEvent })) {
-          logger.warn({ run: handle.runId }, 'resuming an interrupted runbook run');
-          handle.done.catch(() => undefined);
-        }
+        runbooks = createRunbookDecisionSink({ db: built.history.db, config, onEvent, fence: built.fence });
       }
+      await takeLeadership(built, runbooks, { standby: Boolean(options.standby), logger });
       // The runbooks' pre-flight checks as a readiness signal: a broken runbook is found before the disaster.
       const readiness = config.raw.runbooks
         ? new ReadinessMonitor({
             config,
             logger: logger.child({ component: 'readiness' }),
-            onChange: (report, previous) => notifier?.onReadiness(report, previous),
+            onChange: (report, previous) => {
+              if (built.leader?.isLeader()) notifier?.onReadiness(report, previous);
+            },
           })
         : undefined;
       const stopSignal = untilSignal();
@@ -131,6 +167,7 @@ export function registerRun(program: Command): void {
           probes: built.probes.names,
           analyzer: built.controller.analyzerName,
           store: config.store.path,
+          role: built.leader?.status().role,
         },
         'controller started',
       );
@@ -143,7 +180,7 @@ export function registerRun(program: Command): void {
               throw new UserError(e.message);
             });
       if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
-      built.controller.start();
+      await built.controller.start();
       readiness?.start();
       const signal = await stopSignal;
       logger.info({ signal }, 'stopping: finishing the cycle in flight');

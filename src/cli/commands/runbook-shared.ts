@@ -13,6 +13,7 @@ import {
   Journal,
   PlanError,
   RunBusyError,
+  CooldownError,
   RunbookEngine,
   RunStateError,
   type RunEvent,
@@ -59,7 +60,8 @@ export function whoAmI(): string {
 /** Turns the runbook module's own errors into one-line user errors. */
 export function asUserError(error: unknown): never {
   if (error instanceof PlanError) throw new UserError(error.message.split('\n').join('\n         '));
-  if (error instanceof RunBusyError || error instanceof RunStateError) throw new UserError(error.message);
+  if (error instanceof RunBusyError || error instanceof RunStateError || error instanceof CooldownError)
+    throw new UserError(error.message);
   throw error;
 }
 
@@ -191,6 +193,8 @@ export interface ExecuteFlags extends ConfigFlag {
   json?: boolean;
   resume?: string;
   reason?: string;
+  /** Starts the runbook inside the cooldown of its previous run; the reason is journaled. */
+  overrideCooldown?: string;
 }
 
 /** Starts (or resumes) a runbook, shows its progress, prints its report; exit 1 unless it succeeded or cleared. */
@@ -254,7 +258,11 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
   try {
     handle = flags.resume
       ? engine.resume(flags.resume)
-      : engine.start(runbook, { trigger: 'cli', reason: flags.reason });
+      : engine.start(runbook, {
+          trigger: 'cli',
+          reason: flags.reason,
+          overrideCooldown: flags.overrideCooldown ? `${whoAmI()}: ${flags.overrideCooldown}` : undefined,
+        });
   } catch (error) {
     asUserError(error);
   }

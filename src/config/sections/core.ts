@@ -116,6 +116,10 @@ export const storeSchema = z
     driver: z.enum(['sqlite', 'postgres']).optional(),
     path: z.string().optional(),
     url: z.string().optional(),
+    /** PostgreSQL schema holding this store's tables (one schema per installation). */
+    schema: z.string().optional(),
     retention: durationWithin(3600, 10 * 365 * 86400).optional(),
+    /** How long the controller lease lasts unrenewed; renewed every third of it. */
+    lease_ttl: durationWithin(1, 600).optional(),
   })
   .strict();
