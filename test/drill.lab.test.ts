@@ -1,12 +1,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { processesUsing } from '../src/lab/index.js';
 import { HistoryStore, openDatabase } from '../src/store/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { createAnalyzer } from '../src/analysis/index.js';
+import { loadScenarioFile, replayScenario } from '../src/replay/index.js';
 import type { DrillReport } from '../src/lab/drill.js';
 import { REPO_ROOT, runCli } from './helpers/paths.js';
 
@@ -29,28 +31,31 @@ function leftovers(dir: string): string[] {
   return processesUsing(dir).map((p) => `${p.pid} ${p.command}`);
 }
 
-/** Exports the drill's whole recording as a scenario, replays it, and compares with the live decisions. */
+/**
+ * Exports the drill's whole recording as a scenario, replays it through the decision core with the
+ * drill's configuration, and compares decision and category at every recorded cycle with the live run.
+ */
 async function assertReplayMatchesLive(dir: string): Promise<void> {
-  const config = join(dir, 'phoenix.yaml');
-  const scenario = join(dir, 'recorded.yaml');
-  const args = ['--config', config, '--from', '0', '--to', String(Math.ceil(Date.now() / 1000))];
-  const exported = await runCli(['export-scenario', ...args, '--expect', 'dr_failover', '--out', scenario]);
+  const configFile = join(dir, 'phoenix.yaml');
+  const file = join(dir, 'recorded.yaml');
+  const range = ['--from', '0', '--to', String(Math.ceil(Date.now() / 1000))];
+  const exported = await runCli(['export-scenario', '--config', configFile, ...range, '--out', file]);
   assert.equal(exported.code, 0, exported.stderr);
-  const replay = await runCli(['replay', scenario, '--json', '--config', config]);
-  assert.equal(replay.code, 0, replay.stderr);
-  const replayed = (JSON.parse(replay.stdout) as { decisions: Array<{ at: number; action: string }> })
-    .decisions;
-  const store = new HistoryStore(openDatabase(join(dir, 'phoenix.db')));
+  const config = loadConfig(configFile);
+  const scenario = loadScenarioFile(file);
+  const replayed = await replayScenario(scenario, {
+    config,
+    analyzer: () => createAnalyzer(config.decision.analyzer, config),
+  });
+  const store = new HistoryStore(openDatabase(config.store.path));
   const cycles = store.cycles({ limit: 100_000 });
   store.db.close();
-  const interval = (parse(readFileSync(scenario, 'utf8')) as { interval: number }).interval;
-  // The replay's contract lists each action other than none when it starts; the live run, listed alike.
-  const live = cycles
-    .map((c) => ({ at: Math.round((c.at - cycles[0].at) / interval) * interval, action: c.decision.action }))
-    .filter((d, i, all) => d.action !== 'none' && d.action !== all[i - 1]?.action);
-  assert.ok(live.some((d) => d.action === 'dr_failover'));
+  const slot = (at: number) => Math.round((at - cycles[0].at) / scenario.interval) * scenario.interval;
+  const live = cycles.map((c) => `${slot(c.at)}s ${c.decision.action} ${c.decision.category}`);
+  assert.ok(live.some((d) => d.includes('dr_failover')));
+  const bySlot = new Map(replayed.cycles.map((d) => [d.at, `${d.at}s ${d.action} ${d.category}`]));
   assert.deepEqual(
-    replayed.map((d) => ({ at: d.at, action: d.action })),
+    cycles.map((c) => bySlot.get(slot(c.at))),
     live,
     exported.stderr,
   );
