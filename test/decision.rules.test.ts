@@ -39,53 +39,45 @@ function analyse(failing: SignalSnapshot, context: IncidentContext, onset = 300,
   return analyzeEvidence(input);
 }
 
-test(
-  'an empty cluster (0 of 0 nodes) is never read as "every node is Ready"',
-  { todo: 'empty cluster' },
-  () => {
-    const analysis = analyse(
-      {
-        internal_services: { status: 'error', healthy: 0, total: 10 },
-        external_uptime: { status: 'error', up: 0, total: 3 },
-        eks_nodes: { status: 'error', ready: 0, total: 0, detail: 'the cluster lists no nodes' },
-      },
-      { metrics: { error_rate: 0.9, request_rate: 300 } },
-    );
-    const says = analysis.evidence.map((e) => e.says).join(' | ');
-    assert.doesNotMatch(says, /every node is Ready/);
-    assert.notEqual(analysis.root_cause_category, 'internal_application');
-  },
-);
+test('an empty cluster (0 of 0 nodes) is never read as "every node is Ready"', () => {
+  const analysis = analyse(
+    {
+      internal_services: { status: 'error', healthy: 0, total: 10 },
+      external_uptime: { status: 'error', up: 0, total: 3 },
+      eks_nodes: { status: 'error', ready: 0, total: 0, detail: 'the cluster lists no nodes' },
+    },
+    { metrics: { error_rate: 0.9, request_rate: 300 } },
+  );
+  const says = analysis.evidence.map((e) => e.says).join(' | ');
+  assert.doesNotMatch(says, /every node is Ready/);
+  assert.notEqual(analysis.root_cause_category, 'internal_application');
+});
 
-test(
-  'a change that disables something is a change of ours, not a rollback',
-  { todo: 'rollback wording' },
-  () => {
-    const analysis = analyse(
-      {
-        internal_services: { status: 'error', healthy: 4, total: 10 },
-        external_uptime: { status: 'error', up: 0, total: 3 },
-      },
-      {
-        metrics: { error_rate: 0.6, request_rate: 900 },
-        changes: [
-          {
-            at: 240,
-            kind: 'config',
-            service: 'payments',
-            description: 'disabled TLS verification for the card network client',
-          },
-        ],
-      },
-    );
-    assert.ok(
-      analysis.evidence.some((e) => e.source === 'context:changes' && e.weight < 0),
-      'the change counts against AWS as a change of ours',
-    );
-  },
-);
+test('a change that disables something is a change of ours, not a rollback', () => {
+  const analysis = analyse(
+    {
+      internal_services: { status: 'error', healthy: 4, total: 10 },
+      external_uptime: { status: 'error', up: 0, total: 3 },
+    },
+    {
+      metrics: { error_rate: 0.6, request_rate: 900 },
+      changes: [
+        {
+          at: 240,
+          kind: 'config',
+          service: 'payments',
+          description: 'disabled TLS verification for the card network client',
+        },
+      ],
+    },
+  );
+  assert.ok(
+    analysis.evidence.some((e) => e.source === 'context:changes' && e.weight < 0),
+    'the change counts against AWS as a change of ours',
+  );
+});
 
-test('a recorded revert is a rollback whatever its wording', { todo: 'rollback from structure' }, () => {
+test('a recorded revert is a rollback whatever its wording', () => {
   const failing: SignalSnapshot = {
     internal_services: { status: 'error', healthy: 2, total: 10 },
     external_uptime: { status: 'error', up: 0, total: 3 },
