@@ -130,18 +130,21 @@ export function nodeView(input: AnalysisInput, onset: number | undefined): Featu
   };
 }
 
-/** Cross-region API checks: per-call results decide the status where present; access denials are ours. */
+/**
+ * Cross-region API checks: per-call results decide the status where present. A call refused with an
+ * access-denial code reached a working API: it counts as answered (the refusal is our credentials' business).
+ */
 export function crossRegionView(input: AnalysisInput, onset: number | undefined): Features['crossRegion'] {
   const signal = input.signals.aws_cross_region;
-  const checks = list<CrossRegionCheck>(signal, 'checks')?.filter(
-    (c) => !c.error || !classifyText(c.error).has('permission'),
-  );
+  const checks = list<CrossRegionCheck>(signal, 'checks') ?? [];
   let status = signal?.status ?? 'absent';
-  if (checks && checks.length > 0) {
-    const ok = checks.reduce((s, c) => s + c.ok, 0);
-    const total = checks.reduce((s, c) => s + c.total, 0);
-    if (total > 0)
-      status = ok === total ? 'ok' : ok === 0 ? 'error' : ok / total >= 0.5 ? 'degraded' : 'error';
+  const total = checks.reduce((s, c) => s + c.total, 0);
+  if (total > 0) {
+    const denied = (c: CrossRegionCheck): boolean =>
+      Boolean(c.error) && classifyText(c.error!).has('permission');
+    const answered = checks.reduce((s, c) => s + (denied(c) ? c.total : c.ok), 0);
+    const share = answered / total;
+    status = share >= 1 ? 'ok' : share >= 0.5 ? 'degraded' : 'error';
   }
   return {
     status,
