@@ -38,18 +38,14 @@ function fingerprint(result: ReplayResult): string[] {
   });
 }
 
-test(
-  'injected instruction lines in every scenario change no evidence weight and no decision',
-  { todo: 'flagged lines still count' },
-  async () => {
-    const changed: string[] = [];
-    for (const file of allScenarioFiles()) {
-      const doc = loadDoc(file);
-      const before = fingerprint(await replayDoc(doc, file));
-      const after = fingerprint(await replayDoc(withInjections(doc), file));
-      const first = before.findIndex((line, i) => line !== after[i]);
-      if (first >= 0) changed.push(`${doc.name}: ${before[first]}  →  ${after[first]}`);
-    }
-    assert.deepEqual(changed, []);
-  },
-);
+test('injected instruction lines in every scenario change no evidence weight and no decision', async () => {
+  const changed: string[] = [];
+  for (const file of allScenarioFiles()) {
+    const doc = loadDoc(file);
+    const before = fingerprint(await replayDoc(doc, file));
+    const after = fingerprint(await replayDoc(withInjections(doc), file));
+    const first = before.findIndex((line, i) => line !== after[i]);
+    if (first >= 0) changed.push(`${doc.name}: ${before[first]}  →  ${after[first]}`);
+  }
+  assert.deepEqual(changed, []);
+});

@@ -39,53 +39,45 @@ function analyse(failing: SignalSnapshot, context: IncidentContext, onset = 300,
   return analyzeEvidence(input);
 }
 
-test(
-  'an empty cluster (0 of 0 nodes) is never read as "every node is Ready"',
-  { todo: 'empty cluster' },
-  () => {
-    const analysis = analyse(
-      {
-        internal_services: { status: 'error', healthy: 0, total: 10 },
-        external_uptime: { status: 'error', up: 0, total: 3 },
-        eks_nodes: { status: 'error', ready: 0, total: 0, detail: 'the cluster lists no nodes' },
-      },
-      { metrics: { error_rate: 0.9, request_rate: 300 } },
-    );
-    const says = analysis.evidence.map((e) => e.says).join(' | ');
-    assert.doesNotMatch(says, /every node is Ready/);
-    assert.notEqual(analysis.root_cause_category, 'internal_application');
-  },
-);
+test('an empty cluster (0 of 0 nodes) is never read as "every node is Ready"', () => {
+  const analysis = analyse(
+    {
+      internal_services: { status: 'error', healthy: 0, total: 10 },
+      external_uptime: { status: 'error', up: 0, total: 3 },
+      eks_nodes: { status: 'error', ready: 0, total: 0, detail: 'the cluster lists no nodes' },
+    },
+    { metrics: { error_rate: 0.9, request_rate: 300 } },
+  );
+  const says = analysis.evidence.map((e) => e.says).join(' | ');
+  assert.doesNotMatch(says, /every node is Ready/);
+  assert.notEqual(analysis.root_cause_category, 'internal_application');
+});
 
-test(
-  'a change that disables something is a change of ours, not a rollback',
-  { todo: 'rollback wording' },
-  () => {
-    const analysis = analyse(
-      {
-        internal_services: { status: 'error', healthy: 4, total: 10 },
-        external_uptime: { status: 'error', up: 0, total: 3 },
-      },
-      {
-        metrics: { error_rate: 0.6, request_rate: 900 },
-        changes: [
-          {
-            at: 240,
-            kind: 'config',
-            service: 'payments',
-            description: 'disabled TLS verification for the card network client',
-          },
-        ],
-      },
-    );
-    assert.ok(
-      analysis.evidence.some((e) => e.source === 'context:changes' && e.weight < 0),
-      'the change counts against AWS as a change of ours',
-    );
-  },
-);
+test('a change that disables something is a change of ours, not a rollback', () => {
+  const analysis = analyse(
+    {
+      internal_services: { status: 'error', healthy: 4, total: 10 },
+      external_uptime: { status: 'error', up: 0, total: 3 },
+    },
+    {
+      metrics: { error_rate: 0.6, request_rate: 900 },
+      changes: [
+        {
+          at: 240,
+          kind: 'config',
+          service: 'payments',
+          description: 'disabled TLS verification for the card network client',
+        },
+      ],
+    },
+  );
+  assert.ok(
+    analysis.evidence.some((e) => e.source === 'context:changes' && e.weight < 0),
+    'the change counts against AWS as a change of ours',
+  );
+});
 
-test('a recorded revert is a rollback whatever its wording', { todo: 'rollback from structure' }, () => {
+test('a recorded revert is a rollback whatever its wording', () => {
   const failing: SignalSnapshot = {
     internal_services: { status: 'error', healthy: 2, total: 10 },
     external_uptime: { status: 'error', up: 0, total: 3 },
@@ -105,4 +97,58 @@ test('a recorded revert is a rollback whatever its wording', { todo: 'rollback f
     600,
   );
   assert.ok(analysis.evidence.some((e) => /rolled back/.test(e.says)));
+});
+
+test('cross-region calls refused with an access-denial code are answered calls, not a cloud failure', () => {
+  const analysis = analyse(
+    {
+      internal_services: { status: 'error', healthy: 3, total: 10 },
+      external_uptime: { status: 'error', up: 0, total: 3 },
+      aws_cross_region: {
+        status: 'error',
+        checks: [{ from: 'us-west-2', service: 'ec2', ok: 0, total: 6, error: 'UnauthorizedOperation' }],
+      },
+    },
+    { metrics: { error_rate: 0.8, request_rate: 700 } },
+  );
+  assert.ok(!analysis.evidence.some((e) => e.source === 'signal:aws_cross_region' && e.weight > 0));
+  assert.notEqual(analysis.recommended_action, 'trigger_dr');
+});
+
+test('per-zone node counts win over prose that names every zone', () => {
+  const failing: SignalSnapshot = {
+    internal_services: { status: 'error', healthy: 6, total: 10 },
+    external_uptime: { status: 'degraded', up: 2, total: 3 },
+    eks_nodes: {
+      status: 'error',
+      ready: 6,
+      total: 9,
+      detail: 'nodes NotReady across all AZs',
+      zones: {
+        'use1-az1': { ready: 0, total: 3 },
+        'use1-az2': { ready: 3, total: 3 },
+        'use1-az6': { ready: 3, total: 3 },
+      },
+    },
+    aws_cross_region: { status: 'degraded' },
+  };
+  const analysis = analyse(failing, { metrics: { error_rate: 0.2, request_rate: 900 } });
+  assert.match(analysis.root_cause, /one Availability Zone/);
+});
+
+test('outside vantage points given only as structured results still make a quorum', () => {
+  const down = {
+    status: 'error' as const,
+    vantages: [1, 2, 3, 4].map((i) => ({ name: `v${i}`, up: i === 1 })),
+  };
+  const analysis = analyse(
+    {
+      internal_services: { status: 'ok', healthy: 10, total: 10 },
+      external_uptime: down,
+      eks_nodes: { status: 'ok', ready: 9, total: 9 },
+    },
+    { metrics: { error_rate: 0.004, request_rate: 300 }, cloudflare: { available: false } },
+  );
+  // One of four vantage points up is "down everywhere": the primary does not count as serving.
+  assert.doesNotMatch(analysis.reasoning, /public endpoint answers everywhere/);
 });

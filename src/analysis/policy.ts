@@ -61,6 +61,74 @@ function failoverBlocks(input: PolicyInput): string[] {
   return blocks;
 }
 
+/** Even the naive baseline must not start a second failover while one is under way. */
+function naiveWithCooldown(input: PolicyInput): Decision {
+  const decision = naive(input);
+  const { lastFailoverAt } = input.state;
+  const failover = decision.action === 'dr_failover' || decision.action === 'region_failover';
+  if (failover && lastFailoverAt !== undefined && input.now - lastFailoverAt < input.config.cooldown_s) {
+    return {
+      ...decision,
+      action: 'none',
+      reason: `a failover was already decided; holding (cooldown). ${decision.reason}`,
+      blocked_by: ['cooldown'],
+    };
+  }
+  return decision;
+}
+
+type DecisionBase = Omit<Decision, 'action' | 'reason' | 'blocked_by'>;
+
+/** DR: the level, high confidence, a category DR can fix, a ready DR site and no active block. */
+function drDecision(input: PolicyInput, analysis: Analysis, base: DecisionBase): Decision {
+  const { score, config } = input;
+  if (LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover) {
+    // The seed's levels govern: below the DR level the cheap, safe action is self-healing.
+    return {
+      ...base,
+      action: LEVEL_RANK[score.level] >= LEVEL_RANK.self_heal ? 'self_heal' : 'none',
+      reason: `score ${score.score} is below the DR level; self-healing while it lasts. ${analysis.reasoning}`,
+      blocked_by: [`score ${score.score} is below the DR level`],
+    };
+  }
+  const blocked_by: string[] = [];
+  if (analysis.confidence !== 'high') blocked_by.push(`confidence is ${analysis.confidence}, DR needs high`);
+  if (!config.dr_categories.includes(analysis.root_cause_category)) {
+    blocked_by.push(
+      `category ${analysis.root_cause_category} is not one DR can fix (${config.dr_categories.join(', ')})`,
+    );
+  }
+  if (analysis.dr_ready && !analysis.dr_ready.ready)
+    blocked_by.push(...analysis.dr_ready.reasons.map((r) => `DR site not ready: ${r}`));
+  blocked_by.push(...failoverBlocks(input));
+  if (blocked_by.length === 0)
+    return { ...base, action: 'dr_failover', reason: analysis.reasoning, blocked_by };
+  return {
+    ...base,
+    action: 'escalate',
+    reason: `DR recommended but held back: ${blocked_by.join('; ')}. ${analysis.reasoning}`,
+    blocked_by,
+  };
+}
+
+/** A region failover: a secondary region, the region-failover level and no active block. */
+function regionDecision(input: PolicyInput, analysis: Analysis, base: DecisionBase): Decision {
+  const { score } = input;
+  const blocked_by: string[] = [];
+  if (!input.hasSecondary) blocked_by.push('no secondary region in the topology');
+  if (LEVEL_RANK[score.level] < LEVEL_RANK.region_failover)
+    blocked_by.push(`score ${score.score} is below the region-failover level`);
+  blocked_by.push(...failoverBlocks(input));
+  if (blocked_by.length === 0)
+    return { ...base, action: 'region_failover', reason: analysis.reasoning, blocked_by };
+  return {
+    ...base,
+    action: 'escalate',
+    reason: `region failover recommended but held back: ${blocked_by.join('; ')}. ${analysis.reasoning}`,
+    blocked_by,
+  };
+}
+
 /**
  * The safety gate between an analysis and an action. DR needs the level, a
  * high-confidence trigger_dr for an infrastructure category we may fail over
@@ -68,30 +136,16 @@ function failoverBlocks(input: PolicyInput): string[] {
  * drastic action that is still allowed, with the reasons recorded.
  */
 export function applyPolicy(input: PolicyInput): Decision {
-  if (!input.gated) {
-    // Even the naive baseline must not start a second failover while one is under way.
-    const decision = naive(input);
-    const { lastFailoverAt } = input.state;
-    const failover = decision.action === 'dr_failover' || decision.action === 'region_failover';
-    if (failover && lastFailoverAt !== undefined && input.now - lastFailoverAt < input.config.cooldown_s) {
-      return {
-        ...decision,
-        action: 'none',
-        reason: `a failover was already decided; holding (cooldown). ${decision.reason}`,
-        blocked_by: ['cooldown'],
-      };
-    }
-    return decision;
-  }
+  if (!input.gated) return naiveWithCooldown(input);
   const { analysis, score, now, config } = input;
-  const base = {
+  const base: DecisionBase = {
     at: now,
     score: score.score,
     level: score.level,
     category: analysis?.root_cause_category ?? 'unknown',
     confidence: analysis?.confidence ?? 'low',
     analysis,
-  } as const;
+  };
   if (!analysis) {
     return {
       ...base,
@@ -100,9 +154,7 @@ export function applyPolicy(input: PolicyInput): Decision {
       blocked_by: [],
     };
   }
-  const blocked_by: string[] = [];
   const rec = analysis.recommended_action;
-
   const alreadyFailingOver =
     input.state.lastFailoverAt !== undefined && now - input.state.lastFailoverAt < config.cooldown_s;
   if ((rec === 'trigger_dr' || rec === 'region_failover') && alreadyFailingOver) {
@@ -113,52 +165,8 @@ export function applyPolicy(input: PolicyInput): Decision {
       blocked_by: ['cooldown'],
     };
   }
-  if (rec === 'trigger_dr' && LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover) {
-    // The seed's levels govern: below the DR level the cheap, safe action is self-healing.
-    return {
-      ...base,
-      action: LEVEL_RANK[score.level] >= LEVEL_RANK.self_heal ? 'self_heal' : 'none',
-      reason: `score ${score.score} is below the DR level; self-healing while it lasts. ${analysis.reasoning}`,
-      blocked_by: [`score ${score.score} is below the DR level`],
-    };
-  }
-  if (rec === 'trigger_dr') {
-    if (analysis.confidence !== 'high')
-      blocked_by.push(`confidence is ${analysis.confidence}, DR needs high`);
-    if (!config.dr_categories.includes(analysis.root_cause_category)) {
-      blocked_by.push(
-        `category ${analysis.root_cause_category} is not one DR can fix (${config.dr_categories.join(', ')})`,
-      );
-    }
-    if (analysis.dr_ready && !analysis.dr_ready.ready)
-      blocked_by.push(...analysis.dr_ready.reasons.map((r) => `DR site not ready: ${r}`));
-    blocked_by.push(...failoverBlocks(input));
-    if (blocked_by.length === 0) {
-      return { ...base, action: 'dr_failover', reason: analysis.reasoning, blocked_by };
-    }
-    return {
-      ...base,
-      action: 'escalate',
-      reason: `DR recommended but held back: ${blocked_by.join('; ')}. ${analysis.reasoning}`,
-      blocked_by,
-    };
-  }
-
-  if (rec === 'region_failover') {
-    if (!input.hasSecondary) blocked_by.push('no secondary region in the topology');
-    if (LEVEL_RANK[score.level] < LEVEL_RANK.region_failover)
-      blocked_by.push(`score ${score.score} is below the region-failover level`);
-    blocked_by.push(...failoverBlocks(input));
-    if (blocked_by.length === 0)
-      return { ...base, action: 'region_failover', reason: analysis.reasoning, blocked_by };
-    return {
-      ...base,
-      action: 'escalate',
-      reason: `region failover recommended but held back: ${blocked_by.join('; ')}. ${analysis.reasoning}`,
-      blocked_by,
-    };
-  }
-
+  if (rec === 'trigger_dr') return drDecision(input, analysis, base);
+  if (rec === 'region_failover') return regionDecision(input, analysis, base);
   const action: Action = rec === 'self_heal' ? 'self_heal' : rec === 'escalate' ? 'escalate' : 'none';
-  return { ...base, action, reason: analysis.reasoning, blocked_by };
+  return { ...base, action, reason: analysis.reasoning, blocked_by: [] };
 }

@@ -14,7 +14,10 @@ export interface MaintenanceWindow {
 
 export interface DecisionConfig {
   analyzer: 'evidence' | 'threshold' | 'llm' | 'ensemble';
+  /** `decision.confirm_window` as written (the region window by default); the analyzer reads the two below. */
   confirm_window_s: number;
+  confirm_window_region_s: number;
+  confirm_window_dr_s: number;
   history_window_s: number;
   cooldown_s: number;
   kill_switch: boolean;
@@ -45,6 +48,8 @@ export function defaultDecisionConfig(): DecisionConfig {
   return {
     analyzer: 'evidence',
     confirm_window_s: 120,
+    confirm_window_region_s: 120,
+    confirm_window_dr_s: 300,
     history_window_s: 1800,
     cooldown_s: 3600,
     kill_switch: false,
@@ -227,7 +232,9 @@ export function resolveConfig(raw: RawConfig, file?: string, issues: ConfigIssue
   const rd = raw.decision ?? {};
   const decision: DecisionConfig = {
     analyzer: rd.analyzer ?? d.analyzer,
-    confirm_window_s: rd.confirm_window ?? d.confirm_window_s,
+    confirm_window_s: rd.confirm_window ?? rd.confirm_window_region ?? d.confirm_window_s,
+    confirm_window_region_s: rd.confirm_window_region ?? rd.confirm_window ?? d.confirm_window_region_s,
+    confirm_window_dr_s: rd.confirm_window_dr ?? rd.confirm_window ?? d.confirm_window_dr_s,
     history_window_s: rd.history_window ?? d.history_window_s,
     cooldown_s: rd.cooldown ?? d.cooldown_s,
     kill_switch: rd.kill_switch ?? d.kill_switch,

@@ -136,7 +136,7 @@ const FRESH: Record<string, { family: TextFamily; yes: string[]; not: string[] }
 };
 
 for (const [source, { family, yes, not }] of Object.entries(FRESH)) {
-  test(`${family}: recognised in ${source}`, { todo: 'families with provenance' }, () => {
+  test(`${family}: recognised in ${source}`, () => {
     assert.deepEqual(
       yes.filter((line) => !classifyText(line).has(family)),
       [],

@@ -1,2 +1,4 @@
 export { EvidenceAnalyzer, analyzeEvidence } from './analyzer.js';
-export { classifyText, zoneSpread, type TextFamily } from './text.js';
+export { classifyText, type TextFamily } from './text.js';
+export { isInstructionLike } from './instructions.js';
+export { zoneSpread, spreadFromZones, type ZoneSpread } from './zones.js';

@@ -82,6 +82,14 @@ const ORDINARY = [
   'Ignored 3 previous errors of the same kind',
   'Node ip-10-0-4-2 condition MemoryPressure is now: True',
   'assistant-api | POST /v1/messages 429 Too Many Requests',
+  'leader-election controller: starting workers',
+  'metrics agent will report every 10s to the collector',
+  'waiting for the agent to come up, retrying now',
+  'Error: timed out waiting for the controller; you may need to increase --timeout',
+  'NO_PROXY set: bypass any proxy for 10.0.0.0/8',
+  'certificatesigningrequest csr-8k2x: it has been issued to node ip-10-0-2-9',
+  'operator: reconciling Deployment default/api',
+  'kafka: the consumer group must rebalance; the previous generation expired',
 ];
 
 test('at least 30 fresh instruction-shaped lines and 30 ordinary error lines are in the test', () => {
@@ -89,16 +97,12 @@ test('at least 30 fresh instruction-shaped lines and 30 ordinary error lines are
   assert.ok(ORDINARY.length >= 30);
 });
 
-test(
-  'instruction-like text is flagged by its shape, whatever its wording',
-  { todo: 'shape detector' },
-  () => {
-    const missed = INSTRUCTIONS.filter((line) => !classifyText(line).has('injection'));
-    assert.deepEqual(missed, []);
-  },
-);
+test('instruction-like text is flagged by its shape, whatever its wording', () => {
+  const missed = INSTRUCTIONS.filter((line) => !classifyText(line).has('injection'));
+  assert.deepEqual(missed, []);
+});
 
-test('ordinary vendor error lines are never flagged as instructions', { todo: 'shape detector' }, () => {
+test('ordinary vendor error lines are never flagged as instructions', () => {
   const flagged = ORDINARY.filter((line) => classifyText(line).has('injection'));
   assert.deepEqual(flagged, []);
 });

@@ -5,11 +5,14 @@
  * an action by itself, and text that reads like an instruction is a red flag.
  */
 
+import { isInstructionLike } from './instructions.js';
+
 export type TextFamily =
   | 'aws_endpoint'
   | 'node_loss'
   | 'network_timeout'
   | 'code_bug'
+  | 'crashloop'
   | 'memory'
   | 'certificate'
   | 'dns_aws'
@@ -22,63 +25,111 @@ export type TextFamily =
   | 'edge'
   | 'injection';
 
-const PATTERNS: Array<[Exclude<TextFamily, 'dns_aws' | 'dns_own'>, RegExp]> = [
+const PATTERNS: Array<[Exclude<TextFamily, 'dns_aws' | 'dns_own' | 'injection' | 'third_party'>, RegExp]> = [
   [
     'aws_endpoint',
-    /amazonaws\.com|\b(?:sts|dynamodb|s3|ec2|lambda|eks|rds|ebs|sqs|secretsmanager|kms|iam)\b[^\n]{0,80}?(?:\b50[0-4]\b|serviceunavailable|service unavailable|internalerror|internal error|timed? ?out|throttl|slowdown|serviceexception)|insufficientinstancecapacity|server\.internalerror|requestlimitexceeded/i,
+    // AWS API error codes (the "Common Errors" of the AWS API references; EC2's Server.* and capacity codes;
+    // S3's SlowDown and InternalError; DynamoDB's InternalServerError; the SDKs' *Exception names), or an AWS
+    // service endpoint answering 5xx or not answering.
+    /\b(?:internalfailure|internalservererror|serviceunavailableexception|insufficientinstancecapacity|requestlimitexceeded|server\.(?:internalerror|unavailable|insufficientinstancecapacity))\b|\b(?:sts|dynamodb|s3|ec2|lambda|eks|rds|ebs|sqs|sns|kinesis|cognito|elasticache|secretsmanager|kms|iam|route ?53|elb|ecr)\b[^\n]{0,80}?(?:\b50[0-4]\b|serviceunavailable|service unavailable|\bunavailable\b|internalerror|internal error|timed? ?out|throttl|slowdown|serviceexception)|amazonaws\.com[^\n]*?(?:\b5\d\d\b|timed? ?out|timeout|unavailable|refused|reset|failed|unable|internal)|(?:\b5\d\d\b|timed? ?out|timeout|unavailable|refused|reset|failed|unable)[^\n]*?amazonaws\.com/i,
   ],
   [
     'node_loss',
-    /nodenotready|kubelet stopped posting|pleg is not healthy|blocked for more than \d+ seconds|not ?ready \(/i,
+    // Kubernetes node lifecycle: the NodeNotReady / NodeStatusUnknown events, the not-ready and unreachable
+    // taints, the kubelet's own PLEG health message, and the kernel's hung-task warning.
+    /nodenotready|nodestatusunknown|kubelet stopped posting|pleg is not healthy|node\.kubernetes\.io\/(?:unreachable|not-ready)|\bnode is not ready\b|blocked for more than \d+ seconds|not ?ready \(/i,
   ],
   [
     'network_timeout',
-    /i\/o timeout|connect(?:ion)? timed out|etimedout|connecttimeout|sockettimeoutexception|no route to host|econnreset|connection reset|tls handshake timeout|context deadline exceeded|timeout expired|opentimeout|connection refused/i,
+    // POSIX errno names and their strerror texts (ETIMEDOUT, ECONNRESET, ECONNREFUSED, EHOSTUNREACH,
+    // ENETUNREACH), Go's net errors, Java's socket exceptions, libpq's "timeout expired", Envoy's upstream reset.
+    /\b(?:etimedout|econnreset|econnrefused|ehostunreach|enetunreach|econnaborted)\b|connect(?:ion)? timed out|connection reset|connection refused|no route to host|network is unreachable|i\/o timeout|context deadline exceeded|tls handshake timeout|timeout expired|(?:socket|connect)timeout|sockettimeoutexception|java\.net\.connectexception|opentimeout|upstream connect error/i,
   ],
   [
     'code_bug',
-    /typeerror|referenceerror|nullpointerexception|nil pointer dereference|\bpanic:|cannot read propert(?:y|ies) of (?:undefined|null)|unhandled (?:rejection|exception)|segmentation (?:fault|violation)|cannot unmarshal|\b(?:indexerror|keyerror|attributeerror|classcastexception|illegalstateexception|nomethoderror)\b|undefined method|stack ?overflow|\.(?:ts|js|go|py|java|rb|kt):\d+/i,
+    // Runtime exception names of the languages we run (JavaScript, Java, .NET, Go, Python, Ruby), crash
+    // signals, and stack frames that point into source files.
+    /\b(?:typeerror|referenceerror|rangeerror|nullpointerexception|nullreferenceexception|classcastexception|illegalstateexception|illegalargumentexception|arrayindexoutofboundsexception|numberformatexception|argumentnullexception|indexerror|keyerror|attributeerror|zerodivisionerror|nomethoderror)\b|nil pointer dereference|\bpanic:|traceback \(most recent call last\)|object reference not set to an instance|cannot read propert(?:y|ies) of (?:undefined|null)|unhandled ?(?:promise )?(?:rejection|exception)|segmentation (?:fault|violation)|\bsigsegv\b|cannot unmarshal|undefined method|stack ?overflow|\.(?:ts|js|mjs|go|py|java|rb|kt|cs|scala):\d+|file "[^"]+\.py", line \d+/i,
+  ],
+  [
+    'crashloop',
+    // Kubernetes container states and kubelet events: CrashLoopBackOff (waiting reason) and the kubelet's
+    // "Back-off restarting failed container" (event reason BackOff): our container starts and exits again.
+    /crashloopbackoff|back-off restarting failed container/i,
   ],
   [
     'memory',
-    /out of memory|oomkill|oom[- ]?kill|heap limit|memorypressure|low on resource: memory|insufficientmemory|allocation failed|memory cgroup/i,
+    // The kernel OOM killer ("Out of memory: Killed process", "invoked oom-killer", "Memory cgroup out of
+    // memory"), Kubernetes' OOMKilled reason, MemoryPressure condition and eviction message, ENOMEM, and the
+    // runtimes' own allocation failures (V8 heap limit, java.lang.OutOfMemoryError, Go's runtime).
+    /out of memory|oom[- ]?kill|invoked oom-killer|outofmemoryerror|heap limit|memorypressure|low on resource: memory|insufficient ?memory|cannot allocate memory|\benomem\b|allocation failed|memory cgroup/i,
   ],
   [
     'certificate',
-    /x509|certificate (?:has )?expired|cert_has_expired|sslhandshakeexception|pkix path|certificate verify failed|invalid ssl certificate|\berror 526\b|certificate is not yet valid/i,
-  ],
-  [
-    'third_party',
-    /\b(?:stripe|twilio|sendgrid|paypal|braintree|adyen|auth0|okta|plaid|shopify|mailgun|algolia|zendesk|salesforce|hubspot)/i,
+    // TLS/x509 verification errors: Go's "x509:", OpenSSL's verify messages, Node's CERT_* / ERR_TLS_* codes,
+    // Java's PKIX and SSLHandshakeException, and Cloudflare's 526 (invalid certificate at the origin).
+    /\bx509:|certificate (?:has )?expired|cert_has_expired|certificate verify failed|unable to verify the first certificate|unable_to_verify_leaf_signature|unable to get local issuer certificate|self[- ]signed certificate|depth_zero_self_signed_cert|self_signed_cert_in_chain|err_tls_cert_altname_invalid|does not match certificate's altnames|sslhandshakeexception|pkix path|certificateexpiredexception|certificate is not yet valid|invalid ssl certificate|\berror 526\b/i,
   ],
   [
     'pool_exhaustion',
-    /connection is not available|pool stats|remaining connection slots|too many (?:connections|clients)|max_connections|pool exhausted|waiting=\d{2,}/i,
+    // PostgreSQL SQLSTATE 53300 too_many_connections and its messages, MySQL 1040, pgbouncer's
+    // max_client_conn, and the pools' own messages (HikariCP, SQLAlchemy QueuePool, node-postgres).
+    /connection is not available|remaining connection slots|too many (?:connections|clients)|\b53300\b|no more connections allowed|max_client_conn|max_connections|queuepool limit|timeout exceeded when trying to connect|pool (?:is )?exhausted|pool stats|waiting=\d{2,}/i,
   ],
   [
     'db_contention',
-    /conflict with recovery|lock timeout|deadlock detected|checkpoints are occurring too frequently|lock wait timeout/i,
+    // PostgreSQL SQLSTATEs 40001 (serialization_failure, incl. standby conflicts), 40P01 (deadlock_detected),
+    // 55P03 (lock_not_available), 57014 (statement timeout) and checkpoint warnings; MySQL 1205 and 1213.
+    /conflict with recovery|could not serialize access|deadlock (?:detected|found)|\b40p01\b|\b55p03\b|could not obtain lock|lock timeout|lock wait timeout|statement timeout|checkpoints are occurring too frequently/i,
   ],
   [
     'permission',
-    /accessdenied|access denied|unauthorizedoperation|not authori[sz]ed to perform|is not authori[sz]ed|invalidclienttokenid|signaturedoesnotmatch|\b403 forbidden\b/i,
+    // AWS access-denial error codes (AccessDenied[Exception], UnauthorizedOperation, AuthFailure,
+    // InvalidClientTokenId, SignatureDoesNotMatch, UnrecognizedClientException), HTTP 403, Kubernetes RBAC.
+    /\baccessdenied(?:exception)?\b|access denied|unauthorizedoperation|not authori[sz]ed to perform|is not authori[sz]ed|invalidclienttokenid|signaturedoesnotmatch|unrecognizedclientexception|\bauthfailure\b|\b403 forbidden\b|is forbidden: user/i,
   ],
   [
     'disk_full',
-    /no space left on device|could not extend file|disk (?:is )?full|diskfull|storage-full|out of disk/i,
+    // ENOSPC ("No space left on device"), EDQUOT, PostgreSQL SQLSTATE 53100 disk_full ("could not extend
+    // file"), RDS's storage-full status, Kubernetes' DiskPressure and ephemeral-storage eviction.
+    /no space left on device|\benospc\b|could not extend file|\b53100\b|disk (?:is )?full|diskfull|storage-full|out of disk|disk quota exceeded|diskpressure|low on resource: ephemeral-storage/i,
   ],
-  ['edge', /cloudflare|cf-ray|\bedge\b|origin not contacted|front door|\bcdn\b/i],
   [
-    'injection',
-    /system (?:override|notice|prompt)|assistant instruction|\bai (?:operations )?(?:agent|assistant)\b|ignore (?:all |any )?(?:previous|prior|above) instructions|initiate (?:a |the )?(?:disaster recovery|dr\b|failover)|fail ?over (?:now|immediately)|trigger (?:the |a )?(?:dr|failover|disaster recovery)|this is authori[sz]ed|\[\[.*(?:override|instruction).*\]\]/i,
+    'edge',
+    // Cloudflare's 52x/530 origin errors and cf-ray header, the CDNs' response markers (Fastly x-served-by,
+    // CloudFront x-amz-cf-id, Azure Front Door x-azure-ref, Akamai reference numbers), and an edge by role.
+    /\bcf-ray\b|\b(?:error|http|status)[ :]*5(?:2[0-5]|27|30)\b|cloudflare|origin (?:not contacted|unreachable|is unreachable)|web server is down|x-served-by: cache-|x-amz-cf-id|cloudfront|x-azure-ref|front door|fastly|akamai|reference #\d+\.|\bcdn\b|\b(?:the|shared|cdn)\s+(?:[\w-]+\s+)?edge\b/i,
   ],
 ];
 
+// Resolver failures: NXDOMAIN/SERVFAIL, getaddrinfo's ENOTFOUND/EAI_NONAME/EAI_AGAIN and glibc texts, Go's
+// "no such host", Java's UnknownHostException, curl's "could not resolve", Cloudflare 1016 (origin DNS error).
 const DNS_FAILURE =
-  /nxdomain|enotfound|unknownhostexception|no such host|name or service not known|could not resolve|does not resolve|origin dns error|\berror 1016\b/i;
+  /\bnxdomain\b|\bservfail\b|\benotfound\b|eai_(?:noname|again)|unknownhostexception|no such host|name or service not known|temporary failure in name resolution|could not resolve|does not resolve|origin dns error|\berror 1016\b/i;
 const HOSTNAME = /\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b/gi;
 const AWS_REGIONAL_NAME = /\b[a-z0-9]+\.(?:us|eu|ap|sa|ca|me|af|il)-[a-z]+-\d\b/i;
 const AWS_SERVICE_NAME = /\b(?:dynamodb|sts|s3|ec2|lambda|sqs|sns|kms|iam|rds|elasticache|route ?53)\b/i;
+
+// A failing call to a host outside our network and outside AWS: the shape of a third-party dependency failing,
+// whoever the vendor is. Hosts are taken from URLs and host:port pairs; internal suffixes are ours.
+const EXTERNAL_CALL_HOST = /https?:\/\/([a-z0-9.-]+\.[a-z]{2,})|\b((?:[a-z0-9-]+\.)+[a-z]{2,}):\d{2,5}\b/gi;
+const OURS_OR_AWS =
+  /(?:\.internal|\.local|\.svc|\.cluster\.local|\.lan|\.corp|amazonaws\.com|\.amazon\.com)$/i;
+const CALL_FAILED =
+  /\b5\d\d\b|timed? ?out|timeout|deadline exceeded|unavailable|refused|reset|bad gateway|failed|unable to/i;
+/** A client error class named after a remote API (`SomeVendorAPIError`, `...ConnectionError`), or an upstream named as such. */
+const REMOTE_API_ERROR =
+  /\b[A-Z][a-z]+[A-Za-z]*(?:API|Api|Rest)(?:Error|Exception)\b|\b[A-Z][a-z]+ConnectionError\b|\b(?:upstream|external|third[- ]party|partner|vendor)\s+(?:api|service|provider|dependency)\b|\bdependency\s+[\w.-]+\s*[=:]\s*(?:down|failing|error|unavailable)\b/;
+
+function callsExternalHostFailing(text: string): boolean {
+  if (REMOTE_API_ERROR.test(text)) return true;
+  if (!CALL_FAILED.test(text)) return false;
+  for (const match of text.matchAll(EXTERNAL_CALL_HOST)) {
+    const host = (match[1] ?? match[2] ?? '').toLowerCase();
+    if (host && !OURS_OR_AWS.test(host)) return true;
+  }
+  return false;
+}
 
 /** Every family a piece of text belongs to. */
 export function classifyText(text: string): Set<TextFamily> {
@@ -86,6 +137,7 @@ export function classifyText(text: string): Set<TextFamily> {
   for (const [family, pattern] of PATTERNS) if (pattern.test(text)) families.add(family);
   // An AWS endpoint that answers "access denied" works; our own permissions are what fails.
   if (families.has('permission')) families.delete('aws_endpoint');
+  if (isInstructionLike(text)) families.add('injection');
   if (DNS_FAILURE.test(text)) {
     const hosts = (text.match(HOSTNAME) ?? []).map((h) => h.toLowerCase());
     const aws =
@@ -94,7 +146,8 @@ export function classifyText(text: string): Set<TextFamily> {
       (hosts.length === 0 && AWS_SERVICE_NAME.test(text));
     if (aws) families.add('dns_aws');
     else if (hosts.length > 0) families.add('dns_own');
-  }
+    // An error page served by the edge names our own host behind it: the edge's family, not a third party's.
+  } else if (!families.has('edge') && callsExternalHostFailing(text)) families.add('third_party');
   return families;
 }
 
@@ -113,32 +166,6 @@ export function firstOf(lines: string[], family: TextFamily, width = 140): strin
   if (!line) return undefined;
   const flat = line.replace(/\s+/g, ' ').trim();
   return flat.length > width ? flat.slice(0, width - 1) + '…' : flat;
-}
-
-/**
- * Whether a text says a failure is confined to one Availability Zone or spans
- * several. Returns undefined when it says neither.
- */
-export function zoneSpread(text: string): 'single' | 'multi' | undefined {
-  const lower = text.toLowerCase();
-  if (
-    /single availability zone|single az\b|one availability zone|\ball in (?:one az|a single az|[a-z]{2}-[a-z]+-\d[a-f])|other availability zones[^.]*not affected|(?:1[a-f]|-\d[a-f]) and (?:1[a-f]|[a-z]{2}-[a-z]+-\d[a-f]) healthy/.test(
-      lower,
-    )
-  ) {
-    return 'single';
-  }
-  if (
-    /all (?:three |3 |the )?(?:azs|availability zones)|across all azs|in all three|multiple availability zones|(?:two|three|2|3) (?:azs|availability zones)|across (?:us|eu|ap)-[a-z]+-\d[a-f],/.test(
-      lower,
-    )
-  ) {
-    return 'multi';
-  }
-  // "NotReady in us-east-1a, 1b and 1c" or "NotReady (us-east-1a, us-east-1d)": a list of zones.
-  if (/notready[^;.]*?\b(?:in|across)\s+[a-z0-9-]+(?:,\s*|,?\s+and\s+)[a-z0-9-]+/.test(lower)) return 'multi';
-  if (/notready\s*\([^)]*,[^)]*\)/.test(lower)) return 'multi';
-  return undefined;
 }
 
 /** Lower-case letters and digits only, so "East US 2" matches "eastus2". */

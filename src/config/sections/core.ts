@@ -98,7 +98,11 @@ const maintenanceWindowSchema = z
 export const decisionSchema = z
   .object({
     analyzer: z.enum(['evidence', 'threshold', 'llm', 'ensemble']).optional(),
-    /** How long an infrastructure-shaped failure must persist before DR is allowed. */
+    /** How long a primary-cloud failure must persist before a region failover (inside the primary cloud). */
+    confirm_window_region: durationSchema.optional(),
+    /** How long a primary-cloud failure must persist before a cross-cloud DR failover (RTO, failback, data at stake). */
+    confirm_window_dr: durationSchema.optional(),
+    /** Compatible alias: sets both windows where the specific keys are not given. */
     confirm_window: durationSchema.optional(),
     /** How far back the analyzer reads the signal history. */
     history_window: durationSchema.optional(),

@@ -1,0 +1,125 @@
+import type { Confidence, EvidenceItem, RecommendedAction, RootCauseCategory } from '../../core/index.js';
+import { formatDuration } from '../../core/index.js';
+import type { AnalysisInput } from '../analyzer.js';
+import { item, type Finding } from './explanation.js';
+import { drReadiness, type Readiness } from './explanations/index.js';
+import type { Features } from './features.js';
+
+/**
+ * Time and readiness before a failover: the failure must persist through the confirmation window of the
+ * failover it calls for (a region failover inside the primary cloud is cheaper than a cross-cloud DR, so its
+ * window is shorter), the DR level must hold a while (hysteresis), and the target site must be ready.
+ */
+
+export interface GateResult {
+  action: RecommendedAction;
+  confidence: Confidence;
+  reasoning: string;
+  evidence: EvidenceItem[];
+  readiness: Readiness;
+}
+
+export function confidenceFor(strength: number, margin: number): Confidence {
+  if (strength >= 7 && margin >= 3) return 'high';
+  if (strength >= 4 && margin >= 1) return 'medium';
+  return 'low';
+}
+
+/** Live cycles drift by their jitter: a window of exactly N intervals must not need N + 1 cycles. */
+export function heldFor(input: AnalysisInput, since: number): number {
+  return input.now - since + 0.1 * input.interval_s;
+}
+
+/** Whether the warm secondary region can take over: healthy, no AWS issue of its own, not a global event. */
+function secondaryReady(f: Features, input: AnalysisInput, category: RootCauseCategory): boolean {
+  return (
+    Boolean(input.topology.secondary) &&
+    f.secondary.present &&
+    f.secondary.status === 'ok' &&
+    f.health.secondaryIssues.length === 0 &&
+    // A global AWS event (IAM, STS global endpoint) reaches the secondary region too.
+    !f.health.regionalIssues.some((e) => e.region.toLowerCase() === 'global') &&
+    category === 'aws_infrastructure'
+  );
+}
+
+/** How long the score has been at the DR level without a break. */
+function drLevelSince(input: AnalysisInput): number {
+  let since = input.now;
+  for (let i = input.history.length - 1; i >= 0 && input.history[i].level === 'dr_failover'; i--)
+    since = input.history[i].at;
+  return since;
+}
+
+function supportingReasons(cause: Finding, evidence: EvidenceItem[]): string {
+  return (
+    evidence
+      // For the AWS cause the supporting items weigh positive; for an edge cause they point away from AWS.
+      .filter((e) => (cause.category === 'aws_infrastructure' ? e.weight > 0 : e.weight !== 0))
+      .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
+      .slice(0, 4)
+      .map((e) => e.says)
+      .join('; ')
+  );
+}
+
+export function gateFailover(f: Features, input: AnalysisInput, cause: Finding, rival?: Finding): GateResult {
+  const confidence = confidenceFor(cause.strength, cause.strength - (rival?.strength ?? 0));
+  const readiness = drReadiness(f, input.topology, cause.category === 'aws_infrastructure');
+  const evidence = [...readiness.evidence];
+  const toSecondary = secondaryReady(f, input, cause.category);
+  const target = toSecondary ? 'region failover' : 'DR failover';
+  const base = toSecondary ? input.decision.confirm_window_region_s : input.decision.confirm_window_dr_s;
+  // Flapping, or a change of ours just before the onset that has not been rolled back, needs a longer look.
+  const flapping = f.recoveries >= 2;
+  const unresolvedChange = f.changes.beforeOnset.length > 0 && !f.changes.rollbackFailed;
+  const window = base * (flapping || unresolvedChange ? 2 : 1);
+  const elapsed = f.onset !== undefined ? f.now - f.onset : 0;
+  const sustained = f.onset !== undefined ? heldFor(input, f.onset) : 0;
+  const gate = (reasoning: string): GateResult => ({
+    action: 'self_heal',
+    confidence,
+    reasoning,
+    evidence,
+    readiness,
+  });
+  if (sustained < window) {
+    const why = flapping
+      ? ' (lengthened: the signals flapped)'
+      : unresolvedChange
+        ? ' (lengthened: a change of ours came just before it)'
+        : '';
+    return gate(
+      `${cause.category === 'aws_infrastructure' ? 'An AWS infrastructure failure' : 'An edge failure'} is likely (evidence ${cause.strength}); confirming: it has lasted ${formatDuration(elapsed)} of the ${formatDuration(window)} confirmation window${why} before a ${target}.`,
+    );
+  }
+  // Hysteresis: the DR level itself must hold for half the base window (at least a cycle), so a long mild
+  // degradation that turns severe is not failed over the moment it crosses the threshold.
+  const since = drLevelSince(input);
+  const needed = Math.max(input.interval_s, base / 2);
+  if (input.score.level === 'dr_failover' && heldFor(input, since) < needed)
+    return gate(
+      `The failure has lasted ${formatDuration(elapsed)} but has been at the DR level for only ${formatDuration(input.now - since)}; holding until it stays there ${formatDuration(needed)}, so a score flapping around the threshold does not trigger a failover.`,
+    );
+  if (toSecondary)
+    evidence.push(
+      item(
+        'signal:secondary_region',
+        'ok',
+        2,
+        'the warm secondary region is healthy and the failure is confined to the primary region',
+      ),
+    );
+  const readyText = toSecondary
+    ? 'The secondary region is healthy, so a region failover restores service with less risk than DR.'
+    : readiness.ready
+      ? 'The DR site is healthy and within the RPO budget.'
+      : `But the DR site is not ready: ${readiness.reasons.join('; ')}; failing over would move users into another outage.`;
+  return {
+    action: toSecondary ? 'region_failover' : 'trigger_dr',
+    confidence,
+    reasoning: `Sustained for ${formatDuration(elapsed)}: ${supportingReasons(cause, cause.evidence)}. ${readyText}`,
+    evidence,
+    readiness,
+  };
+}
