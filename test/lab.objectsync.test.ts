@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import {
   freePort,
@@ -33,6 +33,13 @@ function s3Client(server: S3Server): S3Client {
   });
   cleanups.push(() => client.destroy());
   return client;
+}
+
+async function blobText(azurite: AzuriteServer, key: string): Promise<string> {
+  const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
+    .getContainerClient('replica')
+    .getBlobClient(key);
+  return (await blob.downloadToBuffer()).toString();
 }
 
 async function blobExists(azurite: AzuriteServer, key: string): Promise<boolean> {
@@ -83,7 +90,23 @@ test('an S3 event notification copies the new object to Azure Blob without waiti
   assert.equal(await blobExists(azurite, 'items/old.json'), false);
 
   // The reconciliation pass catches what no notification announced, and skips what is already copied.
-  assert.deepEqual(await sync.syncOnce(), { copied: 1, total: 2 });
+  assert.deepEqual(await sync.syncOnce(), { copied: 1, deleted: 0, total: 2 });
   assert.equal(await blobExists(azurite, 'items/old.json'), true);
-  assert.deepEqual(await sync.syncOnce(), { copied: 0, total: 2 });
+  assert.deepEqual(await sync.syncOnce(), { copied: 0, deleted: 0, total: 2 });
+
+  // An overwrite is a new version: its notification copies it again (the old sync copied a key once).
+  const before = copies.length;
+  await client.send(
+    new PutObjectCommand({ Bucket: 'primary', Key: 'items/a b+1.json', Body: '{"id":1,"v":2}' }),
+  );
+  await waitUntil(() => copies.length > before, 10_000, 'the overwrite to be copied');
+  assert.equal(await blobText(azurite, 'items/a b+1.json'), '{"id":1,"v":2}');
+  // A delete removes the blob, by its notification or, failing that, by the next pass.
+  await client.send(new DeleteObjectCommand({ Bucket: 'primary', Key: 'items/old.json' }));
+  await waitUntil(
+    async () => !(await blobExists(azurite, 'items/old.json')),
+    10_000,
+    'the delete to reach Blob',
+  );
+  assert.deepEqual(await sync.syncOnce(), { copied: 0, deleted: 0, total: 1 });
 });

@@ -111,7 +111,7 @@ function renderItem(row: { item?: ItemView }): ItemView {
 export function startApp(settings: AppSettings): Promise<{ close(): Promise<void>; port: number }> {
   const pool = new pg.Pool({
     connectionString: settings.databaseUrl,
-    max: 5,
+    max: 20,
     connectionTimeoutMillis: 2000,
     idleTimeoutMillis: 5000,
     query_timeout: 3000,
@@ -132,19 +132,26 @@ export function startApp(settings: AppSettings): Promise<{ close(): Promise<void
     const url = new URL(req.url ?? '/', 'http://app');
     if (settings.release === 'broken') renderItem({});
     if (req.method === 'GET' && url.pathname === '/healthz') {
-      const [row] = (await pool.query<{ recovery: boolean }>('select pg_is_in_recovery() as recovery')).rows;
+      // Writable: not a physical standby, and not a database kept read-only (a logical subscriber
+      // before its cut-over, or a fenced primary).
+      const [row] = (
+        await pool.query<{ recovery: boolean; ro: string }>(
+          "select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as ro",
+        )
+      ).rows;
       send(res, 200, {
         status: 'ok',
         site: settings.site,
         release: settings.release,
         db: 'ok',
-        writable: !row.recovery,
+        writable: !row.recovery && row.ro === 'off',
       });
       return;
     }
     if (req.method === 'POST' && url.pathname === '/items') {
       const text = await readBody(req);
-      const body = text ? String((JSON.parse(text) as { body?: unknown }).body ?? '') : '';
+      const input = (text ? JSON.parse(text) : {}) as { body?: unknown; object?: boolean };
+      const body = String(input.body ?? '');
       const client = await pool.connect();
       try {
         await client.query('begin');
@@ -153,9 +160,12 @@ export function startApp(settings: AppSettings): Promise<{ close(): Promise<void
           [body, settings.site],
         );
         const id = rows[0].id;
-        const key = `items/${id}.json`;
-        await client.query('update items set object_key = $1 where id = $2', [key, id]);
-        await store.put(key, JSON.stringify({ id, body, site: settings.site }));
+        // `object: false` writes the row alone (the writer's rows outnumber its objects).
+        const key = input.object === false ? '' : `items/${id}.json`;
+        if (key) {
+          await client.query('update items set object_key = $1 where id = $2', [key, id]);
+          await store.put(key, JSON.stringify({ id, body, site: settings.site }));
+        }
         // Commit last: a row is only acknowledged once its object is stored.
         await client.query('commit');
         send(res, 201, { id, key, site: settings.site });
@@ -174,7 +184,7 @@ export function startApp(settings: AppSettings): Promise<{ close(): Promise<void
         [match[1]],
       );
       if (rows.length === 0) return send(res, 404, { error: 'not found' });
-      const object = JSON.parse(await store.get(rows[0].object_key)) as unknown;
+      const object = rows[0].object_key ? (JSON.parse(await store.get(rows[0].object_key)) as unknown) : null;
       send(res, 200, { ...rows[0], object });
       return;
     }

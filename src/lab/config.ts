@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, LAB_DATABASE } from './lab.js';
+import { ADMIN_ROLE, APP_ROLE } from './managed.js';
 import type { LabState } from './state.js';
 
 export interface LabConfigOptions {
@@ -14,7 +15,44 @@ export interface LabConfigOptions {
 /** The TTL the DNS switch gives app.<zone>: clients may keep the old answer this long. */
 export const LAB_DNS_TTL_S = 5;
 
-const pgUrl = (port: number, db = LAB_DATABASE) => `postgresql://postgres@127.0.0.1:${port}/${db}`;
+const pgUrl = (port: number, db = LAB_DATABASE, role = ADMIN_ROLE) =>
+  `postgresql://${role}@127.0.0.1:${port}/${db}`;
+
+/** The lab's writer inserts ids at up to this rate × the RPO budget: the cut-over leaves that much room. */
+export const LAB_SEQUENCE_GAP = 100_000;
+
+/** How the DR database is opened: cut over (logical subscriber) or pg_promote (streaming standby). */
+function openDrDatabase(state: LabState): Record<string, unknown> {
+  const pgState = state.postgres!;
+  if (pgState.replication === 'physical')
+    return {
+      name: 'promote-standby',
+      type: 'database',
+      params: {
+        action: 'promote',
+        // pg_promote() is superuser-only by default: self-managed PostgreSQL, where we hold one.
+        standby: pgUrl(pgState.standby!.port, 'postgres', 'postgres'),
+        primary: pgUrl(pgState.primary!.port, 'postgres', 'postgres'),
+        max_lag: '30s',
+        wait: '30s',
+      },
+    };
+  return {
+    name: 'cut-over-subscriber',
+    type: 'database',
+    params: {
+      action: 'cutover',
+      subscriber: pgUrl(pgState.standby!.port),
+      publisher: pgUrl(pgState.primary!.port),
+      // PostgreSQL 15 wants a superuser to own a subscription (16+: pg_create_subscription).
+      subscription_owner: pgUrl(pgState.standby!.port, LAB_DATABASE, 'postgres'),
+      catch_up: '3s',
+      // In a lost region the publisher cannot say what it had: the lab accepts that, and the report says unknown.
+      on_unknown_lag: 'proceed',
+      sequence_gap: LAB_SEQUENCE_GAP,
+    },
+  };
+}
 
 /**
  * The controller configuration for a lab: probes aimed at the lab's two sites, context from its provider
@@ -66,8 +104,8 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
         },
         db_replication_lag: {
           type: 'postgres_replication',
-          primary: pgUrl(state.postgres!.primary!.port, 'postgres'),
-          standby: pgUrl(state.postgres!.standby!.port, 'postgres'),
+          primary: pgUrl(state.postgres!.primary!.port),
+          standby: pgUrl(state.postgres!.standby!.port),
           degraded_lag: '5s',
           error_lag: '15s',
         },
@@ -92,6 +130,7 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
       changes: { since: '1h' },
     },
     runbooks: {
+      replication: state.postgres!.replication === 'physical' ? 'physical' : 'logical',
       dr_failover: {
         description: 'fail the lab over from the primary site to the DR site',
         defaults: { timeout: '30s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } },
@@ -105,52 +144,15 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
                 continue_on_error: true,
                 timeout: '5s',
                 retries: 0,
-                params: { database: { connection: pgUrl(state.postgres!.primary!.port, 'postgres') } },
-              },
-            ],
-          },
-          {
-            name: 'promote',
-            steps: [
-              {
-                name: 'promote-standby',
-                type: 'database',
                 params: {
-                  action: 'promote',
-                  standby: pgUrl(state.postgres!.standby!.port, 'postgres'),
-                  primary: pgUrl(state.postgres!.primary!.port, 'postgres'),
-                  max_lag: '30s',
-                  wait: '30s',
+                  database: { connection: pgUrl(state.postgres!.primary!.port), app_roles: [APP_ROLE] },
                 },
               },
             ],
           },
-          {
-            name: 'storage_sync',
-            steps: [
-              {
-                name: 'sync-remaining-objects',
-                type: 'storage_sync',
-                continue_on_error: true,
-                timeout: '15s',
-                retries: 0,
-                params: {
-                  source: {
-                    endpoint: state.s3!.endpoint,
-                    region: state.s3!.region,
-                    bucket: state.s3!.bucket,
-                    access_key_id: state.s3!.accessKeyId,
-                    secret_access_key: state.s3!.secretAccessKey,
-                    force_path_style: true,
-                  },
-                  destination: {
-                    connection_string: state.azurite!.connectionString,
-                    container: state.azurite!.container,
-                  },
-                },
-              },
-            ],
-          },
+          // Objects are not copied at failover (S3 is in the lost region): the event-driven replicator
+          // has kept Azure Blob current all along.
+          { name: 'promote', steps: [openDrDatabase(state)] },
           {
             name: 'dns',
             steps: [

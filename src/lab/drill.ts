@@ -13,7 +13,15 @@ import { createSignalSource } from '../signals/index.js';
 import { migrate, openDatabase, HistoryStore, HISTORY_MIGRATIONS } from '../store/index.js';
 import { writeLabConfig } from './config.js';
 import { setFeedState } from './feeds.js';
-import { labDown, labUp, resolveApp, startLabApp, LAB_DATABASE, type Progress } from './lab.js';
+import {
+  labDown,
+  labUp,
+  resolveApp,
+  startLabApp,
+  LAB_DATABASE,
+  type LabReplication,
+  type Progress,
+} from './lab.js';
 import { clusterHandle, query } from './postgres.js';
 import { killProcess } from './process.js';
 import type { LabState } from './state.js';
@@ -23,6 +31,12 @@ export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 export interface DrillReport {
   scenario: DrillScenario;
+  /** How the DR database was kept current: logical subscriber or physical standby. */
+  replication: LabReplication;
+  /** The writer's rates (rows/s, objects/s) and the 99th percentile latency of its acknowledged writes. */
+  write_rate: number;
+  object_rate: number;
+  write_p99_ms: number | null;
   /** The decision that ended the drill (dr_failover) or the most drastic one taken while it ran. */
   decision: string;
   detect_s: number | null;
@@ -50,6 +64,11 @@ export interface DrillReport {
 
 export interface DrillOptions {
   scenario: DrillScenario;
+  /** The DR database: a logical subscriber (default, as between RDS and Azure) or a streaming standby. */
+  replication?: LabReplication;
+  /** Rows a second the writer inserts through the app, and how many of them carry an object. */
+  write_rate?: number;
+  object_rate?: number;
   /** Where the drill's lab lives; removed at the end. */
   dir: string;
   interval_s?: number;
@@ -70,48 +89,88 @@ interface Ack {
   site: string;
 }
 
-/** A client that keeps writing through the app as users would: resolving app.<zone> through the lab DNS. */
-class Writer {
+/**
+ * A client that keeps writing through the app as users would, resolving app.<zone> through the lab DNS:
+ * `writeRate` rows a second, `objectRate` of them with an object, spread evenly, as many in flight as
+ * the rate needs (up to `maxInFlight`). Only acknowledged writes count.
+ */
+export class Writer {
   readonly acked: Ack[] = [];
+  readonly latenciesMs: number[] = [];
   failed = 0;
   private stopped = false;
   private loop?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private address?: { value: string; at: number };
 
   constructor(
     private readonly state: LabState,
-    private readonly pauseMs = 100,
+    private readonly writeRate = 10,
+    private readonly objectRate = 5,
+    private readonly maxInFlight = 64,
   ) {}
 
-  start(): void {
-    this.loop = (async () => {
-      let n = 0;
-      while (!this.stopped) {
-        n++;
-        try {
-          const address = await resolveApp(this.state);
-          if (!address) throw new Error('no DNS answer');
-          const res = await fetch(`http://${address}:${this.state.appPort}/items`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ body: `order ${n}` }),
-            signal: AbortSignal.timeout(3000),
-          });
-          if (res.status === 201) this.acked.push((await res.json()) as Ack);
-          else {
-            this.failed++;
-            await res.text();
-          }
-        } catch {
-          this.failed++;
-        }
-        await new Promise((r) => setTimeout(r, this.pauseMs));
+  /** The app's address, asked of DNS at most once a second (clients cache answers too). */
+  private async resolve(): Promise<string | undefined> {
+    if (this.address && performance.now() - this.address.at < 1000) return this.address.value;
+    const value = await resolveApp(this.state);
+    this.address = value ? { value, at: performance.now() } : undefined;
+    return value;
+  }
+
+  private async write(n: number, object: boolean): Promise<void> {
+    const started = performance.now();
+    try {
+      const address = await this.resolve();
+      if (!address) throw new Error('no DNS answer');
+      const res = await fetch(`http://${address}:${this.state.appPort}/items`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ body: `order ${n}`, object }),
+        signal: AbortSignal.timeout(3000),
+      });
+      if (res.status === 201) {
+        this.acked.push((await res.json()) as Ack);
+        this.latenciesMs.push(performance.now() - started);
+      } else {
+        this.failed++;
+        await res.text();
       }
+    } catch {
+      this.failed++;
+      this.address = undefined;
+    }
+  }
+
+  start(): void {
+    const begun = performance.now();
+    let issued = 0;
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const due = Math.floor(((performance.now() - begun) / 1000) * this.writeRate);
+        while (issued < due && this.inFlight.size < this.maxInFlight) {
+          const object =
+            Math.floor(((issued + 1) * this.objectRate) / this.writeRate) >
+            Math.floor((issued * this.objectRate) / this.writeRate);
+          const p = this.write(++issued, object).finally(() => this.inFlight.delete(p));
+          this.inFlight.add(p);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await Promise.all(this.inFlight);
     })();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+  }
+
+  /** The 99th percentile of acknowledged writes' latency, in ms. */
+  p99(): number | null {
+    if (this.latenciesMs.length === 0) return null;
+    const sorted = [...this.latenciesMs].sort((a, b) => a - b);
+    return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] * 10) / 10;
   }
 }
 
@@ -135,7 +194,7 @@ async function countLost(state: LabState, acked: Ack[]): Promise<{ rows: number;
   for await (const blob of container.listBlobsFlat({ prefix: 'items/' })) blobs.add(blob.name);
   return {
     rows: ids.filter((id) => !have.has(id)).length,
-    objects: fromPrimary.filter((a) => !blobs.has(a.key)).length,
+    objects: fromPrimary.filter((a) => a.key && !blobs.has(a.key)).length,
   };
 }
 
@@ -199,7 +258,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const interval = options.interval_s ?? 5;
   const timeoutS = options.timeout_s ?? 180;
   progress(`building the lab in ${options.dir}`);
-  const state = await labUp({ dir: options.dir, progress: (m) => progress(`  starting ${m}`) });
+  const replication = options.replication ?? 'logical';
+  const writeRate = options.write_rate ?? 10;
+  const objectRate = Math.min(options.object_rate ?? 5, writeRate);
+  const state = await labUp({
+    dir: options.dir,
+    replication,
+    progress: (m) => progress(`  starting ${m}`),
+  });
   const interrupted = new Promise<never>((_, reject) => {
     const stop = () => reject(new Error(`interrupted (${String(options.signal?.reason ?? 'stopped')})`));
     if (options.signal?.aborted) stop();
@@ -278,10 +344,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         }),
       );
 
-    writer = new Writer(state);
+    writer = new Writer(state, writeRate, objectRate);
     writer.start();
     progress(
-      `controller: every ${interval} s; a writer inserts rows and uploads objects through app.${state.zone}`,
+      `controller: every ${interval} s; a writer inserts ${writeRate} rows/s (${objectRate} with an object) through app.${state.zone}`,
     );
     controller.start();
     // Two healthy cycles in a row: the writer has traffic in flight and replication is in step before the fault.
@@ -390,6 +456,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const objectReplication = replicationLag(state.sync!.logFile);
     return {
       scenario: options.scenario,
+      replication,
+      write_rate: writeRate,
+      object_rate: objectRate,
+      write_p99_ms: writer.p99(),
       decision: decided ? 'dr_failover' : (taken?.action ?? 'none'),
       detect_s: detected ? since(detected.seenAt) : null,
       decide_s: decided ? since(decided.seenAt) : null,

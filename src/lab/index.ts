@@ -40,6 +40,7 @@ export {
   LAB_BUCKET,
   LAB_CONTAINER,
   type Site,
+  type LabReplication,
   type LabStatus,
   type ComponentStatus,
 } from './lab.js';

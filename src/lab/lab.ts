@@ -9,6 +9,13 @@ import { freePort, freePortOn } from './ports.js';
 import { isRunning, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
 import { ITEMS_SCHEMA, type AppSettings } from './app.js';
 import {
+  APP_ROLE,
+  createManagedDatabase,
+  createPublication,
+  subscribe,
+  subscriptionReady,
+} from './managed.js';
+import {
   isOurs,
   readLabState,
   writeLabState,
@@ -90,7 +97,8 @@ export async function startLabApp(state: LabState, site: Site, release = 'v1'): 
     host,
     port,
     release,
-    databaseUrl: `postgresql://postgres@127.0.0.1:${pgState.port}/${LAB_DATABASE}`,
+    // The application's own role, not the admin: the fence ends its sessions and revokes its CONNECT.
+    databaseUrl: `postgresql://${APP_ROLE}@127.0.0.1:${pgState.port}/${LAB_DATABASE}`,
     store,
   };
   const marker = `--lab=${state.dir} --site=${site}`;
@@ -125,7 +133,55 @@ export async function startLabApp(state: LabState, site: Site, release = 'v1'): 
  * sync loop between them, BIND serving app.<zone> → the primary app, and the sample app on both sites.
  * The state file is rewritten after every component, so `labDown` can clean up a half-built lab.
  */
-export async function labUp(options: { dir?: string; progress?: Progress } = {}): Promise<LabState> {
+export type LabReplication = 'logical' | 'physical';
+
+/**
+ * The two databases. `logical` (the default) models RDS → Azure Flexible Server: the DR database is a
+ * separate cluster subscribed to a publication, the controller's role is not a superuser on either side,
+ * and the DR database stays read-only to the app until the cut-over. `physical` keeps a streaming standby.
+ */
+async function startDatabases(
+  state: LabState,
+  replication: LabReplication,
+  progress: Progress,
+): Promise<void> {
+  const dir = state.dir;
+  progress(
+    replication === 'logical'
+      ? 'PostgreSQL primary (the RDS stand-in) and logical subscriber (the Azure Flexible Server stand-in)'
+      : 'PostgreSQL primary',
+  );
+  // The two clusters of a logical pair are independent: initdb both at once.
+  const [primary, dr] = await Promise.all([
+    startPrimary({ baseDir: join(dir, 'pg-primary') }),
+    replication === 'logical' ? startPrimary({ baseDir: join(dir, 'pg-standby') }) : undefined,
+  ]);
+  state.postgres = {
+    binDir: primary.binDir,
+    replication,
+    primary: { dataDir: primary.dataDir, port: primary.port },
+    ...(dr ? { standby: { dataDir: dr.dataDir, port: dr.port } } : {}),
+  };
+  writeLabState(state);
+  await createManagedDatabase(primary, LAB_DATABASE, ITEMS_SCHEMA, {
+    replication: replication === 'logical',
+  });
+  if (!dr) {
+    progress('PostgreSQL streaming standby');
+    const standby = await startStandby(primary, { baseDir: join(dir, 'pg-standby') });
+    state.postgres.standby = { dataDir: standby.dataDir, port: standby.port };
+    writeLabState(state);
+    return;
+  }
+  await createManagedDatabase(dr, LAB_DATABASE, ITEMS_SCHEMA, { replication: false });
+  await createPublication(primary, LAB_DATABASE);
+  await subscribe(dr, primary, LAB_DATABASE);
+  await waitUntil(() => subscriptionReady(dr, LAB_DATABASE), 60_000, 'the subscription to stream', 100);
+}
+
+export async function labUp(
+  options: { dir?: string; progress?: Progress; replication?: LabReplication } = {},
+): Promise<LabState> {
   const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
   const progress = options.progress ?? (() => undefined);
   const existing = readLabState(dir);
@@ -148,17 +204,7 @@ export async function labUp(options: { dir?: string; progress?: Progress } = {})
   };
   writeLabState(state);
   try {
-    progress('PostgreSQL primary');
-    const primary = await startPrimary({ baseDir: join(dir, 'pg-primary') });
-    state.postgres = { binDir: primary.binDir, primary: { dataDir: primary.dataDir, port: primary.port } };
-    writeLabState(state);
-    await query(primary.connectionString(), `create database ${LAB_DATABASE}`);
-    await query(primary.connectionString(LAB_DATABASE), ITEMS_SCHEMA);
-
-    progress('PostgreSQL streaming standby');
-    const standby = await startStandby(primary, { baseDir: join(dir, 'pg-standby') });
-    state.postgres.standby = { dataDir: standby.dataDir, port: standby.port };
-    writeLabState(state);
+    await startDatabases(state, options.replication ?? 'logical', progress);
 
     // The primary's object store notifies the replicator of every new object (as S3 event
     // notifications do); the replicator copies each at once and reconciles by listing every few seconds.
@@ -371,15 +417,18 @@ export async function resolveApp(state: LabState, name = `app.${state.zone}`): P
 async function pgStatus(name: string, pgState: { port: number } | undefined): Promise<ComponentStatus> {
   if (!pgState) return { name, up: false, detail: 'not started' };
   try {
-    const [row] = await query<{ recovery: boolean; receiver: string | null }>(
+    const [row] = await query<{ recovery: boolean; receiver: string | null; subs: number; applying: number }>(
       `postgresql://postgres@127.0.0.1:${pgState.port}/postgres`,
-      'select pg_is_in_recovery() as recovery, (select status from pg_stat_wal_receiver) as receiver',
+      `select pg_is_in_recovery() as recovery, (select status from pg_stat_wal_receiver) as receiver,
+              (select count(*) from pg_subscription where subenabled)::int as subs,
+              (select count(*) from pg_stat_subscription where pid is not null and relid is null)::int as applying`,
     );
-    return {
-      name,
-      up: true,
-      detail: `127.0.0.1:${pgState.port} ${row.recovery ? `standby, WAL receiver ${row.receiver ?? 'not running'}` : 'read-write'}`,
-    };
+    const role = row.recovery
+      ? `standby, WAL receiver ${row.receiver ?? 'not running'}`
+      : row.subs > 0
+        ? `logical subscriber, ${row.applying} of ${row.subs} subscriptions applying`
+        : 'read-write';
+    return { name, up: true, detail: `127.0.0.1:${pgState.port} ${role}` };
   } catch (error) {
     return { name, up: false, detail: `127.0.0.1:${pgState.port} ${(error as Error).message}` };
   }

@@ -31,6 +31,8 @@ export interface LabState {
   appPort?: number;
   postgres?: {
     binDir: string;
+    /** logical: the DR database is a subscriber (RDS → Azure); physical: a streaming standby. */
+    replication?: 'logical' | 'physical';
     primary?: { dataDir: string; port: number };
     standby?: { dataDir: string; port: number };
   };

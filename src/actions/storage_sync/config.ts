@@ -3,7 +3,12 @@ import { s3LocationSchema } from '../shared/s3.js';
 
 export const azureContainerSchema = z
   .object({
-    /** A storage connection string (from ${VAR}); or account_url with account_name and account_key. */
+    /**
+     * A storage connection string (from ${VAR}); or account_url with account_name and account_key; or
+     * account_url alone, signed in through Microsoft Entra ID with DefaultAzureCredential (workload
+     * identity on AKS, managed identity, environment, az login), which needs the role Storage Blob
+     * Data Contributor on the container.
+     */
     connection_string: z.string().optional(),
     account_url: z.string().url().optional(),
     account_name: z.string().optional(),
@@ -19,8 +24,13 @@ export const azureContainerSchema = z
     create_container: z.boolean().default(true),
   })
   .strict()
-  .refine((d) => d.connection_string || (d.account_url && d.account_name && d.account_key), {
-    message: 'give connection_string, or account_url with account_name and account_key',
+  .refine((d) => d.connection_string || d.account_url, {
+    message:
+      'give connection_string, or account_url (with account_name and account_key, or alone for DefaultAzureCredential)',
+  })
+  .refine((d) => Boolean(d.account_name) === Boolean(d.account_key), {
+    message:
+      'account_name and account_key go together; leave both out to sign in with DefaultAzureCredential',
   });
 
 /** Copy an S3 bucket (or prefix) to an Azure Blob container: incremental, parallel, resumable. */

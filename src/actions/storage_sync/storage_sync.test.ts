@@ -7,7 +7,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startAzurite, startS3Server, type AzuriteServer, type S3Server } from '../../lab/index.js';
 import { s3Client } from '../shared/s3.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
-import { containerClient, storageSyncAdapter } from './storage_sync.js';
+import { blockSizeFor, containerClient, MAX_BLOCKS, storageSyncAdapter } from './storage_sync.js';
 
 let base: string;
 let s3: S3Server;
@@ -112,4 +112,14 @@ test("a wrong source credential fails pre-flight and the step with the server's 
     storageSyncAdapter.run(params, stepContext()),
     /listing s3:\/\/missing-bucket\/: HTTP 404 NoSuchBucket/,
   );
+});
+
+test('blocks are sized so that any S3 object (up to 5 TiB) fits in 50,000 blocks of whole MiB', () => {
+  const mib = 1 << 20;
+  for (const size of [0, 1, 4 * mib * 50_000, 4 * mib * 50_000 + 1, 200 * 1024 * mib * 1024, 5 * 1024 ** 4]) {
+    const block = blockSizeFor(size);
+    assert.ok(block >= 4 * mib && block % mib === 0, `block ${block} for ${size}`);
+    assert.ok(Math.ceil(size / block) <= MAX_BLOCKS, `${size} bytes in blocks of ${block}`);
+  }
+  assert.equal(blockSizeFor(100 * mib), 4 * mib);
 });

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import pLimit from 'p-limit';
 import { s3Client } from '../shared/s3.js';
@@ -15,10 +16,25 @@ import { storageSyncParamsSchema, type AzureContainer, type StorageSyncParams } 
 /** Blob metadata holding the source object's ETag (its MD5 for simple uploads): equal size and ETag mean "already copied". */
 const SOURCE_ETAG = 'sourceetag';
 
+/**
+ * A block blob holds at most 50,000 blocks: blocks of 4 MiB cover 195 GiB, so larger objects get
+ * larger blocks (whole MiB), up to S3's 5 TiB object limit.
+ */
+export const MAX_BLOCKS = 50_000;
+export function blockSizeFor(size: number): number {
+  const mib = 1 << 20;
+  return Math.max(4 * mib, Math.ceil(size / MAX_BLOCKS / mib) * mib);
+}
+
 export function containerClient(d: AzureContainer): ContainerClient {
   const service = d.connection_string
     ? BlobServiceClient.fromConnectionString(d.connection_string)
-    : new BlobServiceClient(d.account_url!, new StorageSharedKeyCredential(d.account_name!, d.account_key!));
+    : new BlobServiceClient(
+        d.account_url!,
+        d.account_key
+          ? new StorageSharedKeyCredential(d.account_name!, d.account_key)
+          : new DefaultAzureCredential(),
+      );
   return service.getContainerClient(d.container);
 }
 
@@ -119,11 +135,13 @@ async function sync(p: StorageSyncParams, ctx: StepContext): Promise<StepResult>
             const got = await s3.send(new GetObjectCommand({ Bucket: p.source.bucket, Key: o.key }), {
               abortSignal: ctx.signal,
             });
-            await container.getBlockBlobClient(name).uploadStream(got.Body as Readable, 4 << 20, 4, {
-              abortSignal: ctx.signal,
-              metadata: { [SOURCE_ETAG]: o.etag },
-              blobHTTPHeaders: { blobContentType: got.ContentType },
-            });
+            await container
+              .getBlockBlobClient(name)
+              .uploadStream(got.Body as Readable, blockSizeFor(o.size), 4, {
+                abortSignal: ctx.signal,
+                metadata: { [SOURCE_ETAG]: o.etag },
+                blobHTTPHeaders: { blobContentType: got.ContentType },
+              });
             copied += 1;
             bytes += o.size;
             report();

@@ -9,7 +9,7 @@ function summary(report: DrillReport): string {
   const failedOver = report.decision === 'dr_failover';
   const lines = [
     '',
-    `DRILL ${report.scenario}: decision ${report.decision} (${report.category})`,
+    `DRILL ${report.scenario} (${report.replication} replication, ${report.write_rate} writes/s, ${report.object_rate} objects/s): decision ${report.decision} (${report.category})`,
     `  why:      ${report.reason}`,
     `  detect:   ${s(report.detect_s)} after onset (first cycle that scored the failure)`,
     failedOver
@@ -52,6 +52,13 @@ export function registerDrill(program: Command): void {
     .option('--lab', 'run against a local lab built for the drill (the only mode so far)')
     .option('--scenario <name>', `regional-outage | bad-deploy`, 'regional-outage')
     .option('--dir <path>', 'where the drill builds its lab', `${DEFAULT_LAB_DIR}-drill`)
+    .option(
+      '--replication <mode>',
+      'the DR database: logical (subscriber, as RDS → Azure) | physical (streaming standby)',
+      'logical',
+    )
+    .option('--write-rate <n>', 'rows a second the writer inserts through the app', '10')
+    .option('--object-rate <n>', 'objects a second among those writes', '5')
     .option('--interval <seconds>', 'controller interval', '5')
     .option('--timeout <seconds>', 'give up on the failover after this long', '180')
     .option('--keep', 'leave the lab running afterwards (stop it with phoenix lab down --dir DIR)')
@@ -63,6 +70,9 @@ export function registerDrill(program: Command): void {
         dir: string;
         interval: string;
         timeout: string;
+        replication: string;
+        writeRate: string;
+        objectRate: string;
         keep?: boolean;
         json?: boolean;
       }) => {
@@ -70,6 +80,14 @@ export function registerDrill(program: Command): void {
         if (!DRILL_SCENARIOS.includes(options.scenario as DrillScenario))
           throw new UserError(
             `unknown scenario "${options.scenario}"; use one of ${DRILL_SCENARIOS.join(', ')}`,
+          );
+        if (options.replication !== 'logical' && options.replication !== 'physical')
+          throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
+        const writeRate = Number(options.writeRate);
+        const objectRate = Number(options.objectRate);
+        if (!(writeRate > 0) || !(objectRate >= 0) || objectRate > writeRate)
+          throw new UserError(
+            '--write-rate takes a positive number, --object-rate a number from 0 to the write rate',
           );
         const interval = Number(options.interval);
         const timeout = Number(options.timeout);
@@ -105,6 +123,9 @@ export function registerDrill(program: Command): void {
         try {
           report = await runDrill({
             scenario: options.scenario as DrillScenario,
+            replication: options.replication,
+            write_rate: writeRate,
+            object_rate: objectRate,
             dir,
             interval_s: interval,
             timeout_s: timeout,
@@ -126,6 +147,10 @@ export function registerDrill(program: Command): void {
           process.stdout.write(
             JSON.stringify({
               scenario,
+              replication: report.replication,
+              write_rate: report.write_rate,
+              object_rate: report.object_rate,
+              write_p99_ms: report.write_p99_ms,
               decision,
               detect_s,
               decide_s,

@@ -19,16 +19,26 @@ function printStatus(status: LabStatus): void {
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
-    .description('a local two-site lab (PostgreSQL primary + standby, S3 + Azure Blob, BIND, sample app)');
+    .description(
+      'a local two-site lab (PostgreSQL primary + logical subscriber or standby, S3 + Azure Blob, BIND, sample app)',
+    );
 
   lab
     .command('up')
     .description('build and start the lab; its state lives in --dir')
     .option('--dir <path>', 'lab directory', DEFAULT_LAB_DIR)
+    .option(
+      '--replication <mode>',
+      'the DR database: logical (subscriber, as RDS → Azure) | physical (streaming standby)',
+      'logical',
+    )
     .option('--json', 'print the lab state as JSON')
-    .action(async (options: { dir: string; json?: boolean }) => {
+    .action(async (options: { dir: string; json?: boolean; replication: string }) => {
+      if (options.replication !== 'logical' && options.replication !== 'physical')
+        throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
       const state = await labUp({
         dir: options.dir,
+        replication: options.replication,
         progress: (message) => {
           if (!options.json) process.stderr.write(`lab: starting ${message}\n`);
         },
