@@ -12,6 +12,35 @@ export interface FetchOptions {
   source: string;
   /** Error statuses whose body is still the API's answer (Prometheus explains a bad query in a 400's JSON). */
   answerStatuses?: number[];
+  /** The largest body read (default 8 MiB); past it the download is cancelled, not buffered. */
+  maxBytes?: number;
+}
+
+/**
+ * Reads a body up to `max` bytes, counting while it streams: a feed that answers with gigabytes
+ * (or never stops) costs at most `max` bytes of memory before the connection is dropped.
+ */
+async function readCapped(response: Response, max: number, source: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > max) {
+    await response.body?.cancel();
+    throw new SourceError(`${source}: answer larger than ${max} bytes (Content-Length ${declared})`);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new SourceError(`${source}: answer larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** GETs a URL and returns its body as text, turning every failure into a one-line SourceError. */
@@ -28,10 +57,7 @@ export async function fetchText(url: string, options: FetchOptions): Promise<str
   }
   let text: string;
   try {
-    const buffer = await response.arrayBuffer();
-    if (buffer.byteLength > MAX_BODY_BYTES)
-      throw new SourceError(`${options.source}: answer larger than ${MAX_BODY_BYTES} bytes`);
-    text = new TextDecoder().decode(buffer);
+    text = await readCapped(response, options.maxBytes ?? MAX_BODY_BYTES, options.source);
   } catch (error) {
     if (error instanceof SourceError) throw error;
     if (options.signal.aborted) throw new SourceError(`${options.source}: no answer in time`);

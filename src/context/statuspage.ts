@@ -1,3 +1,4 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
 import type { IncidentImpact, IncidentStatus, StatusFeed, StatusIncident } from '../core/index.js';
 import { fetchJson, fetchText, isoToSeconds, joinUrl, oneLine, SourceError } from './http.js';
@@ -108,20 +109,46 @@ export async function gatherStatusPage(
   return { available: true, incidents: all };
 }
 
-function tag(item: string, name: string): string | undefined {
-  const match = new RegExp(`<${name}(?:\\s[^>]*)?>([\\s\\S]*?)</${name}>`, 'i').exec(item);
-  if (!match) return undefined;
-  return decodeEntities(match[1].replace(/^\s*<!\[CDATA\[([\s\S]*?)\]\]>\s*$/, '$1'));
+/**
+ * RSS through a real XML parser: CDATA, character references (`&#8217;`, `&#x2019;`) and XML's entities decode
+ * as a feed reader decodes them. Entity expansion is the parser's, with its limits on expansion.
+ */
+const rssParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  processEntities: true,
+  // Also decodes character references (&#233;, &#x2019;), which the XML entity step leaves alone.
+  htmlEntities: true,
+  isArray: (name) => name === 'item',
+});
+
+/** An element's text: a plain string, or the text part of an element that also has attributes or children. */
+function textOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (value && typeof value === 'object' && '#text' in value)
+    return textOf((value as { '#text': unknown })['#text']);
+  return undefined;
 }
 
-function decodeEntities(text: string): string {
-  return text
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;|&apos;/g, "'")
-    .replace(/&amp;/g, '&');
+interface RssItem {
+  title?: unknown;
+  description?: unknown;
+  pubDate?: unknown;
+}
+
+function rssItems(text: string, source: string): RssItem[] {
+  let document: { rss?: { channel?: { item?: RssItem[] } } };
+  try {
+    const valid = XMLValidator.validate(text);
+    if (valid !== true) throw new Error(`${valid.err.msg} (line ${valid.err.line})`);
+    document = rssParser.parse(text);
+  } catch (error) {
+    throw new SourceError(`${source}: the answer is not well-formed XML: ${(error as Error).message}`);
+  }
+  const channel = document.rss?.channel;
+  if (!channel) throw new SourceError(`${source}: the answer is not an RSS feed (no <rss><channel>)`);
+  return channel.item ?? [];
 }
 
 /** An RSS 2.0 status feed (Azure's status page publishes one): every item is an active incident. */
@@ -131,15 +158,12 @@ async function gatherRss(
   source: string,
 ): Promise<StatusFeed> {
   const text = await fetchText(settings.url, { signal, headers: settings.headers, source });
-  if (!/<rss[\s>]|<channel[\s>]/i.test(text))
-    throw new SourceError(`${source}: the answer is not an RSS feed`);
-  const items = text.match(/<item[\s>][\s\S]*?<\/item>/gi) ?? [];
-  const incidents: StatusIncident[] = items.map((item) => {
-    const pub = tag(item, 'pubDate');
+  const incidents: StatusIncident[] = rssItems(text, source).map((item) => {
+    const pub = textOf(item.pubDate);
     const ms = pub ? Date.parse(pub) : NaN;
-    const description = tag(item, 'description');
+    const description = textOf(item.description);
     return {
-      name: oneLine(tag(item, 'title') ?? 'untitled', 300),
+      name: oneLine(textOf(item.title) ?? 'untitled', 300),
       status: 'investigating',
       impact: 'major',
       started: Number.isNaN(ms) ? undefined : ms / 1000,

@@ -55,10 +55,10 @@ test(
       assert.equal(hook.status, 202);
       // The interval is an hour: a second cycle can only come from the alert.
       let points: Array<{ at: number }> = [];
-      for (let i = 0; i < 100 && points.length < 2; i++) {
+      await phoenix.waitFor(async () => {
         points = (await (await fetch(`${base}/api/history?since=1h`, { headers: auth })).json()).points;
-        if (points.length < 2) await new Promise((r) => setTimeout(r, 100));
-      }
+        return points.length >= 2;
+      }, 'the cycle the alert started');
       assert.equal(points.length, 2);
       const status = await (await fetch(`${base}/api/status`, { headers: auth })).json();
       assert.match(status.latest.reason, /alertmanager: ApiDown firing/);

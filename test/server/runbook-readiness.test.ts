@@ -90,11 +90,14 @@ test(
     const port = await freePort();
     const missing = join(dir, 'no-such-dir', 'terraform');
     const notes: Array<Record<string, unknown>> = [];
+    let noted: () => void = () => undefined;
+    const firstNote = new Promise<void>((resolve) => (noted = resolve));
     const receiver = await httpServer((req, res) => {
       let raw = '';
       req.on('data', (c) => (raw += String(c)));
       req.on('end', () => {
         notes.push(JSON.parse(raw) as Record<string, unknown>);
+        noted();
         res.end('{}');
       });
     });
@@ -126,7 +129,7 @@ test(
       const metrics = await (await fetch(`${base}/metrics`)).text();
       assert.match(metrics, /^phoenix_runbook_ready\{runbook="dr_failover"\} 0$/m);
       assert.ok(metrics.includes(`check="${missing} present"} 1`), metrics);
-      for (let i = 0; i < 100 && notes.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await firstNote;
       assert.equal(notes.length, 1, phoenix.output());
       assert.equal(notes[0].stage, 'readiness');
       assert.equal(notes[0].step, 'not_ready');

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry, { AbortError } from 'p-retry';
 import type { Analysis, Level } from '../../core/index.js';
 import type { AnalysisInput, Analyzer } from '../analyzer.js';
 import { parseAnswer, type LlmAnswer } from './answer.js';
@@ -40,9 +42,43 @@ function describeError(error: unknown, settings: LlmSettings): string {
 }
 
 function retryable(error: unknown): boolean {
+  if (error instanceof InvalidAnswer) return true;
   const status = (error as { status?: number })?.status;
   if (typeof status !== 'number') return true;
   return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** The model answered, but not with the schema's JSON: worth asking again. */
+class InvalidAnswer extends Error {}
+
+/** Asking again cannot help: the model refused, or the API asks for a wait longer than the budget. */
+class FinalProblem extends Error {
+  constructor(
+    message: string,
+    readonly refused = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * How long a 429 asks the client to wait: OpenAI's `retry-after-ms`, else `Retry-After` in
+ * seconds or as an HTTP date (RFC 9110 section 10.2.3). Undefined when the answer gives none.
+ */
+export function retryAfterMs(error: unknown, now = Date.now()): number | undefined {
+  const headers = (error as { headers?: unknown })?.headers;
+  if (!headers) return undefined;
+  const get = (name: string): string | undefined =>
+    headers instanceof Headers
+      ? (headers.get(name) ?? undefined)
+      : (headers as Record<string, string | undefined>)[name];
+  const ms = Number(get('retry-after-ms'));
+  if (get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /**
@@ -101,45 +137,64 @@ export class LlmAnalyzer implements Analyzer {
       return fail(`call cap reached: ${s.maxCallsPerHour} calls in the last hour (llm.max_calls_per_hour)`);
     this.calls.push(input.now);
 
+    return this.ask(prompt, record);
+  }
+
+  /**
+   * Asks with p-retry inside the time budget: an invalid answer, a timeout, 408/409/429/5xx are
+   * asked again (up to llm.retries more times); a refusal or another HTTP error is final. A 429's
+   * Retry-After is waited out, or ends the consultation at once when it would outlast the budget.
+   */
+  private async ask(prompt: Parameters<LlmProvider['complete']>[0], record: Record<string, unknown>) {
+    const s = this.settings;
     const started = performance.now();
     const budget = AbortSignal.timeout(s.budgetMs);
     let reply: ProviderReply | undefined;
-    let problem = '';
     let attempts = 0;
-    for (let attempt = 0; attempt <= s.retries; attempt++) {
-      if (budget.aborted) break;
-      attempts++;
-      try {
-        reply = await this.provider.complete(prompt, budget);
-        if (reply.refusal) {
-          problem = `the model refused: ${reply.refusal.slice(0, 200)}`;
-          reply = undefined;
-          break;
-        }
-        const parsed = parseAnswer(reply.raw);
-        if (parsed.ok) {
-          const latency_ms = Math.round(performance.now() - started);
-          return {
-            ok: true,
-            answer: parsed.answer,
-            record: { ...record, answer: reply.raw, usage: reply.usage, latency_ms, attempts },
-          };
-        }
-        problem = parsed.problem;
-        record.answer = reply.raw;
-      } catch (error) {
-        problem = budget.aborted
-          ? `no answer within the time budget (${s.budgetMs} ms)`
-          : describeError(error, s);
-        if (!retryable(error)) break;
-      }
-    }
-    const latency_ms = Math.round(performance.now() - started);
-    return {
-      ok: false,
-      problem,
-      record: { ...record, usage: reply?.usage, latency_ms, attempts, problem },
+    const finish = (outcome: Omit<LlmOpinion, 'record'>, extra: Record<string, unknown> = {}): LlmOpinion => {
+      const latency_ms = Math.round(performance.now() - started);
+      return { ...outcome, record: { ...record, usage: reply?.usage, latency_ms, attempts, ...extra } };
     };
+    try {
+      const answer = await pRetry(
+        async (attempt) => {
+          attempts = attempt;
+          reply = await this.provider.complete(prompt, budget);
+          if (reply.refusal)
+            throw new AbortError(new FinalProblem(`the model refused: ${reply.refusal.slice(0, 200)}`, true));
+          const parsed = parseAnswer(reply.raw);
+          record.answer = reply.raw;
+          if (!parsed.ok) throw new InvalidAnswer(parsed.problem);
+          return parsed.answer;
+        },
+        {
+          retries: s.retries,
+          signal: budget,
+          minTimeout: 100,
+          factor: 2,
+          shouldRetry: ({ error }) => retryable(error),
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            const wait = retriesLeft > 0 ? retryAfterMs(error) : undefined;
+            if (wait === undefined) return;
+            const left = s.budgetMs - (performance.now() - started);
+            if (wait > left)
+              throw new FinalProblem(
+                `${describeError(error, s)}; it asks to retry after ${Math.ceil(wait / 1000)} s, beyond the time budget (${s.budgetMs} ms)`,
+              );
+            await sleep(wait, undefined, { signal: budget });
+          },
+        },
+      );
+      return finish({ ok: true, answer }, { answer: reply?.raw });
+    } catch (error) {
+      const problem = budget.aborted
+        ? `no answer within the time budget (${s.budgetMs} ms)`
+        : error instanceof FinalProblem || error instanceof InvalidAnswer
+          ? error.message
+          : describeError(error, s);
+      if (error instanceof FinalProblem && error.refused) reply = undefined;
+      return finish({ ok: false, problem }, { problem });
+    }
   }
 
   async analyze(input: AnalysisInput): Promise<Analysis> {

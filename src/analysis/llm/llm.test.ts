@@ -4,8 +4,10 @@ import { defaultConfig, type PhoenixConfig } from '../../config/index.js';
 import type { IncidentContext, SignalSnapshot } from '../../core/index.js';
 import { scoreSnapshot } from '../../scoring/index.js';
 import type { AnalysisInput } from '../analyzer.js';
-import { FakeLlmServer } from '../../lab/fakes/llm.js';
-import { LlmAnalyzer } from './analyzer.js';
+import { DEFAULT_FAKE_ANSWER, FakeLlmServer } from '../../lab/fakes/llm.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LlmAnalyzer, retryAfterMs } from './analyzer.js';
 import { resolveLlmSettings } from './settings.js';
 import type { LlmSettings } from './providers.js';
 
@@ -100,21 +102,25 @@ describe('LLM analyzer through the official SDKs against a local server', () => 
       assert.match(analysis.root_cause, /does not match the schema/);
     });
 
-    for (const [mode, status] of [
-      ['rate_limited', 429],
-      ['server_error', 500],
-    ] as const) {
-      test(`${v.label}: HTTP ${status} is retried once, then escalates`, async () => {
-        fake.setMode(mode);
-        fake.requests.length = 0;
-        const analysis = await new LlmAnalyzer(settingsFor(fake, v.provider, v.api)).analyze(input(config));
-        assert.equal(analysis.recommended_action, 'escalate');
-        assert.equal(analysis.confidence, 'low');
-        assert.match(analysis.root_cause, new RegExp(`HTTP ${status}`));
-        assert.equal(fake.requests.length, 2, 'one attempt plus one retry');
-        assert.equal((analysis.extra?.llm as { attempts: number }).attempts, 2);
-      });
-    }
+    test(`${v.label}: HTTP 500 is retried once, then escalates`, async () => {
+      fake.setMode('server_error');
+      fake.requests.length = 0;
+      const analysis = await new LlmAnalyzer(settingsFor(fake, v.provider, v.api)).analyze(input(config));
+      assert.equal(analysis.recommended_action, 'escalate');
+      assert.equal(analysis.confidence, 'low');
+      assert.match(analysis.root_cause, /HTTP 500/);
+      assert.equal(fake.requests.length, 2, 'one attempt plus one retry');
+      assert.equal((analysis.extra?.llm as { attempts: number }).attempts, 2);
+    });
+
+    test(`${v.label}: HTTP 429 whose Retry-After outlasts the time budget escalates without a retry`, async () => {
+      fake.setMode('rate_limited'); // Retry-After: 20, budget 5 s
+      fake.requests.length = 0;
+      const analysis = await new LlmAnalyzer(settingsFor(fake, v.provider, v.api)).analyze(input(config));
+      assert.equal(analysis.recommended_action, 'escalate');
+      assert.match(analysis.root_cause, /HTTP 429 .*retry after 20 s, beyond the time budget \(5000 ms\)/);
+      assert.equal(fake.requests.length, 1, 'no retry the server asked not to send');
+    });
 
     test(`${v.label}: an answer slower than the timeout escalates`, async () => {
       fake.setMode('slow', { delay_ms: 30_000 });
@@ -292,3 +298,63 @@ function fakeDr(): Record<string, unknown> {
     reasoning: 'AWS Health and the probes agree.',
   };
 }
+
+test('a 429 with a short Retry-After is retried once that wait has passed', async () => {
+  const arrivals: number[] = [];
+  const server = createServer((request, response) => {
+    request.resume();
+    arrivals.push(performance.now());
+    if (arrivals.length === 1) {
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+      response.end(
+        JSON.stringify({
+          error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' },
+        }),
+      );
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 0,
+        model: 'gpt-test',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: JSON.stringify(DEFAULT_FAKE_ANSWER), refusal: null },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = resolveLlmSettings(defaultConfig(), {
+      PHOENIX_LLM_PROVIDER: 'openai',
+      OPENAI_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      OPENAI_API_KEY: SECRET_KEY,
+    });
+    const analyzer = new LlmAnalyzer({ ...base, api: 'chat', timeoutMs: 5_000, budgetMs: 20_000 });
+    const analysis = await analyzer.analyze(input(defaultConfig()));
+    assert.equal(analysis.recommended_action, 'self_heal');
+    assert.equal((analysis.extra?.llm as { attempts: number }).attempts, 2);
+    // A lower bound only: the retry came no sooner than the server asked (a loaded machine makes it later).
+    assert.ok(arrivals[1] - arrivals[0] >= 990, `retried after ${Math.round(arrivals[1] - arrivals[0])} ms`);
+  } finally {
+    server.close();
+  }
+});
+
+test('Retry-After is read as seconds, as an HTTP date, or from retry-after-ms', () => {
+  const now = Date.parse('2026-12-01T10:00:00Z');
+  const headers = (values: Record<string, string>) => ({ headers: new Headers(values) });
+  assert.equal(retryAfterMs(headers({ 'retry-after': '3' }), now), 3000);
+  assert.equal(retryAfterMs(headers({ 'retry-after': 'Tue, 01 Dec 2026 10:00:07 GMT' }), now), 7000);
+  assert.equal(retryAfterMs(headers({ 'retry-after-ms': '250', 'retry-after': '3' }), now), 250);
+  assert.equal(retryAfterMs(headers({}), now), undefined);
+  assert.equal(retryAfterMs(new Error('no headers'), now), undefined);
+});
