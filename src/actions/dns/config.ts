@@ -59,7 +59,83 @@ export const cloudflareParamsSchema = z
     api_token: z.string().min(1),
     api_base: z.string().url().default('https://api.cloudflare.com/client/v4'),
     proxied: z.boolean().default(false),
+    /** Enterprise zones accept a 30 s TTL; others 60 s at least. */
+    enterprise: z.boolean().default(false),
     ...record,
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    // Cloudflare: ttl 1 means automatic; otherwise 60-86400 (30 on Enterprise).
+    const min = p.enterprise ? 30 : 60;
+    if (p.ttl !== 1 && (p.ttl < min || p.ttl > 86400))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ttl'],
+        message: `Cloudflare accepts ttl 1 (automatic) or ${min}-86400 seconds${p.enterprise ? '' : ' (30 on Enterprise: set enterprise: true)'}; got ${p.ttl}`,
+      });
+  });
+
+/** Azure Resource Manager access: a managed identity / workload identity by default (DefaultAzureCredential). */
+const armAccess = {
+  subscription_id: z.string().min(1),
+  resource_group: z.string().min(1),
+  /** A bearer token from ${VAR} instead of DefaultAzureCredential (CI, short-lived tokens). */
+  access_token: z.string().min(1).optional(),
+  /** ARM base URL override (sovereign clouds; a local stand-in in tests). */
+  arm_endpoint: z.string().url().optional(),
+  /** CA bundle that signs `arm_endpoint`'s certificate (private endpoints, tests). */
+  ca_file: z.string().min(1).optional(),
+};
+
+/**
+ * Azure Traffic Manager: the public name already CNAMEs to the profile, so
+ * the switch is an endpoint status flip inside a profile whose control plane
+ * is in the DR cloud. `enable` gets the traffic; `disable` (the primary) stops it.
+ */
+export const trafficManagerParamsSchema = z
+  .object({
+    provider: z.literal('azure_traffic_manager'),
+    ...armAccess,
+    profile: z.string().min(1),
+    endpoint_type: z
+      .enum(['AzureEndpoints', 'ExternalEndpoints', 'NestedEndpoints'])
+      .default('ExternalEndpoints'),
+    enable: z.array(z.string().min(1)).min(1),
+    disable: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+/** Azure DNS record set (its control plane is in Azure, not in the failing AWS region). */
+export const azureDnsParamsSchema = z
+  .object({
+    provider: z.literal('azure_dns'),
+    ...armAccess,
+    zone: z.string().min(1),
+    ...record,
+  })
+  .strict();
+
+/**
+ * Route 53 Application Recovery Controller routing controls: a data-plane
+ * switch (UpdateRoutingControlState on the cluster's regional endpoints) that
+ * works while the Route 53 control plane in us-east-1 does not. The failover
+ * records and their health checks bound to the controls are prepared beforehand.
+ */
+export const route53ArcParamsSchema = z
+  .object({
+    provider: z.literal('route53_arc'),
+    /** The cluster's endpoints with their regions, tried in turn (ARC's guidance: any one may be down). */
+    cluster_endpoints: z
+      .array(z.object({ endpoint: z.string().url(), region: z.string().min(1) }).strict())
+      .min(1),
+    routing_controls: z
+      .array(z.object({ arn: z.string().min(1), state: z.enum(['On', 'Off']) }).strict())
+      .min(1),
+    access_key_id: z.string().optional(),
+    secret_access_key: z.string().optional(),
+    /** The public name the controls steer, for the report and its TTL. */
+    name: z.string().min(1).optional(),
+    ttl: z.number().int().min(0).default(60),
   })
   .strict();
 
@@ -67,9 +143,15 @@ export const dnsParamsSchema = z.discriminatedUnion('provider', [
   route53ParamsSchema,
   rfc2136ParamsSchema,
   cloudflareParamsSchema,
+  trafficManagerParamsSchema,
+  azureDnsParamsSchema,
+  route53ArcParamsSchema,
 ]);
 
 export type Route53Params = z.output<typeof route53ParamsSchema>;
 export type Rfc2136Params = z.output<typeof rfc2136ParamsSchema>;
 export type CloudflareParams = z.output<typeof cloudflareParamsSchema>;
+export type TrafficManagerParams = z.output<typeof trafficManagerParamsSchema>;
+export type AzureDnsParams = z.output<typeof azureDnsParamsSchema>;
+export type Route53ArcParams = z.output<typeof route53ArcParamsSchema>;
 export type DnsParams = z.output<typeof dnsParamsSchema>;

@@ -20,7 +20,10 @@ before(async () => {
     startBind({
       baseDir: join(base, 'bind'),
       zone: 'shop.phoenix.test',
-      records: [{ name: 'app', type: 'A', value: '10.0.0.1', ttl: 300 }],
+      records: [
+        { name: 'app', type: 'A', value: '10.0.0.1', ttl: 300 },
+        { name: 'www', type: 'A', value: '10.0.0.7', ttl: 300 },
+      ],
     }),
     new FakeRoute53('Z0123456789ABC', 'example.com.').start(),
     new FakeCloudflare('023e105f4ecef8ad9ca31a8372d0c353', 'example.com', 'cf-token').start(),
@@ -32,18 +35,22 @@ after(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
-test('RFC 2136 with TSIG against BIND: after the step, the server answers with the DR address', async () => {
-  const params = dnsAdapter.schema.parse({
+/** An RFC 2136 step against the test's BIND, TTL 30 s. */
+const bindStep = (name: string, type: string, value: string) =>
+  dnsAdapter.schema.parse({
     provider: 'rfc2136',
     server: bind.host,
     port: bind.port,
     zone: bind.zone,
     tsig: bind.tsig,
-    name: `app.${bind.zone}`,
-    type: 'A',
-    value: '10.20.0.5',
+    name: `${name}.${bind.zone}`,
+    type,
+    value,
     ttl: 30,
   });
+
+test('RFC 2136 with TSIG against BIND: after the step, the server answers with the DR address', async () => {
+  const params = bindStep('app', 'A', '10.20.0.5');
   const checks = await dnsAdapter.preflight(params, preflightContext());
   assert.ok(
     checks.every((c) => c.ok),
@@ -67,6 +74,15 @@ test('RFC 2136 with TSIG against BIND: after the step, the server answers with t
   // Repeating the update (a resumed step) leaves one record, not two.
   await dnsAdapter.run(params, stepContext({ resumed: true }));
   assert.deepEqual(await resolver.resolve4(`app.${bind.zone}`), ['10.20.0.5']);
+});
+
+test('RFC 2136: a CNAME replacing an A record takes effect (BIND would ignore it beside the A) and is verified', async () => {
+  const params = bindStep('www', 'CNAME', 'shop-tm.trafficmanager.net.');
+  const result = await dnsAdapter.run(params, stepContext());
+  assert.match(result.summary, /server answers with it/);
+  const resolver = new Resolver();
+  resolver.setServers([`${bind.host}:${bind.port}`]);
+  assert.deepEqual(await resolver.resolveCname(`www.${bind.zone}`), ['shop-tm.trafficmanager.net']);
 });
 
 test("RFC 2136 with a wrong TSIG secret fails with nsupdate's reason", async () => {
@@ -102,7 +118,7 @@ test('Route 53: UPSERT through the AWS SDK, then waits for INSYNC', async () => 
   const checks = await dnsAdapter.preflight(params, preflightContext());
   assert.deepEqual(
     checks.map((c) => c.ok),
-    [true, true],
+    [true, true, true],
   );
   const ctx = stepContext();
   const result = await dnsAdapter.run(params, ctx);
@@ -149,7 +165,7 @@ test('Cloudflare: updates the record in place (or creates it) and a repeat chang
     [true, true],
   );
   const result = await dnsAdapter.run(params, stepContext());
-  assert.match(result.summary, /updated from 198\.51\.100\.1/);
+  assert.match(result.summary, /updated 198\.51\.100\.1 → 203\.0\.113\.7/);
   assert.deepEqual(cloudflare.records, [
     { id: 'rec-old', type: 'A', name: 'www.example.com', content: '203.0.113.7', ttl: 120, proxied: false },
   ]);

@@ -5,6 +5,7 @@ import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
   GetHostedZoneCommand,
+  ListResourceRecordSetsCommand,
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { request } from 'undici';
@@ -24,6 +25,8 @@ import {
   type Rfc2136Params,
   type Route53Params,
 } from './config.js';
+import { arcPreflight, arcSwitch } from './arc.js';
+import { azureDnsPreflight, azureDnsSet, trafficManagerPreflight, trafficManagerSwitch } from './azure.js';
 
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`);
 const bare = (name: string) => name.replace(/\.$/, '');
@@ -135,7 +138,10 @@ async function rfc2136(p: Rfc2136Params, ctx: StepContext): Promise<StepResult> 
   const script = [
     `server ${p.server} ${p.port}`,
     `zone ${fqdn(p.zone)}`,
-    `update delete ${name} ${p.type}`,
+    // A CNAME cannot share its name with other data (RFC 1034 §3.6.2): BIND answers NOERROR and ignores
+    // a CNAME added beside an A record, so the old data goes in the same update, and the reverse.
+    p.type === 'CNAME' ? `update delete ${name}` : `update delete ${name} ${p.type}`,
+    ...(p.type === 'CNAME' ? [] : [`update delete ${name} CNAME`]),
     ...values.map((v) => `update add ${name} ${p.ttl} ${p.type} ${v}`),
     'send',
     '',
@@ -160,7 +166,15 @@ async function rfc2136(p: Rfc2136Params, ctx: StepContext): Promise<StepResult> 
   let answer: string[] | undefined;
   if (p.verify) {
     ctx.progress(`waiting for ${p.server} to answer ${p.name} with ${p.value.join(', ')}`);
-    answer = await waitForAnswer(p.server, p.port, bare(p.name), p.type, p.value, ctx.signal);
+    const verifying = AbortSignal.any([ctx.signal, AbortSignal.timeout(15_000)]);
+    try {
+      answer = await waitForAnswer(p.server, p.port, bare(p.name), p.type, p.value, verifying);
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      throw new StepError(
+        `${p.server} accepted the update but does not answer ${bare(p.name)} ${p.type} with ${p.value.join(', ')} after 15 s; check the zone's update policy and what else the name holds`,
+      );
+    }
   }
   return {
     summary: `RFC 2136 update on ${p.server}:${p.port}: ${bare(p.name)} ${p.type} → ${p.value.join(', ')} (TTL ${p.ttl}s)${answer ? ', server answers with it' : ''}`,
@@ -177,7 +191,7 @@ interface CloudflareEnvelope<T> {
 
 async function cloudflareCall<T>(
   p: CloudflareParams,
-  method: 'GET' | 'POST' | 'PUT',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
   signal?: AbortSignal,
@@ -214,42 +228,99 @@ interface CloudflareRecord {
   proxied?: boolean;
 }
 
-/** Finds the record by name and type and updates it (or creates it): safe to repeat. */
+/**
+ * Makes the set of records with this name and type hold exactly the values:
+ * every matching record is updated (not only the first), extra ones are
+ * deleted, missing ones created. A repeat changes nothing.
+ */
 async function cloudflare(p: CloudflareParams, ctx: StepContext): Promise<StepResult> {
-  if (p.value.length !== 1)
-    throw new StepError('a Cloudflare dns step takes one value; write one step per record');
   const name = bare(p.name);
   const base = `/zones/${encodeURIComponent(p.zone_id)}/dns_records`;
   const existing = await cloudflareCall<CloudflareRecord[]>(
     p,
     'GET',
-    `${base}?type=${p.type}&name=${encodeURIComponent(name)}`,
+    `${base}?type=${p.type}&name=${encodeURIComponent(name)}&per_page=100`,
     undefined,
     ctx.signal,
   );
-  const body = { type: p.type, name, content: p.value[0], ttl: p.ttl, proxied: p.proxied };
-  const current = existing[0];
-  let did: string;
-  if (
-    current &&
-    current.content === body.content &&
-    current.ttl === body.ttl &&
-    Boolean(current.proxied) === body.proxied
-  ) {
-    did = 'already set';
-  } else if (current) {
-    await cloudflareCall(p, 'PUT', `${base}/${current.id}`, body, ctx.signal);
-    did = `updated from ${current.content}`;
-  } else {
-    await cloudflareCall(p, 'POST', base, body, ctx.signal);
-    did = 'created';
+  const same = (r: CloudflareRecord, content: string): boolean =>
+    r.content === content && r.ttl === p.ttl && Boolean(r.proxied) === p.proxied;
+  const wanted = [...p.value];
+  const keep = existing.filter((r) => {
+    const i = wanted.findIndex((v) => same(r, v));
+    if (i < 0) return false;
+    wanted.splice(i, 1);
+    return true;
+  });
+  const spare = existing.filter((r) => !keep.includes(r));
+  const did: string[] = [];
+  for (const content of wanted) {
+    const body = { type: p.type, name, content, ttl: p.ttl, proxied: p.proxied };
+    const reuse = spare.shift();
+    if (reuse) await cloudflareCall(p, 'PUT', `${base}/${reuse.id}`, body, ctx.signal);
+    else await cloudflareCall(p, 'POST', base, body, ctx.signal);
+    did.push(reuse ? `updated ${reuse.content} → ${content}` : `created ${content}`);
+  }
+  for (const extra of spare) {
+    await cloudflareCall(p, 'DELETE', `${base}/${extra.id}`, undefined, ctx.signal);
+    did.push(`deleted ${extra.content}`);
   }
   return {
-    summary: `Cloudflare ${name} ${p.type} → ${p.value[0]} (TTL ${p.ttl}s): ${did}`,
-    output: { record: name, action: did, ttl: p.ttl },
+    summary: `Cloudflare ${name} ${p.type} → ${p.value.join(', ')} (TTL ${p.ttl}s): ${did.length ? did.join(', ') : 'already set'}`,
+    output: { record: name, changes: did, ttl: p.ttl },
     // Proxied records are answered by Cloudflare's edge at once; the TTL still bounds resolvers' caches of the old answer.
     dnsTtlS: p.ttl,
   };
+}
+
+/**
+ * What Route 53 would refuse at failover time: a CNAME at the zone apex, or a
+ * CNAME beside other records of the same name (an ALB alias A, say) and the
+ * reverse (InvalidChangeBatch, "conflicts with other records"; RFC 1034 §3.6.2).
+ */
+async function route53Conflicts(
+  client: Route53Client,
+  p: Route53Params,
+  zoneName: string,
+  timeoutMs: number,
+): Promise<PreflightCheck[]> {
+  const name = fqdn(p.name).toLowerCase();
+  if (p.type === 'CNAME' && name === zoneName.toLowerCase())
+    return [
+      {
+        check: 'no CNAME at the zone apex',
+        ok: false,
+        detail: `${name} is the apex of ${zoneName}: a CNAME is not allowed there; use an alias A record, ARC routing controls or Traffic Manager`,
+      },
+    ];
+  const listed = await client.send(
+    new ListResourceRecordSetsCommand({
+      HostedZoneId: p.hosted_zone_id,
+      StartRecordName: name,
+      MaxItems: 20,
+    }),
+    {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    },
+  );
+  const others = (listed.ResourceRecordSets ?? []).filter(
+    (r) =>
+      (r.Name ?? '').toLowerCase() === name &&
+      r.Type !== p.type &&
+      (p.type === 'CNAME' || r.Type === 'CNAME'),
+  );
+  const what = others
+    .map((r) => `${r.Type}${r.AliasTarget ? ` alias to ${r.AliasTarget.DNSName}` : ''}`)
+    .join(', ');
+  return [
+    {
+      check: 'no record the change conflicts with',
+      ok: others.length === 0,
+      detail: others.length
+        ? `${name} holds ${what}; Route 53 refuses a ${p.type} beside it (conflicts with other records): delete it in the same change, or switch with ARC or Traffic Manager`
+        : `nothing at ${name} conflicts with a ${p.type}`,
+    },
+  ];
 }
 
 async function preflight(
@@ -262,18 +333,20 @@ async function preflight(
       const zone = await client.send(new GetHostedZoneCommand({ Id: p.hosted_zone_id }), {
         abortSignal: AbortSignal.timeout(ctx.timeoutMs),
       });
-      const inZone = fqdn(p.name).endsWith(zone.HostedZone?.Name ?? '');
+      const zoneName = zone.HostedZone?.Name ?? '';
+      const inZone = fqdn(p.name).endsWith(zoneName);
       return [
         {
           check: 'hosted zone readable',
           ok: true,
-          detail: `${p.hosted_zone_id} is ${zone.HostedZone?.Name}`,
+          detail: `${p.hosted_zone_id} is ${zoneName}`,
         },
         {
           check: 'record inside the zone',
           ok: inZone,
-          detail: inZone ? fqdn(p.name) : `${p.name} is not inside ${zone.HostedZone?.Name}`,
+          detail: inZone ? fqdn(p.name) : `${p.name} is not inside ${zoneName}`,
         },
+        ...(inZone ? await route53Conflicts(client, p, zoneName, ctx.timeoutMs) : []),
       ];
     } catch (error) {
       return [{ check: 'hosted zone readable', ok: false, detail: awsMessage(error) }];
@@ -281,6 +354,9 @@ async function preflight(
       client.destroy();
     }
   }
+  if (p.provider === 'azure_traffic_manager') return trafficManagerPreflight(p, ctx.timeoutMs);
+  if (p.provider === 'azure_dns') return azureDnsPreflight(p, ctx.timeoutMs);
+  if (p.provider === 'route53_arc') return arcPreflight(p, ctx.timeoutMs);
   if (p.provider === 'rfc2136') {
     const found = findExecutable(p.nsupdate, ctx.env);
     const reach = await tcpReachable(p.server, p.port, ctx.timeoutMs);
@@ -316,12 +392,30 @@ async function preflight(
 export const dnsAdapter: StepAdapter<DnsParams> = {
   type: 'dns',
   schema: dnsParamsSchema,
-  describe: (p) => `${p.provider}: point ${bare(p.name)} ${p.type} at ${p.value.join(', ')} (TTL ${p.ttl}s)`,
+  describe,
   preflight,
-  run: (p, ctx) =>
-    p.provider === 'route53'
-      ? route53(p, ctx)
-      : p.provider === 'rfc2136'
-        ? rfc2136(p, ctx)
-        : cloudflare(p, ctx),
+  run: (p, ctx) => {
+    switch (p.provider) {
+      case 'route53':
+        return route53(p, ctx);
+      case 'rfc2136':
+        return rfc2136(p, ctx);
+      case 'cloudflare':
+        return cloudflare(p, ctx);
+      case 'azure_traffic_manager':
+        return trafficManagerSwitch(p, ctx);
+      case 'azure_dns':
+        return azureDnsSet(p, ctx);
+      case 'route53_arc':
+        return arcSwitch(p, ctx);
+    }
+  },
 };
+
+function describe(p: DnsParams): string {
+  if (p.provider === 'azure_traffic_manager')
+    return `Traffic Manager ${p.profile}: enable ${p.enable.join(', ')}${p.disable.length ? `, disable ${p.disable.join(', ')}` : ''}`;
+  if (p.provider === 'route53_arc')
+    return `ARC routing controls (data plane): ${p.routing_controls.map((c) => `${c.arn.split('/').pop()}=${c.state}`).join(', ')}`;
+  return `${p.provider}: point ${bare(p.name)} ${p.type} at ${p.value.join(', ')} (TTL ${p.ttl}s)`;
+}

@@ -63,6 +63,8 @@ export interface Route53Record {
   type: string;
   ttl: number;
   values: string[];
+  /** An alias record (to an ALB, say) has a target instead of values. */
+  alias?: string;
 }
 
 export class FakeRoute53 extends LoopbackServer {
@@ -92,14 +94,68 @@ export class FakeRoute53 extends LoopbackServer {
     );
   }
 
+  /** While true, every API call fails as in a us-east-1 control-plane outage (DNS answers keep working). */
+  controlPlaneDown = false;
+
+  /** What Route 53 refuses in a change: a CNAME at the apex, or beside other data of the same name. */
+  private refusal(record: Route53Record): string | undefined {
+    if (record.type === 'CNAME' && record.name === this.zoneName)
+      return `[RRSet of type CNAME with DNS name ${record.name} is not permitted at apex in zone ${this.zoneName}]`;
+    const clash = [...this.records.values()].find(
+      (r) =>
+        r.name === record.name && r.type !== record.type && (record.type === 'CNAME' || r.type === 'CNAME'),
+    );
+    if (clash)
+      return `[RRSet of type ${record.type} with DNS name ${record.name} is not permitted because a conflicting RRSet of type ${clash.type} with the same DNS name already exists in zone ${this.zoneName}]`;
+    return undefined;
+  }
+
+  private listRecords(url: URL, res: ServerResponse): void {
+    const start = url.searchParams.get('name') ?? '';
+    const sets = [...this.records.values()]
+      .filter((r) => r.name >= start)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(
+        (r) =>
+          `<ResourceRecordSet><Name>${r.name}</Name><Type>${r.type}</Type>${
+            r.alias
+              ? `<AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>${r.alias}</DNSName><EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget>`
+              : `<TTL>${r.ttl}</TTL><ResourceRecords>${r.values.map((v) => `<ResourceRecord><Value>${v}</Value></ResourceRecord>`).join('')}</ResourceRecords>`
+          }</ResourceRecordSet>`,
+      )
+      .join('');
+    this.xml(
+      res,
+      200,
+      `<ListResourceRecordSetsResponse xmlns="${XMLNS}"><ResourceRecordSets>${sets}</ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListResourceRecordSetsResponse>`,
+    );
+  }
+
   private changeInfo(id: string, status: string): string {
     return `<ChangeInfo><Id>/change/${id}</Id><Status>${status}</Status><SubmittedAt>${new Date().toISOString()}</SubmittedAt></ChangeInfo>`;
   }
 
   protected handle(method: string, url: URL, body: string, req: IncomingMessage, res: ServerResponse): void {
-    if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) {
+    const auth = String(req.headers.authorization ?? '');
+    if (!auth.startsWith('AWS4-HMAC-SHA256 ')) {
       return this.error(res, 403, 'MissingAuthenticationToken', 'Missing Authentication Token');
     }
+    // Route 53's API is one global endpoint whose requests are signed for us-east-1 only.
+    const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/route53\//.exec(auth)?.[1];
+    if (scope !== 'us-east-1')
+      return this.error(
+        res,
+        403,
+        'SignatureDoesNotMatch',
+        `Credential should be scoped to a valid region. Route 53's API is signed for us-east-1, not '${scope}'.`,
+      );
+    if (this.controlPlaneDown)
+      return this.error(
+        res,
+        503,
+        'ServiceUnavailable',
+        'The service is unavailable. Please try again later.',
+      );
     const zone = /^\/2013-04-01\/hostedzone\/([^/]+)(\/rrset\/?)?$/.exec(url.pathname);
     if (zone) {
       if (zone[1] !== this.zoneId)
@@ -111,6 +167,7 @@ export class FakeRoute53 extends LoopbackServer {
           `<GetHostedZoneResponse xmlns="${XMLNS}"><HostedZone><Id>/hostedzone/${this.zoneId}</Id><Name>${this.zoneName}</Name><CallerReference>fake</CallerReference><Config><PrivateZone>false</PrivateZone></Config><ResourceRecordSetCount>${this.records.size + 2}</ResourceRecordSetCount></HostedZone><DelegationSet><NameServers><NameServer>ns-1.awsdns-00.com</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>`,
         );
       }
+      if (method === 'GET' && zone[2]) return this.listRecords(url, res);
       if (method === 'POST' && zone[2]) {
         for (const change of body.split('<Change>').slice(1)) {
           const action = tag(change, 'Action');
@@ -131,6 +188,8 @@ export class FakeRoute53 extends LoopbackServer {
           }
           if (action !== 'UPSERT' && action !== 'CREATE')
             return this.error(res, 400, 'InvalidInput', `unsupported action ${action}`);
+          const refusal = this.refusal(record);
+          if (refusal) return this.error(res, 400, 'InvalidChangeBatch', refusal);
           this.records.set(`${record.name} ${record.type}`, record);
         }
         const id = `C${String(++this.counter).padStart(8, '0')}`;
@@ -212,6 +271,16 @@ export class FakeCloudflare extends LoopbackServer {
       return this.send(res, 400, null, [
         { code: 9005, message: 'Content for A record is invalid. Name is outside the zone.' },
       ]);
+    }
+    if (input && input.ttl !== 1 && (input.ttl < 60 || input.ttl > 86400))
+      return this.send(res, 400, null, [
+        { code: 9021, message: 'Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.' },
+      ]);
+    if (m[3] && method === 'DELETE') {
+      const at = this.records.findIndex((r) => r.id === m[3]);
+      if (at < 0) return this.send(res, 404, null, [{ code: 81044, message: 'Record does not exist.' }]);
+      this.records.splice(at, 1);
+      return this.send(res, 200, { id: m[3] });
     }
     if (m[2] && !m[3] && method === 'POST' && input) {
       const record = { id: `rec${++this.counter}`, ...input, proxied: Boolean(input.proxied) };

@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import type { AccessToken, TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { StepError, type PreflightCheck, type StepContext, type StepResult } from '../types.js';
+import type { AzureDnsParams, TrafficManagerParams } from './config.js';
+
+type ArmAccess = Pick<TrafficManagerParams, 'access_token' | 'arm_endpoint' | 'ca_file'>;
+
+/** A fixed bearer token (from ${VAR}) as a TokenCredential. */
+function staticToken(token: string): TokenCredential {
+  return {
+    getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
+  };
+}
+
+/** The credential and client options both ARM clients take. */
+async function armOptions(p: ArmAccess): Promise<{
+  credential: TokenCredential;
+  options: { endpoint?: string; additionalPolicies?: { policy: PipelinePolicy; position: 'perCall' }[] };
+}> {
+  // Managed identity, workload identity, az login...: whatever the controller runs with.
+  const credential = p.access_token
+    ? staticToken(p.access_token)
+    : new (await import('@azure/identity')).DefaultAzureCredential();
+  const options: Awaited<ReturnType<typeof armOptions>>['options'] = {};
+  if (p.arm_endpoint) options.endpoint = p.arm_endpoint.replace(/\/$/, '');
+  if (p.ca_file) {
+    const agent = new Agent({ ca: readFileSync(p.ca_file), keepAlive: true });
+    options.additionalPolicies = [
+      {
+        position: 'perCall',
+        policy: {
+          name: 'phoenix-ca',
+          sendRequest: (request, next) => next(Object.assign(request, { agent })),
+        },
+      },
+    ];
+  }
+  return { credential, options };
+}
+
+function armMessage(error: unknown): string {
+  const e = error as { statusCode?: number; code?: string; message?: string };
+  return `${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${e.code ?? ''}${e.code ? ': ' : ''}${(e.message ?? String(error)).split('\n')[0]}`;
+}
+
+async function trafficManagerClient(p: TrafficManagerParams) {
+  const { TrafficManagerManagementClient } = await import('@azure/arm-trafficmanager');
+  const { credential, options } = await armOptions(p);
+  return new TrafficManagerManagementClient(credential, p.subscription_id, options);
+}
+
+/**
+ * Enables the DR endpoints, then disables the primary ones, in a Traffic
+ * Manager profile: enable first, so the profile never has no endpoint to
+ * answer with. Each PATCH sets a state, so a repeat changes nothing.
+ */
+export async function trafficManagerSwitch(p: TrafficManagerParams, ctx: StepContext): Promise<StepResult> {
+  const client = await trafficManagerClient(p);
+  const did: string[] = [];
+  const set = async (name: string, endpointStatus: 'Enabled' | 'Disabled'): Promise<void> => {
+    try {
+      const current = await client.endpoints.get(p.resource_group, p.profile, p.endpoint_type, name, {
+        abortSignal: ctx.signal,
+      });
+      if (current.endpointStatus === endpointStatus)
+        return void did.push(`${name} already ${endpointStatus}`);
+      await client.endpoints.update(
+        p.resource_group,
+        p.profile,
+        p.endpoint_type,
+        name,
+        { endpointStatus },
+        { abortSignal: ctx.signal },
+      );
+      did.push(`${name} ${endpointStatus}`);
+      ctx.progress(`${p.profile}/${name} ${endpointStatus}`);
+    } catch (error) {
+      throw new StepError(
+        `Traffic Manager refused ${endpointStatus} of ${p.profile}/${name}: ${armMessage(error)}`,
+      );
+    }
+  };
+  for (const name of p.enable) await set(name, 'Enabled');
+  for (const name of p.disable) await set(name, 'Disabled');
+  const profile = await client.profiles.get(p.resource_group, p.profile, { abortSignal: ctx.signal });
+  const ttl = profile.dnsConfig?.ttl ?? 60;
+  return {
+    summary: `Traffic Manager ${p.profile} (${profile.dnsConfig?.fqdn ?? '?'}): ${did.join(', ')} (TTL ${ttl}s)`,
+    output: { profile: p.profile, fqdn: profile.dnsConfig?.fqdn ?? null, changes: did, ttl },
+    dnsTtlS: ttl,
+  };
+}
+
+export async function trafficManagerPreflight(
+  p: TrafficManagerParams,
+  timeoutMs: number,
+): Promise<PreflightCheck[]> {
+  const client = await trafficManagerClient(p);
+  try {
+    const profile = await client.profiles.get(p.resource_group, p.profile, {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+    const names = new Set((profile.endpoints ?? []).map((e) => e.name));
+    const missing = [...p.enable, ...p.disable].filter((n) => !names.has(n));
+    return [
+      {
+        check: 'Traffic Manager profile readable',
+        ok: true,
+        detail: `${p.profile}: ${profile.dnsConfig?.fqdn}`,
+      },
+      {
+        check: 'endpoints exist in the profile',
+        ok: missing.length === 0,
+        detail: missing.length ? `not in ${p.profile}: ${missing.join(', ')}` : [...names].join(', '),
+      },
+    ];
+  } catch (error) {
+    return [{ check: 'Traffic Manager profile readable', ok: false, detail: armMessage(error) }];
+  }
+}
+
+async function dnsClient(p: AzureDnsParams) {
+  const { DnsManagementClient } = await import('@azure/arm-dns');
+  const { credential, options } = await armOptions(p);
+  return new DnsManagementClient(credential, p.subscription_id, options);
+}
+
+/** The record's name relative to the zone, `@` at the apex. */
+export function relativeName(name: string, zone: string): string | undefined {
+  const n = name.replace(/\.$/, '').toLowerCase();
+  const z = zone.replace(/\.$/, '').toLowerCase();
+  if (n === z) return '@';
+  return n.endsWith(`.${z}`) ? n.slice(0, -(z.length + 1)) : undefined;
+}
+
+/** PUT of the record set (create or replace: safe to repeat). */
+export async function azureDnsSet(p: AzureDnsParams, ctx: StepContext): Promise<StepResult> {
+  const relative = relativeName(p.name, p.zone);
+  if (!relative) throw new StepError(`${p.name} is not inside the zone ${p.zone}`);
+  const client = await dnsClient(p);
+  const body =
+    p.type === 'A'
+      ? { ttl: p.ttl, aRecords: p.value.map((ipv4Address) => ({ ipv4Address })) }
+      : p.type === 'AAAA'
+        ? { ttl: p.ttl, aaaaRecords: p.value.map((ipv6Address) => ({ ipv6Address })) }
+        : p.type === 'CNAME'
+          ? { ttl: p.ttl, cnameRecord: { cname: p.value[0] } }
+          : { ttl: p.ttl, txtRecords: p.value.map((v) => ({ value: [v] })) };
+  try {
+    await client.recordSets.createOrUpdate(p.resource_group, p.zone, relative, p.type, body, {
+      abortSignal: ctx.signal,
+    });
+  } catch (error) {
+    throw new StepError(`Azure DNS refused ${p.type} ${p.name}: ${armMessage(error)}`);
+  }
+  return {
+    summary: `Azure DNS ${p.name} ${p.type} → ${p.value.join(', ')} (TTL ${p.ttl}s)`,
+    output: { zone: p.zone, record: relative, ttl: p.ttl },
+    dnsTtlS: p.ttl,
+  };
+}
+
+export async function azureDnsPreflight(p: AzureDnsParams, timeoutMs: number): Promise<PreflightCheck[]> {
+  const client = await dnsClient(p);
+  try {
+    const zone = await client.zones.get(p.resource_group, p.zone, {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+    return [
+      {
+        check: 'Azure DNS zone readable',
+        ok: true,
+        detail: `${zone.name} (${zone.numberOfRecordSets} sets)`,
+      },
+    ];
+  } catch (error) {
+    return [{ check: 'Azure DNS zone readable', ok: false, detail: armMessage(error) }];
+  }
+}

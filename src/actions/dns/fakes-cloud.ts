@@ -1,0 +1,294 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Local stand-ins for the DNS switches whose control planes are not the failing
+ * region's: Azure Resource Manager (Traffic Manager endpoints, Azure DNS record
+ * sets; JSON over HTTPS with a bearer token, as the Azure SDKs insist on TLS
+ * for tokens) and an ARC cluster's data-plane endpoint (AWS JSON 1.0).
+ */
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    req.on('data', (c) => (body += String(c)));
+    req.on('end', () => resolve(body));
+  });
+}
+
+/** A self-signed certificate for 127.0.0.1, made with openssl; the CA file is the certificate itself. */
+export function selfSignedCertificate(): { key: Buffer; cert: Buffer; caFile: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-arm-tls-'));
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ]),
+    { stdio: 'ignore' },
+  );
+  return {
+    key: readFileSync(join(dir, 'key.pem')),
+    cert: readFileSync(join(dir, 'cert.pem')),
+    caFile: join(dir, 'cert.pem'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface ArmEndpoint {
+  name: string;
+  target: string;
+  endpointStatus: 'Enabled' | 'Disabled';
+  priority: number;
+}
+
+export interface ArmRecordSet {
+  type: string;
+  name: string;
+  ttl: number;
+  body: Record<string, unknown>;
+}
+
+/** Traffic Manager profiles and Azure DNS zones of one subscription and resource group. */
+export class FakeArm {
+  readonly requests: Array<{ method: string; path: string; body: string }> = [];
+  readonly profiles = new Map<string, { fqdn: string; ttl: number; endpoints: ArmEndpoint[] }>();
+  readonly zones = new Map<string, ArmRecordSet[]>();
+  private server?: Server;
+  private tls = selfSignedCertificate();
+
+  constructor(
+    readonly subscription: string,
+    readonly group: string,
+    readonly token: string,
+  ) {}
+
+  get url(): string {
+    return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  get caFile(): string {
+    return this.tls.caFile;
+  }
+
+  async start(): Promise<this> {
+    this.server = createHttpsServer({ key: this.tls.key, cert: this.tls.cert }, (req, res) => {
+      void readBody(req).then((body) => this.handle(req, body, res));
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.tls.cleanup();
+  }
+
+  private send(res: ServerResponse, status: number, value: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(value));
+  }
+
+  private error(res: ServerResponse, status: number, code: string, message: string): void {
+    this.send(res, status, { error: { code, message } });
+  }
+
+  private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname, body });
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return this.error(
+        res,
+        401,
+        'AuthenticationFailed',
+        'Authentication failed. The Authorization header is missing or invalid.',
+      );
+    if (!url.searchParams.get('api-version'))
+      return this.error(
+        res,
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+    const base = `/subscriptions/${this.subscription}/resourceGroups/${this.group}/providers/Microsoft.Network/`;
+    if (!url.pathname.startsWith(base))
+      return this.error(
+        res,
+        404,
+        'ResourceGroupNotFound',
+        `Resource group '${this.group}' could not be found.`,
+      );
+    const rest = url.pathname.slice(base.length).split('/').map(decodeURIComponent);
+    if (rest[0] === 'trafficmanagerprofiles') return this.trafficManager(method, rest.slice(1), body, res);
+    if (rest[0] === 'dnsZones') return this.dns(method, rest.slice(1), body, res);
+    this.error(res, 404, 'InvalidResourceType', `The resource type '${rest[0]}' could not be found.`);
+  }
+
+  private endpointJson(profile: string, e: ArmEndpoint): unknown {
+    return {
+      id: `/subscriptions/${this.subscription}/resourceGroups/${this.group}/providers/Microsoft.Network/trafficManagerProfiles/${profile}/externalEndpoints/${e.name}`,
+      name: e.name,
+      type: 'Microsoft.Network/trafficManagerProfiles/externalEndpoints',
+      properties: {
+        target: e.target,
+        endpointStatus: e.endpointStatus,
+        priority: e.priority,
+        endpointMonitorStatus: 'Online',
+      },
+    };
+  }
+
+  private trafficManager(method: string, path: string[], body: string, res: ServerResponse): void {
+    const [name, type, endpointName] = path;
+    const profile = this.profiles.get(name ?? '');
+    if (!profile)
+      return this.error(
+        res,
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.Network/trafficmanagerprofiles/${name}' was not found.`,
+      );
+    if (!type && method === 'GET')
+      return this.send(res, 200, {
+        name,
+        type: 'Microsoft.Network/trafficManagerProfiles',
+        properties: {
+          profileStatus: 'Enabled',
+          trafficRoutingMethod: 'Priority',
+          dnsConfig: { relativeName: name, fqdn: profile.fqdn, ttl: profile.ttl },
+          endpoints: profile.endpoints.map((e) => this.endpointJson(name!, e)),
+        },
+      });
+    if (type !== 'ExternalEndpoints' && type !== 'externalEndpoints')
+      return this.error(res, 400, 'BadRequest', `Endpoint type '${type}' is not valid for these endpoints.`);
+    const endpoint = profile.endpoints.find((e) => e.name === endpointName);
+    if (!endpoint)
+      return this.error(res, 404, 'NotFound', `Endpoint '${endpointName}' not found in profile '${name}'.`);
+    if (method === 'PATCH') {
+      const status = (JSON.parse(body || '{}') as { properties?: { endpointStatus?: string } }).properties
+        ?.endpointStatus;
+      if (status !== undefined && status !== 'Enabled' && status !== 'Disabled')
+        return this.error(res, 400, 'BadRequest', `The value '${status}' is not valid for endpointStatus.`);
+      if (status) endpoint.endpointStatus = status;
+    } else if (method !== 'GET')
+      return this.error(res, 405, 'MethodNotAllowed', `${method} is not supported`);
+    this.send(res, 200, this.endpointJson(name!, endpoint));
+  }
+
+  /** Azure DNS refuses a CNAME at the apex and a CNAME beside other record sets of the same name. */
+  private dns(method: string, path: string[], body: string, res: ServerResponse): void {
+    const [zoneName, type, relative] = path;
+    const sets = this.zones.get(zoneName ?? '');
+    if (!sets)
+      return this.error(
+        res,
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.Network/dnszones/${zoneName}' was not found.`,
+      );
+    if (!type && method === 'GET')
+      return this.send(res, 200, { name: zoneName, properties: { numberOfRecordSets: sets.length } });
+    if (method !== 'PUT' || !type || !relative)
+      return this.error(res, 405, 'MethodNotAllowed', `${method} is not supported here`);
+    if (type === 'CNAME' && relative === '@')
+      return this.error(res, 400, 'BadRequest', 'The CNAME record set cannot be created at the zone apex.');
+    const clash = sets.find(
+      (s) => s.name === relative && s.type !== type && (type === 'CNAME' || s.type === 'CNAME'),
+    );
+    if (clash)
+      return this.error(
+        res,
+        409,
+        'Conflict',
+        `The record set could not be created because a conflicting ${clash.type} record set exists with the same name.`,
+      );
+    const properties =
+      (JSON.parse(body || '{}') as { properties?: Record<string, unknown> }).properties ?? {};
+    const set: ArmRecordSet = { type, name: relative, ttl: Number(properties.TTL ?? 3600), body: properties };
+    const at = sets.findIndex((s) => s.name === relative && s.type === type);
+    if (at >= 0) sets[at] = set;
+    else sets.push(set);
+    this.send(res, at >= 0 ? 200 : 201, {
+      name: relative,
+      type: `Microsoft.Network/dnszones/${type}`,
+      properties,
+    });
+  }
+}
+
+/**
+ * One ARC cluster endpoint: `ToggleCustomerAPI.GetRoutingControlState` and
+ * `UpdateRoutingControlState` in AWS JSON 1.0, SigV4 scoped to its region and
+ * the `route53-recovery-cluster` service. `down` answers as an endpoint that is
+ * unavailable (EndpointTemporarilyUnavailableException), so a caller tries the next.
+ */
+export async function fakeArcEndpoint(region: string, controls: Map<string, 'On' | 'Off'>) {
+  const state = { down: false, targets: [] as string[] };
+  const server = createHttpServer((req, res) => {
+    void readBody(req).then((body) => {
+      const send = (status: number, value: unknown): void => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify(value));
+      };
+      const target = String(req.headers['x-amz-target'] ?? '');
+      state.targets.push(target);
+      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/route53-recovery-cluster\//.exec(
+        String(req.headers.authorization ?? ''),
+      );
+      if (scope?.[1] !== region)
+        return send(403, {
+          __type: 'InvalidSignatureException',
+          message: 'Credential should be scoped to a valid region.',
+        });
+      if (state.down)
+        return send(503, {
+          __type: 'EndpointTemporarilyUnavailableException',
+          message: 'The cluster endpoint is temporarily unavailable.',
+        });
+      const input = JSON.parse(body || '{}') as { RoutingControlArn?: string; RoutingControlState?: string };
+      const arn = input.RoutingControlArn ?? '';
+      if (!controls.has(arn))
+        return send(404, {
+          __type: 'ResourceNotFoundException',
+          message: `Routing control ${arn} not found`,
+        });
+      if (target === 'ToggleCustomerAPI.UpdateRoutingControlState') {
+        if (input.RoutingControlState !== 'On' && input.RoutingControlState !== 'Off')
+          return send(400, {
+            __type: 'ValidationException',
+            message: 'RoutingControlState must be On or Off',
+          });
+        controls.set(arn, input.RoutingControlState);
+        return send(200, {});
+      }
+      if (target === 'ToggleCustomerAPI.GetRoutingControlState')
+        return send(200, {
+          RoutingControlArn: arn,
+          RoutingControlState: controls.get(arn),
+          RoutingControlName: arn.split('/').pop(),
+        });
+      send(400, { __type: 'UnknownOperationException', message: `unknown operation ${target}` });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    state,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -1,0 +1,258 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { preflightContext, stepContext } from '../shared/test-context.js';
+import { dnsAdapter } from './dns.js';
+import { FakeCloudflare, FakeRoute53 } from './fakes.js';
+import { fakeArcEndpoint, FakeArm } from './fakes-cloud.js';
+
+const SUB = '00000000-0000-0000-0000-000000000001';
+
+describe('Azure Traffic Manager and Azure DNS through the ARM SDKs', () => {
+  const arm = new FakeArm(SUB, 'rg-dr', 'arm-token');
+  before(async () => {
+    await arm.start();
+    arm.profiles.set('shop-tm', {
+      fqdn: 'shop-tm.trafficmanager.net',
+      ttl: 30,
+      endpoints: [
+        {
+          name: 'aws-primary',
+          target: 'alb.us-east-1.elb.amazonaws.com',
+          endpointStatus: 'Enabled',
+          priority: 1,
+        },
+        {
+          name: 'azure-dr',
+          target: 'shop-dr.eastus2.cloudapp.azure.com',
+          endpointStatus: 'Disabled',
+          priority: 2,
+        },
+      ],
+    });
+    arm.zones.set('example.com', [{ type: 'A', name: 'www', ttl: 300, body: {} }]);
+  });
+  after(() => arm.stop());
+  const access = () => ({
+    subscription_id: SUB,
+    resource_group: 'rg-dr',
+    access_token: 'arm-token',
+    arm_endpoint: arm.url,
+    ca_file: arm.caFile,
+  });
+
+  test('Traffic Manager: the DR endpoint is enabled, then the primary disabled; a repeat changes nothing', async () => {
+    const params = dnsAdapter.schema.parse({
+      provider: 'azure_traffic_manager',
+      ...access(),
+      profile: 'shop-tm',
+      enable: ['azure-dr'],
+      disable: ['aws-primary'],
+    });
+    assert.deepEqual(
+      (await dnsAdapter.preflight(params, preflightContext())).map((c) => c.ok),
+      [true, true],
+    );
+    const result = await dnsAdapter.run(params, stepContext());
+    assert.equal(result.dnsTtlS, 30);
+    assert.match(result.summary, /shop-tm\.trafficmanager\.net.*azure-dr Enabled, aws-primary Disabled/);
+    assert.deepEqual(
+      arm.profiles.get('shop-tm')!.endpoints.map((e) => [e.name, e.endpointStatus]),
+      [
+        ['aws-primary', 'Disabled'],
+        ['azure-dr', 'Enabled'],
+      ],
+    );
+    const patches = arm.requests.filter((r) => r.method === 'PATCH').map((r) => r.path.split('/').pop());
+    assert.deepEqual(patches, ['azure-dr', 'aws-primary'], 'enable before disable');
+    assert.match((await dnsAdapter.run(params, stepContext())).summary, /azure-dr already Enabled/);
+  });
+
+  test('Traffic Manager: a missing endpoint fails the pre-flight, a wrong token the step, with ARM reasons', async () => {
+    const params = dnsAdapter.schema.parse({
+      provider: 'azure_traffic_manager',
+      ...access(),
+      profile: 'shop-tm',
+      enable: ['azure-drr'],
+    });
+    const checks = await dnsAdapter.preflight(params, preflightContext());
+    assert.equal(checks[1]?.ok, false);
+    assert.match(checks[1]!.detail, /not in shop-tm: azure-drr/);
+    await assert.rejects(
+      dnsAdapter.run(
+        dnsAdapter.schema.parse({
+          provider: 'azure_traffic_manager',
+          ...access(),
+          access_token: 'stale',
+          profile: 'shop-tm',
+          enable: ['azure-dr'],
+        }),
+        stepContext(),
+      ),
+      /Traffic Manager refused Enabled of shop-tm\/azure-dr: HTTP 401 AuthenticationFailed/,
+    );
+  });
+
+  test('Azure DNS: sets a record; refuses a CNAME at the apex and a CNAME beside an A record', async () => {
+    const set = (name: string, type: string, value: string) =>
+      dnsAdapter.run(
+        dnsAdapter.schema.parse({
+          provider: 'azure_dns',
+          ...access(),
+          zone: 'example.com',
+          name,
+          type,
+          value,
+          ttl: 60,
+        }),
+        stepContext(),
+      );
+    await set('app.example.com', 'A', '203.0.113.9');
+    assert.deepEqual(arm.zones.get('example.com')!.find((s) => s.name === 'app')?.body, {
+      TTL: 60,
+      ARecords: [{ ipv4Address: '203.0.113.9' }],
+    });
+    await assert.rejects(
+      set('example.com', 'CNAME', 'shop-tm.trafficmanager.net'),
+      /HTTP 400 BadRequest.*zone apex/,
+    );
+    await assert.rejects(
+      set('www.example.com', 'CNAME', 'shop-tm.trafficmanager.net'),
+      /HTTP 409 Conflict.*conflicting A/,
+    );
+  });
+});
+
+describe('Route 53 during a us-east-1 control-plane outage', () => {
+  const ARN = 'arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/';
+  const controls = new Map<string, 'On' | 'Off'>([
+    [`${ARN}primary`, 'On'],
+    [`${ARN}dr`, 'Off'],
+  ]);
+  let east: Awaited<ReturnType<typeof fakeArcEndpoint>>;
+  let west: Awaited<ReturnType<typeof fakeArcEndpoint>>;
+  const route53 = new FakeRoute53('Z0123456789ABC', 'example.com.', 0);
+  before(async () => {
+    [east, west] = await Promise.all([
+      fakeArcEndpoint('us-east-1', controls),
+      fakeArcEndpoint('us-west-2', controls),
+    ]);
+    await route53.start();
+    route53.records.set('app.example.com. A', {
+      name: 'app.example.com.',
+      type: 'A',
+      ttl: 0,
+      values: [],
+      alias: 'primary-alb-123.us-east-1.elb.amazonaws.com.',
+    });
+  });
+  after(() => Promise.all([east.close(), west.close(), route53.stop()]));
+
+  const upsert = (over: Record<string, unknown>) =>
+    dnsAdapter.schema.parse({
+      provider: 'route53',
+      hosted_zone_id: 'Z0123456789ABC',
+      endpoint: route53.url,
+      access_key_id: 'AKIAFAKE',
+      secret_access_key: 'fake-secret',
+      type: 'CNAME',
+      value: 'shop-tm.trafficmanager.net',
+      ttl: 60,
+      poll_interval: 0.01,
+      name: 'app.example.com',
+      ...over,
+    });
+
+  test('ARC routing controls switch through the next cluster endpoint while one is down and the change API fails', async () => {
+    route53.controlPlaneDown = true;
+    east.state.down = true;
+    await assert.rejects(
+      dnsAdapter.run(upsert({ name: 'new.example.com' }), stepContext()),
+      /ServiceUnavailable/,
+    );
+    const params = dnsAdapter.schema.parse({
+      provider: 'route53_arc',
+      cluster_endpoints: [
+        { endpoint: east.url, region: 'us-east-1' },
+        { endpoint: west.url, region: 'us-west-2' },
+      ],
+      routing_controls: [
+        { arn: `${ARN}dr`, state: 'On' },
+        { arn: `${ARN}primary`, state: 'Off' },
+      ],
+      access_key_id: 'AKIAFAKE',
+      secret_access_key: 'fake-secret',
+      name: 'app.example.com',
+    });
+    const result = await dnsAdapter.run(params, stepContext());
+    assert.match(result.summary, /dr=On, primary=Off .*through http:\/\/127\.0\.0\.1/);
+    assert.equal(result.output?.endpoint, west.url);
+    assert.deepEqual([...controls.values()], ['Off', 'On']);
+    assert.ok(east.state.targets.length > 0, 'the first endpoint was tried first');
+    route53.controlPlaneDown = false;
+    east.state.down = false;
+  });
+
+  test('the pre-flight catches a CNAME beside an alias A record and a CNAME at the apex before a failover needs them', async () => {
+    const conflict = await dnsAdapter.preflight(upsert({}), preflightContext());
+    const check = conflict.find((c) => c.check === 'no record the change conflicts with')!;
+    assert.equal(check.ok, false);
+    assert.match(check.detail, /holds A alias to primary-alb-123/);
+    const apex = await dnsAdapter.preflight(upsert({ name: 'example.com' }), preflightContext());
+    assert.equal(apex.find((c) => c.check === 'no CNAME at the zone apex')?.ok, false);
+  });
+
+  test('the Route 53 stand-in refuses what Route 53 refuses: the conflict, the apex CNAME, a non-us-east-1 signature', async () => {
+    await assert.rejects(
+      dnsAdapter.run(upsert({}), stepContext()),
+      /InvalidChangeBatch.*conflicting RRSet of type A with the same DNS name/,
+    );
+    await assert.rejects(
+      dnsAdapter.run(upsert({ name: 'example.com' }), stepContext()),
+      /not permitted at apex/,
+    );
+    await assert.rejects(
+      dnsAdapter.run(upsert({ name: 'new.example.com', region: 'eu-west-1' }), stepContext()),
+      /SignatureDoesNotMatch/,
+    );
+  });
+});
+
+test('Cloudflare: every matching record is updated and extras deleted; TTLs Cloudflare refuses fail validation', async () => {
+  const cloudflare = await new FakeCloudflare(
+    '023e105f4ecef8ad9ca31a8372d0c353',
+    'example.com',
+    'cf-token',
+  ).start();
+  try {
+    for (const [id, content] of [
+      ['r1', '198.51.100.1'],
+      ['r2', '198.51.100.2'],
+      ['r3', '198.51.100.3'],
+    ])
+      cloudflare.records.push({ id, type: 'A', name: 'api.example.com', content, ttl: 300, proxied: false });
+    const params = dnsAdapter.schema.parse({
+      provider: 'cloudflare',
+      zone_id: cloudflare.zoneId,
+      api_token: 'cf-token',
+      api_base: `${cloudflare.url}/client/v4`,
+      name: 'api.example.com',
+      type: 'A',
+      value: ['203.0.113.7', '203.0.113.8'],
+      ttl: 60,
+    });
+    await dnsAdapter.run(params, stepContext());
+    assert.deepEqual(cloudflare.records.map((r) => [r.content, r.ttl]).sort(), [
+      ['203.0.113.7', 60],
+      ['203.0.113.8', 60],
+    ]);
+    assert.match((await dnsAdapter.run(params, stepContext())).summary, /already set/);
+    assert.throws(
+      () => dnsAdapter.schema.parse({ ...params, ttl: 30 }),
+      /Cloudflare accepts ttl 1 \(automatic\) or 60-86400/,
+    );
+    assert.doesNotThrow(() => dnsAdapter.schema.parse({ ...params, ttl: 30, enterprise: true }));
+    assert.doesNotThrow(() => dnsAdapter.schema.parse({ ...params, ttl: 1 }));
+  } finally {
+    await cloudflare.stop();
+  }
+});
