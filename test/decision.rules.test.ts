@@ -152,3 +152,19 @@ test('outside vantage points given only as structured results still make a quoru
   // One of four vantage points up is "down everywhere": the primary does not count as serving.
   assert.doesNotMatch(analysis.reasoning, /public endpoint answers everywhere/);
 });
+
+test('the Kubernetes probe’s own "N/T nodes not Ready" wording gives the counts where they are missing', () => {
+  const analysis = analyse(
+    {
+      internal_services: { status: 'error', healthy: 1, total: 10 },
+      external_uptime: { status: 'error', up: 0, total: 3 },
+      eks_nodes: {
+        status: 'error',
+        detail: '8/9 nodes not Ready: ip-10-1-2-3.ec2.internal, ip-10-1-2-4.ec2.internal',
+      },
+      aws_cross_region: { status: 'error' },
+    },
+    { metrics: { error_rate: 0.97, request_rate: 100 } },
+  );
+  assert.ok(analysis.evidence.some((e) => e.source === 'signal:eks_nodes' && e.item === '89% NotReady'));
+});

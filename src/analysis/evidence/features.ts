@@ -27,7 +27,7 @@ export interface Features {
   internal: { status: string; failingShare?: number };
   external: { status: string; present: boolean; allUp: boolean; allDown: boolean };
   /** What users see: since when the service has been down for (nearly) everyone, if it is now. */
-  impact: { total: boolean; totalSince?: number };
+  impact: { totalSince?: number };
   nodes: {
     status: string;
     notReadyShare: number;
@@ -101,7 +101,7 @@ export function extractFeatures(input: AnalysisInput): Features {
     recoveries,
     internal: internalView(signals.internal_services),
     external: externalView(signals.external_uptime),
-    impact: { total: totalSince !== undefined, totalSince },
+    impact: { totalSince },
     nodes: nodeView(input, onset),
     crossRegion: crossRegionView(input, onset),
     db: {

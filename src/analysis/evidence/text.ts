@@ -131,8 +131,22 @@ function callsExternalHostFailing(text: string): boolean {
   return false;
 }
 
+// The same log lines and details come back cycle after cycle: classify each distinct text once.
+const CACHE_LIMIT = 4096;
+const classified = new Map<string, ReadonlySet<TextFamily>>();
+
 /** Every family a piece of text belongs to. */
-export function classifyText(text: string): Set<TextFamily> {
+export function classifyText(text: string): ReadonlySet<TextFamily> {
+  let families = classified.get(text);
+  if (!families) {
+    if (classified.size >= CACHE_LIMIT) classified.clear();
+    families = classifyUncached(text);
+    classified.set(text, families);
+  }
+  return families;
+}
+
+function classifyUncached(text: string): Set<TextFamily> {
   const families = new Set<TextFamily>();
   for (const [family, pattern] of PATTERNS) if (pattern.test(text)) families.add(family);
   // An AWS endpoint that answers "access denied" works; our own permissions are what fails.

@@ -45,8 +45,20 @@ function zonesIn(clause: string): string[] {
   return [...new Set((clause.match(ZONE) ?? []).map((z) => z.toLowerCase().replace(/\s*\(.*\)$/, '')))];
 }
 
+// Probe details repeat cycle after cycle and the history is read every cycle: read each distinct text once.
+const CACHE_LIMIT = 4096;
+const spreads = new Map<string, ZoneSpread | undefined>();
+
 /** Zone spread from free text (probe details, status bodies). Undefined when the text says neither. */
 export function zoneSpread(text: string): ZoneSpread | undefined {
+  if (spreads.has(text)) return spreads.get(text);
+  if (spreads.size >= CACHE_LIMIT) spreads.clear();
+  const spread = readSpread(text);
+  spreads.set(text, spread);
+  return spread;
+}
+
+function readSpread(text: string): ZoneSpread | undefined {
   const probe = EC2_PROBE.exec(text);
   if (probe) return probe[1].split(',').filter((p) => p.trim()).length >= 2 ? 'multi' : 'single';
   const lower = text.toLowerCase();
