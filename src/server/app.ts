@@ -209,6 +209,7 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
       dr_readiness: drReadiness(latest),
       // The runbooks' own pre-flight checks; null when no runbook is configured or none has finished yet.
       runbook_readiness: deps.readiness?.latest() ?? null,
+      leader: deps.leader?.() ?? null,
     };
   });
 
