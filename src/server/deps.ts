@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../core/index.js';
 import { ChangeStore } from '../context/index.js';
-import type { Controller } from '../controller/index.js';
+import type { Controller, LeaderElector } from '../controller/index.js';
 import { Journal } from '../runbook/index.js';
 import type { HistoryStore } from '../store/index.js';
 import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
@@ -16,6 +16,8 @@ export interface ControllerParts {
   /** The runbook readiness monitor of `phoenix run`. */
   readiness?: RunbookReadinessView;
   interval_s: number;
+  /** The controller lease of `phoenix run`. */
+  leader?: Pick<LeaderElector, 'status'>;
 }
 
 /** Adapts the live controller, its history store, the runbook journal and the change log to the server's ports. */
@@ -47,6 +49,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     },
     runs: journal ? new JournalRunControl(journal) : undefined,
     readiness: parts.readiness,
+    leader: parts.leader ? () => parts.leader!.status() : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }
       : undefined,

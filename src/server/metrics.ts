@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LEVELS, SIGNAL_STATUSES } from '../core/index.js';
-import type { CycleRecord, RunbookReadinessView, RunControl, RunView } from './ports.js';
+import type { CycleRecord, RunbookReadinessView, RunControl, RunView, ServerDeps } from './ports.js';
 import { drReadiness } from './readiness.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'aborted']);
@@ -35,6 +35,7 @@ export class ServerMetrics {
       runs?: RunControl;
       readiness?: RunbookReadinessView;
       processMetrics?: boolean;
+      leader?: ServerDeps['leader'];
     } = {},
   ) {
     const registers = [this.registry];
@@ -148,6 +149,16 @@ export class ServerMetrics {
           if (!latest.has(run.runbook)) latest.set(run.runbook, run.status);
         for (const [runbook, current] of latest)
           for (const status of RUN_STATUSES) this.set({ runbook, status }, status === current ? 1 : 0);
+      },
+    });
+    const leader = options.leader;
+    new Gauge({
+      name: 'phoenix_leader',
+      help: 'Whether this controller holds the lease and acts (1) or follows (0); absent without leader election',
+      registers,
+      collect() {
+        this.reset();
+        if (leader) this.set(leader().role === 'leader' ? 1 : 0);
       },
     });
     const readiness = options.readiness;

@@ -156,4 +156,6 @@ export interface ServerDeps {
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */
   now?: () => number;
+  /** Who leads (the one controller that acts) and what this process is. */
+  leader?: () => { role: 'leader' | 'follower'; self: string; leader?: string; token?: number };
 }

@@ -35,6 +35,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
     runs: deps.runs,
     readiness: deps.readiness,
     processMetrics: start.processMetrics,
+    leader: deps.leader,
   });
   const stopListening = deps.events?.onCycle((record) => metrics.observeCycle(record));
   const latest = deps.status?.latest();

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { StepError } from '../types.js';
 
@@ -36,14 +36,33 @@ export function trackProcessGroups<T>(tracker: ProcessGroupTracker, fn: () => Pr
   return trackers.run(tracker, fn);
 }
 
-/** Whether any process of the group still exists (a zombie leader counts until reaped). */
+/**
+ * Whether any process of the group still runs. A zombie does not count: a member whose
+ * parent cannot reap it (a paused controller) has stopped running all the same. Linux
+ * tells zombies apart through /proc; elsewhere any member counts.
+ */
 export function processGroupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  return pids.some((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(pgrp) === pgid && state !== 'Z';
+    } catch {
+      return false;
+    }
+  });
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

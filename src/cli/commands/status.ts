@@ -2,11 +2,21 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultConfig, loadConfig } from '../../config/index.js';
 import { openHistory } from '../../controller/index.js';
+import { SqliteLeaseStore, type Lease } from '../../store/index.js';
 import { UserError } from '../errors.js';
 import { formatCycle } from './probe-output.js';
 
 function when(at: number): string {
   return new Date(at * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Who leads, from the controller lease: the one process allowed to act. */
+function leaderLine(lease: Lease | undefined): string {
+  if (!lease) return 'leader: none yet (no controller has run on this store)';
+  const left = Math.round((lease.expires_at - Date.now() / 1000) * 10) / 10;
+  return left > 0
+    ? `leader: ${lease.holder} (fencing token ${lease.token}, lease ${left}s left)`
+    : `leader: none (the lease of ${lease.holder}, token ${lease.token}, lapsed ${-left}s ago)`;
 }
 
 export function registerStatus(program: Command): void {
@@ -37,12 +47,21 @@ export function registerStatus(program: Command): void {
         const latest = history.latest();
         const decisions = history.decisions({ limit, actionsOnly: !options.all });
         const counts = history.count();
+        const lease = new SqliteLeaseStore(history.db).currentSync();
+        const leader = lease && lease.expires_at > Date.now() / 1000 ? lease : null;
         if (options.json) {
           process.stdout.write(
-            JSON.stringify({ store: path, cycles: counts.cycles, latest: latest ?? null, decisions }) + '\n',
+            JSON.stringify({
+              store: path,
+              leader,
+              cycles: counts.cycles,
+              latest: latest ?? null,
+              decisions,
+            }) + '\n',
           );
           return;
         }
+        process.stdout.write(leaderLine(lease) + '\n');
         if (!latest) {
           process.stdout.write(`${path}: no cycles recorded yet\n`);
           return;
