@@ -50,6 +50,11 @@ export const cutoverParamsSchema = z
     /** Cut over even when the data at risk exceeds the budget. */
     force: z.boolean().default(false),
     /**
+     * A planned switchover (failback): refuse unless the subscriber has confirmed the publisher's WAL
+     * position taken after the fence, checked by LSN, whatever the budget; \`force\` does not override it.
+     */
+    require_caught_up: z.boolean().default(false),
+    /**
      * Each sequence is set to the highest of its own value (kept current by the sequence sync), the
      * data's maximum and, plus this gap: room for the ids the publisher handed out to rows that never
      * arrived, so rows written on DR never collide with them when they are reconciled. Size it as write

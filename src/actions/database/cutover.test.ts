@@ -109,6 +109,40 @@ test('cut-over with the publisher reachable: nothing lost, subscription off, DR 
   assert.equal(m, 201);
 });
 
+test('a planned switchover (failback) is refused with the reason while the subscriber lags, checked by LSN', async () => {
+  // The subscriber stops applying (as a rebuilt primary still copying would), then the publisher writes.
+  await query(
+    subscriber.connectionString(DB2),
+    'BEGIN READ WRITE; ALTER SUBSCRIPTION phoenix_dr DISABLE; COMMIT',
+  );
+  await query(roleUrl(publisher, APP_ROLE, DB2), "INSERT INTO orders (note) VALUES ('not yet there')");
+  await assert.rejects(
+    databaseAdapter.run(params({ require_caught_up: true, catch_up: 0.5, force: true }, DB2), stepContext()),
+    /switchover refused: the subscriber has not confirmed everything .*WAL bytes short/,
+  );
+  const [{ n }] = await query<{ n: number }>(
+    subscriber.connectionString(DB2),
+    "SELECT count(*)::int AS n FROM orders WHERE note = 'not yet there'",
+  );
+  assert.equal(n, 0);
+  await query(
+    subscriber.connectionString(DB2),
+    'BEGIN READ WRITE; ALTER SUBSCRIPTION phoenix_dr ENABLE; COMMIT',
+  );
+  await waitUntil(
+    async () =>
+      (
+        await query<{ n: number }>(
+          subscriber.connectionString(DB2),
+          "SELECT count(*)::int AS n FROM orders WHERE note = 'not yet there'",
+        )
+      )[0].n === 1,
+    30_000,
+    'the subscriber to catch up',
+    100,
+  );
+});
+
 test('with the publisher gone, the data at risk is unknown: refused by default, recorded as unknown when policy proceeds', async () => {
   await publisher.kill();
   await assert.rejects(

@@ -116,6 +116,10 @@ export async function measureLogical(
 
 /** Refuses a cut-over past the budget, or with unknown loss unless the policy says proceed. */
 export function checkBudget(p: CutoverParams, m: LogicalMeasure, budget: number | undefined): string {
+  if (p.require_caught_up && m.bytes_behind !== 0)
+    throw new StepError(
+      `switchover refused: the subscriber has not confirmed everything the publisher holds (${m.how}); wait for it to catch up (check pg_stat_subscription and the publisher's slot), then run again`,
+    );
   if (m.lag_s === null) {
     if (p.on_unknown_lag === 'refuse' && !p.force)
       throw new StepError(

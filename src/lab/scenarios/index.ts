@@ -1,0 +1,11 @@
+import { badDeploy } from './bad-deploy.js';
+import { regionalOutage } from './regional-outage.js';
+import type { DrillScenarioModule } from './types.js';
+
+export type { DrillScenarioModule, ScenarioOutcome, ScenarioLimits } from './types.js';
+
+/** Every lab drill scenario, one module each. */
+export const SCENARIOS = {
+  'regional-outage': regionalOutage,
+  'bad-deploy': badDeploy,
+} satisfies Record<string, DrillScenarioModule>;
