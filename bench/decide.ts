@@ -14,7 +14,8 @@ const json = args.includes('--json');
 const analyzer = (
   args.includes('--analyzer') ? args[args.indexOf('--analyzer') + 1] : 'evidence'
 ) as AnalyzerName;
-const corpus = resolve(process.argv[1], '../../../shared/scenarios/public');
+// Run from the repository root (npm run does); the corpus lives beside it in ../shared.
+const corpus = resolve(process.cwd(), '../shared/scenarios/public');
 const scenarios = findScenarioFiles([corpus]).map(loadScenarioFile);
 const config = defaultConfig();
 

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/index.js';
 import { Controller } from '../src/controller/index.js';
@@ -30,10 +30,16 @@ for (const [name, v] of Object.entries({ targets, interval, cycles, concurrency 
     process.exit(2);
   }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const server = spawn(process.execPath, ['--import', 'tsx', join(here, 'target-server.ts')], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const self = fileURLToPath(import.meta.url);
+// `npm run bench:probes` runs the compiled bench (no tsx compiler in the measured process); tsx still works.
+const targetServer = join(dirname(self), `target-server${extname(self)}`);
+const server = spawn(
+  process.execPath,
+  [...(extname(self) === '.ts' ? ['--import', 'tsx'] : []), targetServer],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const port = await new Promise<number>((resolve, reject) => {
   const lines = createInterface({ input: server.stdout! });
   lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
