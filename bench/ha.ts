@@ -1,11 +1,12 @@
 // Leader takeover: three controllers (`phoenix run`, the built product) share one store;
 // the leader is SIGKILLed mid-runbook again and again, and a standby takes over and resumes.
 // Usage: npm run bench:ha [-- --kills N --ttl S --json]   (needs `npm run build` first)
+import { BUILT_CLI } from './paths.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 
@@ -16,7 +17,7 @@ const kills = option('--kills', 10);
 const ttl_s = option('--ttl', 3);
 const interval_s = 1;
 const json = args.includes('--json');
-const CLI = resolve(process.argv[1], '../../dist/cli/main.js');
+const CLI = BUILT_CLI;
 if (!existsSync(CLI)) {
   console.error(
     `${CLI} is missing; build first: npx tsc -p tsconfig.build.json && cp -r src/server/public dist/server/`,

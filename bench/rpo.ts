@@ -3,11 +3,11 @@
 // replication mode under a writer of `write-rate` rows/s (`object-rate` of them with an object), and
 // reports per mode what the DR site lacked of the acknowledged writes, the RTO and the writes' p99.
 // Build first: npx tsc -p tsconfig.build.json && cp -r src/server/public dist/server/
+import { BUILT_CLI } from './paths.js';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -35,7 +35,7 @@ if (
   );
   process.exit(2);
 }
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
+const cli = BUILT_CLI;
 if (!existsSync(cli)) {
   process.stderr.write(`bench:rpo: ${cli} is missing; build first (npx tsc -p tsconfig.build.json)\n`);
   process.exit(2);
