@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { loadConfigWithSecrets } from '../../config/index.js';
+import { SecretCache, secretReader } from '../../secrets/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type DecisionSink } from '../../controller/index.js';
 import {
@@ -55,7 +56,8 @@ export function registerRun(program: Command): void {
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
     .option('--log-format <format>', 'json, pretty, or auto (pretty on a terminal)', 'auto')
     .action(async (options: { config: string; analyzer?: string } & LogOptions) => {
-      const config = loadConfig(options.config);
+      // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks.
+      const config = await loadConfigWithSecrets(options.config, new SecretCache(secretReader()));
       const logger = loggerFromOptions(options);
       if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
         throw new UserError(
