@@ -1,4 +1,11 @@
-export { loadConfig, parseConfig, defaultConfig, defaultDecisionConfig, resolveConfig } from './load.js';
+export {
+  loadConfig,
+  loadConfigWithSecrets,
+  parseConfig,
+  defaultConfig,
+  defaultDecisionConfig,
+  resolveConfig,
+} from './load.js';
 export type { PhoenixConfig, DecisionConfig, MaintenanceWindow } from './load.js';
 export { ConfigError, formatIssue, closest, type ConfigIssue } from './errors.js';
 export { configSchema, type RawConfig } from './schema.js';

@@ -5,6 +5,13 @@ import { DEFAULT_TOPOLOGY, type RootCauseCategory, type Topology } from '../core
 import { completeWeights, defaultScoringConfig, type ScoringConfig } from '../scoring/index.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { closest, ConfigError, type ConfigIssue } from './errors.js';
+import {
+  findReferences,
+  parseReference,
+  SECRET_REFERENCE,
+  type SecretCache,
+  type SecretReference,
+} from '../secrets/index.js';
 
 export interface MaintenanceWindow {
   start: number;
@@ -64,15 +71,43 @@ export function defaultConfig(): PhoenixConfig {
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Replaces `${VAR}` and `${VAR:-default}` in every string; secrets never live in the file itself. */
+/**
+ * `${aws-sm:NAME#key}` / `${azure-kv:VAULT/NAME}`: checked always; replaced by
+ * their values when the caller read them (`secrets`), else left for validation.
+ */
+function interpolateSecrets(
+  text: string,
+  path: string[],
+  secrets: ReadonlyMap<string, string> | undefined,
+  issues: ConfigIssue[],
+): string {
+  return text.replace(SECRET_REFERENCE, (match, store: string, body: string) => {
+    const ref = parseReference(store, body);
+    if (typeof ref === 'string') {
+      issues.push({ path: path.join('.'), message: ref });
+      return '';
+    }
+    if (!secrets) return match;
+    const value = secrets.get(match);
+    if (value === undefined)
+      issues.push({
+        path: path.join('.'),
+        message: `${match} could not be read; see the secret store's error above`,
+      });
+    return value ?? '';
+  });
+}
+
+/** Replaces `${VAR}` and `${VAR:-default}` in every string, then secret references; secrets never live in the file itself. */
 function interpolateEnv(
   value: unknown,
   path: string[],
   env: NodeJS.ProcessEnv,
   issues: ConfigIssue[],
+  secrets?: ReadonlyMap<string, string>,
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
+    const replaced = value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
       const found = env[name];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
@@ -82,12 +117,16 @@ function interpolateEnv(
       });
       return '';
     });
+    return interpolateSecrets(replaced, path, secrets, issues);
   }
   if (Array.isArray(value))
-    return value.map((item, i) => interpolateEnv(item, [...path, String(i)], env, issues));
+    return value.map((item, i) => interpolateEnv(item, [...path, String(i)], env, issues, secrets));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, [...path, key], env, issues)]),
+      Object.entries(value).map(([key, item]) => [
+        key,
+        interpolateEnv(item, [...path, key], env, issues, secrets),
+      ]),
     );
   }
   return value;
@@ -268,9 +307,10 @@ export function parseConfig(
   document: unknown,
   file = '<config>',
   env: NodeJS.ProcessEnv = process.env,
+  secrets?: ReadonlyMap<string, string>,
 ): PhoenixConfig {
   const issues: ConfigIssue[] = [];
-  const input = interpolateEnv(document ?? {}, [], env, issues);
+  const input = interpolateEnv(document ?? {}, [], env, issues, secrets);
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError(file, [
       { path: '', message: 'the file must hold a YAML mapping (key: value), not ' + describeType(input) },
@@ -291,8 +331,35 @@ export function parseConfig(
   return config;
 }
 
+/**
+ * Like loadConfig, with the secret references read from their stores first
+ * (through `cache`, which keeps them for the runbook and refreshes them).
+ */
+export async function loadConfigWithSecrets(
+  file: string,
+  cache: SecretCache,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PhoenixConfig> {
+  const config = loadConfig(file, env);
+  const refs = [...findReferences(config.raw).values()].filter(
+    (r): r is SecretReference => typeof r !== 'string',
+  );
+  if (!refs.length) return config;
+  let values: Map<string, string>;
+  try {
+    values = await cache.load(refs);
+  } catch (error) {
+    throw new ConfigError(file, [{ path: '', message: (error as Error).message }]);
+  }
+  return parseConfig(readDocument(file), file, env, values);
+}
+
 /** Reads, parses and validates a YAML configuration file. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): PhoenixConfig {
+  return parseConfig(readDocument(file), file, env);
+}
+
+function readDocument(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -335,7 +402,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       },
     ]);
   }
-  return parseConfig(document, file, env);
+  return document;
 }
 
 /** The yaml library's own default: plenty for anchors shared between runbooks, far below an alias bomb. */

@@ -17,7 +17,8 @@ export async function kubeConfigFrom(config: ProbeConfig): Promise<KubeConfig> {
       throw new Error(`cannot read kubeconfig ${config.kubeconfig}: ${describeError(error)}; check the path`);
     }
     if (config.context) kc.setCurrentContext(config.context);
-    return kc;
+    // `aws eks get-token` / kubelogin users get tokens made in-process: the image has neither binary.
+    return (await import('../actions/kubernetes/auth.js')).withInProcessTokens(kc);
   }
   const cluster = config.cluster!;
   kc.loadFromOptions({

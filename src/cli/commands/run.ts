@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { loadConfigWithSecrets } from '../../config/index.js';
+import { SecretCache, secretReader } from '../../secrets/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
 import { FencedError } from '../../store/index.js';
@@ -92,7 +93,8 @@ export function registerRun(program: Command): void {
       'when another controller holds the store, wait as a follower (probe, serve the read API) and take over when its lease lapses, instead of exiting',
     )
     .action(async (options: { config: string; analyzer?: string; standby?: boolean } & LogOptions) => {
-      const config = loadConfig(options.config);
+      // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks.
+      const config = await loadConfigWithSecrets(options.config, new SecretCache(secretReader()));
       const logger = loggerFromOptions(options);
       if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
         throw new UserError(

@@ -1,0 +1,9 @@
+export {
+  findReferences,
+  parseReference,
+  referenceRegion,
+  SECRET_REFERENCE,
+  type SecretReference,
+} from './references.js';
+export { secretReader, secretRegions, type SecretReader, type SecretStoreOptions } from './stores.js';
+export { SecretCache, secretsOnlyInPrimary } from './cache.js';

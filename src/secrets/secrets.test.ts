@@ -1,0 +1,147 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, loadConfigWithSecrets } from '../config/index.js';
+import { httpServer } from '../../test/helpers/servers.js';
+import {
+  SecretCache,
+  secretReader,
+  secretRegions,
+  secretsOnlyInPrimary,
+  type SecretReference,
+} from './index.js';
+
+const CREDS = { accessKeyId: 'AKIASECRETS', secretAccessKey: 'secret' };
+const ARN = (region: string, name: string) =>
+  `arn:aws:secretsmanager:${region}:111122223333:secret:${name}-AbCdEf`;
+
+/**
+ * Secrets Manager in its wire protocol (AWS JSON 1.1, `X-Amz-Target: secretsmanager.*`,
+ * SigV4 scoped to its region): GetSecretValue and DescribeSecret by name or ARN,
+ * ResourceNotFoundException for anything else.
+ */
+async function secretsManager(
+  region: string,
+  secrets: Record<string, { value: string; replicas: string[] }>,
+) {
+  const state = { down: false, calls: 0 };
+  const server = await httpServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += String(c)));
+    req.on('end', () => {
+      state.calls++;
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(body));
+      };
+      if (state.down) return send(503, { __type: 'ServiceUnavailableException', message: 'unavailable' });
+      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/secretsmanager\//.exec(
+        String(req.headers.authorization),
+      );
+      if (scope?.[1] !== region)
+        return send(400, {
+          __type: 'InvalidSignatureException',
+          message: 'Credential should be scoped to a valid region.',
+        });
+      const id = (JSON.parse(raw) as { SecretId: string }).SecretId;
+      const name = Object.keys(secrets).find((n) => n === id || ARN(region, n) === id);
+      if (!name)
+        return send(400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        });
+      const target = String(req.headers['x-amz-target']);
+      if (target === 'secretsmanager.GetSecretValue')
+        return send(200, {
+          ARN: ARN(region, name),
+          Name: name,
+          SecretString: secrets[name]!.value,
+          VersionId: 'v1',
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1700000000,
+        });
+      if (target === 'secretsmanager.DescribeSecret')
+        return send(200, {
+          ARN: ARN(region, name),
+          Name: name,
+          PrimaryRegion: region,
+          ReplicationStatus: secrets[name]!.replicas.map((Region) => ({ Region, Status: 'InSync' })),
+        });
+      send(400, { __type: 'UnknownOperationException', message: target });
+    });
+  });
+  return { ...server, state };
+}
+
+describe('secret references in the configuration, read from Secrets Manager', () => {
+  let sm: Awaited<ReturnType<typeof secretsManager>>;
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-secrets-'));
+  before(async () => {
+    sm = await secretsManager('us-east-1', {
+      'prod/db': { value: JSON.stringify({ username: 'app', password: 'p@ss' }), replicas: ['us-west-2'] },
+      'prod/pagerduty': { value: 'R0UT1NGKEY', replicas: [] },
+    });
+  });
+  after(async () => {
+    await sm.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const options = () => ({ aws: { region: 'us-east-1', endpoint: sm.url, credentials: CREDS } });
+  const file = (text: string): string => {
+    const path = join(dir, `phoenix-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(path, text);
+    return path;
+  };
+  const yaml = (key: string) => `notifications:
+  channels:
+    - { channel: pagerduty, routing_key: "${key}" }
+`;
+
+  test('a reference is read at start-up, and the value stays cached when the store goes down', async () => {
+    const cache = new SecretCache(secretReader(options()));
+    const config = await loadConfigWithSecrets(file(yaml('${aws-sm:prod/pagerduty}')), cache);
+    const channel = config.raw.notifications!.channels[0] as { routing_key: string };
+    assert.equal(channel.routing_key, 'R0UT1NGKEY');
+    sm.state.down = true;
+    await cache.load([{ store: 'aws-sm', text: '${aws-sm:prod/pagerduty}', secretId: 'prod/pagerduty' }]);
+    assert.equal(cache.get('${aws-sm:prod/pagerduty}'), 'R0UT1NGKEY', 'the last value read is kept');
+    assert.match(cache.failures.get('${aws-sm:prod/pagerduty}')!, /ServiceUnavailableException/);
+    sm.state.down = false;
+  });
+
+  test('#key picks one key of a JSON secret; a missing key or secret is an error naming the fix', async () => {
+    const cache = new SecretCache(secretReader(options()));
+    const config = await loadConfigWithSecrets(file(yaml('${aws-sm:prod/db#password}')), cache);
+    assert.equal((config.raw.notifications!.channels[0] as { routing_key: string }).routing_key, 'p@ss');
+    await assert.rejects(
+      loadConfigWithSecrets(file(yaml('${aws-sm:prod/db#token}')), cache),
+      (e: ConfigError) => /has no key "token"; keys: username, password/.test(e.message),
+    );
+    await assert.rejects(
+      loadConfigWithSecrets(file(yaml('${aws-sm:prod/nope}')), cache),
+      /ResourceNotFoundException.*check the name/,
+    );
+  });
+
+  test('validation understands references without reading them, and reports malformed ones', () => {
+    assert.doesNotThrow(() => loadConfig(file(yaml('${azure-kv:phoenix-dr/pd-key}'))));
+    assert.throws(() => loadConfig(file(yaml('${azure-kv:no_slash}'))), /is not a Key Vault reference/);
+    assert.throws(() => loadConfig(file(yaml('${aws-sm:a#b#c}'))), /is not a Secrets Manager reference/);
+  });
+
+  test('a readiness warning names a secret held only in the primary region', async () => {
+    const refs: SecretReference[] = [
+      { store: 'aws-sm', text: '${aws-sm:prod/db#password}', secretId: 'prod/db', key: 'password' },
+      { store: 'aws-sm', text: '${aws-sm:prod/pagerduty}', secretId: 'prod/pagerduty' },
+      { store: 'azure-kv', text: '${azure-kv:phoenix-dr/pd}', vault: 'phoenix-dr', name: 'pd' },
+    ];
+    const warnings = await secretsOnlyInPrimary(refs, 'us-east-1', secretRegions(options().aws));
+    assert.deepEqual(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /\$\{aws-sm:prod\/pagerduty\} is held only in us-east-1.*ReplicateSecretToRegions/,
+    );
+  });
+});

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import type { TokenCredential } from '@azure/core-auth';
+import type { SecretReference } from './references.js';
+
+export interface SecretStoreOptions {
+  aws?: {
+    /** Region for names that are not ARNs (default: the SDK's, from AWS_REGION). */
+    region?: string;
+    /** Endpoint override; the SDK also reads AWS_ENDPOINT_URL_SECRETS_MANAGER. */
+    endpoint?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  };
+  azure?: {
+    /** Default: DefaultAzureCredential (managed identity, workload identity, az login). */
+    credential?: TokenCredential;
+    /** Vault URL from its name (default https://VAULT.vault.azure.net); a local stand-in in tests. */
+    vaultUrl?: (vault: string) => string;
+    /** CA bundle for a vault URL with a private certificate. */
+    caFile?: string;
+  };
+}
+
+/** Reads one secret from its store through the vendor's SDK. Throws an Error naming the reference and the fix. */
+export type SecretReader = (ref: SecretReference, signal: AbortSignal) => Promise<string>;
+
+function why(error: unknown): string {
+  const e = error as { name?: string; code?: string; statusCode?: number; message?: string };
+  return `${e.name && e.name !== 'Error' ? `${e.name}: ` : e.code ? `${e.code}: ` : ''}${(e.message ?? String(error)).split('\n')[0]}`;
+}
+
+async function awsReader(options: SecretStoreOptions['aws'] = {}) {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const clients = new Map<string, InstanceType<typeof SecretsManagerClient>>();
+  return async (ref: Extract<SecretReference, { store: 'aws-sm' }>, signal: AbortSignal): Promise<string> => {
+    // An ARN names its region: the secret is read where it lives (or from its replica, by the replica's ARN).
+    const region =
+      /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(ref.secretId)?.[1] ?? options.region ?? '';
+    let client = clients.get(region);
+    if (!client) {
+      client = new SecretsManagerClient({
+        region: region || undefined,
+        endpoint: options.endpoint,
+        credentials: options.credentials,
+        maxAttempts: 2,
+      });
+      clients.set(region, client);
+    }
+    const out = await client.send(new GetSecretValueCommand({ SecretId: ref.secretId }), {
+      abortSignal: signal,
+    });
+    const text = out.SecretString;
+    if (text === undefined) throw new Error(`${ref.text}: the secret holds binary data, not a SecretString`);
+    if (!ref.key) return text;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error(
+        `${ref.text}: the SecretString is not JSON, so it has no key "${ref.key}"; drop #${ref.key}`,
+      );
+    }
+    const value = (parsed as Record<string, unknown>)?.[ref.key];
+    if (value === undefined || value === null)
+      throw new Error(
+        `${ref.text}: the secret has no key "${ref.key}"; keys: ${Object.keys(parsed as object).join(', ')}`,
+      );
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  };
+}
+
+async function azureReader(options: SecretStoreOptions['azure'] = {}) {
+  const { SecretClient } = await import('@azure/keyvault-secrets');
+  const credential = options.credential ?? new (await import('@azure/identity')).DefaultAzureCredential();
+  const agent = options.caFile ? new Agent({ ca: readFileSync(options.caFile), keepAlive: true }) : undefined;
+  const clients = new Map<string, InstanceType<typeof SecretClient>>();
+  return async (
+    ref: Extract<SecretReference, { store: 'azure-kv' }>,
+    signal: AbortSignal,
+  ): Promise<string> => {
+    let client = clients.get(ref.vault);
+    if (!client) {
+      const url = options.vaultUrl?.(ref.vault) ?? `https://${ref.vault}.vault.azure.net`;
+      client = new SecretClient(url, credential, {
+        // A stand-in's host is not *.vault.azure.net; the real vault's challenge is verified.
+        disableChallengeResourceVerification: Boolean(options.vaultUrl),
+        ...(agent
+          ? {
+              additionalPolicies: [
+                {
+                  position: 'perCall' as const,
+                  policy: { name: 'phoenix-ca', sendRequest: (r, next) => next(Object.assign(r, { agent })) },
+                },
+              ],
+            }
+          : {}),
+      });
+      clients.set(ref.vault, client);
+    }
+    const secret = await client.getSecret(ref.name, { abortSignal: signal });
+    if (secret.value === undefined) throw new Error(`${ref.text}: the secret has no value`);
+    return secret.value;
+  };
+}
+
+/** One reader for both stores; each SDK is loaded only when a reference to its store appears. */
+export function secretReader(options: SecretStoreOptions = {}): SecretReader {
+  let aws: ReturnType<typeof awsReader> | undefined;
+  let azure: ReturnType<typeof azureReader> | undefined;
+  return async (ref, signal) => {
+    try {
+      if (ref.store === 'aws-sm') return await (await (aws ??= awsReader(options.aws)))(ref, signal);
+      return await (
+        await (azure ??= azureReader(options.azure))
+      )(ref, signal);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith(ref.text)) throw error;
+      const store = ref.store === 'aws-sm' ? 'Secrets Manager' : 'Key Vault';
+      throw new Error(
+        `${ref.text}: ${store} refused: ${why(error)}; check the name and that this identity may read it`,
+      );
+    }
+  };
+}
+
+/** Where a Secrets Manager secret is held: its primary region and its replicas (DescribeSecret). */
+export function secretRegions(options: SecretStoreOptions['aws'] = {}) {
+  return async (ref: SecretReference): Promise<string[]> => {
+    if (ref.store !== 'aws-sm') return [];
+    const { SecretsManagerClient, DescribeSecretCommand } = await import('@aws-sdk/client-secrets-manager');
+    const region = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(ref.secretId)?.[1] ?? options.region;
+    const client = new SecretsManagerClient({
+      region,
+      endpoint: options.endpoint,
+      credentials: options.credentials,
+    });
+    try {
+      const out = await client.send(new DescribeSecretCommand({ SecretId: ref.secretId }));
+      const home = out.PrimaryRegion ?? region ?? (await client.config.region());
+      return [home, ...(out.ReplicationStatus ?? []).map((r) => r.Region ?? '')].filter(Boolean);
+    } finally {
+      client.destroy();
+    }
+  };
+}
