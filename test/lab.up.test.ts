@@ -73,7 +73,8 @@ test('lab up builds two sites whose writes reach the DR site, and lab down from 
     .getBlobClient(key);
   assert.equal(await blob.exists(), true);
 
-  // The DR app's database is a standby until promoted: it reads but does not write.
+  // By default the DR database is a logical subscriber, read-only to the app until the cut-over.
+  assert.equal(state.postgres?.replication, 'logical');
   const drHealth = (await (await fetch(`${state.apps!.dr!.url}/healthz`)).json()) as { writable: boolean };
   assert.equal(drHealth.writable, false);
 
@@ -97,11 +98,15 @@ test('lab up builds two sites whose writes reach the DR site, and lab down from 
   assert.equal((JSON.parse(after.stdout) as { exists: boolean }).exists, false);
 });
 
-test('lab down cleans up a lab whose processes were already killed', async () => {
+test('lab down cleans up a lab whose processes were already killed (a --replication physical lab)', async () => {
   const otherDir = join(root, 'lab2');
-  const up = await runCli(['lab', 'up', '--dir', otherDir, '--json'], { timeoutMs: 180_000 });
+  const up = await runCli(['lab', 'up', '--dir', otherDir, '--replication', 'physical', '--json'], {
+    timeoutMs: 180_000,
+  });
   assert.equal(up.code, 0, up.stderr);
   const state = readLabState(otherDir)!;
+  assert.equal(state.postgres?.replication, 'physical');
+  assert.match(up.stdout, /standby, WAL receiver streaming/);
   try {
     process.kill(state.apps!.primary!.process.pid, 'SIGKILL');
     process.kill(state.s3!.process.pid, 'SIGKILL');
