@@ -93,7 +93,12 @@ test('fence scales the old primary app to zero; a missing deployment or wrong to
     },
   });
   const result = await fenceAdapter.run(fence, stepContext());
-  assert.match(result.summary, /scaled from 4 to 0 replicas/);
+  assert.equal(result.summary, 'fence: held: app_scaled_to_zero');
+  const layers = (result.output as { layers: Array<{ layer: string; ok: boolean; detail?: string }> }).layers;
+  assert.match(
+    String(layers.find((l) => l.layer === 'app_scaled_to_zero')?.detail),
+    /scaled from 4 to 0 replicas/,
+  );
   assert.equal(api.state('shop', 'old-primary-app')!.replicas, 0);
   const missing = kubernetesAdapter.schema.parse({
     action: 'scale',
