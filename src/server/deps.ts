@@ -1,3 +1,4 @@
+import type { PhoenixConfig } from '../config/index.js';
 import type { ChangeRecord } from '../core/index.js';
 import { ChangeStore } from '../context/index.js';
 import type { Controller } from '../controller/index.js';
@@ -16,6 +17,8 @@ export interface ControllerParts {
   /** The runbook readiness monitor of `phoenix run`. */
   readiness?: RunbookReadinessView;
   interval_s: number;
+  /** For the run reports' RTO/RPO targets. */
+  config?: PhoenixConfig;
 }
 
 /** Adapts the live controller, its history store, the runbook journal and the change log to the server's ports. */
@@ -45,7 +48,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
         return latest ? [latest.decision] : [];
       },
     },
-    runs: journal ? new JournalRunControl(journal) : undefined,
+    runs: journal ? new JournalRunControl(journal, parts.config) : undefined,
     readiness: parts.readiness,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }

@@ -171,7 +171,7 @@ export function registerRun(program: Command): void {
         },
         'controller started',
       );
-      const deps = createServerDeps({ ...built, readiness, interval_s: config.interval_s });
+      const deps = createServerDeps({ ...built, config, readiness, interval_s: config.interval_s });
       const server =
         config.raw.server?.enabled === false
           ? undefined
