@@ -15,7 +15,13 @@ export {
 export { loadReportRows, UnknownRunError } from './load.js';
 export { renderHtml, escapeHtml } from './html.js';
 export { renderPdf, requireChromium, chromiumPath, ChromiumMissingError, DEFAULT_CHROMIUM } from './pdf.js';
-export { stageLabel, continuedSteps, continuedReasons, type ContinuedStep } from './labels.js';
+export {
+  stageLabel,
+  continuedSteps,
+  continuedReasons,
+  ContinuedFailures,
+  type ContinuedStep,
+} from './labels.js';
 
 /** The evidence report of run or drill `id`, read from the store now. */
 export function evidenceReport(

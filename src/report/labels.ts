@@ -27,3 +27,25 @@ export function continuedSteps(
   if (stageStatus !== 'succeeded') return [];
   return steps.filter((s) => s.status === 'failed').map((s) => ({ step: s.name, error: s.error }));
 }
+
+/**
+ * Follows a run's events and remembers, per stage, the steps that failed; when the stage then
+ * succeeds, those failures were continued past. Used by the CLI's progress output.
+ */
+export class ContinuedFailures {
+  private readonly failed = new Map<string, ContinuedStep[]>();
+
+  onStep(stage: string, step: string, status: string, error?: string): void {
+    if (status !== 'failed') return;
+    const list = this.failed.get(stage) ?? [];
+    list.push({ step, error: error ?? null });
+    this.failed.set(stage, list);
+  }
+
+  /** `succeeded with 1 failed step (continued) — smoke: exit code 1`, or the plain status. */
+  describe(stage: string, status: string): string {
+    const continued = status === 'succeeded' ? (this.failed.get(stage) ?? []) : [];
+    const label = stageLabel(status, continued);
+    return continued.length ? `${label} — ${continuedReasons(continued)}` : label;
+  }
+}
