@@ -1,5 +1,5 @@
 import type { PhoenixConfig } from '../config/index.js';
-import { DrillStore, type DrillRow } from '../drills/store.js';
+import { DrillStore, type DrillRow } from '../drills/index.js';
 import { buildReport, Journal, type RunReport } from '../runbook/index.js';
 import { HistoryStore, type SqliteDatabase } from '../store/index.js';
 import { TIMELINE_AFTER_S, TIMELINE_BEFORE_S, type DrillFacts, type ReportRows } from './model.js';

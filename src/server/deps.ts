@@ -2,6 +2,7 @@ import type { PhoenixConfig } from '../config/index.js';
 import type { ChangeRecord } from '../core/index.js';
 import { ChangeStore } from '../context/index.js';
 import type { Controller } from '../controller/index.js';
+import { DrillStore } from '../drills/index.js';
 import { Journal } from '../runbook/index.js';
 import type { HistoryStore } from '../store/index.js';
 import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
@@ -50,6 +51,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     },
     runs: journal ? new JournalRunControl(journal, parts.config) : undefined,
     readiness: parts.readiness,
+    drills: history ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }
       : undefined,

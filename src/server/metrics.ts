@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LEVELS, SIGNAL_STATUSES } from '../core/index.js';
-import type { CycleRecord, RunbookReadinessView, RunControl, RunView } from './ports.js';
+import type { CycleRecord, RunbookReadinessView, RunControl, RunView, ServerDeps } from './ports.js';
 import { drReadiness } from './readiness.js';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'aborted']);
@@ -34,6 +34,7 @@ export class ServerMetrics {
       interval_s?: number;
       runs?: RunControl;
       readiness?: RunbookReadinessView;
+      drills?: ServerDeps['drills'];
       processMetrics?: boolean;
     } = {},
   ) {
@@ -151,6 +152,23 @@ export class ServerMetrics {
       },
     });
     const readiness = options.readiness;
+    const drills = options.drills;
+    new Gauge({
+      name: 'phoenix_drill_last_success_timestamp_seconds',
+      help: 'Unix time the last successful scheduled drill finished (0 when none has succeeded)',
+      registers,
+      collect() {
+        this.set(drills?.lastSuccess()?.at ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'phoenix_drill_last_rto_seconds',
+      help: 'RTO measured by the last successful drill that ran the runbook (mode run); 0 when none measured one',
+      registers,
+      collect() {
+        this.set(drills?.lastSuccess()?.rto_s ?? 0);
+      },
+    });
     new Gauge({
       name: 'phoenix_runbook_ready',
       help: 'Whether each runbook passed every pre-flight check in the last readiness pass (1 ready, 0 not); absent before the first',

@@ -156,6 +156,8 @@ export interface ServerDeps {
   changes?: ChangeRecorder;
   /** The runbooks' pre-flight checks, re-run every `runbooks.readiness_interval`. */
   readiness?: RunbookReadinessView;
+  /** Scheduled drills (src/drills): the newest successful one and the newest measured RTO. */
+  drills?: { lastSuccess(): { at: number; rto_s: number | null } | undefined };
   /** Seconds between scheduled cycles (for staleness and the dashboard). */
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */

@@ -12,6 +12,7 @@ import {
 } from '../../runbook/index.js';
 import { createLogger, LOG_LEVELS, prettyFromFormat, type Logger, type LogLevel } from '../../log/index.js';
 import { Notifier } from '../../notifications/index.js';
+import { DrillScheduler, DrillStore } from '../../drills/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
 
@@ -180,10 +181,22 @@ export function registerRun(program: Command): void {
               throw new UserError(e.message);
             });
       if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
+      // Scheduled drills run on the acting controller only (src/drills).
+      const drills =
+        config.raw.drills && built.history
+          ? new DrillScheduler({
+              config,
+              store: new DrillStore(built.history.db),
+              isLeader: () => built.leader?.isLeader() ?? false,
+              engine: runbooks?.engine,
+            })
+          : undefined;
       await built.controller.start();
       readiness?.start();
+      drills?.start();
       const signal = await stopSignal;
       logger.info({ signal }, 'stopping: finishing the cycle in flight');
+      await drills?.stop();
       await readiness?.stop();
       await server?.close();
       await built.shutdown();
