@@ -41,10 +41,14 @@ function drillWorld(drills: Record<string, unknown>, binary = 'sh') {
   };
 }
 
-test('a bad cron expression in drills.schedule is one error naming the path', () => {
+test('a bad cron expression or time zone in drills is one error naming the path', () => {
   assert.throws(
     () => parseConfig({ drills: { schedule: '61 3 * * 1' } }),
     (error: Error) => /drills\.schedule/.test(error.message) && /not a cron expression/.test(error.message),
+  );
+  assert.throws(
+    () => parseConfig({ drills: { schedule: '0 3 * * 1', timezone: 'Mars/Base' } }),
+    /drills\.timezone: is not an IANA time zone/,
   );
 });
 

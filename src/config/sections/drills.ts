@@ -7,6 +7,15 @@ import { RUNBOOK_NAMES } from './runbooks.js';
  * Scheduled drills (issue 14): `drills: { schedule: "0 3 * * 1", runbook: dr_failover }`.
  * The cron expression is checked by croner itself, so what validates is what runs.
  */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const drillsSchema = z
   .object({
     /** A five- or six-field cron expression, e.g. "0 3 * * 1" (Mondays 03:00). */
@@ -27,7 +36,12 @@ export const drillsSchema = z
      */
     mode: z.enum(['readiness', 'run']).optional(),
     /** The zone the schedule is read in (IANA name); default UTC. */
-    timezone: z.string().optional(),
+    timezone: z
+      .string()
+      .optional()
+      .refine((zone) => zone === undefined || isTimeZone(zone), {
+        message: 'is not an IANA time zone; write e.g. UTC or Europe/Paris',
+      }),
     /** The recovery time objective a drill's measured RTO is compared with. */
     rto_target: durationSchema.optional(),
   })
