@@ -51,7 +51,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     },
     runs: journal ? new JournalRunControl(journal, parts.config) : undefined,
     readiness: parts.readiness,
-    drills: history ? new DrillStore(history.db) : undefined,
+    drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }
       : undefined,

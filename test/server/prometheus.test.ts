@@ -140,7 +140,7 @@ test(
         groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string }> }>;
       };
       assert.equal(rules.groups.length, 1);
-      assert.equal(rules.groups[0].rules.length, 7);
+      assert.equal(rules.groups[0].rules.length, 8);
       for (const rule of rules.groups[0].rules)
         assert.notEqual(rule.health, 'err', `${rule.name}: ${rule.lastError}`);
 
