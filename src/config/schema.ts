@@ -8,6 +8,7 @@ import {
 } from './sections/core.js';
 import { probesSchema } from './sections/probes.js';
 import { contextSchema, llmSchema } from './sections/context.js';
+import { drillsSchema } from './sections/drills.js';
 import { runbooksSchema } from './sections/runbooks.js';
 import { notificationsSchema, serverSchema } from './sections/server.js';
 
@@ -23,6 +24,7 @@ export const configSchema = z
     context: contextSchema.optional(),
     llm: llmSchema.optional(),
     runbooks: runbooksSchema.optional(),
+    drills: drillsSchema.optional(),
     store: storeSchema.optional(),
     server: serverSchema.optional(),
     notifications: notificationsSchema.optional(),

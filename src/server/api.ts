@@ -35,6 +35,7 @@ const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10000).optional(),
 });
 
+const reportQuery = z.object({ format: z.enum(['html', 'json']).optional() });
 const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() });
 
 function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
@@ -124,6 +125,19 @@ export function registerReadRoutes(app: FastifyInstance, parts: RouteParts): voi
     if (!run) throw httpError(404, `no run ${request.params.id}; list runs with GET /api/runs`);
     return run;
   });
+
+  app.get<{ Params: { id: string } }>(
+    '/api/runs/:id/report',
+    { config: { role: 'read' } },
+    async (request, reply) => {
+      const format = parseQuery(reportQuery, request.query).format ?? 'html';
+      const runs = need(deps.runs, 'the runbook engine');
+      const report = need(runs.report?.bind(runs), 'the report builder')(request.params.id);
+      if (!report) throw httpError(404, `no run ${request.params.id}; list runs with GET /api/runs`);
+      if (format === 'json') return report.model;
+      return reply.type('text/html; charset=utf-8').send(report.html);
+    },
+  );
 }
 
 /** Approve, abort, record a change, run a cycle: operate tokens, rate-limited, audited. */

@@ -1,6 +1,8 @@
+import type { PhoenixConfig } from '../config/index.js';
 import type { ChangeRecord } from '../core/index.js';
 import { ChangeStore } from '../context/index.js';
 import type { Controller, LeaderElector } from '../controller/index.js';
+import { DrillStore } from '../drills/index.js';
 import { Journal } from '../runbook/index.js';
 import type { HistoryStore } from '../store/index.js';
 import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
@@ -18,6 +20,8 @@ export interface ControllerParts {
   interval_s: number;
   /** The controller lease of `phoenix run`. */
   leader?: Pick<LeaderElector, 'status'>;
+  /** For the run reports' RTO/RPO targets. */
+  config?: PhoenixConfig;
 }
 
 /** Adapts the live controller, its history store, the runbook journal and the change log to the server's ports. */
@@ -47,9 +51,10 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
         return latest ? [latest.decision] : [];
       },
     },
-    runs: journal ? new JournalRunControl(journal) : undefined,
+    runs: journal ? new JournalRunControl(journal, parts.config) : undefined,
     readiness: parts.readiness,
     leader: parts.leader ? () => parts.leader!.status() : undefined,
+    drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }
       : undefined,

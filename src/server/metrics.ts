@@ -34,6 +34,7 @@ export class ServerMetrics {
       interval_s?: number;
       runs?: RunControl;
       readiness?: RunbookReadinessView;
+      drills?: ServerDeps['drills'];
       processMetrics?: boolean;
       leader?: ServerDeps['leader'];
     } = {},
@@ -162,6 +163,8 @@ export class ServerMetrics {
       },
     });
     const readiness = options.readiness;
+    // Only a controller with drills.schedule exports these, so the no-drill alert stays quiet elsewhere.
+    if (options.drills) this.drillGauges(options.drills, registers);
     new Gauge({
       name: 'phoenix_runbook_ready',
       help: 'Whether each runbook passed every pre-flight check in the last readiness pass (1 ready, 0 not); absent before the first',
@@ -236,6 +239,25 @@ export class ServerMetrics {
   }
 
   /** Records one finished cycle. */
+  private drillGauges(drills: NonNullable<ServerDeps['drills']>, registers: Registry[]): void {
+    new Gauge({
+      name: 'phoenix_drill_last_success_timestamp_seconds',
+      help: 'Unix time the last successful scheduled drill finished (0 when none has succeeded)',
+      registers,
+      collect() {
+        this.set(drills.lastSuccess()?.at ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'phoenix_drill_last_rto_seconds',
+      help: 'RTO measured by the last successful drill that ran the runbook (mode run); 0 when none measured one',
+      registers,
+      collect() {
+        this.set(drills.lastSuccess()?.rto_s ?? 0);
+      },
+    });
+  }
+
   observeCycle(record: CycleRecord): void {
     this.showCycle(record);
     this.decisions.inc({ action: record.decision.action });

@@ -102,6 +102,8 @@ export interface StageView {
   approval?: boolean;
   approved_by?: string;
   error?: string;
+  /** How the stage reads, e.g. `succeeded with 1 failed step (continued)`; absent when it is just its status. */
+  label?: string;
 }
 
 export interface RunView {
@@ -132,6 +134,8 @@ export interface RunControl {
   /** Approves the stage the run waits on. */
   approve(id: string, by: string): RunActionResult | Promise<RunActionResult>;
   abort(id: string, by: string): RunActionResult | Promise<RunActionResult>;
+  /** The run's evidence report (src/report) as data and as a self-contained HTML page. */
+  report?(id: string): { model: unknown; html: string } | undefined;
 }
 
 export interface CycleTrigger {
@@ -152,6 +156,8 @@ export interface ServerDeps {
   changes?: ChangeRecorder;
   /** The runbooks' pre-flight checks, re-run every `runbooks.readiness_interval`. */
   readiness?: RunbookReadinessView;
+  /** Scheduled drills (src/drills): the newest successful one and the newest measured RTO. */
+  drills?: { lastSuccess(): { at: number; rto_s: number | null } | undefined };
   /** Seconds between scheduled cycles (for staleness and the dashboard). */
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */

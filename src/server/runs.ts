@@ -1,3 +1,12 @@
+import { defaultConfig, type PhoenixConfig } from '../config/index.js';
+import {
+  continuedReasons,
+  continuedSteps,
+  evidenceReport,
+  renderHtml,
+  stageLabel,
+  UnknownRunError,
+} from '../report/index.js';
 import { Journal, RunStateError, type RunRow } from '../runbook/index.js';
 import type { RunActionResult, RunControl, RunView, StageStatus } from './ports.js';
 
@@ -20,7 +29,10 @@ function parse<T>(json: string | null): T | undefined {
  * go through the journal, where the run's owner picks them up.
  */
 export class JournalRunControl implements RunControl {
-  constructor(private readonly journal: Journal) {}
+  constructor(
+    private readonly journal: Journal,
+    private readonly config: PhoenixConfig = defaultConfig(),
+  ) {}
 
   list(limit: number): RunView[] {
     return this.journal.listRuns(limit).map((run) => this.view(run));
@@ -37,6 +49,23 @@ export class JournalRunControl implements RunControl {
 
   abort(id: string, by: string): RunActionResult {
     return this.act(id, () => this.journal.requestAbort(id, by));
+  }
+
+  report(id: string): { model: unknown; html: string } | undefined {
+    try {
+      const model = evidenceReport(this.journal.db, this.config, id, Date.now() / 1000);
+      return { model, html: renderHtml(model) };
+    } catch (error) {
+      if (error instanceof UnknownRunError) return undefined;
+      throw error;
+    }
+  }
+
+  /** A stage that went on past a continue_on_error failure: its label and the failures' reasons. */
+  private continued(status: string, steps: Parameters<typeof continuedSteps>[1]) {
+    const continued = continuedSteps(status, steps);
+    if (continued.length === 0) return {};
+    return { label: stageLabel(status, continued), error: continuedReasons(continued) };
   }
 
   private act(id: string, action: () => unknown): RunActionResult {
@@ -71,7 +100,8 @@ export class JournalRunControl implements RunControl {
       });
     }
     const stepErrors = new Map<string, string>();
-    for (const step of this.journal.steps(run.id))
+    const steps = this.journal.steps(run.id);
+    for (const step of steps)
       if (step.error && !stepErrors.has(step.stage))
         stepErrors.set(step.stage, `${step.name}: ${step.error}`);
     const live = run.status === 'running' || run.status === 'waiting_approval';
@@ -101,6 +131,10 @@ export class JournalRunControl implements RunControl {
           approval: gate !== undefined,
           approved_by: gate && !gate.open ? gate.by : undefined,
           error: stepErrors.get(stage.name),
+          ...this.continued(
+            stage.status,
+            steps.filter((s) => s.stage === stage.name),
+          ),
         };
       }),
     };

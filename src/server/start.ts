@@ -34,6 +34,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
     interval_s,
     runs: deps.runs,
     readiness: deps.readiness,
+    drills: deps.drills,
     processMetrics: start.processMetrics,
     leader: deps.leader,
   });

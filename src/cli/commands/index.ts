@@ -17,6 +17,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<RegisterCommand>> = {
   approve: async () => (await import('./approve.js')).registerApprove,
   abort: async () => (await import('./abort.js')).registerAbort,
   runs: async () => (await import('./runs.js')).registerRuns,
+  report: async () => (await import('./report.js')).registerReport,
   run: async () => (await import('./run.js')).registerRun,
   score: async () => (await import('./score.js')).registerScore,
   status: async () => (await import('./status.js')).registerStatus,

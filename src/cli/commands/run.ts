@@ -13,6 +13,7 @@ import {
 } from '../../runbook/index.js';
 import { createLogger, LOG_LEVELS, prettyFromFormat, type Logger, type LogLevel } from '../../log/index.js';
 import { Notifier } from '../../notifications/index.js';
+import { DrillScheduler, DrillStore } from '../../drills/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
 
@@ -173,7 +174,7 @@ export function registerRun(program: Command): void {
         },
         'controller started',
       );
-      const deps = createServerDeps({ ...built, readiness, interval_s: config.interval_s });
+      const deps = createServerDeps({ ...built, config, readiness, interval_s: config.interval_s });
       const server =
         config.raw.server?.enabled === false
           ? undefined
@@ -182,10 +183,22 @@ export function registerRun(program: Command): void {
               throw new UserError(e.message);
             });
       if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
+      // Scheduled drills run on the acting controller only (src/drills).
+      const drills =
+        config.raw.drills && built.history
+          ? new DrillScheduler({
+              config,
+              store: new DrillStore(built.history.db),
+              isLeader: () => built.leader?.isLeader() ?? false,
+              engine: runbooks?.engine,
+            })
+          : undefined;
       await built.controller.start();
       readiness?.start();
+      drills?.start();
       const signal = await stopSignal;
       logger.info({ signal }, 'stopping: finishing the cycle in flight');
+      await drills?.stop();
       await readiness?.stop();
       await server?.close();
       await built.shutdown();

@@ -20,6 +20,7 @@ import {
   type RunHandle,
   type RunReport,
 } from '../../runbook/index.js';
+import { ContinuedFailures } from '../../report/index.js';
 import { UserError } from '../errors.js';
 
 /** Helpers shared by the runbook commands (plan, failover, failback, approve, abort, runs). */
@@ -108,13 +109,16 @@ function deferred(): Deferred {
 
 /** Plain progress lines for logs and pipes: one line per change, with the time since the start. */
 function plainProgress(started: number): (event: RunEvent) => void {
+  const continued = new ContinuedFailures();
   return (event) => {
     const at = `[+${formatSeconds((Date.now() - started) / 1000)}]`;
     let line: string | undefined;
     if (event.type === 'run')
       line = `run ${event.runId} ${event.runbook}: ${event.status}${event.resumed ? ' (resumed)' : ''}`;
-    else if (event.type === 'stage') line = `stage ${event.stage}: ${event.status}`;
+    else if (event.type === 'stage')
+      line = `stage ${event.stage}: ${continued.describe(event.stage, event.status)}`;
     else if (event.type === 'step') {
+      continued.onStep(event.stage, event.step, event.status, event.error);
       const detail = event.error ?? event.summary ?? '';
       line = `  step ${event.step}: ${event.status}${event.attempt ? ` (attempt ${event.attempt}${event.resumed ? ', resumed' : ''})` : ''}${detail ? ` — ${detail}` : ''}`;
     } else if (event.type === 'progress') line = `  step ${event.step}: ${event.message}`;
@@ -136,6 +140,7 @@ function listrProgress(stages: string[]): { onEvent(event: RunEvent): void; done
   const gates = new Map(stages.map((s) => [s, deferred()]));
   const wrappers = new Map<string, ListrTaskWrapper<unknown, never, never>>();
   const pending = new Map<string, string>();
+  const titles = new Map<string, string>();
   const list = new Listr(
     stages.map((stage) => ({
       title: stage,
@@ -143,6 +148,9 @@ function listrProgress(stages: string[]): { onEvent(event: RunEvent): void; done
         wrappers.set(stage, task);
         const early = pending.get(stage);
         if (early) task.output = early;
+        // The engine can finish a stage before listr2 starts its task: its title waits here.
+        const title = titles.get(stage);
+        if (title) task.title = title;
         await gates.get(stage)!.promise;
       },
     })),
@@ -161,15 +169,24 @@ function listrProgress(stages: string[]): { onEvent(event: RunEvent): void; done
     if (task) task.output = text;
     else pending.set(stage, text);
   };
+  const continued = new ContinuedFailures();
   return {
     done,
     onEvent(event) {
       if (event.type === 'stage') {
+        const task = wrappers.get(event.stage);
+        // A stage that went on past a failed step says so in its title, with the reason.
+        const described = continued.describe(event.stage, event.status);
+        if (described !== event.status) {
+          titles.set(event.stage, `${event.stage}: ${described}`);
+          if (task) task.title = `${event.stage}: ${described}`;
+        }
         if (event.status === 'succeeded') gates.get(event.stage)?.resolve();
         else if (event.status === 'failed')
           gates.get(event.stage)?.reject(new Error(`${event.stage} failed`));
         else if (event.status === 'skipped') gates.get(event.stage)?.resolve();
       } else if (event.type === 'step') {
+        continued.onStep(event.stage, event.step, event.status, event.error);
         write(
           event.stage,
           `${event.step}: ${event.status}${event.error ? ` — ${event.error}` : event.summary ? ` — ${event.summary}` : ''}`,

@@ -296,6 +296,17 @@ async function act(run, verb) {
   refreshRuns();
 }
 
+/** With a token the report is fetched with it (a plain link sends none) and shown from a blob. */
+async function openReport(event, run) {
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (!token) return;
+  event.preventDefault();
+  const response = await fetch(event.currentTarget.href, { headers: { Authorization: 'Bearer ' + token } });
+  if (!response.ok)
+    return window.alert('report of ' + run.id + ': ' + response.status + ' ' + response.statusText);
+  window.open(URL.createObjectURL(await response.blob()), '_blank', 'noopener');
+}
+
 function renderRuns(runs) {
   const box = $('#runs');
   if (!runs.length) {
@@ -326,6 +337,14 @@ function renderRuns(runs) {
           run.rpo_s !== undefined
             ? el('span', { class: 'muted', text: 'RPO ' + Math.round(run.rpo_s) + ' s' })
             : null,
+          el('a', {
+            class: 'report-link',
+            href: '/api/runs/' + encodeURIComponent(run.id) + '/report?format=html',
+            target: '_blank',
+            rel: 'noopener',
+            text: 'report',
+            onclick: (event) => openReport(event, run),
+          }),
         ),
         el(
           'div',
@@ -336,11 +355,15 @@ function renderRuns(runs) {
                 ? ' · ' + Math.round(s.finished_at - s.started_at) + ' s'
                 : '';
             return el('span', {
-              class: 'stage stage-' + s.status,
+              class: 'stage stage-' + s.status + (s.label ? ' stage-continued' : ''),
               'data-stage': s.name,
               'data-status': s.status,
               title: s.error || (s.approved_by ? 'approved by ' + s.approved_by : s.status),
-              text: s.name + (s.status === 'waiting_approval' ? ' · awaiting approval' : '') + secs,
+              text:
+                s.name +
+                (s.status === 'waiting_approval' ? ' · awaiting approval' : '') +
+                (s.label ? ' · ' + s.label + ' — ' + s.error : '') +
+                secs,
             });
           }),
         ),
