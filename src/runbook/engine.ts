@@ -427,7 +427,15 @@ export class RunbookEngine {
     runSignal: AbortSignal,
   ): Promise<{ attempt: number; result: StepResult } | { attempt: number; why: string }> {
     const runId = run.id;
-    await this.processes.killSurvivors(runId, step.name);
+    const survivors = await this.processes.killSurvivors(runId, step.name);
+    for (const group of survivors.elsewhere)
+      this.emit({
+        type: 'progress',
+        runId,
+        stage: step.stage,
+        step: step.name,
+        message: `process group ${group.pgid} of attempt ${group.attempt} ran on ${group.host}; it cannot be checked from here`,
+      });
     const { attempt, resumed } = this.journal.attemptStarted(runId, step.name);
     this.emit({
       type: 'step',

@@ -101,17 +101,20 @@ export class StepProcesses {
   }
 
   /**
-   * Kills and waits for every survivor of the step's earlier attempts. A survivor on
-   * another host cannot be reached from here: that is an error naming it, because
-   * starting the step beside it would run it twice at once.
+   * Kills and waits for every survivor of the step's earlier attempts on this host. A
+   * group on another host cannot be reached from here: it is returned (for the log) and
+   * left to its controller, which kills its steps when it loses the lease.
    */
-  async killSurvivors(runId: string, step: string): Promise<number> {
+  async killSurvivors(
+    runId: string,
+    step: string,
+  ): Promise<{ killed: number; elsewhere: ProcessGroupRow[] }> {
     let killed = 0;
+    const elsewhere: ProcessGroupRow[] = [];
     for (const group of this.unfinished(runId, step)) {
       if (group.host !== hostname()) {
-        throw new Error(
-          `step ${step} of run ${runId} may still run on ${group.host} (process group ${group.pgid}); kill it there, then resume`,
-        );
+        elsewhere.push(group);
+        continue;
       }
       const alive = processGroupAlive(group.pgid);
       if (alive && !(await killProcessGroup(group.pgid))) {
@@ -126,6 +129,6 @@ export class StepProcesses {
         )
         .run(this.clock(), alive ? this.clock() : null, runId, step, group.attempt, group.pgid);
     }
-    return killed;
+    return { killed, elsewhere };
   }
 }
