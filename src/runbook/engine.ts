@@ -142,7 +142,7 @@ export class RunbookEngine {
   constructor(private readonly options: EngineOptions) {
     const staleAfter = (options.config.raw.runbooks as { stale_after?: number } | undefined)?.stale_after;
     this.journal = new Journal(options.db, options.clock, staleAfter ?? 60, options.fence);
-    this.processes = new StepProcesses(options.db, () => this.journal.now());
+    this.processes = new StepProcesses(options.db, () => this.journal.now(), options.fence);
     this.pollMs = options.pollMs ?? 500;
     this.workDir =
       options.workDir ??

@@ -41,6 +41,8 @@ export class StepProcesses {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly clock: () => number,
+    /** The controller's fence: a program is journaled (and so started) only by the leader. */
+    private readonly fence?: () => number,
   ) {
     migrate(db, PROCESS_MIGRATIONS);
   }
@@ -56,11 +58,14 @@ export class StepProcesses {
     return {
       // Errors propagate: a program whose group is not journaled must not start.
       started: (pgid) => {
-        this.db
-          .prepare(
-            `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-          )
-          .run(runId, step, attempt, pgid, hostname(), this.clock());
+        this.db.transaction(() => {
+          this.fence?.();
+          this.db
+            .prepare(
+              `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
+            )
+            .run(runId, step, attempt, pgid, hostname(), this.clock());
+        })();
       },
       // A late exit may be reported after the store closed at shutdown: nothing to record then.
       ended: (pgid) =>
