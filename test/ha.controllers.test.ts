@@ -143,7 +143,10 @@ test('a second controller on the same SQLite file exits at once with a clear err
     );
     // The first keeps working, and other processes still read the store.
     const status = await new Promise<number>((resolve) => {
-      const cli = startCli(['runs', '--json', '--config', w.config]);
+      const cli = startCli(['runs', '--json', '--config', w.config], {
+        ...process.env,
+        PHX_LISTEN: '127.0.0.1:0',
+      });
       w.children.push(cli.child);
       void cli.exit.then(resolve);
     });
@@ -247,7 +250,8 @@ test('1,000 duplicate Alertmanager webhooks spread over three controllers start 
   const w = world({ interval: 30, slowPromote: false });
   try {
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
-    const controllers = ports.map((port, i) => w.start(i > 0, `127.0.0.1:${port}`));
+    // All three as --standby: whichever comes first leads, the others follow.
+    const controllers = ports.map((port) => w.start(true, `127.0.0.1:${port}`));
     await waitFor(
       () => `three controllers serving (${controllers.map((c) => c.output()).join('\n')})`,
       () => controllers.every((c) => /HTTP API, \/metrics and dashboard listening/.test(c.output())),

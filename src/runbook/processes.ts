@@ -58,14 +58,16 @@ export class StepProcesses {
     return {
       // Errors propagate: a program whose group is not journaled must not start.
       started: (pgid) => {
-        this.db.transaction(() => {
-          this.fence?.();
-          this.db
-            .prepare(
-              `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-            )
-            .run(runId, step, attempt, pgid, hostname(), this.clock());
-        })();
+        this.db
+          .transaction(() => {
+            this.fence?.();
+            this.db
+              .prepare(
+                `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
+              )
+              .run(runId, step, attempt, pgid, hostname(), this.clock());
+          })
+          .immediate(); // the write lock first: a read-then-write transaction could fail with SQLITE_BUSY
       },
       // A late exit may be reported after the store closed at shutdown: nothing to record then.
       ended: (pgid) =>
