@@ -33,13 +33,23 @@ const url = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-ha-'));
 const db = join(dir, 'phoenix.db');
 const log = join(dir, 'steps.log');
-// Enough 1.5 s steps that every kill lands inside one.
-const steps = Array.from({ length: kills * 2 + 4 }, (_, i) => ({
+const allow = join(dir, 'allow');
+writeFileSync(allow, '0');
+// Step i holds until the bench allows i steps, so there is always a step to be killed in,
+// however long a standby takes to start on a loaded machine.
+const steps = Array.from({ length: kills + 3 }, (_, i) => ({
   name: `step-${String(i).padStart(2, '0')}`,
   type: 'command',
   params: {
     command: 'sh',
-    args: ['-c', `echo "start $PHOENIX_STEP" >> "${log}"; sleep 1.5; echo "done $PHOENIX_STEP" >> "${log}"`],
+    args: [
+      '-c',
+      [
+        `echo "start $PHOENIX_STEP" >> "${log}"`,
+        `until [ "$(cat "${allow}")" -gt ${i} ]; do sleep 0.05; done`,
+        `echo "done $PHOENIX_STEP" >> "${log}"`,
+      ].join('\n'),
+    ],
   },
 }));
 const config = join(dir, 'phoenix.yaml');
@@ -109,18 +119,24 @@ try {
   let followers = [startController(true), startController(true)];
   for (let k = 0; k < kills; k++) {
     await until('the standbys', () => followers.every(standbyReady));
+    // Let the held step finish, then kill the leader inside the next one.
+    const started = lines().filter((l) => l.startsWith('start ')).length;
+    writeFileSync(allow, String(k + 1));
+    await until(
+      'the next step to start',
+      () => lines().filter((l) => l.startsWith('start ')).length > started,
+    );
     const before = lease()!;
     const leaderPid = Number(before.holder.split(':')[1]);
-    // Kill inside a step: wait for a step the current leader started.
-    const started = lines().filter((l) => l.startsWith('start ')).length;
-    await until('a step to start', () => lines().filter((l) => l.startsWith('start ')).length > started);
     children.get(leaderPid)!.child.kill('SIGKILL');
     const killedAt = performance.now();
     await until('a takeover', () => (lease()?.token ?? 0) > before.token);
     takeovers.push((performance.now() - killedAt) / 1000);
+    process.stderr.write(`kill ${k + 1}: takeover in ${takeovers[k].toFixed(2)} s\n`);
     const leader = Number(lease()!.holder.split(':')[1]);
     followers = [...followers.filter((p) => p !== leader), startController(true)];
   }
+  writeFileSync(allow, String(steps.length));
   await until('the run to finish', () => run()?.status === 'succeeded', 300_000);
 } finally {
   for (const { child } of children.values()) child.kill('SIGKILL');

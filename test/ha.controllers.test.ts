@@ -5,15 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { httpServer } from './helpers/servers.js';
+import { freePort } from '../src/lab/index.js';
 import { killAll, query, startCli, waitFor, type CliProcess } from './helpers/ha.js';
 
 // Every probe answers 503: the score reaches the DR level at once and the threshold
 // analyzer decides dr_failover in the first cycle.
 let app: Awaited<ReturnType<typeof httpServer>>;
+let healthy = false;
 before(async () => {
   app = await httpServer((_req, res) => {
-    res.statusCode = 503;
-    res.end('down');
+    res.statusCode = healthy ? 200 : 503;
+    res.end(healthy ? 'ok' : 'down');
   });
 });
 after(() => app.close());
@@ -24,15 +26,17 @@ interface World {
   config: string;
   lines: () => string[];
   children: CliProcess['child'][];
-  start(standby?: boolean): CliProcess;
+  start(standby?: boolean, listen?: string): CliProcess;
 }
+
+const OPERATE_TOKEN = 'ha-test-operate-token-0123456789';
 
 /**
  * A store file shared by the controllers, a short lease (2 s) and interval (1 s), and a
  * three-step runbook whose middle step sleeps on its first attempt: the moment to kill
  * or pause the leader. Each step logs its start and end, so the log shows what ran.
  */
-function world(): World {
+function world(options: { interval?: number; slowPromote?: boolean } = {}): World {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-ha-'));
   const log = join(dir, 'steps.log');
   const step = (name: string, slowFirst: boolean) => ({
@@ -54,10 +58,14 @@ function world(): World {
   writeFileSync(
     config,
     stringify({
-      interval: 1,
+      interval: options.interval ?? 1,
       decision: { analyzer: 'threshold' },
       store: { path: join(dir, 'phoenix.db'), lease_ttl: '2s' },
-      server: { enabled: false },
+      server: {
+        listen: '${PHX_LISTEN}',
+        tokens: [{ name: 'alertmanager', token: OPERATE_TOKEN, role: 'operate' }],
+        rate_limit: { max: 100000, window: '1m' },
+      },
       probes: {
         timeout: '1s',
         signals: {
@@ -69,7 +77,10 @@ function world(): World {
       runbooks: {
         dr_failover: {
           stages: [
-            { name: 'database', steps: [step('fence-old', false), step('promote', true)] },
+            {
+              name: 'database',
+              steps: [step('fence-old', false), step('promote', options.slowPromote ?? true)],
+            },
             { name: 'dns', steps: [step('switch-dns', false)] },
           ],
         },
@@ -83,15 +94,11 @@ function world(): World {
     config,
     lines: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
     children,
-    start(standby = false) {
-      const cli = startCli([
-        'run',
-        '--config',
-        config,
-        '--log-format',
-        'json',
-        ...(standby ? ['--standby'] : []),
-      ]);
+    start(standby = false, listen = '127.0.0.1:0') {
+      const cli = startCli(
+        ['run', '--config', config, '--log-format', 'json', ...(standby ? ['--standby'] : [])],
+        { ...process.env, PHX_LISTEN: listen },
+      );
       children.push(cli.child);
       return cli;
     },
@@ -136,7 +143,10 @@ test('a second controller on the same SQLite file exits at once with a clear err
     );
     // The first keeps working, and other processes still read the store.
     const status = await new Promise<number>((resolve) => {
-      const cli = startCli(['runs', '--json', '--config', w.config]);
+      const cli = startCli(['runs', '--json', '--config', w.config], {
+        ...process.env,
+        PHX_LISTEN: '127.0.0.1:0',
+      });
       w.children.push(cli.child);
       void cli.exit.then(resolve);
     });
@@ -216,6 +226,12 @@ test('a leader paused past its lease acts on nothing when it wakes: the store re
       { attempt: 1, outcome: 'interrupted' },
       { attempt: 2, outcome: 'succeeded' },
     ]);
+    // The paused leader's step could not notice anything: the new leader killed it first.
+    const [group] = query<{ killed_at: number | null }>(
+      w.db,
+      `SELECT killed_at FROM runbook_processes WHERE step = 'promote' AND attempt = 1`,
+    );
+    assert.notEqual(group.killed_at, null);
     assertEachStepOnce(w);
   } finally {
     for (const child of w.children) {
@@ -225,6 +241,76 @@ test('a leader paused past its lease acts on nothing when it wakes: the store re
         // gone
       }
     }
+    killAll(w.children);
+  }
+});
+
+test('1,000 duplicate Alertmanager webhooks spread over three controllers start exactly one run', async () => {
+  healthy = true;
+  const w = world({ interval: 30, slowPromote: false });
+  try {
+    const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    // All three as --standby: whichever comes first leads, the others follow.
+    const controllers = ports.map((port) => w.start(true, `127.0.0.1:${port}`));
+    await waitFor(
+      () => `three controllers serving (${controllers.map((c) => c.output()).join('\n')})`,
+      () => controllers.every((c) => /HTTP API, \/metrics and dashboard listening/.test(c.output())),
+    );
+    // The primary goes down; Alertmanager (as after retries and across its own HA peers) repeats itself.
+    healthy = false;
+    const body = JSON.stringify({
+      version: '4',
+      groupKey: '{}:{alertname="CheckoutDown"}',
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'phoenix',
+      groupLabels: { alertname: 'CheckoutDown' },
+      commonLabels: { alertname: 'CheckoutDown' },
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager.example',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'CheckoutDown' },
+          annotations: {},
+          startsAt: '2027-01-15T10:00:00Z',
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.example/graph',
+          fingerprint: 'checkout-down',
+        },
+      ],
+    });
+    const statuses = new Map<number, number>();
+    for (let batch = 0; batch < 10; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          fetch(`http://127.0.0.1:${ports[(batch * 100 + i) % 3]}/api/webhooks/alertmanager`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATE_TOKEN}` },
+            body,
+          }).then((r) => r.status),
+        ),
+      );
+      for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    assert.deepEqual([...statuses.keys()], [202], JSON.stringify([...statuses]));
+    await waitFor(
+      () => `the run to succeed (${w.lines().join(' | ')})`,
+      () => runs(w)[0]?.status === 'succeeded',
+    );
+    // Once more on every controller after the run: still one run.
+    await Promise.all(
+      ports.map((port) =>
+        fetch(`http://127.0.0.1:${port}/api/cycle`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${OPERATE_TOKEN}` },
+        }),
+      ),
+    );
+    assert.equal(runs(w).length, 1, JSON.stringify(runs(w)));
+    assertEachStepOnce(w);
+  } finally {
+    healthy = false;
     killAll(w.children);
   }
 });

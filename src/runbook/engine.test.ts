@@ -10,6 +10,7 @@ import {
   Journal,
   readiness,
   resumeInterruptedRuns,
+  CooldownError,
   RunBusyError,
   RunbookEngine,
   type RunEvent,
@@ -379,4 +380,39 @@ test('readiness reports every configured runbook, and a broken runbook as not re
     ],
   );
   assert.match(result[1].problems[0], /runbooks\.self_heal\.stages\.0\.steps\.0\.params\.command/);
+});
+
+test('a runbook is refused inside the cooldown of its previous run, from any engine, unless an operator overrides it', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: { stages: [{ name: 'one', steps: [logStep('a', w.log)] }] },
+  });
+  const db = openDatabase(w.db);
+  let now = 1_000_000;
+  const engine = new RunbookEngine({ db, config, pollMs: 20, clock: () => now });
+  assert.equal((await engine.start('dr_failover').done).status, 'succeeded');
+  now += 51;
+  // Another process on the same store, as a restarted controller would be.
+  const other = new RunbookEngine({ db: openDatabase(w.db), config, pollMs: 20, clock: () => now });
+  assert.throws(
+    () => other.start('dr_failover'),
+    (error: Error) =>
+      error instanceof CooldownError &&
+      /started 51 s ago .*cooldown of 3600 s.*--override-cooldown/.test(error.message),
+  );
+  const overridden = other.start('dr_failover', {
+    overrideCooldown: 'alice: the first run hit the wrong region',
+  });
+  assert.equal((await overridden.done).status, 'succeeded');
+  assert.equal(
+    other.journal.requireRun(overridden.runId).cooldown_override,
+    'alice: the first run hit the wrong region',
+  );
+  assert.deepEqual(lines(w.log), ['a 1', 'a 1']);
+  now += 3600;
+  assert.equal(
+    (await other.start('dr_failover').done).status,
+    'succeeded',
+    'after the cooldown, no override needed',
+  );
 });

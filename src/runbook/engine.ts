@@ -142,7 +142,7 @@ export class RunbookEngine {
   constructor(private readonly options: EngineOptions) {
     const staleAfter = (options.config.raw.runbooks as { stale_after?: number } | undefined)?.stale_after;
     this.journal = new Journal(options.db, options.clock, staleAfter ?? 60, options.fence);
-    this.processes = new StepProcesses(options.db, () => this.journal.now());
+    this.processes = new StepProcesses(options.db, () => this.journal.now(), options.fence);
     this.pollMs = options.pollMs ?? 500;
     this.workDir =
       options.workDir ??
@@ -427,7 +427,15 @@ export class RunbookEngine {
     runSignal: AbortSignal,
   ): Promise<{ attempt: number; result: StepResult } | { attempt: number; why: string }> {
     const runId = run.id;
-    await this.processes.killSurvivors(runId, step.name);
+    const survivors = await this.processes.killSurvivors(runId, step.name);
+    for (const group of survivors.elsewhere)
+      this.emit({
+        type: 'progress',
+        runId,
+        stage: step.stage,
+        step: step.name,
+        message: `process group ${group.pgid} of attempt ${group.attempt} ran on ${group.host}; it cannot be checked from here`,
+      });
     const { attempt, resumed } = this.journal.attemptStarted(runId, step.name);
     this.emit({
       type: 'step',

@@ -41,6 +41,8 @@ export class StepProcesses {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly clock: () => number,
+    /** The controller's fence: a program is journaled (and so started) only by the leader. */
+    private readonly fence?: () => number,
   ) {
     migrate(db, PROCESS_MIGRATIONS);
   }
@@ -57,10 +59,15 @@ export class StepProcesses {
       // Errors propagate: a program whose group is not journaled must not start.
       started: (pgid) => {
         this.db
-          .prepare(
-            `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-          )
-          .run(runId, step, attempt, pgid, hostname(), this.clock());
+          .transaction(() => {
+            this.fence?.();
+            this.db
+              .prepare(
+                `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
+              )
+              .run(runId, step, attempt, pgid, hostname(), this.clock());
+          })
+          .immediate(); // the write lock first: a read-then-write transaction could fail with SQLITE_BUSY
       },
       // A late exit may be reported after the store closed at shutdown: nothing to record then.
       ended: (pgid) =>
@@ -101,17 +108,20 @@ export class StepProcesses {
   }
 
   /**
-   * Kills and waits for every survivor of the step's earlier attempts. A survivor on
-   * another host cannot be reached from here: that is an error naming it, because
-   * starting the step beside it would run it twice at once.
+   * Kills and waits for every survivor of the step's earlier attempts on this host. A
+   * group on another host cannot be reached from here: it is returned (for the log) and
+   * left to its controller, which kills its steps when it loses the lease.
    */
-  async killSurvivors(runId: string, step: string): Promise<number> {
+  async killSurvivors(
+    runId: string,
+    step: string,
+  ): Promise<{ killed: number; elsewhere: ProcessGroupRow[] }> {
     let killed = 0;
+    const elsewhere: ProcessGroupRow[] = [];
     for (const group of this.unfinished(runId, step)) {
       if (group.host !== hostname()) {
-        throw new Error(
-          `step ${step} of run ${runId} may still run on ${group.host} (process group ${group.pgid}); kill it there, then resume`,
-        );
+        elsewhere.push(group);
+        continue;
       }
       const alive = processGroupAlive(group.pgid);
       if (alive && !(await killProcessGroup(group.pgid))) {
@@ -126,6 +136,6 @@ export class StepProcesses {
         )
         .run(this.clock(), alive ? this.clock() : null, runId, step, group.attempt, group.pgid);
     }
-    return killed;
+    return { killed, elsewhere };
   }
 }

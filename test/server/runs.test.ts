@@ -92,7 +92,11 @@ describe('runbook runs through the API, on the real runbook engine', () => {
   });
 
   test('an abort stops a run waiting for approval', async () => {
-    const handle = world.engine.start('dr_failover', { trigger: 'test' });
+    // The first test's run is minutes old: inside the cooldown, a second run needs an override.
+    const handle = world.engine.start('dr_failover', {
+      trigger: 'test',
+      overrideCooldown: 'test: second run',
+    });
     await until(
       async () => ((await getRun(handle.runId)).status === 'waiting_approval' ? true : undefined),
       'the gate',

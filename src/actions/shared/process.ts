@@ -118,9 +118,11 @@ interface RunOptions {
 /**
  * A tracked program starts behind a gate: `sh` waits for a line on fd 3 and only then
  * execs the program, so the program never runs before its process group is journaled.
- * If the controller dies first, the pipe closes, `read` fails and nothing runs.
+ * If the controller dies first, the pipe closes, `read` fails and nothing runs. The pipe
+ * stays open while the program runs: when the controller dies (SIGKILL, OOM), a reader
+ * left in the group sees it close and kills the whole group, as a watchdog would.
  */
-const GATE = 'read -r go <&3 || exit 126; exec 3<&-; exec "$@"';
+const GATE = 'read -r go <&3 || exit 126; { read -r _ <&3; kill -KILL 0; } & exec 3<&-; exec "$@"';
 
 function spawnGroup(command: string, args: string[], options: RunOptions, gated: boolean): ChildProcess {
   const [file, argv]: [string, string[]] = gated
@@ -225,7 +227,8 @@ export async function runProcess(
       `${command} not started: its process group could not be journaled: ${(error as Error).message}`,
     );
   }
-  (child.stdio[3] as Writable).end('go\n');
+  // Written, not ended: the open pipe is what tells the group its controller lives.
+  (child.stdio[3] as Writable).write('go\n');
   try {
     return await result;
   } finally {
