@@ -295,6 +295,7 @@ export function assessReplication(
     // The primary is configured and does not answer, and that is itself not ok (issue 11); unless the
     // standby vouches for being in step, what it lacks cannot be known from here.
     f.worse('degraded', 'the primary does not answer');
+    f.signal.primary_answers = false;
     if (f.dataBehind === undefined) f.signal.data_at_risk = 'unknown';
   }
   applyThresholds(f, config);

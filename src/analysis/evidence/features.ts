@@ -44,7 +44,14 @@ export interface Features {
     zones?: ZoneSpread;
   };
   crossRegion: { status: string; present: boolean; zones?: ZoneSpread };
-  db: { status: string; seconds?: number; dataBehind?: number; preOnsetLag?: number };
+  db: {
+    status: string;
+    seconds?: number;
+    dataBehind?: number;
+    preOnsetLag?: number;
+    /** The replication probe's structured fact: `false` when the replica's primary does not answer it. */
+    primaryAnswers?: false;
+  };
   drSite: { status: string; present: boolean };
   crossCloud: { status: string };
   secondary: { status: string; present: boolean };
@@ -109,6 +116,7 @@ export function extractFeatures(input: AnalysisInput): Features {
       seconds: num(signals.db_replication_lag, 'seconds'),
       dataBehind: num(signals.db_replication_lag, 'data_behind_s'),
       preOnsetLag: num(before?.signals.db_replication_lag, 'seconds'),
+      primaryAnswers: signals.db_replication_lag?.primary_answers === false ? false : undefined,
     },
     drSite: { status: statusOf(signals, 'dr_site'), present: Boolean(signals.dr_site) },
     crossCloud: { status: statusOf(signals, 'cross_cloud') },

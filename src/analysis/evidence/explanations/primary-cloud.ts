@@ -61,19 +61,35 @@ function weighStructure(f: Features, t: Tally): void {
       event.eventTypeCode,
       `AWS Health reports an open ${event.service} issue in ${event.region}`,
     );
-  const { seconds, dataBehind } = f.db;
-  if (
-    seconds !== undefined &&
-    dataBehind !== undefined &&
-    seconds > 10 * Math.max(dataBehind, 1) &&
-    isBad(f.db.status)
-  )
+  weighReplica(f, t);
+}
+
+/** Seconds of lag under which a replica counts as current: it held nearly everything when its primary went. */
+const CURRENT_REPLICA_S = 10;
+
+/**
+ * A replica that was current and stops hearing from its primary: the primary is unreachable or frozen.
+ * A streaming standby shows it as growing lag with almost nothing behind; a logical subscriber (whose
+ * apply worker dies with the connection) as the probe's `primary_answers: false` fact.
+ */
+function weighReplica(f: Features, t: Tally): void {
+  const { seconds, dataBehind, preOnsetLag, primaryAnswers } = f.db;
+  if (!isBad(f.db.status)) return;
+  if (seconds !== undefined && dataBehind !== undefined && seconds > 10 * Math.max(dataBehind, 1))
     add(
       t,
       1,
       'signal:db_replication_lag',
       `${seconds}s lag, ${dataBehind}s behind`,
       'the replica receives no WAL although it holds nearly everything: the primary is unreachable or frozen',
+    );
+  else if (primaryAnswers === false && preOnsetLag !== undefined && preOnsetLag < CURRENT_REPLICA_S)
+    add(
+      t,
+      1,
+      'signal:db_replication_lag',
+      `primary does not answer; ${preOnsetLag}s lag before the onset`,
+      'the replica lost its primary although it was current: the primary is unreachable or frozen',
     );
 }
 
