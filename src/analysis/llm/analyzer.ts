@@ -41,6 +41,15 @@ function describeError(error: unknown, settings: LlmSettings): string {
   return `the ${settings.provider} call failed: ${(e?.message ?? String(error)).split('\n')[0]}`;
 }
 
+/** First wait before asking a server again that answered 429 or 503 without a Retry-After. */
+const OVERLOAD_BACKOFF_MS = 100;
+
+/** 429 and 503 say the server is overloaded: asking again at once would add to it. */
+function overloaded(error: unknown): boolean {
+  const status = (error as { status?: number })?.status;
+  return status === 429 || status === 503;
+}
+
 function retryable(error: unknown): boolean {
   if (error instanceof InvalidAnswer) return true;
   const status = (error as { status?: number })?.status;
@@ -170,12 +179,19 @@ export class LlmAnalyzer implements Analyzer {
         {
           retries: s.retries,
           signal: budget,
-          minTimeout: 100,
-          factor: 2,
+          // The wait is chosen per error below: a server that says it is overloaded gets a backoff,
+          // a malformed answer or a one-off failure is asked again at once (the time budget is short).
+          minTimeout: 0,
           shouldRetry: ({ error }) => retryable(error),
-          onFailedAttempt: async ({ error, retriesLeft }) => {
-            const wait = retriesLeft > 0 ? retryAfterMs(error) : undefined;
-            if (wait === undefined) return;
+          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft === 0) return;
+            const asked = retryAfterMs(error);
+            if (asked === undefined) {
+              const backoff = overloaded(error) ? OVERLOAD_BACKOFF_MS * 2 ** (attemptNumber - 1) : 0;
+              if (backoff > 0) await sleep(backoff, undefined, { signal: budget }).catch(() => undefined);
+              return;
+            }
+            const wait = asked;
             const left = s.budgetMs - (performance.now() - started);
             if (wait > left)
               throw new FinalProblem(
