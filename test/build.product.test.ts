@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './helpers/paths.js';
 
-const FIXTURES = /(^|\/)(fakes|fake-apiserver|test-context)\.js$|\.test\.js$/;
+const FIXTURES = /(^|\/)(fakes|fakes-cloud|fake-arm|fake-apiserver|test-context)\.js$|\.test\.js$/;
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));

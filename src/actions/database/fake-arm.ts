@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { selfSignedCertificate } from '../dns/fakes-cloud.js';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /**
  * A local HTTPS server in the shape of Azure Resource Manager for Microsoft.DBforPostgreSQL
@@ -28,6 +25,7 @@ export class FakeArm {
   private readonly operations = new Map<string, { polls: number; server: string }>();
   readonly requests: Array<{ method: string; path: string; body: string }> = [];
   caFile = '';
+  private removeCertificate: () => void = () => undefined;
 
   constructor(
     seed: FakeFlexibleServer[],
@@ -47,32 +45,10 @@ export class FakeArm {
   }
 
   async start(): Promise<this> {
-    const dir = mkdtempSync(join(tmpdir(), 'phoenix-fake-arm-'));
-    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-    this.caFile = join(dir, 'ca.pem');
-    writeFileSync(this.caFile, readFileSync(cert));
-    this.server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    const tls = selfSignedCertificate();
+    this.caFile = tls.caFile;
+    this.removeCertificate = tls.cleanup;
+    this.server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => this.handle(req, res, body));
@@ -84,6 +60,7 @@ export class FakeArm {
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
+    this.removeCertificate();
   }
 
   private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {

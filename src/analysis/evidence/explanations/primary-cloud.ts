@@ -197,6 +197,8 @@ function weighDoubts(f: Features, t: Tally, structural: boolean): void {
 
 /** Whether the cause sits in one Availability Zone (its impact is the arbiter's business, not ours). */
 function confinedToOneZone(f: Features): boolean {
+  // AWS Health's own event descriptions for a one-zone event say "in a single Availability Zone (use1-az4)" and
+  // "Other Availability Zones are not affected"; structured zone facts come first.
   const healthText = f.health.regionalIssues.map((e) => e.description ?? '').join(' ');
   return (
     (f.nodes.zones === 'single' ||
