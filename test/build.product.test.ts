@@ -1,14 +1,26 @@
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './helpers/paths.js';
 
+const run = promisify(execFile);
 const FIXTURES = /(^|\/)(fakes|fakes-cloud|fake-arm|fake-apiserver|test-context)\.js$|\.test\.js$/;
+/** Modules that are programs: they run when loaded, so the production check runs them with --help instead. */
+const ENTRY_POINTS = new Set(['cli/main.js', 'lab/daemon.js']);
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
@@ -22,39 +34,93 @@ function packageOf(specifier: string): string | undefined {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-test(
-  'the one build command produces the whole product: dashboard assets, no test fixtures, production dependencies only',
-  { timeout: 300_000 },
-  async () => {
-    const out = mkdtempSync(join(tmpdir(), 'phoenix-build-'));
-    try {
-      // `npm run build` is `node scripts/build.mjs`; the directory argument keeps the shared dist/ untouched.
-      await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs'), out], {
-        cwd: REPO_ROOT,
-      });
-      const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-      assert.equal(pkg.scripts.build, 'node scripts/build.mjs');
-      for (const asset of ['index.html', 'app.js'])
-        assert.ok(existsSync(join(out, 'server/public', asset)), asset);
-      const files = modules(out);
-      assert.ok(files.includes('cli/main.js'));
-      assert.deepEqual(
-        files.filter((file) => FIXTURES.test(file)),
-        [],
-        'test fixtures compiled into the product',
-      );
-      const shipped = new Set(Object.keys(pkg.dependencies));
-      const missing: string[] = [];
-      for (const file of files) {
-        const text = readFileSync(join(out, file), 'utf8');
-        for (const [, specifier] of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
-          const name = packageOf(specifier);
-          if (name && !shipped.has(name)) missing.push(`${relative(out, join(out, file))} imports ${name}`);
-        }
-      }
-      assert.deepEqual(missing, [], 'a shipped module imports a package outside "dependencies"');
-    } finally {
-      rmSync(out, { recursive: true, force: true });
+/**
+ * What `npm ci --omit=dev` installs, without the network: every top-level package of the lockfile
+ * that is not marked `dev`, linked from this checkout's node_modules. Run with --preserve-symlinks,
+ * a linked package resolves its own imports in this tree too, so a dev-only package anywhere in the
+ * import graph fails to load, as it would in the container image.
+ */
+function productionInstall(root: string): number {
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean; link?: boolean }>;
+  };
+  let linked = 0;
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    if (!path.startsWith('node_modules/') || path.slice('node_modules/'.length).includes('node_modules/'))
+      continue;
+    if (entry.dev) continue;
+    const target = join(root, path);
+    mkdirSync(dirname(target), { recursive: true });
+    symlinkSync(join(REPO_ROOT, path), target, 'dir');
+    linked++;
+  }
+  return linked;
+}
+
+let out: string;
+before(async () => {
+  out = mkdtempSync(join(tmpdir(), 'phoenix-build-'));
+  // `npm run build` is `node scripts/build.mjs`; the directory argument keeps the shared dist/ untouched.
+  await run(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs'), join(out, 'dist')], { cwd: REPO_ROOT });
+});
+after(() => rmSync(out, { recursive: true, force: true }));
+
+test('the one build command produces the whole product: dashboard assets, no test fixtures, production dependencies only', () => {
+  const dist = join(out, 'dist');
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+  assert.equal(pkg.scripts.build, 'node scripts/build.mjs');
+  for (const asset of ['index.html', 'app.js'])
+    assert.ok(existsSync(join(dist, 'server/public', asset)), asset);
+  const files = modules(dist);
+  assert.ok(files.includes('cli/main.js'));
+  assert.deepEqual(
+    files.filter((file) => FIXTURES.test(file)),
+    [],
+    'test fixtures compiled into the product',
+  );
+  const shipped = new Set(Object.keys(pkg.dependencies));
+  const missing: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(join(dist, file), 'utf8');
+    for (const [, specifier] of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
+      const name = packageOf(specifier);
+      if (name && !shipped.has(name)) missing.push(`${relative(dist, join(dist, file))} imports ${name}`);
     }
+  }
+  assert.deepEqual(missing, [], 'a shipped module imports a package outside "dependencies"');
+});
+
+test(
+  'the product loads and runs with production dependencies only (npm ci --omit=dev, as in the image)',
+  { timeout: 240_000 },
+  async () => {
+    const dist = join(out, 'dist');
+    writeFileSync(join(out, 'package.json'), readFileSync(join(REPO_ROOT, 'package.json')));
+    assert.ok(productionInstall(out) > 0);
+    const strict = [process.execPath, '--preserve-symlinks', '--preserve-symlinks-main'] as const;
+    const loader = join(out, 'load-all.mjs');
+    // The dashboard's scripts run in the browser, not in Node.
+    const libraries = modules(dist).filter(
+      (file) => !ENTRY_POINTS.has(file) && !file.startsWith('server/public/'),
+    );
+    writeFileSync(
+      loader,
+      `for (const file of ${JSON.stringify(libraries)}) await import('./dist/' + file);\nconsole.log('loaded', ${libraries.length});\n`,
+    );
+    const loaded = await run(strict[0], [...strict.slice(1), loader], { cwd: out });
+    assert.match(loaded.stdout, new RegExp(`loaded ${libraries.length}`));
+    const cli = (...args: string[]) =>
+      run(strict[0], [...strict.slice(1), join(dist, 'cli/main.js'), ...args], { cwd: out });
+    const help = await cli('--help');
+    for (const command of ['run', 'drill', 'lab', 'report', 'failover', 'validate'])
+      assert.match(help.stdout, new RegExp(`\\b${command}\\b`));
+    for (const command of ['lab', 'drill', 'report', 'run']) await cli(command, '--help');
+    const validated = await cli(
+      'validate',
+      '--config',
+      join(REPO_ROOT, 'examples/phoenix.yaml'),
+      '--json',
+    ).catch((error: { stdout?: string; stderr?: string }) => error);
+    assert.doesNotMatch(`${validated.stdout}${validated.stderr}`, /Cannot find (module|package)/);
   },
 );

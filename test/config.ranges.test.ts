@@ -22,6 +22,8 @@ const OUT_OF_RANGE: Array<[yaml: string, path: string, allowed: RegExp]> = [
   ['store: { retention: -5s }', 'store.retention', /allowed 1h to 3650d/],
   ['probes: { timeout: 1e308 }', 'probes.timeout', /allowed 0\.01s to 10m/],
   ["server: { listen: '127.0.0.1:99999' }", 'server.listen', /allowed 0 \(any free port\) to 65535/],
+  ["server: { trust_proxy: ['10.0.0.0/33'] }", 'server.trust_proxy.0', /a CIDR \(e\.g\. 10\.0\.0\.0\/8\)/],
+  ["server: { trust_proxy: ['ingress.local'] }", 'server.trust_proxy.0', /an IP address/],
 ];
 
 for (const [yaml, path, allowed] of OUT_OF_RANGE) {

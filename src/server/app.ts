@@ -82,6 +82,11 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggerOption(build.logger),
     bodyLimit: 1 << 20,
+    // A hop count trusts the nearest n proxies (as proxy-addr does for numbers).
+    trustProxy:
+      typeof options.trust_proxy === 'number'
+        ? (_address: string, hop: number) => hop < (options.trust_proxy as number)
+        : options.trust_proxy,
   }) as unknown as FastifyInstance;
   // Approvals, aborts and alert-started cycles are an audit trail: logged at info whatever the request log level.
   const audit = isInstance(build.logger) ? build.logger.child({ component: 'http' }) : app.log;

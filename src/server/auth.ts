@@ -106,16 +106,24 @@ export function checkSignature(secret: string, request: SignedRequest, now: numb
   return undefined;
 }
 
-/** Remembers the signatures seen within the replay window, so one signed request is accepted once. */
+/**
+ * Remembers the signatures seen within the replay window, so one signed request is accepted once.
+ * The memory starts with the process, so a request signed before it started is refused: it may
+ * have been accepted by the previous process, and a genuine sender signs each request anew.
+ */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();
 
-  /** True the first time a signature is offered within the window. */
-  firstUse(signature: string, now: number): boolean {
+  constructor(private readonly startedAt: number) {}
+
+  /** Why a signed request must be refused as a possible replay, or undefined the first time it is offered. */
+  refusal(signature: string, signedAt: number, now: number): string | undefined {
+    if (signedAt < Math.floor(this.startedAt))
+      return `this request was signed ${Math.round(now - signedAt)} s ago, before this controller started, and may have been accepted already; sign each request anew with the current time`;
     for (const [key, at] of this.seen) if (now - at > 2 * REPLAY_WINDOW_S) this.seen.delete(key);
     const key = signature.trim().toLowerCase();
-    if (this.seen.has(key)) return false;
+    if (this.seen.has(key)) return 'this signed request was accepted before; sign each request anew';
     this.seen.set(key, now);
-    return true;
+    return undefined;
   }
 }

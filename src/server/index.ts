@@ -1,7 +1,7 @@
 export { startServer, type StartServerOptions, type RunningServer } from './start.js';
 export { buildApp, type BuildOptions } from './app.js';
 export { ServerMetrics } from './metrics.js';
-export { resolveServerOptions, type ServerOptions } from './options.js';
+export { resolveServerOptions, parseListen, ListenError, type ServerOptions } from './options.js';
 export { RecentCycles, toHistoryPoint } from './recent.js';
 export { drReadiness } from './readiness.js';
 export { signBody, signedHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, REPLAY_WINDOW_S } from './auth.js';

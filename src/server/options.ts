@@ -14,18 +14,26 @@ export interface ServerOptions {
   rate_limit: { max: number; failures: number; window_s: number };
   stale_after_s: number;
   dashboard: boolean;
+  /** Fastify's `trustProxy`: false unless configured, so a client cannot choose its address by header. */
+  trust_proxy: boolean | number | string[];
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:8080';
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(listen.slice(at + 1));
-  if (!host || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`server.listen "${listen}" is not host:port; write e.g. 127.0.0.1:8080`);
-  return { host, port };
+/**
+ * `host:port`, `[v6-address]:port`, `:port` or `port` (the host then defaults to 127.0.0.1, never
+ * every interface). `what` names the setting in the error, e.g. `server.listen` or `--listen`.
+ */
+export function parseListen(text: string, what = 'server.listen'): { host: string; port: number } {
+  const match = /^(?:(?:\[([^\]]+)\]|([^:\s]*)):)?(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535)
+    throw new ListenError(`${what} "${text}" is not an address; write host:port, e.g. 127.0.0.1:8080`);
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
+
+/** A listen address that cannot be parsed: the message names the setting and the fix. */
+export class ListenError extends Error {}
 
 export function resolveServerOptions(section: ServerSection | undefined, interval_s: number): ServerOptions {
   const s = section ?? {};
@@ -49,5 +57,6 @@ export function resolveServerOptions(section: ServerSection | undefined, interva
     },
     stale_after_s: s.stale_after ?? interval_s * 3,
     dashboard: s.dashboard ?? true,
+    trust_proxy: s.trust_proxy ?? false,
   };
 }

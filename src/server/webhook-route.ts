@@ -13,7 +13,7 @@ const header = (value: string | string[] | undefined) => (Array.isArray(value) ?
 export async function registerWebhook(app: FastifyInstance, parts: RouteParts): Promise<void> {
   const { options, deps, metrics, guard, audit, now } = parts;
   const coalescer = new AlertCoalescer(options.webhook.match, options.webhook.dedup_window_s);
-  const replays = new ReplayGuard();
+  const replays = new ReplayGuard(now());
   await app.register(async (scope) => {
     // The signature covers the exact bytes sent, so keep them before parsing.
     const parseJson = scope.getDefaultJsonParser('error', 'error');
@@ -34,13 +34,9 @@ export async function registerWebhook(app: FastifyInstance, parts: RouteParts): 
         now(),
       );
       if (problem) return guard.refuse(request, reply, 401, problem);
-      if (!replays.firstUse(signature!, now()))
-        return guard.refuse(
-          request,
-          reply,
-          409,
-          'this signed request was accepted before; sign each request anew',
-        );
+      const signedAt = Number(header(request.headers[TIMESTAMP_HEADER]));
+      const replay = replays.refusal(signature!, signedAt, now());
+      if (replay) return guard.refuse(request, reply, 409, replay);
       request.caller = { name: 'webhook-signature', role: 'webhook' };
     });
     scope.post(

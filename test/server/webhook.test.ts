@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { PhoenixConfig } from '../../src/config/index.js';
 import {
   startServer,
   signBody,
@@ -48,9 +49,10 @@ function payload(alerts: ReturnType<typeof alert>[]): AlertmanagerPayload {
 describe('Alertmanager webhook with an HMAC secret', () => {
   let server: RunningServer;
   let loop: DecisionLoop;
+  let config: PhoenixConfig;
 
   before(async () => {
-    const config = serverConfig({
+    config = serverConfig({
       webhook: { secret: '${PHX_TEST_SECRET}', match: { system: 'shop' }, dedup_window: '5m' },
     });
     loop = new DecisionLoop(config);
@@ -178,13 +180,35 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     const replayed = await post(body, signature);
     assert.equal(replayed.status, 409);
     assert.match(replayed.body.error, /accepted before/);
-    // After a restart the memory of signatures is gone; the timestamp still ends the capture's life.
+    // The timestamp ends the capture's life.
     loop.clock += 301;
     const late = await post(body, signature, loop.clock - 301);
     assert.equal(late.status, 401);
     assert.match(late.body.error, /301 s from the controller's clock \(allowed: 300 s\)/);
     const resigned = await post(body, signBody(WEBHOOK_SECRET, body, loop.clock - 301), loop.clock);
     assert.equal(resigned.status, 401, 'the timestamp header is covered by the signature');
+    await loop.idle();
+  });
+
+  test('after a restart, a request signed before it is refused; one signed anew is accepted', async () => {
+    loop.clock += 20;
+    const body = JSON.stringify(payload([alert('restart-1', 'firing', { system: 'shop' })]));
+    const captured = signBody(WEBHOOK_SECRET, body, loop.clock);
+    assert.equal((await post(body, captured)).status, 202);
+    await loop.idle();
+    await server.close();
+    loop.clock += 5; // restarted well inside the replay window
+    server = await startServer({
+      config,
+      deps: { status: loop.recent, events: loop.recent, trigger: loop, now: loop.now },
+      listen: { host: '127.0.0.1', port: 0 },
+      processMetrics: false,
+    });
+    const replayed = await post(body, captured, loop.clock - 5);
+    assert.equal(replayed.status, 409);
+    assert.match(replayed.body.error, /before this controller started/);
+    const fresh = await post(body, signBody(WEBHOOK_SECRET, body, loop.clock));
+    assert.equal(fresh.status, 202);
     await loop.idle();
   });
 });
@@ -303,4 +327,42 @@ describe('Alertmanager webhook without a secret', () => {
       await server.close();
     }
   });
+});
+
+test('behind a trusted proxy, failures count per client address; without trust_proxy the header is ignored', async () => {
+  const wrong = (url: string, client: string) =>
+    fetch(`${url}/api/whoami`, {
+      headers: { authorization: 'Bearer wrong-token-0123456789', 'x-forwarded-for': client },
+    });
+  const burn = async (url: string, client: string) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await wrong(url, client)).status);
+    return statuses.at(-1);
+  };
+  const behindIngress = await startServer({
+    config: serverConfig({ trust_proxy: ['127.0.0.1/32'] }),
+    deps: {},
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
+  });
+  const direct = await startServer({
+    config: serverConfig(),
+    deps: {},
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
+  });
+  try {
+    assert.equal(await burn(behindIngress.url, '203.0.113.7'), 429);
+    assert.equal(
+      (await wrong(behindIngress.url, '203.0.113.8')).status,
+      401,
+      'another client has its own bucket',
+    );
+    // Not trusted: a client cannot pick a fresh bucket by sending a new X-Forwarded-For each time.
+    assert.equal(await burn(direct.url, '203.0.113.7'), 429);
+    assert.equal((await wrong(direct.url, '203.0.113.8')).status, 429);
+  } finally {
+    await behindIngress.close();
+    await direct.close();
+  }
 });

@@ -2,17 +2,9 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { loadConfig } from '../../config/index.js';
 import { createSignalSource, startAgentServer } from '../../signals/index.js';
+import { parseListen, ListenError } from '../../server/index.js';
 import { UserError } from '../errors.js';
 import { loggerFromOptions, untilSignal, type LogOptions } from './run.js';
-
-/** Splits `host:port`, `:port` or `port` (IPv6 as `[::1]:port`). */
-export function parseListen(text: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(text.trim());
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UserError(`--listen "${text}" is not an address; write host:port, e.g. 0.0.0.0:9400`);
-  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
-}
 
 export function registerAgent(program: Command): void {
   program
@@ -36,7 +28,7 @@ export function registerAgent(program: Command): void {
           throw new UserError(
             'the token is shorter than 16 characters; use a long random one (openssl rand -hex 24)',
           );
-        const { host, port } = parseListen(options.listen);
+        const { host, port } = listenAddress(options.listen);
         const source = createSignalSource(config);
         if (source.names.length === 0)
           throw new UserError(
@@ -69,4 +61,13 @@ export function registerAgent(program: Command): void {
         process.exit(0);
       },
     );
+}
+
+function listenAddress(text: string): { host: string; port: number } {
+  try {
+    return parseListen(text, '--listen');
+  } catch (error) {
+    if (error instanceof ListenError) throw new UserError(error.message);
+    throw error;
+  }
 }

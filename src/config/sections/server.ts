@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationSchema, durationWithin } from './core.js';
 
@@ -42,6 +43,22 @@ const webhookSchema = z
   })
   .strict();
 
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address or CIDR (`10.0.0.0/8`, `fd00::/8`) of a proxy to trust, or a named range. */
+const proxyAddressSchema = z.string().refine(
+  (text) => {
+    if (PROXY_RANGES.has(text)) return true;
+    const [address, bits, ...rest] = text.split('/');
+    const family = isIP(address);
+    if (!family || rest.length) return false;
+    if (bits === undefined) return true;
+    const max = family === 4 ? 32 : 128;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+  },
+  { message: 'write an IP address, a CIDR (e.g. 10.0.0.0/8) or loopback, linklocal, uniquelocal' },
+);
+
 /** HTTP API, webhooks and dashboard (issue: HTTP API and dashboard). */
 export const serverSchema = z
   .object({
@@ -66,6 +83,14 @@ export const serverSchema = z
       .strict()
       .optional(),
     rate_limit: rateLimitSchema.optional(),
+    /**
+     * Behind an ingress or load balancer: which proxies' `X-Forwarded-For` to believe, so rate limits and the audit
+     * trail see the client's address, not the proxy's. `true` (every hop: only when nothing else can reach the port),
+     * a number of hops, or the proxies' addresses/CIDRs (also `loopback`, `linklocal`, `uniquelocal`). Default: none.
+     */
+    trust_proxy: z
+      .union([z.boolean(), z.number().int().min(1).max(16), z.array(proxyAddressSchema).min(1)])
+      .optional(),
     /** /readyz fails when the last cycle is older than this (default: three intervals). */
     stale_after: durationWithin(1, 7 * 86400).optional(),
     dashboard: z.boolean().optional(),
