@@ -119,75 +119,16 @@ export class FakeLlmServer extends FakeServer {
     if (mode === 'server_error') return this.error(res, api, 500, 'api_error', 'The server had an error.');
     if (mode === 'slow' && !(await this.delay(this.state.delay_ms, res))) return;
 
-    const refused = mode === 'refusal';
     const { text, object } = this.payload();
-    const usage = { input: Math.ceil(body.length / 4), output: Math.ceil(text.length / 4) };
-    const created = Math.floor(Date.now() / 1000);
-    if (api === 'chat') {
-      return sendJson(res, 200, {
-        id: 'chatcmpl-fake',
-        object: 'chat.completion',
-        created,
-        model,
-        choices: [
-          {
-            index: 0,
-            message: {
-              role: 'assistant',
-              content: refused ? null : text,
-              refusal: refused ? "I'm sorry, I can't help with that." : null,
-            },
-            logprobs: null,
-            finish_reason: 'stop',
-          },
-        ],
-        usage: {
-          prompt_tokens: usage.input,
-          completion_tokens: usage.output,
-          total_tokens: usage.input + usage.output,
-        },
-      });
-    }
-    if (api === 'responses') {
-      return sendJson(res, 200, {
-        id: 'resp_fake',
-        object: 'response',
-        created_at: created,
-        status: 'completed',
-        model,
-        output: [
-          {
-            type: 'message',
-            id: 'msg_fake',
-            status: 'completed',
-            role: 'assistant',
-            content: refused
-              ? [{ type: 'refusal', refusal: "I'm sorry, I can't help with that." }]
-              : [{ type: 'output_text', text, annotations: [] }],
-          },
-        ],
-        usage: {
-          input_tokens: usage.input,
-          output_tokens: usage.output,
-          total_tokens: usage.input + usage.output,
-        },
-      });
-    }
-    const content = refused
-      ? []
-      : object && mode !== 'malformed_json'
-        ? [{ type: 'tool_use', id: 'toolu_fake', name: 'incident_analysis', input: object }]
-        : [{ type: 'text', text }];
-    return sendJson(res, 200, {
-      id: 'msg_fake',
-      type: 'message',
-      role: 'assistant',
+    const answer: Answer = {
       model,
-      content,
-      stop_reason: refused ? 'refusal' : content[0]?.type === 'tool_use' ? 'tool_use' : 'end_turn',
-      stop_sequence: null,
-      usage: { input_tokens: usage.input, output_tokens: usage.output },
-    });
+      text,
+      object: mode === 'malformed_json' ? undefined : object,
+      refused: mode === 'refusal',
+      created: Math.floor(Date.now() / 1000),
+      usage: { input: Math.ceil(body.length / 4), output: Math.ceil(text.length / 4) },
+    };
+    return sendJson(res, 200, SHAPES[api](answer));
   }
 
   private error(
@@ -205,3 +146,93 @@ export class FakeLlmServer extends FakeServer {
     sendJson(res, status, body, headers);
   }
 }
+
+/** One answer, before it takes the shape of the API that was called. */
+interface Answer {
+  model: string;
+  text: string;
+  /** The structured answer, for Anthropic's tool_use (absent when the text is deliberately not JSON). */
+  object?: unknown;
+  refused: boolean;
+  created: number;
+  usage: { input: number; output: number };
+}
+
+const REFUSAL = "I'm sorry, I can't help with that.";
+
+/** OpenAI Chat Completions. */
+function chatCompletion(answer: Answer): unknown {
+  const { usage, refused } = answer;
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: answer.created,
+    model: answer.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: refused ? null : answer.text,
+          refusal: refused ? REFUSAL : null,
+        },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
+    usage: {
+      prompt_tokens: usage.input,
+      completion_tokens: usage.output,
+      total_tokens: usage.input + usage.output,
+    },
+  };
+}
+
+/** OpenAI Responses. */
+function response(answer: Answer): unknown {
+  const { usage } = answer;
+  return {
+    id: 'resp_fake',
+    object: 'response',
+    created_at: answer.created,
+    status: 'completed',
+    model: answer.model,
+    output: [
+      {
+        type: 'message',
+        id: 'msg_fake',
+        status: 'completed',
+        role: 'assistant',
+        content: answer.refused
+          ? [{ type: 'refusal', refusal: REFUSAL }]
+          : [{ type: 'output_text', text: answer.text, annotations: [] }],
+      },
+    ],
+    usage: {
+      input_tokens: usage.input,
+      output_tokens: usage.output,
+      total_tokens: usage.input + usage.output,
+    },
+  };
+}
+
+/** Anthropic Messages: the structured answer as a tool call, as the client asks for it. */
+function message(answer: Answer): unknown {
+  const content = answer.refused
+    ? []
+    : answer.object
+      ? [{ type: 'tool_use', id: 'toolu_fake', name: 'incident_analysis', input: answer.object }]
+      : [{ type: 'text', text: answer.text }];
+  return {
+    id: 'msg_fake',
+    type: 'message',
+    role: 'assistant',
+    model: answer.model,
+    content,
+    stop_reason: answer.refused ? 'refusal' : content[0]?.type === 'tool_use' ? 'tool_use' : 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: answer.usage.input, output_tokens: answer.usage.output },
+  };
+}
+
+const SHAPES = { chat: chatCompletion, responses: response, messages: message } as const;
