@@ -1,6 +1,8 @@
 export {
   loadConfig,
   loadConfigWithSecrets,
+  keepSecretsCurrent,
+  DEFAULT_SECRET_REFRESH_S,
   parseConfig,
   defaultConfig,
   defaultDecisionConfig,

@@ -354,6 +354,55 @@ export async function loadConfigWithSecrets(
   return parseConfig(readDocument(file), file, env, values);
 }
 
+/** How often `phoenix run` reads the secret references again when `secrets.refresh` is not set. */
+export const DEFAULT_SECRET_REFRESH_S = 900;
+
+/**
+ * Keeps a loaded configuration's secrets current: every `secrets.refresh` the
+ * cache reads the file's references again; when a value changed (a rotation),
+ * the runbooks section is re-resolved in place, so the next run's plan (built
+ * from `config.raw.runbooks` when it starts) uses the new value. A store that
+ * does not answer leaves the last value read. Returns what stops it.
+ */
+export function keepSecretsCurrent(
+  config: PhoenixConfig,
+  cache: SecretCache,
+  options: {
+    env?: NodeJS.ProcessEnv;
+    refreshMs?: number;
+    onRefresh?: (result: { rotated: string[]; failures: Map<string, string> }) => void;
+  } = {},
+): () => void {
+  const file = config.file;
+  if (!file) return () => undefined;
+  const env = options.env ?? process.env;
+  const refs = [...findReferences(loadConfig(file, env).raw).values()].filter(
+    (r): r is SecretReference => typeof r !== 'string',
+  );
+  if (!refs.length) return () => undefined;
+  let seen = new Map(refs.map((r) => [r.text, cache.get(r.text)]));
+  cache.start(
+    refs,
+    options.refreshMs ?? (config.raw.secrets?.refresh ?? DEFAULT_SECRET_REFRESH_S) * 1000,
+    (failures) => {
+      const now = new Map(refs.map((r) => [r.text, cache.get(r.text)]));
+      const rotated = refs.filter((r) => now.get(r.text) !== seen.get(r.text)).map((r) => r.text);
+      if (rotated.length) {
+        const values = new Map([...now].filter((e): e is [string, string] => e[1] !== undefined));
+        try {
+          config.raw.runbooks = parseConfig(readDocument(file), file, env, values).raw.runbooks;
+          seen = now;
+        } catch (error) {
+          // The file changed under us and no longer loads: keep the runbooks as they were, and say why.
+          failures.set(file, (error as Error).message);
+        }
+      }
+      options.onRefresh?.({ rotated, failures });
+    },
+  );
+  return () => cache.stop();
+}
+
 /** Reads, parses and validates a YAML configuration file. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): PhoenixConfig {
   return parseConfig(readDocument(file), file, env);

@@ -28,6 +28,11 @@ export const configSchema = z
     store: storeSchema.optional(),
     server: serverSchema.optional(),
     notifications: notificationsSchema.optional(),
+    /** `${aws-sm:...}` / `${azure-kv:...}` references: `phoenix run` reads them again every `refresh` (default 15m). */
+    secrets: z
+      .object({ refresh: durationWithin(10, 86400).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

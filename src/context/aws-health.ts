@@ -136,6 +136,8 @@ export class AwsHealthGatherer {
   private readonly clients = new Map<string, HealthClient>();
   /** The region whose endpoint answered last (for status output and tests). */
   answeredFrom?: string;
+  /** How the last gather went: the region that answered and what the ones tried before it said. */
+  lastRoute = '';
 
   constructor(private readonly settings: AwsHealthSettings) {}
 
@@ -181,6 +183,7 @@ export class AwsHealthGatherer {
         continue;
       }
       this.answeredFrom = region;
+      this.lastRoute = `answered by ${endpoint && routes.length === 1 ? endpoint : region}${failures.length ? ` after ${failures.join('; ')}` : ''}`;
       return this.finish(client, events, signal);
     }
     throw new SourceError(failures.join('; '));

@@ -13,6 +13,14 @@ import { ChangeStore, createContextGatherer } from './index.js';
 
 const CREDS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
 const NOW = Math.floor(Date.now() / 1000);
+const EC2_ISSUE = {
+  service: 'EC2',
+  region: 'us-east-1',
+  eventTypeCode: 'AWS_EC2_OPERATIONAL_ISSUE',
+  eventTypeCategory: 'issue',
+  statusCode: 'open',
+  startTime: NOW - 600,
+} as const;
 
 function configWith(context: Record<string, unknown>): PhoenixConfig {
   return parseConfig({
@@ -41,15 +49,7 @@ describe('AWS Health through the SDK against a JSON 1.1 server', () => {
   test('returns our regions and services only, with descriptions', async () => {
     fake.setMode('ok');
     fake.setEvents([
-      {
-        service: 'EC2',
-        region: 'us-east-1',
-        eventTypeCode: 'AWS_EC2_OPERATIONAL_ISSUE',
-        eventTypeCategory: 'issue',
-        statusCode: 'open',
-        startTime: NOW - 600,
-        description: 'Increased API error rates',
-      },
+      { ...EC2_ISSUE, description: 'Increased API error rates' },
       {
         service: 'EC2',
         region: 'eu-west-1',
@@ -138,6 +138,38 @@ describe('AWS Health through the SDK against a JSON 1.1 server', () => {
       if (mode === 'slow') assert.match(feed.detail, /no answer/);
     });
   }
+});
+
+describe('AWS Health credentials from the configuration (the lab key, or ${VAR} references)', () => {
+  // The stand-in answers only requests SigV4-signed with this key id, as AWS checks signatures.
+  const fake = new FakeAwsHealthServer('AKIALABTEST000001');
+  before(async () => {
+    await fake.start();
+    fake.setEvents([EC2_ISSUE]);
+  });
+  after(() => fake.close());
+  const health = (keys: Record<string, string>) =>
+    configWith({ timeout: '1s', aws_health: { endpoint: fake.url, details: false, ...keys } });
+
+  test('access_key_id / secret_access_key sign the Health calls: the events arrive', async () => {
+    const config = health({ access_key_id: 'AKIALABTEST000001', secret_access_key: 'lab-secret' });
+    const gatherer = createContextGatherer(config);
+    const feed = (await gatherer.gather(NOW)).aws_health;
+    assert.equal(feed?.available, true, JSON.stringify(feed));
+    assert.equal(feed?.events?.length, 1);
+    assert.match(gatherer.lastReport.find((r) => r.source === 'aws_health')?.detail ?? '', /answered by/);
+  });
+
+  test('another key is refused as AWS refuses it, and the feed says so', async () => {
+    const config = health({ access_key_id: 'AKIAOTHER00000000001', secret_access_key: 'other' });
+    const feed = (await createContextGatherer(config).gather(NOW)).aws_health;
+    assert.equal(feed?.available, false);
+    assert.match(feed?.detail ?? '', /UnrecognizedClientException/);
+  });
+
+  test('a key id without its secret is a configuration error', () => {
+    assert.throws(() => health({ access_key_id: 'AKIALABTEST000001' }), /go together/);
+  });
 });
 
 describe('Statuspage v2 and RSS status feeds', () => {

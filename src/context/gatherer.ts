@@ -124,7 +124,7 @@ export interface GathererOptions {
    * store at `store.path` is opened on first use; without one they are not read.
    */
   changes?: ChangeStore;
-  /** Static AWS credentials (tests); otherwise the SDK's default chain. */
+  /** Static AWS credentials (tests); otherwise `aws_health.access_key_id`, else the SDK's default chain. */
   awsCredentials?: AwsHealthSettings['credentials'];
 }
 
@@ -162,7 +162,15 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
       services: [...new Set([...(topology.primary.services ?? []), ...(topology.secondary?.services ?? [])])],
       details: aws.details ?? true,
       since: aws.since ?? 86400,
-      credentials: options.awsCredentials,
+      credentials:
+        options.awsCredentials ??
+        (aws.access_key_id && aws.secret_access_key
+          ? {
+              accessKeyId: aws.access_key_id,
+              secretAccessKey: aws.secret_access_key,
+              ...(aws.session_token ? { sessionToken: aws.session_token } : {}),
+            }
+          : undefined),
     };
     let gatherer: AwsHealthGatherer | undefined;
     parts.push({
@@ -170,7 +178,8 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
       timeoutMs: ms(aws.timeout),
       run: async (now, signal) => {
         gatherer ??= new AwsHealthGatherer(settings);
-        return { context: { aws_health: await gatherer.gather(now, signal) } };
+        const feed = await gatherer.gather(now, signal);
+        return { context: { aws_health: feed }, detail: gatherer.lastRoute };
       },
       failed: (detail) => ({ aws_health: { available: false, detail } }),
     });

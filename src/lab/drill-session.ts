@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/index.js';
 import { Controller, type CycleRecord } from '../controller/index.js';
-import { ChangeStore, createContextGatherer } from '../context/index.js';
+import { ChangeStore, createContextGatherer, type ContextGatherer } from '../context/index.js';
 import {
   createRunbookDecisionSink,
   RUNBOOK_MIGRATIONS,
@@ -27,6 +27,8 @@ export class DrillSession {
   /** When the fault was injected (performance.now()). */
   onset = 0;
   readonly changes: ChangeStore;
+  /** The controller's context sources; `lastReport` says how each did in the last cycle (and where from). */
+  readonly context: ContextGatherer;
   private readonly controller: Controller;
   private readonly db: ReturnType<typeof openDatabase>;
   private onCycle?: (record: CycleRecord) => void;
@@ -37,11 +39,13 @@ export class DrillSession {
     readonly interval: number,
     readonly progress: Progress,
     readonly signal?: AbortSignal,
+    configure?: (config: Record<string, unknown>) => void,
   ) {
-    const config = loadConfig(writeLabConfig(state, { interval_s: interval }));
+    const config = loadConfig(writeLabConfig(state, { interval_s: interval }, configure));
     this.db = openDatabase(config.store.path);
     migrate(this.db, [...HISTORY_MIGRATIONS, ...RUNBOOK_MIGRATIONS]);
     this.changes = ChangeStore.on(this.db);
+    this.context = createContextGatherer(config, { changes: this.changes });
     const sink = createRunbookDecisionSink({
       db: this.db,
       config,
@@ -52,7 +56,7 @@ export class DrillSession {
     this.controller = new Controller({
       config,
       signals: createSignalSource(config),
-      context: createContextGatherer(config, { changes: this.changes }),
+      context: this.context,
       history: new HistoryStore(this.db),
       sink: {
         onDecision: async (decision: CycleRecord['decision'], record: CycleRecord) => {

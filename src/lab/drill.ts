@@ -3,10 +3,10 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { DrillSession } from './drill-session.js';
 import { labDown, labUp, resolveApp, LAB_DATABASE, type LabReplication, type Progress } from './lab.js';
 import { query } from './postgres.js';
-import { SCENARIOS, type ScenarioOutcome } from './scenarios/index.js';
+import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
 import type { LabState } from './state.js';
 
-export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy'] as const;
+export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy', 'control-plane-down'] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 export interface DrillReport {
@@ -33,6 +33,8 @@ export interface DrillReport {
   writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
   /** How long after S3 stored an object its event-driven copy landed in Azure Blob, over the drill. */
   object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
+  /** Scenario-specific findings (control-plane-down: which path switched traffic, where Health came from). */
+  findings?: Record<string, unknown>;
   run?: {
     run_id: string;
     status: string;
@@ -267,6 +269,7 @@ async function buildReport(
       failed: writer.failed,
     },
     object_replication: replicationLag(state.sync!.logFile),
+    ...(outcome.findings ? { findings: outcome.findings } : {}),
     run: report
       ? {
           run_id: report.run_id,
@@ -294,8 +297,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   });
   let session: DrillSession | undefined;
   let writer: Writer | undefined;
+  let stage: ScenarioStage | undefined;
   try {
-    session = new DrillSession(state, interval, progress, options.signal);
+    stage = await scenario.prepare?.(state, progress);
+    session = new DrillSession(state, interval, progress, options.signal, stage?.configure);
     writer = new Writer(state, writeRate, objectRate);
     writer.start();
     progress(
@@ -316,6 +321,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     await writer?.stop().catch(() => undefined);
     await session?.stop();
     session?.close();
+    await stage?.close().catch(() => undefined);
     if (!options.keep) {
       progress('tearing the lab down');
       await labDown({ dir: options.dir });

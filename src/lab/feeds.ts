@@ -73,7 +73,8 @@ class LogFollower {
 export async function startFeeds(
   settings: FeedSettings,
 ): Promise<{ urls: FeedUrls; close(): Promise<void> }> {
-  const awsHealth = await new FakeAwsHealthServer().start();
+  // Signed requests only, with the lab's key: a controller without credentials gets no Health feed.
+  const awsHealth = await new FakeAwsHealthServer(settings.ec2AccessKeyId).start();
   const cloudflare = await new FakeStatuspageServer('Cloudflare').start();
   const azureStatus = await new FakeStatuspageServer('Azure').start();
   const ec2 = await FakeEc2.start(settings.ec2AccessKeyId, { region: settings.region });

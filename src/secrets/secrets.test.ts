@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, loadConfigWithSecrets } from '../config/index.js';
+import { ConfigError, keepSecretsCurrent, loadConfig, loadConfigWithSecrets } from '../config/index.js';
+import { buildPlan } from '../runbook/index.js';
 import { httpServer } from '../../test/helpers/servers.js';
 import {
   SecretCache,
@@ -123,6 +124,57 @@ describe('secret references in the configuration, read from Secrets Manager', ()
       loadConfigWithSecrets(file(yaml('${aws-sm:prod/nope}')), cache),
       /ResourceNotFoundException.*check the name/,
     );
+  });
+
+  test('the refresh `phoenix run` starts picks up a rotated secret: the next run plan uses it', async () => {
+    const rotating = { value: 'first-token', replicas: ['us-west-2'] };
+    const store = await secretsManager('us-east-1', { 'prod/api': rotating });
+    try {
+      const cache = new SecretCache(
+        secretReader({ aws: { region: 'us-east-1', endpoint: store.url, credentials: CREDS } }),
+      );
+      const path = file(`secrets: { refresh: 10s }
+runbooks:
+  dr_failover:
+    stages:
+      - name: call
+        steps:
+          - name: tell-api
+            type: command
+            params: { command: "true", env: { TOKEN: "\${aws-sm:prod/api}" } }
+`);
+      const config = await loadConfigWithSecrets(path, cache);
+      const token = () =>
+        (buildPlan(config, 'dr_failover').stages[0]!.steps[0]!.params as { env: { TOKEN: string } }).env
+          .TOKEN;
+      assert.equal(token(), 'first-token');
+      const rounds: string[][] = [];
+      const stop = keepSecretsCurrent(config, cache, {
+        refreshMs: 50,
+        onRefresh: ({ rotated }) => rounds.push(rotated),
+      });
+      try {
+        rotating.value = 'second-token';
+        const deadline = Date.now() + 10_000;
+        while (token() !== 'second-token' && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal(token(), 'second-token');
+        assert.ok(
+          rounds.some((r) => r.includes('${aws-sm:prod/api}')),
+          JSON.stringify(rounds),
+        );
+        // A store that stops answering leaves the rotated value in use.
+        store.state.down = true;
+        const calls = store.state.calls;
+        while (store.state.calls < calls + 2 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal(token(), 'second-token');
+      } finally {
+        stop();
+      }
+    } finally {
+      await store.close();
+    }
   });
 
   test('validation understands references without reading them, and reports malformed ones', () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -227,68 +227,4 @@ export class FakeArm {
   }
 }
 
-/**
- * One ARC cluster endpoint: `ToggleCustomerAPI.GetRoutingControlState` and
- * `UpdateRoutingControlState` in AWS JSON 1.0, SigV4 scoped to its region and
- * the `route53-recovery-cluster` service. `down` answers as an endpoint that is
- * unavailable (EndpointTemporarilyUnavailableException), so a caller tries the next.
- */
-export async function fakeArcEndpoint(region: string, controls: Map<string, 'On' | 'Off'>) {
-  const state = { down: false, targets: [] as string[] };
-  const server = createHttpServer((req, res) => {
-    void readBody(req).then((body) => {
-      const send = (status: number, value: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify(value));
-      };
-      const target = String(req.headers['x-amz-target'] ?? '');
-      state.targets.push(target);
-      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/route53-recovery-cluster\//.exec(
-        String(req.headers.authorization ?? ''),
-      );
-      if (scope?.[1] !== region)
-        return send(403, {
-          __type: 'InvalidSignatureException',
-          message: 'Credential should be scoped to a valid region.',
-        });
-      if (state.down)
-        return send(503, {
-          __type: 'EndpointTemporarilyUnavailableException',
-          message: 'The cluster endpoint is temporarily unavailable.',
-        });
-      const input = JSON.parse(body || '{}') as { RoutingControlArn?: string; RoutingControlState?: string };
-      const arn = input.RoutingControlArn ?? '';
-      if (!controls.has(arn))
-        return send(404, {
-          __type: 'ResourceNotFoundException',
-          message: `Routing control ${arn} not found`,
-        });
-      if (target === 'ToggleCustomerAPI.UpdateRoutingControlState') {
-        if (input.RoutingControlState !== 'On' && input.RoutingControlState !== 'Off')
-          return send(400, {
-            __type: 'ValidationException',
-            message: 'RoutingControlState must be On or Off',
-          });
-        controls.set(arn, input.RoutingControlState);
-        return send(200, {});
-      }
-      if (target === 'ToggleCustomerAPI.GetRoutingControlState')
-        return send(200, {
-          RoutingControlArn: arn,
-          RoutingControlState: controls.get(arn),
-          RoutingControlName: arn.split('/').pop(),
-        });
-      send(400, { __type: 'UnknownOperationException', message: `unknown operation ${target}` });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    state,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
+export { fakeArcEndpoint } from '../../lab/fakes/arc.js';

@@ -37,6 +37,8 @@ function summary(report: DrillReport): string {
     lines.push(
       `  runbook:  run ${report.run.run_id} ${report.run.status}${report.run.error ? `: ${report.run.error}` : ''}`,
     );
+  for (const [key, value] of Object.entries(report.findings ?? {}))
+    lines.push(`  ${key.replaceAll('_', ' ')}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
   if (report.evidence.length) {
     lines.push('  evidence:');
     for (const e of report.evidence.slice(0, 8))
@@ -50,7 +52,7 @@ export function registerDrill(program: Command): void {
     .command('drill')
     .description('run a DR drill on a fresh local two-site lab and report detection, decision, RTO and RPO')
     .option('--lab', 'run against a local lab built for the drill (the only mode so far)')
-    .option('--scenario <name>', `regional-outage | bad-deploy`, 'regional-outage')
+    .option('--scenario <name>', DRILL_SCENARIOS.join(' | '), 'regional-outage')
     .option('--dir <path>', 'where the drill builds its lab', `${DEFAULT_LAB_DIR}-drill`)
     .option(
       '--replication <mode>',
@@ -162,6 +164,7 @@ export function registerDrill(program: Command): void {
               category: report.category,
               writes: report.writes,
               object_replication: report.object_replication,
+              ...(report.findings ? { findings: report.findings } : {}),
             }) + '\n',
           );
         }

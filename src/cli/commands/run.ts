@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfigWithSecrets } from '../../config/index.js';
+import { keepSecretsCurrent, loadConfigWithSecrets } from '../../config/index.js';
 import { SecretCache, secretReader } from '../../secrets/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
@@ -95,8 +95,21 @@ export function registerRun(program: Command): void {
     )
     .action(async (options: { config: string; analyzer?: string; standby?: boolean } & LogOptions) => {
       // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks.
-      const config = await loadConfigWithSecrets(options.config, new SecretCache(secretReader()));
+      const secrets = new SecretCache(secretReader());
+      const config = await loadConfigWithSecrets(options.config, secrets);
       const logger = loggerFromOptions(options);
+      // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
+      keepSecretsCurrent(config, secrets, {
+        onRefresh: ({ rotated, failures }) => {
+          if (rotated.length)
+            logger.info({ rotated }, 'secrets rotated; the next runbook run uses the new values');
+          if (failures.size)
+            logger.warn(
+              { failures: Object.fromEntries(failures) },
+              'some secrets could not be read again; the last values stay in use',
+            );
+        },
+      });
       if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
         throw new UserError(
           `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,

@@ -28,6 +28,10 @@ export const awsHealthSourceSchema = z
       .object({ 'us-east-1': urlSchema.optional(), 'us-east-2': urlSchema.optional() })
       .strict()
       .optional(),
+    /** Static keys (write `${VAR}` references; the lab's stand-ins): otherwise the SDK's default credential chain. */
+    access_key_id: z.string().min(1).optional(),
+    secret_access_key: z.string().min(1).optional(),
+    session_token: z.string().min(1).optional(),
     /** DescribeEventsForOrganization (a delegated administrator or management account). */
     organization: z.boolean().optional(),
     /** Also fetch each open event's latest description (one DescribeEventDetails call). */
@@ -35,7 +39,12 @@ export const awsHealthSourceSchema = z
     /** Only events that started or were updated within this window. */
     since: durationSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => Boolean(s.access_key_id) === Boolean(s.secret_access_key), {
+    message:
+      'access_key_id and secret_access_key go together (or leave both out for the default credential chain)',
+    path: ['secret_access_key'],
+  });
 
 export const statusPageSourceSchema = z
   .object({

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { FakeServer, sendJson, sendText } from './fake-server.js';
 
 /** An event as the fake serves it; times are Unix seconds. */
@@ -19,6 +19,8 @@ export const AWS_HEALTH_FAKE_MODES = [
   'subscription_required',
   'throttled',
   'server_error',
+  /** The region's endpoint impaired, as in a regional outage: 503 ServiceUnavailable. */
+  'unavailable',
   'garbage',
   'slow',
 ] as const;
@@ -47,8 +49,9 @@ const JSON_11 = 'application/x-amz-json-1.1';
 export class FakeAwsHealthServer extends FakeServer {
   state: AwsHealthFakeState = { mode: 'ok', events: [], delay_ms: 60_000 };
 
-  constructor() {
-    super((req, body, res) => this.route(String(req.headers['x-amz-target'] ?? ''), body, res), {
+  /** With `accessKeyId`, only requests SigV4-signed with that key are answered, as AWS does. */
+  constructor(private readonly accessKeyId?: string) {
+    super((req, body, res) => this.answer(req.headers, body, res), {
       get: () => this.state,
       set: (s) => this.setState(s as Partial<AwsHealthFakeState>),
     });
@@ -79,6 +82,18 @@ export class FakeAwsHealthServer extends FakeServer {
     res.end(JSON.stringify({ __type: type, message }));
   }
 
+  private answer(headers: IncomingHttpHeaders, body: string, res: ServerResponse): Promise<void> | void {
+    const auth = String(headers.authorization ?? '');
+    if (this.accessKeyId && !auth.startsWith('AWS4-HMAC-SHA256 Credential=' + this.accessKeyId + '/'))
+      return this.error(
+        res,
+        400,
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      );
+    return this.route(String(headers['x-amz-target'] ?? ''), body, res);
+  }
+
   private async route(target: string, body: string, res: ServerResponse): Promise<void> {
     const { mode } = this.state;
     if (mode === 'slow' && !(await this.delay(this.state.delay_ms, res))) return;
@@ -92,6 +107,13 @@ export class FakeAwsHealthServer extends FakeServer {
     if (mode === 'throttled') return this.error(res, 400, 'ThrottlingException', 'Rate exceeded');
     if (mode === 'server_error')
       return this.error(res, 500, 'InternalFailure', 'We encountered an internal error.');
+    if (mode === 'unavailable')
+      return this.error(
+        res,
+        503,
+        'ServiceUnavailable',
+        'The request has failed due to a temporary failure of the server.',
+      );
     if (mode === 'garbage') return sendText(res, 200, '<html>502 Bad Gateway</html>', JSON_11);
     let request: DescribeEventsBody & { eventArns?: string[] };
     try {

@@ -1,5 +1,6 @@
 import type { RunReport } from '../../runbook/index.js';
 import type { DrillSession } from '../drill-session.js';
+import type { FakeHealthEvent } from '../fakes/aws-health.js';
 import { setFeedState } from '../feeds.js';
 import { resolveApp } from '../lab.js';
 import { clusterHandle } from '../postgres.js';
@@ -17,22 +18,23 @@ async function losePrimarySite(state: LabState): Promise<void> {
   ]);
 }
 
+/** The open EC2 issue AWS Health reports for the lab's primary region from `at` (Unix seconds). */
+export function ec2IssueEvent(state: LabState, at: number): FakeHealthEvent {
+  return {
+    service: 'EC2',
+    region: state.primaryRegion,
+    eventTypeCode: 'AWS_EC2_OPERATIONAL_ISSUE',
+    eventTypeCategory: 'issue',
+    statusCode: 'open',
+    startTime: Math.floor(at),
+    lastUpdatedTime: Math.floor(at),
+    description: `We are investigating connectivity issues and increased API error rates for EC2 instances in the ${state.primaryRegion.toUpperCase()} Region.`,
+  };
+}
+
 async function announceRegionalOutage(state: LabState, at: number): Promise<void> {
   const feeds = state.feeds!.urls!;
-  await setFeedState(feeds.awsHealth, {
-    events: [
-      {
-        service: 'EC2',
-        region: state.primaryRegion,
-        eventTypeCode: 'AWS_EC2_OPERATIONAL_ISSUE',
-        eventTypeCategory: 'issue',
-        statusCode: 'open',
-        startTime: Math.floor(at),
-        lastUpdatedTime: Math.floor(at),
-        description: `We are investigating connectivity issues and increased API error rates for EC2 instances in the ${state.primaryRegion.toUpperCase()} Region.`,
-      },
-    ],
-  });
+  await setFeedState(feeds.awsHealth, { events: [ec2IssueEvent(state, at)] });
   await setFeedState(feeds.ec2, { mode: 'error' });
 }
 

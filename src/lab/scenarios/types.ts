@@ -1,11 +1,22 @@
 import type { RunReport } from '../../runbook/index.js';
 import type { DrillSession } from '../drill-session.js';
+import type { Progress } from '../lab.js';
+import type { LabState } from '../state.js';
 
 /** What a scenario's watch saw after its fault. */
 export interface ScenarioOutcome {
   /** Fault → DR serving writes through DNS, when a failover ran. */
   rtoS: number | null;
   report?: RunReport;
+  /** What the scenario found beyond the common figures (e.g. which DNS path switched traffic); in the report as is. */
+  findings?: Record<string, unknown>;
+}
+
+/** What a scenario starts beside the lab before the controller runs; closed when the drill ends. */
+export interface ScenarioStage {
+  /** Changes the controller's lab configuration (the object `labConfig` builds) before it is loaded. */
+  configure(config: Record<string, unknown>): void;
+  close(): Promise<void>;
 }
 
 export interface ScenarioLimits {
@@ -15,6 +26,8 @@ export interface ScenarioLimits {
 
 /** One drill scenario: a fault, and what to wait for after it. Adding one touches its module and the list. */
 export interface DrillScenarioModule {
+  /** Optional: stand-ins of its own and a changed configuration, set up before the controller starts. */
+  prepare?(state: LabState, progress: Progress): Promise<ScenarioStage>;
   /** Injects the fault (the session's onset is set just before). */
   inject(session: DrillSession): Promise<void>;
   watch(session: DrillSession, limits: ScenarioLimits): Promise<ScenarioOutcome>;

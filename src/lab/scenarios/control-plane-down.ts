@@ -1,0 +1,235 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { dnsAdapter } from '../../actions/dns/dns.js';
+import type { StepContext } from '../../actions/types.js';
+import { LAB_DNS_TTL_S } from '../config.js';
+import type { DrillSession } from '../drill-session.js';
+import { fakeArcEndpoint, type FakeArcEndpoint, type RoutingControlState } from '../fakes/arc.js';
+import { FakeAwsHealthServer } from '../fakes/aws-health.js';
+import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, type Progress } from '../lab.js';
+import type { LabState } from '../state.js';
+import { ec2IssueEvent, regionalOutage } from './regional-outage.js';
+import type { DrillScenarioModule, ScenarioStage } from './types.js';
+
+const CONTROL_PANEL = 'arn:aws:route53-recovery-control::111122223333:controlpanel/lab/routingcontrol';
+const PRIMARY_CONTROL = `${CONTROL_PANEL}/primary`;
+const DR_CONTROL = `${CONTROL_PANEL}/dr`;
+/** An ARC cluster has endpoints in five regions; the lab keeps three, the first in the failing region. */
+const ARC_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
+
+/**
+ * Route 53's data plane for a failover record pair (PRIMARY → the primary app, SECONDARY → DR) whose
+ * health checks follow the two routing controls: the answer is the primary while its control is On, else
+ * DR while its control is On. In the lab, BIND serves the zone: each change of answer is written to it
+ * (RFC 2136, TSIG), as Route 53's name servers change their answer without any change-API call.
+ */
+class FailoverRecordPair {
+  switchedAt?: number;
+  answer: string;
+  private queue: Promise<void> = Promise.resolve();
+  readonly errors: string[] = [];
+
+  constructor(
+    private readonly state: LabState,
+    private readonly controls: Map<string, RoutingControlState>,
+  ) {
+    this.answer = state.appHost.primary;
+  }
+
+  /** Re-evaluates the health checks after a routing control changed. */
+  follow(): void {
+    const next =
+      this.controls.get(PRIMARY_CONTROL) === 'On'
+        ? this.state.appHost.primary
+        : this.controls.get(DR_CONTROL) === 'On'
+          ? this.state.appHost.dr
+          : this.state.appHost.primary; // both unhealthy: Route 53 answers as if both were healthy
+    this.queue = this.queue.then(() => this.publish(next));
+  }
+
+  private async publish(address: string): Promise<void> {
+    if (address === this.answer) return;
+    const dns = this.state.dns!;
+    const workDir = join(this.state.dir, 'route53-data-plane');
+    mkdirSync(workDir, { recursive: true });
+    const ctx: StepContext = {
+      runId: 'route53-data-plane',
+      runbook: 'lab',
+      stage: 'health-checks',
+      step: 'answer',
+      attempt: 1,
+      resumed: false,
+      signal: AbortSignal.timeout(15_000),
+      workDir,
+      env: process.env,
+      progress: () => undefined,
+    };
+    try {
+      await dnsAdapter.run(
+        dnsAdapter.schema.parse({
+          provider: 'rfc2136',
+          server: dns.host,
+          port: dns.port,
+          zone: dns.zone,
+          tsig: dns.tsig,
+          name: `app.${dns.zone}`,
+          type: 'A',
+          value: address,
+          ttl: LAB_DNS_TTL_S,
+        }),
+        ctx,
+      );
+      this.answer = address;
+      this.switchedAt = performance.now();
+    } catch (error) {
+      this.errors.push((error as Error).message);
+    }
+  }
+}
+
+interface ControlPlaneStage extends ScenarioStage {
+  health: Record<'us-east-1' | 'us-east-2', FakeAwsHealthServer>;
+  arc: FakeArcEndpoint[];
+  records: FailoverRecordPair;
+  /** Which ARC endpoint took each routing-control change. */
+  updatedThrough: string[];
+  countsAtOnset?: Record<string, number>;
+}
+
+/** The stand-ins each drill of this scenario runs, by lab. */
+const stages = new Map<string, ControlPlaneStage>();
+
+function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unknown> {
+  return {
+    name: 'dns',
+    steps: [
+      {
+        // The data-plane switch: no Route 53 change-API call, which us-east-1's outage would refuse.
+        name: 'routing-controls-to-dr',
+        type: 'dns',
+        timeout: '15s',
+        params: {
+          provider: 'route53_arc',
+          cluster_endpoints: stage.arc.map((e) => ({ endpoint: e.url, region: e.region })),
+          routing_controls: [
+            { arn: DR_CONTROL, state: 'On' },
+            { arn: PRIMARY_CONTROL, state: 'Off' },
+          ],
+          access_key_id: LAB_AWS_ACCESS_KEY_ID,
+          secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
+          name: `app.${state.zone}`,
+          ttl: LAB_DNS_TTL_S,
+        },
+      },
+    ],
+  };
+}
+
+/** Points the controller's Health source at the active-passive pair and its DNS step at ARC. */
+function configure(stage: ControlPlaneStage, state: LabState, config: Record<string, unknown>): void {
+  const context = config.context as Record<string, unknown>;
+  const { endpoint: _single, region: _signing, ...health } = context.aws_health as Record<string, unknown>;
+  context.aws_health = {
+    ...health,
+    endpoints: { 'us-east-1': stage.health['us-east-1'].url, 'us-east-2': stage.health['us-east-2'].url },
+  };
+  const runbook = (config.runbooks as Record<string, { stages: Array<{ name: string }> }>).dr_failover;
+  runbook.stages = runbook.stages.map((s) => (s.name === 'dns' ? dnsStage(stage, state) : s)) as Array<{
+    name: string;
+  }>;
+}
+
+async function prepare(state: LabState, progress: Progress): Promise<ScenarioStage> {
+  progress(
+    'control-plane stand-ins: AWS Health us-east-1 (active) and us-east-2 (passive), an ARC cluster (us-east-1, us-west-2, eu-west-1), Route 53 failover records on BIND',
+  );
+  const controls = new Map<string, RoutingControlState>([
+    [PRIMARY_CONTROL, 'On'],
+    [DR_CONTROL, 'Off'],
+  ]);
+  const records = new FailoverRecordPair(state, controls);
+  const updatedThrough: string[] = [];
+  const [east, west, ...arc] = await Promise.all([
+    new FakeAwsHealthServer(LAB_AWS_ACCESS_KEY_ID).start(),
+    new FakeAwsHealthServer(LAB_AWS_ACCESS_KEY_ID).start(),
+    ...ARC_REGIONS.map((region) =>
+      fakeArcEndpoint(region, controls, () => {
+        updatedThrough.push(region);
+        records.follow();
+      }),
+    ),
+  ]);
+  const stage: ControlPlaneStage = {
+    health: { 'us-east-1': east as FakeAwsHealthServer, 'us-east-2': west as FakeAwsHealthServer },
+    arc: arc as FakeArcEndpoint[],
+    records,
+    updatedThrough,
+    configure: (config) => configure(stage, state, config),
+    close: async () => {
+      stages.delete(state.dir);
+      await Promise.allSettled([east.close(), west.close(), ...arc.map((e) => e.close())]);
+    },
+  };
+  stages.set(state.dir, stage);
+  return stage;
+}
+
+/** How many requests each stand-in had seen, by name, so the report counts those after the fault. */
+function requestCounts(stage: ControlPlaneStage): Record<string, number> {
+  return {
+    'health us-east-1': stage.health['us-east-1'].requests.length,
+    'health us-east-2': stage.health['us-east-2'].requests.length,
+    ...Object.fromEntries(stage.arc.map((e) => [`arc ${e.region}`, e.state.targets.length])),
+  };
+}
+
+function findings(session: DrillSession, stage: ControlPlaneStage) {
+  const now = requestCounts(stage);
+  const before = stage.countsAtOnset ?? {};
+  const since = Object.fromEntries(Object.entries(now).map(([k, n]) => [k, n - (before[k] ?? 0)]));
+  const health = session.context.lastReport.find((r) => r.source === 'aws_health');
+  const lastSaw = session.after().at(-1)?.record;
+  const switchedAt = stage.records.switchedAt;
+  return {
+    traffic_path: stage.updatedThrough.length
+      ? `route53_arc data plane: routing controls set through the ${stage.updatedThrough[0]} cluster endpoint; failover records answered DR ${switchedAt ? `${session.since(switchedAt)} s after onset` : '(never)'}`
+      : 'none: no routing control changed',
+    health_from: health?.ok
+      ? (health.detail ?? 'answered')
+      : `unavailable: ${health?.detail ?? 'not gathered'}`,
+    requests_after_onset: since,
+    data_plane_errors: stage.records.errors,
+    last_decision: lastSaw ? `${lastSaw.decision.action} (${lastSaw.decision.category})` : null,
+  };
+}
+
+/**
+ * The primary region is lost and its control planes with it: EC2 answers 503, the active AWS Health
+ * endpoint (us-east-1) answers 503 ServiceUnavailable, its ARC cluster endpoint is unavailable, and
+ * Route 53's change API (us-east-1) is not used at all. The controller must still fail over, switching
+ * traffic through ARC routing controls (Route 53's data plane), with Health read from us-east-2.
+ */
+export const controlPlaneDown: DrillScenarioModule = {
+  countsLoss: true,
+  prepare,
+  async inject(session) {
+    const stage = stages.get(session.state.dir);
+    if (!stage) throw new Error('control-plane-down: the scenario was not prepared');
+    stage.countsAtOnset = requestCounts(stage);
+    const event = ec2IssueEvent(session.state, Date.now() / 1000);
+    // Health replicates its events to the passive region; the active one is impaired with the rest.
+    stage.health['us-east-2'].setEvents([event]);
+    stage.health['us-east-1'].setEvents([event]);
+    stage.health['us-east-1'].setMode('unavailable');
+    const east = stage.arc.find((e) => e.region === 'us-east-1')!;
+    east.state.down = true;
+    session.progress(
+      'FAULT: us-east-1 control planes refuse (EC2 503, Health us-east-1 503, ARC us-east-1 endpoint unavailable); the primary site is lost',
+    );
+    await regionalOutage.inject(session);
+  },
+  async watch(session, limits) {
+    const outcome = await regionalOutage.watch(session, limits);
+    return { ...outcome, findings: findings(session, stages.get(session.state.dir)!) };
+  },
+};

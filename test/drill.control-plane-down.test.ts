@@ -1,0 +1,60 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { processesUsing } from '../src/lab/index.js';
+import type { DrillReport } from '../src/lab/drill.js';
+import { runCli } from './helpers/paths.js';
+
+const root = mkdtempSync(join(tmpdir(), 'phoenix-drill-cpd-'));
+const dir = join(root, 'lab');
+
+after(async () => {
+  await runCli(['lab', 'down', '--dir', dir]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+interface Findings {
+  traffic_path: string;
+  health_from: string;
+  requests_after_onset: Record<string, number>;
+  data_plane_errors: string[];
+}
+
+test('with us-east-1 control planes refusing, the failover switches traffic through the ARC data plane within 30 s, with Health from us-east-2', async () => {
+  const result = await runCli(
+    ['drill', '--lab', '--scenario', 'control-plane-down', '--interval', '3', '--dir', dir, '--json'],
+    { timeoutMs: 200_000 },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as DrillReport & { findings: Findings };
+  assert.equal(report.scenario, 'control-plane-down');
+  assert.equal(report.decision, 'dr_failover', result.stderr);
+  assert.deepEqual(
+    report.stages.map((s) => s.name),
+    ['fence', 'promote', 'dns', 'verify'],
+  );
+  // The decision used AWS Health: the controller was signed in to the stand-ins (no "no AWS credentials").
+  assert.match(report.reason, /AWS Health reports an open EC2 issue in us-east-1/);
+  assert.doesNotMatch(result.stderr, /no AWS credentials/);
+  assert.ok(report.rto_s !== null && report.rto_s <= 30, `RTO ${report.rto_s} s is over the 30 s goal`);
+
+  const f = report.findings;
+  // The us-east-1 cluster endpoint was tried and refused; the next one took the routing controls.
+  assert.match(
+    f.traffic_path,
+    /^route53_arc data plane: routing controls set through the us-west-2 cluster endpoint/,
+  );
+  assert.ok(f.requests_after_onset['arc us-east-1'] > 0, JSON.stringify(f));
+  assert.deepEqual(f.data_plane_errors, []);
+  // Health: the active region (us-east-1) refused; its events came from the passive one.
+  assert.match(f.health_from, /answered by us-east-2/);
+  assert.ok(f.requests_after_onset['health us-east-1'] > 0, JSON.stringify(f));
+  assert.ok(f.requests_after_onset['health us-east-2'] > 0, JSON.stringify(f));
+  // Nothing of the drill's lab is left running.
+  assert.deepEqual(
+    processesUsing(dir).map((p) => `${p.pid} ${p.command}`),
+    [],
+  );
+});
