@@ -163,7 +163,7 @@ async function disableSubscription(
   }
 }
 
-function ident(name: string): string {
+export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
