@@ -18,6 +18,12 @@ import { stepContext } from '../src/actions/shared/test-context.js';
 import { databaseAdapter } from '../src/actions/database/database.js';
 import { databaseParamsSchema } from '../src/actions/database/config.js';
 import { slotName } from '../src/actions/database/reprotect.js';
+import { writeFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
+import { stringify } from 'yaml';
+import { loadConfig } from '../src/config/index.js';
+import { failbackReadiness, registerFailbackMetrics, wayBackInProgress } from '../src/runbook/index.js';
+import type { RunRow } from '../src/runbook/index.js';
 
 // After a failover: the old primary is back, DR serves writes. Reprotect makes the old primary a logical
 // subscriber of DR (the way back), with the controller's roles non-superusers as on RDS and Azure.
@@ -178,4 +184,100 @@ test('reprotect killed mid-way resumes and completes: every row once, the old pr
   const again = await databaseAdapter.run(reprotectParams(), stepContext({ workDir, resumed: true }));
   assert.match(again.summary, /subscription found/);
   assert.equal(await count(primary), drRows + 1);
+});
+
+/** A configuration whose failback runbook cuts the rebuilt primary over from DR, as the lab's does. */
+function failbackConfig() {
+  const cutover = {
+    action: 'cutover',
+    subscriber: roleUrl(primary, ADMIN_ROLE, DB),
+    publisher: roleUrl(dr, ADMIN_ROLE, DB),
+    subscription_owner: primary.connectionString(DB),
+    subscription: 'phoenix_failback',
+    require_caught_up: true,
+    catch_up: 2,
+    sequence_gap: 1000,
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'phoenix-failback-config-')), 'phoenix.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      store: { driver: 'sqlite', path: ':memory:' },
+      runbooks: {
+        replication: 'logical',
+        failback: {
+          stages: [{ name: 'switch', steps: [{ name: 'open-primary', type: 'database', params: cutover }] }],
+        },
+      },
+    }),
+  );
+  return { config: loadConfig(file), cutover };
+}
+
+test('failback readiness is measured from both ends: ready while streaming, refused with the reason while the primary side lags', async () => {
+  const { config, cutover } = failbackConfig();
+  const ready = await failbackReadiness(config);
+  assert.equal(ready.ready, true, ready.reasons.join('; '));
+  assert.equal(ready.subscription, 'phoenix_failback');
+  assert.equal(ready.tables_copying, 0);
+  // The old primary stops applying (as one whose apply worker is stuck would); DR writes on.
+  await query(
+    primary.connectionString(DB),
+    'BEGIN READ WRITE; ALTER SUBSCRIPTION phoenix_failback DISABLE; COMMIT',
+  );
+  await query(roleUrl(dr, APP_ROLE, DB), "INSERT INTO orders (note) VALUES ('not there yet')");
+  const lagging = await failbackReadiness(config);
+  assert.equal(lagging.ready, false);
+  assert.match(lagging.reasons.join('; '), /subscription phoenix_failback is disabled/);
+  assert.ok((lagging.bytes_behind ?? 0) > 0, JSON.stringify(lagging));
+  const registry = new Registry();
+  registerFailbackMetrics(registry, { latest: () => lagging });
+  assert.match(await registry.metrics(), /phoenix_failback_ready 0/);
+  await assert.rejects(
+    databaseAdapter.run(databaseParamsSchema.parse({ ...cutover, catch_up: 0.5 }), stepContext()),
+    /switchover refused: the subscriber has not confirmed everything .*WAL bytes short/,
+  );
+  await query(
+    primary.connectionString(DB),
+    'BEGIN READ WRITE; ALTER SUBSCRIPTION phoenix_failback ENABLE; COMMIT',
+  );
+  await waitUntil(
+    async () => (await failbackReadiness(config)).ready,
+    30_000,
+    'the primary side to catch up',
+    200,
+  );
+  const caughtUp = await failbackReadiness(config);
+  registerFailbackMetrics((registry.clear(), registry), { latest: () => caughtUp });
+  assert.match(await registry.metrics(), /phoenix_failback_ready 1/);
+});
+
+test('the controller starts no DR failover while a reprotect or failback runs, or after a reprotect until the failback', async () => {
+  const run = (runbook: string, status: RunRow['status'], active: number | null, created_at: number) =>
+    ({ id: `${runbook}-${created_at}`, runbook, status, active, created_at }) as RunRow;
+  const journal = (runs: RunRow[]) => ({
+    lastRun: (name: string) =>
+      runs.filter((r) => r.runbook === name).sort((a, b) => b.created_at - a.created_at)[0],
+  });
+  assert.equal(await wayBackInProgress(journal([])), undefined);
+  assert.match(
+    (await wayBackInProgress(journal([run('reprotect', 'running', 1, 10)]))) ?? '',
+    /reprotect run .* is in progress/,
+  );
+  assert.match(
+    (await wayBackInProgress(journal([run('reprotect', 'succeeded', null, 10)]))) ?? '',
+    /fail back \(phoenix failback\) before another DR failover/,
+  );
+  assert.match(
+    (await wayBackInProgress(
+      journal([run('reprotect', 'succeeded', null, 10), run('failback', 'running', 1, 20)]),
+    )) ?? '',
+    /failback run .* is in progress/,
+  );
+  assert.equal(
+    await wayBackInProgress(
+      journal([run('reprotect', 'succeeded', null, 10), run('failback', 'succeeded', null, 20)]),
+    ),
+    undefined,
+  );
 });
