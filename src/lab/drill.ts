@@ -6,7 +6,7 @@ import { query } from './postgres.js';
 import { SCENARIOS, type ScenarioOutcome } from './scenarios/index.js';
 import type { LabState } from './state.js';
 
-export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy'] as const;
+export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy', 'failback'] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 export interface DrillReport {
@@ -33,6 +33,11 @@ export interface DrillReport {
   writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
   /** How long after S3 stored an object its event-driven copy landed in Azure Blob, over the drill. */
   object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
+  /** Scenario failback only: reprotect, then the planned switchover back (see scenarios/failback.ts). */
+  reprotect_s?: number | null;
+  failback_rto_s?: number | null;
+  failback_rows_lost?: number | null;
+  failback_objects_lost?: number | null;
   run?: {
     run_id: string;
     status: string;
@@ -63,10 +68,12 @@ export interface DrillOptions {
   signal?: AbortSignal;
 }
 
-interface Ack {
+export interface Ack {
   id: string;
   key: string;
   site: string;
+  /** performance.now() when the app acknowledged it. */
+  at: number;
 }
 
 /**
@@ -110,7 +117,7 @@ export class Writer {
         signal: AbortSignal.timeout(3000),
       });
       if (res.status === 201) {
-        this.acked.push((await res.json()) as Ack);
+        this.acked.push({ ...((await res.json()) as Omit<Ack, 'at'>), at: performance.now() });
         this.latenciesMs.push(performance.now() - started);
       } else {
         this.failed++;
@@ -241,7 +248,7 @@ async function buildReport(
   const { decided, taken, shown } = shownDecision(session, options.scenario);
   const detected = session.after().find((c) => c.record.score.level !== 'none');
   const counts = SCENARIOS[options.scenario].countsLoss;
-  const lost = counts && outcome.report ? await countLost(state, writer.acked) : null;
+  const lost = outcome.lost ?? (counts && outcome.report ? await countLost(state, writer.acked) : null);
   const report = outcome.report;
   return {
     scenario: options.scenario,
@@ -267,6 +274,7 @@ async function buildReport(
       failed: writer.failed,
     },
     object_replication: replicationLag(state.sync!.logFile),
+    ...outcome.failback,
     run: report
       ? {
           run_id: report.run_id,
@@ -297,6 +305,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   try {
     session = new DrillSession(state, interval, progress, options.signal);
     writer = new Writer(state, writeRate, objectRate);
+    session.writer = writer;
     writer.start();
     progress(
       `controller: every ${interval} s; a writer inserts ${writeRate} rows/s (${objectRate} with an object) through app.${state.zone}`,

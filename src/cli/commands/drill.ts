@@ -25,6 +25,10 @@ function summary(report: DrillReport): string {
         `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR (counted)`,
       );
   }
+  if (report.failback_rto_s !== undefined)
+    lines.push(
+      `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)}; ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted)`,
+    );
   const sync = report.object_replication;
   if (sync.copies > 0)
     lines.push(
@@ -50,7 +54,7 @@ export function registerDrill(program: Command): void {
     .command('drill')
     .description('run a DR drill on a fresh local two-site lab and report detection, decision, RTO and RPO')
     .option('--lab', 'run against a local lab built for the drill (the only mode so far)')
-    .option('--scenario <name>', `regional-outage | bad-deploy`, 'regional-outage')
+    .option('--scenario <name>', DRILL_SCENARIOS.join(' | '), 'regional-outage')
     .option('--dir <path>', 'where the drill builds its lab', `${DEFAULT_LAB_DIR}-drill`)
     .option(
       '--replication <mode>',
@@ -162,6 +166,10 @@ export function registerDrill(program: Command): void {
               category: report.category,
               writes: report.writes,
               object_replication: report.object_replication,
+              reprotect_s: report.reprotect_s,
+              failback_rto_s: report.failback_rto_s,
+              failback_rows_lost: report.failback_rows_lost,
+              failback_objects_lost: report.failback_objects_lost,
             }) + '\n',
           );
         }

@@ -1,4 +1,5 @@
 import { badDeploy } from './bad-deploy.js';
+import { failback } from './failback.js';
 import { regionalOutage } from './regional-outage.js';
 import type { DrillScenarioModule } from './types.js';
 
@@ -8,4 +9,5 @@ export type { DrillScenarioModule, ScenarioOutcome, ScenarioLimits } from './typ
 export const SCENARIOS = {
   'regional-outage': regionalOutage,
   'bad-deploy': badDeploy,
+  failback,
 } satisfies Record<string, DrillScenarioModule>;

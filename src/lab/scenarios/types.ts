@@ -6,6 +6,15 @@ export interface ScenarioOutcome {
   /** Fault → DR serving writes through DNS, when a failover ran. */
   rtoS: number | null;
   report?: RunReport;
+  /** Rows and objects lost at the failover, when the scenario counted them itself (before the way back). */
+  lost?: { rows: number; objects: number };
+  /** Scenario failback: the way back's figures. */
+  failback?: {
+    reprotect_s: number | null;
+    failback_rto_s: number | null;
+    failback_rows_lost: number | null;
+    failback_objects_lost: number | null;
+  };
 }
 
 export interface ScenarioLimits {
