@@ -24,6 +24,8 @@ export class DrillSession {
   readonly stages: Array<{ name: string; seconds: number }> = [];
   readonly cycles: Array<{ record: CycleRecord; seenAt: number }> = [];
   run?: Promise<RunReport>;
+  /** The drill's client, for scenarios that count what it wrote (failback). */
+  writer?: { readonly acked: ReadonlyArray<{ id: string; key: string; site: string; at: number }> };
   /** When the fault was injected (performance.now()). */
   onset = 0;
   readonly changes: ChangeStore;

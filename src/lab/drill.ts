@@ -6,7 +6,7 @@ import { query } from './postgres.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
 import type { LabState } from './state.js';
 
-export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy', 'control-plane-down'] as const;
+export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy', 'control-plane-down', 'failback'] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 export interface DrillReport {
@@ -35,6 +35,11 @@ export interface DrillReport {
   object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
   /** Scenario-specific findings (control-plane-down: which path switched traffic, where Health came from). */
   findings?: Record<string, unknown>;
+  /** Scenario failback only: reprotect, then the planned switchover back (see scenarios/failback.ts). */
+  reprotect_s?: number | null;
+  failback_rto_s?: number | null;
+  failback_rows_lost?: number | null;
+  failback_objects_lost?: number | null;
   run?: {
     run_id: string;
     status: string;
@@ -65,10 +70,12 @@ export interface DrillOptions {
   signal?: AbortSignal;
 }
 
-interface Ack {
+export interface Ack {
   id: string;
   key: string;
   site: string;
+  /** performance.now() when the app acknowledged it. */
+  at: number;
 }
 
 /**
@@ -112,7 +119,7 @@ export class Writer {
         signal: AbortSignal.timeout(3000),
       });
       if (res.status === 201) {
-        this.acked.push((await res.json()) as Ack);
+        this.acked.push({ ...((await res.json()) as Omit<Ack, 'at'>), at: performance.now() });
         this.latenciesMs.push(performance.now() - started);
       } else {
         this.failed++;
@@ -243,7 +250,7 @@ async function buildReport(
   const { decided, taken, shown } = shownDecision(session, options.scenario);
   const detected = session.after().find((c) => c.record.score.level !== 'none');
   const counts = SCENARIOS[options.scenario].countsLoss;
-  const lost = counts && outcome.report ? await countLost(state, writer.acked) : null;
+  const lost = outcome.lost ?? (counts && outcome.report ? await countLost(state, writer.acked) : null);
   const report = outcome.report;
   return {
     scenario: options.scenario,
@@ -270,6 +277,7 @@ async function buildReport(
     },
     object_replication: replicationLag(state.sync!.logFile),
     ...(outcome.findings ? { findings: outcome.findings } : {}),
+    ...outcome.failback,
     run: report
       ? {
           run_id: report.run_id,
@@ -302,6 +310,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     stage = await scenario.prepare?.(state, progress);
     session = new DrillSession(state, interval, progress, options.signal, stage?.configure);
     writer = new Writer(state, writeRate, objectRate);
+    session.writer = writer;
     writer.start();
     progress(
       `controller: every ${interval} s; a writer inserts ${writeRate} rows/s (${objectRate} with an object) through app.${state.zone}`,

@@ -173,7 +173,8 @@ async function startDatabases(
     writeLabState(state);
     return;
   }
-  await createManagedDatabase(dr, LAB_DATABASE, ITEMS_SCHEMA, { replication: false });
+  // REPLICATION, as Azure's admin is given it: the way back (reprotect) streams from DR.
+  await createManagedDatabase(dr, LAB_DATABASE, ITEMS_SCHEMA, { replication: true });
   await createPublication(primary, LAB_DATABASE);
   await subscribe(dr, primary, LAB_DATABASE);
   await waitUntil(() => subscriptionReady(dr, LAB_DATABASE), 60_000, 'the subscription to stream', 100);

@@ -260,6 +260,23 @@ async function startOn(
   );
 }
 
+/** Starts a stopped (or killed) cluster again on its own port: a lost site coming back with its data. */
+export async function restartCluster(
+  dataDir: string,
+  port: number,
+  binDir = findPostgresBin(),
+): Promise<PostgresCluster> {
+  const baseDir = dirname(dataDir);
+  const cluster = await startOn(binDir, dataDir, baseDir, join(baseDir, 'postgres.log'), port);
+  await waitUntil(
+    async () => (await query(cluster.connectionString(), 'select 1').catch(() => [])).length === 1,
+    60_000,
+    `PostgreSQL on port ${port} to accept connections after crash recovery`,
+    100,
+  );
+  return cluster;
+}
+
 /**
  * A streaming standby of `primary`: pg_basebackup -R with a replication slot (so the primary keeps the WAL
  * it has not sent), started and waited on until it is in recovery and its WAL receiver is streaming.

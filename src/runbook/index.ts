@@ -35,6 +35,14 @@ export {
   type StepReadiness,
 } from './readiness.js';
 export { buildReport, formatReport, formatSeconds, type RunReport } from './report.js';
+export {
+  FailbackMonitor,
+  failbackReadiness,
+  registerFailbackMetrics,
+  wayBackInProgress,
+  type FailbackReadiness,
+  type FailbackReadinessView,
+} from './failback-readiness.js';
 export { createRunbookDecisionSink, type RunbookDecisionSink } from './sink.js';
 export {
   ReadinessMonitor,

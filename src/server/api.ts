@@ -91,6 +91,7 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
       dr_readiness: drReadiness(latest),
       // The runbooks' own pre-flight checks; null when no runbook is configured or none has finished yet.
       runbook_readiness: deps.readiness?.latest() ?? null,
+      failback_readiness: deps.failback?.latest() ?? null,
       leader: deps.leader?.() ?? null,
     };
   });

@@ -17,6 +17,7 @@ export interface ControllerParts {
   changes?: ChangeStore;
   /** The runbook readiness monitor of `phoenix run`. */
   readiness?: RunbookReadinessView;
+  failback?: ServerDeps['failback'];
   interval_s: number;
   /** The controller lease of `phoenix run`. */
   leader?: Pick<LeaderElector, 'status'>;
@@ -53,6 +54,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     },
     runs: journal ? new JournalRunControl(journal, parts.config) : undefined,
     readiness: parts.readiness,
+    failback: parts.failback,
     leader: parts.leader ? () => parts.leader!.status() : undefined,
     drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes

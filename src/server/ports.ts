@@ -7,6 +7,7 @@ import type {
   SignalSnapshot,
   SignalStatus,
 } from '../core/index.js';
+import type { FailbackReadinessView } from '../runbook/failback-readiness.js';
 
 /**
  * What the HTTP server needs from the rest of the controller, as small
@@ -156,6 +157,8 @@ export interface ServerDeps {
   changes?: ChangeRecorder;
   /** The runbooks' pre-flight checks, re-run every `runbooks.readiness_interval`. */
   readiness?: RunbookReadinessView;
+  /** Whether the way back is open (issue 13: src/runbook/failback-readiness.ts). */
+  failback?: FailbackReadinessView;
   /** Scheduled drills (src/drills): the newest successful one and the newest measured RTO. */
   drills?: { lastSuccess(): { at: number; rto_s: number | null } | undefined };
   /** Seconds between scheduled cycles (for staleness and the dashboard). */

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PhoenixConfig } from '../config/index.js';
 import { buildApp, type BuildOptions } from './app.js';
+import { registerFailbackMetrics } from '../runbook/failback-readiness.js';
 import { ServerMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import type { ServerDeps } from './ports.js';
@@ -38,6 +39,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
     processMetrics: start.processMetrics,
     leader: deps.leader,
   });
+  if (deps.failback) registerFailbackMetrics(metrics.registry, deps.failback);
   const stopListening = deps.events?.onCycle((record) => metrics.observeCycle(record));
   const latest = deps.status?.latest();
   if (latest) metrics.showCycle(latest);

@@ -43,15 +43,15 @@ export const cutoverParamsSchema = z
     /** With the publisher reachable, how long to wait for the subscriber to confirm everything. */
     catch_up: durationSchema.default(10),
     /**
-     * The publisher does not answer, so the data at risk cannot be known: \`refuse\` stops the step,
-     * \`proceed\` goes on and reports it as unknown. Always recorded; never read as zero.
+     * The publisher does not answer, so the data at risk cannot be known: `refuse` stops the step,
+     * `proceed` goes on and reports it as unknown. Always recorded; never read as zero.
      */
     on_unknown_lag: z.enum(['refuse', 'proceed']).default('refuse'),
     /** Cut over even when the data at risk exceeds the budget. */
     force: z.boolean().default(false),
     /**
      * A planned switchover (failback): refuse unless the subscriber has confirmed the publisher's WAL
-     * position taken after the fence, checked by LSN, whatever the budget; \`force\` does not override it.
+     * position taken after the fence, checked by LSN, whatever the budget; `force` does not override it.
      */
     require_caught_up: z.boolean().default(false),
     /**
@@ -89,6 +89,51 @@ export const azurePromoteParamsSchema = z
   })
   .strict();
 
+/**
+ * Reverse (or restore) logical replication after a cut-over: the database serving now publishes, the
+ * other one (the rebuilt old primary, or the DR database again after a failback) subscribes, with an
+ * initial copy and then streaming changes. Every phase checks what the databases hold, so a re-run after
+ * a crash resumes where the last one stopped and never copies a row twice.
+ */
+export const reprotectParamsSchema = z
+  .object({
+    action: z.literal('reprotect'),
+    /** The database serving now (after a failover: DR), as a role that owns its tables. */
+    publisher: z.string().min(1),
+    /**
+     * How the subscriber's apply worker reaches the publisher (a libpq conninfo or URL, stored in
+     * pg_subscription); default: `publisher`. Its role needs REPLICATION (Azure: ALTER ROLE … WITH
+     * REPLICATION; RDS: rds_replication) and SELECT on the tables.
+     */
+    publisher_conninfo: z.string().optional(),
+    /** Where the retired subscription is dropped when the publisher role does not own it (PG ≤ 15: a superuser). */
+    publisher_owner: z.string().optional(),
+    /** The database to protect with (the rebuilt old primary), as a role that owns its tables. */
+    subscriber: z.string().min(1),
+    /** Where CREATE SUBSCRIPTION runs when the subscriber role may not own one (PG ≤ 15: a superuser). */
+    subscriber_owner: z.string().optional(),
+    publication: z.string().min(1).default('phoenix_failback'),
+    subscription: z.string().min(1).default('phoenix_failback'),
+    /**
+     * The subscription that replicated the other way, on the publisher (disabled by the cut-over): it is
+     * dropped, and its slot on the subscriber's side too, so the old primary stops keeping WAL for it.
+     * Refused while it is still enabled: that database has not been cut over.
+     */
+    retire_subscription: z.string().optional(),
+    /** The schemas whose tables are replicated. */
+    schemas: z.array(z.string().min(1)).min(1).default(['public']),
+    /**
+     * Before its tables are emptied for the initial copy, the subscriber's rows are kept in a schema
+     * `phoenix_before_<subscription>_<time>`: rows the old primary acknowledged that never reached DR.
+     */
+    keep_old_rows: z.boolean().default(true),
+    /** The application's roles: their sessions on the subscriber are ended and CONNECT granted back. */
+    app_roles: z.array(z.string().min(1)).default([]),
+    /** How long to wait for the initial copy to finish and streaming to start. */
+    wait: durationSchema.default(600),
+  })
+  .strict();
+
 /** A cold standby: pg_dump the source to an object store, then pg_restore into the target. */
 export const dumpRestoreParamsSchema = z
   .object({
@@ -109,10 +154,12 @@ export const databaseParamsSchema = z.discriminatedUnion('action', [
   cutoverParamsSchema,
   azurePromoteParamsSchema,
   dumpRestoreParamsSchema,
+  reprotectParamsSchema,
 ]);
 
 export type PromoteParams = z.output<typeof promoteParamsSchema>;
 export type CutoverParams = z.output<typeof cutoverParamsSchema>;
 export type AzurePromoteParams = z.output<typeof azurePromoteParamsSchema>;
+export type ReprotectParams = z.output<typeof reprotectParamsSchema>;
 export type DumpRestoreParams = z.output<typeof dumpRestoreParamsSchema>;
 export type DatabaseParams = z.output<typeof databaseParamsSchema>;

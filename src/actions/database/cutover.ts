@@ -53,7 +53,7 @@ export async function findSubscription(client: pg.Client, name?: string): Promis
 }
 
 /** The publisher's view of a slot: WAL bytes its subscriber has not confirmed, and the walsender's replay lag. */
-async function publisherBehind(
+export async function publisherBehind(
   client: pg.Client,
   slot: string,
   target: string,
@@ -163,7 +163,7 @@ async function disableSubscription(
   }
 }
 
-function ident(name: string): string {
+export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 

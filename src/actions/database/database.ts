@@ -31,6 +31,7 @@ import {
   type PromoteParams,
 } from './config.js';
 import { checkBudget, cutover, findSubscription, measureLogical } from './cutover.js';
+import { reprotect, reprotectPreflight } from './reprotect.js';
 
 export interface LagMeasure {
   in_recovery: boolean;
@@ -246,6 +247,7 @@ async function cutoverPreflight(p: CutoverParams, ctx: PreflightContext): Promis
 async function preflight(p: DatabaseParams, ctx: PreflightContext): Promise<PreflightCheck[]> {
   if (p.action === 'cutover') return cutoverPreflight(p, ctx);
   if (p.action === 'azure_promote') return azurePreflight(p, ctx.timeoutMs);
+  if (p.action === 'reprotect') return reprotectPreflight(p, ctx.timeoutMs);
   if (p.action === 'promote') {
     const checks: PreflightCheck[] = [await endpointCheck('standby', p.standby, ctx.timeoutMs)];
     if (!checks[0].ok) return checks;
@@ -298,6 +300,8 @@ export const databaseAdapter: StepAdapter<DatabaseParams> = {
   describe: (p) => {
     if (p.action === 'cutover')
       return `cut logical subscriber ${redact(p.subscriber)} over: check what it has, disable its subscription, advance sequences, open for writes`;
+    if (p.action === 'reprotect')
+      return `reprotect: ${redact(p.subscriber)} subscribes to ${p.publication} on ${redact(p.publisher)} (initial copy, then streaming)`;
     if (p.action === 'azure_promote')
       return `promote Azure Flexible Server replica ${p.server} (${p.promote_mode}, ${p.promote_option}) through Azure Resource Manager`;
     return p.action === 'promote'
@@ -308,6 +312,7 @@ export const databaseAdapter: StepAdapter<DatabaseParams> = {
   run: (p, ctx) => {
     if (p.action === 'cutover') return cutover(p, ctx);
     if (p.action === 'azure_promote') return azurePromote(p, ctx);
+    if (p.action === 'reprotect') return reprotect(p, ctx);
     return p.action === 'promote' ? promote(p, ctx) : dumpRestore(p, ctx);
   },
 };

@@ -34,8 +34,9 @@ export const azureContainerSchema = z
   });
 
 /** Copy an S3 bucket (or prefix) to an Azure Blob container: incremental, parallel, resumable. */
-export const storageSyncParamsSchema = z
+export const forwardSyncParamsSchema = z
   .object({
+    direction: z.literal('s3_to_azure').default('s3_to_azure'),
     source: s3LocationSchema,
     destination: azureContainerSchema,
     /** Objects copied at once. */
@@ -43,5 +44,25 @@ export const storageSyncParamsSchema = z
   })
   .strict();
 
+/**
+ * The way back (reprotect, failback): copy what the DR site wrote to Azure Blob into the rebuilt
+ * primary's S3 bucket. New and changed blobs are copied (compared by the MD5 S3 reports as a simple
+ * upload's ETag); `delete_removed` also deletes S3 objects that have no blob.
+ */
+export const backSyncParamsSchema = z
+  .object({
+    direction: z.literal('azure_to_s3'),
+    source: azureContainerSchema,
+    destination: s3LocationSchema,
+    concurrency: z.number().int().min(1).max(256).default(8),
+    /** Off by default: objects only the old primary holds (written just before the outage) are kept. */
+    delete_removed: z.boolean().default(false),
+  })
+  .strict();
+
+export const storageSyncParamsSchema = z.union([forwardSyncParamsSchema, backSyncParamsSchema]);
+
 export type AzureContainer = z.output<typeof azureContainerSchema>;
+export type ForwardSyncParams = z.output<typeof forwardSyncParamsSchema>;
+export type BackSyncParams = z.output<typeof backSyncParamsSchema>;
 export type StorageSyncParams = z.output<typeof storageSyncParamsSchema>;

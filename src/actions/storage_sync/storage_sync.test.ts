@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startAzurite, startS3Server, type AzuriteServer, type S3Server } from '../../lab/index.js';
 import { s3Client } from '../shared/s3.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { blockSizeFor, containerClient, MAX_BLOCKS, storageSyncAdapter } from './storage_sync.js';
+import { backSyncParamsSchema, forwardSyncParamsSchema } from './config.js';
 
 let base: string;
 let s3: S3Server;
@@ -49,7 +50,7 @@ test('S3 → Azure Blob: copies everything once, then only what changed or is mi
   await client.send(
     new PutObjectCommand({ Bucket: 'app-objects', Key: 'elsewhere/skip.txt', Body: 'not under the prefix' }),
   );
-  const params = storageSyncAdapter.schema.parse({
+  const params = forwardSyncParamsSchema.parse({
     source,
     destination: { connection_string: azurite.connectionString, container: 'dr-objects', prefix: 'mirror/' },
     concurrency: 4,
@@ -96,7 +97,7 @@ test('S3 → Azure Blob: copies everything once, then only what changed or is mi
 });
 
 test("a wrong source credential fails pre-flight and the step with the server's reason", async () => {
-  const params = storageSyncAdapter.schema.parse({
+  const params = forwardSyncParamsSchema.parse({
     source: {
       bucket: 'missing-bucket',
       endpoint: s3.endpoint,
@@ -122,4 +123,45 @@ test('blocks are sized so that any S3 object (up to 5 TiB) fits in 50,000 blocks
     assert.ok(Math.ceil(size / block) <= MAX_BLOCKS, `${size} bytes in blocks of ${block}`);
   }
   assert.equal(blockSizeFor(100 * mib), 4 * mib);
+});
+
+test('Azure Blob → S3 (the way back): copies what DR wrote and what changed, once; deletes only when asked', async () => {
+  const destination = {
+    bucket: 'back-objects',
+    endpoint: s3.endpoint,
+    access_key_id: s3.accessKeyId,
+    secret_access_key: s3.secretAccessKey,
+  };
+  const client = s3Client({ ...destination, prefix: '', region: 'us-east-1', force_path_style: true });
+  await client.send(new CreateBucketCommand({ Bucket: 'back-objects' }));
+  await client.send(
+    new PutObjectCommand({ Bucket: 'back-objects', Key: 'only-on-primary.txt', Body: 'old' }),
+  );
+  const container = containerClient({
+    connection_string: azurite.connectionString,
+    container: 'dr-written',
+    prefix: '',
+    create_container: true,
+  });
+  await container.createIfNotExists();
+  for (let i = 0; i < 5; i++) await container.getBlockBlobClient(`dr-${i}.txt`).upload(`dr ${i}`, 4);
+  const params = backSyncParamsSchema.parse({
+    direction: 'azure_to_s3',
+    source: { connection_string: azurite.connectionString, container: 'dr-written' },
+    destination,
+  });
+  assert.ok((await storageSyncAdapter.preflight(params, preflightContext())).every((c) => c.ok));
+  const first = await storageSyncAdapter.run(params, stepContext());
+  assert.deepEqual(first.output, { total: 5, copied: 5, skipped: 0, deleted: 0, bytes: 20 });
+  const again = await storageSyncAdapter.run(params, stepContext());
+  assert.equal(again.output?.copied, 0, again.summary);
+  await container.getBlockBlobClient('dr-2.txt').upload('changed', 7);
+  const changed = await storageSyncAdapter.run(
+    backSyncParamsSchema.parse({ ...params, delete_removed: true }),
+    stepContext(),
+  );
+  assert.deepEqual(changed.output, { total: 5, copied: 1, skipped: 4, deleted: 1, bytes: 7 });
+  const got = await client.send(new GetObjectCommand({ Bucket: 'back-objects', Key: 'dr-2.txt' }));
+  assert.equal(await got.Body!.transformToString(), 'changed');
+  client.destroy();
 });

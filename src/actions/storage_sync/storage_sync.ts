@@ -1,20 +1,21 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DefaultAzureCredential } from '@azure/identity';
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
+import { containerClient, describeError, SOURCE_ETAG } from './clients.js';
 import pLimit from 'p-limit';
 import { s3Client } from '../shared/s3.js';
 import {
   StepError,
   type PreflightCheck,
+  type PreflightContext,
   type StepAdapter,
   type StepContext,
   type StepResult,
 } from '../types.js';
-import { storageSyncParamsSchema, type AzureContainer, type StorageSyncParams } from './config.js';
+import { storageSyncParamsSchema, type ForwardSyncParams, type StorageSyncParams } from './config.js';
+import { backPreflight, syncBack } from './reverse.js';
 
-/** Blob metadata holding the source object's ETag (its MD5 for simple uploads): equal size and ETag mean "already copied". */
-const SOURCE_ETAG = 'sourceetag';
+export { containerClient } from './clients.js';
 
 /**
  * A block blob holds at most 50,000 blocks: blocks of 4 MiB cover 195 GiB, so larger objects get
@@ -26,18 +27,6 @@ export function blockSizeFor(size: number): number {
   return Math.max(4 * mib, Math.ceil(size / MAX_BLOCKS / mib) * mib);
 }
 
-export function containerClient(d: AzureContainer): ContainerClient {
-  const service = d.connection_string
-    ? BlobServiceClient.fromConnectionString(d.connection_string)
-    : new BlobServiceClient(
-        d.account_url!,
-        d.account_key
-          ? new StorageSharedKeyCredential(d.account_name!, d.account_key)
-          : new DefaultAzureCredential(),
-      );
-  return service.getContainerClient(d.container);
-}
-
 interface SourceObject {
   key: string;
   size: number;
@@ -46,7 +35,7 @@ interface SourceObject {
 
 const cleanEtag = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
 
-async function listSource(s3: S3Client, p: StorageSyncParams, signal: AbortSignal): Promise<SourceObject[]> {
+async function listSource(s3: S3Client, p: ForwardSyncParams, signal: AbortSignal): Promise<SourceObject[]> {
   const out: SourceObject[] = [];
   let token: string | undefined;
   do {
@@ -82,18 +71,7 @@ async function listDestination(
   return out;
 }
 
-function describeError(error: unknown, where: string): string {
-  const e = error as {
-    name?: string;
-    message?: string;
-    statusCode?: number;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const status = e.statusCode ?? e.$metadata?.httpStatusCode;
-  return `${where}: ${status ? `HTTP ${status} ` : ''}${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(error)}`;
-}
-
-async function sync(p: StorageSyncParams, ctx: StepContext): Promise<StepResult> {
+async function sync(p: ForwardSyncParams, ctx: StepContext): Promise<StepResult> {
   const s3 = s3Client(p.source);
   const container = containerClient(p.destination);
   const from = `s3://${p.source.bucket}/${p.source.prefix}`;
@@ -166,47 +144,51 @@ async function sync(p: StorageSyncParams, ctx: StepContext): Promise<StepResult>
   }
 }
 
+async function forwardPreflight(p: ForwardSyncParams, ctx: PreflightContext): Promise<PreflightCheck[]> {
+  const checks: PreflightCheck[] = [];
+  const signal = AbortSignal.timeout(ctx.timeoutMs);
+  const s3 = s3Client(p.source);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: p.source.bucket }), { abortSignal: signal });
+    checks.push({ check: 'source bucket readable', ok: true, detail: `s3://${p.source.bucket}` });
+  } catch (error) {
+    checks.push({
+      check: 'source bucket readable',
+      ok: false,
+      detail: describeError(error, `s3://${p.source.bucket}`),
+    });
+  } finally {
+    s3.destroy();
+  }
+  try {
+    const container = containerClient(p.destination);
+    const exists = await container.exists({ abortSignal: signal });
+    checks.push({
+      check: 'destination container reachable',
+      ok: exists || p.destination.create_container,
+      detail: exists
+        ? `${p.destination.container} exists`
+        : p.destination.create_container
+          ? `${p.destination.container} will be created`
+          : `${p.destination.container} does not exist; create it or set create_container`,
+    });
+  } catch (error) {
+    checks.push({
+      check: 'destination container reachable',
+      ok: false,
+      detail: describeError(error, p.destination.container),
+    });
+  }
+  return checks;
+}
+
 export const storageSyncAdapter: StepAdapter<StorageSyncParams> = {
   type: 'storage_sync',
   schema: storageSyncParamsSchema,
   describe: (p) =>
-    `sync s3://${p.source.bucket}/${p.source.prefix} → Azure Blob ${p.destination.container}/${p.destination.prefix} (incremental, ${p.concurrency} at a time)`,
-  async preflight(p, ctx) {
-    const checks: PreflightCheck[] = [];
-    const signal = AbortSignal.timeout(ctx.timeoutMs);
-    const s3 = s3Client(p.source);
-    try {
-      await s3.send(new HeadBucketCommand({ Bucket: p.source.bucket }), { abortSignal: signal });
-      checks.push({ check: 'source bucket readable', ok: true, detail: `s3://${p.source.bucket}` });
-    } catch (error) {
-      checks.push({
-        check: 'source bucket readable',
-        ok: false,
-        detail: describeError(error, `s3://${p.source.bucket}`),
-      });
-    } finally {
-      s3.destroy();
-    }
-    try {
-      const container = containerClient(p.destination);
-      const exists = await container.exists({ abortSignal: signal });
-      checks.push({
-        check: 'destination container reachable',
-        ok: exists || p.destination.create_container,
-        detail: exists
-          ? `${p.destination.container} exists`
-          : p.destination.create_container
-            ? `${p.destination.container} will be created`
-            : `${p.destination.container} does not exist; create it or set create_container`,
-      });
-    } catch (error) {
-      checks.push({
-        check: 'destination container reachable',
-        ok: false,
-        detail: describeError(error, p.destination.container),
-      });
-    }
-    return checks;
-  },
-  run: sync,
+    p.direction === 'azure_to_s3'
+      ? `sync back Azure Blob ${p.source.container}/${p.source.prefix} → s3://${p.destination.bucket}/${p.destination.prefix} (new and changed blobs${p.delete_removed ? ', deletes' : ''})`
+      : `sync s3://${p.source.bucket}/${p.source.prefix} → Azure Blob ${p.destination.container}/${p.destination.prefix} (incremental, ${p.concurrency} at a time)`,
+  preflight: (p, ctx) => (p.direction === 'azure_to_s3' ? backPreflight(p, ctx) : forwardPreflight(p, ctx)),
+  run: (p, ctx) => (p.direction === 'azure_to_s3' ? syncBack(p, ctx) : sync(p, ctx)),
 };

@@ -25,6 +25,10 @@ function summary(report: DrillReport): string {
         `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR (counted)`,
       );
   }
+  if (report.failback_rto_s !== undefined)
+    lines.push(
+      `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)}; ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted)`,
+    );
   const sync = report.object_replication;
   if (sync.copies > 0)
     lines.push(
@@ -165,6 +169,10 @@ export function registerDrill(program: Command): void {
               writes: report.writes,
               object_replication: report.object_replication,
               ...(report.findings ? { findings: report.findings } : {}),
+              reprotect_s: report.reprotect_s,
+              failback_rto_s: report.failback_rto_s,
+              failback_rows_lost: report.failback_rows_lost,
+              failback_objects_lost: report.failback_objects_lost,
             }) + '\n',
           );
         }

@@ -14,6 +14,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<RegisterCommand>> = {
   plan: async () => (await import('./plan.js')).registerPlan,
   failover: async () => (await import('./failover.js')).registerFailover,
   failback: async () => (await import('./failback.js')).registerFailback,
+  reprotect: async () => (await import('./reprotect.js')).registerReprotect,
   approve: async () => (await import('./approve.js')).registerApprove,
   abort: async () => (await import('./abort.js')).registerAbort,
   runs: async () => (await import('./runs.js')).registerRuns,

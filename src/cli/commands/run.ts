@@ -7,6 +7,7 @@ import { FencedError } from '../../store/index.js';
 import {
   createRunbookDecisionSink,
   ReadinessMonitor,
+  FailbackMonitor,
   resumeInterruptedRuns,
   type RunbookDecisionSink,
   type RunEvent,
@@ -187,7 +188,9 @@ export function registerRun(program: Command): void {
         },
         'controller started',
       );
-      const deps = createServerDeps({ ...built, config, readiness, interval_s: config.interval_s });
+      // Whether the way back is open (phoenix_failback_ready, /api/status), when a failback runbook exists.
+      const failback = config.raw.runbooks?.failback ? new FailbackMonitor(config) : undefined;
+      const deps = createServerDeps({ ...built, config, readiness, failback, interval_s: config.interval_s });
       const server =
         config.raw.server?.enabled === false
           ? undefined
@@ -208,11 +211,13 @@ export function registerRun(program: Command): void {
           : undefined;
       await built.controller.start();
       readiness?.start();
+      failback?.start();
       drills?.start();
       const signal = await stopSignal;
       logger.info({ signal }, 'stopping: finishing the cycle in flight');
       await drills?.stop();
       await readiness?.stop();
+      failback?.stop();
       await server?.close();
       await built.shutdown();
       await notifier?.flush();

@@ -24,7 +24,13 @@ export const STEP_TYPES = [
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
-export const RUNBOOK_NAMES = ['dr_failover', 'region_failover', 'self_heal', 'failback'] as const;
+export const RUNBOOK_NAMES = [
+  'dr_failover',
+  'region_failover',
+  'self_heal',
+  'failback',
+  'reprotect',
+] as const;
 export type RunbookName = (typeof RUNBOOK_NAMES)[number];
 
 const backoffSchema = z
@@ -153,6 +159,8 @@ const runbooksObject = z
     region_failover: runbookSchema.optional(),
     self_heal: runbookSchema.optional(),
     failback: runbookSchema.optional(),
+    /** After a failover: the serving DR side publishes, the rebuilt primary subscribes (the way back). */
+    reprotect: runbookSchema.optional(),
   })
   .strict();
 

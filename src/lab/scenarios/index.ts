@@ -1,5 +1,6 @@
 import { badDeploy } from './bad-deploy.js';
 import { controlPlaneDown } from './control-plane-down.js';
+import { failback } from './failback.js';
 import { regionalOutage } from './regional-outage.js';
 import type { DrillScenarioModule } from './types.js';
 
@@ -10,4 +11,5 @@ export const SCENARIOS = {
   'regional-outage': regionalOutage,
   'bad-deploy': badDeploy,
   'control-plane-down': controlPlaneDown,
+  failback,
 } satisfies Record<string, DrillScenarioModule>;

@@ -10,6 +10,15 @@ export interface ScenarioOutcome {
   report?: RunReport;
   /** What the scenario found beyond the common figures (e.g. which DNS path switched traffic); in the report as is. */
   findings?: Record<string, unknown>;
+  /** Rows and objects lost at the failover, when the scenario counted them itself (before the way back). */
+  lost?: { rows: number; objects: number };
+  /** Scenario failback: the way back's figures. */
+  failback?: {
+    reprotect_s: number | null;
+    failback_rto_s: number | null;
+    failback_rows_lost: number | null;
+    failback_objects_lost: number | null;
+  };
 }
 
 /** What a scenario starts beside the lab before the controller runs; closed when the drill ends. */

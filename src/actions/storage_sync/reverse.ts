@@ -1,0 +1,188 @@
+import {
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ContainerClient } from '@azure/storage-blob';
+import pLimit from 'p-limit';
+import { s3Client } from '../shared/s3.js';
+import {
+  StepError,
+  type PreflightCheck,
+  type PreflightContext,
+  type StepContext,
+  type StepResult,
+} from '../types.js';
+import { containerClient, describeError, SOURCE_ETAG } from './clients.js';
+import type { BackSyncParams } from './config.js';
+
+/** S3's largest single PUT; larger blobs need a multipart upload, which the way back does not do yet. */
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+
+interface BlobVersion {
+  name: string;
+  size: number;
+  /** What S3 reports as the ETag of a simple upload of these bytes: their MD5, in hex. */
+  md5: string | undefined;
+  /** The S3 ETag this blob was copied from by the forward replication, if it was. */
+  from_s3: string | undefined;
+}
+
+async function listBlobs(container: ContainerClient, prefix: string, signal: AbortSignal) {
+  const out: BlobVersion[] = [];
+  for await (const blob of container.listBlobsFlat({
+    prefix: prefix || undefined,
+    includeMetadata: true,
+    abortSignal: signal,
+  })) {
+    const md5 = blob.properties.contentMD5;
+    out.push({
+      name: blob.name,
+      size: blob.properties.contentLength ?? 0,
+      md5: md5 ? Buffer.from(md5).toString('hex') : undefined,
+      from_s3: blob.metadata?.[SOURCE_ETAG],
+    });
+  }
+  return out;
+}
+
+async function listObjects(s3: S3Client, p: BackSyncParams, signal: AbortSignal) {
+  const out = new Map<string, { size: number; etag: string }>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: p.destination.bucket,
+        Prefix: p.destination.prefix || undefined,
+        ContinuationToken: token,
+      }),
+      { abortSignal: signal },
+    );
+    for (const o of page.Contents ?? [])
+      if (o.Key) out.set(o.Key, { size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, '') });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+export interface BackPass {
+  total: number;
+  copied: number;
+  skipped: number;
+  deleted: number;
+  bytes: number;
+}
+
+/**
+ * One pass Azure Blob → S3: copies every blob S3 does not hold in this version (same size, and the ETag
+ * it was copied from or its MD5), and with `delete_removed` deletes objects that have no blob. The step
+ * runs one after the fence; the lab's reverse replicator runs it every second while reprotected.
+ */
+export async function backPass(
+  p: BackSyncParams,
+  signal: AbortSignal,
+  progress?: (m: string) => void,
+): Promise<BackPass> {
+  const container = containerClient(p.source);
+  const s3 = s3Client(p.destination);
+  const to = (name: string) => p.destination.prefix + name.slice(p.source.prefix.length);
+  try {
+    const [blobs, objects] = await Promise.all([
+      listBlobs(container, p.source.prefix, signal).catch((e) => {
+        throw new StepError(describeError(e, `listing ${container.containerName}/${p.source.prefix}`));
+      }),
+      listObjects(s3, p, signal).catch((e) => {
+        throw new StepError(describeError(e, `listing s3://${p.destination.bucket}/${p.destination.prefix}`));
+      }),
+    ]);
+    const pass: BackPass = { total: blobs.length, copied: 0, skipped: 0, deleted: 0, bytes: 0 };
+    const failures: string[] = [];
+    const limit = pLimit(p.concurrency);
+    await Promise.all(
+      blobs.map((b) =>
+        limit(async () => {
+          const there = objects.get(to(b.name));
+          if (there && there.size === b.size && (there.etag === b.from_s3 || there.etag === b.md5)) {
+            pass.skipped++;
+            return;
+          }
+          try {
+            if (b.size > MAX_SINGLE_PUT) throw new Error(`${b.size} bytes: over S3's 5 GiB single upload`);
+            const body = await container
+              .getBlobClient(b.name)
+              .downloadToBuffer(undefined, undefined, { abortSignal: signal });
+            await s3.send(
+              new PutObjectCommand({ Bucket: p.destination.bucket, Key: to(b.name), Body: body }),
+              { abortSignal: signal },
+            );
+            pass.copied++;
+            pass.bytes += b.size;
+          } catch (error) {
+            failures.push(describeError(error, b.name));
+          }
+        }),
+      ),
+    );
+    if (p.delete_removed) {
+      const kept = new Set(blobs.map((b) => to(b.name)));
+      for (const key of objects.keys())
+        if (!kept.has(key)) {
+          await s3.send(new DeleteObjectCommand({ Bucket: p.destination.bucket, Key: key }), {
+            abortSignal: signal,
+          });
+          pass.deleted++;
+        }
+    }
+    progress?.(`${pass.copied} copied back, ${pass.skipped} already there, ${pass.deleted} deleted`);
+    if (failures.length)
+      throw new StepError(
+        `${failures.length} of ${blobs.length} blobs failed to copy back (a retry copies only what is missing): ${failures.slice(0, 3).join('; ')}`,
+      );
+    return pass;
+  } finally {
+    s3.destroy();
+  }
+}
+
+export async function syncBack(p: BackSyncParams, ctx: StepContext): Promise<StepResult> {
+  const pass = await backPass(p, ctx.signal, ctx.progress);
+  return {
+    summary: `Azure Blob ${p.source.container}/${p.source.prefix} → s3://${p.destination.bucket}/${p.destination.prefix}: ${pass.copied} copied (${pass.bytes} bytes), ${pass.skipped} already there, ${pass.deleted} deleted, ${pass.total} blobs`,
+    output: { ...pass },
+  };
+}
+
+export async function backPreflight(p: BackSyncParams, ctx: PreflightContext): Promise<PreflightCheck[]> {
+  const signal = AbortSignal.timeout(ctx.timeoutMs);
+  const checks: PreflightCheck[] = [];
+  try {
+    const exists = await containerClient(p.source).exists({ abortSignal: signal });
+    checks.push({
+      check: 'source container readable',
+      ok: exists,
+      detail: exists ? p.source.container : `${p.source.container} does not exist`,
+    });
+  } catch (error) {
+    checks.push({
+      check: 'source container readable',
+      ok: false,
+      detail: describeError(error, p.source.container),
+    });
+  }
+  const s3 = s3Client(p.destination);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: p.destination.bucket }), { abortSignal: signal });
+    checks.push({ check: 'destination bucket reachable', ok: true, detail: `s3://${p.destination.bucket}` });
+  } catch (error) {
+    checks.push({
+      check: 'destination bucket reachable',
+      ok: false,
+      detail: describeError(error, `s3://${p.destination.bucket}`),
+    });
+  } finally {
+    s3.destroy();
+  }
+  return checks;
+}

@@ -1,0 +1,209 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { backSyncParamsSchema } from '../../actions/storage_sync/config.js';
+import { backPass } from '../../actions/storage_sync/reverse.js';
+import { s3Client } from '../../actions/shared/s3.js';
+import {
+  failbackReadiness,
+  RunbookEngine,
+  RUNBOOK_MIGRATIONS,
+  type RunEvent,
+  type RunReport,
+} from '../../runbook/index.js';
+import { migrate, openDatabase } from '../../store/index.js';
+import { round, type DrillSession } from '../drill-session.js';
+import { startLabApp, LAB_DATABASE } from '../lab.js';
+import { startS3Server } from '../objectstores.js';
+import { query, restartCluster } from '../postgres.js';
+import { stopProcess, waitUntil } from '../process.js';
+import { isOurs, writeLabState, type LabState } from '../state.js';
+import { objectsBack, wayBackConfig } from '../wayback-config.js';
+import { regionalOutage } from './regional-outage.js';
+import type { DrillScenarioModule, ScenarioOutcome } from './types.js';
+
+type Acks = NonNullable<DrillSession['writer']>['acked'];
+
+/** Acknowledged writes of `site` whose row is not in the database on `port`, and whose object is not in `objects`. */
+async function missing(acks: Acks, site: string, port: number, objects: Set<string>) {
+  const mine = acks.filter((a) => a.site === site);
+  const rows = await query<{ id: string }>(
+    `postgresql://postgres@127.0.0.1:${port}/${LAB_DATABASE}`,
+    'select id::text as id from items where id = any($1::bigint[])',
+    [mine.map((a) => a.id)],
+  );
+  const have = new Set(rows.map((r) => r.id));
+  return {
+    rows: mine.filter((a) => !have.has(a.id)).length,
+    objects: mine.filter((a) => a.key && !objects.has(a.key)).length,
+  };
+}
+
+async function blobNames(state: LabState): Promise<Set<string>> {
+  const container = BlobServiceClient.fromConnectionString(
+    state.azurite!.connectionString,
+  ).getContainerClient(state.azurite!.container);
+  const names = new Set<string>();
+  for await (const blob of container.listBlobsFlat({ prefix: 'items/' })) names.add(blob.name);
+  return names;
+}
+
+async function s3Keys(state: LabState): Promise<Set<string>> {
+  const s3 = s3Client({ ...backParams(state).destination });
+  const keys = new Set<string>();
+  try {
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: state.s3!.bucket, Prefix: 'items/', ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) keys.add(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } finally {
+    s3.destroy();
+  }
+  return keys;
+}
+
+const backParams = (state: LabState) => backSyncParamsSchema.parse(objectsBack(state).params);
+
+/**
+ * The primary site comes back with the data it had when it died. The forward object replicator is
+ * stopped first: its next listing of the stale bucket would delete blobs DR wrote since.
+ */
+async function primarySiteBack(session: DrillSession): Promise<void> {
+  const { state } = session;
+  session.progress(
+    'the primary site comes back (PostgreSQL with its old data, S3, app); forward object sync stopped',
+  );
+  if (isOurs(state.sync?.process)) await stopProcess(state.sync!.process.pid);
+  const pg = state.postgres!;
+  await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.binDir);
+  const s3Dir = state.s3!.process.match;
+  const s3 = await startS3Server({
+    baseDir: s3Dir,
+    port: Number(new URL(state.s3!.endpoint).port),
+    process: 'child',
+  });
+  state.s3 = { ...state.s3!, process: { pid: s3.pid!, match: s3Dir } };
+  writeLabState(state);
+  state.apps!.primary = await startLabApp(state, 'primary');
+}
+
+/** Stage ends and step failures of the way back's runs, as progress lines. */
+function wayBackEvent(session: DrillSession): (event: RunEvent) => void {
+  const started = new Map<string, number>();
+  return (event) => {
+    if (event.type === 'stage' && event.status === 'running') started.set(event.stage, performance.now());
+    else if (event.type === 'stage')
+      session.progress(
+        `  way back: stage ${event.stage} ${event.status} in ${round((performance.now() - (started.get(event.stage) ?? 0)) / 1000)} s`,
+      );
+    else if (event.type === 'step' && (event.status === 'failed' || event.status === 'retrying'))
+      session.progress(`  way back: step ${event.step} ${event.status}: ${event.error ?? ''}`);
+  };
+}
+
+/** Runs one runbook of the way back to its end; a run that does not succeed ends the drill with its error. */
+async function runToEnd(session: DrillSession, engine: RunbookEngine, runbook: string): Promise<RunReport> {
+  session.progress(`way back: runbook ${runbook}`);
+  const handle = await engine.start(runbook, { trigger: 'drill', reason: 'lab failback drill' });
+  const report = await session.orInterrupt(handle.done);
+  if (report.status !== 'succeeded')
+    throw new Error(`the ${runbook} run ${report.status}: ${report.error ?? ''}`);
+  return report;
+}
+
+/** Copies blobs back to S3 every second while reprotected: the lab's stand-in for an Event Grid replicator. */
+function reverseObjectReplication(state: LabState): { stop(): Promise<void> } {
+  const params = backParams(state);
+  const stop = new AbortController();
+  const loop = (async () => {
+    while (!stop.signal.aborted) {
+      await backPass(params, stop.signal).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return {
+    async stop() {
+      stop.abort();
+      await loop;
+    },
+  };
+}
+
+/** The longest time no write was acknowledged, over the failback run (write unavailability). */
+function longestGap(acks: Acks, from: number, to: number): number | null {
+  const times = acks.map((a) => a.at).sort((a, b) => a - b);
+  let gap: number | null = null;
+  for (let i = 1; i < times.length; i++)
+    if (times[i] >= from && times[i - 1] <= to) gap = Math.max(gap ?? 0, times[i] - times[i - 1]);
+  return gap === null ? null : round(gap / 1000);
+}
+
+/** Reprotect, wait until the primary side has caught up (measured), fail back; the figures of the way back. */
+async function wayBack(session: DrillSession): Promise<NonNullable<ScenarioOutcome['failback']>> {
+  const { state } = session;
+  const config = wayBackConfig(state, session.interval);
+  const db = openDatabase(config.store.path);
+  migrate(db, RUNBOOK_MIGRATIONS);
+  const engine = new RunbookEngine({
+    db,
+    config,
+    autoApprove: true,
+    workDir: state.dir,
+    onEvent: wayBackEvent(session),
+  });
+  const replicator = reverseObjectReplication(state);
+  try {
+    const started = performance.now();
+    await runToEnd(session, engine, 'reprotect');
+    const reprotectS = round((performance.now() - started) / 1000);
+    await waitUntil(async () => (await failbackReadiness(config)).ready, 60_000, 'failback readiness', 500);
+    const acks = session.writer!.acked;
+    const from = performance.now();
+    await runToEnd(session, engine, 'failback');
+    const to = performance.now();
+    await waitUntil(
+      () => acks.some((a) => a.site === 'primary' && a.at > to),
+      15_000,
+      'a write acknowledged by the primary',
+      100,
+    );
+    const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
+    return {
+      reprotect_s: reprotectS,
+      failback_rto_s: longestGap(acks, from, to),
+      failback_rows_lost: lost.rows,
+      failback_objects_lost: lost.objects,
+    };
+  } finally {
+    await replicator.stop();
+    db.close();
+  }
+}
+
+/**
+ * Regional outage → failover → the primary site comes back → reprotect → failback (a planned switchover)
+ * → protect forward again. The writer keeps writing through DNS all along.
+ */
+export const failback: DrillScenarioModule = {
+  countsLoss: true,
+  inject: (session) => regionalOutage.inject(session),
+  async watch(session, limits) {
+    const outage = await regionalOutage.watch(session, limits);
+    if (outage.report?.status !== 'succeeded') return outage;
+    const { state } = session;
+    // Counted now: after the way back the DR database is rebuilt from the primary.
+    const lost = await missing(
+      session.writer!.acked,
+      'primary',
+      state.postgres!.standby!.port,
+      await blobNames(state),
+    );
+    // The lab's controller watches the old primary as its primary: the way back is run as an operator would.
+    await session.stop();
+    await primarySiteBack(session);
+    return { ...outage, lost, failback: await wayBack(session) };
+  },
+};

@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { parseConfig, type PhoenixConfig } from '../config/index.js';
+import { labConfig, LAB_SEQUENCE_GAP } from './config.js';
+import { LAB_DATABASE } from './lab.js';
+import { ADMIN_ROLE, APP_ROLE, PUBLICATION, SUBSCRIPTION } from './managed.js';
+import type { LabState } from './state.js';
+
+/** The reverse direction's publication and subscription (DR publishes, the rebuilt primary subscribes). */
+export const FAILBACK_SUBSCRIPTION = 'phoenix_failback';
+
+type Step = Record<string, unknown> & { name: string; params: Record<string, unknown> };
+
+const url = (port: number, role = ADMIN_ROLE) => `postgresql://${role}@127.0.0.1:${port}/${LAB_DATABASE}`;
+
+/** The lab's S3 bucket and Azure container, for the storage_sync step copying back. */
+export function objectsBack(state: LabState): Step {
+  return {
+    name: 'objects-back',
+    type: 'storage_sync',
+    params: {
+      direction: 'azure_to_s3',
+      source: {
+        connection_string: state.azurite!.connectionString,
+        container: state.azurite!.container,
+        create_container: false,
+      },
+      destination: {
+        bucket: state.s3!.bucket,
+        endpoint: state.s3!.endpoint,
+        region: state.s3!.region,
+        access_key_id: state.s3!.accessKeyId,
+        secret_access_key: state.s3!.secretAccessKey,
+        force_path_style: true,
+      },
+    },
+  };
+}
+
+/** One database step that makes `to` a subscriber of `from` (PostgreSQL 15 wants a superuser to own it). */
+function reprotectStep(name: string, from: number, to: number, names: { sub: string; retire: string }): Step {
+  return {
+    name,
+    type: 'database',
+    timeout: '120s',
+    params: {
+      action: 'reprotect',
+      publisher: url(from),
+      publisher_owner: url(from, 'postgres'),
+      subscriber: url(to),
+      subscriber_owner: url(to, 'postgres'),
+      publication: names.sub,
+      subscription: names.sub,
+      retire_subscription: names.retire,
+      app_roles: [APP_ROLE],
+      wait: '110s',
+    },
+  };
+}
+
+/** The failover runbook's step of this name, with its parameters changed (the dns and verify steps). */
+function like(
+  config: Record<string, unknown>,
+  step: string,
+  name: string,
+  params: Record<string, unknown>,
+): Step {
+  const stages = (config.runbooks as { dr_failover: { stages: Array<{ steps: Step[] }> } }).dr_failover
+    .stages;
+  const found = stages.flatMap((s) => s.steps).find((s) => s.name === step)!;
+  return { ...found, name, params: { ...found.params, ...params } };
+}
+
+/**
+ * The lab's configuration with the way back: `reprotect` (fence the returning primary, copy objects back,
+ * subscribe it to DR) and `failback` (fence DR, last object pass, cut the primary over once it has
+ * confirmed everything DR holds, DNS back, verify, then protect forward again).
+ */
+export function wayBackConfig(state: LabState, interval_s: number): PhoenixConfig {
+  const base = labConfig(state, { interval_s });
+  const pg = state.postgres!;
+  const [primary, dr] = [pg.primary!.port, pg.standby!.port];
+  const single = (name: string, step: Step) => ({ name, steps: [step] });
+  const fence = (name: string, port: number): Step => ({
+    name,
+    type: 'fence',
+    timeout: '10s',
+    params: { database: { connection: url(port), app_roles: [APP_ROLE] } },
+  });
+  const runbooks = base.runbooks as Record<string, unknown>;
+  const defaults = { timeout: '60s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } };
+  const doc = {
+    ...base,
+    store: { driver: 'sqlite', path: join(state.dir, 'wayback.db'), retention: '1d' },
+    runbooks: {
+      ...runbooks,
+      reprotect: {
+        description: 'after a failover: DR publishes, the rebuilt primary subscribes, objects flow back',
+        defaults,
+        stages: [
+          single('fence-primary', fence('fence-returning-primary', primary)),
+          single('objects', objectsBack(state)),
+          single(
+            'database',
+            reprotectStep('primary-subscribes-to-dr', dr, primary, {
+              sub: FAILBACK_SUBSCRIPTION,
+              retire: SUBSCRIPTION,
+            }),
+          ),
+        ],
+      },
+      failback: {
+        description: 'planned switchover back to the primary site, then protect forward again',
+        defaults,
+        stages: [
+          single('fence-dr', fence('fence-dr-db', dr)),
+          single('objects', { ...objectsBack(state), name: 'last-objects-back' }),
+          single('switch', {
+            name: 'open-primary',
+            type: 'database',
+            params: {
+              action: 'cutover',
+              subscriber: url(primary),
+              publisher: url(dr),
+              subscription_owner: url(primary, 'postgres'),
+              subscription: FAILBACK_SUBSCRIPTION,
+              require_caught_up: true,
+              catch_up: '10s',
+              sequence_gap: LAB_SEQUENCE_GAP,
+            },
+          }),
+          single(
+            'dns',
+            like(base, 'point-app-at-dr', 'point-app-at-primary', { value: state.appHost.primary }),
+          ),
+          single(
+            'verify',
+            like(base, 'dr-serves-writes', 'primary-serves-writes', {
+              checks: [
+                {
+                  url: `${state.apps!.primary!.url}/healthz`,
+                  expect_status: [200],
+                  contains: '"writable":true',
+                  timeout_ms: 2000,
+                },
+              ],
+            }),
+          ),
+          single(
+            'protect-forward',
+            reprotectStep('dr-subscribes-again', primary, dr, {
+              sub: PUBLICATION,
+              retire: FAILBACK_SUBSCRIPTION,
+            }),
+          ),
+        ],
+      },
+    },
+  };
+  return parseConfig(doc, join(state.dir, 'wayback.yaml'));
+}
