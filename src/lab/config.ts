@@ -199,6 +199,11 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
                   consecutive: 2,
                   interval: 0.5,
                   max_wait: '25s',
+                  // A drill leaves the DR database read-only (it rehearses on a scratch copy), so the DR
+                  // app answers, read-only: the drill checks it serves.
+                  drill: {
+                    checks: [{ url: `${drApp.url}/healthz`, expect_status: [200], timeout_ms: 2000 }],
+                  },
                 },
               },
             ],
