@@ -13,7 +13,17 @@ import { terraformAdapter } from './terraform/terraform.js';
 import { kubernetesAdapter } from './kubernetes/kubernetes.js';
 import { storageSyncAdapter } from './storage_sync/storage_sync.js';
 
-export type { StepAdapter, StepContext, StepResult, PreflightCheck, PreflightContext } from './types.js';
+export type {
+  StepAdapter,
+  StepContext,
+  StepResult,
+  PreflightCheck,
+  PreflightContext,
+  StepDrill,
+  DrillContext,
+  CleanupResult,
+} from './types.js';
+export { drillFor } from './drills.js';
 export { StepError } from './types.js';
 export {
   trackProcessGroups,

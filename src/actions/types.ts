@@ -63,6 +63,39 @@ export interface StepAdapter<P = unknown> {
   run(params: P, ctx: StepContext): Promise<StepResult>;
 }
 
+/** What a drill's cleanup removed and what it found still there afterwards (empty when clean). */
+export interface CleanupResult {
+  summary: string;
+  /** Drill resources that still exist after the cleanup: anything here makes the cleanup fail. */
+  left: string[];
+}
+
+/** A rehearsal's context: the step's own, plus what the rehearsals before it made (the scratch database). */
+export interface DrillContext extends StepContext {
+  /** Outputs of the steps rehearsed before this one in the run, by step name. */
+  rehearsed: Record<string, { type: StepType; output: Record<string, unknown> }>;
+}
+
+/**
+ * How a step type rehearses in a drill (`mode: drill`) without touching production, and how it
+ * removes what the rehearsal made. The engine never calls `run` in a drill.
+ */
+export interface StepDrill<P = unknown> {
+  /**
+   * Why these params cannot be rehearsed, with the fix (a `command` step without `drill:`); undefined
+   * when they can. A step that cannot be rehearsed is skipped in a drill, never run for real.
+   */
+  missing?(params: P): string | undefined;
+  /** What the rehearsal does instead of the real step, in one line. */
+  describe(params: P): string;
+  rehearse(params: P, ctx: DrillContext): Promise<StepResult>;
+  /**
+   * Removes what `rehearse` made and checks nothing is left. Safe to repeat, and safe after a rehearsal
+   * cut short at any point (resources are named from the run id, so a resumed drill finds them).
+   */
+  cleanup?(params: P, ctx: StepContext): Promise<CleanupResult>;
+}
+
 /** A step failure whose message is complete for the user. */
 export class StepError extends Error {
   constructor(message: string) {

@@ -10,6 +10,11 @@ export interface LabConfigOptions {
   interval_s?: number;
   /** How long an infrastructure failure must last before DR (default 1.5 intervals: three failing cycles). */
   confirm_window_s?: number;
+  /**
+   * Serve the API and dashboard here (`phoenix lab up` does, for the hands-on tour). The lab listens on
+   * loopback only, so anyone on this machine may read and operate it without a token.
+   */
+  server_listen?: string;
 }
 
 /** The TTL the DNS switch gives app.<zone>: clients may keep the old answer this long. */
@@ -79,6 +84,9 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
       cooldown: '1h',
     },
     store: { driver: 'sqlite', path: join(state.dir, 'phoenix.db'), retention: '1d' },
+    ...(options.server_listen
+      ? { server: { enabled: true, listen: options.server_listen, dashboard: true, anonymous: 'operate' } }
+      : {}),
     probes: {
       timeout: '3s',
       signals: {
@@ -206,6 +214,11 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
                   consecutive: 2,
                   interval: 0.5,
                   max_wait: '25s',
+                  // A drill leaves the DR database read-only (it rehearses on a scratch copy), so the DR
+                  // app answers, read-only: the drill checks it serves.
+                  drill: {
+                    checks: [{ url: `${drApp.url}/healthz`, expect_status: [200], timeout_ms: 2000 }],
+                  },
                 },
               },
             ],

@@ -8,6 +8,7 @@ import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } fro
 import { freePort, freePortOn } from './ports.js';
 import { isRunning, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
 import { ITEMS_SCHEMA, type AppSettings } from './app.js';
+import { writeLabConfig } from './config.js';
 import {
   APP_ROLE,
   createManagedDatabase,
@@ -311,6 +312,9 @@ export async function labUp(
       tsig: bind.tsig,
       process: { pid: bind.pid, match: join(dnsDir, 'named.conf') },
     };
+    // The controller configuration for the hands-on tour: `phoenix run --config` with the dashboard.
+    state.dashboardPort = await freePort();
+    state.configFile = writeLabConfig(state, { server_listen: `127.0.0.1:${state.dashboardPort}` });
     writeLabState(state);
     return state;
   } catch (error) {

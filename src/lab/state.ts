@@ -49,8 +49,10 @@ export interface LabState {
   sync?: { process: ProcessRef; logFile: string };
   apps?: { primary?: LabAppState; dr?: LabAppState };
   feeds?: { urls?: FeedUrls; process: ProcessRef };
-  /** The configuration the lab wrote for the controller. */
+  /** The configuration the lab wrote for the controller (`phoenix run --config`), with the dashboard on. */
   configFile?: string;
+  /** Where that controller serves its dashboard. */
+  dashboardPort?: number;
 }
 
 export const STATE_FILE = 'lab.json';

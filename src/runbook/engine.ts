@@ -25,6 +25,7 @@ import {
 } from './plan.js';
 import { buildReport, type RunReport } from './report.js';
 import { StepProcesses } from './processes.js';
+import { cleanupDrill, DRILL_TRIGGER, isDrillRun, lastRealRun, rehearseStep } from './drill-mode.js';
 
 type StepOutcome = { ok: boolean; error?: string; endRun?: string; step: string };
 
@@ -183,7 +184,9 @@ export class RunbookEngine {
     let run: RunRow;
     try {
       const cooldown = this.options.config.decision.cooldown_s;
-      const previous = this.journal.lastRun(runbook);
+      // A drill (trigger drill) neither obeys nor starts a real run's cooldown.
+      const drill = input.trigger === DRILL_TRIGGER;
+      const previous = drill ? undefined : lastRealRun<RunRow>(this.options.db, runbook);
       const age = previous ? this.journal.now() - previous.created_at : Infinity;
       if (previous && previous.active !== 1 && age < cooldown && !input.overrideCooldown) {
         throw new CooldownError(
@@ -205,6 +208,8 @@ export class RunbookEngine {
       if (!(error instanceof RunBusyError)) throw error;
       const active = this.journal.getRun(error.activeRunId);
       if (!active || active.runbook !== runbook) throw error;
+      if ((active.trigger === DRILL_TRIGGER) !== (input.trigger === DRILL_TRIGGER))
+        throw this.drillConflict(active, input.trigger);
       if (this.journal.ownerAlive(active)) {
         return { runId: active.id, joined: true, done: this.waitFor(active.id) };
       }
@@ -213,6 +218,23 @@ export class RunbookEngine {
     }
     this.emit({ type: 'run', runId: run.id, runbook, status: 'running' });
     return { runId: run.id, joined: false, done: this.execute(run, plan, owner, false) };
+  }
+
+  /**
+   * A drill and a real run never join each other. A real trigger during a drill stops the drill (its
+   * cleanup still runs) and is refused this once: the next trigger starts the real run.
+   */
+  private drillConflict(active: RunRow, trigger: string | undefined): RunBusyError {
+    if (active.trigger !== DRILL_TRIGGER)
+      return new RunBusyError(
+        `run ${active.id} (${active.runbook}) is a real run in progress; a drill waits until it ends`,
+        active.id,
+      );
+    this.journal.requestAbort(active.id, `a real ${active.runbook} run (trigger ${trigger ?? 'manual'})`);
+    return new RunBusyError(
+      `drill ${active.id} of ${active.runbook} was active: it is being aborted (its cleanup runs); trigger the real run again`,
+      active.id,
+    );
   }
 
   /** Continues an interrupted (or failed) run, never repeating a step that finished. */
@@ -261,6 +283,7 @@ export class RunbookEngine {
     mkdirSync(runDir, { recursive: true });
     let status: RunStatus = 'succeeded';
     let error: string | null = null;
+    let fenced = false;
     try {
       const stages = this.journal.stages(runId);
       for (const [index, stage] of plan.stages.entries()) {
@@ -282,7 +305,10 @@ export class RunbookEngine {
       }
     } catch (failure) {
       const reason = runAbort.signal.aborted ? runAbort.signal.reason : failure;
-      if (reason instanceof FencedError) return this.fencedOut(run, owner, reason);
+      if (reason instanceof FencedError) {
+        fenced = true;
+        return this.fencedOut(run, owner, reason);
+      }
       if (reason instanceof RunAborted) {
         status = 'aborted';
         error = reason.message;
@@ -303,6 +329,8 @@ export class RunbookEngine {
         });
       }
     } finally {
+      // A drill cleans up whatever happened, unless this process lost the lead (the leader resumes it).
+      if (!fenced) await this.cleanUpDrill(plan, runId, runDir);
       clearInterval(watch);
       this.executing.delete(runAbort);
     }
@@ -310,6 +338,15 @@ export class RunbookEngine {
     this.journal.finishRun(runId, owner.token, status, error, report);
     this.emit({ type: 'run', runId, runbook: run.runbook, status, error: error ?? undefined, resumed });
     return buildReport(this.journal, runId);
+  }
+
+  private async cleanUpDrill(plan: Plan, runId: string, runDir: string): Promise<void> {
+    if (!isDrillRun(this.options.db, runId)) return;
+    await cleanupDrill(this.options.db, plan, runId, {
+      runDir,
+      env: this.options.env ?? process.env,
+      now: () => this.journal.now(),
+    });
   }
 
   /** This process no longer leads: it writes nothing more and leaves the run to the leader. */
@@ -472,7 +509,11 @@ export class RunbookEngine {
     try {
       const tracker = this.processes.tracker(runId, step.name, attempt);
       const result = await untilAborted(
-        trackProcessGroups(tracker, () => step.adapter.run(step.params, context)),
+        trackProcessGroups(tracker, () =>
+          isDrillRun(this.options.db, runId)
+            ? rehearseStep(this.options.db, step, context, () => this.journal.now())
+            : step.adapter.run(step.params, context),
+        ),
         signal,
       );
       return { attempt, result };

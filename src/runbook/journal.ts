@@ -90,6 +90,25 @@ CREATE TABLE runbook_approvals (
 ALTER TABLE runbook_runs ADD COLUMN fencing_token INTEGER;
 ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
   },
+  {
+    // Drill mode (src/runbook/drill-mode.ts): each rehearsal's cleanup, journaled before the rehearsal
+    // starts, so a drill killed at any point still cleans up what it made.
+    name: 'runbook/4-drill-cleanups',
+    sql: `
+CREATE TABLE runbook_drill_cleanups (
+  run_id TEXT NOT NULL REFERENCES runbook_runs (id),
+  step TEXT NOT NULL,
+  type TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  rehearsed_at REAL NOT NULL,
+  cleaned_at REAL,
+  summary TEXT,
+  left_json TEXT,
+  error TEXT,
+  PRIMARY KEY (run_id, step)
+);`,
+  },
 ];
 
 export type RunStatus = 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted' | 'cleared';

@@ -1,5 +1,6 @@
 import { formatDuration } from '../core/index.js';
 import type { Journal, RunStatus, StepStatus } from './journal.js';
+import { DRILL_TRIGGER, drillCleanupOf, type DrillCleanup } from './drill-mode.js';
 
 export interface StageReport {
   name: string;
@@ -44,6 +45,8 @@ export interface RunReport {
     decided_at: number | null;
     decided_by: string | null;
   }>;
+  /** A drill (trigger drill) only: what its cleanup removed and whether anything was left. */
+  cleanup?: DrillCleanup;
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
@@ -101,6 +104,7 @@ export function buildReport(
       decided_at: a.decided_at,
       decided_by: a.decided_by,
     })),
+    ...(run.trigger === DRILL_TRIGGER ? { cleanup: drillCleanupOf(journal.db, runId) } : {}),
   };
 }
 
@@ -125,6 +129,13 @@ export function formatReport(report: RunReport): string {
       ? '  data loss: not measured (no database step reported it)'
       : `  data loss estimate: ${formatSeconds(report.data_loss_s)} of writes (RPO)`,
   );
+  if (report.cleanup) {
+    lines.push(`  drill cleanup: ${report.cleanup.status}`);
+    for (const s of report.cleanup.steps)
+      lines.push(
+        `    ${s.step}: ${s.status}${s.summary ? ` — ${s.summary}` : ''}${s.error ? ` — ${s.error}` : ''}${s.left.length ? ` — left: ${s.left.join(', ')}` : ''}`,
+      );
+  }
   return lines.join('\n');
 }
 

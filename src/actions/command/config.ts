@@ -10,6 +10,12 @@ export const commandParamsSchema = z
     env: z.record(z.string(), z.string()).default({}),
     /** Exit codes that count as success. */
     success_codes: z.array(z.number().int()).default([0]),
+    /**
+     * What the step does in a drill (`phoenix drill`): `skip`, `run` (the command itself, with
+     * PHOENIX_DRILL=1), or a command line run through sh instead. Without it a drill skips the step and
+     * `phoenix validate` warns.
+     */
+    drill: z.union([z.literal('skip'), z.literal('run'), z.string().min(1)]).optional(),
   })
   .strict();
 

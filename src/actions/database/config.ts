@@ -2,6 +2,19 @@ import { z } from 'zod';
 import { durationSchema } from '../../config/sections/core.js';
 import { s3LocationSchema } from '../shared/s3.js';
 
+/**
+ * How a drill rehearses this step: on a scratch copy of the DR database, on a server where it may create
+ * one (default: the writable DR server itself; a streaming standby is read-only, so it needs one).
+ */
+export const databaseDrillSchema = z
+  .object({
+    /** A postgresql:// URL on the server that holds the scratch copy; its role needs CREATEDB. */
+    scratch_server: z.string().min(1).optional(),
+    pg_dump: z.string().default('pg_dump'),
+    pg_restore: z.string().default('pg_restore'),
+  })
+  .strict();
+
 /** Promote a streaming standby: the preferred path (replicate continuously, promote at failover). */
 export const promoteParamsSchema = z
   .object({
@@ -16,6 +29,7 @@ export const promoteParamsSchema = z
     force: z.boolean().default(false),
     /** How long pg_promote() waits for the promotion to finish. */
     wait: durationSchema.default(60),
+    drill: databaseDrillSchema.optional(),
   })
   .strict();
 
@@ -63,6 +77,7 @@ export const cutoverParamsSchema = z
     sequence_gap: z.number().int().min(0).default(100_000),
     /** End the application's sessions so they reconnect to a writable database. */
     terminate_sessions: z.boolean().default(true),
+    drill: databaseDrillSchema.optional(),
   })
   .strict();
 
@@ -146,6 +161,7 @@ export const dumpRestoreParamsSchema = z
     jobs: z.number().int().min(1).max(64).default(2),
     pg_dump: z.string().default('pg_dump'),
     pg_restore: z.string().default('pg_restore'),
+    drill: databaseDrillSchema.optional(),
   })
   .strict();
 
@@ -161,5 +177,6 @@ export type PromoteParams = z.output<typeof promoteParamsSchema>;
 export type CutoverParams = z.output<typeof cutoverParamsSchema>;
 export type AzurePromoteParams = z.output<typeof azurePromoteParamsSchema>;
 export type ReprotectParams = z.output<typeof reprotectParamsSchema>;
+export type DatabaseDrillParams = z.output<typeof databaseDrillSchema>;
 export type DumpRestoreParams = z.output<typeof dumpRestoreParamsSchema>;
 export type DatabaseParams = z.output<typeof databaseParamsSchema>;

@@ -10,6 +10,11 @@ export const verifyParamsSchema = z
     interval: durationSchema.default(2),
     /** Give up after this long (the step's timeout also applies). */
     max_wait: durationSchema.default(300),
+    /** In a drill, check these (the drill deployment's endpoint) instead of `checks`. */
+    drill: z
+      .object({ checks: z.array(httpCheckSchema).min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_LAB_DIR } from '../../lab/index.js';
 import { DRILL_SCENARIOS, runDrill, type DrillReport, type DrillScenario } from '../../lab/drill.js';
+import { DRILL_TRIGGER } from '../../runbook/index.js';
 import { UserError } from '../errors.js';
+import { executeRunbook } from './runbook-shared.js';
 
 function summary(report: DrillReport): string {
   const s = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} s`);
@@ -54,8 +56,14 @@ function summary(report: DrillReport): string {
 export function registerDrill(program: Command): void {
   program
     .command('drill')
-    .description('run a DR drill on a fresh local two-site lab and report detection, decision, RTO and RPO')
-    .option('--lab', 'run against a local lab built for the drill (the only mode so far)')
+    .description(
+      'rehearse the DR runbook against the configured systems without touching production (--config), or run a DR drill on a fresh local lab (--lab)',
+    )
+    .argument('[runbook]', 'with --config: the runbook to rehearse (default dr_failover)')
+    .option('--config <file>', 'rehearse RUNBOOK in drill mode on the systems this configuration names')
+    .option('--yes', 'with --config: start without a prompt and pass approval gates')
+    .option('--resume <run-id>', 'with --config: continue an interrupted drill (its cleanup runs at the end)')
+    .option('--lab', 'run against a local lab built for the drill')
     .option('--scenario <name>', DRILL_SCENARIOS.join(' | '), 'regional-outage')
     .option('--dir <path>', 'where the drill builds its lab', `${DEFAULT_LAB_DIR}-drill`)
     .option(
@@ -69,113 +77,148 @@ export function registerDrill(program: Command): void {
     .option('--timeout <seconds>', 'give up on the failover after this long', '180')
     .option('--keep', 'leave the lab running afterwards (stop it with phoenix lab down --dir DIR)')
     .option('--json', 'print the report as one JSON object on the last line')
-    .action(
-      async (options: {
-        lab?: boolean;
-        scenario: string;
-        dir: string;
-        interval: string;
-        timeout: string;
-        replication: string;
-        writeRate: string;
-        objectRate: string;
-        keep?: boolean;
-        json?: boolean;
-      }) => {
-        if (!options.lab) throw new UserError('only lab drills exist so far: run `phoenix drill --lab`');
-        if (!DRILL_SCENARIOS.includes(options.scenario as DrillScenario))
-          throw new UserError(
-            `unknown scenario "${options.scenario}"; use one of ${DRILL_SCENARIOS.join(', ')}`,
-          );
-        if (options.replication !== 'logical' && options.replication !== 'physical')
-          throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
-        const writeRate = Number(options.writeRate);
-        const objectRate = Number(options.objectRate);
-        if (!(writeRate > 0) || !(objectRate >= 0) || objectRate > writeRate)
-          throw new UserError(
-            '--write-rate takes a positive number, --object-rate a number from 0 to the write rate',
-          );
-        const interval = Number(options.interval);
-        const timeout = Number(options.timeout);
-        if (!(interval > 0) || !(timeout > 0))
-          throw new UserError('--interval and --timeout take a number of seconds');
-        // The AWS SDK warns about Node 20 on every run; it says nothing about the drill.
-        const emitWarning = process.emitWarning.bind(process);
-        process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-          if (
-            String((warning as Error)?.name ?? warning).includes('NodeVersionSupport') ||
-            String(rest[0]).includes('NodeVersionSupport')
-          )
-            return;
-          (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-        }) as typeof process.emitWarning;
-        const started = Date.now();
-        const progress = (message: string) => {
-          const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-          process.stderr.write(`[${t}s] ${message}\n`);
-        };
-        // Ctrl-C or a kill mid-drill stops it, and the lab is torn down as after a failed drill; a second
-        // Ctrl-C exits at once (then `phoenix lab down --dir DIR` cleans up).
-        const dir = resolve(options.dir);
-        const stop = new AbortController();
-        const onSignal = (signal: NodeJS.Signals) => {
-          if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-          progress(`${signal}: stopping the drill${options.keep ? '' : ' and tearing the lab down'}`);
-          stop.abort(signal);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        let report: DrillReport;
-        try {
-          report = await runDrill({
-            scenario: options.scenario as DrillScenario,
-            replication: options.replication,
-            write_rate: writeRate,
-            object_rate: objectRate,
-            dir,
-            interval_s: interval,
-            timeout_s: timeout,
-            keep: options.keep,
-            progress,
-            signal: stop.signal,
-          });
-        } catch (error) {
-          const where = options.keep
-            ? `the lab is still up: inspect it, then \`phoenix lab down --dir ${options.dir}\``
-            : 'the lab was torn down; logs are gone unless you pass --keep';
-          throw new UserError(`drill failed: ${(error as Error).message} (${where})`, 1);
-        }
-        if (!options.json) process.stdout.write(summary(report));
-        else {
-          const { scenario, decision, detect_s, decide_s, rto_s, rpo_rows_lost, rpo_objects_lost, stages } =
-            report;
-          process.stderr.write(summary(report));
-          process.stdout.write(
-            JSON.stringify({
-              scenario,
-              replication: report.replication,
-              write_rate: report.write_rate,
-              object_rate: report.object_rate,
-              write_p99_ms: report.write_p99_ms,
-              decision,
-              detect_s,
-              decide_s,
-              rto_s,
-              rpo_rows_lost,
-              rpo_objects_lost,
-              stages,
-              reason: report.reason,
-              category: report.category,
-              writes: report.writes,
-              object_replication: report.object_replication,
-              ...(report.findings ? { findings: report.findings } : {}),
-              reprotect_s: report.reprotect_s,
-              failback_rto_s: report.failback_rto_s,
-              failback_rows_lost: report.failback_rows_lost,
-              failback_objects_lost: report.failback_objects_lost,
-            }) + '\n',
-          );
-        }
-      },
+    .action(async (runbook: string | undefined, options: LabDrillOptions & ConfigDrillOptions) => {
+      if (options.config) return configDrill(runbook ?? 'dr_failover', options);
+      if (runbook) throw new UserError(`a runbook name goes with --config FILE; the lab drill runs its own`);
+      return labDrill(options);
+    });
+}
+
+/** `phoenix drill --config FILE [RUNBOOK]`: the runbook in drill mode against the configured systems. */
+async function configDrill(runbook: string, options: ConfigDrillOptions): Promise<void> {
+  const report = await executeRunbook(runbook, {
+    config: options.config,
+    yes: options.yes,
+    json: options.json,
+    resume: options.resume,
+    trigger: DRILL_TRIGGER,
+    resumeWith: 'drill',
+    reason: 'drill: every step rehearses and cleans up (phoenix drill --config)',
+  });
+  if (
+    report.cleanup &&
+    report.cleanup.status !== 'succeeded' &&
+    report.cleanup.status !== 'nothing_to_clean'
+  ) {
+    process.stderr.write(
+      `drill cleanup ${report.cleanup.status}: ${report.cleanup.detail}; resume the drill to retry it: phoenix drill --config ${options.config} --resume ${report.run_id}\n`,
     );
+    process.exitCode = 1;
+  }
+}
+
+interface ConfigDrillOptions {
+  config?: string;
+  yes?: boolean;
+  resume?: string;
+  json?: boolean;
+}
+
+type LabDrillOptions = {
+  lab?: boolean;
+  scenario: string;
+  dir: string;
+  interval: string;
+  timeout: string;
+  replication: string;
+  writeRate: string;
+  objectRate: string;
+  keep?: boolean;
+  json?: boolean;
+};
+
+/** `phoenix drill --lab`: a fresh lab, a fault, the controller's decision and the failover, measured. */
+async function labDrill(options: LabDrillOptions): Promise<void> {
+  if (!options.lab)
+    throw new UserError('say what to drill: --config FILE (your systems, in drill mode) or --lab');
+  if (!DRILL_SCENARIOS.includes(options.scenario as DrillScenario))
+    throw new UserError(`unknown scenario "${options.scenario}"; use one of ${DRILL_SCENARIOS.join(', ')}`);
+  if (options.replication !== 'logical' && options.replication !== 'physical')
+    throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
+  const writeRate = Number(options.writeRate);
+  const objectRate = Number(options.objectRate);
+  if (!(writeRate > 0) || !(objectRate >= 0) || objectRate > writeRate)
+    throw new UserError(
+      '--write-rate takes a positive number, --object-rate a number from 0 to the write rate',
+    );
+  const interval = Number(options.interval);
+  const timeout = Number(options.timeout);
+  if (!(interval > 0) || !(timeout > 0))
+    throw new UserError('--interval and --timeout take a number of seconds');
+  // The AWS SDK warns about Node 20 on every run; it says nothing about the drill.
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (
+      String((warning as Error)?.name ?? warning).includes('NodeVersionSupport') ||
+      String(rest[0]).includes('NodeVersionSupport')
+    )
+      return;
+    (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+  const started = Date.now();
+  const progress = (message: string) => {
+    const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+    process.stderr.write(`[${t}s] ${message}\n`);
+  };
+  // Ctrl-C or a kill mid-drill stops it, and the lab is torn down as after a failed drill; a second
+  // Ctrl-C exits at once (then `phoenix lab down --dir DIR` cleans up).
+  const dir = resolve(options.dir);
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    progress(`${signal}: stopping the drill${options.keep ? '' : ' and tearing the lab down'}`);
+    stop.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let report: DrillReport;
+  try {
+    report = await runDrill({
+      scenario: options.scenario as DrillScenario,
+      replication: options.replication,
+      write_rate: writeRate,
+      object_rate: objectRate,
+      dir,
+      interval_s: interval,
+      timeout_s: timeout,
+      keep: options.keep,
+      progress,
+      signal: stop.signal,
+    });
+  } catch (error) {
+    const where = options.keep
+      ? `the lab is still up: inspect it, then \`phoenix lab down --dir ${options.dir}\``
+      : 'the lab was torn down; logs are gone unless you pass --keep';
+    throw new UserError(`drill failed: ${(error as Error).message} (${where})`, 1);
+  }
+  if (!options.json) process.stdout.write(summary(report));
+  else {
+    const { scenario, decision, detect_s, decide_s, rto_s, rpo_rows_lost, rpo_objects_lost, stages } = report;
+    process.stderr.write(summary(report));
+    process.stdout.write(
+      JSON.stringify({
+        scenario,
+        replication: report.replication,
+        write_rate: report.write_rate,
+        object_rate: report.object_rate,
+        write_p99_ms: report.write_p99_ms,
+        decision,
+        detect_s,
+        decide_s,
+        rto_s,
+        rpo_rows_lost,
+        rpo_objects_lost,
+        stages,
+        reason: report.reason,
+        category: report.category,
+        writes: report.writes,
+        object_replication: report.object_replication,
+        ...(report.findings ? { findings: report.findings } : {}),
+        reprotect_s: report.reprotect_s,
+        failback_rto_s: report.failback_rto_s,
+        failback_rows_lost: report.failback_rows_lost,
+        failback_objects_lost: report.failback_objects_lost,
+      }) + '\n',
+    );
+  }
 }

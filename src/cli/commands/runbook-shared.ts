@@ -212,10 +212,14 @@ export interface ExecuteFlags extends ConfigFlag {
   reason?: string;
   /** Starts the runbook inside the cooldown of its previous run; the reason is journaled. */
   overrideCooldown?: string;
+  /** Who started the run; `drill` runs it in drill mode (src/runbook/drill-mode.ts). */
+  trigger?: string;
+  /** The command that resumes it, for the message after Ctrl-C. */
+  resumeWith?: string;
 }
 
 /** Starts (or resumes) a runbook, shows its progress, prints its report; exit 1 unless it succeeded or cleared. */
-export async function executeRunbook(requested: string, flags: ExecuteFlags): Promise<void> {
+export async function executeRunbook(requested: string, flags: ExecuteFlags): Promise<RunReport> {
   const config = loadRunbookConfig(flags, true);
   let runbook = requested;
   if (flags.resume) {
@@ -276,7 +280,7 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
     handle = flags.resume
       ? engine.resume(flags.resume)
       : engine.start(runbook, {
-          trigger: 'cli',
+          trigger: flags.trigger ?? 'cli',
           reason: flags.reason,
           overrideCooldown: flags.overrideCooldown ? `${whoAmI()}: ${flags.overrideCooldown}` : undefined,
         });
@@ -291,7 +295,7 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
   // Ctrl-C leaves the run resumable rather than half-recorded.
   const onSigint = () => {
     process.stderr.write(
-      `\ninterrupted: resume with phoenix failover --resume ${handle.runId} --config ${config.file}\n`,
+      `\ninterrupted: resume with phoenix ${flags.resumeWith ?? 'failover'} --resume ${handle.runId} --config ${config.file}\n`,
     );
     process.exit(130);
   };
@@ -307,6 +311,7 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
   else process.stdout.write(formatReport(report) + '\n');
   db.close();
   process.exitCode = report.status === 'succeeded' || report.status === 'cleared' ? 0 : 1;
+  return report;
 }
 
 export function journalFor(flags: ConfigFlag): { journal: Journal; close(): void } {

@@ -1,0 +1,203 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  drillFor,
+  type CleanupResult,
+  type DrillContext,
+  type StepContext,
+  type StepResult,
+} from '../actions/index.js';
+import type { StepType } from '../config/sections/runbooks.js';
+import type { SqliteDatabase } from '../store/index.js';
+import type { Plan, PlannedStep } from './plan.js';
+
+/**
+ * Drill mode (`phoenix drill --config`, scheduled drills): the engine runs each step's rehearsal instead
+ * of the step, and at the end of the run, whatever its outcome, each rehearsal's cleanup. Every
+ * rehearsal is journaled here before it starts, so a drill killed at any point (and resumed, here or by
+ * another controller) still cleans up what it made.
+ */
+
+/** A run in drill mode carries this trigger, written with the run in one statement: never a real run by accident. */
+export const DRILL_TRIGGER = 'drill';
+
+export type CleanupStatus = 'pending' | 'cleaned' | 'failed';
+
+export interface CleanupRow {
+  run_id: string;
+  step: string;
+  type: string;
+  seq: number;
+  status: CleanupStatus;
+  rehearsed_at: number;
+  cleaned_at: number | null;
+  summary: string | null;
+  left_json: string | null;
+  error: string | null;
+}
+
+/** A drill's cleanup, as the report and the CLI show it. */
+export interface DrillCleanup {
+  /** succeeded: every rehearsal cleaned and nothing left; failed: something is left or could not be checked. */
+  status: 'succeeded' | 'failed' | 'pending' | 'nothing_to_clean';
+  detail: string;
+  steps: Array<{
+    step: string;
+    type: string;
+    status: CleanupStatus;
+    summary: string | null;
+    left: string[];
+    error: string | null;
+  }>;
+}
+
+export function isDrillRun(db: SqliteDatabase, runId: string): boolean {
+  const row = db.prepare('SELECT trigger FROM runbook_runs WHERE id = ?').get(runId) as
+    { trigger: string | null } | undefined;
+  return row?.trigger === DRILL_TRIGGER;
+}
+
+/** The newest run of a runbook that was not a drill: a drill neither starts nor obeys a real run's cooldown. */
+export function lastRealRun<T>(db: SqliteDatabase, runbook: string): T | undefined {
+  return db
+    .prepare(
+      `SELECT * FROM runbook_runs WHERE runbook = ? AND coalesce(trigger, '') <> ?
+        ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    )
+    .get(runbook, DRILL_TRIGGER) as T | undefined;
+}
+
+function rehearsedBefore(db: SqliteDatabase, runId: string): DrillContext['rehearsed'] {
+  const rows = db
+    .prepare(
+      `SELECT name, type, output_json FROM runbook_steps
+        WHERE run_id = ? AND status = 'succeeded' ORDER BY stage_index, step_index`,
+    )
+    .all(runId) as Array<{ name: string; type: StepType; output_json: string | null }>;
+  return Object.fromEntries(
+    rows.map((r) => [r.name, { type: r.type, output: r.output_json ? JSON.parse(r.output_json) : {} }]),
+  );
+}
+
+/**
+ * Runs a step's rehearsal in place of the step. Its cleanup is journaled as pending first, so it runs
+ * even when the process dies inside the rehearsal. A step without drill behaviour is skipped, never run.
+ */
+export async function rehearseStep(
+  db: SqliteDatabase,
+  step: PlannedStep,
+  ctx: StepContext,
+  now: () => number,
+): Promise<StepResult> {
+  const found = drillFor(step.type, step.params);
+  if ('missing' in found)
+    return { summary: `drill: skipped: ${found.missing}`, output: { drill_skipped: found.missing } };
+  if (found.drill.cleanup) {
+    db.prepare(
+      `INSERT INTO runbook_drill_cleanups (run_id, step, type, seq, status, rehearsed_at)
+       VALUES (?, ?, ?, (SELECT count(*) FROM runbook_drill_cleanups WHERE run_id = ?), 'pending', ?)
+       ON CONFLICT (run_id, step) DO UPDATE SET status = 'pending', rehearsed_at = excluded.rehearsed_at`,
+    ).run(ctx.runId, step.name, step.type, ctx.runId, now());
+  }
+  return found.drill.rehearse(step.params, { ...ctx, rehearsed: rehearsedBefore(db, ctx.runId) });
+}
+
+function cleanupContext(
+  runId: string,
+  runbook: string,
+  step: PlannedStep,
+  runDir: string,
+  env: NodeJS.ProcessEnv,
+): StepContext {
+  const workDir = join(runDir, step.name.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  mkdirSync(workDir, { recursive: true });
+  return {
+    runId,
+    runbook,
+    stage: step.stage,
+    step: step.name,
+    attempt: 1,
+    resumed: false,
+    signal: AbortSignal.timeout(step.timeout_s * 1000),
+    rpoBudgetS: undefined,
+    workDir,
+    env,
+    progress: () => undefined,
+  };
+}
+
+async function cleanOne(step: PlannedStep, ctx: StepContext): Promise<CleanupResult> {
+  const found = drillFor(step.type, step.params);
+  if ('missing' in found || !found.drill.cleanup) return { summary: 'nothing to clean', left: [] };
+  return found.drill.cleanup(step.params, ctx);
+}
+
+/**
+ * Cleans up every rehearsal of a drill not yet cleaned, newest first, and records each result. Never
+ * throws: a cleanup that fails is recorded as failed (and tried again if the run is resumed).
+ */
+export async function cleanupDrill(
+  db: SqliteDatabase,
+  plan: Plan,
+  runId: string,
+  options: { runDir: string; env: NodeJS.ProcessEnv; now: () => number },
+): Promise<DrillCleanup> {
+  const pending = db
+    .prepare(
+      `SELECT * FROM runbook_drill_cleanups WHERE run_id = ? AND status <> 'cleaned' ORDER BY seq DESC`,
+    )
+    .all(runId) as CleanupRow[];
+  const steps = plan.stages.flatMap((s) => s.steps);
+  const record = db.prepare(
+    `UPDATE runbook_drill_cleanups SET status = ?, cleaned_at = ?, summary = ?, left_json = ?, error = ?
+      WHERE run_id = ? AND step = ?`,
+  );
+  for (const row of pending) {
+    const step = steps.find((s) => s.name === row.step);
+    try {
+      if (!step)
+        throw new Error(`step ${row.step} is no longer in the runbook: remove its drill resources by hand`);
+      const result = await cleanOne(
+        step,
+        cleanupContext(runId, plan.runbook, step, options.runDir, options.env),
+      );
+      const status: CleanupStatus = result.left.length ? 'failed' : 'cleaned';
+      record.run(status, options.now(), result.summary, JSON.stringify(result.left), null, runId, row.step);
+    } catch (error) {
+      record.run('failed', options.now(), null, '[]', (error as Error).message, runId, row.step);
+    }
+  }
+  return drillCleanupOf(db, runId);
+}
+
+/** The recorded cleanup of a drill run. */
+export function drillCleanupOf(db: SqliteDatabase, runId: string): DrillCleanup {
+  const rows = db
+    .prepare('SELECT * FROM runbook_drill_cleanups WHERE run_id = ? ORDER BY seq')
+    .all(runId) as CleanupRow[];
+  const steps = rows.map((r) => ({
+    step: r.step,
+    type: r.type,
+    status: r.status,
+    summary: r.summary,
+    left: r.left_json ? (JSON.parse(r.left_json) as string[]) : [],
+    error: r.error,
+  }));
+  if (steps.length === 0)
+    return { status: 'nothing_to_clean', detail: 'no rehearsal made anything to clean up', steps };
+  const failed = steps.filter((s) => s.status === 'failed');
+  const pending = steps.filter((s) => s.status === 'pending');
+  if (failed.length)
+    return {
+      status: 'failed',
+      detail: `failed: ${failed.map((s) => `${s.step}: ${s.error ?? `left ${s.left.join(', ')}`}`).join('; ')}`,
+      steps,
+    };
+  if (pending.length)
+    return { status: 'pending', detail: `not yet cleaned: ${pending.map((s) => s.step).join(', ')}`, steps };
+  return {
+    status: 'succeeded',
+    detail: `nothing left: ${steps.map((s) => `${s.step}: ${s.summary}`).join('; ')}`,
+    steps,
+  };
+}
