@@ -87,6 +87,10 @@ export function registerDrill(program: Command): void {
           );
         if (options.replication !== 'logical' && options.replication !== 'physical')
           throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
+        if (options.scenario === 'failback' && options.replication !== 'logical')
+          throw new UserError(
+            'the failback scenario reverses logical replication (reprotect); run it with --replication logical',
+          );
         const writeRate = Number(options.writeRate);
         const objectRate = Number(options.objectRate);
         if (!(writeRate > 0) || !(objectRate >= 0) || objectRate > writeRate)

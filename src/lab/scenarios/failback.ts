@@ -170,6 +170,11 @@ async function wayBack(session: DrillSession): Promise<NonNullable<ScenarioOutco
       'a write acknowledged by the primary',
       100,
     );
+    const lastDr = acks.filter((a) => a.site === 'dr').at(-1)?.at ?? from;
+    const firstPrimary = acks.find((a) => a.site === 'primary' && a.at > from)?.at ?? to;
+    session.progress(
+      `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, first by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
+    );
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
     return {
       reprotect_s: reprotectS,
