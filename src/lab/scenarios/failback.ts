@@ -13,7 +13,7 @@ import {
 import { migrate, openDatabase } from '../../store/index.js';
 import { round, type DrillSession } from '../drill-session.js';
 import { startLabApp, LAB_DATABASE } from '../lab.js';
-import { startS3Server } from '../objectstores.js';
+import { repairS3Directory, startS3Server } from '../objectstores.js';
 import { query, restartCluster } from '../postgres.js';
 import { stopProcess, waitUntil } from '../process.js';
 import { isOurs, writeLabState, type LabState } from '../state.js';
@@ -80,6 +80,8 @@ async function primarySiteBack(session: DrillSession): Promise<void> {
   const pg = state.postgres!;
   await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.binDir);
   const s3Dir = state.s3!.process.match;
+  for (const file of repairS3Directory(s3Dir))
+    session.progress(`  s3: removed ${file}, a PUT cut short by the outage`);
   const s3 = await startS3Server({
     baseDir: s3Dir,
     port: Number(new URL(state.s3!.endpoint).port),
