@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { request } from 'node:http';
 import S3rver, { type S3EventNotification } from 's3rver';
@@ -233,4 +233,33 @@ export async function startAzurite(options: { baseDir: string; port?: number }):
     }
   }
   throw new Error(`Azurite did not start: ${lastError}`);
+}
+
+/**
+ * After s3rver was killed mid-PUT, its directory may hold an object whose metadata file is missing or
+ * cut short, which makes every later listing fail with HTTP 500. S3 never exposes a PUT it did not
+ * finish (and the lab's app acknowledged none of these), so such leftovers are removed before the
+ * store starts again. Returns the keys' files removed.
+ */
+export function repairS3Directory(directory: string): string[] {
+  const removed: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('._S3rver_object')) {
+        const stem = path.slice(0, -'object'.length);
+        try {
+          JSON.parse(readFileSync(`${stem}metadata.json`, 'utf8'));
+          continue;
+        } catch {
+          // no metadata, or metadata cut short: the PUT never finished
+        }
+        for (const file of [path, `${path}.md5`, `${stem}metadata.json`]) rmSync(file, { force: true });
+        removed.push(path);
+      }
+    }
+  };
+  if (existsSync(directory)) walk(directory);
+  return removed;
 }

@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { parseConfig, type PhoenixConfig } from '../config/index.js';
 import { labConfig, LAB_SEQUENCE_GAP } from './config.js';
 import { LAB_DATABASE } from './lab.js';
@@ -156,5 +158,8 @@ export function wayBackConfig(state: LabState, interval_s: number): PhoenixConfi
       },
     },
   };
-  return parseConfig(doc, join(state.dir, 'wayback.yaml'));
+  // Kept beside the lab's own configuration: with --keep, `phoenix plan failback --config DIR/wayback.yaml`.
+  const file = join(state.dir, 'wayback.yaml');
+  writeFileSync(file, stringify(doc, { lineWidth: 0 }), { mode: 0o600 });
+  return parseConfig(doc, file);
 }

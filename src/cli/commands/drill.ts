@@ -135,6 +135,10 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
     throw new UserError(`unknown scenario "${options.scenario}"; use one of ${DRILL_SCENARIOS.join(', ')}`);
   if (options.replication !== 'logical' && options.replication !== 'physical')
     throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
+  if (options.scenario === 'failback' && options.replication !== 'logical')
+    throw new UserError(
+      'the failback scenario reverses logical replication (reprotect); run it with --replication logical',
+    );
   const writeRate = Number(options.writeRate);
   const objectRate = Number(options.objectRate);
   if (!(writeRate > 0) || !(objectRate >= 0) || objectRate > writeRate)

@@ -13,7 +13,7 @@ import {
 import { migrate, openDatabase } from '../../store/index.js';
 import { round, type DrillSession } from '../drill-session.js';
 import { startLabApp, LAB_DATABASE } from '../lab.js';
-import { startS3Server } from '../objectstores.js';
+import { repairS3Directory, startS3Server } from '../objectstores.js';
 import { query, restartCluster } from '../postgres.js';
 import { stopProcess, waitUntil } from '../process.js';
 import { isOurs, writeLabState, type LabState } from '../state.js';
@@ -80,6 +80,8 @@ async function primarySiteBack(session: DrillSession): Promise<void> {
   const pg = state.postgres!;
   await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.binDir);
   const s3Dir = state.s3!.process.match;
+  for (const file of repairS3Directory(s3Dir))
+    session.progress(`  s3: removed ${file}, a PUT cut short by the outage`);
   const s3 = await startS3Server({
     baseDir: s3Dir,
     port: Number(new URL(state.s3!.endpoint).port),
@@ -169,6 +171,11 @@ async function wayBack(session: DrillSession): Promise<NonNullable<ScenarioOutco
       15_000,
       'a write acknowledged by the primary',
       100,
+    );
+    const lastDr = acks.filter((a) => a.site === 'dr').at(-1)?.at ?? from;
+    const firstPrimary = acks.find((a) => a.site === 'primary' && a.at > from)?.at ?? to;
+    session.progress(
+      `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, first by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
     );
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
     return {

@@ -1,0 +1,38 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { processesUsing } from '../src/lab/index.js';
+import type { DrillReport } from '../src/lab/drill.js';
+import { runCli } from './helpers/paths.js';
+
+const root = mkdtempSync(join(tmpdir(), 'phoenix-failback-drill-'));
+const dir = join(root, 'lab');
+
+after(async () => {
+  await runCli(['lab', 'down', '--dir', dir]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('failback drill: outage, failover, the primary site back, reprotect, failback: nothing DR acknowledged is lost, writes pause ≤ 10 s', async () => {
+  const result = await runCli(
+    ['drill', '--lab', '--scenario', 'failback', '--interval', '3', '--dir', dir, '--json'],
+    { timeoutMs: 280_000 },
+  );
+  assert.equal(result.code, 0, result.stderr.slice(-4000));
+  const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as DrillReport;
+  assert.equal(report.scenario, 'failback');
+  assert.equal(report.replication, 'logical');
+  assert.equal(report.decision, 'dr_failover');
+  assert.ok(report.writes.acknowledged_dr > 0, JSON.stringify(report.writes));
+  assert.equal(report.failback_rows_lost, 0, result.stderr.slice(-3000));
+  assert.equal(report.failback_objects_lost, 0, result.stderr.slice(-3000));
+  assert.ok(typeof report.reprotect_s === 'number' && report.reprotect_s > 0, String(report.reprotect_s));
+  assert.ok(
+    typeof report.failback_rto_s === 'number' && report.failback_rto_s <= 10,
+    `failback write unavailability ${report.failback_rto_s} s: ${result.stderr.slice(-3000)}`,
+  );
+  assert.match(result.stderr, /way back: runbook reprotect[\s\S]*way back: runbook failback/);
+  assert.deepEqual(processesUsing(dir), []);
+});
