@@ -155,6 +155,17 @@ test('phoenix drill --config rehearses the lab runbook, leaves production as it 
     'point-app-at-dr cleaned',
   ]);
 
+  // The evidence report of the drill shows each rehearsal's cleanup.
+  const evidence = await runCli(['report', report.run_id, '--config', config, '--format', 'json']);
+  assert.equal(evidence.code, 0, evidence.stderr);
+  const model = JSON.parse(evidence.stdout) as { kind: string; cleanup: { status: string; detail: string } };
+  assert.equal(model.kind, 'drill');
+  assert.equal(model.cleanup.status, 'succeeded');
+  assert.match(model.cleanup.detail, /dropped the scratch database phoenix_drill[0-9a-f]+/);
+  const html = await runCli(['report', report.run_id, '--config', config, '--format', 'html']);
+  assert.match(html.stdout, /<h2>Drill cleanup: succeeded<\/h2>/);
+  assert.match(html.stdout, /deleted drill\.app\.lab\.phoenix\.test A/);
+
   const afterDrill = await production(state);
   assert.deepEqual(afterDrill, before);
   assert.equal(afterDrill.drillRecord, undefined);

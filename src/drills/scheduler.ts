@@ -1,7 +1,7 @@
 import { Cron } from 'croner';
 import type { PhoenixConfig } from '../config/index.js';
 import { buildPlan, checkPlan, type RunbookEngine, type RunReport } from '../runbook/index.js';
-import { buildReport } from '../runbook/index.js';
+import { buildReport, DRILL_TRIGGER } from '../runbook/index.js';
 import { DrillStore, type DrillResult, type DrillRow } from './store.js';
 
 export interface DrillSchedulerOptions {
@@ -62,16 +62,25 @@ async function readinessDrill(config: PhoenixConfig, runbook: string, started: n
   return { status: result.ok ? 'succeeded' : 'failed', detail, report };
 }
 
-/** The run mode: the runbook itself through the engine; its measured RTO is the drill's. */
+/**
+ * The run mode: the runbook in drill mode through the engine (trigger drill: each step rehearses on drill
+ * resources, and cleans them up); its measured RTO is the drill's. A drill whose cleanup left anything
+ * behind failed.
+ */
 async function runDrill(engine: RunbookEngine, runbook: string): Promise<DrillResult> {
-  const handle = engine.start(runbook, { trigger: 'drill', reason: 'scheduled drill' });
+  const handle = engine.start(runbook, { trigger: DRILL_TRIGGER, reason: 'scheduled drill' });
   await handle.done.catch(() => undefined);
   const report = buildReport(engine.journal, handle.runId);
+  const cleanup = report.cleanup;
+  const cleaned = !cleanup || cleanup.status === 'succeeded' || cleanup.status === 'nothing_to_clean';
   return {
-    status: report.status === 'succeeded' ? 'succeeded' : 'failed',
+    status: report.status === 'succeeded' && cleaned ? 'succeeded' : 'failed',
     run_id: handle.runId,
     rto_s: report.rto_s,
-    detail: `run ${handle.runId}: ${report.status}${report.error ? ` — ${report.error}` : ''}`,
+    cleanup: cleanup
+      ? `${cleanup.status === 'succeeded' ? '' : `${cleanup.status}: `}${cleanup.detail}`
+      : null,
+    detail: `run ${handle.runId}: ${report.status}${report.error ? ` — ${report.error}` : ''}${cleaned ? '' : `; cleanup ${cleanup!.status}`}`,
   };
 }
 

@@ -167,7 +167,12 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
           },
           // Objects are not copied at failover (S3 is in the lost region): the event-driven replicator
           // has kept Azure Blob current all along.
-          { name: 'promote', steps: [openDrDatabase(state)] },
+          {
+            name: 'promote',
+            // In the hands-on lab a person approves the failover on the dashboard (drills pass gates).
+            ...(options.server_listen ? { approval: 'required' } : {}),
+            steps: [openDrDatabase(state)],
+          },
           {
             name: 'dns',
             steps: [

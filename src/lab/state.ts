@@ -53,6 +53,8 @@ export interface LabState {
   configFile?: string;
   /** Where that controller serves its dashboard. */
   dashboardPort?: number;
+  /** The fault `phoenix lab fault` put in place, and the processes it froze (thawed by `heal`). */
+  fault?: { name: string; frozen: number[] };
 }
 
 export const STATE_FILE = 'lab.json';

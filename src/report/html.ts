@@ -118,6 +118,19 @@ function stagesSection(report: EvidenceReport): string {
   return `<h2>Stages and steps</h2>${table(['stage', 'step', 'status', 'duration', 'detail'], rows)}`;
 }
 
+/** A drill-mode run: each rehearsal's cleanup, what it removed and anything it found left. */
+function cleanupSection(report: EvidenceReport): string {
+  const steps = report.run.cleanup?.steps;
+  if (!steps) return '';
+  const rows = steps.map((s) => [
+    escapeHtml(`${s.step} (${s.type})`),
+    `<span class="${s.status === 'cleaned' ? 'ok' : 'bad'}">${escapeHtml(s.status)}</span>`,
+    escapeHtml(s.error ?? s.summary ?? ''),
+    escapeHtml(s.left.join(', ') || 'nothing'),
+  ]);
+  return `<h2>Drill cleanup: ${escapeHtml(report.cleanup.status)}</h2>${table(['step', 'cleanup', 'what it did', 'left behind'], rows)}`;
+}
+
 /** A self-contained HTML page (inline CSS, no external assets): it prints and archives as is. */
 export function renderHtml(report: EvidenceReport): string {
   const r = report.run;
@@ -165,6 +178,7 @@ ${table(['time', 'score', 'level', 'action', 'signals that changed'], timelineRo
 ${decisionSection(report)}
 <h2>Approvals</h2>${approvals}
 ${stagesSection(report)}
+${cleanupSection(report)}
 </body></html>
 `;
 }

@@ -71,7 +71,8 @@ export interface EvidenceReport {
   stages: ReportStage[];
   rto: Measured;
   rpo: Measured;
-  cleanup: { status: 'succeeded' | 'failed' | 'not_recorded'; detail: string | null };
+  /** A drill's cleanup: every rehearsal's resources removed and checked gone (succeeded), or not. */
+  cleanup: { status: 'succeeded' | 'failed' | 'pending' | 'not_recorded'; detail: string | null };
 }
 
 /** How far before the run the timeline and the "held back" rules reach. */
@@ -120,7 +121,13 @@ function heldBack(rows: ReportRows): EvidenceReport['held_back'] {
   return [...rules.values()];
 }
 
-function cleanupOf(drill: DrillFacts | undefined): EvidenceReport['cleanup'] {
+function cleanupOf(run: RunReport, drill: DrillFacts | undefined): EvidenceReport['cleanup'] {
+  // A drill-mode run journals each rehearsal's cleanup (src/runbook/drill-mode.ts).
+  if (run.cleanup) {
+    const { status, detail } = run.cleanup;
+    if (status === 'pending') return { status, detail };
+    return { status: status === 'failed' ? 'failed' : 'succeeded', detail };
+  }
   if (!drill?.cleanup) return { status: 'not_recorded', detail: null };
   const failed = /^fail/i.test(drill.cleanup);
   return { status: failed ? 'failed' : 'succeeded', detail: drill.cleanup };
@@ -131,7 +138,7 @@ export function buildEvidenceReport(rows: ReportRows, generatedAt: number): Evid
   const { stages, steps, approvals, ...run } = rows.run;
   return {
     generated_at: generatedAt,
-    kind: rows.drill ? 'drill' : 'run',
+    kind: rows.drill || rows.run.trigger === 'drill' ? 'drill' : 'run',
     run,
     drill: rows.drill ?? null,
     timeline: rows.cycles.map((c) => ({
@@ -160,6 +167,6 @@ export function buildEvidenceReport(rows: ReportRows, generatedAt: number): Evid
     }),
     rto: measure(run.rto_s, rows.targets.rto_s),
     rpo: measure(run.data_loss_s, rows.targets.rpo_s),
-    cleanup: cleanupOf(rows.drill),
+    cleanup: cleanupOf(rows.run, rows.drill),
   };
 }

@@ -170,6 +170,23 @@ export async function cleanupDrill(
   return drillCleanupOf(db, runId);
 }
 
+/** Each step a drill would skip (no drill behaviour for its type or params), with the fix. */
+export function drillGaps(plan: Plan): Array<{ path: string; message: string }> {
+  return plan.stages.flatMap((stage, i) =>
+    stage.steps.flatMap((step, j) => {
+      const found = drillFor(step.type, step.params);
+      return 'missing' in found
+        ? [
+            {
+              path: `runbooks.${plan.runbook}.stages[${i}].steps[${j}] (${step.name})`,
+              message: found.missing,
+            },
+          ]
+        : [];
+    }),
+  );
+}
+
 /** The recorded cleanup of a drill run. */
 export function drillCleanupOf(db: SqliteDatabase, runId: string): DrillCleanup {
   const rows = db

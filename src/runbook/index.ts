@@ -34,7 +34,7 @@ export {
   type RunbookReadiness,
   type StepReadiness,
 } from './readiness.js';
-export { DRILL_TRIGGER, drillCleanupOf, isDrillRun, type DrillCleanup } from './drill-mode.js';
+export { DRILL_TRIGGER, drillCleanupOf, drillGaps, isDrillRun, type DrillCleanup } from './drill-mode.js';
 export { buildReport, formatReport, formatSeconds, type RunReport } from './report.js';
 export {
   FailbackMonitor,

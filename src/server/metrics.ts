@@ -250,10 +250,11 @@ export class ServerMetrics {
     });
     new Gauge({
       name: 'phoenix_drill_last_rto_seconds',
-      help: 'RTO measured by the last successful drill that ran the runbook (mode run); 0 when none measured one',
+      help: 'RTO measured by the last successful drill that ran the runbook (mode run); NaN when none measured one',
       registers,
       collect() {
-        this.set(drills.lastSuccess()?.rto_s ?? 0);
+        // NaN, not 0, when no drill measured one: 0 would read as an instant recovery.
+        this.set(drills.lastSuccess()?.rto_s ?? NaN);
       },
     });
   }

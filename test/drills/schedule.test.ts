@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/index.js';
 import { DrillScheduler, DrillStore } from '../../src/drills/index.js';
+import { Journal } from '../../src/runbook/index.js';
 import { evidenceReport } from '../../src/report/index.js';
 import { RunbookEngine } from '../../src/runbook/index.js';
 import { startServer } from '../../src/server/index.js';
@@ -17,7 +18,7 @@ function drillWorld(drills: Record<string, unknown>, binary = 'sh') {
   const step = (name: string) => ({
     name,
     type: 'command',
-    params: { command: binary, args: ['-c', 'true'] },
+    params: { command: binary, args: ['-c', 'true'], drill: 'run' },
   });
   const { config } = reportConfig(dir, {
     drills: { schedule: '0 3 * * 1', runbook: 'dr_failover', ...drills },
@@ -114,15 +115,25 @@ test('a drill in run mode measures an RTO, and /metrics exposes the last success
       isLeader: () => true,
       engine,
     });
+    const metrics = async () =>
+      (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${READ_TOKEN}` } })).text();
+    const value = (name: string, text: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    // Before any drill measured one, the RTO is NaN, never a 0 that reads as an instant recovery.
+    // (prom-client writes it "Nan"; Prometheus parses any case of NaN.)
+    const before = value('phoenix_drill_last_rto_seconds', await metrics());
+    assert.match(before ?? '', /^nan$/i);
     const drill = await scheduler.runSlot(null);
     assert.equal(drill?.status, 'succeeded', drill?.detail ?? '');
     assert.ok(drill!.run_id && drill!.rto_s! > 0);
-    const metrics = await (
-      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${READ_TOKEN}` } })
-    ).text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
-    assert.equal(value('phoenix_drill_last_success_timestamp_seconds'), drill!.finished_at);
-    assert.equal(value('phoenix_drill_last_rto_seconds'), drill!.rto_s);
+    // The run mode runs the runbook in drill mode: each step's rehearsal (here `drill: run`).
+    const run = new Journal(world.db).steps(drill!.run_id!);
+    assert.deepEqual(
+      run.map((s) => s.summary?.slice(0, 7)),
+      ['drill: ', 'drill: '],
+    );
+    const text = await metrics();
+    assert.equal(Number(value('phoenix_drill_last_success_timestamp_seconds', text)), drill!.finished_at);
+    assert.equal(Number(value('phoenix_drill_last_rto_seconds', text)), drill!.rto_s);
   } finally {
     await server.close();
     world.cleanup();

@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
-import { DEFAULT_LAB_DIR, labDown, labStatus, labUp, type LabStatus } from '../../lab/index.js';
+import {
+  DEFAULT_LAB_DIR,
+  labDown,
+  labStatus,
+  labUp,
+  readLabState,
+  type LabState,
+  type LabStatus,
+} from '../../lab/index.js';
+import { LAB_FAULTS, labFault, type LabFault } from '../../lab/faults.js';
 import { UserError } from '../errors.js';
 
 function printStatus(status: LabStatus): void {
@@ -14,6 +23,20 @@ function printStatus(status: LabStatus): void {
       `  ${component.up ? 'up  ' : 'DOWN'}  ${component.name.padEnd(width)}  ${component.detail}\n`,
     );
   }
+}
+
+/** What `lab up` prints: the controller to run, the dashboard to open, the faults to try. */
+function tour(state: LabState, dirFlag: string): string {
+  return [
+    '',
+    'Watch a decision form (two terminals):',
+    `  1. phoenix run --config ${state.configFile}`,
+    `  2. phoenix lab fault regional-outage${dirFlag}    (or bad-deploy, zone-loss; then: phoenix lab fault heal${dirFlag})`,
+    `Open the dashboard: http://127.0.0.1:${state.dashboardPort}/`,
+    `A failover waits for your approval there (or phoenix approve RUN_ID --config ${state.configFile}).`,
+    `Stop it all with: phoenix lab down${dirFlag}`,
+    '',
+  ].join('\n');
 }
 
 export function registerLab(program: Command): void {
@@ -49,9 +72,7 @@ export function registerLab(program: Command): void {
         process.stdout.write(JSON.stringify(await labStatus({ dir: state.dir })) + '\n');
       } else {
         printStatus(await labStatus({ dir: state.dir }));
-        process.stdout.write(
-          `stop it with: phoenix lab down${options.dir === DEFAULT_LAB_DIR ? '' : ` --dir ${options.dir}`}\n`,
-        );
+        process.stdout.write(tour(state, options.dir === DEFAULT_LAB_DIR ? '' : ` --dir ${options.dir}`));
       }
     });
 
@@ -71,6 +92,22 @@ export function registerLab(program: Command): void {
             ? `stopped ${result.stopped.join(', ')}; removed ${result.dir}\n`
             : `nothing was running; removed ${result.dir}\n`,
         );
+    });
+
+  lab
+    .command('fault')
+    .description('inject a fault into the running lab while a controller watches it; heal clears it')
+    .argument('<fault>', LAB_FAULTS.join(' | '))
+    .option('--dir <path>', 'lab directory', DEFAULT_LAB_DIR)
+    .action(async (fault: string, options: { dir: string }) => {
+      if (!LAB_FAULTS.includes(fault as LabFault))
+        throw new UserError(`unknown fault "${fault}"; use one of ${LAB_FAULTS.join(', ')}`);
+      const state = readLabState(options.dir);
+      if (!state) throw new UserError(`no lab in ${options.dir}; start one with \`phoenix lab up\``);
+      const done = await labFault(state, fault as LabFault).catch((error: Error) => {
+        throw new UserError(`lab fault ${fault} failed: ${error.message}`);
+      });
+      process.stdout.write(`${done}\n`);
     });
 
   lab

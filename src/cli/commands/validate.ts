@@ -7,16 +7,26 @@ import {
   type PhoenixConfig,
 } from '../../config/index.js';
 
-/** Every runbook step's parameters, checked against its step type's schema (as `phoenix plan` does). */
-async function runbookIssues(config: PhoenixConfig): Promise<{ file: string; issues: ConfigIssue[] }[]> {
-  if (!config.raw.runbooks) return [];
+interface RunbookCheck {
+  problems: { file: string; issues: ConfigIssue[] }[];
+  /** Steps a drill would skip (no drill behaviour): the configuration is valid, the drill is partial. */
+  warnings: { path: string; message: string }[];
+}
+
+/**
+ * Every runbook step's parameters, checked against its step type's schema (as `phoenix plan` does), and
+ * whether each step can rehearse itself in a drill.
+ */
+async function runbookIssues(config: PhoenixConfig): Promise<RunbookCheck> {
+  if (!config.raw.runbooks) return { problems: [], warnings: [] };
   // The step types pull in cloud SDKs; load them only when there are runbooks to check.
-  const { buildPlan, configuredRunbooks, PlanError } = await import('../../runbook/index.js');
+  const { buildPlan, configuredRunbooks, drillGaps, PlanError } = await import('../../runbook/index.js');
   const found: { file: string; issues: ConfigIssue[] }[] = [];
+  const warnings: RunbookCheck['warnings'] = [];
   try {
     for (const name of configuredRunbooks(config)) {
       try {
-        buildPlan(config, name);
+        warnings.push(...drillGaps(buildPlan(config, name)));
       } catch (error) {
         if (!(error instanceof PlanError)) throw error;
         found.push({ file: error.source, issues: error.issues });
@@ -27,7 +37,7 @@ async function runbookIssues(config: PhoenixConfig): Promise<{ file: string; iss
     if (!(error instanceof PlanError)) throw error;
     found.push({ file: error.source, issues: error.issues });
   }
-  return found;
+  return { problems: found, warnings };
 }
 
 export function registerValidate(program: Command): void {
@@ -40,10 +50,11 @@ export function registerValidate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (file: string, options: { json?: boolean }) => {
       let problems: { file: string; issues: ConfigIssue[] }[];
+      let warnings: RunbookCheck['warnings'] = [];
       let config: PhoenixConfig | undefined;
       try {
         config = loadConfig(file);
-        problems = await runbookIssues(config);
+        ({ problems, warnings } = await runbookIssues(config));
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         problems = [{ file, issues: error.issues }];
@@ -55,6 +66,8 @@ export function registerValidate(program: Command): void {
             file,
             valid: flat.length === 0,
             problems: flat.map(({ path, message }) => ({ path, message })),
+            // Only when there are some: the shape of a clean result stays as it was.
+            ...(warnings.length ? { warnings } : {}),
           }) + '\n',
         );
       } else if (flat.length === 0 && config) {
@@ -65,6 +78,8 @@ export function registerValidate(program: Command): void {
       } else {
         for (const issue of flat) process.stderr.write(formatIssue(issue.file, issue) + '\n');
       }
+      if (!options.json)
+        for (const w of warnings) process.stderr.write(`${file}: warning (drill): ${w.path}: ${w.message}\n`);
       if (flat.length) process.exitCode = 2;
     });
 }
