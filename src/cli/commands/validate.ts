@@ -30,6 +30,20 @@ async function runbookIssues(config: PhoenixConfig): Promise<{ file: string; iss
   return found;
 }
 
+/** Secrets a runbook needs that are held only in the primary region: valid, but lost with that region. */
+async function secretWarnings(config: PhoenixConfig): Promise<string[]> {
+  const { findReferences, runbookSecretsOnlyInPrimary, secretRegions } =
+    await import('../../secrets/index.js');
+  const refs = [...findReferences(config.raw.runbooks).values()];
+  if (!refs.some((r) => typeof r !== 'string' && r.store === 'aws-sm')) return [];
+  const found = await runbookSecretsOnlyInPrimary(
+    config.raw.runbooks,
+    config.topology.primary.region,
+    secretRegions(),
+  );
+  return [...found].flatMap(([runbook, warnings]) => warnings.map((w) => `runbooks.${runbook}: ${w}`));
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
@@ -49,12 +63,14 @@ export function registerValidate(program: Command): void {
         problems = [{ file, issues: error.issues }];
       }
       const flat = problems.flatMap((p) => p.issues.map((issue) => ({ ...issue, file: p.file })));
+      const warnings = config && flat.length === 0 ? await secretWarnings(config) : [];
       if (options.json) {
         process.stdout.write(
           JSON.stringify({
             file,
             valid: flat.length === 0,
             problems: flat.map(({ path, message }) => ({ path, message })),
+            ...(warnings.length ? { warnings } : {}),
           }) + '\n',
         );
       } else if (flat.length === 0 && config) {
@@ -62,6 +78,7 @@ export function registerValidate(program: Command): void {
         process.stdout.write(
           `${file}: valid (${signals} scored signals, analyzer ${config.decision.analyzer}, interval ${config.interval_s}s)\n`,
         );
+        for (const warning of warnings) process.stderr.write(`${file}: warning: ${warning}\n`);
       } else {
         for (const issue of flat) process.stderr.write(formatIssue(issue.file, issue) + '\n');
       }
