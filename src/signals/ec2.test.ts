@@ -8,6 +8,20 @@ import { createSignalSource, startAgentServer, type AgentServer } from './index.
 
 const KEY = 'AKIAPROBE';
 
+/** One collection of the `aws_cross_region` signal configured as `probe`. */
+async function collectCrossRegion(probe: Record<string, unknown>): Promise<Signal> {
+  const config = parseConfig({
+    probes: { timeout: '3s', signals: { aws_cross_region: probe } },
+    decision: { analyzer: 'threshold' },
+  });
+  const source = createSignalSource(config);
+  try {
+    return (await source.collect(Date.now() / 1000)).aws_cross_region!;
+  } finally {
+    await source.close();
+  }
+}
+
 describe('ec2_api against a local EC2 Query API that throttles, denies and fails', () => {
   let ec2: Awaited<ReturnType<typeof ec2QueryServer>>;
   before(async () => {
@@ -19,34 +33,17 @@ describe('ec2_api against a local EC2 Query API that throttles, denies and fails
   });
   after(() => ec2?.close());
 
-  const probe = async (extra: Record<string, unknown> = {}): Promise<Signal> => {
-    const config = parseConfig({
-      probes: {
-        timeout: '3s',
-        signals: {
-          aws_cross_region: {
-            type: 'ec2_api',
-            region: 'us-east-1',
-            endpoint: ec2.url,
-            access_key_id: KEY,
-            secret_access_key: 'secret',
-            vantage: 'us-west-2',
-            dry_run: [
-              { operation: 'RunInstances', params: { ImageId: 'ami-0abc', InstanceType: 't3.micro' } },
-            ],
-            ...extra,
-          },
-        },
-      },
-      decision: { analyzer: 'threshold' },
+  const probe = (extra: Record<string, unknown> = {}): Promise<Signal> =>
+    collectCrossRegion({
+      type: 'ec2_api',
+      region: 'us-east-1',
+      endpoint: ec2.url,
+      access_key_id: KEY,
+      secret_access_key: 'secret',
+      vantage: 'us-west-2',
+      dry_run: [{ operation: 'RunInstances', params: { ImageId: 'ami-0abc', InstanceType: 't3.micro' } }],
+      ...extra,
     });
-    const source = createSignalSource(config);
-    try {
-      return (await source.collect(Date.now() / 1000)).aws_cross_region!;
-    } finally {
-      await source.close();
-    }
-  };
   const reset = (): void => {
     Object.assign(ec2.state, { throttle: 0, unavailable: false, hang: false, deny: [] });
     ec2.state.actions.length = 0;
@@ -192,25 +189,10 @@ describe('ec2_api from more than one vantage region', () => {
     await Promise.all([here?.close(), there?.close()]);
   });
 
-  const probe = async (agentUrl = agent.url): Promise<Signal> => {
-    const config = parseConfig({
-      probes: {
-        timeout: '3s',
-        signals: {
-          aws_cross_region: ec2Probe(here.url, 'us-west-2', {
-            agents: [{ name: 'eu-west-1', url: agentUrl, token: TOKEN }],
-          }),
-        },
-      },
-      decision: { analyzer: 'threshold' },
-    });
-    const source = createSignalSource(config);
-    try {
-      return (await source.collect(Date.now() / 1000)).aws_cross_region!;
-    } finally {
-      await source.close();
-    }
-  };
+  const probe = (agentUrl = agent.url): Promise<Signal> =>
+    collectCrossRegion(
+      ec2Probe(here.url, 'us-west-2', { agents: [{ name: 'eu-west-1', url: agentUrl, token: TOKEN }] }),
+    );
 
   test('one vantage seeing the API fail is degraded, not the region failing; each vantage reported', async () => {
     here.state.unavailable = true;
