@@ -7,3 +7,4 @@ export {
 } from './references.js';
 export { secretReader, secretRegions, type SecretReader, type SecretStoreOptions } from './stores.js';
 export { SecretCache, secretsOnlyInPrimary } from './cache.js';
+export { runbookSecretsOnlyInPrimary, withSecretResidency } from './residency.js';

@@ -6,11 +6,14 @@ import { join } from 'node:path';
 import { ConfigError, keepSecretsCurrent, loadConfig, loadConfigWithSecrets } from '../config/index.js';
 import { buildPlan } from '../runbook/index.js';
 import { httpServer } from '../../test/helpers/servers.js';
+import { runCli } from '../../test/helpers/paths.js';
 import {
   SecretCache,
   secretReader,
   secretRegions,
   secretsOnlyInPrimary,
+  runbookSecretsOnlyInPrimary,
+  withSecretResidency,
   type SecretReference,
 } from './index.js';
 
@@ -175,6 +178,57 @@ runbooks:
     } finally {
       await store.close();
     }
+  });
+
+  test('a runbook that needs a secret held only in the primary region is not ready, and validate warns', async () => {
+    const path = file(`topology:
+  primary: { cloud: aws, region: us-east-1 }
+  dr: { cloud: azure, region: westeurope }
+runbooks:
+  dr_failover:
+    stages:
+      - name: page
+        steps:
+          - { name: pd, type: command, params: { command: "true", env: { KEY: "\${aws-sm:prod/pagerduty}" } } }
+  region_failover:
+    stages:
+      - name: db
+        steps:
+          - { name: db, type: command, params: { command: "true", env: { PW: "\${aws-sm:prod/db#password}" } } }
+`);
+    const written = loadConfig(path).raw.runbooks;
+    const found = await runbookSecretsOnlyInPrimary(written, 'us-east-1', secretRegions(options().aws));
+    assert.deepEqual([...found.keys()], ['dr_failover'], 'prod/db has a us-west-2 replica');
+    const ready = withSecretResidency(
+      [
+        { runbook: 'dr_failover', ok: true, problems: [] as string[] },
+        { runbook: 'region_failover', ok: true, problems: [] as string[] },
+      ],
+      found,
+    );
+    assert.equal(ready[0]!.ok, false);
+    assert.match(ready[0]!.problems[0]!, /prod\/pagerduty\} is held only in us-east-1/);
+    assert.equal(ready[1]!.ok, true);
+    // `phoenix validate` asks Secrets Manager through the SDK's own settings (here: the stand-in).
+    const result = await runCli(['validate', '--json', path], {
+      env: {
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+        AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
+      },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout) as {
+      valid: boolean;
+      warnings: Array<{ path: string; message: string }>;
+    };
+    assert.equal(out.valid, true);
+    // The other warnings are the drill's (command steps without drill behaviour).
+    const secrets = out.warnings.filter((w) => /held only in/.test(w.message));
+    assert.equal(secrets.length, 1, result.stdout);
+    assert.equal(secrets[0]!.path, 'runbooks.dr_failover');
+    assert.match(secrets[0]!.message, /prod\/pagerduty.*ReplicateSecretToRegions/);
   });
 
   test('validation understands references without reading them, and reports malformed ones', () => {

@@ -124,7 +124,7 @@ export function secretReader(options: SecretStoreOptions = {}): SecretReader {
 }
 
 /** Where a Secrets Manager secret is held: its primary region and its replicas (DescribeSecret). */
-export function secretRegions(options: SecretStoreOptions['aws'] = {}) {
+export function secretRegions(options: SecretStoreOptions['aws'] = {}, timeoutMs = 5000) {
   return async (ref: SecretReference): Promise<string[]> => {
     if (ref.store !== 'aws-sm') return [];
     const { SecretsManagerClient, DescribeSecretCommand } = await import('@aws-sdk/client-secrets-manager');
@@ -133,9 +133,13 @@ export function secretRegions(options: SecretStoreOptions['aws'] = {}) {
       region,
       endpoint: options.endpoint,
       credentials: options.credentials,
+      maxAttempts: 2,
     });
     try {
-      const out = await client.send(new DescribeSecretCommand({ SecretId: ref.secretId }));
+      // A readiness pass must not hang on a region that does not answer.
+      const out = await client.send(new DescribeSecretCommand({ SecretId: ref.secretId }), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      });
       const home = out.PrimaryRegion ?? region ?? (await client.config.region());
       return [home, ...(out.ReplicationStatus ?? []).map((r) => r.Region ?? '')].filter(Boolean);
     } finally {

@@ -4,9 +4,23 @@ import { parseConfig } from '../config/index.js';
 import type { CrossRegionCheck, Signal } from '../core/index.js';
 import { ec2QueryServer } from '../../test/helpers/ec2-query.js';
 import { closedPort } from '../../test/helpers/servers.js';
-import { createSignalSource } from './index.js';
+import { createSignalSource, startAgentServer, type AgentServer } from './index.js';
 
 const KEY = 'AKIAPROBE';
+
+/** One collection of the `aws_cross_region` signal configured as `probe`. */
+async function collectCrossRegion(probe: Record<string, unknown>): Promise<Signal> {
+  const config = parseConfig({
+    probes: { timeout: '3s', signals: { aws_cross_region: probe } },
+    decision: { analyzer: 'threshold' },
+  });
+  const source = createSignalSource(config);
+  try {
+    return (await source.collect(Date.now() / 1000)).aws_cross_region!;
+  } finally {
+    await source.close();
+  }
+}
 
 describe('ec2_api against a local EC2 Query API that throttles, denies and fails', () => {
   let ec2: Awaited<ReturnType<typeof ec2QueryServer>>;
@@ -19,34 +33,17 @@ describe('ec2_api against a local EC2 Query API that throttles, denies and fails
   });
   after(() => ec2?.close());
 
-  const probe = async (extra: Record<string, unknown> = {}): Promise<Signal> => {
-    const config = parseConfig({
-      probes: {
-        timeout: '3s',
-        signals: {
-          aws_cross_region: {
-            type: 'ec2_api',
-            region: 'us-east-1',
-            endpoint: ec2.url,
-            access_key_id: KEY,
-            secret_access_key: 'secret',
-            vantage: 'us-west-2',
-            dry_run: [
-              { operation: 'RunInstances', params: { ImageId: 'ami-0abc', InstanceType: 't3.micro' } },
-            ],
-            ...extra,
-          },
-        },
-      },
-      decision: { analyzer: 'threshold' },
+  const probe = (extra: Record<string, unknown> = {}): Promise<Signal> =>
+    collectCrossRegion({
+      type: 'ec2_api',
+      region: 'us-east-1',
+      endpoint: ec2.url,
+      access_key_id: KEY,
+      secret_access_key: 'secret',
+      vantage: 'us-west-2',
+      dry_run: [{ operation: 'RunInstances', params: { ImageId: 'ami-0abc', InstanceType: 't3.micro' } }],
+      ...extra,
     });
-    const source = createSignalSource(config);
-    try {
-      return (await source.collect(Date.now() / 1000)).aws_cross_region!;
-    } finally {
-      await source.close();
-    }
-  };
   const reset = (): void => {
     Object.assign(ec2.state, { throttle: 0, unavailable: false, hang: false, deny: [] });
     ec2.state.actions.length = 0;
@@ -148,5 +145,89 @@ describe('ec2_api against a local EC2 Query API that throttles, denies and fails
     const s = await probe({ endpoint: `http://127.0.0.1:${port}`, timeout: '1s' });
     assert.equal(s.status, 'error');
     assert.match(String(check(s, 'DescribeAvailabilityZones')?.error), /connection refused/);
+  });
+});
+
+describe('ec2_api from more than one vantage region', () => {
+  const ZONES = [
+    { name: 'us-east-1a', id: 'use1-az4', state: 'available' as const },
+    { name: 'us-east-1b', id: 'use1-az6', state: 'available' as const },
+  ];
+  const TOKEN = 'vantage-token';
+  // What each vantage region reaches: the controller's path and the agent's path to the same API.
+  let here: Awaited<ReturnType<typeof ec2QueryServer>>;
+  let there: Awaited<ReturnType<typeof ec2QueryServer>>;
+  let agent: AgentServer;
+  let closeAgentSource: () => Promise<void>;
+  const ec2Probe = (endpoint: string, vantage: string, extra: Record<string, unknown> = {}) => ({
+    type: 'ec2_api',
+    region: 'us-east-1',
+    endpoint,
+    access_key_id: KEY,
+    secret_access_key: 'secret',
+    vantage,
+    calls: ['DescribeAvailabilityZones'],
+    ...extra,
+  });
+  before(async () => {
+    [here, there] = await Promise.all([
+      ec2QueryServer(KEY, 'us-east-1', structuredClone(ZONES)),
+      ec2QueryServer(KEY, 'us-east-1', structuredClone(ZONES)),
+    ]);
+    const agentSource = createSignalSource(
+      parseConfig({
+        probes: { timeout: '2s', signals: { aws_cross_region: ec2Probe(there.url, 'eu-west-1') } },
+        decision: { analyzer: 'threshold' },
+      }),
+    );
+    closeAgentSource = () => agentSource.close();
+    agent = await startAgentServer({ name: 'eu-west-1', source: agentSource, token: TOKEN });
+  });
+  after(async () => {
+    await agent?.close();
+    await closeAgentSource?.();
+    await Promise.all([here?.close(), there?.close()]);
+  });
+
+  const probe = (agentUrl = agent.url): Promise<Signal> =>
+    collectCrossRegion(
+      ec2Probe(here.url, 'us-west-2', { agents: [{ name: 'eu-west-1', url: agentUrl, token: TOKEN }] }),
+    );
+
+  test('one vantage seeing the API fail is degraded, not the region failing; each vantage reported', async () => {
+    here.state.unavailable = true;
+    there.state.unavailable = false;
+    const s = await probe();
+    assert.equal(s.status, 'degraded', String(s.detail));
+    assert.deepEqual(s.vantage_points, { 'us-west-2': 'error', 'eu-west-1': 'ok' });
+    assert.match(
+      String(s.detail),
+      /1 of 2 vantage points see the EC2 API fail \(quorum 2\): not the region failing/,
+    );
+    assert.deepEqual(
+      (s.checks as CrossRegionCheck[]).map((c) => [c.from, c.operation, c.ok]),
+      [
+        ['us-west-2', 'DescribeAvailabilityZones', 0],
+        ['eu-west-1', 'DescribeAvailabilityZones', 1],
+      ],
+    );
+    assert.deepEqual(s.zone_states, { 'use1-az4': 'available', 'use1-az6': 'available' });
+  });
+
+  test('every vantage seeing it fail is the region failing', async () => {
+    here.state.unavailable = true;
+    there.state.unavailable = true;
+    const s = await probe();
+    assert.equal(s.status, 'error', String(s.detail));
+    assert.deepEqual(s.vantage_points, { 'us-west-2': 'error', 'eu-west-1': 'error' });
+  });
+
+  test('an agent that cannot be reached is no vote: the one failing vantage stays short of the quorum', async () => {
+    here.state.unavailable = true;
+    const s = await probe(`http://127.0.0.1:${await closedPort()}`);
+    assert.equal(s.status, 'degraded', String(s.detail));
+    assert.deepEqual(s.vantage_points, { 'us-west-2': 'error', 'eu-west-1': 'unknown' });
+    assert.match(String(s.detail), /eu-west-1: agent unreachable/);
+    here.state.unavailable = false;
   });
 });

@@ -2,7 +2,8 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import pRetry, { AbortError } from 'p-retry';
 import type { CrossRegionCheck, Signal } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
-import { describeError, ms, round, type Probe } from './probe.js';
+import { describeError, ms, round, type Probe, type ProbeRunContext } from './probe.js';
+import { askAgent } from './uptime.js';
 
 type Ec2Sdk = typeof import('@aws-sdk/client-ec2');
 
@@ -236,50 +237,115 @@ export function ec2Signal(
   return signal;
 }
 
+/** One vantage point's view of the region's EC2 API; no `signal` when it could not tell (agent unreachable). */
+export interface Ec2VantageView {
+  vantage: string;
+  signal?: Signal;
+  detail?: string;
+}
+
+const ZONE_MEASURES = ['zones_total', 'zones_available', 'zone_states', 'latency_ms'] as const;
+
+/**
+ * The region's EC2 signal from several vantage points (this controller and
+ * `phoenix agent`s in other regions): error only when `quorum` of them see the
+ * API fail, so one vantage's own trouble (its network, its region) is not
+ * taken for the region failing. Every vantage's calls stay in `checks`.
+ */
+export function combineEc2Vantages(region: string, views: Ec2VantageView[], quorum: number): Signal {
+  const statusOf = (v: Ec2VantageView) => v.signal?.status ?? 'unknown';
+  const answered = views.filter((v) => statusOf(v) !== 'unknown');
+  const failing = answered.filter((v) => statusOf(v) === 'error');
+  const status =
+    answered.length === 0
+      ? 'unknown'
+      : failing.length >= quorum
+        ? 'error'
+        : answered.some((v) => statusOf(v) !== 'ok')
+          ? 'degraded'
+          : 'ok';
+  // Zone facts from the first vantage that listed them (this controller's, when it answered).
+  const zones = answered.find((v) => v.signal?.zone_states)?.signal;
+  const signal: Signal = {
+    status,
+    region,
+    checks: views.flatMap((v) => (v.signal?.checks as CrossRegionCheck[] | undefined) ?? []),
+    vantage_points: Object.fromEntries(views.map((v) => [v.vantage, statusOf(v)])),
+    quorum,
+    ...Object.fromEntries(ZONE_MEASURES.filter((k) => zones?.[k] !== undefined).map((k) => [k, zones![k]])),
+  };
+  const notes = views
+    .filter((v) => statusOf(v) !== 'ok')
+    .map((v) => `${v.vantage}: ${v.signal?.detail ?? v.detail ?? statusOf(v)}`);
+  if (failing.length && status !== 'error')
+    notes.unshift(
+      `${failing.length} of ${views.length} vantage points see the EC2 API fail (quorum ${quorum}): not the region failing`,
+    );
+  if (notes.length) signal.detail = notes.join('; ');
+  return signal;
+}
+
+function ec2Client(sdk: Ec2Sdk, region: string, config: ProbeConfig): EC2Client {
+  return new sdk.EC2Client({
+    region,
+    endpoint: config.endpoint,
+    maxAttempts: 1,
+    ...(config.access_key_id
+      ? {
+          credentials: {
+            accessKeyId: config.access_key_id,
+            secretAccessKey: config.secret_access_key!,
+            sessionToken: config.session_token,
+          },
+        }
+      : {}),
+  });
+}
+
 /**
  * `ec2_api` (the `aws_cross_region` signal): several EC2 calls against a
  * region (describe calls, and dry runs of what the failover needs), each
  * retried with backoff inside the probe's deadline, each reported as a
  * `checks` fact. Throttling and auth errors are reported, never counted as
- * the region failing.
+ * the region failing. With `agents`, the same probe on `phoenix agent`s in
+ * other regions is asked too, and the vantage points are combined.
  */
 export function ec2ApiProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
   let client: EC2Client | undefined;
   const region = config.region!;
   const vantage = config.vantage ?? process.env.AWS_REGION ?? 'controller';
   const specs = callSpecs(config);
+  const agents = config.agents ?? [];
+  const local = config.local ?? true;
+  const quorum = Math.min(config.quorum ?? 2, agents.length + (local ? 1 : 0));
+  const fromHere = async (context: ProbeRunContext): Promise<Signal> => {
+    // The SDK is large; load it only when an ec2_api probe runs.
+    const sdk = await import('@aws-sdk/client-ec2');
+    const ec2 = (client ??= ec2Client(sdk, region, config));
+    // Leave a fifth of the deadline to report what the calls saw.
+    const deadline = performance.now() + ms(timeout_s) * 0.8;
+    const results = await Promise.all(
+      specs.map((spec) => context.limit(() => callWithRetries(ec2, sdk, spec, deadline, context.signal))),
+    );
+    if (context.signal.aborted) return { status: 'unknown', region, detail: 'aborted' };
+    return ec2Signal(region, vantage, results, config.max_latency);
+  };
   return {
     name,
     type: 'ec2_api',
     timeout_s,
     async prepare() {
-      await import('@aws-sdk/client-ec2');
+      if (local) await import('@aws-sdk/client-ec2');
     },
     async run(context) {
-      // The SDK is large; load it only when an ec2_api probe runs.
-      const sdk = await import('@aws-sdk/client-ec2');
-      client ??= new sdk.EC2Client({
-        region,
-        endpoint: config.endpoint,
-        maxAttempts: 1,
-        ...(config.access_key_id
-          ? {
-              credentials: {
-                accessKeyId: config.access_key_id,
-                secretAccessKey: config.secret_access_key!,
-                sessionToken: config.session_token,
-              },
-            }
-          : {}),
-      });
-      const ec2 = client;
-      // Leave a fifth of the deadline to report what the calls saw.
-      const deadline = performance.now() + ms(timeout_s) * 0.8;
-      const results = await Promise.all(
-        specs.map((spec) => context.limit(() => callWithRetries(ec2, sdk, spec, deadline, context.signal))),
+      if (!agents.length) return fromHere(context);
+      const views: Array<Promise<Ec2VantageView>> = agents.map((agent) =>
+        context
+          .limit(() => askAgent(agent, agent.signal ?? name, Math.max(0.1, timeout_s * 0.9), context))
+          .then((v) => ({ vantage: v.vantage, signal: v.signal, detail: v.detail })),
       );
-      if (context.signal.aborted) return { status: 'unknown', region, detail: 'aborted' };
-      return ec2Signal(region, vantage, results, config.max_latency);
+      if (local) views.unshift(fromHere(context).then((signal) => ({ vantage, signal })));
+      return combineEc2Vantages(region, await Promise.all(views), quorum);
     },
     async close() {
       client?.destroy();

@@ -11,6 +11,8 @@ export interface VantageVerdict {
   verdict: 'up' | 'down' | 'unknown';
   detail?: string;
   latency_ms?: number;
+  /** The agent's whole signal, when it answered with one. */
+  signal?: Signal;
 }
 
 /** The agent's answer to GET /v1/signals/:name. */
@@ -72,7 +74,7 @@ export async function askAgent(
         verdict: 'unknown',
         detail: 'agent answer has no signal.status; is that a phoenix agent?',
       };
-    const result: VantageVerdict = { vantage, verdict: verdictOf(status) };
+    const result: VantageVerdict = { vantage, verdict: verdictOf(status), signal: report.signal };
     if (report.signal.detail) result.detail = String(report.signal.detail);
     if (typeof report.signal.latency_ms === 'number') result.latency_ms = report.signal.latency_ms;
     return result;

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
-import { keepSecretsCurrent, loadConfigWithSecrets } from '../../config/index.js';
-import { SecretCache, secretReader } from '../../secrets/index.js';
+import { keepSecretsCurrent, loadConfig, loadConfigWithSecrets } from '../../config/index.js';
+import {
+  runbookSecretsOnlyInPrimary,
+  SecretCache,
+  secretReader,
+  secretRegions,
+  withSecretResidency,
+} from '../../secrets/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
 import { FencedError } from '../../store/index.js';
 import {
   createRunbookDecisionSink,
+  readiness as runbookReadiness,
   ReadinessMonitor,
   FailbackMonitor,
   resumeInterruptedRuns,
@@ -171,6 +178,16 @@ export function registerRun(program: Command): void {
         ? new ReadinessMonitor({
             config,
             logger: logger.child({ component: 'readiness' }),
+            // Plus a secret a runbook needs that is held only in the primary region (DESIGN principle 10).
+            check: async () =>
+              withSecretResidency(
+                await runbookReadiness(config),
+                await runbookSecretsOnlyInPrimary(
+                  loadConfig(options.config).raw.runbooks,
+                  config.topology.primary.region,
+                  secretRegions(),
+                ),
+              ),
             onChange: (report, previous) => {
               if (built.leader?.isLeader()) notifier?.onReadiness(report, previous);
             },

@@ -40,6 +40,22 @@ async function runbookIssues(config: PhoenixConfig): Promise<RunbookCheck> {
   return { problems: found, warnings };
 }
 
+/** Secrets a runbook needs that are held only in the primary region: valid, but lost with that region. */
+async function secretWarnings(config: PhoenixConfig): Promise<Array<{ path: string; message: string }>> {
+  const { findReferences, runbookSecretsOnlyInPrimary, secretRegions } =
+    await import('../../secrets/index.js');
+  const refs = [...findReferences(config.raw.runbooks).values()];
+  if (!refs.some((r) => typeof r !== 'string' && r.store === 'aws-sm')) return [];
+  const found = await runbookSecretsOnlyInPrimary(
+    config.raw.runbooks,
+    config.topology.primary.region,
+    secretRegions(),
+  );
+  return [...found].flatMap(([runbook, warnings]) =>
+    warnings.map((message) => ({ path: `runbooks.${runbook}`, message })),
+  );
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
@@ -60,6 +76,7 @@ export function registerValidate(program: Command): void {
         problems = [{ file, issues: error.issues }];
       }
       const flat = problems.flatMap((p) => p.issues.map((issue) => ({ ...issue, file: p.file })));
+      const secrets = config && flat.length === 0 ? await secretWarnings(config) : [];
       if (options.json) {
         process.stdout.write(
           JSON.stringify({
@@ -67,7 +84,7 @@ export function registerValidate(program: Command): void {
             valid: flat.length === 0,
             problems: flat.map(({ path, message }) => ({ path, message })),
             // Only when there are some: the shape of a clean result stays as it was.
-            ...(warnings.length ? { warnings } : {}),
+            ...(warnings.length || secrets.length ? { warnings: [...warnings, ...secrets] } : {}),
           }) + '\n',
         );
       } else if (flat.length === 0 && config) {
@@ -75,6 +92,7 @@ export function registerValidate(program: Command): void {
         process.stdout.write(
           `${file}: valid (${signals} scored signals, analyzer ${config.decision.analyzer}, interval ${config.interval_s}s)\n`,
         );
+        for (const w of secrets) process.stderr.write(`${file}: warning: ${w.path}: ${w.message}\n`);
       } else {
         for (const issue of flat) process.stderr.write(formatIssue(issue.file, issue) + '\n');
       }

@@ -107,6 +107,9 @@ const KEYS_BY_TYPE: Record<ProbeType, string[]> = {
     'calls',
     'dry_run',
     'vantage',
+    'local',
+    'agents',
+    'quorum',
   ],
   http: ['url', 'method', 'expect_status', 'body_match', 'max_latency', 'headers', 'insecure'],
   tcp: ['host', 'port', 'max_latency'],
@@ -147,11 +150,11 @@ export const probeSchema = z
     max_latency: durationSchema.optional(),
     headers: z.record(z.string(), z.string()).optional(),
     insecure: z.boolean().optional(),
-    // external_uptime
+    // external_uptime, ec2_api
     /** Whether this process is a vantage point too (default true). */
     local: z.boolean().optional(),
     agents: z.array(agentSchema).optional(),
-    /** Vantage points that must agree the endpoint is down before the signal is error (default 2, at most the number of vantage points). */
+    /** Vantage points that must agree the endpoint (ec2_api: the region's API) is down before the signal is error (default 2, at most the number of vantage points). */
     quorum: z.number().int().min(1).optional(),
     // postgres_replication
     primary: z.string().min(1).optional(),
