@@ -51,39 +51,117 @@ async function trafficManagerClient(p: TrafficManagerParams) {
   return new TrafficManagerManagementClient(credential, p.subscription_id, options);
 }
 
+type TrafficManagerClient = Awaited<ReturnType<typeof trafficManagerClient>>;
+
 /**
- * Enables the DR endpoints, then disables the primary ones, in a Traffic
- * Manager profile: enable first, so the profile never has no endpoint to
- * answer with. Each PATCH sets a state, so a repeat changes nothing.
+ * The PATCHes that give each endpoint its wanted priority without two ever
+ * holding the same one (ARM refuses that in Priority routing): an endpoint
+ * holding a value another wants moves to a free value first. Only endpoints
+ * named in `priorities` are touched; one not named that holds a wanted value
+ * is an error naming the fix.
+ */
+export function priorityMoves(
+  current: Map<string, number>,
+  wanted: Record<string, number>,
+): Array<[string, number]> {
+  for (const [name, priority] of Object.entries(wanted)) {
+    const holder = [...current].find(([other, p]) => other !== name && p === priority)?.[0];
+    if (holder && !(holder in wanted))
+      throw new StepError(
+        `priority ${priority} is held by endpoint ${holder}, not named in priorities; give it a priority too`,
+      );
+  }
+  const state = new Map(current);
+  const holds = (priority: number) => [...state.values()].includes(priority);
+  const pending = () => Object.entries(wanted).filter(([name, p]) => state.get(name) !== p);
+  const moves: Array<[string, number]> = [];
+  const move = (name: string, priority: number) => {
+    state.set(name, priority);
+    moves.push([name, priority]);
+  };
+  while (pending().length) {
+    const ready = pending().find(([, p]) => !holds(p));
+    if (ready) {
+      move(...ready);
+      continue;
+    }
+    // Every wanted value is held by another endpoint that moves too (a swap): the one going furthest
+    // down (the primary) steps aside first, so the DR endpoint is never behind it again.
+    let aside = 1000;
+    while (holds(aside) || Object.values(wanted).includes(aside)) aside--;
+    if (aside < 1) throw new StepError('no free Traffic Manager priority left to move an endpoint aside');
+    move(pending().sort((a, b) => b[1] - a[1])[0]![0], aside);
+  }
+  return moves;
+}
+
+async function patchEndpoint(
+  client: TrafficManagerClient,
+  p: TrafficManagerParams,
+  name: string,
+  change: { endpointStatus?: 'Enabled' | 'Disabled'; priority?: number },
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    await client.endpoints.update(p.resource_group, p.profile, p.endpoint_type, name, change, {
+      abortSignal: signal,
+    });
+  } catch (error) {
+    const what = change.endpointStatus ?? `priority ${change.priority}`;
+    throw new StepError(`Traffic Manager refused ${what} of ${p.profile}/${name}: ${armMessage(error)}`);
+  }
+}
+
+async function setStatus(
+  client: TrafficManagerClient,
+  p: TrafficManagerParams,
+  ctx: StepContext,
+  name: string,
+  endpointStatus: 'Enabled' | 'Disabled',
+): Promise<string> {
+  let current;
+  try {
+    current = await client.endpoints.get(p.resource_group, p.profile, p.endpoint_type, name, {
+      abortSignal: ctx.signal,
+    });
+  } catch (error) {
+    throw new StepError(
+      `Traffic Manager refused ${endpointStatus} of ${p.profile}/${name}: ${armMessage(error)}`,
+    );
+  }
+  if (current.endpointStatus === endpointStatus) return `${name} already ${endpointStatus}`;
+  await patchEndpoint(client, p, name, { endpointStatus }, ctx.signal);
+  ctx.progress(`${p.profile}/${name} ${endpointStatus}`);
+  return `${name} ${endpointStatus}`;
+}
+
+/**
+ * Enables the DR endpoints, sets the wanted priorities, then disables the
+ * primary ones, in a Traffic Manager profile the public name already points
+ * at: enable first, so the profile never has no endpoint to answer with.
+ * Each PATCH sets a state, so a repeat changes nothing.
  */
 export async function trafficManagerSwitch(p: TrafficManagerParams, ctx: StepContext): Promise<StepResult> {
   const client = await trafficManagerClient(p);
   const did: string[] = [];
-  const set = async (name: string, endpointStatus: 'Enabled' | 'Disabled'): Promise<void> => {
-    try {
-      const current = await client.endpoints.get(p.resource_group, p.profile, p.endpoint_type, name, {
-        abortSignal: ctx.signal,
-      });
-      if (current.endpointStatus === endpointStatus)
-        return void did.push(`${name} already ${endpointStatus}`);
-      await client.endpoints.update(
-        p.resource_group,
-        p.profile,
-        p.endpoint_type,
-        name,
-        { endpointStatus },
-        { abortSignal: ctx.signal },
-      );
-      did.push(`${name} ${endpointStatus}`);
-      ctx.progress(`${p.profile}/${name} ${endpointStatus}`);
-    } catch (error) {
-      throw new StepError(
-        `Traffic Manager refused ${endpointStatus} of ${p.profile}/${name}: ${armMessage(error)}`,
-      );
+  for (const name of p.enable) did.push(await setStatus(client, p, ctx, name, 'Enabled'));
+  if (Object.keys(p.priorities).length) {
+    const before = await client.profiles.get(p.resource_group, p.profile, { abortSignal: ctx.signal });
+    const current = new Map((before.endpoints ?? []).map((e) => [e.name ?? '', e.priority ?? 0]));
+    const moves = priorityMoves(current, p.priorities);
+    for (const [name, priority] of moves) {
+      await patchEndpoint(client, p, name, { priority }, ctx.signal);
+      ctx.progress(`${p.profile}/${name} priority ${priority}`);
     }
-  };
-  for (const name of p.enable) await set(name, 'Enabled');
-  for (const name of p.disable) await set(name, 'Disabled');
+    did.push(
+      ...Object.entries(p.priorities).map(([name, priority]) =>
+        current.get(name) === priority
+          ? `${name} already priority ${priority}`
+          : `${name} priority ${priority}`,
+      ),
+    );
+  }
+  for (const name of p.disable) did.push(await setStatus(client, p, ctx, name, 'Disabled'));
   const profile = await client.profiles.get(p.resource_group, p.profile, { abortSignal: ctx.signal });
   const ttl = profile.dnsConfig?.ttl ?? 60;
   return {
@@ -103,7 +181,7 @@ export async function trafficManagerPreflight(
       abortSignal: AbortSignal.timeout(timeoutMs),
     });
     const names = new Set((profile.endpoints ?? []).map((e) => e.name));
-    const missing = [...p.enable, ...p.disable].filter((n) => !names.has(n));
+    const missing = [...p.enable, ...p.disable, ...Object.keys(p.priorities)].filter((n) => !names.has(n));
     return [
       {
         check: 'Traffic Manager profile readable',

@@ -100,10 +100,31 @@ export const trafficManagerParamsSchema = z
     endpoint_type: z
       .enum(['AzureEndpoints', 'ExternalEndpoints', 'NestedEndpoints'])
       .default('ExternalEndpoints'),
-    enable: z.array(z.string().min(1)).min(1),
+    enable: z.array(z.string().min(1)).default([]),
     disable: z.array(z.string().min(1)).default([]),
+    /**
+     * Priority routing: the endpoints' new priorities (1 = serves), e.g. { azure-dr: 1, aws-primary: 2 }.
+     * Priorities are unique in a profile, so an endpoint holding a wanted value is moved aside first.
+     */
+    priorities: z.record(z.string().min(1), z.number().int().min(1).max(1000)).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (!p.enable.length && !Object.keys(p.priorities).length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['enable'],
+        message:
+          'name the endpoints to enable, or their new priorities (priorities: { DR-ENDPOINT: 1, ... })',
+      });
+    const values = Object.values(p.priorities);
+    if (new Set(values).size !== values.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['priorities'],
+        message: 'Traffic Manager priorities are unique within a profile; give each endpoint its own',
+      });
+  });
 
 /** Azure DNS record set (its control plane is in Azure, not in the failing AWS region). */
 export const azureDnsParamsSchema = z

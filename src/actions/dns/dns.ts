@@ -414,7 +414,13 @@ export const dnsAdapter: StepAdapter<DnsParams> = {
 
 function describe(p: DnsParams): string {
   if (p.provider === 'azure_traffic_manager')
-    return `Traffic Manager ${p.profile}: enable ${p.enable.join(', ')}${p.disable.length ? `, disable ${p.disable.join(', ')}` : ''}`;
+    return `Traffic Manager ${p.profile}: ${[
+      p.enable.length ? `enable ${p.enable.join(', ')}` : '',
+      ...Object.entries(p.priorities).map(([name, priority]) => `${name} priority ${priority}`),
+      p.disable.length ? `disable ${p.disable.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ')}`;
   if (p.provider === 'route53_arc')
     return `ARC routing controls (data plane): ${p.routing_controls.map((c) => `${c.arn.split('/').pop()}=${c.state}`).join(', ')}`;
   return `${p.provider}: point ${bare(p.name)} ${p.type} at ${p.value.join(', ')} (TTL ${p.ttl}s)`;

@@ -176,14 +176,30 @@ export class FakeArm {
     if (!endpoint)
       return this.error(res, 404, 'NotFound', `Endpoint '${endpointName}' not found in profile '${name}'.`);
     if (method === 'PATCH') {
-      const status = (JSON.parse(body || '{}') as { properties?: { endpointStatus?: string } }).properties
-        ?.endpointStatus;
+      const change = (
+        JSON.parse(body || '{}') as { properties?: { endpointStatus?: string; priority?: number } }
+      ).properties;
+      const status = change?.endpointStatus;
       if (status !== undefined && status !== 'Enabled' && status !== 'Disabled')
         return this.error(res, 400, 'BadRequest', `The value '${status}' is not valid for endpointStatus.`);
+      const refused = this.priorityRefused(profile.endpoints, endpoint, change?.priority);
+      if (refused) return this.error(res, 400, 'BadRequest', refused);
       if (status) endpoint.endpointStatus = status;
+      if (change?.priority !== undefined) endpoint.priority = change.priority;
     } else if (method !== 'GET')
       return this.error(res, 405, 'MethodNotAllowed', `${method} is not supported`);
     this.send(res, 200, this.endpointJson(name!, endpoint));
+  }
+
+  /** Priority routing: a priority is an integer from 1 to 1000, held by one endpoint of the profile at most. */
+  private priorityRefused(all: ArmEndpoint[], endpoint: ArmEndpoint, priority: number | undefined): string {
+    if (priority === undefined) return '';
+    if (!Number.isInteger(priority) || priority < 1 || priority > 1000)
+      return `The priority value '${priority}' is invalid. Priority must be an integer between 1 and 1000.`;
+    const holder = all.find((e) => e !== endpoint && e.priority === priority);
+    return holder
+      ? `Priority '${priority}' is already used by endpoint '${holder.name}'. Endpoint priorities must be unique within a profile.`
+      : '';
   }
 
   /** Azure DNS refuses a CNAME at the apex and a CNAME beside other record sets of the same name. */

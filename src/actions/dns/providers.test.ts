@@ -3,9 +3,19 @@ import assert from 'node:assert/strict';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { dnsAdapter } from './dns.js';
 import { FakeCloudflare, FakeRoute53 } from './fakes.js';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { TrafficManagerManagementClient } from '@azure/arm-trafficmanager';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { fakeArcEndpoint, FakeArm } from './fakes-cloud.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
+
+/** Trusts the ARM stand-in's self-signed certificate, as the step does with `ca_file`. */
+function trustArmCa(caFile: string): PipelinePolicy {
+  const agent = new Agent({ ca: readFileSync(caFile) });
+  return { name: 'test-ca', sendRequest: (request, next) => next(Object.assign(request, { agent })) };
+}
 
 describe('Azure Traffic Manager and Azure DNS through the ARM SDKs', () => {
   const arm = new FakeArm(SUB, 'rg-dr', 'arm-token');
@@ -90,6 +100,74 @@ describe('Azure Traffic Manager and Azure DNS through the ARM SDKs', () => {
       ),
       /Traffic Manager refused Enabled of shop-tm\/azure-dr: HTTP 401 AuthenticationFailed/,
     );
+  });
+
+  test('Traffic Manager priority routing: the DR endpoint takes priority 1 without two endpoints ever sharing one', async () => {
+    arm.profiles.set('prio-tm', {
+      fqdn: 'prio-tm.trafficmanager.net',
+      ttl: 30,
+      endpoints: [
+        { name: 'aws-primary', target: 'alb.example', endpointStatus: 'Enabled', priority: 1 },
+        { name: 'azure-dr', target: 'dr.example', endpointStatus: 'Enabled', priority: 2 },
+        { name: 'spare', target: 'spare.example', endpointStatus: 'Enabled', priority: 3 },
+      ],
+    });
+    const flip = (priorities: Record<string, number>) =>
+      dnsAdapter.schema.parse({
+        provider: 'azure_traffic_manager',
+        ...access(),
+        profile: 'prio-tm',
+        priorities,
+      });
+    const client = new TrafficManagerManagementClient(
+      { getToken: async () => ({ token: 'arm-token', expiresOnTimestamp: Date.now() + 60_000 }) },
+      SUB,
+      { endpoint: arm.url, additionalPolicies: [{ position: 'perCall', policy: trustArmCa(arm.caFile) }] },
+    );
+    // What ARM refuses, the stand-in refuses: a priority another endpoint holds, and one out of range.
+    await assert.rejects(
+      client.endpoints.update('rg-dr', 'prio-tm', 'ExternalEndpoints', 'azure-dr', { priority: 1 }),
+      /already used by endpoint 'aws-primary'/,
+    );
+    await assert.rejects(
+      client.endpoints.update('rg-dr', 'prio-tm', 'ExternalEndpoints', 'azure-dr', { priority: 1001 }),
+      /between 1 and 1000/,
+    );
+    const before = arm.requests.length;
+    const result = await dnsAdapter.run(flip({ 'azure-dr': 1, 'aws-primary': 2 }), stepContext());
+    assert.match(result.summary, /azure-dr priority 1, aws-primary priority 2/);
+    assert.deepEqual(
+      arm.profiles.get('prio-tm')!.endpoints.map((e) => [e.name, e.priority]),
+      [
+        ['aws-primary', 2],
+        ['azure-dr', 1],
+        ['spare', 3],
+      ],
+    );
+    const patches = arm.requests
+      .slice(before)
+      .filter((r) => r.method === 'PATCH')
+      .map(
+        (r) =>
+          `${r.path.split('/').pop()}=${(JSON.parse(r.body) as { properties: { priority: number } }).properties.priority}`,
+      );
+    assert.deepEqual(patches, ['aws-primary=1000', 'azure-dr=1', 'aws-primary=2'], 'moved aside first');
+    const again = arm.requests.length;
+    assert.match(
+      (await dnsAdapter.run(flip({ 'azure-dr': 1, 'aws-primary': 2 }), stepContext())).summary,
+      /already priority 1/,
+    );
+    assert.equal(
+      arm.requests.slice(again).filter((r) => r.method === 'PATCH').length,
+      0,
+      'a repeat changes nothing',
+    );
+    // A wanted priority held by an endpoint the step does not name is an error naming the fix.
+    await assert.rejects(
+      dnsAdapter.run(flip({ 'azure-dr': 3 }), stepContext()),
+      /priority 3 is held by endpoint spare, not named in priorities; give it a priority too/,
+    );
+    assert.throws(() => flip({ 'azure-dr': 1, 'aws-primary': 1 }), /unique within a profile/);
   });
 
   test('Azure DNS: sets a record; refuses a CNAME at the apex and a CNAME beside an A record', async () => {
