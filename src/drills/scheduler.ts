@@ -64,9 +64,9 @@ async function readinessDrill(config: PhoenixConfig, runbook: string, started: n
 
 /** The run mode: the runbook itself through the engine; its measured RTO is the drill's. */
 async function runDrill(engine: RunbookEngine, runbook: string): Promise<DrillResult> {
-  const handle = engine.start(runbook, { trigger: 'drill', reason: 'scheduled drill' });
+  const handle = await engine.start(runbook, { trigger: 'drill', reason: 'scheduled drill' });
   await handle.done.catch(() => undefined);
-  const report = buildReport(engine.journal, handle.runId);
+  const report = await buildReport(engine.journal, handle.runId);
   return {
     status: report.status === 'succeeded' ? 'succeeded' : 'failed',
     run_id: handle.runId,
@@ -101,7 +101,7 @@ export class DrillScheduler {
   async runSlot(scheduledFor: number | null): Promise<DrillRow | undefined> {
     if (!this.options.isLeader()) return undefined;
     const { runbook = 'dr_failover', mode = 'readiness' } = this.options.config.raw.drills ?? {};
-    const claimed = this.options.store.claim(runbook, mode, scheduledFor, this.now());
+    const claimed = await this.options.store.claim(runbook, mode, scheduledFor, this.now());
     if (!claimed) return undefined;
     let result: DrillResult;
     try {

@@ -40,7 +40,7 @@ export class DrillSession {
   ) {
     const config = loadConfig(writeLabConfig(state, { interval_s: interval }));
     this.db = openDatabase(config.store.path);
-    migrate(this.db, [...HISTORY_MIGRATIONS, ...RUNBOOK_MIGRATIONS]);
+    migrate(this.db, [...HISTORY_MIGRATIONS.sqlite, ...RUNBOOK_MIGRATIONS.sqlite]);
     this.changes = ChangeStore.on(this.db);
     const sink = createRunbookDecisionSink({
       db: this.db,

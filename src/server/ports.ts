@@ -135,7 +135,7 @@ export interface RunControl {
   approve(id: string, by: string): RunActionResult | Promise<RunActionResult>;
   abort(id: string, by: string): RunActionResult | Promise<RunActionResult>;
   /** The run's evidence report (src/report) as data and as a self-contained HTML page. */
-  report?(id: string): { model: unknown; html: string } | undefined;
+  report?(id: string): Promise<{ model: unknown; html: string } | undefined>;
 }
 
 export interface CycleTrigger {
@@ -157,7 +157,7 @@ export interface ServerDeps {
   /** The runbooks' pre-flight checks, re-run every `runbooks.readiness_interval`. */
   readiness?: RunbookReadinessView;
   /** Scheduled drills (src/drills): the newest successful one and the newest measured RTO. */
-  drills?: { lastSuccess(): { at: number; rto_s: number | null } | undefined };
+  drills?: { lastSuccess(): Promise<{ at: number; rto_s: number | null } | undefined> };
   /** Seconds between scheduled cycles (for staleness and the dashboard). */
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */
