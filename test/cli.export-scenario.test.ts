@@ -47,14 +47,14 @@ function cycle(offset: number, failing: boolean): CycleRecord {
   };
 }
 
-before(() => {
+before(async () => {
   writeFileSync(
     configFile,
     `interval: 30s\nstore: { driver: sqlite, path: ${join(dir, 'phoenix.db')} }\ndecision: { analyzer: evidence }\n`,
   );
   const store = new HistoryStore(openDatabase(join(dir, 'phoenix.db')));
-  for (let i = 0; i < 6; i++) store.record(cycle(i * 30, i >= 2));
-  store.db.close();
+  for (let i = 0; i < 6; i++) await store.record(cycle(i * 30, i >= 2));
+  await store.db.close();
 });
 
 test('export-scenario writes a recorded range as a scenario that phoenix replay runs', async () => {

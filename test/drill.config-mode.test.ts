@@ -185,7 +185,7 @@ test('phoenix drill --config rehearses the lab runbook, leaves production as it 
   assert.equal(midway.scratch.length, 1, 'the scratch copy exists while the drill is cut short');
   assert.equal(midway.drillRecord, undefined, 'the dns stage comes after hold');
   const db = openDatabase(join(state.dir, 'phoenix.db'));
-  assert.equal(new Journal(db).requireRun(runId).active, 1);
+  assert.equal((await new Journal(db).requireRun(runId)).active, 1);
   db.close();
   writeFileSync(holdFile, '');
   const resumed = await runCli(['drill', '--config', config, '--resume', runId, '--json'], {

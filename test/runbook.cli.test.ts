@@ -25,9 +25,9 @@ function writeConfig(runbooks: Record<string, unknown>): { file: string; dir: st
   return { file, dir };
 }
 
-async function until(what: string, condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(condition(), `timed out waiting for ${what}`);
+async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(await condition(), `timed out waiting for ${what}`);
 }
 
 test('examples/runbook.yaml loads through runbooks.file and every runbook in it builds a valid plan', () => {
@@ -130,7 +130,8 @@ test('approve, abort and a second trigger work from another process through the 
         },
         {
           name: 'storage',
-          steps: [{ name: 'long-sync', type: 'command', params: { command: 'sleep', args: ['30'] } }],
+          // Long enough to outlast the CLI processes below on a loaded machine; it is aborted.
+          steps: [{ name: 'long-sync', type: 'command', params: { command: 'sleep', args: ['600'] } }],
         },
       ],
     },
@@ -141,10 +142,10 @@ test('approve, abort and a second trigger work from another process through the 
   const config = loadConfig(file);
   const db = openDatabase(join(dir, 'phoenix.db'));
   const engine = new RunbookEngine({ db, config, pollMs: 50 });
-  const handle = engine.start('dr_failover', { trigger: 'test' });
+  const handle = await engine.start('dr_failover', { trigger: 'test' });
   await until(
     'the approval gate',
-    () => engine.journal.requireRun(handle.runId).status === 'waiting_approval',
+    async () => (await engine.journal.requireRun(handle.runId)).status === 'waiting_approval',
   );
 
   const second = await runCli(['failover', '--yes', '--runbook', 'self_heal', '--config', file]);
@@ -159,7 +160,10 @@ test('approve, abort and a second trigger work from another process through the 
   const approved = await runCli(['approve', handle.runId, '--by', 'alice', '--config', file]);
   assert.equal(approved.code, 0, approved.stderr);
   assert.match(approved.stdout, new RegExp(`approved stage:database of ${handle.runId}`));
-  await until('the long step', () => engine.journal.step(handle.runId, 'long-sync').status === 'running');
+  await until(
+    'the long step',
+    async () => (await engine.journal.step(handle.runId, 'long-sync')).status === 'running',
+  );
 
   const listed = await runCli(['runs', '--json', '--config', file]);
   const [run] = listed.stdout
@@ -207,8 +211,8 @@ test('a confirm stage whose health check finds the primary healthy again ends th
       },
     });
     const db = openDatabase(join(dir, 'phoenix.db'));
-    const report = await new RunbookEngine({ db, config: loadConfig(file), pollMs: 50 }).start('dr_failover')
-      .done;
+    const engine = new RunbookEngine({ db, config: loadConfig(file), pollMs: 50 });
+    const report = await (await engine.start('dr_failover')).done;
     assert.equal(report.status, 'cleared');
     assert.deepEqual(
       report.steps.map((s) => [s.name, s.status]),

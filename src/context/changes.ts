@@ -1,12 +1,13 @@
 import type { ChangeKind, ChangeRecord } from '../core/index.js';
-import { migrate, openDatabase, type SqliteDatabase } from '../store/index.js';
+import { sqlDb, SqliteSql, type DialectMigrations, type SqlDb, type SqliteDatabase } from '../store/index.js';
 
 export const CHANGE_KINDS: readonly ChangeKind[] = ['deploy', 'config', 'migration', 'scaling', 'infra'];
 
-const MIGRATIONS = [
-  {
-    name: 'context_changes_001',
-    sql: `CREATE TABLE context_changes (
+const MIGRATIONS: DialectMigrations = {
+  sqlite: [
+    {
+      name: 'context_changes_001',
+      sql: `CREATE TABLE context_changes (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       at REAL NOT NULL,
       kind TEXT NOT NULL,
@@ -15,8 +16,23 @@ const MIGRATIONS = [
       source TEXT NOT NULL DEFAULT 'cli'
     );
     CREATE INDEX context_changes_at ON context_changes (at);`,
-  },
-];
+    },
+  ],
+  postgres: [
+    {
+      name: 'context_changes_001',
+      sql: `CREATE TABLE context_changes (
+      id BIGSERIAL PRIMARY KEY,
+      at DOUBLE PRECISION NOT NULL,
+      kind TEXT NOT NULL,
+      service TEXT,
+      description TEXT NOT NULL,
+      source TEXT NOT NULL DEFAULT 'cli'
+    );
+    CREATE INDEX context_changes_at ON context_changes (at);`,
+    },
+  ],
+};
 
 export interface RecordedChange extends ChangeRecord {
   id: number;
@@ -29,48 +45,53 @@ export interface RecordedChange extends ChangeRecord {
  * so the analysis needs them as much as the provider feeds.
  */
 export class ChangeStore {
+  private readonly ready: Promise<void>;
+
   private constructor(
-    private readonly db: SqliteDatabase,
+    readonly db: SqlDb,
     private readonly owned: boolean,
   ) {
-    migrate(db, MIGRATIONS);
+    this.ready = db.migrate(MIGRATIONS);
   }
 
+  /** Opens the SQLite file at `path` (closed with the store). */
   static open(path: string): ChangeStore {
-    return new ChangeStore(openDatabase(path), true);
+    return new ChangeStore(SqliteSql.open(path), true);
   }
 
-  /** Uses a database another module opened (the controller's store). */
-  static on(db: SqliteDatabase): ChangeStore {
-    return new ChangeStore(db, false);
+  /** Uses a store another module opened (the controller's); `owned` closes it with this one. */
+  static on(db: SqlDb | SqliteDatabase, owned = false): ChangeStore {
+    return new ChangeStore(sqlDb(db), owned);
   }
 
-  record(change: ChangeRecord & { source?: string }): RecordedChange {
+  async record(change: ChangeRecord & { source?: string }): Promise<RecordedChange> {
     if (!CHANGE_KINDS.includes(change.kind))
       throw new Error(`change kind "${change.kind}" is unknown; use one of ${CHANGE_KINDS.join(', ')}`);
     if (!change.description.trim()) throw new Error('a change needs a description');
     if (!Number.isFinite(change.at)) throw new Error('a change needs a time');
     const source = change.source ?? 'cli';
-    const result = this.db
-      .prepare('INSERT INTO context_changes (at, kind, service, description, source) VALUES (?, ?, ?, ?, ?)')
-      .run(change.at, change.kind, change.service ?? null, change.description, source);
-    return { ...change, source, id: Number(result.lastInsertRowid) };
+    await this.ready;
+    const row = await this.db.get<{ id: number }>(
+      'INSERT INTO context_changes (at, kind, service, description, source) VALUES (?, ?, ?, ?, ?) RETURNING id',
+      [change.at, change.kind, change.service ?? null, change.description, source],
+    );
+    return { ...change, source, id: row!.id };
   }
 
   /** Changes with `from <= at <= to`, oldest first. */
-  between(from: number, to: number): RecordedChange[] {
-    const rows = this.db
-      .prepare(
-        'SELECT id, at, kind, service, description, source FROM context_changes WHERE at >= ? AND at <= ? ORDER BY at, id',
-      )
-      .all(from, to) as Array<{
+  async between(from: number, to: number): Promise<RecordedChange[]> {
+    await this.ready;
+    const rows = await this.db.all<{
       id: number;
       at: number;
       kind: ChangeKind;
       service: string | null;
       description: string;
       source: string;
-    }>;
+    }>(
+      'SELECT id, at, kind, service, description, source FROM context_changes WHERE at >= ? AND at <= ? ORDER BY at, id',
+      [from, to],
+    );
     return rows.map((r) => ({
       id: r.id,
       at: r.at,
@@ -81,7 +102,7 @@ export class ChangeStore {
     }));
   }
 
-  close(): void {
-    if (this.owned) this.db.close();
+  async close(): Promise<void> {
+    if (this.owned) await this.db.close();
   }
 }

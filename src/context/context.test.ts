@@ -432,13 +432,13 @@ current-context: lab
     mode = 'ok';
     const store = ChangeStore.open(join(dir, 'phoenix.db'));
     try {
-      store.record({
+      await store.record({
         at: NOW - 1200,
         kind: 'config',
         service: 'checkout',
         description: 'feature flag new-cart on',
       });
-      store.record({ at: NOW - 86400, kind: 'deploy', service: 'checkout', description: 'too old' });
+      await store.record({ at: NOW - 86400, kind: 'deploy', service: 'checkout', description: 'too old' });
       const config = configWith({
         kubernetes: { kubeconfig, namespaces: ['shop'], since: '1h' },
         changes: { since: '6h' },
@@ -457,7 +457,7 @@ current-context: lab
       );
       assert.match(changes[1].description, /shop\/checkout to revision 12 \(registry\/checkout:v2\.3\.1\)/);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -1,6 +1,7 @@
 import type { ChangeRecord, ContextSource, IncidentContext, StatusFeed } from '../core/index.js';
 import type { PhoenixConfig } from '../config/index.js';
 import { AwsHealthGatherer, type AwsHealthSettings } from './aws-health.js';
+import { openStore } from '../store/index.js';
 import { ChangeStore } from './changes.js';
 import { SourceError } from './http.js';
 import { KubernetesChangesGatherer } from './kubernetes.js';
@@ -286,20 +287,20 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
       timeoutMs: defaultTimeout,
       run: async (now) => {
         if (!store) {
-          if (config.store.driver !== 'sqlite')
-            throw new SourceError(`recorded changes need store.driver sqlite (got ${config.store.driver})`);
-          store = ChangeStore.open(config.store.path);
+          store = ChangeStore.on(await openStore(config.store), true);
           const opened = store;
           closers.push(() => opened.close());
         }
         return {
           context: {
-            changes: store.between(now - since, now + 60).map(({ at, kind, service, description }) => ({
-              at,
-              kind,
-              ...(service ? { service } : {}),
-              description,
-            })),
+            changes: (await store.between(now - since, now + 60)).map(
+              ({ at, kind, service, description }) => ({
+                at,
+                kind,
+                ...(service ? { service } : {}),
+                description,
+              }),
+            ),
           },
         };
       },

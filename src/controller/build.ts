@@ -4,9 +4,10 @@ import { createSignalSource, probeSchedule, type ProbeSet } from '../signals/ind
 import {
   FencedError,
   HistoryStore,
-  openDatabase,
-  SqliteDecisionStateStore,
-  SqliteLeaseStore,
+  leaseStoreOn,
+  openStore,
+  SqlDecisionStateStore,
+  type Fence,
 } from '../store/index.js';
 import type { DecisionState } from '../decision/index.js';
 import type { Logger } from '../log/index.js';
@@ -23,18 +24,14 @@ export interface BuiltController {
    * The journal's fence: this process's fencing token, checked against the lease inside
    * the write's own transaction; throws FencedError when this process does not lead.
    */
-  fence?: () => number;
+  fence?: Fence;
   /** Stops the controller (finishing the cycle in flight), gives up the lease, closes probes and the store. */
   shutdown(): Promise<void>;
 }
 
-/** Opens the history store named by `store.path` (SQLite). */
-export function openHistory(config: PhoenixConfig): HistoryStore {
-  if (config.store.driver !== 'sqlite')
-    throw new Error(
-      `store.driver ${config.store.driver} is not supported by phoenix run in this build (history and the runbook journal live in SQLite); use sqlite`,
-    );
-  return new HistoryStore(openDatabase(config.store.path), config.store.retention_s);
+/** Opens the history in the configured store (`store.path` for SQLite, `store.url` for PostgreSQL). */
+export async function openHistory(config: PhoenixConfig): Promise<HistoryStore> {
+  return new HistoryStore(await openStore(config.store), config.store.retention_s);
 }
 
 /**
@@ -55,17 +52,17 @@ export async function buildController(
 ): Promise<BuiltController> {
   const analyzer = createAnalyzer(options.analyzer ?? config.decision.analyzer, config);
   const probes = createSignalSource(config);
-  const history = options.record === false ? undefined : openHistory(config);
-  const lease = history && options.lease ? new SqliteLeaseStore(history.db) : undefined;
+  const history = options.record === false ? undefined : await openHistory(config);
+  const lease = history && options.lease ? leaseStoreOn(history.db) : undefined;
   const leader = lease
     ? new LeaderElector({ lease, ttl_s: config.store.lease_ttl_s, logger: options.logger })
     : undefined;
   const fence =
     lease && leader
-      ? () => {
+      ? async () => {
           const token = leader.currentToken();
           if (token === undefined) throw new FencedError('this controller does not hold the lease');
-          lease.assertToken(token);
+          await lease.assertToken(token);
           return token;
         }
       : undefined;
@@ -83,7 +80,7 @@ export async function buildController(
     logger: options.logger,
     sink: options.sink,
     jitter_s: schedule.jitter_s,
-    state: history ? new SqliteDecisionStateStore<DecisionState>(history.db) : undefined,
+    state: history ? new SqlDecisionStateStore<DecisionState>(history.db) : undefined,
     leader,
   });
   return {
@@ -96,7 +93,7 @@ export async function buildController(
       await controller.stop();
       await leader?.stop();
       await probes.close();
-      history?.db.close();
+      await history?.db.close();
     },
   };
 }

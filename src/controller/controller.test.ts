@@ -7,7 +7,7 @@ import { parseConfig, type PhoenixConfig } from '../config/index.js';
 import type { IncidentContext } from '../core/index.js';
 import type { ContextSource } from '../core/ports.js';
 import { createSignalSource, type ProbeSet } from '../signals/index.js';
-import { HistoryStore, openDatabase, SqliteDecisionStateStore } from '../store/index.js';
+import { HistoryStore, openDatabase, SqlDecisionStateStore } from '../store/index.js';
 import { createAnalyzer, type AnalysisInput } from '../analysis/index.js';
 import type { DecisionState } from '../decision/index.js';
 import { Controller, type CycleRecord } from './index.js';
@@ -67,8 +67,8 @@ test('the scheduled loop records every cycle and tells subscribers', async () =>
   await three;
   await controller.stop();
   await probes.close();
-  assert.ok(history.count().cycles >= 3);
-  const stored = history.cycles();
+  assert.ok((await history.count()).cycles >= 3);
+  const stored = await history.cycles();
   assert.equal(stored[0].signals.internal_services.status, 'ok');
   assert.equal(stored[0].reason, 'schedule');
   assert.equal(stored[0].decision.action, 'none');
@@ -90,7 +90,7 @@ test('runCycleNow while a cycle runs: callers share the one cycle that follows',
   assert.notEqual(a.id, b.id);
   assert.equal(b.id, c.id);
   assert.equal(b.reason, 'webhook: alertmanager, webhook: pagerduty');
-  assert.equal(history.count().cycles, 2);
+  assert.equal((await history.count()).cycles, 2);
   await controller.stop();
   await probes.close();
   history.db.close();
@@ -107,8 +107,8 @@ test('stop() lets the cycle in flight finish and record, then runs no more', asy
   await probing;
   onRequest = undefined;
   await controller.stop();
-  assert.equal(history.count().cycles, 1);
-  assert.equal(history.latest()?.signals.internal_services.status, 'error');
+  assert.equal((await history.count()).cycles, 1);
+  assert.equal((await history.latest())?.signals.internal_services.status, 'error');
   await assert.rejects(controller.runCycleNow('late'), /stopped/);
   await probes.close();
   history.db.close();
@@ -167,7 +167,7 @@ test('context is gathered only when the score calls for it, and the sink sees ev
   assert.deepEqual(loud.context, { aws_health: { available: true, events: [] } });
   // The first sink call threw; the controller logged it and kept going.
   assert.deepEqual(decisions, [`none@1000000`, `${loud.decision.action}@${clock}`]);
-  assert.equal(history.latest()?.at, clock);
+  assert.equal((await history.latest())?.at, clock);
   await controller.stop();
   await probes.close();
   history.db.close();
@@ -181,7 +181,7 @@ function restarted(config: PhoenixConfig, probes: ProbeSet, clock: () => number,
     config,
     signals: probes,
     history: new HistoryStore(db),
-    state: new SqliteDecisionStateStore<DecisionState>(db),
+    state: new SqlDecisionStateStore<DecisionState>(db),
     clock,
     analyzer: {
       name: threshold.name,

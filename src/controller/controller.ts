@@ -131,9 +131,9 @@ export class Controller {
     return this;
   }
 
-  /** The most recent completed cycle (from this process, or the store when none ran yet). */
+  /** The most recent completed cycle (from this process, or the store's, read on start). */
   latest(): CycleRecord | undefined {
-    return this.last ?? this.options.history?.latest();
+    return this.last;
   }
 
   status(): ControllerStats {
@@ -148,6 +148,7 @@ export class Controller {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.last ??= await this.options.history?.latest().catch(() => undefined);
     await this.restoreState();
     this.nextSlot = this.clock();
     this.schedule(0);
@@ -292,7 +293,7 @@ export class Controller {
       if (preview.level !== 'none') record.context = context;
       if (this.options.history) {
         try {
-          record.id = this.options.history.record(record);
+          record.id = await this.options.history.record(record);
         } catch (error) {
           this.logger.error({ err: error }, 'could not record the cycle in the store');
         }

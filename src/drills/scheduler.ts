@@ -68,9 +68,9 @@ async function readinessDrill(config: PhoenixConfig, runbook: string, started: n
  * behind failed.
  */
 async function runDrill(engine: RunbookEngine, runbook: string): Promise<DrillResult> {
-  const handle = engine.start(runbook, { trigger: DRILL_TRIGGER, reason: 'scheduled drill' });
+  const handle = await engine.start(runbook, { trigger: DRILL_TRIGGER, reason: 'scheduled drill' });
   await handle.done.catch(() => undefined);
-  const report = buildReport(engine.journal, handle.runId);
+  const report = await buildReport(engine.journal, handle.runId);
   const cleanup = report.cleanup;
   const cleaned = !cleanup || cleanup.status === 'succeeded' || cleanup.status === 'nothing_to_clean';
   return {
@@ -110,7 +110,7 @@ export class DrillScheduler {
   async runSlot(scheduledFor: number | null): Promise<DrillRow | undefined> {
     if (!this.options.isLeader()) return undefined;
     const { runbook = 'dr_failover', mode = 'readiness' } = this.options.config.raw.drills ?? {};
-    const claimed = this.options.store.claim(runbook, mode, scheduledFor, this.now());
+    const claimed = await this.options.store.claim(runbook, mode, scheduledFor, this.now());
     if (!claimed) return undefined;
     let result: DrillResult;
     try {

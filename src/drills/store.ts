@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { RunReport } from '../runbook/index.js';
-import { migrate, type SqliteDatabase } from '../store/index.js';
+import { sqlDb, type DialectMigrations, type SqlDb, type SqliteDatabase } from '../store/index.js';
 
-export const DRILL_MIGRATIONS = [
+const drillTables = (real: string, seq: string) => [
   {
     name: 'drills/1',
     sql: `
 CREATE TABLE drill_runs (
-  id TEXT PRIMARY KEY,
+  id TEXT PRIMARY KEY,${seq}
   runbook TEXT NOT NULL,
   mode TEXT NOT NULL,
-  scheduled_for REAL,
-  started_at REAL NOT NULL,
-  finished_at REAL,
+  scheduled_for ${real},
+  started_at ${real} NOT NULL,
+  finished_at ${real},
   status TEXT NOT NULL,
   run_id TEXT,
-  rto_s REAL,
+  rto_s ${real},
   cleanup TEXT,
   detail TEXT,
   report_json TEXT
@@ -25,6 +25,11 @@ CREATE UNIQUE INDEX drill_runs_slot ON drill_runs (runbook, scheduled_for) WHERE
 CREATE INDEX drill_runs_started ON drill_runs (started_at);`,
   },
 ];
+
+export const DRILL_MIGRATIONS: DialectMigrations = {
+  sqlite: drillTables('REAL', ''),
+  postgres: drillTables('DOUBLE PRECISION', '\n  seq BIGSERIAL NOT NULL,'),
+};
 
 export type DrillStatus = 'running' | 'succeeded' | 'failed';
 
@@ -55,29 +60,37 @@ export interface DrillResult {
 
 /** Scheduled drills and their results, in the controller's store beside the runbook journal. */
 export class DrillStore {
-  constructor(readonly db: SqliteDatabase) {
-    migrate(db, DRILL_MIGRATIONS);
+  readonly db: SqlDb;
+  private readonly ready: Promise<void>;
+
+  constructor(db: SqlDb | SqliteDatabase) {
+    this.db = sqlDb(db);
+    this.ready = this.db.migrate(DRILL_MIGRATIONS);
   }
 
   /** Claims a scheduled slot; undefined when that slot was already claimed (it ran, or runs, elsewhere). */
-  claim(runbook: string, mode: string, scheduledFor: number | null, now: number): DrillRow | undefined {
+  async claim(
+    runbook: string,
+    mode: string,
+    scheduledFor: number | null,
+    now: number,
+  ): Promise<DrillRow | undefined> {
+    await this.ready;
     const id = `drill-${new Date(now * 1000).toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
-    const info = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO drill_runs (id, runbook, mode, scheduled_for, started_at, status)
-         VALUES (?, ?, ?, ?, ?, 'running')`,
-      )
-      .run(id, runbook, mode, scheduledFor, now);
-    return info.changes === 1 ? this.get(id) : undefined;
+    const { changes } = await this.db.run(
+      `INSERT INTO drill_runs (id, runbook, mode, scheduled_for, started_at, status)
+       VALUES (?, ?, ?, ?, ?, 'running') ON CONFLICT DO NOTHING`,
+      [id, runbook, mode, scheduledFor, now],
+    );
+    return changes === 1 ? this.get(id) : undefined;
   }
 
-  finish(id: string, result: DrillResult, now: number): DrillRow {
-    this.db
-      .prepare(
-        `UPDATE drill_runs SET status = ?, finished_at = ?, run_id = ?, rto_s = ?, cleanup = ?, detail = ?, report_json = ?
-          WHERE id = ?`,
-      )
-      .run(
+  async finish(id: string, result: DrillResult, now: number): Promise<DrillRow> {
+    await this.ready;
+    await this.db.run(
+      `UPDATE drill_runs SET status = ?, finished_at = ?, run_id = ?, rto_s = ?, cleanup = ?, detail = ?, report_json = ?
+        WHERE id = ?`,
+      [
         result.status,
         now,
         result.run_id ?? null,
@@ -86,35 +99,38 @@ export class DrillStore {
         result.detail ?? null,
         result.report ? JSON.stringify(result.report) : null,
         id,
-      );
-    return this.get(id)!;
+      ],
+    );
+    return (await this.get(id))!;
   }
 
-  get(id: string): DrillRow | undefined {
-    return this.db.prepare('SELECT * FROM drill_runs WHERE id = ?').get(id) as DrillRow | undefined;
+  async get(id: string): Promise<DrillRow | undefined> {
+    await this.ready;
+    return this.db.get<DrillRow>('SELECT * FROM drill_runs WHERE id = ?', [id]);
   }
 
   /** The drill that ran a runbook run, if that run was a drill. */
-  byRun(runId: string): DrillRow | undefined {
-    return this.db.prepare('SELECT * FROM drill_runs WHERE run_id = ?').get(runId) as DrillRow | undefined;
+  async byRun(runId: string): Promise<DrillRow | undefined> {
+    await this.ready;
+    return this.db.get<DrillRow>('SELECT * FROM drill_runs WHERE run_id = ?', [runId]);
   }
 
-  list(limit = 20): DrillRow[] {
-    return this.db
-      .prepare('SELECT * FROM drill_runs ORDER BY started_at DESC, rowid DESC LIMIT ?')
-      .all(limit) as DrillRow[];
+  async list(limit = 20): Promise<DrillRow[]> {
+    await this.ready;
+    return this.db.all<DrillRow>(
+      `SELECT * FROM drill_runs ORDER BY started_at DESC, ${this.db.insertionOrder} DESC LIMIT ?`,
+      [limit],
+    );
   }
 
   /** The newest successful drill, and the newest successful one that measured an RTO. */
-  lastSuccess(): { at: number; rto_s: number | null } | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT finished_at AS at,
-                (SELECT rto_s FROM drill_runs WHERE status = 'succeeded' AND rto_s IS NOT NULL
-                  ORDER BY finished_at DESC LIMIT 1) AS rto_s
-           FROM drill_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1`,
-      )
-      .get() as { at: number; rto_s: number | null } | undefined;
-    return row;
+  async lastSuccess(): Promise<{ at: number; rto_s: number | null } | undefined> {
+    await this.ready;
+    return this.db.get<{ at: number; rto_s: number | null }>(
+      `SELECT finished_at AS at,
+              (SELECT rto_s FROM drill_runs WHERE status = 'succeeded' AND rto_s IS NOT NULL
+                ORDER BY finished_at DESC LIMIT 1) AS rto_s
+         FROM drill_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1`,
+    );
   }
 }

@@ -45,7 +45,7 @@ export class DrillSession {
   ) {
     const config = loadConfig(writeLabConfig(state, { interval_s: interval }, configure));
     this.db = openDatabase(config.store.path);
-    migrate(this.db, [...HISTORY_MIGRATIONS, ...RUNBOOK_MIGRATIONS]);
+    migrate(this.db, [...HISTORY_MIGRATIONS.sqlite, ...RUNBOOK_MIGRATIONS.sqlite]);
     this.changes = ChangeStore.on(this.db);
     this.context = createContextGatherer(config, { changes: this.changes });
     const sink = createRunbookDecisionSink({
@@ -108,8 +108,8 @@ export class DrillSession {
     this.onCycle?.(record);
   }
 
-  start(): void {
-    this.controller.start();
+  async start(): Promise<void> {
+    await this.controller.start();
   }
 
   /** A promise that also ends when the drill is stopped (Ctrl-C). */

@@ -315,7 +315,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     progress(
       `controller: every ${interval} s; a writer inserts ${writeRate} rows/s (${objectRate} with an object) through app.${state.zone}`,
     );
-    session.start();
+    await session.start();
     await healthyBaseline(session);
     session.onset = performance.now();
     await scenario.inject(session);

@@ -63,10 +63,10 @@ async function awsHealth(state: LabState, description: string | undefined): Prom
   });
 }
 
-function recordDeploy(state: LabState, release: string): void {
+async function recordDeploy(state: LabState, release: string): Promise<void> {
   const changes = ChangeStore.open(join(state.dir, 'phoenix.db'));
   try {
-    changes.record({
+    await changes.record({
       at: Date.now() / 1000,
       kind: 'deploy',
       service: 'app',
@@ -74,7 +74,7 @@ function recordDeploy(state: LabState, release: string): void {
       source: 'lab fault',
     });
   } finally {
-    changes.close();
+    await changes.close();
   }
 }
 
@@ -91,7 +91,7 @@ const INJECT: Record<Exclude<LabFault, 'heal'>, (state: LabState) => Promise<str
     return `the primary site is frozen (${frozen.length} processes: PostgreSQL, app, S3) and AWS Health reports an EC2 issue in ${state.primaryRegion}`;
   },
   async 'bad-deploy'(state) {
-    recordDeploy(state, 'broken');
+    await recordDeploy(state, 'broken');
     state.apps!.primary = await startLabApp(state, 'primary', 'broken');
     state.fault = { name: 'bad-deploy', frozen: [] };
     return 'release "broken" runs on the primary app (our own bug; the infrastructure is healthy)';
@@ -111,7 +111,7 @@ async function heal(state: LabState): Promise<string> {
   const frozen = state.fault?.frozen ?? [];
   signal(frozen, 'SIGCONT');
   if (state.apps?.primary && state.apps.primary.release !== 'v1') {
-    recordDeploy(state, 'v1');
+    await recordDeploy(state, 'v1');
     state.apps.primary = await startLabApp(state, 'primary', 'v1');
   }
   await awsHealth(state, undefined);

@@ -1,5 +1,5 @@
 import type { PhoenixConfig } from '../config/index.js';
-import type { SqliteDatabase } from '../store/index.js';
+import type { SqlDb, SqliteDatabase } from '../store/index.js';
 import { loadReportRows } from './load.js';
 import { buildEvidenceReport, type EvidenceReport } from './model.js';
 
@@ -24,11 +24,11 @@ export {
 } from './labels.js';
 
 /** The evidence report of run or drill `id`, read from the store now. */
-export function evidenceReport(
-  db: SqliteDatabase,
+export async function evidenceReport(
+  db: SqlDb | SqliteDatabase,
   config: PhoenixConfig,
   id: string,
   now: number,
-): EvidenceReport {
-  return buildEvidenceReport(loadReportRows(db, config, id), now);
+): Promise<EvidenceReport> {
+  return buildEvidenceReport(await loadReportRows(db, config, id), now);
 }

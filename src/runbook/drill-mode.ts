@@ -8,7 +8,7 @@ import {
   type StepResult,
 } from '../actions/index.js';
 import type { StepType } from '../config/sections/runbooks.js';
-import type { SqliteDatabase } from '../store/index.js';
+import type { SqlDb } from '../store/index.js';
 import type { Plan, PlannedStep } from './plan.js';
 
 /**
@@ -51,29 +51,28 @@ export interface DrillCleanup {
   }>;
 }
 
-export function isDrillRun(db: SqliteDatabase, runId: string): boolean {
-  const row = db.prepare('SELECT trigger FROM runbook_runs WHERE id = ?').get(runId) as
-    { trigger: string | null } | undefined;
+export async function isDrillRun(db: SqlDb, runId: string): Promise<boolean> {
+  const row = await db.get<{ trigger: string | null }>('SELECT trigger FROM runbook_runs WHERE id = ?', [
+    runId,
+  ]);
   return row?.trigger === DRILL_TRIGGER;
 }
 
 /** The newest run of a runbook that was not a drill: a drill neither starts nor obeys a real run's cooldown. */
-export function lastRealRun<T>(db: SqliteDatabase, runbook: string): T | undefined {
-  return db
-    .prepare(
-      `SELECT * FROM runbook_runs WHERE runbook = ? AND coalesce(trigger, '') <> ?
-        ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-    )
-    .get(runbook, DRILL_TRIGGER) as T | undefined;
+export function lastRealRun<T>(db: SqlDb, runbook: string): Promise<T | undefined> {
+  return db.get<T>(
+    `SELECT * FROM runbook_runs WHERE runbook = ? AND coalesce(trigger, '') <> ?
+      ORDER BY created_at DESC, ${db.insertionOrder} DESC LIMIT 1`,
+    [runbook, DRILL_TRIGGER],
+  );
 }
 
-function rehearsedBefore(db: SqliteDatabase, runId: string): DrillContext['rehearsed'] {
-  const rows = db
-    .prepare(
-      `SELECT name, type, output_json FROM runbook_steps
-        WHERE run_id = ? AND status = 'succeeded' ORDER BY stage_index, step_index`,
-    )
-    .all(runId) as Array<{ name: string; type: StepType; output_json: string | null }>;
+async function rehearsedBefore(db: SqlDb, runId: string): Promise<DrillContext['rehearsed']> {
+  const rows = await db.all<{ name: string; type: StepType; output_json: string | null }>(
+    `SELECT name, type, output_json FROM runbook_steps
+      WHERE run_id = ? AND status = 'succeeded' ORDER BY stage_index, step_index`,
+    [runId],
+  );
   return Object.fromEntries(
     rows.map((r) => [r.name, { type: r.type, output: r.output_json ? JSON.parse(r.output_json) : {} }]),
   );
@@ -84,7 +83,7 @@ function rehearsedBefore(db: SqliteDatabase, runId: string): DrillContext['rehea
  * even when the process dies inside the rehearsal. A step without drill behaviour is skipped, never run.
  */
 export async function rehearseStep(
-  db: SqliteDatabase,
+  db: SqlDb,
   step: PlannedStep,
   ctx: StepContext,
   now: () => number,
@@ -93,13 +92,14 @@ export async function rehearseStep(
   if ('missing' in found)
     return { summary: `drill: skipped: ${found.missing}`, output: { drill_skipped: found.missing } };
   if (found.drill.cleanup) {
-    db.prepare(
+    await db.run(
       `INSERT INTO runbook_drill_cleanups (run_id, step, type, seq, status, rehearsed_at)
        VALUES (?, ?, ?, (SELECT count(*) FROM runbook_drill_cleanups WHERE run_id = ?), 'pending', ?)
        ON CONFLICT (run_id, step) DO UPDATE SET status = 'pending', rehearsed_at = excluded.rehearsed_at`,
-    ).run(ctx.runId, step.name, step.type, ctx.runId, now());
+      [ctx.runId, step.name, step.type, ctx.runId, now()],
+    );
   }
-  return found.drill.rehearse(step.params, { ...ctx, rehearsed: rehearsedBefore(db, ctx.runId) });
+  return found.drill.rehearse(step.params, { ...ctx, rehearsed: await rehearsedBefore(db, ctx.runId) });
 }
 
 function cleanupContext(
@@ -137,21 +137,22 @@ async function cleanOne(step: PlannedStep, ctx: StepContext): Promise<CleanupRes
  * throws: a cleanup that fails is recorded as failed (and tried again if the run is resumed).
  */
 export async function cleanupDrill(
-  db: SqliteDatabase,
+  db: SqlDb,
   plan: Plan,
   runId: string,
   options: { runDir: string; env: NodeJS.ProcessEnv; now: () => number },
 ): Promise<DrillCleanup> {
-  const pending = db
-    .prepare(
-      `SELECT * FROM runbook_drill_cleanups WHERE run_id = ? AND status <> 'cleaned' ORDER BY seq DESC`,
-    )
-    .all(runId) as CleanupRow[];
-  const steps = plan.stages.flatMap((s) => s.steps);
-  const record = db.prepare(
-    `UPDATE runbook_drill_cleanups SET status = ?, cleaned_at = ?, summary = ?, left_json = ?, error = ?
-      WHERE run_id = ? AND step = ?`,
+  const pending = await db.all<CleanupRow>(
+    `SELECT * FROM runbook_drill_cleanups WHERE run_id = ? AND status <> 'cleaned' ORDER BY seq DESC`,
+    [runId],
   );
+  const steps = plan.stages.flatMap((s) => s.steps);
+  const record = (...params: Array<string | number | null>) =>
+    db.run(
+      `UPDATE runbook_drill_cleanups SET status = ?, cleaned_at = ?, summary = ?, left_json = ?, error = ?
+        WHERE run_id = ? AND step = ?`,
+      params,
+    );
   for (const row of pending) {
     const step = steps.find((s) => s.name === row.step);
     try {
@@ -162,9 +163,9 @@ export async function cleanupDrill(
         cleanupContext(runId, plan.runbook, step, options.runDir, options.env),
       );
       const status: CleanupStatus = result.left.length ? 'failed' : 'cleaned';
-      record.run(status, options.now(), result.summary, JSON.stringify(result.left), null, runId, row.step);
+      await record(status, options.now(), result.summary, JSON.stringify(result.left), null, runId, row.step);
     } catch (error) {
-      record.run('failed', options.now(), null, '[]', (error as Error).message, runId, row.step);
+      await record('failed', options.now(), null, '[]', (error as Error).message, runId, row.step);
     }
   }
   return drillCleanupOf(db, runId);
@@ -188,10 +189,11 @@ export function drillGaps(plan: Plan): Array<{ path: string; message: string }> 
 }
 
 /** The recorded cleanup of a drill run. */
-export function drillCleanupOf(db: SqliteDatabase, runId: string): DrillCleanup {
-  const rows = db
-    .prepare('SELECT * FROM runbook_drill_cleanups WHERE run_id = ? ORDER BY seq')
-    .all(runId) as CleanupRow[];
+export async function drillCleanupOf(db: SqlDb, runId: string): Promise<DrillCleanup> {
+  const rows = await db.all<CleanupRow>(
+    'SELECT * FROM runbook_drill_cleanups WHERE run_id = ? ORDER BY seq',
+    [runId],
+  );
   const steps = rows.map((r) => ({
     step: r.step,
     type: r.type,

@@ -64,7 +64,7 @@ test('stages run in order, a parallel stage runs its steps together, and the rep
   const db = openDatabase(w.db);
   const events: RunEvent[] = [];
   const engine = new RunbookEngine({ db, config, pollMs: 50, onEvent: (e) => events.push(e) });
-  const handle = engine.start('dr_failover', { trigger: 'test' });
+  const handle = await engine.start('dr_failover', { trigger: 'test' });
   const report = await handle.done;
   assert.equal(report.status, 'succeeded');
   const log = lines(w.log);
@@ -82,7 +82,7 @@ test('stages run in order, a parallel stage runs its steps together, and the rep
   );
   assert.ok(report.stages.every((s) => typeof s.duration_s === 'number' && s.duration_s >= 0));
   assert.ok(report.total_s !== null && report.total_s >= 0.3);
-  const stored = new Journal(openDatabase(w.db)).requireRun(handle.runId);
+  const stored = await new Journal(openDatabase(w.db)).requireRun(handle.runId);
   assert.equal(stored.status, 'succeeded');
   assert.equal(stored.active, null);
   assert.equal(JSON.parse(stored.report_json!).stages.length, 3);
@@ -116,11 +116,11 @@ test('a failed attempt is retried after its backoff, and every attempt is journa
   });
   const db = openDatabase(w.db);
   const engine = new RunbookEngine({ db, config, pollMs: 50 });
-  const handle = engine.start('self_heal');
+  const handle = await engine.start('self_heal');
   const report = await handle.done;
   assert.equal(report.status, 'succeeded');
   assert.deepEqual(lines(w.log), ['flaky 2']);
-  const attempts = engine.journal.attempts(handle.runId);
+  const attempts = await engine.journal.attempts(handle.runId);
   assert.deepEqual(
     attempts.map((a) => [a.attempt, a.outcome]),
     [
@@ -150,7 +150,7 @@ test('a step that runs past its timeout fails the run with a message naming the 
   });
   const db = openDatabase(w.db);
   const engine = new RunbookEngine({ db, config, pollMs: 50 });
-  const report = await engine.start('self_heal').done;
+  const report = await (await engine.start('self_heal')).done;
   assert.equal(report.status, 'failed');
   assert.match(report.error!, /slow: timed out after 0.3s/);
   assert.deepEqual(
@@ -177,19 +177,19 @@ test('an approval gate holds the run until it is approved through another connec
   });
   const db = openDatabase(w.db);
   const engine = new RunbookEngine({ db, config, pollMs: 30 });
-  const handle = engine.start('dr_failover');
+  const handle = await engine.start('dr_failover');
   const other = new Journal(openDatabase(w.db));
-  for (let i = 0; i < 200 && other.requireRun(handle.runId).status !== 'waiting_approval'; i++) {
+  for (let i = 0; i < 200 && (await other.requireRun(handle.runId)).status !== 'waiting_approval'; i++) {
     await new Promise((r) => setTimeout(r, 20));
   }
-  assert.equal(other.requireRun(handle.runId).status, 'waiting_approval');
+  assert.equal((await other.requireRun(handle.runId)).status, 'waiting_approval');
   assert.deepEqual(lines(w.log), ['a 1']);
-  assert.deepEqual(other.approve(handle.runId, 'alice'), ['stage:database']);
+  assert.deepEqual(await other.approve(handle.runId, 'alice'), ['stage:database']);
   const report = await handle.done;
   assert.equal(report.status, 'succeeded');
   assert.deepEqual(lines(w.log), ['a 1', 'b 1']);
   assert.equal(report.approvals[0].decided_by, 'alice');
-  assert.throws(() => other.approve(handle.runId, 'bob'), /already ended \(succeeded\)/);
+  await assert.rejects(other.approve(handle.runId, 'bob'), /already ended \(succeeded\)/);
   db.close();
 });
 
@@ -199,8 +199,8 @@ test('autoApprove (--yes) passes gates and records who approved', async () => {
     dr_failover: { stages: [{ name: 's', steps: [logStep('a', w.log, { approval: 'required' })] }] },
   });
   const db = openDatabase(w.db);
-  const report = await new RunbookEngine({ db, config, autoApprove: true, pollMs: 30 }).start('dr_failover')
-    .done;
+  const engine = new RunbookEngine({ db, config, autoApprove: true, pollMs: 30 });
+  const report = await (await engine.start('dr_failover')).done;
   assert.equal(report.status, 'succeeded');
   assert.deepEqual(
     report.approvals.map((a) => [a.gate, a.decided_by]),
@@ -224,13 +224,13 @@ test('abort from another connection stops the running step and skips the rest', 
   });
   const db = openDatabase(w.db);
   const engine = new RunbookEngine({ db, config, pollMs: 30 });
-  const handle = engine.start('dr_failover');
+  const handle = await engine.start('dr_failover');
   const other = new Journal(openDatabase(w.db));
-  for (let i = 0; i < 200 && other.step(handle.runId, 'long').status !== 'running'; i++) {
+  for (let i = 0; i < 200 && (await other.step(handle.runId, 'long')).status !== 'running'; i++) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const started = Date.now();
-  const { ended } = other.requestAbort(handle.runId, 'bob');
+  const { ended } = await other.requestAbort(handle.runId, 'bob');
   assert.equal(ended, false, 'a live owner ends the run itself');
   const report = await handle.done;
   assert.ok(Date.now() - started < 10_000, 'the 30 s step was stopped, not waited for');
@@ -262,13 +262,13 @@ test('a second trigger while a run is active joins the same runbook and refuses 
   });
   const db = openDatabase(w.db);
   const engine = new RunbookEngine({ db, config, pollMs: 30 });
-  const first = engine.start('dr_failover');
+  const first = await engine.start('dr_failover');
   const otherEngine = new RunbookEngine({ db: openDatabase(w.db), config, pollMs: 30 });
-  const second = otherEngine.start('dr_failover');
+  const second = await otherEngine.start('dr_failover');
   assert.equal(second.joined, true);
   assert.equal(second.runId, first.runId);
-  assert.throws(
-    () => otherEngine.start('self_heal'),
+  await assert.rejects(
+    otherEngine.start('self_heal'),
     (error: unknown) =>
       error instanceof RunBusyError &&
       error.activeRunId === first.runId &&
@@ -277,13 +277,13 @@ test('a second trigger while a run is active joins the same runbook and refuses 
   const [a, b] = await Promise.all([first.done, second.done]);
   assert.equal(a.status, 'succeeded');
   assert.equal(b.status, 'succeeded');
-  assert.equal(new Journal(db).listRuns().length, 1);
+  assert.equal((await new Journal(db).listRuns()).length, 1);
   // Once it ended, another runbook may start.
-  assert.equal((await engine.start('self_heal').done).status, 'succeeded');
+  assert.equal((await (await engine.start('self_heal')).done).status, 'succeeded');
   db.close();
 });
 
-test('the database refuses a second active run even when two writers race', () => {
+test('the database refuses a second active run even when two writers race', async () => {
   const w = workspace();
   const a = new Journal(openDatabase(w.db));
   const b = new Journal(openDatabase(w.db));
@@ -294,9 +294,9 @@ test('the database refuses a second active run even when two writers race', () =
     stages: [{ name: 's', steps: [{ name: 'x', type: 'command' }] }],
   };
   // Owner pid 1 is alive on this host (init), so the first run counts as live.
-  a.createRun({ ...shape, owner: { host: hostname(), pid: 1, token: 'a' } });
-  assert.throws(
-    () => b.createRun({ ...shape, owner: { host: 'elsewhere', pid: 2, token: 'b' } }),
+  await a.createRun({ ...shape, owner: { host: hostname(), pid: 1, token: 'a' } });
+  await assert.rejects(
+    b.createRun({ ...shape, owner: { host: 'elsewhere', pid: 2, token: 'b' } }),
     RunBusyError,
   );
 });
@@ -310,7 +310,7 @@ test('resumeInterruptedRuns picks up a run whose process died and finishes only 
   const journal = new Journal(db);
   // A run left behind by a process that no longer exists, after its first step finished.
   const dead = spawnSync('true').pid!;
-  const run = journal.createRun({
+  const run = await journal.createRun({
     runbook: 'dr_failover',
     trigger: 'controller',
     plan: {
@@ -338,22 +338,22 @@ test('resumeInterruptedRuns picks up a run whose process died and finishes only 
     owner: { host: hostname(), pid: dead, token: 'gone' },
   });
   journal.markLive('gone', false);
-  const { attempt } = journal.attemptStarted(run.id, 'first');
-  journal.attemptFinished(run.id, 'first', attempt, 'succeeded', {});
-  journal.stepFinished(run.id, 'first', 'succeeded', { summary: 'done before the crash' });
-  journal.attemptStarted(run.id, 'second');
+  const { attempt } = await journal.attemptStarted(run.id, 'first');
+  await journal.attemptFinished(run.id, 'first', attempt, 'succeeded', {});
+  await journal.stepFinished(run.id, 'first', 'succeeded', { summary: 'done before the crash' });
+  await journal.attemptStarted(run.id, 'second');
   assert.deepEqual(
-    journal.interruptedRuns().map((r) => r.id),
+    (await journal.interruptedRuns()).map((r) => r.id),
     [run.id],
   );
 
-  const handles = resumeInterruptedRuns({ db, config, pollMs: 30 });
+  const handles = await resumeInterruptedRuns({ db, config, pollMs: 30 });
   assert.equal(handles.length, 1);
   const report = await handles[0].done;
   assert.equal(report.status, 'succeeded');
   assert.deepEqual(lines(w.log), ['second 2']);
   assert.deepEqual(
-    journal.attempts(run.id).map((a) => [a.step, a.attempt, a.outcome]),
+    (await journal.attempts(run.id)).map((a) => [a.step, a.attempt, a.outcome]),
     [
       ['first', 1, 'succeeded'],
       ['second', 1, 'interrupted'],
@@ -390,28 +390,28 @@ test('a runbook is refused inside the cooldown of its previous run, from any eng
   const db = openDatabase(w.db);
   let now = 1_000_000;
   const engine = new RunbookEngine({ db, config, pollMs: 20, clock: () => now });
-  assert.equal((await engine.start('dr_failover').done).status, 'succeeded');
+  assert.equal((await (await engine.start('dr_failover')).done).status, 'succeeded');
   now += 51;
   // Another process on the same store, as a restarted controller would be.
   const other = new RunbookEngine({ db: openDatabase(w.db), config, pollMs: 20, clock: () => now });
-  assert.throws(
-    () => other.start('dr_failover'),
+  await assert.rejects(
+    other.start('dr_failover'),
     (error: Error) =>
       error instanceof CooldownError &&
       /started 51 s ago .*cooldown of 3600 s.*--override-cooldown/.test(error.message),
   );
-  const overridden = other.start('dr_failover', {
+  const overridden = await other.start('dr_failover', {
     overrideCooldown: 'alice: the first run hit the wrong region',
   });
   assert.equal((await overridden.done).status, 'succeeded');
   assert.equal(
-    other.journal.requireRun(overridden.runId).cooldown_override,
+    (await other.journal.requireRun(overridden.runId)).cooldown_override,
     'alice: the first run hit the wrong region',
   );
   assert.deepEqual(lines(w.log), ['a 1', 'a 1']);
   now += 3600;
   assert.equal(
-    (await other.start('dr_failover').done).status,
+    (await (await other.start('dr_failover')).done).status,
     'succeeded',
     'after the cooldown, no override needed',
   );

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { PhoenixConfig } from '../config/index.js';
-import type { SqliteDatabase } from '../store/index.js';
+import type { SqlDb, SqliteDatabase } from '../store/index.js';
 import { trackProcessGroups, type StepContext, type StepResult } from '../actions/index.js';
 import { FencedError } from '../store/index.js';
 import {
@@ -10,6 +10,7 @@ import {
   Journal,
   RunBusyError,
   RunStateError,
+  type Fence,
   type Owner,
   type RunRow,
   type RunStatus,
@@ -54,7 +55,7 @@ export type RunEvent =
   | { type: 'approval'; runId: string; gate: string; status: 'waiting' | 'approved'; by?: string };
 
 export interface EngineOptions {
-  db: SqliteDatabase;
+  db: SqlDb | SqliteDatabase;
   config: PhoenixConfig;
   /** Approve every gate at once (`phoenix failover --yes`), recorded as such in the journal. */
   autoApprove?: boolean;
@@ -70,7 +71,7 @@ export interface EngineOptions {
    * The controller's fence (see Journal): returns its fencing token or throws FencedError.
    * Without it (the CLI's `phoenix failover`) writes are not fenced.
    */
-  fence?: () => number;
+  fence?: Fence;
 }
 
 export interface RunHandle {
@@ -175,10 +176,10 @@ export class RunbookEngine {
    * (`decision.cooldown`) ago is refused with a CooldownError, whichever process asks,
    * unless `overrideCooldown` gives the operator's reason (kept in the journal).
    */
-  start(
+  async start(
     runbook: string,
     input: { trigger?: string; reason?: string; overrideCooldown?: string } = {},
-  ): RunHandle {
+  ): Promise<RunHandle> {
     const plan = buildPlan(this.options.config, runbook);
     const owner = currentOwner();
     let run: RunRow;
@@ -186,7 +187,7 @@ export class RunbookEngine {
       const cooldown = this.options.config.decision.cooldown_s;
       // A drill (trigger drill) neither obeys nor starts a real run's cooldown.
       const drill = input.trigger === DRILL_TRIGGER;
-      const previous = drill ? undefined : lastRealRun<RunRow>(this.options.db, runbook);
+      const previous = drill ? undefined : await lastRealRun<RunRow>(this.journal.db, runbook);
       const age = previous ? this.journal.now() - previous.created_at : Infinity;
       if (previous && previous.active !== 1 && age < cooldown && !input.overrideCooldown) {
         throw new CooldownError(
@@ -194,7 +195,7 @@ export class RunbookEngine {
           previous.id,
         );
       }
-      run = this.journal.createRun({
+      run = await this.journal.createRun({
         runbook,
         trigger: input.trigger ?? 'manual',
         reason: input.reason,
@@ -206,14 +207,14 @@ export class RunbookEngine {
       });
     } catch (error) {
       if (!(error instanceof RunBusyError)) throw error;
-      const active = this.journal.getRun(error.activeRunId);
+      const active = await this.journal.getRun(error.activeRunId);
       if (!active || active.runbook !== runbook) throw error;
       if ((active.trigger === DRILL_TRIGGER) !== (input.trigger === DRILL_TRIGGER))
-        throw this.drillConflict(active, input.trigger);
+        throw await this.drillConflict(active, input.trigger);
       if (this.journal.ownerAlive(active)) {
         return { runId: active.id, joined: true, done: this.waitFor(active.id) };
       }
-      const resumed = this.resume(active.id);
+      const resumed = await this.resume(active.id);
       return { ...resumed, joined: true };
     }
     this.emit({ type: 'run', runId: run.id, runbook, status: 'running' });
@@ -224,13 +225,16 @@ export class RunbookEngine {
    * A drill and a real run never join each other. A real trigger during a drill stops the drill (its
    * cleanup still runs) and is refused this once: the next trigger starts the real run.
    */
-  private drillConflict(active: RunRow, trigger: string | undefined): RunBusyError {
+  private async drillConflict(active: RunRow, trigger: string | undefined): Promise<RunBusyError> {
     if (active.trigger !== DRILL_TRIGGER)
       return new RunBusyError(
         `run ${active.id} (${active.runbook}) is a real run in progress; a drill waits until it ends`,
         active.id,
       );
-    this.journal.requestAbort(active.id, `a real ${active.runbook} run (trigger ${trigger ?? 'manual'})`);
+    await this.journal.requestAbort(
+      active.id,
+      `a real ${active.runbook} run (trigger ${trigger ?? 'manual'})`,
+    );
     return new RunBusyError(
       `drill ${active.id} of ${active.runbook} was active: it is being aborted (its cleanup runs); trigger the real run again`,
       active.id,
@@ -238,13 +242,13 @@ export class RunbookEngine {
   }
 
   /** Continues an interrupted (or failed) run, never repeating a step that finished. */
-  resume(runId: string): RunHandle {
-    const existing = this.journal.requireRun(runId);
+  async resume(runId: string): Promise<RunHandle> {
+    const existing = await this.journal.requireRun(runId);
     const plan = buildPlan(this.options.config, existing.runbook);
     const mismatch = shapeMismatch(JSON.parse(existing.plan_json) as PlanShape, planShape(plan));
     if (mismatch) throw new RunStateError(`cannot resume ${runId}: ${mismatch}`);
     const owner = currentOwner();
-    const run = this.journal.claimRun(runId, owner);
+    const run = await this.journal.claimRun(runId, owner);
     this.emit({ type: 'run', runId, runbook: run.runbook, status: 'running', resumed: true });
     return { runId, joined: false, done: this.execute(run, plan, owner, true) };
   }
@@ -252,7 +256,7 @@ export class RunbookEngine {
   /** Settles when a run executed elsewhere ends. */
   async waitFor(runId: string): Promise<RunReport> {
     for (;;) {
-      const run = this.journal.requireRun(runId);
+      const run = await this.journal.requireRun(runId);
       if (run.active !== 1 && run.status !== 'running' && run.status !== 'waiting_approval') {
         return buildReport(this.journal, runId);
       }
@@ -267,90 +271,119 @@ export class RunbookEngine {
     const runId = run.id;
     const runAbort = new AbortController();
     this.executing.add(runAbort);
-    const watch = setInterval(() => {
-      try {
-        const state = this.journal.heartbeat(runId, owner.token);
-        if (state.abortRequested && !runAbort.signal.aborted) {
-          runAbort.abort(new RunAborted(state.abortedBy ?? 'someone'));
-        }
-      } catch (error) {
-        // Fenced: another controller leads now; stop at once. Anything else (a busy
-        // database) must not kill the run: the next tick tries again.
-        if (error instanceof FencedError && !runAbort.signal.aborted) runAbort.abort(error);
-      }
-    }, this.pollMs);
+    const stopWatching = this.watchRun(runId, owner, runAbort);
     const runDir = join(this.workDir, runId);
     mkdirSync(runDir, { recursive: true });
-    let status: RunStatus = 'succeeded';
-    let error: string | null = null;
+    let ending: { status: RunStatus; error: string | null };
     let fenced = false;
     try {
-      const stages = this.journal.stages(runId);
-      for (const [index, stage] of plan.stages.entries()) {
-        const row = stages[index];
-        if (row && (row.status === 'succeeded' || row.status === 'skipped')) continue;
-        this.throwIfAborted(runAbort.signal);
-        this.journal.stageStarted(runId, index);
-        this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'running' });
-        if (stage.approval) await this.gate(runId, `stage:${stage.name}`, runAbort.signal);
-        const ended = await this.runStage(run, plan, stage, runDir, runAbort.signal);
-        this.journal.stageFinished(runId, index, 'succeeded');
-        this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'succeeded' });
-        if (ended) {
-          status = 'cleared';
-          error = ended;
-          this.journal.skipPending(runId, `not needed: ${ended}`);
-          break;
-        }
-      }
+      ending = await this.runStages(run, plan, runDir, runAbort.signal);
     } catch (failure) {
       const reason = runAbort.signal.aborted ? runAbort.signal.reason : failure;
       if (reason instanceof FencedError) {
         fenced = true;
         return this.fencedOut(run, owner, reason);
       }
-      if (reason instanceof RunAborted) {
-        status = 'aborted';
-        error = reason.message;
-        this.journal.skipPending(runId, 'run aborted');
-      } else {
-        status = 'failed';
-        error = message(reason);
-      }
-      const current = this.journal.stages(runId).find((s) => s.status === 'running');
-      if (current) {
-        this.journal.stageFinished(runId, current.stage_index, 'failed');
-        this.emit({
-          type: 'stage',
-          runId,
-          stage: current.name,
-          index: current.stage_index,
-          status: 'failed',
-        });
-      }
+      ending = await this.failRun(runId, reason);
     } finally {
       // A drill cleans up whatever happened, unless this process lost the lead (the leader resumes it).
       if (!fenced) await this.cleanUpDrill(plan, runId, runDir);
-      clearInterval(watch);
+      stopWatching();
       this.executing.delete(runAbort);
     }
-    const report = buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
-    this.journal.finishRun(runId, owner.token, status, error, report);
+    const { status, error } = ending;
+    const report = await buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
+    await this.journal.finishRun(runId, owner.token, status, error, report);
     this.emit({ type: 'run', runId, runbook: run.runbook, status, error: error ?? undefined, resumed });
     return buildReport(this.journal, runId);
   }
 
   private async cleanUpDrill(plan: Plan, runId: string, runDir: string): Promise<void> {
-    if (!isDrillRun(this.options.db, runId)) return;
-    await cleanupDrill(this.options.db, plan, runId, {
+    if (!(await isDrillRun(this.journal.db, runId))) return;
+    await cleanupDrill(this.journal.db, plan, runId, {
       runDir,
       env: this.options.env ?? process.env,
       now: () => this.journal.now(),
     });
   }
 
+  /**
+   * Refreshes the run's heartbeat every poll and stops the run when an abort is requested
+   * or the store fences this controller out. Returns the function that stops watching.
+   */
+  private watchRun(runId: string, owner: Owner, runAbort: AbortController): () => void {
+    let inFlight = false;
+    const watch = setInterval(() => {
+      if (inFlight) return;
+      inFlight = true;
+      this.journal
+        .heartbeat(runId, owner.token)
+        .then((state) => {
+          if (state.abortRequested && !runAbort.signal.aborted) {
+            runAbort.abort(new RunAborted(state.abortedBy ?? 'someone'));
+          }
+        })
+        .catch((error: unknown) => {
+          // Fenced: another controller leads now; stop at once. Anything else (a busy
+          // database) must not kill the run: the next tick tries again.
+          if (error instanceof FencedError && !runAbort.signal.aborted) runAbort.abort(error);
+        })
+        .finally(() => {
+          inFlight = false;
+        });
+    }, this.pollMs);
+    return () => clearInterval(watch);
+  }
+
+  /** Runs the stages not yet finished, in order; a step may end the run early (cleared). */
+  private async runStages(
+    run: RunRow,
+    plan: Plan,
+    runDir: string,
+    signal: AbortSignal,
+  ): Promise<{ status: RunStatus; error: string | null }> {
+    const runId = run.id;
+    const stages = await this.journal.stages(runId);
+    for (const [index, stage] of plan.stages.entries()) {
+      const row = stages[index];
+      if (row && (row.status === 'succeeded' || row.status === 'skipped')) continue;
+      this.throwIfAborted(signal);
+      await this.journal.stageStarted(runId, index);
+      this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'running' });
+      if (stage.approval) await this.gate(runId, `stage:${stage.name}`, signal);
+      const ended = await this.runStage(run, plan, stage, runDir, signal);
+      await this.journal.stageFinished(runId, index, 'succeeded');
+      this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'succeeded' });
+      if (ended) {
+        await this.journal.skipPending(runId, `not needed: ${ended}`);
+        return { status: 'cleared', error: ended };
+      }
+    }
+    return { status: 'succeeded', error: null };
+  }
+
+  /** Journals why a run stopped (aborted or failed) and fails the stage that was running. */
+  private async failRun(
+    runId: string,
+    reason: unknown,
+  ): Promise<{ status: RunStatus; error: string | null }> {
+    let ending: { status: RunStatus; error: string | null };
+    if (reason instanceof RunAborted) {
+      ending = { status: 'aborted', error: reason.message };
+      await this.journal.skipPending(runId, 'run aborted');
+    } else {
+      ending = { status: 'failed', error: message(reason) };
+    }
+    const current = (await this.journal.stages(runId)).find((s) => s.status === 'running');
+    if (current) {
+      await this.journal.stageFinished(runId, current.stage_index, 'failed');
+      this.emit({ type: 'stage', runId, stage: current.name, index: current.stage_index, status: 'failed' });
+    }
+    return ending;
+  }
+
   /** This process no longer leads: it writes nothing more and leaves the run to the leader. */
-  private fencedOut(run: RunRow, owner: Owner, reason: FencedError): RunReport {
+  private fencedOut(run: RunRow, owner: Owner, reason: FencedError): Promise<RunReport> {
     this.journal.release(owner.token);
     this.emit({ type: 'run', runId: run.id, runbook: run.runbook, status: 'running', error: reason.message });
     return buildReport(this.journal, run.id);
@@ -401,7 +434,7 @@ export class RunbookEngine {
     runSignal: AbortSignal,
   ): Promise<StepOutcome> {
     const runId = run.id;
-    const row = this.journal.step(runId, step.name);
+    const row = await this.journal.step(runId, step.name);
     if (
       row.status === 'succeeded' ||
       row.status === 'skipped' ||
@@ -421,7 +454,7 @@ export class RunbookEngine {
       const { attempt, why } = outcome;
       failures += 1;
       if (failures > step.retries) {
-        this.journal.stepFinished(runId, step.name, 'failed', { error: why });
+        await this.journal.stepFinished(runId, step.name, 'failed', { error: why });
         this.emit({
           type: 'step',
           runId,
@@ -473,7 +506,7 @@ export class RunbookEngine {
         step: step.name,
         message: `process group ${group.pgid} of attempt ${group.attempt} ran on ${group.host}; it cannot be checked from here`,
       });
-    const { attempt, resumed } = this.journal.attemptStarted(runId, step.name);
+    const { attempt, resumed } = await this.journal.attemptStarted(runId, step.name);
     this.emit({
       type: 'step',
       runId,
@@ -508,10 +541,11 @@ export class RunbookEngine {
     };
     try {
       const tracker = this.processes.tracker(runId, step.name, attempt);
+      const drill = await isDrillRun(this.journal.db, runId);
       const result = await untilAborted(
         trackProcessGroups(tracker, () =>
-          isDrillRun(this.options.db, runId)
-            ? rehearseStep(this.options.db, step, context, () => this.journal.now())
+          drill
+            ? rehearseStep(this.journal.db, step, context, () => this.journal.now())
             : step.adapter.run(step.params, context),
         ),
         signal,
@@ -521,22 +555,27 @@ export class RunbookEngine {
       await this.processes.settleAttempt(runId, step.name, attempt);
       if (runSignal.aborted) {
         const why = message(runSignal.reason);
-        this.journal.attemptFinished(runId, step.name, attempt, 'aborted', { error: why });
-        this.journal.stepFinished(runId, step.name, 'aborted', { error: why });
+        await this.journal.attemptFinished(runId, step.name, attempt, 'aborted', { error: why });
+        await this.journal.stepFinished(runId, step.name, 'aborted', { error: why });
         this.emit({ type: 'step', runId, stage: step.stage, step: step.name, status: 'aborted' });
         throw runSignal.reason;
       }
       const why = timeout.signal.aborted ? message(timeout.signal.reason) : message(error);
-      this.journal.attemptFinished(runId, step.name, attempt, 'failed', { error: why });
+      await this.journal.attemptFinished(runId, step.name, attempt, 'failed', { error: why });
       return { attempt, why };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private stepSucceeded(runId: string, step: PlannedStep, attempt: number, result: StepResult): StepOutcome {
-    this.journal.attemptFinished(runId, step.name, attempt, 'succeeded', { summary: result.summary });
-    this.journal.stepFinished(runId, step.name, 'succeeded', {
+  private async stepSucceeded(
+    runId: string,
+    step: PlannedStep,
+    attempt: number,
+    result: StepResult,
+  ): Promise<StepOutcome> {
+    await this.journal.attemptFinished(runId, step.name, attempt, 'succeeded', { summary: result.summary });
+    await this.journal.stepFinished(runId, step.name, 'succeeded', {
       summary: result.summary,
       output: result.endRun ? { ...result.output, end_run: result.endRun.reason } : result.output,
       dnsTtlS: result.dnsTtlS,
@@ -556,22 +595,22 @@ export class RunbookEngine {
 
   /** Waits until a gate is approved (here with --yes, or by phoenix approve from any process). */
   private async gate(runId: string, gate: string, signal: AbortSignal): Promise<void> {
-    let row = this.journal.requestApproval(runId, gate);
+    let row = await this.journal.requestApproval(runId, gate);
     if (row.decided_at !== null) return;
     if (this.options.autoApprove) {
-      this.journal.approve(runId, 'auto (--yes)', gate);
+      await this.journal.approve(runId, 'auto (--yes)', gate);
       this.emit({ type: 'approval', runId, gate, status: 'approved', by: 'auto (--yes)' });
       return;
     }
-    this.journal.setRunStatus(runId, 'waiting_approval');
+    await this.journal.setRunStatus(runId, 'waiting_approval');
     this.emit({ type: 'approval', runId, gate, status: 'waiting' });
     for (;;) {
       await delay(this.pollMs, signal);
-      row = this.journal.approval(runId, gate);
+      row = await this.journal.approval(runId, gate);
       if (row.decided_at !== null) break;
     }
-    if (!this.journal.approvals(runId).some((a) => a.decided_at === null))
-      this.journal.setRunStatus(runId, 'running');
+    if (!(await this.journal.approvals(runId)).some((a) => a.decided_at === null))
+      await this.journal.setRunStatus(runId, 'running');
     this.emit({ type: 'approval', runId, gate, status: 'approved', by: row.decided_by ?? undefined });
   }
 }
@@ -580,10 +619,12 @@ export class RunbookEngine {
  * Resumes every run left active by a process that is gone (the controller calls this on
  * start). Returns the handles; each settles when its run ends.
  */
-export function resumeInterruptedRuns(
+export async function resumeInterruptedRuns(
   options: EngineOptions,
   engine = new RunbookEngine(options),
-): RunHandle[] {
-  const token = options.fence?.();
-  return engine.journal.interruptedRuns(token).map((run) => engine.resume(run.id));
+): Promise<RunHandle[]> {
+  const token = options.fence ? await options.fence() : undefined;
+  const handles: RunHandle[] = [];
+  for (const run of await engine.journal.interruptedRuns(token)) handles.push(await engine.resume(run.id));
+  return handles;
 }

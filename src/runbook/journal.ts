@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { migrate, type SqliteDatabase } from '../store/index.js';
+import {
+  isUniqueViolation,
+  type Fence,
+  sqlDb,
+  type DialectMigrations,
+  type SqlDb,
+  type SqliteDatabase,
+} from '../store/index.js';
 
 /**
  * The runbook journal: every run, stage, step, attempt and approval, written before and
@@ -10,10 +17,12 @@ import { migrate, type SqliteDatabase } from '../store/index.js';
  * engine only through these tables.
  */
 
-export const RUNBOOK_MIGRATIONS = [
-  {
-    name: 'runbook/1-journal',
-    sql: `
+/**
+ * The journal's tables in either dialect: `real` is the floating-point type, `runExtra`
+ * adds columns to runbook_runs (PostgreSQL's `seq`, which orders runs created in the same
+ * instant as SQLite's rowid does, and the columns SQLite gained by a later migration).
+ */
+const journalTables = (real: string, runExtra: string) => `
 CREATE TABLE runbook_runs (
   id TEXT PRIMARY KEY,
   runbook TEXT NOT NULL,
@@ -22,16 +31,16 @@ CREATE TABLE runbook_runs (
   trigger TEXT,
   reason TEXT,
   plan_json TEXT NOT NULL,
-  created_at REAL NOT NULL,
-  finished_at REAL,
+  created_at ${real} NOT NULL,
+  finished_at ${real},
   owner_host TEXT,
   owner_pid INTEGER,
   owner_token TEXT,
-  heartbeat_at REAL,
-  abort_requested_at REAL,
+  heartbeat_at ${real},
+  abort_requested_at ${real},
   abort_requested_by TEXT,
   error TEXT,
-  report_json TEXT
+  report_json TEXT${runExtra}
 );
 -- One run at a time, enforced by the database so two processes cannot both start one.
 CREATE UNIQUE INDEX runbook_runs_one_active ON runbook_runs (active) WHERE active = 1;
@@ -40,8 +49,8 @@ CREATE TABLE runbook_stages (
   stage_index INTEGER NOT NULL,
   name TEXT NOT NULL,
   status TEXT NOT NULL,
-  started_at REAL,
-  finished_at REAL,
+  started_at ${real},
+  finished_at ${real},
   PRIMARY KEY (run_id, stage_index)
 );
 CREATE TABLE runbook_steps (
@@ -53,21 +62,21 @@ CREATE TABLE runbook_steps (
   type TEXT NOT NULL,
   status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
-  started_at REAL,
-  finished_at REAL,
+  started_at ${real},
+  finished_at ${real},
   summary TEXT,
   output_json TEXT,
   error TEXT,
-  dns_ttl_s REAL,
-  data_loss_s REAL,
+  dns_ttl_s ${real},
+  data_loss_s ${real},
   PRIMARY KEY (run_id, name)
 );
 CREATE TABLE runbook_attempts (
   run_id TEXT NOT NULL,
   step TEXT NOT NULL,
   attempt INTEGER NOT NULL,
-  started_at REAL NOT NULL,
-  finished_at REAL,
+  started_at ${real} NOT NULL,
+  finished_at ${real},
   outcome TEXT NOT NULL,
   summary TEXT,
   error TEXT,
@@ -76,40 +85,58 @@ CREATE TABLE runbook_attempts (
 CREATE TABLE runbook_approvals (
   run_id TEXT NOT NULL REFERENCES runbook_runs (id),
   gate TEXT NOT NULL,
-  requested_at REAL NOT NULL,
-  decided_at REAL,
+  requested_at ${real} NOT NULL,
+  decided_at ${real},
   decided_by TEXT,
   PRIMARY KEY (run_id, gate)
-);`,
-  },
-  {
-    // The fencing token of the controller that last took the run, and an operator's reason
-    // for starting a runbook inside the cooldown of the previous one.
-    name: 'runbook/3-fencing',
-    sql: `
+);`;
+
+export const RUNBOOK_MIGRATIONS: DialectMigrations = {
+  sqlite: [
+    { name: 'runbook/1-journal', sql: journalTables('REAL', '') },
+    {
+      // The fencing token of the controller that last took the run, and an operator's reason
+      // for starting a runbook inside the cooldown of the previous one.
+      name: 'runbook/3-fencing',
+      sql: `
 ALTER TABLE runbook_runs ADD COLUMN fencing_token INTEGER;
 ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
-  },
-  {
-    // Drill mode (src/runbook/drill-mode.ts): each rehearsal's cleanup, journaled before the rehearsal
-    // starts, so a drill killed at any point still cleans up what it made.
-    name: 'runbook/4-drill-cleanups',
-    sql: `
+    },
+    {
+      // Drill mode (src/runbook/drill-mode.ts): each rehearsal's cleanup, journaled before the rehearsal
+      // starts, so a drill killed at any point still cleans up what it made.
+      name: 'runbook/4-drill-cleanups',
+      sql: drillCleanupTable('REAL'),
+    },
+  ],
+  postgres: [
+    {
+      name: 'runbook/1-journal',
+      sql: journalTables(
+        'DOUBLE PRECISION',
+        ',\n  fencing_token INTEGER,\n  cooldown_override TEXT,\n  seq BIGSERIAL NOT NULL',
+      ),
+    },
+    { name: 'runbook/4-drill-cleanups', sql: drillCleanupTable('DOUBLE PRECISION') },
+  ],
+};
+
+function drillCleanupTable(real: string): string {
+  return `
 CREATE TABLE runbook_drill_cleanups (
   run_id TEXT NOT NULL REFERENCES runbook_runs (id),
   step TEXT NOT NULL,
   type TEXT NOT NULL,
   seq INTEGER NOT NULL,
   status TEXT NOT NULL,
-  rehearsed_at REAL NOT NULL,
-  cleaned_at REAL,
+  rehearsed_at ${real} NOT NULL,
+  cleaned_at ${real},
   summary TEXT,
   left_json TEXT,
   error TEXT,
   PRIMARY KEY (run_id, step)
-);`,
-  },
-];
+);`;
+}
 
 export type RunStatus = 'running' | 'waiting_approval' | 'succeeded' | 'failed' | 'aborted' | 'cleared';
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'aborted';
@@ -243,9 +270,33 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+export type { Fence };
+
+export interface NewRun {
+  runbook: string;
+  trigger: string;
+  reason?: string;
+  plan: unknown;
+  stages: Array<{ name: string; steps: Array<{ name: string; type: string }> }>;
+  owner: Owner;
+  /** Who overrode the cooldown and why, when the run starts inside one. */
+  cooldownOverride?: string;
+}
+
+export interface StepResult {
+  summary?: string;
+  output?: unknown;
+  error?: string;
+  dnsTtlS?: number;
+  dataLossS?: number;
+}
+
 export class Journal {
+  readonly db: SqlDb;
+  private readonly ready: Promise<void>;
+
   constructor(
-    readonly db: SqliteDatabase,
+    db: SqlDb | SqliteDatabase,
     private readonly clock: () => number = () => Date.now() / 1000,
     /** Seconds an owner on another host may stay silent before its run counts as interrupted. */
     readonly staleAfterS = 60,
@@ -254,20 +305,30 @@ export class Journal {
      * token is no longer the lease's. Called inside the transaction of every write the
      * executing controller makes, so a paused or partitioned ex-leader writes nothing.
      */
-    private readonly fence?: () => number,
+    private readonly fence?: Fence,
   ) {
-    migrate(db, RUNBOOK_MIGRATIONS);
+    this.db = sqlDb(db);
+    this.ready = this.db.migrate(RUNBOOK_MIGRATIONS);
   }
 
   /** Runs a write of the executing controller in one transaction with its fence check. */
-  private fenced<T>(write: () => T): T {
+  private async fenced<T>(write: () => Promise<T>): Promise<T> {
+    await this.ready;
     if (!this.fence) return write();
-    return this.db
-      .transaction(() => {
-        this.fence!();
-        return write();
-      })
-      .immediate();
+    return this.db.transaction(async () => {
+      await this.fence!();
+      return write();
+    });
+  }
+
+  private async all<T>(sql: string, params: Array<string | number | null>): Promise<T[]> {
+    await this.ready;
+    return this.db.all<T>(sql, params);
+  }
+
+  private async one<T>(sql: string, params: Array<string | number | null>): Promise<T | undefined> {
+    await this.ready;
+    return this.db.get<T>(sql, params);
   }
 
   now(): number {
@@ -292,31 +353,40 @@ export class Journal {
     else LIVE_TOKENS.delete(token);
   }
 
-  getRun(id: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runbook_runs WHERE id = ?').get(id) as RunRow | undefined;
+  getRun(id: string): Promise<RunRow | undefined> {
+    return this.one<RunRow>('SELECT * FROM runbook_runs WHERE id = ?', [id]);
   }
 
-  requireRun(id: string): RunRow {
-    const run = this.getRun(id);
+  async requireRun(id: string): Promise<RunRow> {
+    const run = await this.getRun(id);
+    if (!run) throw new RunStateError(`no run ${id}; list runs with phoenix runs`);
+    return run;
+  }
+
+  /** Inside a transaction: the run, its row locked against another controller's claim (PostgreSQL). */
+  private async lockRun(id: string): Promise<RunRow> {
+    const run = await this.one<RunRow>(`SELECT * FROM runbook_runs WHERE id = ?${this.db.forUpdate}`, [id]);
     if (!run) throw new RunStateError(`no run ${id}; list runs with phoenix runs`);
     return run;
   }
 
   /** The newest run of a runbook, whatever its status. */
-  lastRun(runbook: string): RunRow | undefined {
-    return this.db
-      .prepare('SELECT * FROM runbook_runs WHERE runbook = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
-      .get(runbook) as RunRow | undefined;
+  lastRun(runbook: string): Promise<RunRow | undefined> {
+    return this.one<RunRow>(
+      `SELECT * FROM runbook_runs WHERE runbook = ? ORDER BY created_at DESC, ${this.db.insertionOrder} DESC LIMIT 1`,
+      [runbook],
+    );
   }
 
-  activeRun(): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runbook_runs WHERE active = 1').get() as RunRow | undefined;
+  activeRun(): Promise<RunRow | undefined> {
+    return this.one<RunRow>('SELECT * FROM runbook_runs WHERE active = 1', []);
   }
 
-  listRuns(limit = 50): RunRow[] {
-    return this.db
-      .prepare('SELECT * FROM runbook_runs ORDER BY created_at DESC, rowid DESC LIMIT ?')
-      .all(limit) as RunRow[];
+  listRuns(limit = 50): Promise<RunRow[]> {
+    return this.all<RunRow>(
+      `SELECT * FROM runbook_runs ORDER BY created_at DESC, ${this.db.insertionOrder} DESC LIMIT ?`,
+      [limit],
+    );
   }
 
   /**
@@ -324,100 +394,95 @@ export class Journal {
    * leader holding fencing token `token`, whose owner took it under an older token (a
    * paused ex-leader: alive, but the store refuses its writes).
    */
-  interruptedRuns(token?: number): RunRow[] {
-    const rows = this.db.prepare('SELECT * FROM runbook_runs WHERE active = 1').all() as RunRow[];
+  async interruptedRuns(token?: number): Promise<RunRow[]> {
+    const rows = await this.all<RunRow>('SELECT * FROM runbook_runs WHERE active = 1', []);
     return rows.filter((r) => !this.ownerAlive(r) || (token !== undefined && (r.fencing_token ?? 0) < token));
   }
 
-  stages(runId: string): StageRow[] {
-    return this.db
-      .prepare('SELECT * FROM runbook_stages WHERE run_id = ? ORDER BY stage_index')
-      .all(runId) as StageRow[];
+  stages(runId: string): Promise<StageRow[]> {
+    return this.all<StageRow>('SELECT * FROM runbook_stages WHERE run_id = ? ORDER BY stage_index', [runId]);
   }
 
-  steps(runId: string): StepRow[] {
-    return this.db
-      .prepare('SELECT * FROM runbook_steps WHERE run_id = ? ORDER BY stage_index, step_index')
-      .all(runId) as StepRow[];
+  steps(runId: string): Promise<StepRow[]> {
+    return this.all<StepRow>(
+      'SELECT * FROM runbook_steps WHERE run_id = ? ORDER BY stage_index, step_index',
+      [runId],
+    );
   }
 
-  step(runId: string, name: string): StepRow {
-    return this.db
-      .prepare('SELECT * FROM runbook_steps WHERE run_id = ? AND name = ?')
-      .get(runId, name) as StepRow;
+  async step(runId: string, name: string): Promise<StepRow> {
+    return (await this.one<StepRow>('SELECT * FROM runbook_steps WHERE run_id = ? AND name = ?', [
+      runId,
+      name,
+    ]))!;
   }
 
-  attempts(runId: string): AttemptRow[] {
-    return this.db
-      .prepare('SELECT * FROM runbook_attempts WHERE run_id = ? ORDER BY started_at, step, attempt')
-      .all(runId) as AttemptRow[];
+  attempts(runId: string): Promise<AttemptRow[]> {
+    return this.all<AttemptRow>(
+      'SELECT * FROM runbook_attempts WHERE run_id = ? ORDER BY started_at, step, attempt',
+      [runId],
+    );
   }
 
-  approvals(runId: string): ApprovalRow[] {
-    return this.db
-      .prepare('SELECT * FROM runbook_approvals WHERE run_id = ? ORDER BY requested_at')
-      .all(runId) as ApprovalRow[];
+  approvals(runId: string): Promise<ApprovalRow[]> {
+    return this.all<ApprovalRow>('SELECT * FROM runbook_approvals WHERE run_id = ? ORDER BY requested_at', [
+      runId,
+    ]);
   }
 
   /**
    * Creates a run and its stage and step rows in one transaction, owned by `owner`.
    * The unique index on `active` refuses a second active run even from another process.
    */
-  createRun(input: {
-    runbook: string;
-    trigger: string;
-    reason?: string;
-    plan: unknown;
-    stages: Array<{ name: string; steps: Array<{ name: string; type: string }> }>;
-    owner: Owner;
-    /** Who overrode the cooldown and why, when the run starts inside one. */
-    cooldownOverride?: string;
-  }): RunRow {
-    const now = this.now();
-    const id = newRunId(now);
-    const insert = this.db.transaction(() => {
-      const fencingToken = this.fence?.() ?? null;
-      this.db
-        .prepare(
-          `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at, fencing_token, cooldown_override)
-           VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          input.runbook,
-          input.trigger,
-          input.reason ?? null,
-          JSON.stringify(input.plan),
-          now,
-          input.owner.host,
-          input.owner.pid,
-          input.owner.token,
-          now,
-          fencingToken,
-          input.cooldownOverride ?? null,
-        );
-      const stage = this.db.prepare(
-        `INSERT INTO runbook_stages (run_id, stage_index, name, status) VALUES (?, ?, ?, 'pending')`,
-      );
-      const step = this.db.prepare(
-        `INSERT INTO runbook_steps (run_id, name, stage_index, step_index, stage, type, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
-      );
-      input.stages.forEach((s, i) => {
-        stage.run(id, i, s.name);
-        s.steps.forEach((st, j) => step.run(id, st.name, i, j, s.name, st.type));
-      });
-    });
+  async createRun(input: NewRun): Promise<RunRow> {
+    await this.ready;
+    const id = newRunId(this.now());
     try {
-      insert.immediate();
+      await this.db.transaction(() => this.insertRun(id, input));
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-        const active = this.activeRun();
+      if (isUniqueViolation(error)) {
+        const active = await this.activeRun();
         if (active) throw this.busyError(active);
       }
       throw error;
     }
     this.markLive(input.owner.token, true);
     return this.requireRun(id);
+  }
+
+  private async insertRun(id: string, input: NewRun): Promise<void> {
+    const now = this.now();
+    const fencingToken = this.fence ? await this.fence() : null;
+    await this.db.run(
+      `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at, fencing_token, cooldown_override)
+       VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        id,
+        input.runbook,
+        input.trigger,
+        input.reason ?? null,
+        JSON.stringify(input.plan),
+        now,
+        input.owner.host,
+        input.owner.pid,
+        input.owner.token,
+        now,
+        fencingToken,
+        input.cooldownOverride ?? null,
+      ],
+    );
+    for (const [i, s] of input.stages.entries()) {
+      await this.db.run(
+        `INSERT INTO runbook_stages (run_id, stage_index, name, status) VALUES (?, ?, ?, 'pending')`,
+        [id, i, s.name],
+      );
+      for (const [j, st] of s.steps.entries()) {
+        await this.db.run(
+          `INSERT INTO runbook_steps (run_id, name, stage_index, step_index, stage, type, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+          [id, st.name, i, j, s.name, st.type],
+        );
+      }
+    }
   }
 
   busyError(active: RunRow): RunBusyError {
@@ -435,15 +500,17 @@ export class Journal {
 
   /**
    * Takes over a run to resume it: refused while its owner lives or while another run is
-   * active. Done in one IMMEDIATE transaction so two resuming processes cannot both win.
+   * active. One transaction holding the run (SQLite's write lock, PostgreSQL's row lock),
+   * so two resuming processes cannot both win.
    */
-  claimRun(id: string, owner: Owner): RunRow {
-    const claim = this.db.transaction(() => {
-      const run = this.requireRun(id);
+  async claimRun(id: string, owner: Owner): Promise<RunRow> {
+    await this.ready;
+    const run = await this.db.transaction(async () => {
+      const run = await this.lockRun(id);
       if (run.status === 'succeeded' || run.status === 'aborted' || run.status === 'cleared') {
         throw new RunStateError(`run ${id} already ended (${run.status}); nothing to resume`);
       }
-      const fencingToken = this.fence?.() ?? null;
+      const fencingToken = this.fence ? await this.fence() : null;
       const superseded = fencingToken !== null && (run.fencing_token ?? 0) < fencingToken;
       if (run.active === 1 && this.ownerAlive(run) && !superseded) {
         throw new RunBusyError(
@@ -451,48 +518,52 @@ export class Journal {
           id,
         );
       }
-      const active = this.activeRun();
+      const active = await this.activeRun();
       if (active && active.id !== id) throw this.busyError(active);
-      this.db
-        .prepare(
-          `UPDATE runbook_runs SET active = 1, status = 'running', finished_at = NULL, error = NULL,
-             owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ?, fencing_token = ? WHERE id = ?`,
-        )
-        .run(owner.host, owner.pid, owner.token, this.now(), fencingToken, id);
+      await this.db.run(
+        `UPDATE runbook_runs SET active = 1, status = 'running', finished_at = NULL, error = NULL,
+           owner_host = ?, owner_pid = ?, owner_token = ?, heartbeat_at = ?, fencing_token = ? WHERE id = ?`,
+        [owner.host, owner.pid, owner.token, this.now(), fencingToken, id],
+      );
       return this.requireRun(id);
     });
-    const run = claim.immediate();
     this.markLive(owner.token, true);
     return run;
   }
 
   /** Refreshes the owner's heartbeat; returns whether an abort was requested. */
-  heartbeat(id: string, token: string): { abortRequested: boolean; abortedBy: string | null } {
-    this.fenced(() => {
-      this.db
-        .prepare('UPDATE runbook_runs SET heartbeat_at = ? WHERE id = ? AND owner_token = ?')
-        .run(this.now(), id, token);
-    });
-    const row = this.db
-      .prepare('SELECT abort_requested_at, abort_requested_by FROM runbook_runs WHERE id = ?')
-      .get(id) as Pick<RunRow, 'abort_requested_at' | 'abort_requested_by'>;
+  async heartbeat(id: string, token: string): Promise<{ abortRequested: boolean; abortedBy: string | null }> {
+    await this.fenced(() =>
+      this.db.run('UPDATE runbook_runs SET heartbeat_at = ? WHERE id = ? AND owner_token = ?', [
+        this.now(),
+        id,
+        token,
+      ]),
+    );
+    const row = (await this.one<Pick<RunRow, 'abort_requested_at' | 'abort_requested_by'>>(
+      'SELECT abort_requested_at, abort_requested_by FROM runbook_runs WHERE id = ?',
+      [id],
+    ))!;
     return { abortRequested: row.abort_requested_at !== null, abortedBy: row.abort_requested_by };
   }
 
-  setRunStatus(id: string, status: RunStatus): void {
-    this.fenced(() => {
-      this.db.prepare('UPDATE runbook_runs SET status = ? WHERE id = ?').run(status, id);
-    });
+  async setRunStatus(id: string, status: RunStatus): Promise<void> {
+    await this.fenced(() => this.db.run('UPDATE runbook_runs SET status = ? WHERE id = ?', [status, id]));
   }
 
-  finishRun(id: string, token: string, status: RunStatus, error: string | null, report: unknown): void {
-    this.fenced(() => {
-      this.db
-        .prepare(
-          `UPDATE runbook_runs SET status = ?, active = NULL, finished_at = ?, error = ?, report_json = ? WHERE id = ?`,
-        )
-        .run(status, this.now(), error, JSON.stringify(report), id);
-    });
+  async finishRun(
+    id: string,
+    token: string,
+    status: RunStatus,
+    error: string | null,
+    report: unknown,
+  ): Promise<void> {
+    await this.fenced(() =>
+      this.db.run(
+        `UPDATE runbook_runs SET status = ?, active = NULL, finished_at = ?, error = ?, report_json = ? WHERE id = ?`,
+        [status, this.now(), error, JSON.stringify(report), id],
+      ),
+    );
     this.markLive(token, false);
   }
 
@@ -501,100 +572,85 @@ export class Journal {
     this.markLive(token, false);
   }
 
-  stageStarted(runId: string, index: number): void {
-    this.fenced(() => {
-      this.db
-        .prepare(
-          `UPDATE runbook_stages SET status = 'running', started_at = COALESCE(started_at, ?) WHERE run_id = ? AND stage_index = ?`,
-        )
-        .run(this.now(), runId, index);
-    });
+  async stageStarted(runId: string, index: number): Promise<void> {
+    await this.fenced(() =>
+      this.db.run(
+        `UPDATE runbook_stages SET status = 'running', started_at = COALESCE(started_at, ?) WHERE run_id = ? AND stage_index = ?`,
+        [this.now(), runId, index],
+      ),
+    );
   }
 
-  stageFinished(runId: string, index: number, status: StepStatus): void {
-    this.fenced(() => {
-      this.db
-        .prepare(`UPDATE runbook_stages SET status = ?, finished_at = ? WHERE run_id = ? AND stage_index = ?`)
-        .run(status, this.now(), runId, index);
-    });
+  async stageFinished(runId: string, index: number, status: StepStatus): Promise<void> {
+    await this.fenced(() =>
+      this.db.run(
+        `UPDATE runbook_stages SET status = ?, finished_at = ? WHERE run_id = ? AND stage_index = ?`,
+        [status, this.now(), runId, index],
+      ),
+    );
   }
 
   /**
-   * Records an attempt's start before the step's side effects begin. An attempt left
-   * `running` by a killed process is marked `interrupted` first.
+   * Records an attempt's start before the step's side effects begin, fenced in the same
+   * transaction. An attempt left `running` by a killed process is marked `interrupted` first.
    */
-  attemptStarted(runId: string, step: string): { attempt: number; resumed: boolean } {
-    const start = this.db.transaction(() => {
-      this.fence?.();
+  async attemptStarted(runId: string, step: string): Promise<{ attempt: number; resumed: boolean }> {
+    await this.ready;
+    return this.db.transaction(async () => {
+      if (this.fence) await this.fence();
       const now = this.now();
-      const interrupted = this.db
-        .prepare(
-          `UPDATE runbook_attempts SET outcome = 'interrupted', finished_at = ? WHERE run_id = ? AND step = ? AND outcome = 'running'`,
-        )
-        .run(now, runId, step).changes;
-      const row = this.step(runId, step);
+      const { changes: interrupted } = await this.db.run(
+        `UPDATE runbook_attempts SET outcome = 'interrupted', finished_at = ? WHERE run_id = ? AND step = ? AND outcome = 'running'`,
+        [now, runId, step],
+      );
+      const row = (await this.one<StepRow>(
+        `SELECT * FROM runbook_steps WHERE run_id = ? AND name = ?${this.db.forUpdate}`,
+        [runId, step],
+      ))!;
       const attempt = row.attempts + 1;
-      this.db
-        .prepare(
-          `INSERT INTO runbook_attempts (run_id, step, attempt, started_at, outcome) VALUES (?, ?, ?, ?, 'running')`,
-        )
-        .run(runId, step, attempt, now);
-      this.db
-        .prepare(
-          `UPDATE runbook_steps SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?), error = NULL
-           WHERE run_id = ? AND name = ?`,
-        )
-        .run(attempt, now, runId, step);
+      await this.db.run(
+        `INSERT INTO runbook_attempts (run_id, step, attempt, started_at, outcome) VALUES (?, ?, ?, ?, 'running')`,
+        [runId, step, attempt, now],
+      );
+      await this.db.run(
+        `UPDATE runbook_steps SET status = 'running', attempts = ?, started_at = COALESCE(started_at, ?), error = NULL
+         WHERE run_id = ? AND name = ?`,
+        [attempt, now, runId, step],
+      );
       return { attempt, resumed: interrupted > 0 || row.status === 'running' };
     });
-    return start.immediate();
   }
 
-  attemptFinished(
+  async attemptFinished(
     runId: string,
     step: string,
     attempt: number,
     outcome: Exclude<AttemptOutcome, 'running'>,
     detail: { summary?: string; error?: string },
-  ): void {
-    this.fenced(() => {
-      this.db
-        .prepare(
-          `UPDATE runbook_attempts SET outcome = ?, finished_at = ?, summary = ?, error = ? WHERE run_id = ? AND step = ? AND attempt = ?`,
-        )
-        .run(outcome, this.now(), detail.summary ?? null, detail.error ?? null, runId, step, attempt);
-    });
+  ): Promise<void> {
+    await this.fenced(() =>
+      this.db.run(
+        `UPDATE runbook_attempts SET outcome = ?, finished_at = ?, summary = ?, error = ? WHERE run_id = ? AND step = ? AND attempt = ?`,
+        [outcome, this.now(), detail.summary ?? null, detail.error ?? null, runId, step, attempt],
+      ),
+    );
   }
 
   /** Counts attempts that really failed (not those cut short by a killed process). */
-  failedAttempts(runId: string, step: string): number {
-    const row = this.db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM runbook_attempts WHERE run_id = ? AND step = ? AND outcome = 'failed'`,
-      )
-      .get(runId, step) as { n: number };
-    return row.n;
+  async failedAttempts(runId: string, step: string): Promise<number> {
+    const row = await this.one<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM runbook_attempts WHERE run_id = ? AND step = ? AND outcome = 'failed'`,
+      [runId, step],
+    );
+    return row!.n;
   }
 
-  stepFinished(
-    runId: string,
-    step: string,
-    status: StepStatus,
-    result: {
-      summary?: string;
-      output?: unknown;
-      error?: string;
-      dnsTtlS?: number;
-      dataLossS?: number;
-    },
-  ): void {
-    this.fenced(() => {
-      this.db
-        .prepare(
-          `UPDATE runbook_steps SET status = ?, finished_at = ?, summary = ?, output_json = ?, error = ?, dns_ttl_s = ?, data_loss_s = ?
-           WHERE run_id = ? AND name = ?`,
-        )
-        .run(
+  async stepFinished(runId: string, step: string, status: StepStatus, result: StepResult): Promise<void> {
+    await this.fenced(() =>
+      this.db.run(
+        `UPDATE runbook_steps SET status = ?, finished_at = ?, summary = ?, output_json = ?, error = ?, dns_ttl_s = ?, data_loss_s = ?
+         WHERE run_id = ? AND name = ?`,
+        [
           status,
           this.now(),
           result.summary ?? null,
@@ -604,51 +660,53 @@ export class Journal {
           result.dataLossS ?? null,
           runId,
           step,
-        );
-    });
+        ],
+      ),
+    );
   }
 
-  skipPending(runId: string, reason: string): void {
-    this.fenced(() => {
-      this.db
-        .prepare(
-          `UPDATE runbook_steps SET status = 'skipped', summary = ? WHERE run_id = ? AND status IN ('pending', 'running')`,
-        )
-        .run(reason, runId);
-      this.db
-        .prepare(
-          `UPDATE runbook_stages SET status = 'skipped' WHERE run_id = ? AND status IN ('pending', 'running')`,
-        )
-        .run(runId);
+  async skipPending(runId: string, reason: string): Promise<void> {
+    await this.fenced(async () => {
+      await this.db.run(
+        `UPDATE runbook_steps SET status = 'skipped', summary = ? WHERE run_id = ? AND status IN ('pending', 'running')`,
+        [reason, runId],
+      );
+      await this.db.run(
+        `UPDATE runbook_stages SET status = 'skipped' WHERE run_id = ? AND status IN ('pending', 'running')`,
+        [runId],
+      );
     });
   }
 
   /** Opens an approval gate (idempotent); returns whether it is already decided. */
-  requestApproval(runId: string, gate: string): ApprovalRow {
-    this.fenced(() => {
-      this.db
-        .prepare(`INSERT OR IGNORE INTO runbook_approvals (run_id, gate, requested_at) VALUES (?, ?, ?)`)
-        .run(runId, gate, this.now());
-    });
+  async requestApproval(runId: string, gate: string): Promise<ApprovalRow> {
+    await this.fenced(() =>
+      this.db.run(
+        `INSERT INTO runbook_approvals (run_id, gate, requested_at) VALUES (?, ?, ?) ON CONFLICT (run_id, gate) DO NOTHING`,
+        [runId, gate, this.now()],
+      ),
+    );
     return this.approval(runId, gate);
   }
 
-  approval(runId: string, gate: string): ApprovalRow {
-    return this.db
-      .prepare('SELECT * FROM runbook_approvals WHERE run_id = ? AND gate = ?')
-      .get(runId, gate) as ApprovalRow;
+  async approval(runId: string, gate: string): Promise<ApprovalRow> {
+    return (await this.one<ApprovalRow>('SELECT * FROM runbook_approvals WHERE run_id = ? AND gate = ?', [
+      runId,
+      gate,
+    ]))!;
   }
 
   /** Approves a run's open gates (or one named gate). Works from any process. */
-  approve(runId: string, by: string, gate?: string): string[] {
-    const run = this.requireRun(runId);
+  async approve(runId: string, by: string, gate?: string): Promise<string[]> {
+    const run = await this.requireRun(runId);
     if (FINISHED_RUN_STATUSES.includes(run.status)) {
       throw new RunStateError(`run ${runId} already ended (${run.status}); nothing to approve`);
     }
     const open = (
-      this.db
-        .prepare('SELECT gate FROM runbook_approvals WHERE run_id = ? AND decided_at IS NULL')
-        .all(runId) as Array<{ gate: string }>
+      await this.all<{ gate: string }>(
+        'SELECT gate FROM runbook_approvals WHERE run_id = ? AND decided_at IS NULL',
+        [runId],
+      )
     )
       .map((r) => r.gate)
       .filter((g) => gate === undefined || g === gate);
@@ -659,10 +717,12 @@ export class Journal {
           : `run ${runId} is not waiting for an approval (status ${run.status})`,
       );
     }
-    const decide = this.db.prepare(
-      'UPDATE runbook_approvals SET decided_at = ?, decided_by = ? WHERE run_id = ? AND gate = ? AND decided_at IS NULL',
-    );
-    for (const g of open) decide.run(this.now(), by, runId, g);
+    for (const g of open) {
+      await this.db.run(
+        'UPDATE runbook_approvals SET decided_at = ?, decided_by = ? WHERE run_id = ? AND gate = ? AND decided_at IS NULL',
+        [this.now(), by, runId, g],
+      );
+    }
     return open;
   }
 
@@ -670,32 +730,36 @@ export class Journal {
    * Asks a run to stop. A live owner sees the request at its next heartbeat and stops its
    * steps; a run whose owner is gone is ended here and then.
    */
-  requestAbort(runId: string, by: string): { ended: boolean; run: RunRow } {
-    const abort = this.db.transaction(() => {
-      const run = this.requireRun(runId);
+  async requestAbort(runId: string, by: string): Promise<{ ended: boolean; run: RunRow }> {
+    await this.ready;
+    return this.db.transaction(async () => {
+      const run = await this.lockRun(runId);
       if (FINISHED_RUN_STATUSES.includes(run.status)) {
         throw new RunStateError(`run ${runId} already ended (${run.status}); nothing to abort`);
       }
       const now = this.now();
-      this.db
-        .prepare('UPDATE runbook_runs SET abort_requested_at = ?, abort_requested_by = ? WHERE id = ?')
-        .run(now, by, runId);
-      if (run.active === 1 && this.ownerAlive(run)) return { ended: false, run: this.requireRun(runId) };
-      this.db
-        .prepare(
-          `UPDATE runbook_runs SET status = 'aborted', active = NULL, finished_at = ?, error = ? WHERE id = ?`,
-        )
-        .run(now, `aborted by ${by}`, runId);
-      this.db
-        .prepare(
-          `UPDATE runbook_steps SET status = 'skipped', summary = 'run aborted' WHERE run_id = ? AND status = 'pending'`,
-        )
-        .run(runId);
-      this.db
-        .prepare(`UPDATE runbook_steps SET status = 'aborted' WHERE run_id = ? AND status = 'running'`)
-        .run(runId);
-      return { ended: true, run: this.requireRun(runId) };
+      await this.db.run(
+        'UPDATE runbook_runs SET abort_requested_at = ?, abort_requested_by = ? WHERE id = ?',
+        [now, by, runId],
+      );
+      if (run.active === 1 && this.ownerAlive(run))
+        return { ended: false, run: await this.requireRun(runId) };
+      await this.endAborted(runId, by, now);
+      return { ended: true, run: await this.requireRun(runId) };
     });
-    return abort.immediate();
+  }
+
+  private async endAborted(runId: string, by: string, now: number): Promise<void> {
+    await this.db.run(
+      `UPDATE runbook_runs SET status = 'aborted', active = NULL, finished_at = ?, error = ? WHERE id = ?`,
+      [now, `aborted by ${by}`, runId],
+    );
+    await this.db.run(
+      `UPDATE runbook_steps SET status = 'skipped', summary = 'run aborted' WHERE run_id = ? AND status = 'pending'`,
+      [runId],
+    );
+    await this.db.run(`UPDATE runbook_steps SET status = 'aborted' WHERE run_id = ? AND status = 'running'`, [
+      runId,
+    ]);
   }
 }

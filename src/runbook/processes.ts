@@ -1,24 +1,28 @@
 import { hostname } from 'node:os';
 import { killProcessGroup, processGroupAlive, type ProcessGroupTracker } from '../actions/index.js';
-import { migrate, type SqliteDatabase } from '../store/index.js';
+import { sqlDb, type DialectMigrations, type SqlDb, type SqliteDatabase } from '../store/index.js';
+import type { Fence } from './journal.js';
 
-export const PROCESS_MIGRATIONS = [
-  {
-    name: 'runbook/2-process-groups',
-    sql: `
+const processTable = (real: string) => ({
+  name: 'runbook/2-process-groups',
+  sql: `
 CREATE TABLE runbook_processes (
   run_id TEXT NOT NULL,
   step TEXT NOT NULL,
   attempt INTEGER NOT NULL,
   pgid INTEGER NOT NULL,
   host TEXT NOT NULL,
-  started_at REAL NOT NULL,
-  ended_at REAL,
-  killed_at REAL,
+  started_at ${real} NOT NULL,
+  ended_at ${real},
+  killed_at ${real},
   PRIMARY KEY (run_id, step, attempt, pgid)
 );`,
-  },
-];
+});
+
+export const PROCESS_MIGRATIONS: DialectMigrations = {
+  sqlite: [processTable('REAL')],
+  postgres: [processTable('DOUBLE PRECISION')],
+};
 
 export interface ProcessGroupRow {
   run_id: string;
@@ -38,60 +42,64 @@ export interface ProcessGroupRow {
  * waited for, so two copies of one step never overlap.
  */
 export class StepProcesses {
+  private readonly db: SqlDb;
+  private readonly ready: Promise<void>;
+
   constructor(
-    private readonly db: SqliteDatabase,
+    db: SqlDb | SqliteDatabase,
     private readonly clock: () => number,
     /** The controller's fence: a program is journaled (and so started) only by the leader. */
-    private readonly fence?: () => number,
+    private readonly fence?: Fence,
   ) {
-    migrate(db, PROCESS_MIGRATIONS);
+    this.db = sqlDb(db);
+    this.ready = this.db.migrate(PROCESS_MIGRATIONS);
   }
 
   tracker(runId: string, step: string, attempt: number): ProcessGroupTracker {
-    const quietly = (write: () => void) => {
-      try {
-        write();
-      } catch {
-        // The survivor check finds the group by its pgid anyway.
-      }
-    };
     return {
       // Errors propagate: a program whose group is not journaled must not start.
-      started: (pgid) => {
-        this.db
-          .transaction(() => {
-            this.fence?.();
-            this.db
-              .prepare(
-                `INSERT OR REPLACE INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-              )
-              .run(runId, step, attempt, pgid, hostname(), this.clock());
-          })
-          .immediate(); // the write lock first: a read-then-write transaction could fail with SQLITE_BUSY
+      started: async (pgid) => {
+        await this.ready;
+        await this.db.transaction(async () => {
+          if (this.fence) await this.fence();
+          await this.db.run(
+            `INSERT INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (run_id, step, attempt, pgid)
+             DO UPDATE SET host = excluded.host, started_at = excluded.started_at, ended_at = NULL, killed_at = NULL`,
+            [runId, step, attempt, pgid, hostname(), this.clock()],
+          );
+        });
       },
-      // A late exit may be reported after the store closed at shutdown: nothing to record then.
+      // A late exit may be reported after the store closed at shutdown: nothing to record then
+      // (the survivor check finds the group by its pgid anyway).
       ended: (pgid) =>
-        quietly(() =>
-          this.db
-            .prepare(
-              `UPDATE runbook_processes SET ended_at = ? WHERE run_id = ? AND step = ? AND attempt = ? AND pgid = ?`,
-            )
-            .run(this.clock(), runId, step, attempt, pgid),
-        ),
+        this.db
+          .run(
+            `UPDATE runbook_processes SET ended_at = ? WHERE run_id = ? AND step = ? AND attempt = ? AND pgid = ?`,
+            [this.clock(), runId, step, attempt, pgid],
+          )
+          .then(
+            () => undefined,
+            () => undefined,
+          ),
     };
   }
 
   /** Groups of the step whose end was never seen (their controller died first). */
-  unfinished(runId: string, step: string): ProcessGroupRow[] {
-    return this.db
-      .prepare(`SELECT * FROM runbook_processes WHERE run_id = ? AND step = ? AND ended_at IS NULL`)
-      .all(runId, step) as ProcessGroupRow[];
+  async unfinished(runId: string, step: string): Promise<ProcessGroupRow[]> {
+    await this.ready;
+    return this.db.all<ProcessGroupRow>(
+      `SELECT * FROM runbook_processes WHERE run_id = ? AND step = ? AND ended_at IS NULL`,
+      [runId, step],
+    );
   }
 
-  list(runId: string): ProcessGroupRow[] {
-    return this.db
-      .prepare(`SELECT * FROM runbook_processes WHERE run_id = ? ORDER BY started_at`)
-      .all(runId) as ProcessGroupRow[];
+  async list(runId: string): Promise<ProcessGroupRow[]> {
+    await this.ready;
+    return this.db.all<ProcessGroupRow>(
+      `SELECT * FROM runbook_processes WHERE run_id = ? ORDER BY started_at`,
+      [runId],
+    );
   }
 
   /**
@@ -100,7 +108,9 @@ export class StepProcesses {
    */
   async settleAttempt(runId: string, step: string, attempt: number, graceMs = 5_000): Promise<void> {
     const until = Date.now() + graceMs;
-    const groups = this.unfinished(runId, step).filter((g) => g.attempt === attempt && g.host === hostname());
+    const groups = (await this.unfinished(runId, step)).filter(
+      (g) => g.attempt === attempt && g.host === hostname(),
+    );
     while (groups.some((g) => processGroupAlive(g.pgid)) && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -118,7 +128,7 @@ export class StepProcesses {
   ): Promise<{ killed: number; elsewhere: ProcessGroupRow[] }> {
     let killed = 0;
     const elsewhere: ProcessGroupRow[] = [];
-    for (const group of this.unfinished(runId, step)) {
+    for (const group of await this.unfinished(runId, step)) {
       if (group.host !== hostname()) {
         elsewhere.push(group);
         continue;
@@ -130,11 +140,10 @@ export class StepProcesses {
         );
       }
       if (alive) killed++;
-      this.db
-        .prepare(
-          `UPDATE runbook_processes SET ended_at = ?, killed_at = ? WHERE run_id = ? AND step = ? AND attempt = ? AND pgid = ?`,
-        )
-        .run(this.clock(), alive ? this.clock() : null, runId, step, group.attempt, group.pgid);
+      await this.db.run(
+        `UPDATE runbook_processes SET ended_at = ?, killed_at = ? WHERE run_id = ? AND step = ? AND attempt = ? AND pgid = ?`,
+        [this.clock(), alive ? this.clock() : null, runId, step, group.attempt, group.pgid],
+      );
     }
     return { killed, elsewhere };
   }

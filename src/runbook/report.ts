@@ -51,14 +51,18 @@ export interface RunReport {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-export function buildReport(
+export async function buildReport(
   journal: Journal,
   runId: string,
   override: { status?: RunStatus; finishedAt?: number } = {},
-): RunReport {
-  const run = journal.requireRun(runId);
+): Promise<RunReport> {
+  const run = await journal.requireRun(runId);
   const finished = override.finishedAt ?? run.finished_at;
-  const steps = journal.steps(runId);
+  const [steps, stages, approvals] = await Promise.all([
+    journal.steps(runId),
+    journal.stages(runId),
+    journal.approvals(runId),
+  ]);
   const ttl = steps.reduce<number | null>(
     (m, s) => (s.dns_ttl_s === null ? m : Math.max(m ?? 0, s.dns_ttl_s)),
     null,
@@ -77,7 +81,7 @@ export function buildReport(
     started_at: run.created_at,
     finished_at: finished,
     total_s: total,
-    stages: journal.stages(runId).map((s) => ({
+    stages: stages.map((s) => ({
       name: s.name,
       status: s.status,
       duration_s:
@@ -98,13 +102,13 @@ export function buildReport(
     rto_s: total === null ? null : round(total + (ttl ?? 0)),
     data_loss_s: loss,
     error: run.error,
-    approvals: journal.approvals(runId).map((a) => ({
+    approvals: approvals.map((a) => ({
       gate: a.gate,
       requested_at: a.requested_at,
       decided_at: a.decided_at,
       decided_by: a.decided_by,
     })),
-    ...(run.trigger === DRILL_TRIGGER ? { cleanup: drillCleanupOf(journal.db, runId) } : {}),
+    ...(run.trigger === DRILL_TRIGGER ? { cleanup: await drillCleanupOf(journal.db, runId) } : {}),
   };
 }
 

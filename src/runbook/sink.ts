@@ -33,7 +33,7 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
         return { kind: 'ignored', reason: `no ${runbook} runbook configured` };
       }
       try {
-        const handle = engine.start(runbook, { trigger: 'controller', reason: decision.reason });
+        const handle = await engine.start(runbook, { trigger: 'controller', reason: decision.reason });
         // The caller may await handle.done; a failure there is already in the journal.
         handle.done.catch(() => undefined);
         return { kind: handle.joined ? 'joined' : 'started', runbook, handle };

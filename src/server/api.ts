@@ -133,7 +133,7 @@ export function registerReadRoutes(app: FastifyInstance, parts: RouteParts): voi
     async (request, reply) => {
       const format = parseQuery(reportQuery, request.query).format ?? 'html';
       const runs = need(deps.runs, 'the runbook engine');
-      const report = need(runs.report?.bind(runs), 'the report builder')(request.params.id);
+      const report = await need(runs.report?.bind(runs), 'the report builder')(request.params.id);
       if (!report) throw httpError(404, `no run ${request.params.id}; list runs with GET /api/runs`);
       if (format === 'json') return report.model;
       return reply.type('text/html; charset=utf-8').send(report.html);

@@ -41,8 +41,8 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     },
     status: {
       latest: () => controller.latest(),
-      history(since: number, limit?: number): HistoryPoint[] {
-        if (history) return history.cycles({ since, limit }).map(toHistoryPoint);
+      async history(since: number, limit?: number): Promise<HistoryPoint[]> {
+        if (history) return (await history.cycles({ since, limit })).map(toHistoryPoint);
         const latest = controller.latest();
         return latest && latest.at >= since ? [toHistoryPoint(latest)] : [];
       },

@@ -162,6 +162,28 @@ export class ServerMetrics {
         if (leader) this.set(leader().role === 'leader' ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'phoenix_leader_info',
+      help: 'Who holds the controller lease, as this controller last read it (1 per holder); absent while the lease is free',
+      labelNames: ['holder', 'self'],
+      registers,
+      collect() {
+        this.reset();
+        const status = leader?.();
+        if (status?.leader)
+          this.set({ holder: status.leader, self: String(status.leader === status.self) }, 1);
+      },
+    });
+    new Gauge({
+      name: 'phoenix_fencing_token',
+      help: 'The fencing token of the controller lease as this controller last read it; absent without leader election',
+      registers,
+      collect() {
+        this.reset();
+        const token = leader?.().token;
+        if (token !== undefined) this.set(token);
+      },
+    });
     const readiness = options.readiness;
     // Only a controller with drills.schedule exports these, so the no-drill alert stays quiet elsewhere.
     if (options.drills) this.drillGauges(options.drills, registers);
@@ -244,17 +266,17 @@ export class ServerMetrics {
       name: 'phoenix_drill_last_success_timestamp_seconds',
       help: 'Unix time the last successful scheduled drill finished (0 when none has succeeded)',
       registers,
-      collect() {
-        this.set(drills.lastSuccess()?.at ?? 0);
+      async collect() {
+        this.set((await drills.lastSuccess())?.at ?? 0);
       },
     });
     new Gauge({
       name: 'phoenix_drill_last_rto_seconds',
       help: 'RTO measured by the last successful drill that ran the runbook (mode run); NaN when none measured one',
       registers,
-      collect() {
+      async collect() {
         // NaN, not 0, when no drill measured one: 0 would read as an instant recovery.
-        this.set(drills.lastSuccess()?.rto_s ?? NaN);
+        this.set((await drills.lastSuccess())?.rto_s ?? NaN);
       },
     });
   }

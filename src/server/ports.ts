@@ -136,7 +136,7 @@ export interface RunControl {
   approve(id: string, by: string): RunActionResult | Promise<RunActionResult>;
   abort(id: string, by: string): RunActionResult | Promise<RunActionResult>;
   /** The run's evidence report (src/report) as data and as a self-contained HTML page. */
-  report?(id: string): { model: unknown; html: string } | undefined;
+  report?(id: string): Promise<{ model: unknown; html: string } | undefined>;
 }
 
 export interface CycleTrigger {
@@ -160,7 +160,7 @@ export interface ServerDeps {
   /** Whether the way back is open (issue 13: src/runbook/failback-readiness.ts). */
   failback?: FailbackReadinessView;
   /** Scheduled drills (src/drills): the newest successful one and the newest measured RTO. */
-  drills?: { lastSuccess(): { at: number; rto_s: number | null } | undefined };
+  drills?: { lastSuccess(): Promise<{ at: number; rto_s: number | null } | undefined> };
   /** Seconds between scheduled cycles (for staleness and the dashboard). */
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */

@@ -34,26 +34,27 @@ export class JournalRunControl implements RunControl {
     private readonly config: PhoenixConfig = defaultConfig(),
   ) {}
 
-  list(limit: number): RunView[] {
-    return this.journal.listRuns(limit).map((run) => this.view(run));
+  async list(limit: number): Promise<RunView[]> {
+    const runs = await this.journal.listRuns(limit);
+    return Promise.all(runs.map((run) => this.view(run)));
   }
 
-  get(id: string): RunView | undefined {
-    const run = this.journal.getRun(id);
+  async get(id: string): Promise<RunView | undefined> {
+    const run = await this.journal.getRun(id);
     return run ? this.view(run) : undefined;
   }
 
-  approve(id: string, by: string): RunActionResult {
+  approve(id: string, by: string): Promise<RunActionResult> {
     return this.act(id, () => this.journal.approve(id, by));
   }
 
-  abort(id: string, by: string): RunActionResult {
+  abort(id: string, by: string): Promise<RunActionResult> {
     return this.act(id, () => this.journal.requestAbort(id, by));
   }
 
-  report(id: string): { model: unknown; html: string } | undefined {
+  async report(id: string): Promise<{ model: unknown; html: string } | undefined> {
     try {
-      const model = evidenceReport(this.journal.db, this.config, id, Date.now() / 1000);
+      const model = await evidenceReport(this.journal.db, this.config, id, Date.now() / 1000);
       return { model, html: renderHtml(model) };
     } catch (error) {
       if (error instanceof UnknownRunError) return undefined;
@@ -68,25 +69,30 @@ export class JournalRunControl implements RunControl {
     return { label: stageLabel(status, continued), error: continuedReasons(continued) };
   }
 
-  private act(id: string, action: () => unknown): RunActionResult {
-    if (!this.journal.getRun(id))
+  private async act(id: string, action: () => Promise<unknown>): Promise<RunActionResult> {
+    if (!(await this.journal.getRun(id)))
       return { ok: false, reason: 'not_found', message: `no run ${id}; list runs with GET /api/runs` };
     try {
-      action();
+      await action();
     } catch (error) {
       if (error instanceof RunStateError) return { ok: false, reason: 'conflict', message: error.message };
       throw error;
     }
-    return { ok: true, run: this.get(id)! };
+    return { ok: true, run: (await this.get(id))! };
   }
 
-  private view(run: RunRow): RunView {
+  private async view(run: RunRow): Promise<RunView> {
     const plan = parse<PlanShape>(run.plan_json);
     const stepStage = new Map<string, string>();
     for (const stage of plan?.stages ?? [])
       for (const step of stage.steps) stepStage.set(step.name, stage.name);
     const gates = new Map<string, { open: boolean; by?: string }>();
-    for (const approval of this.journal.approvals(run.id)) {
+    const [approvals, steps, stages] = await Promise.all([
+      this.journal.approvals(run.id),
+      this.journal.steps(run.id),
+      this.journal.stages(run.id),
+    ]);
+    for (const approval of approvals) {
       const [kind, name] = [
         approval.gate.slice(0, approval.gate.indexOf(':')),
         approval.gate.slice(approval.gate.indexOf(':') + 1),
@@ -100,7 +106,6 @@ export class JournalRunControl implements RunControl {
       });
     }
     const stepErrors = new Map<string, string>();
-    const steps = this.journal.steps(run.id);
     for (const step of steps)
       if (step.error && !stepErrors.has(step.stage))
         stepErrors.set(step.stage, `${step.name}: ${step.error}`);
@@ -118,7 +123,7 @@ export class JournalRunControl implements RunControl {
       abort_requested_by: run.abort_requested_by ?? undefined,
       rto_s: report?.rto_s ?? undefined,
       rpo_s: report?.data_loss_s ?? undefined,
-      stages: this.journal.stages(run.id).map((stage) => {
+      stages: stages.map((stage) => {
         const gate = gates.get(stage.name);
         let status: StageStatus = stage.status;
         if (live && gate?.open && (stage.status === 'running' || stage.status === 'pending'))

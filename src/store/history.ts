@@ -6,17 +6,16 @@ import type {
   ScoreResult,
   SignalSnapshot,
 } from '../core/index.js';
-import { migrate, type SqliteDatabase } from './sqlite.js';
+import { sqlDb, type SqliteDatabase } from './sqlite.js';
+import type { DialectMigrations, SqlDb } from './sql.js';
 
-export const HISTORY_MIGRATIONS = [
-  {
-    name: 'history/1',
-    sql: `
+/** The history tables in either dialect: `real` the floating-point type, `id` the row id's. */
+const historyTables = (real: string, id: string, ref: string) => `
       CREATE TABLE cycles (
-        id INTEGER PRIMARY KEY,
-        at REAL NOT NULL,
+        id ${id},
+        at ${real} NOT NULL,
         reason TEXT NOT NULL,
-        duration_ms REAL NOT NULL,
+        duration_ms ${real} NOT NULL,
         score INTEGER NOT NULL,
         level TEXT NOT NULL,
         signals TEXT NOT NULL,
@@ -25,9 +24,9 @@ export const HISTORY_MIGRATIONS = [
       );
       CREATE INDEX cycles_at ON cycles (at);
       CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY,
-        cycle_id INTEGER NOT NULL REFERENCES cycles (id) ON DELETE CASCADE,
-        at REAL NOT NULL,
+        id ${id},
+        cycle_id ${ref} NOT NULL REFERENCES cycles (id) ON DELETE CASCADE,
+        at ${real} NOT NULL,
         action TEXT NOT NULL,
         level TEXT NOT NULL,
         score INTEGER NOT NULL,
@@ -39,14 +38,21 @@ export const HISTORY_MIGRATIONS = [
       );
       CREATE INDEX decisions_at ON decisions (at);
       CREATE INDEX decisions_cycle ON decisions (cycle_id);
-      CREATE INDEX decisions_action ON decisions (action, at);`,
-  },
-  {
-    // The context each cycle decided on, so a recorded range can be exported as a scenario and replayed.
-    name: 'history/2',
-    sql: `ALTER TABLE cycles ADD COLUMN context TEXT;`,
-  },
-];
+      CREATE INDEX decisions_action ON decisions (action, at);`;
+
+/** The context each cycle decided on, so a recorded range can be exported as a scenario and replayed. */
+const CYCLE_CONTEXT = { name: 'history/2', sql: `ALTER TABLE cycles ADD COLUMN context TEXT;` };
+
+export const HISTORY_MIGRATIONS: DialectMigrations = {
+  sqlite: [
+    { name: 'history/1', sql: historyTables('REAL', 'INTEGER PRIMARY KEY', 'INTEGER') },
+    CYCLE_CONTEXT,
+  ],
+  postgres: [
+    { name: 'history/1', sql: historyTables('DOUBLE PRECISION', 'BIGSERIAL PRIMARY KEY', 'BIGINT') },
+    CYCLE_CONTEXT,
+  ],
+};
 
 /** What one controller cycle observed and concluded. */
 export interface CycleRecord {
@@ -134,66 +140,69 @@ const CYCLE_SELECT = `
  */
 export class HistoryStore {
   private lastPrune = 0;
-  private readonly insertCycle;
-  private readonly insertDecision;
+  readonly db: SqlDb;
+  private readonly ready: Promise<void>;
 
   constructor(
-    readonly db: SqliteDatabase,
+    db: SqlDb | SqliteDatabase,
     readonly retention_s: number = 7 * 86400,
     /** Prune at most this often; pruning on every write would be wasted work. */
     private readonly pruneEvery_s = 60,
   ) {
-    migrate(db, HISTORY_MIGRATIONS);
-    this.insertCycle = db.prepare(
-      `INSERT INTO cycles (at, reason, duration_ms, score, level, signals, contributions, notes, context)
-       VALUES (@at, @reason, @duration_ms, @score, @level, @signals, @contributions, @notes, @context)`,
-    );
-    this.insertDecision = db.prepare(
-      `INSERT INTO decisions (cycle_id, at, action, level, score, category, confidence, reason, blocked_by, analysis)
-       VALUES (@cycle_id, @at, @action, @level, @score, @category, @confidence, @reason, @blocked_by, @analysis)`,
-    );
+    this.db = sqlDb(db);
+    this.ready = this.db.migrate(HISTORY_MIGRATIONS);
   }
 
   /** Stores a cycle and its decision in one transaction; returns the cycle id. Prunes old rows now and then. */
-  record(cycle: CycleRecord): number {
-    const id = this.db.transaction(() => {
-      const info = this.insertCycle.run({
-        at: cycle.at,
-        reason: cycle.reason,
-        duration_ms: cycle.duration_ms,
-        score: cycle.score.score,
-        level: cycle.score.level,
-        signals: JSON.stringify(cycle.signals),
-        contributions: JSON.stringify(cycle.score.contributions),
-        notes: JSON.stringify(cycle.score.notes),
-        context: cycle.context ? JSON.stringify(cycle.context) : null,
-      });
-      const cycleId = Number(info.lastInsertRowid);
+  async record(cycle: CycleRecord): Promise<number> {
+    await this.ready;
+    const id = await this.db.transaction(async () => {
+      const row = await this.db.get<{ id: number }>(
+        `INSERT INTO cycles (at, reason, duration_ms, score, level, signals, contributions, notes, context)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [
+          cycle.at,
+          cycle.reason,
+          cycle.duration_ms,
+          cycle.score.score,
+          cycle.score.level,
+          JSON.stringify(cycle.signals),
+          JSON.stringify(cycle.score.contributions),
+          JSON.stringify(cycle.score.notes),
+          cycle.context ? JSON.stringify(cycle.context) : null,
+        ],
+      );
+      const cycleId = row!.id;
       const d = cycle.decision;
       const analysis = d.analysis ?? cycle.analysis;
-      this.insertDecision.run({
-        cycle_id: cycleId,
-        at: d.at,
-        action: d.action,
-        level: d.level,
-        score: d.score,
-        category: d.category,
-        confidence: d.confidence,
-        reason: d.reason,
-        blocked_by: JSON.stringify(d.blocked_by),
-        analysis: analysis ? JSON.stringify(analysis) : null,
-      });
+      await this.db.run(
+        `INSERT INTO decisions (cycle_id, at, action, level, score, category, confidence, reason, blocked_by, analysis)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          cycleId,
+          d.at,
+          d.action,
+          d.level,
+          d.score,
+          d.category,
+          d.confidence,
+          d.reason,
+          JSON.stringify(d.blocked_by),
+          analysis ? JSON.stringify(analysis) : null,
+        ],
+      );
       return cycleId;
-    })();
-    if (cycle.at - this.lastPrune >= this.pruneEvery_s) this.prune(cycle.at);
+    });
+    if (cycle.at - this.lastPrune >= this.pruneEvery_s) await this.prune(cycle.at);
     return id;
   }
 
   /** Deletes cycles (and their decisions) older than the retention. Returns how many cycles went. */
-  prune(now: number): number {
+  async prune(now: number): Promise<number> {
+    await this.ready;
     this.lastPrune = now;
     const cutoff = now - this.retention_s;
-    return this.db.prepare('DELETE FROM cycles WHERE at < ?').run(cutoff).changes;
+    return (await this.db.run('DELETE FROM cycles WHERE at < ?', [cutoff])).changes;
   }
 
   private cycleFrom(row: CycleRow): CycleRecord {
@@ -227,53 +236,59 @@ export class HistoryStore {
     return record;
   }
 
-  latest(): CycleRecord | undefined {
-    const row = this.db.prepare(`${CYCLE_SELECT} ORDER BY c.at DESC, c.id DESC LIMIT 1`).get() as
-      CycleRow | undefined;
+  async latest(): Promise<CycleRecord | undefined> {
+    await this.ready;
+    const row = await this.db.get<CycleRow>(`${CYCLE_SELECT} ORDER BY c.at DESC, c.id DESC LIMIT 1`);
     return row ? this.cycleFrom(row) : undefined;
   }
 
-  cycle(id: number): CycleRecord | undefined {
-    const row = this.db.prepare(`${CYCLE_SELECT} WHERE c.id = ?`).get(id) as CycleRow | undefined;
+  async cycle(id: number): Promise<CycleRecord | undefined> {
+    await this.ready;
+    const row = await this.db.get<CycleRow>(`${CYCLE_SELECT} WHERE c.id = ?`, [id]);
     return row ? this.cycleFrom(row) : undefined;
   }
 
   /** Cycles from `since` (Unix seconds, inclusive), newest last; at most `limit` of the newest. */
-  cycles(options: { since?: number; until?: number; limit?: number } = {}): CycleRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM (${CYCLE_SELECT} WHERE c.at >= ? AND c.at <= ? ORDER BY c.at DESC, c.id DESC LIMIT ?) ORDER BY at ASC, id ASC`,
-      )
-      .all(options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit ?? 1000) as CycleRow[];
+  async cycles(options: { since?: number; until?: number; limit?: number } = {}): Promise<CycleRecord[]> {
+    await this.ready;
+    const rows = await this.db.all<CycleRow>(
+      `SELECT * FROM (${CYCLE_SELECT} WHERE c.at >= ? AND c.at <= ? ORDER BY c.at DESC, c.id DESC LIMIT ?) AS recent ORDER BY at ASC, id ASC`,
+      [options.since ?? 0, options.until ?? Number.MAX_SAFE_INTEGER, options.limit ?? 1000],
+    );
     return rows.map((row) => this.cycleFrom(row));
   }
 
   /** The score over time, cheaply (no signal JSON), for charts. */
-  scores(
+  async scores(
     options: { since?: number; limit?: number } = {},
-  ): Array<{ at: number; score: number; level: Level }> {
-    return this.db
-      .prepare(
-        `SELECT * FROM (SELECT at, score, level FROM cycles WHERE at >= ? ORDER BY at DESC LIMIT ?) ORDER BY at ASC`,
-      )
-      .all(options.since ?? 0, options.limit ?? 5000) as Array<{ at: number; score: number; level: Level }>;
+  ): Promise<Array<{ at: number; score: number; level: Level }>> {
+    await this.ready;
+    return this.db.all(
+      `SELECT * FROM (SELECT at, score, level FROM cycles WHERE at >= ? ORDER BY at DESC LIMIT ?) AS recent ORDER BY at ASC`,
+      [options.since ?? 0, options.limit ?? 5000],
+    );
   }
 
   /**
    * The newest decisions first. `actionsOnly` leaves out the quiet "no action"
    * decisions that every healthy cycle yields.
    */
-  decisions(options: { limit?: number; actionsOnly?: boolean; since?: number } = {}): StoredDecision[] {
+  async decisions(
+    options: { limit?: number; actionsOnly?: boolean; since?: number } = {},
+  ): Promise<StoredDecision[]> {
+    await this.ready;
     const where = options.actionsOnly ? `AND action <> 'none'` : '';
-    const rows = this.db
-      .prepare(`SELECT * FROM decisions WHERE at >= ? ${where} ORDER BY at DESC, id DESC LIMIT ?`)
-      .all(options.since ?? 0, options.limit ?? 20) as DecisionRow[];
+    const rows = await this.db.all<DecisionRow>(
+      `SELECT * FROM decisions WHERE at >= ? ${where} ORDER BY at DESC, id DESC LIMIT ?`,
+      [options.since ?? 0, options.limit ?? 20],
+    );
     return rows.map(decisionFrom);
   }
 
-  count(): { cycles: number; decisions: number } {
-    const cycles = (this.db.prepare('SELECT count(*) AS n FROM cycles').get() as { n: number }).n;
-    const decisions = (this.db.prepare('SELECT count(*) AS n FROM decisions').get() as { n: number }).n;
+  async count(): Promise<{ cycles: number; decisions: number }> {
+    await this.ready;
+    const cycles = (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM cycles'))!.n;
+    const decisions = (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM decisions'))!.n;
     return { cycles, decisions };
   }
 }

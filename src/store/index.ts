@@ -1,7 +1,17 @@
-export { openDatabase, migrate, type SqliteDatabase } from './sqlite.js';
+export { openDatabase, migrate, sqlDb, SqliteSql, type SqliteDatabase } from './sqlite.js';
+export {
+  isUniqueViolation,
+  type Dialect,
+  type DialectMigrations,
+  type Migration,
+  type SqlDb,
+  type SqlParam,
+  type SqlRunner,
+} from './sql.js';
 export { HistoryStore, HISTORY_MIGRATIONS, type CycleRecord, type StoredDecision } from './history.js';
 export {
   FencedError,
+  type Fence,
   type Lease,
   type LeaseStore,
   type DecisionStateStore,
@@ -9,10 +19,13 @@ export {
 } from './ports.js';
 export {
   SqliteLeaseStore,
-  SqliteDecisionStateStore,
+  PostgresLeaseStore,
+  SqlDecisionStateStore,
+  leaseStoreOn,
   LEASE_MIGRATIONS,
   LEASE_NAME,
   holderId,
   holderGone,
 } from './lease.js';
-export { PostgresStore, PostgresLeaseStore, PostgresDecisionStateStore } from './postgres.js';
+export { PostgresStore, redact } from './postgres.js';
+export { openStore, type StoreConfig } from './open.js';

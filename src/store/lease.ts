@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { migrate, type SqliteDatabase } from './sqlite.js';
+import type { SqliteDatabase } from './sqlite.js';
+import { sqlDb } from './sqlite.js';
+import type { DialectMigrations, SqlDb } from './sql.js';
 import {
   FencedError,
   type DecisionStateStore,
@@ -8,10 +10,9 @@ import {
   type StoredState,
 } from './ports.js';
 
-export const LEASE_MIGRATIONS = [
-  {
-    name: 'lease/1',
-    sql: `
+const LEASE_TABLES = {
+  name: 'lease/1',
+  sql: `
       CREATE TABLE controller_leases (
         name TEXT PRIMARY KEY,
         holder TEXT NOT NULL,
@@ -25,10 +26,15 @@ export const LEASE_MIGRATIONS = [
         at DOUBLE PRECISION NOT NULL,
         token INTEGER
       );`,
-  },
-];
+};
+
+/** The same SQL in both dialects. */
+export const LEASE_MIGRATIONS: DialectMigrations = { sqlite: [LEASE_TABLES], postgres: [LEASE_TABLES] };
 
 export const LEASE_NAME = 'controller';
+
+/** Unix seconds on PostgreSQL's clock: every controller measures the lease on the same clock. */
+const PG_NOW = 'extract(epoch from clock_timestamp())';
 
 /** `host:pid:nonce`: who holds a lease, and on this host whether that process still lives. */
 export function holderId(nonce: string): string {
@@ -47,113 +53,176 @@ export function holderGone(holder: string): boolean {
   }
 }
 
+function staleToken(token: number, lease: Lease | undefined): FencedError {
+  return new FencedError(
+    `fencing token ${token} is stale (the lease is ${lease ? `token ${lease.token}, held by ${lease.holder}` : 'free'}); this controller no longer leads, so the store refuses its write`,
+  );
+}
+
+const LEASE_COLUMNS = 'holder, token, expires_at, acquired_at';
+
+/** What both lease stores read and write the same way. */
+abstract class LeaseRows {
+  abstract readonly db: SqlDb;
+  abstract readonly name: string;
+
+  current(): Promise<Lease | undefined> {
+    return this.db.get<Lease>(`SELECT ${LEASE_COLUMNS} FROM controller_leases WHERE name = ?`, [this.name]);
+  }
+
+  async release(holder: string, token: number): Promise<void> {
+    await this.db.run(
+      'UPDATE controller_leases SET expires_at = 0 WHERE name = ? AND holder = ? AND token = ?',
+      [this.name, holder, token],
+    );
+  }
+}
+
 /**
- * The controller lease in the SQLite file. A row, not a database lock: `phoenix approve`,
- * `abort`, `status` and `runs` keep working from other processes while a controller holds it.
+ * The controller lease in the SQLite file, on the caller's clock. A row, not a database
+ * lock: `phoenix approve`, `abort`, `status` and `runs` keep working from other processes
+ * while a controller holds it.
  */
-export class SqliteLeaseStore implements LeaseStore {
+export class SqliteLeaseStore extends LeaseRows implements LeaseStore {
+  readonly db: SqlDb;
   constructor(
-    readonly db: SqliteDatabase,
+    db: SqlDb | SqliteDatabase,
     private readonly clock: () => number = () => Date.now() / 1000,
     readonly name = LEASE_NAME,
   ) {
-    migrate(db, LEASE_MIGRATIONS);
+    super();
+    this.db = sqlDb(db);
+    void this.db.migrate(LEASE_MIGRATIONS);
   }
 
-  currentSync(): Lease | undefined {
-    return this.db
-      .prepare('SELECT holder, token, expires_at, acquired_at FROM controller_leases WHERE name = ?')
-      .get(this.name) as Lease | undefined;
-  }
-
-  async current(): Promise<Lease | undefined> {
-    return this.currentSync();
-  }
-
-  async acquire(holder: string, ttl_s: number): Promise<{ acquired: boolean; lease: Lease }> {
-    const take = this.db.transaction(() => {
+  acquire(holder: string, ttl_s: number): Promise<{ acquired: boolean; lease: Lease }> {
+    return this.db.transaction(async () => {
       const now = this.clock();
-      const lease = this.currentSync();
+      const lease = await this.current();
       if (!lease) {
-        this.db
-          .prepare(
-            'INSERT INTO controller_leases (name, holder, token, expires_at, acquired_at) VALUES (?, ?, 1, ?, ?)',
-          )
-          .run(this.name, holder, now + ttl_s, now);
+        await this.db.run(
+          'INSERT INTO controller_leases (name, holder, token, expires_at, acquired_at) VALUES (?, ?, 1, ?, ?)',
+          [this.name, holder, now + ttl_s, now],
+        );
       } else if (lease.holder === holder && lease.expires_at > now) {
-        this.db
-          .prepare('UPDATE controller_leases SET expires_at = ? WHERE name = ?')
-          .run(now + ttl_s, this.name);
+        await this.db.run('UPDATE controller_leases SET expires_at = ? WHERE name = ?', [
+          now + ttl_s,
+          this.name,
+        ]);
       } else if (lease.expires_at <= now || holderGone(lease.holder)) {
-        this.db
-          .prepare(
-            'UPDATE controller_leases SET holder = ?, token = token + 1, expires_at = ?, acquired_at = ? WHERE name = ?',
-          )
-          .run(holder, now + ttl_s, now, this.name);
+        await this.db.run(
+          'UPDATE controller_leases SET holder = ?, token = token + 1, expires_at = ?, acquired_at = ? WHERE name = ?',
+          [holder, now + ttl_s, now, this.name],
+        );
       }
-      const after = this.currentSync()!;
+      const after = (await this.current())!;
       return { acquired: after.holder === holder, lease: after };
     });
-    return take.immediate();
   }
 
   async renew(holder: string, token: number, ttl_s: number): Promise<boolean> {
     const now = this.clock();
-    const changes = this.db
-      .prepare(
-        'UPDATE controller_leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? AND expires_at > ?',
-      )
-      .run(now + ttl_s, this.name, holder, token, now).changes;
+    const { changes } = await this.db.run(
+      'UPDATE controller_leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? AND expires_at > ?',
+      [now + ttl_s, this.name, holder, token, now],
+    );
     return changes === 1;
-  }
-
-  async release(holder: string, token: number): Promise<void> {
-    this.db
-      .prepare('UPDATE controller_leases SET expires_at = 0 WHERE name = ? AND holder = ? AND token = ?')
-      .run(this.name, holder, token);
   }
 
   /**
    * Throws FencedError unless `token` is the live lease's. Call it inside the transaction
    * of the write it guards, so the check and the write are one.
    */
-  assertToken(token: number): void {
-    const lease = this.currentSync();
-    if (!lease || lease.token !== token || lease.expires_at <= this.clock()) {
-      throw new FencedError(
-        `fencing token ${token} is stale (the lease is ${lease ? `token ${lease.token}, held by ${lease.holder}` : 'free'}); this controller no longer leads, so the store refuses its write`,
-      );
-    }
+  async assertToken(token: number): Promise<void> {
+    const lease = await this.current();
+    if (!lease || lease.token !== token || lease.expires_at <= this.clock()) throw staleToken(token, lease);
   }
 }
 
-/** The decision state in the SQLite file, beside the lease that fences its writes. */
-export class SqliteDecisionStateStore<T> implements DecisionStateStore<T> {
-  private readonly lease: SqliteLeaseStore;
+/** The controller lease in PostgreSQL; every decision about it is one conditional statement. */
+export class PostgresLeaseStore extends LeaseRows implements LeaseStore {
   constructor(
-    readonly db: SqliteDatabase,
+    readonly db: SqlDb,
+    readonly name = LEASE_NAME,
+  ) {
+    super();
+  }
+
+  async acquire(holder: string, ttl_s: number): Promise<{ acquired: boolean; lease: Lease }> {
+    // Taken when free or expired (the token grows), renewed when already ours and live.
+    const taken = await this.db.get<Lease>(
+      `INSERT INTO controller_leases AS l (name, holder, token, expires_at, acquired_at)
+         VALUES (?, ?, 1, ${PG_NOW} + ?, ${PG_NOW})
+       ON CONFLICT (name) DO UPDATE SET
+         holder = excluded.holder,
+         expires_at = excluded.expires_at,
+         token = CASE WHEN l.holder = excluded.holder AND l.expires_at > ${PG_NOW} THEN l.token ELSE l.token + 1 END,
+         acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at > ${PG_NOW} THEN l.acquired_at ELSE excluded.acquired_at END
+       WHERE l.holder = excluded.holder OR l.expires_at <= ${PG_NOW}
+       RETURNING ${LEASE_COLUMNS}`,
+      [this.name, holder, ttl_s],
+    );
+    if (taken) return { acquired: true, lease: taken };
+    return { acquired: false, lease: (await this.current())! };
+  }
+
+  async renew(holder: string, token: number, ttl_s: number): Promise<boolean> {
+    const { changes } = await this.db.run(
+      `UPDATE controller_leases SET expires_at = ${PG_NOW} + ?
+        WHERE name = ? AND holder = ? AND token = ? AND expires_at > ${PG_NOW}`,
+      [ttl_s, this.name, holder, token],
+    );
+    return changes === 1;
+  }
+
+  /**
+   * Inside the guarded write's transaction: locks the lease row (a takeover waits for this
+   * write, and this write waits for a takeover) and throws FencedError unless `token` is
+   * the live lease's.
+   */
+  async assertToken(token: number): Promise<void> {
+    const row = await this.db.get<Lease & { live: boolean }>(
+      `SELECT ${LEASE_COLUMNS}, expires_at > ${PG_NOW} AS live FROM controller_leases WHERE name = ? FOR SHARE`,
+      [this.name],
+    );
+    if (!row || Number(row.token) !== token || !row.live) throw staleToken(token, row);
+  }
+}
+
+/** The lease of whichever store this is. */
+export function leaseStoreOn(db: SqlDb, clock?: () => number): SqliteLeaseStore | PostgresLeaseStore {
+  return db.dialect === 'sqlite' ? new SqliteLeaseStore(db, clock) : new PostgresLeaseStore(db);
+}
+
+/** The decision core's memory, beside the lease that fences its writes; the same SQL in both dialects. */
+export class SqlDecisionStateStore<T> implements DecisionStateStore<T> {
+  readonly db: SqlDb;
+  private readonly lease: SqliteLeaseStore | PostgresLeaseStore;
+  constructor(
+    db: SqlDb | SqliteDatabase,
     clock?: () => number,
     readonly name = LEASE_NAME,
   ) {
-    this.lease = new SqliteLeaseStore(db, clock, name);
+    this.db = sqlDb(db);
+    this.lease = leaseStoreOn(this.db, clock);
   }
 
   async load(): Promise<StoredState<T> | undefined> {
-    const row = this.db
-      .prepare('SELECT state_json, at, token FROM decision_state WHERE name = ?')
-      .get(this.name) as { state_json: string; at: number; token: number | null } | undefined;
+    const row = await this.db.get<{ state_json: string; at: number; token: number | null }>(
+      'SELECT state_json, at, token FROM decision_state WHERE name = ?',
+      [this.name],
+    );
     return row ? { state: JSON.parse(row.state_json) as T, at: row.at, token: row.token } : undefined;
   }
 
-  async save(state: T, at: number, token?: number): Promise<void> {
-    this.db.transaction(() => {
-      if (token !== undefined) this.lease.assertToken(token);
-      this.db
-        .prepare(
-          `INSERT INTO decision_state (name, state_json, at, token) VALUES (?, ?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET state_json = excluded.state_json, at = excluded.at, token = excluded.token`,
-        )
-        .run(this.name, JSON.stringify(state), at, token ?? null);
-    })();
+  save(state: T, at: number, token?: number): Promise<void> {
+    return this.db.transaction(async () => {
+      if (token !== undefined) await this.lease.assertToken(token);
+      await this.db.run(
+        `INSERT INTO decision_state (name, state_json, at, token) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET state_json = excluded.state_json, at = excluded.at, token = excluded.token`,
+        [this.name, JSON.stringify(state), at, token ?? null],
+      );
+    });
   }
 }

@@ -48,3 +48,10 @@ export interface DecisionStateStore<T = unknown> {
   /** Saves the state; with a token, refused (FencedError) unless the token is the current lease's. */
   save(state: T, at: number, token?: number): Promise<void>;
 }
+
+/**
+ * A controller's fence: its fencing token, or FencedError when it no longer holds the live
+ * lease. Called inside the transaction of each write it guards (journal writes, step
+ * starts), so the check and the write commit together or not at all.
+ */
+export type Fence = () => Promise<number>;

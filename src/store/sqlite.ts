@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { TransactionScope, type DialectMigrations, type SqlDb, type SqlParam } from './sql.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -44,4 +45,95 @@ export function migrate(db: SqliteDatabase, migrations: Array<{ name: string; sq
       record.run(migration.name, new Date().toISOString());
     })();
   }
+}
+
+const WRAPPED = new WeakMap<SqliteDatabase, SqliteSql>();
+
+/**
+ * Turn-taking for every SQLite connection of this process. A transaction here spans awaits
+ * (the fence check, the write); had another connection of this process written meanwhile,
+ * it would wait on the file lock synchronously (busy_timeout) and so block the very event
+ * loop that must commit the transaction. Other processes just wait for the lock.
+ */
+const TURNS = { tail: Promise.resolve() as Promise<unknown> };
+const SCOPE = new TransactionScope<SqliteDatabase>();
+
+/**
+ * A SQLite file behind the async store port: every statement and transaction takes its
+ * turn, so a statement never lands inside another caller's open transaction.
+ */
+export class SqliteSql implements SqlDb {
+  readonly dialect = 'sqlite' as const;
+  readonly forUpdate = '';
+  readonly insertionOrder = 'rowid';
+
+  private constructor(readonly raw: SqliteDatabase) {}
+
+  /** The one port over a connection (cached, so every module sharing it shares its turn-taking). */
+  static on(raw: SqliteDatabase): SqliteSql {
+    let db = WRAPPED.get(raw);
+    if (!db) {
+      db = new SqliteSql(raw);
+      WRAPPED.set(raw, db);
+    }
+    return db;
+  }
+
+  static open(path: string): SqliteSql {
+    return SqliteSql.on(openDatabase(path));
+  }
+
+  private turn<T>(work: () => T | Promise<T>): Promise<T> {
+    if (SCOPE.current()) return Promise.resolve().then(work);
+    const result = TURNS.tail.then(work, work);
+    TURNS.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.turn(() => this.raw.prepare(sql).all(...params) as T[]);
+  }
+
+  get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
+    return this.turn(() => this.raw.prepare(sql).get(...params) as T | undefined);
+  }
+
+  run(sql: string, params: readonly SqlParam[] = []): Promise<{ changes: number }> {
+    return this.turn(() => ({ changes: this.raw.prepare(sql).run(...params).changes }));
+  }
+
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (SCOPE.current()) return work();
+    return this.turn(async () => {
+      this.raw.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await SCOPE.run(this.raw, work);
+        this.raw.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** Synchronous underneath, so a module's constructor fails at once on a bad file. */
+  migrate(migrations: DialectMigrations): Promise<void> {
+    migrate(this.raw, migrations.sqlite);
+    return Promise.resolve();
+  }
+
+  describe(): string {
+    return this.raw.name;
+  }
+
+  async close(): Promise<void> {
+    await TURNS.tail;
+    if (this.raw.open) this.raw.close();
+  }
+}
+
+/** The store port over a connection or the port itself. */
+export function sqlDb(db: SqlDb | SqliteDatabase): SqlDb {
+  return db instanceof Database ? SqliteSql.on(db) : db;
 }

@@ -69,12 +69,12 @@ test('only the leader drills, each slot once; a readiness drill is recorded and 
   try {
     const follower = new DrillScheduler({ config: world.config, store: world.store, isLeader: () => false });
     assert.equal(await follower.runSlot(1_800_000_000), undefined);
-    assert.equal(world.store.list().length, 0);
+    assert.equal((await world.store.list()).length, 0);
     const leader = new DrillScheduler({ config: world.config, store: world.store, isLeader: () => true });
     const drill = await leader.runSlot(1_800_000_000);
     assert.equal(drill?.status, 'succeeded', drill?.detail ?? '');
     assert.equal(await leader.runSlot(1_800_000_000), undefined, 'the same slot never runs twice');
-    const report = evidenceReport(world.db, world.config, drill!.id, Date.now() / 1000);
+    const report = await evidenceReport(world.db, world.config, drill!.id, Date.now() / 1000);
     assert.equal(report.kind, 'drill');
     assert.deepEqual(
       report.stages.map((s) => s.name),
@@ -88,7 +88,7 @@ test('only the leader drills, each slot once; a readiness drill is recorded and 
     const leader = new DrillScheduler({ config: broken.config, store: broken.store, isLeader: () => true });
     const drill = await leader.runSlot(1_800_000_000);
     assert.equal(drill?.status, 'failed');
-    assert.equal(broken.store.lastSuccess(), undefined);
+    assert.equal(await broken.store.lastSuccess(), undefined);
   } finally {
     broken.cleanup();
   }
@@ -126,7 +126,7 @@ test('a drill in run mode measures an RTO, and /metrics exposes the last success
     assert.equal(drill?.status, 'succeeded', drill?.detail ?? '');
     assert.ok(drill!.run_id && drill!.rto_s! > 0);
     // The run mode runs the runbook in drill mode: each step's rehearsal (here `drill: run`).
-    const run = new Journal(world.db).steps(drill!.run_id!);
+    const run = await new Journal(world.db).steps(drill!.run_id!);
     assert.deepEqual(
       run.map((s) => s.summary?.slice(0, 7)),
       ['drill: ', 'drill: '],

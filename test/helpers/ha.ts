@@ -41,9 +41,13 @@ export function killAll(children: ChildProcess[]): void {
  * Polls a condition until it holds or the deadline passes (then fails naming what it waited
  * for). The deadline is generous: starting the CLI from source takes long on a loaded machine.
  */
-export async function waitFor(what: string | (() => string), condition: () => boolean, timeoutMs = 120_000) {
+export async function waitFor(
+  what: string | (() => string),
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 120_000,
+) {
   const until = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > until)
       throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));

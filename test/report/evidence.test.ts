@@ -13,7 +13,7 @@ const CHROMIUM = '/usr/bin/chromium';
 test('the evidence report of a real run names the decision, the approver, every stage, a continued failure and RTO/RPO against targets', async () => {
   const world = await incidentRun({ drills: { schedule: '0 3 * * 1', rto_target: '1h' } });
   try {
-    const report = evidenceReport(world.db, world.config, world.runId, Date.now() / 1000);
+    const report = await evidenceReport(world.db, world.config, world.runId, Date.now() / 1000);
     assert.equal(report.run.status, 'succeeded');
     assert.equal(report.decision?.action, 'dr_failover');
     assert.equal(report.decision?.reason, world.decision.reason);
@@ -63,7 +63,7 @@ test('GET /api/runs/:id/report serves the HTML and JSON report; the run view lab
     assert.equal(json.decision.reason, world.decision.reason);
     const missing = await fetch(`${server.url}/api/runs/no-such-run/report`, { headers });
     assert.equal(missing.status, 404);
-    const view = runs.get(world.runId)!;
+    const view = (await runs.get(world.runId))!;
     const verify = view.stages.find((s) => s.name === 'verify')!;
     assert.equal(verify.status, 'succeeded');
     assert.equal(verify.label, 'succeeded with 1 failed step (continued)');
@@ -81,7 +81,7 @@ test(
   async () => {
     const world = await incidentRun();
     try {
-      const report = evidenceReport(world.db, world.config, world.runId, Date.now() / 1000);
+      const report = await evidenceReport(world.db, world.config, world.runId, Date.now() / 1000);
       const html = renderHtml(report);
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
       try {

@@ -58,7 +58,7 @@ test('the server over the real controller, SQLite history, runbook journal and c
     });
     assert.equal(hook.status, 202);
     await cycled;
-    const stored = history.cycles({ since: 0 });
+    const stored = await history.cycles({ since: 0 });
     assert.equal(stored.length, 2);
     assert.match(stored[1].reason, /alertmanager: NodesNotReady firing/);
 
@@ -86,7 +86,7 @@ test('the server over the real controller, SQLite history, runbook journal and c
       }),
     });
     assert.equal(change.status, 201);
-    const recorded = changes.between(1_899_999_999, 1_900_000_001);
+    const recorded = await changes.between(1_899_999_999, 1_900_000_001);
     assert.equal(recorded.length, 1);
     assert.equal(recorded[0].source, 'api');
     assert.equal(recorded[0].description, 'release 4.2');

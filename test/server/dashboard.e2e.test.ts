@@ -31,7 +31,7 @@ test(
     }
     loop.clock -= 30;
     loop.now = () => Math.max(loop.clock, Math.floor(Date.now() / 1000));
-    const handle = world.engine.start('dr_failover', { trigger: 'decision', reason: 'aws outage' });
+    const handle = await world.engine.start('dr_failover', { trigger: 'decision', reason: 'aws outage' });
     // A runbook whose terraform binary is missing: its pre-flight check fails.
     const readiness = new ReadinessMonitor({
       config: serverConfig(

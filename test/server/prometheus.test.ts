@@ -65,7 +65,7 @@ test(
     for (let i = 0; i < 10; i++, loop.clock += 30) await loop.cycle();
     loop.next = snapshot({ dr_site: 'error', eks_nodes: 'degraded' });
     await loop.cycle();
-    const failed = await world.engine.start('dr_failover', { trigger: 'test' }).done;
+    const failed = await (await world.engine.start('dr_failover', { trigger: 'test' })).done;
     assert.equal(failed.status, 'failed');
     const readiness = new ReadinessMonitor({ config: world.config });
     await readiness.check();

@@ -40,7 +40,7 @@ describe('runbook runs through the API, on the real runbook engine', () => {
     (await fetch(`${server.url}/api/runs/${id}`, { headers: read })).json();
 
   test('a waiting stage shows as such, is approved by an operate token, and the run finishes', async () => {
-    const handle = world.engine.start('dr_failover', { trigger: 'test' });
+    const handle = await world.engine.start('dr_failover', { trigger: 'test' });
     const waiting = await until(async () => {
       const run = await getRun(handle.runId);
       return run.status === 'waiting_approval' ? run : undefined;
@@ -93,7 +93,7 @@ describe('runbook runs through the API, on the real runbook engine', () => {
 
   test('an abort stops a run waiting for approval', async () => {
     // The first test's run is minutes old: inside the cooldown, a second run needs an override.
-    const handle = world.engine.start('dr_failover', {
+    const handle = await world.engine.start('dr_failover', {
       trigger: 'test',
       overrideCooldown: 'test: second run',
     });

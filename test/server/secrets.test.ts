@@ -75,7 +75,7 @@ test('a failing notification, notify step or http step keeps secret URLs out of 
       text: 'DR failover',
     });
     assert.equal(delivery.ok, false);
-    const handle = engine.start('dr_failover', { trigger: 'test' });
+    const handle = await engine.start('dr_failover', { trigger: 'test' });
     await handle.done;
     const response = await fetch(`${server.url}/api/runs/${handle.runId}`, {
       headers: { authorization: `Bearer ${READ_TOKEN}` },

@@ -9,10 +9,10 @@ export function registerAbort(program: Command): void {
     .option('--by <name>', 'who aborts, recorded in the journal')
     .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
     .option('--json', 'print the result as JSON')
-    .action((runId: string, flags: { by?: string; config?: string; json?: boolean }) => {
-      const { journal, close } = journalFor(flags);
+    .action(async (runId: string, flags: { by?: string; config?: string; json?: boolean }) => {
+      const { journal, close } = await journalFor(flags);
       try {
-        const { ended, run } = journal.requestAbort(runId, flags.by ?? whoAmI());
+        const { ended, run } = await journal.requestAbort(runId, flags.by ?? whoAmI());
         const text = ended
           ? `aborted ${runId} (its process was gone)`
           : `abort requested: pid ${run.owner_pid} stops ${runId} within a second`;
@@ -22,7 +22,7 @@ export function registerAbort(program: Command): void {
       } catch (error) {
         asUserError(error);
       } finally {
-        close();
+        await close();
       }
     });
 }

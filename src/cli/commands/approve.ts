@@ -10,16 +10,16 @@ export function registerApprove(program: Command): void {
     .option('--by <name>', 'who approves, recorded in the journal')
     .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
     .option('--json', 'print the result as JSON')
-    .action((runId: string, flags: { gate?: string; by?: string; config?: string; json?: boolean }) => {
-      const { journal, close } = journalFor(flags);
+    .action(async (runId: string, flags: { gate?: string; by?: string; config?: string; json?: boolean }) => {
+      const { journal, close } = await journalFor(flags);
       try {
-        const gates = journal.approve(runId, flags.by ?? whoAmI(), flags.gate);
+        const gates = await journal.approve(runId, flags.by ?? whoAmI(), flags.gate);
         if (flags.json) process.stdout.write(JSON.stringify({ run_id: runId, approved: gates }) + '\n');
         else process.stdout.write(`approved ${gates.join(', ')} of ${runId}\n`);
       } catch (error) {
         asUserError(error);
       } finally {
-        close();
+        await close();
       }
     });
 }

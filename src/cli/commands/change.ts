@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import type { ChangeKind } from '../../core/index.js';
 import { CHANGE_KINDS, ChangeStore } from '../../context/index.js';
+import { openStore } from '../../store/index.js';
 import { UserError } from '../errors.js';
 
 interface ChangeFlags {
@@ -26,7 +27,7 @@ export function registerChange(program: Command): void {
     .option('--at <time>', 'when, as ISO 8601 (default: now)')
     .option('--source <name>', 'who recorded it, e.g. github-actions', 'cli')
     .option('--json', 'print the recorded change as JSON')
-    .action((flags: ChangeFlags) => {
+    .action(async (flags: ChangeFlags) => {
       const config = loadConfig(flags.config);
       if (!CHANGE_KINDS.includes(flags.kind as ChangeKind))
         throw new UserError(`--kind "${flags.kind}" is not known; use one of ${CHANGE_KINDS.join(', ')}`);
@@ -40,18 +41,14 @@ export function registerChange(program: Command): void {
           );
         at = ms / 1000;
       }
-      if (config.store.driver !== 'sqlite')
-        throw new UserError(
-          `store.driver ${config.store.driver} is not supported for changes yet; use sqlite`,
-        );
       let store: ChangeStore;
       try {
-        store = ChangeStore.open(config.store.path);
+        store = ChangeStore.on(await openStore(config.store), true);
       } catch (error) {
         throw new UserError((error as Error).message);
       }
       try {
-        const recorded = store.record({
+        const recorded = await store.record({
           at,
           kind: flags.kind as ChangeKind,
           service: flags.service,
@@ -64,7 +61,7 @@ export function registerChange(program: Command): void {
             `recorded change ${recorded.id}: ${recorded.kind}${recorded.service ? ` ${recorded.service}` : ''} at ${new Date(at * 1000).toISOString()}: ${recorded.description}\n`,
           );
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

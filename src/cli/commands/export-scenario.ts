@@ -81,19 +81,19 @@ function expectationFrom(flags: ExportFlags): ScenarioExpectationInput | undefin
 }
 
 /** The store the configured controller records into; it must exist already. */
-function openRecording(config: PhoenixConfig, configFile: string): HistoryStore {
-  if (config.store.path !== ':memory:' && !existsSync(config.store.path))
+async function openRecording(config: PhoenixConfig, configFile: string): Promise<HistoryStore> {
+  if (config.store.driver === 'sqlite' && config.store.path !== ':memory:' && !existsSync(config.store.path))
     throw new UserError(
       `no history at ${config.store.path}; the controller configured by ${configFile} has recorded nothing`,
     );
   try {
-    return openHistory(config);
+    return await openHistory(config);
   } catch (error) {
     throw new UserError((error as Error).message);
   }
 }
 
-function run(flags: ExportFlags): void {
+async function run(flags: ExportFlags): Promise<void> {
   const from = parseTime(flags.from, '--from');
   const to = parseTime(flags.to, '--to');
   if (to < from) throw new UserError(`--to (${iso(to)}) is before --from (${iso(from)}); swap them`);
@@ -101,16 +101,16 @@ function run(flags: ExportFlags): void {
   if (flags.name !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(flags.name))
     throw new UserError(`--name "${flags.name}" is not a slug; use lower-case letters, digits and dashes`);
   const config = loadConfig(flags.config);
-  const path = config.store.path;
-  const history = openRecording(config, flags.config);
+  const history = await openRecording(config, flags.config);
+  const path = history.db.describe();
   try {
-    const cycles = history.cycles({ since: from, until: to, limit: MAX_CYCLES + 1 });
+    const cycles = await history.cycles({ since: from, until: to, limit: MAX_CYCLES + 1 });
     if (cycles.length === 0) {
-      const newest = history.latest();
+      const newest = await history.latest();
       throw new UserError(
         `no cycles recorded between ${iso(from)} and ${iso(to)} in ${path}` +
           (newest
-            ? `; it holds ${history.count().cycles} cycles, the newest at ${iso(newest.at)} (${Math.floor(newest.at)})`
+            ? `; it holds ${(await history.count()).cycles} cycles, the newest at ${iso(newest.at)} (${Math.floor(newest.at)})`
             : '; it holds no cycles yet'),
       );
     }
@@ -136,7 +136,7 @@ function run(flags: ExportFlags): void {
       );
     } else process.stdout.write(text);
   } finally {
-    history.db.close();
+    await history.db.close();
   }
 }
 

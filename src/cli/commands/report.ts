@@ -23,15 +23,15 @@ interface ReportFlags {
 async function render(format: Format, flags: ReportFlags, id: string): Promise<string | Buffer> {
   if (format === 'pdf') asUserError(requireChromium);
   const config = loadRunbookConfig(flags, true);
-  const db = openStore(config);
+  const db = await openStore(config);
   let report;
   try {
-    report = evidenceReport(db, config, id, Date.now() / 1000);
+    report = await evidenceReport(db, config, id, Date.now() / 1000);
   } catch (error) {
     if (error instanceof UnknownRunError) throw new UserError(error.message);
     throw error;
   } finally {
-    db.close();
+    await db.close();
   }
   if (format === 'json') return JSON.stringify(report, null, 2) + '\n';
   const html = renderHtml(report);

@@ -72,7 +72,7 @@ async function takeLeadership(
     await built.controller.restoreState();
     if (!runbooks) return;
     // A failover interrupted by a crash, a restart or a paused ex-leader continues where it stopped.
-    for (const handle of resumeInterruptedRuns({ ...runbooks.options }, runbooks.engine)) {
+    for (const handle of await resumeInterruptedRuns({ ...runbooks.options }, runbooks.engine)) {
       options.logger.warn({ run: handle.runId, token }, 'resuming an interrupted runbook run');
       handle.done.catch(() => undefined);
     }
@@ -82,7 +82,7 @@ async function takeLeadership(
   else if (!options.standby) {
     await built.shutdown();
     throw new UserError(
-      `another controller holds this store: ${status.leader ?? 'unknown'} (fencing token ${status.token ?? '?'}); only one controller may act. Stop it first, point store.path elsewhere, or start this one with --standby to follow and take over when it stops`,
+      `another controller holds this store: ${status.leader ?? 'unknown'} (fencing token ${status.token ?? '?'}); only one controller may act. Stop it first, point the store (store.path, or store.schema on PostgreSQL) elsewhere, or start this one with --standby to follow and take over when it stops`,
     );
   } else options.logger.warn({ leader: status.leader }, 'standby: another controller leads; following');
   leader.onElected(elected);
@@ -200,7 +200,7 @@ export function registerRun(program: Command): void {
           interval_s: config.interval_s,
           probes: built.probes.names,
           analyzer: built.controller.analyzerName,
-          store: config.store.path,
+          store: built.history?.db.describe() ?? config.store.path,
           role: built.leader?.status().role,
         },
         'controller started',

@@ -3,7 +3,13 @@ import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
 import { defaultConfig, loadConfig, type PhoenixConfig } from '../../config/index.js';
-import { openDatabase, type SqliteDatabase } from '../../store/index.js';
+import {
+  FencedError,
+  leaseStoreOn,
+  openStore as openConfiguredStore,
+  type SqlDb,
+} from '../../store/index.js';
+import { LeaderElector } from '../../controller/leader.js';
 import {
   buildPlan,
   checkPlan,
@@ -41,13 +47,43 @@ export function loadRunbookConfig(flags: ConfigFlag, required: boolean): Phoenix
   return loadConfig(file);
 }
 
-export function openStore(config: PhoenixConfig): SqliteDatabase {
-  if (config.store.driver !== 'sqlite') {
+/** The configured store (SQLite file or PostgreSQL schema); a store that cannot be opened is a user error. */
+export async function openStore(config: PhoenixConfig): Promise<SqlDb> {
+  try {
+    return await openConfiguredStore(config.store);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+}
+
+/**
+ * The CLI acts only as the controller lease's holder, like a controller: a runbook started
+ * beside a live controller would be a second actor. With the lease, every journal write and
+ * step start is fenced with its token; without it, the command refuses, naming the leader.
+ */
+async function takeControllerLease(
+  db: SqlDb,
+  config: PhoenixConfig,
+  runbook: string,
+): Promise<{ fence: () => Promise<number>; release(): Promise<void> }> {
+  const lease = leaseStoreOn(db);
+  const leader = new LeaderElector({ lease, ttl_s: config.store.lease_ttl_s });
+  const status = await leader.start();
+  if (status.role !== 'leader') {
+    await leader.stop();
     throw new UserError(
-      `the runbook journal needs store.driver sqlite (got ${config.store.driver}); set store.driver: sqlite`,
+      `a controller leads this store: ${status.leader ?? 'unknown'} (fencing token ${status.token ?? '?'}); phoenix ${runbook === 'failback' ? 'failback' : 'failover'} would act beside it. Let the controller act (it starts ${runbook} when it decides to), stop it first, or ask it through its API`,
     );
   }
-  return openDatabase(config.store.path);
+  return {
+    fence: async () => {
+      const token = leader.currentToken();
+      if (token === undefined) throw new FencedError('this process no longer holds the controller lease');
+      await lease.assertToken(token);
+      return token;
+    },
+    release: () => leader.stop(),
+  };
 }
 
 export function whoAmI(): string {
@@ -223,11 +259,9 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
   const config = loadRunbookConfig(flags, true);
   let runbook = requested;
   if (flags.resume) {
-    const db = openStore(config);
-    const run = new Journal(db).getRun(flags.resume);
-    db.close();
-    if (!run)
-      throw new UserError(`no run ${flags.resume} in ${config.store.path}; list runs with phoenix runs`);
+    const db = await openStore(config);
+    const run = await new Journal(db).getRun(flags.resume).finally(() => db.close());
+    if (!run) throw new UserError(`no run ${flags.resume} in the store; list runs with phoenix runs`);
     runbook = run.runbook;
   }
   let plan;
@@ -248,8 +282,37 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
       throw new UserError(`${runbook} not started`, 1);
     }
   }
-  const db = openStore(config);
-  const stages = plan.stages.map((s) => s.name);
+  const db = await openStore(config);
+  const lease = await takeControllerLease(db, config, runbook).catch(async (error: unknown) => {
+    await db.close();
+    throw error;
+  });
+  try {
+    return await followRun(
+      db,
+      config,
+      runbook,
+      plan.stages.map((s) => s.name),
+      flags,
+      interactive,
+      lease.fence,
+    );
+  } finally {
+    await lease.release();
+    await db.close();
+  }
+}
+
+/** Starts or resumes the run with the lease's fence, shows its progress and prints its report. */
+async function followRun(
+  db: SqlDb,
+  config: PhoenixConfig,
+  runbook: string,
+  stages: string[],
+  flags: ExecuteFlags,
+  interactive: boolean,
+  fence: () => Promise<number>,
+): Promise<RunReport> {
   const useListr = interactive && !process.env.PHOENIX_PLAIN_PROGRESS;
   const view = useListr ? listrProgress(stages) : undefined;
   const plain = flags.json ? undefined : plainProgress(Date.now());
@@ -263,23 +326,18 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
       prompting = true;
       void ask(`\nApprove ${event.gate} of ${event.runId}? [y/N] `).then((yes) => {
         prompting = false;
-        if (yes) {
-          try {
-            ref.engine?.journal.approve(event.runId, whoAmI(), event.gate);
-          } catch {
-            // approved or aborted meanwhile
-          }
-        }
+        // approved or aborted meanwhile: nothing to do
+        if (yes) ref.engine?.journal.approve(event.runId, whoAmI(), event.gate).catch(() => undefined);
       });
     }
   };
-  const engine = new RunbookEngine({ db, config, autoApprove: flags.yes, onEvent });
+  const engine = new RunbookEngine({ db, config, autoApprove: flags.yes, onEvent, fence });
   ref.engine = engine;
   let handle: RunHandle;
   try {
     handle = flags.resume
-      ? engine.resume(flags.resume)
-      : engine.start(runbook, {
+      ? await engine.resume(flags.resume)
+      : await engine.start(runbook, {
           trigger: flags.trigger ?? 'cli',
           reason: flags.reason,
           overrideCooldown: flags.overrideCooldown ? `${whoAmI()}: ${flags.overrideCooldown}` : undefined,
@@ -309,13 +367,12 @@ export async function executeRunbook(requested: string, flags: ExecuteFlags): Pr
   await view?.done;
   if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
   else process.stdout.write(formatReport(report) + '\n');
-  db.close();
   process.exitCode = report.status === 'succeeded' || report.status === 'cleared' ? 0 : 1;
   return report;
 }
 
-export function journalFor(flags: ConfigFlag): { journal: Journal; close(): void } {
+export async function journalFor(flags: ConfigFlag): Promise<{ journal: Journal; close(): Promise<void> }> {
   const config = loadRunbookConfig(flags, false);
-  const db = openStore(config);
+  const db = await openStore(config);
   return { journal: new Journal(db), close: () => db.close() };
 }

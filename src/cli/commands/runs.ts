@@ -9,12 +9,12 @@ export function registerRuns(program: Command): void {
     .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
     .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
     .option('--json', 'one JSON object per run (NDJSON), with stages, steps and approvals')
-    .action((flags: { limit: number; config?: string; json?: boolean }) => {
-      const { journal, close } = journalFor(flags);
+    .action(async (flags: { limit: number; config?: string; json?: boolean }) => {
+      const { journal, close } = await journalFor(flags);
       try {
-        const runs = journal.listRuns(flags.limit);
+        const runs = await journal.listRuns(flags.limit);
         for (const run of runs) {
-          const report = buildReport(journal, run.id);
+          const report = await buildReport(journal, run.id);
           const interrupted = run.active === 1 && !journal.ownerAlive(run);
           if (flags.json) {
             process.stdout.write(JSON.stringify({ ...report, interrupted }) + '\n');
@@ -31,7 +31,7 @@ export function registerRuns(program: Command): void {
         }
         if (!flags.json && runs.length === 0) process.stdout.write('no runs yet\n');
       } finally {
-        close();
+        await close();
       }
     });
 }

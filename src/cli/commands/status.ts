@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultConfig, loadConfig } from '../../config/index.js';
 import { openHistory } from '../../controller/index.js';
-import { SqliteLeaseStore, type Lease } from '../../store/index.js';
+import { leaseStoreOn, type Lease } from '../../store/index.js';
 import { UserError } from '../errors.js';
 import { formatCycle } from './probe-output.js';
 
@@ -27,27 +27,28 @@ export function registerStatus(program: Command): void {
     .option('--limit <n>', 'how many past decisions to show', '10')
     .option('--all', 'include the quiet "no action" decisions')
     .option('--json', 'print as JSON')
-    .action((options: { config?: string; limit: string; all?: boolean; json?: boolean }) => {
+    .action(async (options: { config?: string; limit: string; all?: boolean; json?: boolean }) => {
       const config = options.config ? loadConfig(options.config) : defaultConfig();
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new UserError(`--limit "${options.limit}" is not a positive whole number`);
-      const path = config.store.path;
-      if (path !== ':memory:' && !existsSync(path))
+      const sqlite = config.store.driver === 'sqlite';
+      if (sqlite && config.store.path !== ':memory:' && !existsSync(config.store.path))
         throw new UserError(
-          `no history at ${path}; start the controller (phoenix run --config FILE) or point --config at the file whose store.path it uses`,
+          `no history at ${config.store.path}; start the controller (phoenix run --config FILE) or point --config at the file whose store.path it uses`,
         );
       let history;
       try {
-        history = openHistory(config);
+        history = await openHistory(config);
       } catch (error) {
         throw new UserError((error as Error).message);
       }
       try {
-        const latest = history.latest();
-        const decisions = history.decisions({ limit, actionsOnly: !options.all });
-        const counts = history.count();
-        const lease = new SqliteLeaseStore(history.db).currentSync();
+        const path = history.db.describe();
+        const latest = await history.latest();
+        const decisions = await history.decisions({ limit, actionsOnly: !options.all });
+        const counts = await history.count();
+        const lease = await leaseStoreOn(history.db).current();
         const leader = lease && lease.expires_at > Date.now() / 1000 ? lease : null;
         if (options.json) {
           process.stdout.write(
@@ -81,7 +82,7 @@ export function registerStatus(program: Command): void {
             `  ${when(d.at)}  ${d.action.padEnd(16)} score ${String(d.score).padStart(2)}  ${d.category} (${d.confidence})  ${d.reason}\n`,
           );
       } finally {
-        history.db.close();
+        await history.db.close();
       }
     });
 }

@@ -8,7 +8,7 @@ export const badDeploy: DrillScenarioModule = {
     session.progress(
       'FAULT: release "broken" is deployed to the primary app (a bug in our own code; infrastructure healthy)',
     );
-    session.changes.record({
+    await session.changes.record({
       at: Date.now() / 1000,
       kind: 'deploy',
       service: 'app',

@@ -3,14 +3,8 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { backSyncParamsSchema } from '../../actions/storage_sync/config.js';
 import { backPass } from '../../actions/storage_sync/reverse.js';
 import { s3Client } from '../../actions/shared/s3.js';
-import {
-  failbackReadiness,
-  RunbookEngine,
-  RUNBOOK_MIGRATIONS,
-  type RunEvent,
-  type RunReport,
-} from '../../runbook/index.js';
-import { migrate, openDatabase } from '../../store/index.js';
+import { failbackReadiness, RunbookEngine, type RunEvent, type RunReport } from '../../runbook/index.js';
+import { openDatabase } from '../../store/index.js';
 import { round, type DrillSession } from '../drill-session.js';
 import { startLabApp, LAB_DATABASE } from '../lab.js';
 import { repairS3Directory, startS3Server } from '../objectstores.js';
@@ -109,7 +103,8 @@ function wayBackEvent(session: DrillSession): (event: RunEvent) => void {
 /** Runs one runbook of the way back to its end; a run that does not succeed ends the drill with its error. */
 async function runToEnd(session: DrillSession, engine: RunbookEngine, runbook: string): Promise<RunReport> {
   session.progress(`way back: runbook ${runbook}`);
-  const handle = await engine.start(runbook, { trigger: 'drill', reason: 'lab failback drill' });
+  // Not trigger `drill` (drill mode rehearses instead of acting): the lab's way back is real.
+  const handle = await engine.start(runbook, { trigger: 'lab', reason: 'lab failback drill' });
   const report = await session.orInterrupt(handle.done);
   if (report.status !== 'succeeded')
     throw new Error(`the ${runbook} run ${report.status}: ${report.error ?? ''}`);
@@ -148,7 +143,6 @@ async function wayBack(session: DrillSession): Promise<NonNullable<ScenarioOutco
   const { state } = session;
   const config = wayBackConfig(state, session.interval);
   const db = openDatabase(config.store.path);
-  migrate(db, RUNBOOK_MIGRATIONS);
   const engine = new RunbookEngine({
     db,
     config,

@@ -100,7 +100,21 @@ function renderRunbookReadiness(report, now) {
   $('#runbook-failures').replaceChildren(...failures.map((f) => el('li', { class: 'ready-no', text: f })));
 }
 
+/** Who acts: this controller (leader) or another one it follows; hidden without leader election. */
+function renderLeader(leader) {
+  const badge = $('#leader');
+  badge.hidden = !leader;
+  if (!leader) return;
+  badge.dataset.role = leader.role;
+  badge.textContent =
+    leader.role === 'leader'
+      ? 'this controller leads (fencing token ' + leader.token + ')'
+      : 'follower · leader: ' + (leader.leader || 'none (lease free)');
+  badge.className = leader.role === 'leader' ? 'ready-yes' : 'muted';
+}
+
 function renderStatus(status) {
+  renderLeader(status.leader);
   renderRunbookReadiness(status.runbook_readiness, status.now);
   const latest = status.latest;
   if (!latest) {

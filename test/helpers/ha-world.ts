@@ -1,0 +1,382 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { freePort } from '../../src/lab/index.js';
+import { killAll, query, startCli, waitFor, type CliProcess } from './ha.js';
+import { httpServer } from './servers.js';
+
+/**
+ * Several real `phoenix run` processes on one store (a SQLite file, or a scratch schema
+ * of the PostgreSQL on 127.0.0.1:5432), and the scenarios every store must pass: the
+ * leader SIGKILLed or SIGSTOPped mid-runbook, and duplicate webhooks over all of them.
+ */
+
+export const PG_URL = process.env.PHOENIX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const OPERATE_TOKEN = 'ha-test-operate-token-0123456789';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** Reads the shared store the way another process would, while the controllers write. */
+interface StoreReader {
+  rows<T>(sql: string): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+function sqliteReader(path: string): StoreReader {
+  return { rows: async <T>(sql: string) => query<T>(path, sql), close: async () => undefined };
+}
+
+function postgresReader(schema: string): StoreReader {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path="${schema}"` });
+  pool.on('error', () => undefined);
+  return {
+    async rows<T>(sql: string) {
+      try {
+        return (await pool.query(sql)).rows as T[];
+      } catch {
+        return []; // the schema is created by the first controller
+      }
+    },
+    async close() {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await pool.end();
+    },
+  };
+}
+
+export interface World {
+  kind: StoreKind;
+  dir: string;
+  config: string;
+  store: StoreReader;
+  lines: () => string[];
+  children: CliProcess['child'][];
+  start(standby?: boolean, listen?: string): CliProcess;
+  /** Kills every controller started, then drops the scratch schema. */
+  close(): Promise<void>;
+}
+
+/** The HTTP app the probes watch; `healthy` flips what it answers. */
+export interface App {
+  url: string;
+  healthy: boolean;
+}
+
+function runbookStep(log: string, name: string, slowFirst: boolean) {
+  return {
+    name,
+    type: 'command',
+    params: {
+      command: 'sh',
+      args: [
+        '-c',
+        [
+          `echo "start $PHOENIX_STEP $PHOENIX_ATTEMPT" >> "${log}"`,
+          slowFirst ? `if [ "$PHOENIX_ATTEMPT" = 1 ]; then sleep 60; fi` : ':',
+          `echo "done $PHOENIX_STEP" >> "${log}"`,
+        ].join('\n'),
+      ],
+    },
+  };
+}
+
+/**
+ * A store shared by the controllers, a short lease (2 s) and interval (1 s), and a
+ * three-step runbook whose middle step sleeps on its first attempt: the moment to kill
+ * or pause the leader. Each step logs its start and end, so the log shows what ran.
+ */
+export function world(
+  app: App,
+  kind: StoreKind,
+  options: { interval?: number; slowPromote?: boolean } = {},
+): World {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-ha-'));
+  const log = join(dir, 'steps.log');
+  const schema = `phoenix_ha_${randomBytes(5).toString('hex')}`;
+  const store =
+    kind === 'sqlite'
+      ? { path: join(dir, 'phoenix.db'), lease_ttl: '2s' }
+      : // ${PHX_PG_URL}: the URL (and so a password) stays out of the file, as in production.
+        { driver: 'postgres', url: '${PHX_PG_URL}', schema, path: join(dir, 'unused.db'), lease_ttl: '2s' };
+  const config = join(dir, 'phoenix.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      interval: options.interval ?? 1,
+      decision: { analyzer: 'threshold' },
+      store,
+      server: {
+        listen: '${PHX_LISTEN}',
+        tokens: [{ name: 'alertmanager', token: OPERATE_TOKEN, role: 'operate' }],
+        rate_limit: { max: 100000, window: '1m' },
+      },
+      probes: {
+        timeout: '1s',
+        signals: {
+          internal_services: { type: 'http_checks', targets: [{ name: 'api', url: `${app.url}/health` }] },
+          eks_nodes: { type: 'http', url: `${app.url}/nodes` },
+          cross_cloud: { type: 'http', url: `${app.url}/dr` },
+        },
+      },
+      runbooks: {
+        dr_failover: {
+          stages: [
+            {
+              name: 'database',
+              steps: [
+                runbookStep(log, 'fence-old', false),
+                runbookStep(log, 'promote', options.slowPromote ?? true),
+              ],
+            },
+            { name: 'dns', steps: [runbookStep(log, 'switch-dns', false)] },
+          ],
+        },
+      },
+    }),
+  );
+  const children: CliProcess['child'][] = [];
+  const reader = kind === 'sqlite' ? sqliteReader(store.path) : postgresReader(schema);
+  return {
+    kind,
+    dir,
+    config,
+    store: reader,
+    lines: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
+    children,
+    start(standby = false, listen = '127.0.0.1:0') {
+      const cli = startCli(
+        ['run', '--config', config, '--log-format', 'json', ...(standby ? ['--standby'] : [])],
+        { ...process.env, PHX_LISTEN: listen, PHX_PG_URL: PG_URL },
+      );
+      children.push(cli.child);
+      return cli;
+    },
+    async close() {
+      for (const child of children) {
+        try {
+          process.kill(child.pid!, 'SIGCONT');
+        } catch {
+          // gone
+        }
+      }
+      killAll(children);
+      await reader.close();
+    },
+  };
+}
+
+export async function lease(w: World): Promise<{ holder: string; token: number; pid: number } | undefined> {
+  const [row] = await w.store.rows<{ holder: string; token: number }>(
+    'SELECT holder, token FROM controller_leases',
+  );
+  return row ? { ...row, token: Number(row.token), pid: Number(row.holder.split(':')[1]) } : undefined;
+}
+
+export function runs(w: World) {
+  return w.store.rows<{ id: string; status: string; fencing_token: number }>(
+    'SELECT id, status, fencing_token FROM runbook_runs ORDER BY created_at',
+  );
+}
+
+export function assertEachStepOnce(w: World): void {
+  const lines = w.lines();
+  for (const name of ['fence-old', 'promote', 'switch-dns'])
+    assert.equal(
+      lines.filter((l) => l === `done ${name}`).length,
+      1,
+      `${name} completed exactly once: ${lines.join(' | ')}`,
+    );
+}
+
+/** The leader SIGKILLed mid-runbook: a follower takes over within TTL + one interval, resumes, every step once. */
+export async function leaderKilledMidRunbook(w: World): Promise<void> {
+  const leader = w.start();
+  await waitFor(
+    () => `the leader's run to reach promote (${leader.output()})`,
+    () => w.lines().includes('start promote 1'),
+  );
+  const followers = [w.start(true), w.start(true)];
+  await waitFor('the followers to start', () =>
+    followers.every((f) => /standby: another controller leads/.test(f.output())),
+  );
+  const before = (await lease(w))!;
+  assert.equal(before.pid, leader.child.pid);
+  process.kill(leader.child.pid!, 'SIGKILL');
+  const killedAt = performance.now();
+  await waitFor('a follower to take the lease', async () => ((await lease(w))?.token ?? 0) > before.token);
+  const takeover_s = (performance.now() - killedAt) / 1000;
+  // TTL 2 s + one renewal interval (TTL / 3) + the follower's own polling slack.
+  assert.ok(takeover_s <= 2 + 2 / 3 + 1, `takeover took ${takeover_s.toFixed(2)} s`);
+  await waitFor(
+    () => `the resumed run to succeed (${w.lines().join(' | ')})`,
+    async () => (await runs(w))[0]?.status === 'succeeded',
+  );
+  const now = (await lease(w))!;
+  assert.ok(
+    followers.some((f) => f.child.pid === now.pid),
+    'the new leader is one of the followers',
+  );
+  const all = await runs(w);
+  assert.equal(all.length, 1, 'the failover was resumed, not started again');
+  assert.equal(Number(all[0].fencing_token), now.token);
+  assertEachStepOnce(w);
+  assert.equal(w.lines().filter((l) => l.startsWith('start promote')).length, 2, 'promote re-run once');
+}
+
+/** The leader SIGSTOPped past its lease, then SIGCONT: it acts on nothing and the store refused its writes. */
+export async function leaderPausedPastLease(w: World): Promise<void> {
+  const paused = w.start();
+  await waitFor(
+    () => `the run to reach promote (${paused.output()})`,
+    () => w.lines().includes('start promote 1'),
+  );
+  const follower = w.start(true);
+  await waitFor('the follower to start', () => /standby: another controller leads/.test(follower.output()));
+  const before = (await lease(w))!;
+  process.kill(paused.child.pid!, 'SIGSTOP');
+  await waitFor(
+    'the follower to take the expired lease',
+    async () => (await lease(w))?.pid === follower.child.pid,
+  );
+  await waitFor(
+    () => `the resumed run to succeed (${follower.output()})`,
+    async () => (await runs(w))[0]?.status === 'succeeded',
+  );
+  const logged = paused.output().length;
+  process.kill(paused.child.pid!, 'SIGCONT');
+  await waitFor(
+    () => `the woken ex-leader to notice (${paused.output().slice(logged)})`,
+    () => /demoted self|does not hold the lease|is stale/.test(paused.output().slice(logged)),
+  );
+  assert.ok((await lease(w))!.token > before.token);
+  const all = await runs(w);
+  assert.equal(all.length, 1);
+  assert.equal(all[0].status, 'succeeded', 'nothing the ex-leader did changed the finished run');
+  const promote = await w.store.rows<{ attempt: number; outcome: string }>(
+    `SELECT attempt, outcome FROM runbook_attempts WHERE step = 'promote' ORDER BY attempt`,
+  );
+  assert.deepEqual(promote, [
+    { attempt: 1, outcome: 'interrupted' },
+    { attempt: 2, outcome: 'succeeded' },
+  ]);
+  // The paused leader's step could not notice anything: the new leader killed it first.
+  const [group] = await w.store.rows<{ killed_at: number | null }>(
+    `SELECT killed_at FROM runbook_processes WHERE step = 'promote' AND attempt = 1`,
+  );
+  assert.notEqual(group.killed_at, null);
+  assertEachStepOnce(w);
+}
+
+const ALERT = JSON.stringify({
+  version: '4',
+  groupKey: '{}:{alertname="CheckoutDown"}',
+  truncatedAlerts: 0,
+  status: 'firing',
+  receiver: 'phoenix',
+  groupLabels: { alertname: 'CheckoutDown' },
+  commonLabels: { alertname: 'CheckoutDown' },
+  commonAnnotations: {},
+  externalURL: 'http://alertmanager.example',
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'CheckoutDown' },
+      annotations: {},
+      startsAt: '2027-01-15T10:00:00Z',
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus.example/graph',
+      fingerprint: 'checkout-down',
+    },
+  ],
+});
+
+/** 1,000 duplicate Alertmanager webhooks spread over three controllers start exactly one run. */
+export async function duplicateWebhooks(app: App, w: World): Promise<void> {
+  const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  // All three as --standby: whichever comes first leads, the others follow.
+  const controllers = ports.map((port) => w.start(true, `127.0.0.1:${port}`));
+  await waitFor(
+    () => `three controllers serving (${controllers.map((c) => c.output()).join('\n')})`,
+    () => controllers.every((c) => /HTTP API, \/metrics and dashboard listening/.test(c.output())),
+  );
+  // The primary goes down; Alertmanager (as after retries and across its own HA peers) repeats itself.
+  app.healthy = false;
+  const statuses = new Map<number, number>();
+  for (let batch = 0; batch < 10; batch++) {
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        fetch(`http://127.0.0.1:${ports[(batch * 100 + i) % 3]}/api/webhooks/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATE_TOKEN}` },
+          body: ALERT,
+        }).then((r) => r.status),
+      ),
+    );
+    for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  }
+  assert.deepEqual([...statuses.keys()], [202], JSON.stringify([...statuses]));
+  await waitFor(
+    () => `the run to succeed (${w.lines().join(' | ')})`,
+    async () => (await runs(w))[0]?.status === 'succeeded',
+  );
+  // Once more on every controller after the run: still one run.
+  await Promise.all(
+    ports.map((port) =>
+      fetch(`http://127.0.0.1:${port}/api/cycle`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATE_TOKEN}` },
+      }),
+    ),
+  );
+  assert.equal((await runs(w)).length, 1, JSON.stringify(await runs(w)));
+  assertEachStepOnce(w);
+}
+
+/**
+ * Registers the three scenarios on `kind`. Every probe of the app answers 503 unless it
+ * is healthy: the score reaches the DR level at once and the threshold analyzer decides
+ * dr_failover in the first cycle.
+ */
+export function haScenarios(kind: StoreKind): App {
+  let server: Awaited<ReturnType<typeof httpServer>>;
+  const app: App = { url: '', healthy: false };
+  before(async () => {
+    server = await httpServer((_req, res) => {
+      res.statusCode = app.healthy ? 200 : 503;
+      res.end(app.healthy ? 'ok' : 'down');
+    });
+    app.url = server.url;
+  });
+  after(() => server.close());
+  const scenario = (title: string, run: (w: World) => Promise<void>, options = {}, healthy = false) =>
+    test(`${kind}: ${title}`, async () => {
+      app.healthy = healthy;
+      const w = world(app, kind, options);
+      try {
+        await run(w);
+      } finally {
+        app.healthy = false;
+        await w.close();
+      }
+    });
+  scenario(
+    'three controllers: the leader SIGKILLed mid-runbook, a follower takes over, resumes, and every step runs exactly once',
+    leaderKilledMidRunbook,
+  );
+  scenario(
+    'a leader paused past its lease acts on nothing when it wakes: the store refuses its writes',
+    leaderPausedPastLease,
+  );
+  scenario(
+    '1,000 duplicate Alertmanager webhooks spread over three controllers start exactly one run',
+    (w) => duplicateWebhooks(app, w),
+    { interval: 30, slowPromote: false },
+    true,
+  );
+  return app;
+}
