@@ -4,22 +4,25 @@ import type { Signal, ZoneNodeCount } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
 import { describeError, type Probe, type ProbeRunContext } from './probe.js';
 import { statusFromShare } from './http.js';
+import { KUBE_TOKEN_REUSE_MS } from '../actions/kubernetes/auth.js';
 
-/** Builds the client config from a kubeconfig file or an inline server URL and token. */
+/**
+ * Builds the client config from a kubeconfig file, an inline server URL and token, or (with neither)
+ * the pod's own service account; exec users (`aws eks get-token`, kubelogin) get in-process tokens.
+ */
 export async function kubeConfigFrom(config: ProbeConfig): Promise<KubeConfig> {
+  if (!config.cluster) {
+    try {
+      return await (
+        await import('../actions/kubernetes/auth.js')
+      ).loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
+    } catch (error) {
+      throw new Error(describeError(error));
+    }
+  }
   // The client is large; load it only when a kubernetes_nodes probe runs.
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  if (config.kubeconfig) {
-    try {
-      kc.loadFromFile(config.kubeconfig);
-    } catch (error) {
-      throw new Error(`cannot read kubeconfig ${config.kubeconfig}: ${describeError(error)}; check the path`);
-    }
-    if (config.context) kc.setCurrentContext(config.context);
-    // `aws eks get-token` / kubelogin users get tokens made in-process: the image has neither binary.
-    return (await import('../actions/kubernetes/auth.js')).withInProcessTokens(kc);
-  }
   const cluster = config.cluster!;
   kc.loadFromOptions({
     clusters: [
@@ -147,7 +150,7 @@ function nodeSignal(nodes: V1Node[], config: ProbeConfig, notes: string[]): Sign
  * lost nodes.
  */
 export function kubernetesNodesProbe(name: string, config: ProbeConfig, timeout_s: number): Probe {
-  let api: CoreV1Api | undefined;
+  let api: { client: CoreV1Api; builtAt: number } | undefined;
   return {
     name,
     type: 'kubernetes_nodes',
@@ -156,11 +159,18 @@ export function kubernetesNodesProbe(name: string, config: ProbeConfig, timeout_
       await import('@kubernetes/client-node');
     },
     async run(context) {
-      if (!api) {
+      // Tokens made in-process expire (EKS: 15 minutes): the client is built again before they do.
+      if (!api || performance.now() - api.builtAt > KUBE_TOKEN_REUSE_MS) {
         const { CoreV1Api } = await import('@kubernetes/client-node');
-        api = (await kubeConfigFrom(config)).makeApiClient(CoreV1Api);
+        let kc: KubeConfig;
+        try {
+          kc = await kubeConfigFrom(config);
+        } catch (error) {
+          return { status: 'unknown', detail: (error as Error).message };
+        }
+        api = { client: kc.makeApiClient(CoreV1Api), builtAt: performance.now() };
       }
-      const client = api;
+      const client = api.client;
       let nodes: V1Node[];
       try {
         const list = await context.limit(() => client.listNode({}));

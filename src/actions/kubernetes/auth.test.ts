@@ -1,9 +1,16 @@
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { KubeConfig } from '@kubernetes/client-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { parseConfig } from '../../config/index.js';
+import type { Signal } from '../../core/index.js';
+import { eksTokenCheck, FakeKubernetes } from '../../lab/fakes/kubernetes.js';
+import { createSignalSource } from '../../signals/index.js';
 import { eksToken, withInProcessTokens } from './auth.js';
+import type { ClusterParams } from './config.js';
+import { kubeConfig } from './kubernetes.js';
 
 const CREDS = { accessKeyId: 'AKIDEKS', secretAccessKey: 'eks-secret' };
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -20,28 +27,14 @@ test('an EKS token is a presigned STS GetCallerIdentity URL bound to the cluster
   assert.equal(q.get('X-Amz-Credential'), 'AKIDEKS/20261201/us-east-1/sts/aws4_request');
   assert.equal(q.get('X-Amz-SignedHeaders'), 'host;x-k8s-aws-id');
   // What STS does with the URL: sign the same request itself and compare; another cluster name does not match.
-  const verify = async (cluster: string): Promise<string> => {
-    const signer = new SignatureV4({
-      service: 'sts',
-      region: 'us-east-1',
-      credentials: CREDS,
-      sha256: Sha256,
-    });
-    const again = await signer.presign(
-      {
-        method: 'GET',
-        protocol: 'https:',
-        hostname: url.host,
-        path: '/',
-        headers: { host: url.host, 'x-k8s-aws-id': cluster },
-        query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
-      },
-      { expiresIn: 60, signingDate: NOW },
-    );
-    return String(again.query?.['X-Amz-Signature']);
-  };
-  assert.equal(q.get('X-Amz-Signature'), await verify('shop-prod'));
-  assert.notEqual(q.get('X-Amz-Signature'), await verify('other-cluster'));
+  const fresh = await eksToken({ cluster: 'shop-prod', region: 'us-east-1', credentials: CREDS });
+  assert.equal(await eksTokenCheck('shop-prod', 'us-east-1', CREDS)(fresh), true);
+  assert.equal(await eksTokenCheck('other-cluster', 'us-east-1', CREDS)(fresh), false);
+  assert.equal(
+    await eksTokenCheck('shop-prod', 'us-east-1', { ...CREDS, secretAccessKey: 'x' })(fresh),
+    false,
+  );
+  assert.equal(await eksTokenCheck('shop-prod', 'us-east-1', CREDS)(token), false, 'past its presign window');
 });
 
 test('kubeconfig users running aws eks get-token or kubelogin get in-process tokens; others stay', async () => {
@@ -80,4 +73,84 @@ test('kubeconfig users running aws eks get-token or kubelogin get in-process tok
     ],
   );
   assert.equal(kc.getCurrentContext(), 'eks');
+});
+
+describe('no aws binary: actions and the node probe reach an EKS API server with in-process tokens', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-eks-'));
+  let kube: FakeKubernetes;
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  const kubeconfig = (cluster: string): string => {
+    const file = join(dir, `${cluster}.yaml`);
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{ name: eks, cluster: { server: "${kube.url}", insecure-skip-tls-verify: true } }]`,
+        'users:',
+        '- name: eks',
+        '  user:',
+        '    exec:',
+        '      apiVersion: client.authentication.k8s.io/v1beta1',
+        '      command: aws',
+        `      args: [eks, get-token, --cluster-name, ${cluster}, --region, us-east-1]`,
+        'contexts: [{ name: eks, context: { cluster: eks, user: eks } }]',
+        'current-context: eks',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  };
+  before(async () => {
+    // The SDK's default credential chain reads these, as it reads a pod's IRSA or instance role.
+    process.env.AWS_ACCESS_KEY_ID = CREDS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = CREDS.secretAccessKey;
+    kube = await FakeKubernetes.start('static-token-not-used', {
+      nodes: [{ name: 'ip-10-0-1-1', ready: true, zone: 'us-east-1a' }],
+    });
+    kube.accepts = eksTokenCheck('shop-prod', 'us-east-1', CREDS);
+  });
+  after(async () => {
+    await kube.close();
+    rmSync(dir, { recursive: true, force: true });
+    for (const [key, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const)
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+  });
+
+  const nodes = async (file: string): Promise<Signal> => {
+    const source = createSignalSource(
+      parseConfig({
+        probes: { timeout: '3s', signals: { eks_nodes: { type: 'kubernetes_nodes', kubeconfig: file } } },
+        decision: { analyzer: 'threshold' },
+      }),
+    );
+    try {
+      return (await source.collect(Date.now() / 1000)).eks_nodes!;
+    } finally {
+      await source.close();
+    }
+  };
+
+  test('the kubernetes_nodes probe: the API server accepts the token for its cluster, refuses another', async () => {
+    const ok = await nodes(kubeconfig('shop-prod'));
+    assert.equal(ok.status, 'ok', String(ok.detail));
+    assert.equal(ok.ready, 1);
+    const other = await nodes(kubeconfig('other-cluster'));
+    assert.equal(other.status, 'error');
+    assert.match(String(other.detail), /401/);
+  });
+
+  test('the kubernetes actions: the same kubeconfig gives a client the API server accepts', async () => {
+    const kc = await kubeConfig({ kubeconfig: kubeconfig('shop-prod') } as ClusterParams);
+    const list = await kc.makeApiClient(CoreV1Api).listNode({});
+    assert.deepEqual(
+      list.items.map((n) => n.metadata?.name),
+      ['ip-10-0-1-1'],
+    );
+    assert.equal(kc.getCurrentUser()?.exec, undefined, 'no exec plugin left to run');
+  });
 });

@@ -98,3 +98,32 @@ export async function withInProcessTokens(
 export function inCluster(): boolean {
   return Boolean(process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT);
 }
+
+/**
+ * A cluster's client configuration without external binaries: a kubeconfig
+ * file (or, without one, $KUBECONFIG / ~/.kube/config, else the pod's own
+ * service account), with `aws eks get-token` and `kubelogin` users given
+ * tokens made in-process. EKS tokens last 15 minutes: build it again before.
+ */
+export async function loadKubeConfig(source: { kubeconfig?: string; context?: string }): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    if (source.kubeconfig) kc.loadFromFile(source.kubeconfig);
+    else if (inCluster()) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (error) {
+    throw new Error(
+      `cannot read the kubeconfig ${source.kubeconfig ?? '(default)'}: ${(error as Error).message}; check the path`,
+    );
+  }
+  if (source.context) {
+    if (!kc.getContexts().some((c) => c.name === source.context))
+      throw new Error(`kube context ${source.context} is not in the kubeconfig; check the context name`);
+    kc.setCurrentContext(source.context);
+  }
+  return withInProcessTokens(kc);
+}
+
+/** How long a configuration with in-process tokens is used before it is built again (EKS tokens last 15 min). */
+export const KUBE_TOKEN_REUSE_MS = 10 * 60_000;

@@ -14,6 +14,7 @@ import {
   type StepContext,
   type StepResult,
 } from '../types.js';
+import { loadKubeConfig } from './auth.js';
 import { kubernetesParamsSchema, type ClusterParams, type KubernetesParams } from './config.js';
 
 /** The annotation `kubectl rollout restart` sets; its value changes the pod template and rolls the pods. */
@@ -21,33 +22,24 @@ const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 /** Which run and step restarted the pods: a resumed step sees its own restart and does not roll them again. */
 const RESTARTED_BY = 'cloudphoenix.io/restarted-by';
 
-export function kubeConfig(cluster: ClusterParams): KubeConfig {
-  const kc = new KubeConfig();
-  if (cluster.server) {
-    kc.loadFromOptions({
-      clusters: [{ name: 'target', server: cluster.server, skipTLSVerify: cluster.insecure_skip_tls_verify }],
-      users: [{ name: 'phoenix', token: cluster.token }],
-      contexts: [{ name: 'target', cluster: 'target', user: 'phoenix' }],
-      currentContext: 'target',
-    });
-  } else {
+/** The cluster's client configuration; kubeconfig users that exec `aws` or `kubelogin` get in-process tokens. */
+export async function kubeConfig(cluster: ClusterParams): Promise<KubeConfig> {
+  if (!cluster.server) {
     try {
-      if (cluster.kubeconfig) kc.loadFromFile(cluster.kubeconfig);
-      else kc.loadFromDefault();
+      return await loadKubeConfig({ kubeconfig: cluster.kubeconfig, context: cluster.context });
     } catch (error) {
       throw new StepError(
-        `cannot read the kubeconfig ${cluster.kubeconfig ?? '(default)'}: ${(error as Error).message}`,
+        (error as Error).message.replace('check the context name', 'check cluster.context'),
       );
     }
-    if (cluster.context) {
-      if (!kc.getContexts().some((c) => c.name === cluster.context)) {
-        throw new StepError(
-          `kube context ${cluster.context} is not in the kubeconfig; check cluster.context`,
-        );
-      }
-      kc.setCurrentContext(cluster.context);
-    }
   }
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'target', server: cluster.server, skipTLSVerify: cluster.insecure_skip_tls_verify }],
+    users: [{ name: 'phoenix', token: cluster.token }],
+    contexts: [{ name: 'target', cluster: 'target', user: 'phoenix' }],
+    currentContext: 'target',
+  });
   return kc;
 }
 
@@ -80,7 +72,7 @@ export async function applyDeployment(
   p: KubernetesParams,
   ctx: Pick<StepContext, 'signal' | 'progress' | 'runId' | 'step'>,
 ): Promise<StepResult> {
-  const apps = kubeConfig(p.cluster).makeApiClient(AppsV1Api);
+  const apps = (await kubeConfig(p.cluster)).makeApiClient(AppsV1Api);
   const target = `deployment ${p.namespace}/${p.deployment}`;
   const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {
@@ -167,7 +159,7 @@ export async function clusterPreflight(
 ): Promise<PreflightCheck[]> {
   let kc: KubeConfig;
   try {
-    kc = kubeConfig(cluster);
+    kc = await kubeConfig(cluster);
   } catch (error) {
     return [{ check: 'kubeconfig', ok: false, detail: (error as Error).message }];
   }

@@ -221,12 +221,7 @@ export const probeSchema = z
         path: ['primary'],
         message: 'a postgres_replication probe needs "primary", "standby" or both (connection strings)',
       });
-    if (probe.type === 'kubernetes_nodes' && !probe.kubeconfig && !probe.cluster)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['kubeconfig'],
-        message: 'a kubernetes_nodes probe needs "kubeconfig" (a file) or "cluster" (server URL and token)',
-      });
+    // kubernetes_nodes with neither kubeconfig nor cluster: the pod's own service account (as the actions).
     if (probe.type === 'external_uptime' && probe.local === false && !probe.agents?.length)
       ctx.addIssue({
         code: 'custom',

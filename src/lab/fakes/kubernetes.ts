@@ -110,6 +110,9 @@ export class FakeKubernetes {
   readonly state: FakeKubernetesState;
   private readonly server: FakeServer;
 
+  /** Besides `token`, bearer tokens this check accepts (as an EKS API server asks its authenticator). */
+  accepts?: (token: string) => Promise<boolean>;
+
   constructor(
     readonly token: string,
     initial: Partial<FakeKubernetesState> = {},
@@ -172,7 +175,8 @@ export class FakeKubernetes {
     url: URL,
     res: ServerResponse,
   ): Promise<void> {
-    if (auth !== `Bearer ${this.token}`)
+    const bearer = auth?.startsWith('Bearer ') ? auth.slice(7) : '';
+    if (bearer !== this.token && !(bearer && (await this.accepts?.(bearer))))
       return sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'));
     if (this.state.mode === 'hang') {
       await this.server.delay(3_600_000, res);
@@ -219,4 +223,46 @@ export class FakeKubernetes {
       statusObject(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`),
     );
   }
+}
+
+/**
+ * What the EKS authenticator checks of a `k8s-aws-v1.` token, with STS's part
+ * done locally: the presigned GetCallerIdentity URL must be for this cluster
+ * (`x-k8s-aws-id` signed in), signed with these credentials, and not older
+ * than its 60 s presign window, checked by signing the same request again.
+ */
+export function eksTokenCheck(
+  cluster: string,
+  region: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): (token: string) => Promise<boolean> {
+  return async (token) => {
+    if (!token.startsWith('k8s-aws-v1.')) return false;
+    let url: URL;
+    try {
+      url = new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString());
+    } catch {
+      return false;
+    }
+    const q = url.searchParams;
+    const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(q.get('X-Amz-Date') ?? '');
+    if (!date || url.host !== `sts.${region}.amazonaws.com`) return false;
+    const signedAt = new Date(`${date[1]}-${date[2]}-${date[3]}T${date[4]}:${date[5]}:${date[6]}Z`);
+    if (Math.abs(Date.now() - signedAt.getTime()) > 60_000) return false;
+    const { SignatureV4 } = await import('@smithy/signature-v4');
+    const { Sha256 } = await import('@aws-crypto/sha256-js');
+    const signer = new SignatureV4({ service: 'sts', region, credentials, sha256: Sha256 });
+    const again = await signer.presign(
+      {
+        method: 'GET',
+        protocol: 'https:',
+        hostname: url.host,
+        path: '/',
+        headers: { host: url.host, 'x-k8s-aws-id': cluster },
+        query: { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+      },
+      { expiresIn: Number(q.get('X-Amz-Expires') ?? 60), signingDate: signedAt },
+    );
+    return q.get('X-Amz-Signature') === String(again.query?.['X-Amz-Signature']);
+  };
 }
