@@ -64,8 +64,14 @@ test('phoenix run starts the configured runbook when the policy decides a failov
         .split('\n')
         .some((l) => l.includes('"msg":"runbook run"') && l.includes('"status":"succeeded"'));
     await phoenix.waitFor(() => existsSync(marker) && succeeded(), 'a succeeded runbook run');
-    // Later cycles keep deciding DR; the cooldown holds them, so the runbook ran once.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Later cycles keep seeing the outage; the cooldown holds them, so the runbook ran once.
+    const cycles = () =>
+      phoenix
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"cycle: score')).length;
+    const seen = cycles();
+    await phoenix.waitFor(() => cycles() >= seen + 2, 'two more cycles after the run');
     assert.equal(await phoenix.stop(), 0, phoenix.output());
   } finally {
     await phoenix.stop();

@@ -32,10 +32,14 @@ test("the chart's default configuration is valid, and every ${VAR} in it comes f
   const env = Object.fromEntries(vars.map((name) => [name, `${name.toLowerCase()}-0123456789abcdef`]));
   const config = parseConfig(values.config, 'values.yaml#config', env);
   assert.equal(config.store.path, '/var/lib/phoenix/phoenix.db');
-  assert.equal(config.raw.server?.tokens?.length, 2);
+  assert.deepEqual(
+    config.raw.server?.tokens?.map((t) => t.role),
+    ['read', 'operate', 'webhook'],
+    'Alertmanager gets a token that may only post webhooks',
+  );
 });
 
-test('values, templates and the Dockerfile agree on the port, the mounts, the probes and one replica', () => {
+test('values, templates and the Dockerfile agree on the port, the mounts, the probes and the replicas', () => {
   const values = parse(read('values.yaml')) as Values;
   assert.equal(Number(values.config.server.listen.split(':').at(-1)), values.service.targetPort);
   assert.equal(values.livenessProbe.httpGet.path, '/healthz');
@@ -43,7 +47,8 @@ test('values, templates and the Dockerfile agree on the port, the mounts, the pr
   assert.equal(values.livenessProbe.httpGet.port, 'http');
 
   const deployment = read('templates/deployment.yaml');
-  assert.match(deployment, /^ {2}replicas: 1$/m);
+  assert.match(deployment, /^ {2}replicas: \{\{ \.Values\.replicaCount \}\}$/m);
+  assert.equal((parse(read('values.yaml')) as { replicaCount: number }).replicaCount, 1);
   assert.match(deployment, /^ {4}type: Recreate$/m);
   assert.match(deployment, /- name: http\n\s+containerPort: \{\{ \.Values\.service\.targetPort \}\}/);
   assert.match(deployment, /mountPath: \/etc\/phoenix\n/);
@@ -58,4 +63,41 @@ test('values, templates and the Dockerfile agree on the port, the mounts, the pr
   assert.match(dockerfile, /CMD \["run", "--config", "\/etc\/phoenix\/phoenix\.yaml"/);
   assert.match(dockerfile, /chown node:node \/var\/lib\/phoenix/);
   assert.match(dockerfile, /^USER node$/m);
+});
+
+test('several replicas only with the PostgreSQL store: the chart fails on SQLite, and PostgreSQL pods follow with --standby and keep no volume', () => {
+  const helpers = read('templates/_helpers.tpl');
+  const deployment = read('templates/deployment.yaml');
+  // The guard: rendered first in the Deployment, a `fail` unless the driver is postgres.
+  assert.match(deployment, /^\{\{- include "cloudphoenix\.checkReplicas" \. \}\}\napiVersion: apps\/v1/);
+  const guard = /define "cloudphoenix\.checkReplicas" -\}\}\n(.*?)\{\{- end -\}\}\n\{\{- end -\}\}/s.exec(
+    helpers,
+  )?.[1];
+  assert.ok(guard, 'the checkReplicas helper');
+  assert.match(
+    guard,
+    /gt \(int \.Values\.replicaCount\) 1\) \(not \(include "cloudphoenix\.postgres" \.\)\)/,
+  );
+  assert.match(guard, /fail "replicaCount > 1 needs config\.store\.driver: postgres/);
+  assert.match(helpers, /eq \(\.Values\.config\.store\.driver \| default "sqlite"\) "postgres"/);
+  // PostgreSQL: every pod a standby, rolling updates, no ReadWriteOnce claim.
+  assert.match(deployment, /include "cloudphoenix\.postgres" \. \}\}\n\s+# .*\n\s+- --standby/);
+  assert.match(deployment, /type: RollingUpdate/);
+  assert.match(read('templates/pvc.yaml'), /\(not \(include "cloudphoenix\.postgres" \.\)\)/);
+  assert.match(deployment, /persistence\.enabled \(not \(include "cloudphoenix\.postgres" \.\)\)/);
+  // The PostgreSQL store the values describe is one phoenix accepts, its URL from a Secret.
+  const values = parse(read('values.yaml')) as Values;
+  const config = parseConfig(
+    { ...values.config, store: { driver: 'postgres', url: '${PHOENIX_STORE_URL}', schema: 'phoenix' } },
+    'values.yaml#config',
+    {
+      PHOENIX_STORE_URL: 'postgres://phoenix:secret@db:5432/phoenix',
+      PHOENIX_METRICS_TOKEN: 'metrics-0123456789abcdef',
+      PHOENIX_OPERATE_TOKEN: 'operate-0123456789abcdef',
+      PHOENIX_WEBHOOK_TOKEN: 'webhook-0123456789abcdef',
+    },
+  );
+  assert.equal(config.store.driver, 'postgres');
+  assert.equal(config.store.url, 'postgres://phoenix:secret@db:5432/phoenix');
+  assert.match(read('values.yaml'), /PHOENIX_STORE_URL: \{ secretName: cloudphoenix-store, key: url \}/);
 });

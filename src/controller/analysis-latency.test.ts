@@ -10,13 +10,18 @@ import { HistoryStore, openDatabase } from '../store/index.js';
 import { Controller } from './index.js';
 import { READ_TOKEN, serverConfig, snapshot } from '../../test/server/harness.js';
 
-/** The real threshold rule, taking a set time to answer, as an LLM second opinion would. */
-class SlowAnalyzer extends ThresholdAnalyzer {
-  constructor(private readonly delayMs: number) {
-    super();
-  }
+/**
+ * The real threshold rule, answering only when the test lets it, as a slow LLM second
+ * opinion would: `entered` settles when it is asked, and it answers once `release` is called.
+ */
+class GatedAnalyzer extends ThresholdAnalyzer {
+  private enter!: () => void;
+  readonly entered = new Promise<void>((resolve) => (this.enter = resolve));
+  release!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
   override async analyze(input: AnalysisInput): Promise<Analysis> {
-    await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.enter();
+    await this.gate;
     return super.analyze(input);
   }
 }
@@ -33,7 +38,8 @@ test('each cycle that ran the analyzer carries analysis_ms, and /metrics observe
   const config = serverConfig({}, { store: { path: join(dir, 'phoenix.db') }, interval: '1h' });
   const history = new HistoryStore(openDatabase(config.store.path));
   const signals = new SetSignals();
-  const controller = new Controller({ config, signals, history, analyzer: new SlowAnalyzer(40) });
+  const analyzer = new GatedAnalyzer();
+  const controller = new Controller({ config, signals, history, analyzer });
   const server = await startServer({
     config,
     deps: createServerDeps({ controller, history, interval_s: config.interval_s }),
@@ -47,10 +53,17 @@ test('each cycle that ran the analyzer carries analysis_ms, and /metrics observe
     assert.equal(quiet.analysis_ms, undefined);
 
     signals.current = snapshot({ eks_nodes: 'error', internal_services: 'error', cross_cloud: 'error' });
-    const outage = await controller.runCycleNow('schedule');
+    const cycle = controller.runCycleNow('schedule');
+    // Held while a real request goes round the server: analysis_ms must cover at least that.
+    await analyzer.entered;
+    const heldFrom = performance.now();
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const held = performance.now() - heldFrom;
+    analyzer.release();
+    const outage = await cycle;
     assert.equal(outage.score.level, 'dr_failover');
     assert.ok(outage.analysis);
-    assert.ok(outage.analysis_ms! >= 39, `analysis_ms ${outage.analysis_ms}`);
+    assert.ok(outage.analysis_ms! >= held - 0.5, `analysis_ms ${outage.analysis_ms} < held ${held}`);
     assert.ok(outage.analysis_ms! <= outage.duration_ms, `${outage.analysis_ms} > ${outage.duration_ms}`);
 
     const text = await (
@@ -68,7 +81,7 @@ test('each cycle that ran the analyzer carries analysis_ms, and /metrics observe
   } finally {
     await server.close();
     await controller.stop();
-    history.db.close();
+    await history.db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,6 +121,10 @@ test('passes never overlap, and a pass that throws is logged and keeps the last 
 });
 
 test('the schedule checks at start and again every interval until stopped', async () => {
+  // The schedule's setTimeout is driven by the test's clock: each interval is a tick, and
+  // after stop() a tick far ahead proves no pass is left scheduled, without waiting.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
   const w = world();
   const seen: ReadinessReport[] = [];
   let clock = 1000;
@@ -139,18 +143,23 @@ test('the schedule checks at start and again every interval until stopped', asyn
   try {
     monitor.start();
     monitor.start(); // a second start does not add a second schedule
-    for (let i = 0; i < 100 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(seen.length >= 3, `only ${seen.length} passes`);
+    await settle();
+    for (let i = 0; i < 10 && seen.length < 3; i++) {
+      mock.timers.tick(50);
+      await settle();
+    }
+    assert.equal(seen.length, 3, 'one pass at start and one per interval');
     await monitor.stop();
-    const after = seen.length;
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(seen.length, after);
+    mock.timers.tick(60_000);
+    await settle();
+    assert.equal(seen.length, 3, 'nothing runs after stop');
     // Each pass is stamped with the clock, one after the other.
     assert.deepEqual(
       seen.map((r) => r.checked_at),
       seen.map((_, i) => 1000 + i),
     );
   } finally {
+    mock.timers.reset();
     await monitor.stop();
     w.cleanup();
   }

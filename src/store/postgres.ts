@@ -59,7 +59,9 @@ export class PostgresStore implements SqlDb {
       connectionString: url,
       max: 6,
       connectionTimeoutMillis: 5000,
-      options: `-c search_path=${quoteIdent(schema)}`,
+      // A controller paused (SIGSTOP, a VM freeze) inside a fenced write holds the lease row's
+      // lock; the server ends such a stalled transaction, so a takeover is not blocked by it.
+      options: `-c search_path=${quoteIdent(schema)} -c idle_in_transaction_session_timeout=2000`,
       types: TYPES,
     });
     // An idle connection dropped by the server must not crash the controller; the next query reconnects.

@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { keepSecretsCurrent, loadConfig, loadConfigWithSecrets } from '../../config/index.js';
+import {
+  keepSecretsCurrent,
+  loadConfig,
+  loadConfigWithSecrets,
+  type PhoenixConfig,
+} from '../../config/index.js';
 import {
   runbookSecretsOnlyInPrimary,
   SecretCache,
@@ -89,6 +94,8 @@ async function takeLeadership(
   leader.onDemoted((reason) => runbooks?.engine.stopAll(new FencedError(`demoted: ${reason}`)));
 }
 
+type RunOptions = { config: string; analyzer?: string; standby?: boolean } & LogOptions;
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -101,146 +108,167 @@ export function registerRun(program: Command): void {
       '--standby',
       'when another controller holds the store, wait as a follower (probe, serve the read API) and take over when its lease lapses, instead of exiting',
     )
-    .action(async (options: { config: string; analyzer?: string; standby?: boolean } & LogOptions) => {
-      // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks.
-      const secrets = new SecretCache(secretReader());
-      const config = await loadConfigWithSecrets(options.config, secrets);
-      const logger = loggerFromOptions(options);
-      // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
-      keepSecretsCurrent(config, secrets, {
-        onRefresh: ({ rotated, failures }) => {
-          if (rotated.length)
-            logger.info({ rotated }, 'secrets rotated; the next runbook run uses the new values');
-          if (failures.size)
-            logger.warn(
-              { failures: Object.fromEntries(failures) },
-              'some secrets could not be read again; the last values stay in use',
-            );
-        },
-      });
-      if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
-        throw new UserError(
-          `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
+    .action((options: RunOptions) => runController(options));
+}
+
+/**
+ * What the controller hands each decision to: on-call (Slack, PagerDuty, a webhook) and,
+ * once the engine exists (`runbooks.current`), the runbook that decision starts.
+ */
+function decisionSink(
+  notifier: Notifier | undefined,
+  runbooks: { current?: RunbookDecisionSink },
+  logger: Logger,
+): DecisionSink {
+  return {
+    async onDecision(decision) {
+      notifier?.onDecision(decision);
+      if (!runbooks.current) return undefined;
+      const outcome = await runbooks.current.onDecision(decision);
+      if (outcome.kind !== 'ignored') {
+        logger.warn(
+          {
+            runbook: outcome.runbook,
+            outcome: outcome.kind,
+            run: 'handle' in outcome ? outcome.handle.runId : undefined,
+          },
+          outcome.kind === 'refused' ? `runbook refused: ${outcome.reason}` : `runbook ${outcome.kind}`,
         );
-      // Decisions, runbook results and readiness changes reach on-call (Slack, PagerDuty, a webhook).
-      const notifier = config.raw.notifications
-        ? new Notifier({
-            settings: config.raw.notifications,
-            logger: logger.child({ component: 'notify' }),
-          })
-        : undefined;
-      // Decisions to act start the configured runbook; the engine shares the history's database.
-      let runbooks: RunbookDecisionSink | undefined;
-      const sink: DecisionSink | undefined =
-        config.raw.runbooks || notifier
-          ? {
-              async onDecision(decision) {
-                notifier?.onDecision(decision);
-                if (!runbooks) return undefined;
-                const outcome = await runbooks.onDecision(decision);
-                if (outcome.kind !== 'ignored') {
-                  logger.warn(
-                    {
-                      runbook: outcome.runbook,
-                      outcome: outcome.kind,
-                      run: 'handle' in outcome ? outcome.handle.runId : undefined,
-                    },
-                    outcome.kind === 'refused'
-                      ? `runbook refused: ${outcome.reason}`
-                      : `runbook ${outcome.kind}`,
-                  );
-                }
-                return outcome;
-              },
-            }
-          : undefined;
-      let built;
-      try {
-        built = await buildController(config, {
-          logger,
-          analyzer: options.analyzer as AnalyzerName | undefined,
-          sink,
-          lease: true,
-        });
-      } catch (error) {
-        throw new UserError((error as Error).message);
       }
-      if (config.raw.runbooks && built.history) {
-        const onEvent = (event: RunEvent) => {
-          logger.info(event, `runbook ${event.type}`);
-          if (built.leader?.isLeader()) notifier?.onRunEvent(event);
-        };
-        runbooks = createRunbookDecisionSink({ db: built.history.db, config, onEvent, fence: built.fence });
-      }
-      await takeLeadership(built, runbooks, { standby: Boolean(options.standby), logger });
-      // The runbooks' pre-flight checks as a readiness signal: a broken runbook is found before the disaster.
-      const readiness = config.raw.runbooks
-        ? new ReadinessMonitor({
-            config,
-            logger: logger.child({ component: 'readiness' }),
-            // Plus a secret a runbook needs that is held only in the primary region (DESIGN principle 10).
-            check: async () =>
-              withSecretResidency(
-                await runbookReadiness(config),
-                await runbookSecretsOnlyInPrimary(
-                  loadConfig(options.config).raw.runbooks,
-                  config.topology.primary.region,
-                  secretRegions(),
-                ),
-              ),
-            onChange: (report, previous) => {
-              if (built.leader?.isLeader()) notifier?.onReadiness(report, previous);
-            },
-          })
-        : undefined;
-      const stopSignal = untilSignal();
-      logger.info(
-        {
-          config: options.config,
-          interval_s: config.interval_s,
-          probes: built.probes.names,
-          analyzer: built.controller.analyzerName,
-          store: built.history?.db.describe() ?? config.store.path,
-          role: built.leader?.status().role,
-        },
-        'controller started',
-      );
-      // Whether the way back is open (phoenix_failback_ready, /api/status), when a failback runbook exists.
-      const failback = config.raw.runbooks?.failback ? new FailbackMonitor(config) : undefined;
-      const deps = createServerDeps({ ...built, config, readiness, failback, interval_s: config.interval_s });
-      const server =
-        config.raw.server?.enabled === false
-          ? undefined
-          : await startServer({ config, deps, logger }).catch(async (e: Error) => {
-              await built.shutdown();
-              throw new UserError(e.message);
-            });
-      if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
-      // Scheduled drills run on the acting controller only (src/drills).
-      const drills =
-        config.raw.drills && built.history
-          ? new DrillScheduler({
-              config,
-              store: new DrillStore(built.history.db),
-              isLeader: () => built.leader?.isLeader() ?? false,
-              engine: runbooks?.engine,
-            })
-          : undefined;
-      await built.controller.start();
-      readiness?.start();
-      failback?.start();
-      drills?.start();
-      const signal = await stopSignal;
-      logger.info({ signal }, 'stopping: finishing the cycle in flight');
-      await drills?.stop();
-      await readiness?.stop();
-      failback?.stop();
-      await server?.close();
-      await built.shutdown();
-      await notifier?.flush();
-      logger.info({ cycles: built.controller.status().cycles }, 'controller stopped');
-      logger.flush?.();
-      // Abandoned probe sockets must not keep the process alive after a clean stop.
-      process.exit(0);
+      return outcome;
+    },
+  };
+}
+
+async function runController(options: RunOptions): Promise<void> {
+  // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks.
+  const secrets = new SecretCache(secretReader());
+  const config = await loadConfigWithSecrets(options.config, secrets);
+  const logger = loggerFromOptions(options);
+  // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
+  keepSecretsCurrent(config, secrets, {
+    onRefresh: ({ rotated, failures }) => {
+      if (rotated.length)
+        logger.info({ rotated }, 'secrets rotated; the next runbook run uses the new values');
+      if (failures.size)
+        logger.warn(
+          { failures: Object.fromEntries(failures) },
+          'some secrets could not be read again; the last values stay in use',
+        );
+    },
+  });
+  if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
+    throw new UserError(
+      `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
+    );
+  // Decisions, runbook results and readiness changes reach on-call (Slack, PagerDuty, a webhook).
+  const notifier = config.raw.notifications
+    ? new Notifier({ settings: config.raw.notifications, logger: logger.child({ component: 'notify' }) })
+    : undefined;
+  // Decisions to act start the configured runbook; the engine shares the history's store.
+  const runbooks: { current?: RunbookDecisionSink } = {};
+  const sink = config.raw.runbooks || notifier ? decisionSink(notifier, runbooks, logger) : undefined;
+  let built: BuiltController;
+  try {
+    built = await buildController(config, {
+      logger,
+      analyzer: options.analyzer as AnalyzerName | undefined,
+      sink,
+      lease: true,
     });
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  if (config.raw.runbooks && built.history) {
+    const onEvent = (event: RunEvent) => {
+      logger.info(event, `runbook ${event.type}`);
+      if (built.leader?.isLeader()) notifier?.onRunEvent(event);
+    };
+    runbooks.current = createRunbookDecisionSink({
+      db: built.history.db,
+      config,
+      onEvent,
+      fence: built.fence,
+    });
+  }
+  await takeLeadership(built, runbooks.current, { standby: Boolean(options.standby), logger });
+  await serveUntilSignal(built, runbooks.current, notifier, { config, logger, file: options.config });
+}
+
+/** Starts the readiness checks, the API, the drills and the schedule; stops them all at SIGTERM/SIGINT. */
+async function serveUntilSignal(
+  built: BuiltController,
+  runbooks: RunbookDecisionSink | undefined,
+  notifier: Notifier | undefined,
+  { config, logger, file }: { config: PhoenixConfig; logger: Logger; file: string },
+): Promise<void> {
+  // The runbooks' pre-flight checks as a readiness signal: a broken runbook is found before the disaster.
+  const readiness = config.raw.runbooks
+    ? new ReadinessMonitor({
+        config,
+        logger: logger.child({ component: 'readiness' }),
+        // Plus a secret a runbook needs that is held only in the primary region (DESIGN principle 10).
+        check: async () =>
+          withSecretResidency(
+            await runbookReadiness(config),
+            await runbookSecretsOnlyInPrimary(
+              loadConfig(file).raw.runbooks,
+              config.topology.primary.region,
+              secretRegions(),
+            ),
+          ),
+        onChange: (report, previous) => {
+          if (built.leader?.isLeader()) notifier?.onReadiness(report, previous);
+        },
+      })
+    : undefined;
+  const stopSignal = untilSignal();
+  logger.info(
+    {
+      config: file,
+      interval_s: config.interval_s,
+      probes: built.probes.names,
+      analyzer: built.controller.analyzerName,
+      store: built.history?.db.describe() ?? config.store.path,
+      role: built.leader?.status().role,
+    },
+    'controller started',
+  );
+  // Whether the way back is open (phoenix_failback_ready, /api/status), when a failback runbook exists.
+  const failback = config.raw.runbooks?.failback ? new FailbackMonitor(config) : undefined;
+  const deps = createServerDeps({ ...built, config, readiness, failback, interval_s: config.interval_s });
+  const server =
+    config.raw.server?.enabled === false
+      ? undefined
+      : await startServer({ config, deps, logger }).catch(async (e: Error) => {
+          await built.shutdown();
+          throw new UserError(e.message);
+        });
+  if (server) logger.info({ url: server.url }, 'HTTP API, /metrics and dashboard listening');
+  // Scheduled drills run on the acting controller only (src/drills).
+  const drills =
+    config.raw.drills && built.history
+      ? new DrillScheduler({
+          config,
+          store: new DrillStore(built.history.db),
+          isLeader: () => built.leader?.isLeader() ?? false,
+          engine: runbooks?.engine,
+        })
+      : undefined;
+  await built.controller.start();
+  readiness?.start();
+  failback?.start();
+  drills?.start();
+  const signal = await stopSignal;
+  logger.info({ signal }, 'stopping: finishing the cycle in flight');
+  await drills?.stop();
+  await readiness?.stop();
+  failback?.stop();
+  await server?.close();
+  await built.shutdown();
+  await notifier?.flush();
+  logger.info({ cycles: built.controller.status().cycles }, 'controller stopped');
+  logger.flush?.();
+  // Abandoned probe sockets must not keep the process alive after a clean stop.
+  process.exit(0);
 }

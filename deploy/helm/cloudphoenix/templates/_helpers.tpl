@@ -31,6 +31,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (include "cloudphoenix.fullname" .) .Values.existingConfigMap -}}
 {{- end -}}
 
+{{/* Whether the controllers share the PostgreSQL store (several replicas, no volume). */}}
+{{- define "cloudphoenix.postgres" -}}
+{{- if eq (.Values.config.store.driver | default "sqlite") "postgres" -}}true{{- end -}}
+{{- end -}}
+
+{{/* Several controllers need a store they can all reach: refuse them on a SQLite file. */}}
+{{- define "cloudphoenix.checkReplicas" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not (include "cloudphoenix.postgres" .)) -}}
+{{- fail "replicaCount > 1 needs config.store.driver: postgres (several controllers cannot share a SQLite file on a ReadWriteOnce volume); set the PostgreSQL store or replicaCount: 1" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "cloudphoenix.claimName" -}}
 {{- default (printf "%s-data" (include "cloudphoenix.fullname" .)) .Values.persistence.existingClaim -}}
 {{- end -}}
