@@ -69,9 +69,14 @@ const results = [];
 try {
   for (const mode of modes) {
     const reports: DrillJson[] = [];
+    const failed: string[] = [];
     for (let i = 0; i < runs; i++) {
       process.stderr.write(`bench:rpo: ${mode} run ${i + 1}/${runs}\n`);
-      reports.push(await drill(mode, join(root, `${mode}-${i}`)));
+      // A drill that did not fail over (the controller held back) is reported, not hidden by aborting.
+      await drill(mode, join(root, `${mode}-${i}`)).then(
+        (r) => reports.push(r),
+        (e: Error) => failed.push(e.message.slice(0, 300)),
+      );
     }
     const p99s = reports.map((r) => r.write_p99_ms).filter((v): v is number => v !== null);
     results.push({
@@ -84,6 +89,7 @@ try {
       acknowledged: reports.map((r) => r.writes.acknowledged_primary),
       // The worst run's p99: the writer's latency through the app while the data path replicates.
       write_p99_ms: p99s.length ? Math.max(...p99s) : null,
+      failed_runs: failed,
     });
   }
 } finally {

@@ -21,8 +21,16 @@ import { slotName } from '../src/actions/database/reprotect.js';
 import { writeFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
-import { loadConfig } from '../src/config/index.js';
-import { failbackReadiness, registerFailbackMetrics, wayBackInProgress } from '../src/runbook/index.js';
+import { loadConfig, parseConfig } from '../src/config/index.js';
+import { migrate, openDatabase } from '../src/store/index.js';
+import type { Decision } from '../src/core/index.js';
+import {
+  createRunbookDecisionSink,
+  failbackReadiness,
+  registerFailbackMetrics,
+  RUNBOOK_MIGRATIONS,
+  wayBackInProgress,
+} from '../src/runbook/index.js';
 import type { RunRow } from '../src/runbook/index.js';
 
 // After a failover: the old primary is back, DR serves writes. Reprotect makes the old primary a logical
@@ -280,4 +288,29 @@ test('the controller starts no DR failover while a reprotect or failback runs, o
     ),
     undefined,
   );
+});
+
+test('the controller’s decision sink refuses a DR failover after a reprotect, until the failback', async () => {
+  const step = (name: string) => ({ name, type: 'command', params: { command: 'true' } });
+  const config = parseConfig({
+    store: { driver: 'sqlite', path: ':memory:' },
+    runbooks: {
+      dr_failover: { stages: [{ name: 'go', steps: [step('failover')] }] },
+      reprotect: { stages: [{ name: 'back', steps: [step('subscribe')] }] },
+    },
+  });
+  const db = openDatabase(':memory:');
+  migrate(db, RUNBOOK_MIGRATIONS);
+  const sink = createRunbookDecisionSink({
+    db,
+    config,
+    autoApprove: true,
+    workDir: mkdtempSync(join(tmpdir(), 'phoenix-sink-')),
+  });
+  const reprotected = await sink.engine.start('reprotect', { trigger: 'manual' }).done;
+  assert.equal(reprotected.status, 'succeeded');
+  const outcome = await sink.onDecision({ action: 'dr_failover', reason: 'outage' } as Decision);
+  assert.equal(outcome.kind, 'refused');
+  assert.match((outcome as { reason: string }).reason, /old primary is reprotected .* fail back/);
+  db.close();
 });

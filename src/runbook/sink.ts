@@ -1,6 +1,7 @@
 import type { Decision } from '../core/index.js';
 import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
 import { CooldownError, RunBusyError } from './journal.js';
+import { wayBackInProgress } from './failback-readiness.js';
 import { configuredRunbooks } from './plan.js';
 
 export type SinkOutcome =
@@ -32,6 +33,9 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
       if (!configuredRunbooks(options.config).includes(runbook)) {
         return { kind: 'ignored', reason: `no ${runbook} runbook configured` };
       }
+      // Issue 13: no DR failover while the way back (reprotect → failback) is under way.
+      const wayBack = runbook === 'dr_failover' ? await wayBackInProgress(engine.journal) : undefined;
+      if (wayBack) return { kind: 'refused', runbook, reason: wayBack };
       try {
         const handle = await engine.start(runbook, { trigger: 'controller', reason: decision.reason });
         // The caller may await handle.done; a failure there is already in the journal.
