@@ -184,7 +184,11 @@ function tailLog(logFile: string): string {
 }
 
 /** Starts again a lab cluster that was stopped (`phoenix lab fault heal`), with its own socket and log. */
-export async function restartCluster(dataDir: string, port: number, binDir = findPostgresBin()): Promise<void> {
+export async function restartCluster(
+  dataDir: string,
+  port: number,
+  binDir = findPostgresBin(),
+): Promise<void> {
   const baseDir = dirname(dataDir);
   await pgCtlStart(binDir, dataDir, port, baseDir, join(baseDir, 'postgres.log'));
 }
