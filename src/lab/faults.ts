@@ -1,36 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeStore } from '../context/index.js';
 import { setFeedState } from './feeds.js';
 import { startLabApp } from './lab.js';
-import { childPids, isRunning } from './process.js';
+import { clusterHandle, restartCluster } from './postgres.js';
+import { isRunning } from './process.js';
 import { writeLabState, type LabState } from './state.js';
 
 /**
  * Faults a newcomer injects into a running lab (`phoenix lab fault`) while a controller watches it, and
- * clears again with `heal`. Unlike a drill's faults they are reversible: the primary site is frozen
- * (SIGSTOP), not killed, so `heal` (SIGCONT) brings it back as it was.
+ * clears again with `heal`. Unlike a drill's faults they are reversible: the primary database is shut
+ * down and its app and object store frozen (SIGSTOP), not killed, so `heal` brings them back as they were.
  */
 export const LAB_FAULTS = ['regional-outage', 'bad-deploy', 'zone-loss', 'heal'] as const;
 export type LabFault = (typeof LAB_FAULTS)[number];
 
-function postmasterPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The primary site's processes: PostgreSQL (postmaster and every backend), the app, S3. */
-function primarySite(state: LabState): number[] {
-  const pg = postmasterPid(state.postgres!.primary!.dataDir);
-  return [
-    ...(pg ? [pg, ...childPids(pg)] : []),
-    state.apps!.primary!.process.pid,
-    state.s3!.process.pid,
-  ].filter(isRunning);
+/** The primary site's app and object store, frozen by the regional outage. */
+function primaryProcesses(state: LabState): number[] {
+  return [state.apps!.primary!.process.pid, state.s3!.process.pid].filter(isRunning);
 }
 
 function signal(pids: number[], sig: NodeJS.Signals): void {
@@ -80,15 +66,19 @@ async function recordDeploy(state: LabState, release: string): Promise<void> {
 
 const INJECT: Record<Exclude<LabFault, 'heal'>, (state: LabState) => Promise<string>> = {
   async 'regional-outage'(state) {
-    const frozen = primarySite(state);
+    // The database refuses connections, as a lost region's does (a fast shutdown: heal starts it again);
+    // the app and S3 stop answering.
+    const pg = state.postgres!.primary!;
+    await clusterHandle(pg.dataDir, pg.port, state.postgres!.binDir).stop();
+    const frozen = primaryProcesses(state);
     signal(frozen, 'SIGSTOP');
-    state.fault = { name: 'regional-outage', frozen };
+    state.fault = { name: 'regional-outage', frozen, databaseStopped: true };
     await awsHealth(
       state,
       `We are investigating connectivity issues and increased API error rates for EC2 instances in the ${state.primaryRegion.toUpperCase()} Region.`,
     );
     await setFeedState(state.feeds!.urls!.ec2, { mode: 'error' });
-    return `the primary site is frozen (${frozen.length} processes: PostgreSQL, app, S3) and AWS Health reports an EC2 issue in ${state.primaryRegion}`;
+    return `the primary site is down (PostgreSQL stopped, app and S3 frozen) and AWS Health reports an EC2 issue in ${state.primaryRegion}`;
   },
   async 'bad-deploy'(state) {
     await recordDeploy(state, 'broken');
@@ -110,6 +100,10 @@ const INJECT: Record<Exclude<LabFault, 'heal'>, (state: LabState) => Promise<str
 async function heal(state: LabState): Promise<string> {
   const frozen = state.fault?.frozen ?? [];
   signal(frozen, 'SIGCONT');
+  if (state.fault?.databaseStopped) {
+    const pg = state.postgres!.primary!;
+    await restartCluster(pg.dataDir, pg.port, state.postgres!.binDir);
+  }
   if (state.apps?.primary && state.apps.primary.release !== 'v1') {
     await recordDeploy(state, 'v1');
     state.apps.primary = await startLabApp(state, 'primary', 'v1');

@@ -339,6 +339,14 @@ export async function labDown(options: { dir?: string } = {}): Promise<{ dir: st
   const stopped: string[] = [];
   const failures: string[] = [];
   if (state) {
+    // A process `lab fault` froze would not see a SIGTERM: thaw it first.
+    for (const pid of state.fault?.frozen ?? []) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        /* gone already */
+      }
+    }
     const steps: Array<[string, () => Promise<boolean>]> = [
       ['app (primary)', () => stopRef(state.apps?.primary?.process)],
       ['app (dr)', () => stopRef(state.apps?.dr?.process)],

@@ -54,7 +54,7 @@ export interface LabState {
   /** Where that controller serves its dashboard. */
   dashboardPort?: number;
   /** The fault `phoenix lab fault` put in place, and the processes it froze (thawed by `heal`). */
-  fault?: { name: string; frozen: number[] };
+  fault?: { name: string; frozen: number[]; databaseStopped?: boolean };
 }
 
 export const STATE_FILE = 'lab.json';

@@ -128,7 +128,13 @@ type LabDrillOptions = {
 };
 
 /** `phoenix drill --lab`: a fresh lab, a fault, the controller's decision and the failover, measured. */
-async function labDrill(options: LabDrillOptions): Promise<void> {
+/** Checks the lab drill's flags; returns its numbers. */
+function labDrillNumbers(options: LabDrillOptions): {
+  writeRate: number;
+  objectRate: number;
+  interval: number;
+  timeout: number;
+} {
   if (!options.lab)
     throw new UserError('say what to drill: --config FILE (your systems, in drill mode) or --lab');
   if (!DRILL_SCENARIOS.includes(options.scenario as DrillScenario))
@@ -149,6 +155,11 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
   const timeout = Number(options.timeout);
   if (!(interval > 0) || !(timeout > 0))
     throw new UserError('--interval and --timeout take a number of seconds');
+  return { writeRate, objectRate, interval, timeout };
+}
+
+async function labDrill(options: LabDrillOptions): Promise<void> {
+  const { writeRate, objectRate, interval, timeout } = labDrillNumbers(options);
   // The AWS SDK warns about Node 20 on every run; it says nothing about the drill.
   const emitWarning = process.emitWarning.bind(process);
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
@@ -179,7 +190,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
   try {
     report = await runDrill({
       scenario: options.scenario as DrillScenario,
-      replication: options.replication,
+      replication: options.replication as 'logical' | 'physical',
       write_rate: writeRate,
       object_rate: objectRate,
       dir,

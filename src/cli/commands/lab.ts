@@ -39,6 +39,25 @@ function tour(state: LabState, dirFlag: string): string {
   ].join('\n');
 }
 
+/** `phoenix lab fault NAME`: a reversible fault in the running lab (src/lab/faults.ts). */
+function registerLabFault(lab: Command): void {
+  lab
+    .command('fault')
+    .description('inject a fault into the running lab while a controller watches it; heal clears it')
+    .argument('<fault>', LAB_FAULTS.join(' | '))
+    .option('--dir <path>', 'lab directory', DEFAULT_LAB_DIR)
+    .action(async (fault: string, options: { dir: string }) => {
+      if (!LAB_FAULTS.includes(fault as LabFault))
+        throw new UserError(`unknown fault "${fault}"; use one of ${LAB_FAULTS.join(', ')}`);
+      const state = readLabState(options.dir);
+      if (!state) throw new UserError(`no lab in ${options.dir}; start one with \`phoenix lab up\``);
+      const done = await labFault(state, fault as LabFault).catch((error: Error) => {
+        throw new UserError(`lab fault ${fault} failed: ${error.message}`);
+      });
+      process.stdout.write(`${done}\n`);
+    });
+}
+
 export function registerLab(program: Command): void {
   const lab = program
     .command('lab')
@@ -94,21 +113,7 @@ export function registerLab(program: Command): void {
         );
     });
 
-  lab
-    .command('fault')
-    .description('inject a fault into the running lab while a controller watches it; heal clears it')
-    .argument('<fault>', LAB_FAULTS.join(' | '))
-    .option('--dir <path>', 'lab directory', DEFAULT_LAB_DIR)
-    .action(async (fault: string, options: { dir: string }) => {
-      if (!LAB_FAULTS.includes(fault as LabFault))
-        throw new UserError(`unknown fault "${fault}"; use one of ${LAB_FAULTS.join(', ')}`);
-      const state = readLabState(options.dir);
-      if (!state) throw new UserError(`no lab in ${options.dir}; start one with \`phoenix lab up\``);
-      const done = await labFault(state, fault as LabFault).catch((error: Error) => {
-        throw new UserError(`lab fault ${fault} failed: ${error.message}`);
-      });
-      process.stdout.write(`${done}\n`);
-    });
+  registerLabFault(lab);
 
   lab
     .command('status')
