@@ -22,13 +22,12 @@ import { writeFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { loadConfig, parseConfig } from '../src/config/index.js';
-import { migrate, openDatabase } from '../src/store/index.js';
+import { openDatabase } from '../src/store/index.js';
 import type { Decision } from '../src/core/index.js';
 import {
   createRunbookDecisionSink,
   failbackReadiness,
   registerFailbackMetrics,
-  RUNBOOK_MIGRATIONS,
   wayBackInProgress,
 } from '../src/runbook/index.js';
 import type { RunRow } from '../src/runbook/index.js';
@@ -300,14 +299,13 @@ test('the controller’s decision sink refuses a DR failover after a reprotect, 
     },
   });
   const db = openDatabase(':memory:');
-  migrate(db, RUNBOOK_MIGRATIONS);
   const sink = createRunbookDecisionSink({
     db,
     config,
     autoApprove: true,
     workDir: mkdtempSync(join(tmpdir(), 'phoenix-sink-')),
   });
-  const reprotected = await sink.engine.start('reprotect', { trigger: 'manual' }).done;
+  const reprotected = await (await sink.engine.start('reprotect', { trigger: 'manual' })).done;
   assert.equal(reprotected.status, 'succeeded');
   const outcome = await sink.onDecision({ action: 'dr_failover', reason: 'outage' } as Decision);
   assert.equal(outcome.kind, 'refused');

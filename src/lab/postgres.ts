@@ -183,16 +183,6 @@ function tailLog(logFile: string): string {
   }
 }
 
-/** Starts again a lab cluster that was stopped (`phoenix lab fault heal`), with its own socket and log. */
-export async function restartCluster(
-  dataDir: string,
-  port: number,
-  binDir = findPostgresBin(),
-): Promise<void> {
-  const baseDir = dirname(dataDir);
-  await pgCtlStart(binDir, dataDir, port, baseDir, join(baseDir, 'postgres.log'));
-}
-
 /**
  * initdb and start a primary that accepts trust connections and replication on 127.0.0.1 only, with its
  * Unix socket inside baseDir (never the system cluster's).
