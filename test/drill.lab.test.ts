@@ -49,7 +49,7 @@ async function assertReplayMatchesLive(dir: string): Promise<void> {
   });
   const store = new HistoryStore(openDatabase(config.store.path));
   const cycles = await store.cycles({ limit: 100_000 });
-  store.db.close();
+  await store.db.close();
   const slot = (at: number) => Math.round((at - cycles[0].at) / scenario.interval) * scenario.interval;
   const live = cycles.map((c) => `${slot(c.at)}s ${c.decision.action} ${c.decision.category}`);
   assert.ok(live.some((d) => d.includes('dr_failover')));

@@ -74,7 +74,7 @@ test('the scheduled loop records every cycle and tells subscribers', async () =>
   assert.equal(stored[0].decision.action, 'none');
   assert.deepEqual(controller.latest()?.id, stored.at(-1)?.id);
   assert.ok(seen.every((r) => typeof r.id === 'number'));
-  history.db.close();
+  await history.db.close();
 });
 
 test('runCycleNow while a cycle runs: callers share the one cycle that follows', async () => {
@@ -93,7 +93,7 @@ test('runCycleNow while a cycle runs: callers share the one cycle that follows',
   assert.equal((await history.count()).cycles, 2);
   await controller.stop();
   await probes.close();
-  history.db.close();
+  await history.db.close();
 });
 
 test('stop() lets the cycle in flight finish and record, then runs no more', async () => {
@@ -111,7 +111,7 @@ test('stop() lets the cycle in flight finish and record, then runs no more', asy
   assert.equal((await history.latest())?.signals.internal_services.status, 'error');
   await assert.rejects(controller.runCycleNow('late'), /stopped/);
   await probes.close();
-  history.db.close();
+  await history.db.close();
 });
 
 test('a cycle longer than the interval skips slots instead of piling up', async () => {
@@ -170,7 +170,7 @@ test('context is gathered only when the score calls for it, and the sink sees ev
   assert.equal((await history.latest())?.at, clock);
   await controller.stop();
   await probes.close();
-  history.db.close();
+  await history.db.close();
 });
 
 /** A controller over the store file, as a freshly started process would build it. */
