@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, parseDuration } from './duration.js';
+import { formatDuration, formatSeconds, parseDuration } from './duration.js';
 
 test('parses numbers and duration strings to seconds', () => {
   assert.equal(parseDuration(45), 45);
@@ -23,4 +23,12 @@ test('formats seconds compactly', () => {
   assert.equal(formatDuration(270), '4m30s');
   assert.equal(formatDuration(3600), '1h');
   assert.equal(formatDuration(-90), '-1m30s');
+});
+
+test('seconds for people: the precision under 10 s, a duration from 10 s on', () => {
+  assert.equal(formatSeconds(0.25), '0.25s');
+  assert.equal(formatSeconds(3.44), '3.4s');
+  assert.equal(formatSeconds(5), '5s');
+  assert.equal(formatSeconds(12.4), '12s');
+  assert.equal(formatSeconds(65), '1m5s');
 });

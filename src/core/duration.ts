@@ -25,3 +25,13 @@ export function formatDuration(seconds: number): string {
   const parts = [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''];
   return sign + parts.join('');
 }
+
+/**
+ * Seconds for people: under 10 s with the precision a measurement or a timeout has (`0.25s`, `3.4s`, `5s`),
+ * from 10 s on as a duration (`12s`, `1m5s`). Reports, progress lines and probe messages all use it.
+ */
+export function formatSeconds(seconds: number): string {
+  if (Math.abs(seconds) >= 10) return formatDuration(seconds);
+  if (Number.isInteger(seconds)) return `${seconds}s`;
+  return `${Number(seconds.toFixed(Math.abs(seconds) < 1 ? 3 : 1))}s`;
+}

@@ -1,3 +1,3 @@
 export * from './types.js';
-export { parseDuration, formatDuration } from './duration.js';
+export { parseDuration, formatDuration, formatSeconds } from './duration.js';
 export type { ContextSource, SignalSource } from './ports.js';

@@ -6,7 +6,7 @@ import { daemonArgs } from './daemon-args.js';
 import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
 import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
 import { freePort, freePortOn } from './ports.js';
-import { isRunning, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
+import { isRunning, lastLogLines, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
 import { ITEMS_SCHEMA, type AppSettings } from './app.js';
 import { writeLabConfig } from './config.js';
 import {
@@ -61,14 +61,6 @@ async function httpStatus(
   }
 }
 
-function tail(file: string, lines = 4): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
-  } catch {
-    return '';
-  }
-}
-
 /** Starts (or restarts with another release) one site's sample app and waits until it answers. */
 export async function startLabApp(state: LabState, site: Site, release = 'v1'): Promise<LabAppState> {
   const previous = state.apps?.[site];
@@ -120,7 +112,7 @@ export async function startLabApp(state: LabState, site: Site, release = 'v1'): 
   writeLabState(state);
   await waitUntil(
     async () => {
-      if (!isRunning(daemon.pid)) throw new Error(`the ${site} app exited: ${tail(logFile)}`);
+      if (!isRunning(daemon.pid)) throw new Error(`the ${site} app exited: ${lastLogLines(logFile)}`);
       return (await httpStatus(`${app.url}/healthz`, 1000)) !== undefined;
     },
     30_000,
@@ -255,7 +247,7 @@ export async function labUp(
     writeLabState(state);
     await waitUntil(
       async () => {
-        if (!isRunning(sync.pid)) throw new Error(`the object replication exited: ${tail(syncLog)}`);
+        if (!isRunning(sync.pid)) throw new Error(`the object replication exited: ${lastLogLines(syncLog)}`);
         return (await httpStatus(`http://127.0.0.1:${notifyPort}/`, 500)) !== undefined;
       },
       30_000,
@@ -285,7 +277,7 @@ export async function labUp(
     writeLabState(state);
     await waitUntil(
       () => {
-        if (!isRunning(feedsDaemon.pid)) throw new Error(`the provider feeds exited: ${tail(feedsLog)}`);
+        if (!isRunning(feedsDaemon.pid)) throw new Error(`the provider feeds exited: ${lastLogLines(feedsLog)}`);
         return existsSync(urlsFile);
       },
       30_000,

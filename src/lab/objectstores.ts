@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import S3rver, { type S3EventNotification } from 's3rver';
 import { daemonArgs } from './daemon-args.js';
 import { freePort } from './ports.js';
-import { isRunning, spawnDaemon, stopProcess, waitUntil } from './process.js';
+import { isRunning, lastLogLines, spawnDaemon, stopProcess, waitUntil } from './process.js';
 
 const require = createRequire(import.meta.url);
 
@@ -54,14 +54,6 @@ function httpAnswers(url: string): Promise<boolean> {
     });
     req.end();
   });
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-4).join(' | ');
-  } catch {
-    return '';
-  }
 }
 
 export function s3Handle(endpoint: string, pid?: number): S3Server {
@@ -146,7 +138,7 @@ export async function startS3Server(options: {
       );
     } catch (error) {
       await server.stop();
-      throw new Error(`s3rver did not start: ${(error as Error).message} ${tail(logFile)}`);
+      throw new Error(`s3rver did not start: ${(error as Error).message} ${lastLogLines(logFile)}`);
     }
     return server;
   }
@@ -229,7 +221,7 @@ export async function startAzurite(options: { baseDir: string; port?: number }):
       return server;
     } catch (error) {
       await server.stop();
-      lastError = `${(error as Error).message} ${tail(logFile)}`;
+      lastError = `${(error as Error).message} ${lastLogLines(logFile)}`;
     }
   }
   throw new Error(`Azurite did not start: ${lastError}`);

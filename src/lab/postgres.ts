@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './ports.js';
-import { childPids, isRunning, waitUntil } from './process.js';
+import { childPids, isRunning, lastLogLines, waitUntil } from './process.js';
 
 const execFileAsync = promisify(execFile);
 const PG_ROOT = '/usr/lib/postgresql';
@@ -175,14 +175,6 @@ async function pgCtlStart(
   ]);
 }
 
-function tailLog(logFile: string): string {
-  try {
-    return readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ');
-  } catch {
-    return '';
-  }
-}
-
 /**
  * initdb and start a primary that accepts trust connections and replication on 127.0.0.1 only, with its
  * Unix socket inside baseDir (never the system cluster's).
@@ -256,7 +248,7 @@ async function startOn(
     }
   }
   throw new Error(
-    `PostgreSQL did not start in ${dataDir}: ${(lastError as Error).message} ${tailLog(logFile)}`,
+    `PostgreSQL did not start in ${dataDir}: ${(lastError as Error).message} ${lastLogLines(logFile)}`,
   );
 }
 
@@ -329,7 +321,7 @@ export async function startStandby(
     );
   } catch (error) {
     await standby.stop().catch(() => undefined);
-    throw new Error(`${(error as Error).message}: ${tailLog(logFile)}`);
+    throw new Error(`${(error as Error).message}: ${lastLogLines(logFile)}`);
   }
   return standby;
 }

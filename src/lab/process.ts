@@ -169,3 +169,12 @@ export function processesUsing(dir: string): LabProcess[] {
   }
   return found;
 }
+
+/** The last lines of a daemon's log on one line, for the error that says why it did not start ('' if unreadable). */
+export function lastLogLines(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}

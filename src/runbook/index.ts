@@ -35,7 +35,8 @@ export {
   type StepReadiness,
 } from './readiness.js';
 export { DRILL_TRIGGER, drillCleanupOf, drillGaps, isDrillRun, type DrillCleanup } from './drill-mode.js';
-export { buildReport, formatReport, formatSeconds, type RunReport } from './report.js';
+export { buildReport, formatReport, type RunReport } from './report.js';
+export { formatSeconds } from '../core/index.js';
 export {
   FailbackMonitor,
   failbackReadiness,

@@ -1,4 +1,4 @@
-import { formatDuration } from '../core/index.js';
+import { formatSeconds } from '../core/index.js';
 import type { Journal, RunStatus, StepStatus } from './journal.js';
 import { DRILL_TRIGGER, drillCleanupOf, type DrillCleanup } from './drill-mode.js';
 
@@ -143,6 +143,3 @@ export function formatReport(report: RunReport): string {
   return lines.join('\n');
 }
 
-export function formatSeconds(seconds: number): string {
-  return seconds < 10 ? `${seconds.toFixed(1)}s` : formatDuration(seconds);
-}

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { LimitFunction } from 'p-limit';
-import type { Signal } from '../core/index.js';
+import { formatSeconds, type Signal } from '../core/index.js';
 import type { ProbeType } from '../config/sections/probes.js';
 
 /** What every probe run receives: its abort signal and the process-wide limits it must respect. */
@@ -58,9 +58,6 @@ export async function runProbe(
   }
 }
 
-export function formatSeconds(seconds: number): string {
-  return Number.isInteger(seconds) ? `${seconds}s` : `${Number(seconds.toFixed(3))}s`;
-}
 
 const CODE_TEXT: Record<string, string> = {
   ECONNREFUSED: 'connection refused',

@@ -14,7 +14,7 @@ export interface ProcessResult {
 const KEEP = 64 * 1024;
 
 /** Keeps the tail of a long output: the end of a plan or an error is what matters. */
-function tail(text: string): string {
+function keepEnd(text: string): string {
   return text.length > KEEP ? '…' + text.slice(text.length - KEEP) : text;
 }
 
@@ -149,8 +149,8 @@ function outcome(
     let graceTimer: NodeJS.Timeout | undefined;
     let stdout = '';
     let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout = tail(stdout + d)));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = tail(stderr + d)));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout = keepEnd(stdout + d)));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = keepEnd(stderr + d)));
     const onAbort = () => {
       if (pgid === undefined) return;
       signalGroup(pgid, 'SIGTERM');
