@@ -343,7 +343,7 @@ test('postgres: controllers migrating one schema at once apply each migration on
     const rows = await stores[0].all<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
     assert.deepEqual(
       rows.map((r) => r.name),
-      ['lease/1', 'runbook/1-journal'],
+      ['lease/1', 'runbook/1-journal', 'runbook/4-drill-cleanups'],
     );
   } finally {
     await stores[0].dropSchema();
