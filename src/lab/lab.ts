@@ -277,7 +277,8 @@ export async function labUp(
     writeLabState(state);
     await waitUntil(
       () => {
-        if (!isRunning(feedsDaemon.pid)) throw new Error(`the provider feeds exited: ${lastLogLines(feedsLog)}`);
+        if (!isRunning(feedsDaemon.pid))
+          throw new Error(`the provider feeds exited: ${lastLogLines(feedsLog)}`);
         return existsSync(urlsFile);
       },
       30_000,

@@ -142,4 +142,3 @@ export function formatReport(report: RunReport): string {
   }
   return lines.join('\n');
 }
-

@@ -58,7 +58,6 @@ export async function runProbe(
   }
 }
 
-
 const CODE_TEXT: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
