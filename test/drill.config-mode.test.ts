@@ -7,6 +7,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { parse, stringify } from 'yaml';
 import { query, readLabState, resolveApp, waitUntil, type LabState } from '../src/lab/index.js';
+import { labBucket, labContainer } from '../src/lab/wayback-config.js';
 import { openDatabase } from '../src/store/index.js';
 import { Journal, type RunReport } from '../src/runbook/index.js';
 import { runCli, startPhoenix } from './helpers/paths.js';
@@ -88,18 +89,8 @@ function drillConfig(state: LabState, holdFile: string): string {
         name: 'copy-objects',
         type: 'storage_sync',
         params: {
-          source: {
-            bucket: state.s3!.bucket,
-            endpoint: state.s3!.endpoint,
-            region: state.s3!.region,
-            access_key_id: state.s3!.accessKeyId,
-            secret_access_key: state.s3!.secretAccessKey,
-            force_path_style: true,
-          },
-          destination: {
-            connection_string: state.azurite!.connectionString,
-            container: state.azurite!.container,
-          },
+          source: labBucket(state),
+          destination: labContainer(state),
         },
       },
       {

@@ -14,6 +14,24 @@ type Step = Record<string, unknown> & { name: string; params: Record<string, unk
 
 const url = (port: number, role = ADMIN_ROLE) => `postgresql://${role}@127.0.0.1:${port}/${LAB_DATABASE}`;
 
+/** The lab's S3 bucket as a storage_sync location (s3rver: path-style, the lab's keys). */
+export function labBucket(state: LabState) {
+  const s3 = state.s3!;
+  return {
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    region: s3.region,
+    access_key_id: s3.accessKeyId,
+    secret_access_key: s3.secretAccessKey,
+    force_path_style: true,
+  };
+}
+
+/** The lab's Azure Blob container (Azurite) as a storage_sync location. */
+export function labContainer(state: LabState) {
+  return { connection_string: state.azurite!.connectionString, container: state.azurite!.container };
+}
+
 /** The lab's S3 bucket and Azure container, for the storage_sync step copying back. */
 export function objectsBack(state: LabState): Step {
   return {
@@ -21,19 +39,8 @@ export function objectsBack(state: LabState): Step {
     type: 'storage_sync',
     params: {
       direction: 'azure_to_s3',
-      source: {
-        connection_string: state.azurite!.connectionString,
-        container: state.azurite!.container,
-        create_container: false,
-      },
-      destination: {
-        bucket: state.s3!.bucket,
-        endpoint: state.s3!.endpoint,
-        region: state.s3!.region,
-        access_key_id: state.s3!.accessKeyId,
-        secret_access_key: state.s3!.secretAccessKey,
-        force_path_style: true,
-      },
+      source: { ...labContainer(state), create_container: false },
+      destination: labBucket(state),
     },
   };
 }
