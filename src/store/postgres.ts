@@ -64,8 +64,11 @@ export class PostgresStore implements SqlDb {
       options: `-c search_path=${quoteIdent(schema)} -c idle_in_transaction_session_timeout=2000`,
       types: TYPES,
     });
-    // An idle connection dropped by the server must not crash the controller; the next query reconnects.
+    // A connection the server ends (an idle one dropped, or a stalled transaction ended by the
+    // idle-in-transaction timeout after a pause) must not crash the controller: the query in
+    // flight fails with the server's reason, and the connection is discarded on release.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   static async open(url: string, schema = 'phoenix'): Promise<PostgresStore> {
@@ -102,16 +105,17 @@ export class PostgresStore implements SqlDb {
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.scope.current()) return work();
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await this.scope.run(client, work);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
@@ -120,6 +124,7 @@ export class PostgresStore implements SqlDb {
     const pending = migrations.postgres.filter((m) => !this.applied.has(m.name));
     if (pending.length === 0) return;
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       // One migrator per schema at a time; the lock ends with the transaction.
@@ -131,10 +136,10 @@ export class PostgresStore implements SqlDb {
       await this.applyPending(client, pending);
       await client.query('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
     for (const m of pending) this.applied.add(m.name);
   }
