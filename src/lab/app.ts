@@ -117,6 +117,8 @@ export function startApp(settings: AppSettings): Promise<{ close(): Promise<void
     query_timeout: 3000,
   });
   pool.on('error', () => undefined);
+  // The fence terminates the app's sessions; one checked out mid-request must fail that request, not the app.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const store = objectStore(settings.store);
   const log = (entry: Record<string, unknown>) =>
     process.stdout.write(
