@@ -1,5 +1,6 @@
-import { ConfigError } from '../config/index.js';
-import { ScenarioError } from '../replay/index.js';
+// Straight from their modules: every command loads this file, and the barrels pull in the analyzers.
+import { ConfigError } from '../config/errors.js';
+import { ScenarioError } from '../replay/scenario.js';
 
 /** An error whose message is already the whole story for the user: no stack trace. */
 export class UserError extends Error {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ChangeStore } from '../context/index.js';
+import { ChangeStore } from '../context/changes.js';
 import { setFeedState } from './feeds.js';
 import { startLabApp } from './lab.js';
 import { clusterHandle, restartCluster } from './postgres.js';

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 
 /** Debian's chromium package; PHOENIX_CHROMIUM points elsewhere. */
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
@@ -21,6 +20,8 @@ export function requireChromium(executablePath = chromiumPath()): void {
 /** Prints the HTML report to PDF through headless Chromium (A4, backgrounds kept). */
 export async function renderPdf(html: string, executablePath = chromiumPath()): Promise<Buffer> {
   requireChromium(executablePath);
+  // Loaded here, not at start-up: only a PDF needs the browser driver.
+  const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
   try {
     const page = await browser.newPage();

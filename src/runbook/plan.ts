@@ -11,21 +11,9 @@ import {
 } from '../config/sections/runbooks.js';
 import { getAdapter, type StepAdapter } from '../actions/index.js';
 
-export interface PlanIssue {
-  path: string;
-  message: string;
-}
+import { PlanError, type PlanIssue } from './plan-error.js';
 
-/** The runbooks cannot be used as written; every problem is listed with its path and the fix. */
-export class PlanError extends Error {
-  constructor(
-    readonly source: string,
-    readonly issues: PlanIssue[],
-  ) {
-    super(issues.map((i) => `${source}: ${i.path ? i.path + ': ' : ''}${i.message}`).join('\n'));
-    this.name = 'PlanError';
-  }
-}
+export { PlanError, type PlanIssue };
 
 export interface PlannedStep {
   name: string;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { asUserError, journalFor, whoAmI } from './runbook-shared.js';
+import { asUserError, journalFor, whoAmI } from './journal-access.js';
 
 export function registerApprove(program: Command): void {
   program

@@ -9,7 +9,7 @@ import {
   UnknownRunError,
 } from '../../report/index.js';
 import { UserError } from '../errors.js';
-import { loadRunbookConfig, openStore } from './runbook-shared.js';
+import { loadRunbookConfig, openStore } from './journal-access.js';
 
 const FORMATS = ['html', 'pdf', 'json'] as const;
 type Format = (typeof FORMATS)[number];

@@ -1,14 +1,7 @@
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
-import { defaultConfig, loadConfig, type PhoenixConfig } from '../../config/index.js';
-import {
-  FencedError,
-  leaseStoreOn,
-  openStore as openConfiguredStore,
-  type SqlDb,
-} from '../../store/index.js';
+import type { PhoenixConfig } from '../../config/index.js';
+import { FencedError, leaseStoreOn, type SqlDb } from '../../store/index.js';
 import { LeaderElector } from '../../controller/leader.js';
 import {
   buildPlan,
@@ -17,44 +10,25 @@ import {
   formatReport,
   formatSeconds,
   Journal,
-  PlanError,
-  RunBusyError,
-  CooldownError,
   RunbookEngine,
-  RunStateError,
   type RunEvent,
   type RunHandle,
   type RunReport,
 } from '../../runbook/index.js';
 import { ContinuedFailures } from '../../report/index.js';
 import { UserError } from '../errors.js';
+import { asUserError, loadRunbookConfig, openStore, whoAmI, type ConfigFlag } from './journal-access.js';
 
-/** Helpers shared by the runbook commands (plan, failover, failback, approve, abort, runs). */
+export {
+  asUserError,
+  journalFor,
+  loadRunbookConfig,
+  openStore,
+  whoAmI,
+  type ConfigFlag,
+} from './journal-access.js';
 
-export interface ConfigFlag {
-  config?: string;
-}
-
-/** The configuration from --config, else $PHOENIX_CONFIG, else ./phoenix.yaml when present. */
-export function loadRunbookConfig(flags: ConfigFlag, required: boolean): PhoenixConfig {
-  const file =
-    flags.config ?? process.env.PHOENIX_CONFIG ?? (existsSync('phoenix.yaml') ? 'phoenix.yaml' : undefined);
-  if (!file) {
-    if (required)
-      throw new UserError('no configuration: pass --config FILE (examples/runbook.yaml shows the runbooks)');
-    return defaultConfig();
-  }
-  return loadConfig(file);
-}
-
-/** The configured store (SQLite file or PostgreSQL schema); a store that cannot be opened is a user error. */
-export async function openStore(config: PhoenixConfig): Promise<SqlDb> {
-  try {
-    return await openConfiguredStore(config.store);
-  } catch (error) {
-    throw new UserError((error as Error).message);
-  }
-}
+/** Helpers shared by the runbook commands that plan and run runbooks (plan, failover, failback, drill). */
 
 /**
  * The CLI acts only as the controller lease's holder, like a controller: a runbook started
@@ -84,22 +58,6 @@ async function takeControllerLease(
     },
     release: () => leader.stop(),
   };
-}
-
-export function whoAmI(): string {
-  try {
-    return `${userInfo().username} (cli)`;
-  } catch {
-    return 'cli';
-  }
-}
-
-/** Turns the runbook module's own errors into one-line user errors. */
-export function asUserError(error: unknown): never {
-  if (error instanceof PlanError) throw new UserError(error.message.split('\n').join('\n         '));
-  if (error instanceof RunBusyError || error instanceof RunStateError || error instanceof CooldownError)
-    throw new UserError(error.message);
-  throw error;
 }
 
 /** Prints the plan with every step's pre-flight check; returns whether everything passed. */
@@ -369,10 +327,4 @@ async function followRun(
   else process.stdout.write(formatReport(report) + '\n');
   process.exitCode = report.status === 'succeeded' || report.status === 'cleared' ? 0 : 1;
   return report;
-}
-
-export async function journalFor(flags: ConfigFlag): Promise<{ journal: Journal; close(): Promise<void> }> {
-  const config = loadRunbookConfig(flags, false);
-  const db = await openStore(config);
-  return { journal: new Journal(db), close: () => db.close() };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { buildReport, formatSeconds } from '../../runbook/index.js';
-import { journalFor } from './runbook-shared.js';
+import { formatSeconds } from '../../core/duration.js';
+import { buildReport } from '../../runbook/report.js';
+import { journalFor } from './journal-access.js';
 
 export function registerRuns(program: Command): void {
   program
