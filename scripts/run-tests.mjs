@@ -2,7 +2,7 @@
 // Runs every *.test.ts under src/ and test/ with Node's own test runner.
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function find(dir, out = []) {
@@ -19,6 +19,26 @@ function find(dir, out = []) {
     else if (entry.endsWith('.test.ts')) out.push(path);
   }
   return out;
+}
+
+/** The newest modification time of what the build reads below dir (tests are not built). */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path));
+    else if (!entry.name.endsWith('.test.ts')) latest = Math.max(latest, statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+// Tests run the built CLI (as users do, and without compiling TypeScript in every process they
+// start), so dist/ must match the source: rebuild it when anything under src/ is newer.
+const builtAt = existsSync('dist/cli/main.js') ? statSync('dist/cli/main.js').mtimeMs : 0;
+if (newest('src') > builtAt) {
+  console.error('run-tests: dist/ is older than src/; building it first (npm run build)');
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
 const filter = process.argv.slice(2);

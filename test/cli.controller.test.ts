@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { REPO_ROOT, runCli, startPhoenix } from './helpers/paths.js';
+import { join } from 'node:path';
+import { PHOENIX_CLI, REPO_ROOT, runCli, startPhoenix } from './helpers/paths.js';
 import { closedPort, httpServer } from './helpers/servers.js';
 
 let app: Awaited<ReturnType<typeof httpServer>>;
@@ -113,9 +113,7 @@ test('phoenix agent serves its probes to a controller with the token and exits 0
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      resolve(REPO_ROOT, 'src/cli/main.ts'),
+      PHOENIX_CLI,
       'agent',
       '--config',
       agentConfig,

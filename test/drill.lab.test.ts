@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/index.js';
 import { createAnalyzer } from '../src/analysis/index.js';
 import { loadScenarioFile, replayScenario } from '../src/replay/index.js';
 import type { DrillReport } from '../src/lab/drill.js';
-import { REPO_ROOT, runCli } from './helpers/paths.js';
+import { PHOENIX_CLI, REPO_ROOT, runCli } from './helpers/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-drill-'));
 
@@ -123,21 +123,10 @@ test('a bad deploy drill declines DR and says why', async () => {
 
 test('a drill stopped with Ctrl-C tears its lab down and exits non-zero', async () => {
   const dir = resolve(root, 'interrupted');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'src/cli/main.ts'),
-      'drill',
-      '--lab',
-      '--interval',
-      '3',
-      '--dir',
-      dir,
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [PHOENIX_CLI, 'drill', '--lab', '--interval', '3', '--dir', dir], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
   try {

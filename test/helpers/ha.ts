@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { REPO_ROOT } from './paths.js';
+import { PHOENIX_CLI, REPO_ROOT } from './paths.js';
 
 export interface CliProcess {
   child: ChildProcess;
@@ -9,9 +8,9 @@ export interface CliProcess {
   output: () => string;
 }
 
-/** Starts the phoenix CLI from source in its own process group (so a test can kill all of it). */
+/** Starts the built phoenix CLI in its own process group (so a test can kill all of it). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [PHOENIX_CLI, ...args], {
     cwd: REPO_ROOT,
     detached: true,
     env,

@@ -6,6 +6,12 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const SHARED_SCENARIOS = resolve(REPO_ROOT, '../shared/scenarios');
 export const PUBLIC_CORPUS = resolve(SHARED_SCENARIOS, 'public');
 export const OWN_SCENARIOS = resolve(REPO_ROOT, 'test/scenarios');
+/**
+ * The built CLI, as users run it. `scripts/run-tests.mjs` rebuilds dist/ first whenever a source
+ * file is newer, so tests never run a stale build; and the CLI (and the lab daemons it starts)
+ * skip compiling TypeScript in every process.
+ */
+export const PHOENIX_CLI = resolve(REPO_ROOT, 'dist/cli/main.js');
 
 export interface CliResult {
   code: number;
@@ -13,7 +19,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the phoenix CLI from source, as a user would run the built one. */
+/** Runs the built phoenix CLI. */
 export function runCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
@@ -21,7 +27,7 @@ export function runCli(
   return new Promise((resolvePromise) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', resolve(REPO_ROOT, 'src/cli/main.ts'), ...args],
+      [PHOENIX_CLI, ...args],
       {
         cwd: REPO_ROOT,
         env: { ...process.env, ...options.env },
@@ -51,7 +57,7 @@ export interface PhoenixProcess {
 }
 
 export function startPhoenix(args: string[], env: NodeJS.ProcessEnv = {}): PhoenixProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [PHOENIX_CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ContinuedFailures } from '../../src/report/index.js';
 import { needFiles } from '../helpers/tools.js';
-import { REPO_ROOT, runCli } from '../helpers/paths.js';
+import { PHOENIX_CLI, REPO_ROOT, runCli } from '../helpers/paths.js';
 import { reportConfig } from './report-world.js';
 
 const SCRIPT = '/usr/bin/script';
@@ -70,7 +70,7 @@ test(
   async () => {
     const world = continuedWorld();
     try {
-      const cli = `${process.execPath} --import tsx ${resolve(REPO_ROOT, 'src/cli/main.ts')} failover --config ${world.file} --yes`;
+      const cli = `${process.execPath} ${PHOENIX_CLI} failover --config ${world.file} --yes`;
       // script(1) gives the CLI a terminal, so it draws its listr2 task list.
       const output = await new Promise<string>((done, fail) =>
         execFile(
