@@ -1,11 +1,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readLabState, waitUntil } from '../src/lab/index.js';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { query, readLabState, resolveApp, waitUntil, type LabState } from '../src/lab/index.js';
+import { isRunning } from '../src/lab/process.js';
 import { runCli, startPhoenix, type PhoenixProcess } from './helpers/paths.js';
+import { labPids } from './helpers/lab.js';
 
+// One default lab serves the whole tour: building it is the slow part, and every check below
+// is about the same two sites (a --replication physical lab has its own test in lab.up).
 const root = mkdtempSync(join(tmpdir(), 'phoenix-hands-on-'));
 const dir = join(root, 'lab');
 let controller: PhoenixProcess | undefined;
@@ -20,10 +25,77 @@ interface Status {
   latest: { level: string; score: number; decision: { action: string; reason: string } } | null;
 }
 
-test('lab up prints the tour; with its controller running, fault regional-outage forms a DR decision on /api/status and heal brings it back to none', async () => {
+/** A write on the primary site reaches the DR site: the row by logical replication, the object by the sync. */
+async function assertWritesReachDr(state: LabState): Promise<void> {
+  const address = await resolveApp(state);
+  assert.equal(address, state.appHost.primary);
+  const created = await fetch(`http://${address}:${state.appPort}/items`, {
+    method: 'POST',
+    body: JSON.stringify({ body: 'first order' }),
+  });
+  assert.equal(created.status, 201);
+  const { id, key } = (await created.json()) as { id: string; key: string };
+  await waitUntil(
+    async () => (await fetch(`${state.apps!.dr!.url}/items/${id}`)).status === 200,
+    20_000,
+    'the DR app to serve the replicated item',
+  );
+  const dr = (await (await fetch(`${state.apps!.dr!.url}/items/${id}`)).json()) as {
+    body: string;
+    object: { site: string };
+  };
+  assert.equal(dr.body, 'first order');
+  assert.equal(dr.object.site, 'primary');
+  const [row] = await query<{ n: number }>(
+    `postgresql://postgres@127.0.0.1:${state.postgres!.standby!.port}/app`,
+    'select count(*)::int as n from items where id = $1',
+    [id],
+  );
+  assert.equal(row.n, 1);
+  const blob = BlobServiceClient.fromConnectionString(state.azurite!.connectionString)
+    .getContainerClient(state.azurite!.container)
+    .getBlobClient(key);
+  assert.equal(await blob.exists(), true);
+  // By default the DR database is a logical subscriber, read-only to the app until the cut-over.
+  assert.equal(state.postgres?.replication, 'logical');
+  const drHealth = (await (await fetch(`${state.apps!.dr!.url}/healthz`)).json()) as { writable: boolean };
+  assert.equal(drHealth.writable, false);
+}
+
+/** `lab down` from another process stops every process the lab started and removes its data. */
+async function assertDownLeavesNothing(state: LabState): Promise<void> {
+  const dataDirs = [state.postgres!.primary!.dataDir, state.postgres!.standby!.dataDir];
+  const pids = labPids(state);
+  const down = await runCli(['lab', 'down', '--dir', dir]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(
+    pids.filter((pid) => isRunning(pid)),
+    [],
+  );
+  for (const dataDir of dataDirs) assert.equal(existsSync(dataDir), false);
+  assert.equal(existsSync(dir), false);
+  await assert.rejects(
+    query(`postgresql://postgres@127.0.0.1:${state.postgres!.primary!.port}/postgres`, 'select 1'),
+  );
+  const again = await runCli(['lab', 'down', '--dir', dir]);
+  assert.equal(again.code, 0, again.stderr);
+  const gone = await runCli(['lab', 'status', '--dir', dir, '--json']);
+  assert.equal((JSON.parse(gone.stdout) as { exists: boolean }).exists, false);
+}
+
+test('lab up builds two sites whose writes reach DR and prints the tour; with its controller running, fault regional-outage forms a DR decision on /api/status, heal brings it back to none, and lab down leaves nothing', async () => {
   const up = await runCli(['lab', 'up', '--dir', dir], { timeoutMs: 180_000 });
   assert.equal(up.code, 0, up.stderr);
   const state = readLabState(dir)!;
+  const listed = await runCli(['lab', 'status', '--dir', dir, '--json']);
+  const components = (JSON.parse(listed.stdout) as { components: Array<{ name: string; up: boolean }> })
+    .components;
+  assert.deepEqual(
+    components.filter((c) => !c.up).map((c) => c.name),
+    [],
+  );
+  await assertWritesReachDr(state);
+
   assert.ok(state.configFile && state.dashboardPort);
   assert.match(up.stdout, new RegExp(`phoenix run --config ${state.configFile}`));
   assert.match(up.stdout, /phoenix lab fault regional-outage --dir /);
@@ -54,8 +126,8 @@ test('lab up prints the tour; with its controller running, fault regional-outage
 
   // The failover waits for a person at the promote gate; nothing past the fence has run.
   const newestRun = async () => {
-    const listed = await runCli(['runs', '--config', state.configFile!, '--json', '--limit', '1']);
-    return JSON.parse(listed.stdout.trim().split('\n')[0]) as { run_id: string; status: string };
+    const runs = await runCli(['runs', '--config', state.configFile!, '--json', '--limit', '1']);
+    return JSON.parse(runs.stdout.trim().split('\n')[0]) as { run_id: string; status: string };
   };
   await waitUntil(
     async () => (await newestRun()).status === 'waiting_approval',
@@ -74,4 +146,8 @@ test('lab up prints the tour; with its controller running, fault regional-outage
   );
   const aborted = await runCli(['abort', run.run_id, '--config', state.configFile!]);
   assert.equal(aborted.code, 0, aborted.stderr);
+
+  await controller.stop();
+  controller = undefined;
+  await assertDownLeavesNothing(state);
 });
