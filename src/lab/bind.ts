@@ -48,27 +48,8 @@ export function bindHandle(pid: number, port: number, zone: string, tsig: TsigKe
   return { host: '127.0.0.1', port, zone, tsig, pid, stop: () => stopProcess(pid, { graceMs: 5000 }) };
 }
 
-/**
- * BIND 9 in the foreground (`named -g`) on a free loopback port, authoritative for one zone that accepts
- * RFC 2136 updates signed with a fresh hmac-sha256 TSIG key. Record TTLs default to 5 s so a DNS switch
- * reaches clients quickly.
- */
-export async function startBind(options: {
-  baseDir: string;
-  zone: string;
-  records: DnsRecord[];
-  port?: number;
-}): Promise<BindServer> {
-  const named = findNamed();
-  const baseDir = resolve(options.baseDir);
-  mkdirSync(baseDir, { recursive: true });
-  const zone = options.zone.replace(/\.$/, '');
-  const tsig: TsigKey = {
-    name: 'phoenix-lab-key',
-    algorithm: 'hmac-sha256',
-    secret: randomBytes(32).toString('base64'),
-  };
-  const zoneFile = join(baseDir, `${zone}.zone`);
+/** The zone file: SOA, NS and the records asked for. */
+function writeZoneFile(zoneFile: string, zone: string, records: DnsRecord[]): void {
   writeFileSync(
     zoneFile,
     [
@@ -77,17 +58,15 @@ export async function startBind(options: {
       `@\tIN\tSOA\tns.${zone}. hostmaster.${zone}. ( 1 60 10 600 5 )`,
       `@\tIN\tNS\tns.${zone}.`,
       'ns\tIN\tA\t127.0.0.1',
-      ...options.records.map(recordLine),
+      ...records.map(recordLine),
       '',
     ].join('\n'),
   );
-  let lastError = '';
-  for (let attempt = 0; attempt < (options.port ? 1 : 3); attempt++) {
-    const port = options.port ?? (await freePort());
-    const confFile = join(baseDir, 'named.conf');
-    writeFileSync(
-      confFile,
-      `options {
+}
+
+/** named.conf: authoritative only, on loopback `port`, the zone updatable with the TSIG key. */
+function namedConf(baseDir: string, port: number, zone: string, zoneFile: string, tsig: TsigKey): string {
+  return `options {
   directory "${baseDir}";
   pid-file "${join(baseDir, 'named.pid')}";
   session-keyfile "${join(baseDir, 'session.key')}";
@@ -110,29 +89,63 @@ zone "${zone}" {
   file "${zoneFile}";
   allow-update { key "${tsig.name}"; };
 };
-`,
-    );
-    const logFile = join(baseDir, 'named.log');
+`;
+}
+
+/** Waits until named answers the zone's SOA; throws if it exits or does not within 20 s. */
+async function untilServing(pid: number, port: number, zone: string): Promise<void> {
+  const resolver = new Resolver({ timeout: 500, tries: 1 });
+  resolver.setServers([`127.0.0.1:${port}`]);
+  await waitUntil(
+    async () => {
+      if (!isRunning(pid)) throw new Error('named exited');
+      try {
+        await resolver.resolveSoa(zone);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    `named to serve ${zone}`,
+    100,
+  );
+}
+
+/**
+ * BIND 9 in the foreground (`named -g`) on a free loopback port, authoritative for one zone that accepts
+ * RFC 2136 updates signed with a fresh hmac-sha256 TSIG key. Record TTLs default to 5 s so a DNS switch
+ * reaches clients quickly. Without a fixed `port`, a port taken between the choice and named's bind is
+ * given up for another, up to three times.
+ */
+export async function startBind(options: {
+  baseDir: string;
+  zone: string;
+  records: DnsRecord[];
+  port?: number;
+}): Promise<BindServer> {
+  const named = findNamed();
+  const baseDir = resolve(options.baseDir);
+  mkdirSync(baseDir, { recursive: true });
+  const zone = options.zone.replace(/\.$/, '');
+  const tsig: TsigKey = {
+    name: 'phoenix-lab-key',
+    algorithm: 'hmac-sha256',
+    secret: randomBytes(32).toString('base64'),
+  };
+  const zoneFile = join(baseDir, `${zone}.zone`);
+  writeZoneFile(zoneFile, zone, options.records);
+  const confFile = join(baseDir, 'named.conf');
+  const logFile = join(baseDir, 'named.log');
+  let lastError = '';
+  for (let attempt = 0; attempt < (options.port ? 1 : 3); attempt++) {
+    const port = options.port ?? (await freePort());
+    writeFileSync(confFile, namedConf(baseDir, port, zone, zoneFile, tsig));
     // -g: foreground, log to stderr; as root without -u, named keeps root, which the lab's files need.
     const daemon = spawnDaemon(named, ['-g', '-c', confFile, '-n', '1'], { logFile, cwd: baseDir });
     const server = bindHandle(daemon.pid, port, zone, tsig);
-    const resolver = new Resolver({ timeout: 500, tries: 1 });
-    resolver.setServers([`127.0.0.1:${port}`]);
     try {
-      await waitUntil(
-        async () => {
-          if (!isRunning(daemon.pid)) throw new Error('named exited');
-          try {
-            await resolver.resolveSoa(zone);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        20_000,
-        `named to serve ${zone}`,
-        100,
-      );
+      await untilServing(daemon.pid, port, zone);
       return server;
     } catch (error) {
       await server.stop().catch(() => undefined);
