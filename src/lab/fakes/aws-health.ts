@@ -48,6 +48,8 @@ const JSON_11 = 'application/x-amz-json-1.1';
  */
 export class FakeAwsHealthServer extends FakeServer {
   state: AwsHealthFakeState = { mode: 'ok', events: [], delay_ms: 60_000 };
+  /** Told of each call the mode refused (a drill moves Health's global name when the active region fails). */
+  onRefused?: (type: string) => void;
 
   /** With `accessKeyId`, only requests SigV4-signed with that key are answered, as AWS does. */
   constructor(private readonly accessKeyId?: string) {
@@ -124,7 +126,10 @@ export class FakeAwsHealthServer extends FakeServer {
     if (this.state.mode === 'slow' && !(await this.delay(this.state.delay_ms, res))) return;
     const refused = this.refusal();
     if (refused === 'garbage') return sendText(res, 200, '<html>502 Bad Gateway</html>', JSON_11);
-    if (refused) return this.error(res, refused.status, refused.type, refused.message);
+    if (refused) {
+      this.onRefused?.(refused.type);
+      return this.error(res, refused.status, refused.type, refused.message);
+    }
     let request: DescribeEventsBody & { eventArns?: string[] };
     try {
       request = JSON.parse(body || '{}') as typeof request;

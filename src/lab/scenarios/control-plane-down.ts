@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAdapter } from '../../actions/dns/dns.js';
 import type { StepContext } from '../../actions/types.js';
+import { AWS_HEALTH_ZONE } from '../bind.js';
 import { LAB_DNS_TTL_S } from '../config.js';
 import type { DrillSession } from '../drill-session.js';
 import { fakeArcEndpoint, type FakeArcEndpoint, type RoutingControlState } from '../fakes/arc.js';
@@ -19,6 +20,74 @@ const DR_CONTROL = `${CONTROL_PANEL}/dr`;
 const ARC_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 /** The lab zone's hosted zone in the Route 53 stand-in (its control plane; BIND is its name servers). */
 const HOSTED_ZONE_ID = 'Z0LABPHOENIX00001';
+
+/** Writes one record to the lab's BIND (RFC 2136, TSIG) as AWS's own DNS changes its answers. */
+async function writeLabRecord(
+  state: LabState,
+  record: { zone: string; name: string; type: 'A' | 'CNAME'; value: string },
+): Promise<void> {
+  const dns = state.dns!;
+  const workDir = join(state.dir, 'aws-dns');
+  mkdirSync(workDir, { recursive: true });
+  const ctx: StepContext = {
+    runId: 'aws-dns',
+    runbook: 'lab',
+    stage: 'aws',
+    step: 'answer',
+    attempt: 1,
+    resumed: false,
+    signal: AbortSignal.timeout(15_000),
+    workDir,
+    env: process.env,
+    progress: () => undefined,
+  };
+  await dnsAdapter.run(
+    dnsAdapter.schema.parse({
+      provider: 'rfc2136',
+      server: dns.host,
+      port: dns.port,
+      tsig: dns.tsig,
+      ttl: LAB_DNS_TTL_S,
+      ...record,
+    }),
+    ctx,
+  );
+}
+
+/**
+ * AWS's side of Health's active-passive failover: global.health.amazonaws.com is a CNAME to the active
+ * region's endpoint; once that region fails, AWS moves the name to the passive one. The lab's BIND serves
+ * the name, and the controller's Health client finds its region through it.
+ */
+class HealthGlobalName {
+  active: 'us-east-1' | 'us-east-2' = 'us-east-1';
+  movedAt?: number;
+  /** Requests the us-east-1 stand-in had taken when the name moved. */
+  eastRequestsAtMove?: number;
+  readonly errors: string[] = [];
+  private moving?: Promise<void>;
+
+  constructor(
+    private readonly state: LabState,
+    private readonly east: FakeAwsHealthServer,
+  ) {}
+
+  moveToPassive(): void {
+    this.moving ??= writeLabRecord(this.state, {
+      zone: AWS_HEALTH_ZONE.zone,
+      name: `global.${AWS_HEALTH_ZONE.zone}`,
+      type: 'CNAME',
+      value: 'health.us-east-2.amazonaws.com.',
+    }).then(
+      () => {
+        this.active = 'us-east-2';
+        this.movedAt = performance.now();
+        this.eastRequestsAtMove = this.east.requests.length;
+      },
+      (error: unknown) => void this.errors.push((error as Error).message),
+    );
+  }
+}
 
 /**
  * Route 53's data plane for a failover record pair (PRIMARY → the primary app, SECONDARY → DR) whose
@@ -52,36 +121,9 @@ class FailoverRecordPair {
 
   private async publish(address: string): Promise<void> {
     if (address === this.answer) return;
-    const dns = this.state.dns!;
-    const workDir = join(this.state.dir, 'route53-data-plane');
-    mkdirSync(workDir, { recursive: true });
-    const ctx: StepContext = {
-      runId: 'route53-data-plane',
-      runbook: 'lab',
-      stage: 'health-checks',
-      step: 'answer',
-      attempt: 1,
-      resumed: false,
-      signal: AbortSignal.timeout(15_000),
-      workDir,
-      env: process.env,
-      progress: () => undefined,
-    };
+    const { zone } = this.state.dns!;
     try {
-      await dnsAdapter.run(
-        dnsAdapter.schema.parse({
-          provider: 'rfc2136',
-          server: dns.host,
-          port: dns.port,
-          zone: dns.zone,
-          tsig: dns.tsig,
-          name: `app.${dns.zone}`,
-          type: 'A',
-          value: address,
-          ttl: LAB_DNS_TTL_S,
-        }),
-        ctx,
-      );
+      await writeLabRecord(this.state, { zone, name: `app.${zone}`, type: 'A', value: address });
       this.answer = address;
       this.switchedAt = performance.now();
     } catch (error) {
@@ -92,6 +134,7 @@ class FailoverRecordPair {
 
 interface ControlPlaneStage extends ScenarioStage {
   health: Record<'us-east-1' | 'us-east-2', FakeAwsHealthServer>;
+  healthName: HealthGlobalName;
   arc: FakeArcEndpoint[];
   route53: FakeRoute53;
   /** How the Route 53 API answered the last path's pre-flight before the fault. */
@@ -161,13 +204,17 @@ function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unk
   };
 }
 
-/** Points the controller's Health source at the active-passive pair and its DNS step at ARC. */
+/**
+ * Points the controller's Health source at the active-passive pair, found through the global name on the
+ * lab's BIND, and its DNS steps at ARC, then Route 53's change API.
+ */
 function configure(stage: ControlPlaneStage, state: LabState, config: Record<string, unknown>): void {
   const context = config.context as Record<string, unknown>;
   const { endpoint: _single, region: _signing, ...health } = context.aws_health as Record<string, unknown>;
   context.aws_health = {
     ...health,
     endpoints: { 'us-east-1': stage.health['us-east-1'].url, 'us-east-2': stage.health['us-east-2'].url },
+    dns_servers: [`${state.dns!.host}:${state.dns!.port}`],
   };
   const runbook = (config.runbooks as Record<string, { stages: Array<{ name: string }> }>).dr_failover;
   runbook.stages = runbook.stages.map((s) => (s.name === 'dns' ? dnsStage(stage, state) : s)) as Array<{
@@ -189,7 +236,7 @@ async function route53BeforeFault(stage: ControlPlaneStage, state: LabState): Pr
 
 async function prepare(state: LabState, progress: Progress): Promise<ScenarioStage> {
   progress(
-    'control-plane stand-ins: AWS Health us-east-1 (active) and us-east-2 (passive), an ARC cluster (us-east-1, us-west-2, eu-west-1), the Route 53 API (us-east-1) with failover records on BIND',
+    'control-plane stand-ins: AWS Health us-east-1 (active) and us-east-2 (passive) behind global.health.amazonaws.com on BIND, an ARC cluster (us-east-1, us-west-2, eu-west-1), the Route 53 API (us-east-1) with failover records on BIND',
   );
   const controls = new Map<string, RoutingControlState>([
     [PRIMARY_CONTROL, 'On'],
@@ -220,8 +267,12 @@ async function prepare(state: LabState, progress: Progress): Promise<ScenarioSta
       }),
     ),
   ]);
+  const healthName = new HealthGlobalName(state, east as FakeAwsHealthServer);
+  // AWS moves the global name once the active region fails (in the lab: at its first refusal).
+  (east as FakeAwsHealthServer).onRefused = () => healthName.moveToPassive();
   const stage: ControlPlaneStage = {
     health: { 'us-east-1': east as FakeAwsHealthServer, 'us-east-2': west as FakeAwsHealthServer },
+    healthName,
     arc: arc as FakeArcEndpoint[],
     route53,
     route53BeforeFault: '',
@@ -268,6 +319,15 @@ function changeApiFinding(session: DrillSession, stage: ControlPlaneStage): stri
     : `attempted as the last path ${order}: accepted after ${refused.length} refusal(s)`;
 }
 
+/** Where Health's global name pointed, and whether the client followed it once it moved. */
+function healthNameFinding(session: DrillSession, stage: ControlPlaneStage): string {
+  const name = stage.healthName;
+  if (name.errors.length) return `not moved: ${name.errors.join('; ')}`;
+  if (name.movedAt === undefined) return 'health.us-east-1.amazonaws.com throughout (never moved)';
+  const after = stage.health['us-east-1'].requests.length - (name.eastRequestsAtMove ?? 0);
+  return `health.us-east-1.amazonaws.com, then health.us-east-2.amazonaws.com from ${session.since(name.movedAt)} s after onset (moved after us-east-1 refused); requests to us-east-1 after the move: ${after}`;
+}
+
 function findings(session: DrillSession, stage: ControlPlaneStage) {
   const now = requestCounts(stage);
   const before = stage.countsAtOnset ?? {};
@@ -284,6 +344,7 @@ function findings(session: DrillSession, stage: ControlPlaneStage) {
     health_from: health?.ok
       ? (health.detail ?? 'answered')
       : `unavailable: ${health?.detail ?? 'not gathered'}`,
+    health_global_name: healthNameFinding(session, stage),
     requests_after_onset: since,
     data_plane_errors: stage.records.errors,
     last_decision: lastSaw ? `${lastSaw.decision.action} (${lastSaw.decision.category})` : null,
