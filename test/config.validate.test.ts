@@ -138,3 +138,14 @@ test('phoenix validate also checks every runbook step against its step type', as
   const json = await runCli(['validate', bad, '--json']);
   assert.equal(JSON.parse(json.stdout).valid, false);
 });
+
+test('aws_health.dns_servers takes IPs with an optional port, and names the entry that is not one', () => {
+  const health = (dns_servers: string[]) => ({ context: { aws_health: { dns_servers } } });
+  assert.doesNotThrow(() => parseConfig(health(['10.0.0.2', '127.0.0.1:5300', '[fd00::2]:53', 'fd00::2'])));
+  const issues = issuesOf(() => parseConfig(health(['10.0.0.2', 'dns.example.com'])));
+  assert.equal(issues.length, 1, issues.join('\n'));
+  assert.match(
+    issues[0],
+    /context\.aws_health\.dns_servers\.1: expected an IP address, optionally with a port/,
+  );
+});

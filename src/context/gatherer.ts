@@ -157,6 +157,7 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
       endpoint: aws.endpoint,
       region: aws.region,
       endpoints: aws.endpoints,
+      dnsServers: aws.dns_servers,
       organization: aws.organization,
       attemptTimeoutMs: ms(aws.timeout) / 2,
       regions: [topology.primary.region, topology.secondary?.region].filter((r): r is string => Boolean(r)),

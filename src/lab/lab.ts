@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Resolver } from 'node:dns/promises';
-import { startBind } from './bind.js';
+import { AWS_HEALTH_ZONE, startBind } from './bind.js';
 import { daemonArgs } from './daemon-args.js';
 import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
 import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
@@ -297,6 +297,7 @@ export async function labUp(
         { name: 'primary', type: 'A', value: state.appHost.primary },
         { name: 'dr', type: 'A', value: state.appHost.dr },
       ],
+      zones: [AWS_HEALTH_ZONE],
     });
     state.dns = {
       host: '127.0.0.1',

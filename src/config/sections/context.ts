@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationSchema } from './core.js';
 
@@ -16,6 +17,13 @@ const sourceBase = {
   timeout: durationSchema.optional(),
 };
 
+/** A DNS server as node:dns takes it: an IP, `IPv4:port` or `[IPv6]:port`. */
+function isDnsServer(server: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(server);
+  if (bracketed) return isIP(bracketed[1]) === 6;
+  return isIP(server) !== 0 || isIP(server.replace(/:\d{1,5}$/, '')) === 4;
+}
+
 export const awsHealthSourceSchema = z
   .object({
     ...sourceBase,
@@ -27,6 +35,18 @@ export const awsHealthSourceSchema = z
     endpoints: z
       .object({ 'us-east-1': urlSchema.optional(), 'us-east-2': urlSchema.optional() })
       .strict()
+      .optional(),
+    /**
+     * The DNS servers asked for the CNAME of global.health.amazonaws.com, which names the active Health
+     * region (`IP` or `IP:port`): default, the system's resolver; the lab's BIND in drills.
+     */
+    dns_servers: z
+      .array(
+        z.string().refine(isDnsServer, {
+          message: 'expected an IP address, optionally with a port: 10.0.0.2, 10.0.0.2:53 or [fd00::2]:53',
+        }),
+      )
+      .min(1)
       .optional(),
     /** Static keys (write `${VAR}` references; the lab's stand-ins): otherwise the SDK's default credential chain. */
     access_key_id: z.string().min(1).optional(),

@@ -48,6 +48,8 @@ const JSON_11 = 'application/x-amz-json-1.1';
  */
 export class FakeAwsHealthServer extends FakeServer {
   state: AwsHealthFakeState = { mode: 'ok', events: [], delay_ms: 60_000 };
+  /** Told of each call the mode refused (a drill moves Health's global name when the active region fails). */
+  onRefused?: (type: string) => void;
 
   /** With `accessKeyId`, only requests SigV4-signed with that key are answered, as AWS does. */
   constructor(private readonly accessKeyId?: string) {
@@ -94,27 +96,40 @@ export class FakeAwsHealthServer extends FakeServer {
     return this.route(String(headers['x-amz-target'] ?? ''), body, res);
   }
 
+  /** The answer the fake's mode forces, if any: the failures AWS Health is known to answer. */
+  private refusal(): { status: number; type: string; message: string } | 'garbage' | undefined {
+    switch (this.state.mode) {
+      case 'subscription_required':
+        return {
+          status: 400,
+          type: 'SubscriptionRequiredException',
+          message: 'The AWS account is not subscribed to a Business or Enterprise support plan.',
+        };
+      case 'throttled':
+        return { status: 400, type: 'ThrottlingException', message: 'Rate exceeded' };
+      case 'server_error':
+        return { status: 500, type: 'InternalFailure', message: 'We encountered an internal error.' };
+      case 'unavailable':
+        return {
+          status: 503,
+          type: 'ServiceUnavailable',
+          message: 'The request has failed due to a temporary failure of the server.',
+        };
+      case 'garbage':
+        return 'garbage';
+      default:
+        return undefined;
+    }
+  }
+
   private async route(target: string, body: string, res: ServerResponse): Promise<void> {
-    const { mode } = this.state;
-    if (mode === 'slow' && !(await this.delay(this.state.delay_ms, res))) return;
-    if (mode === 'subscription_required')
-      return this.error(
-        res,
-        400,
-        'SubscriptionRequiredException',
-        'The AWS account is not subscribed to a Business or Enterprise support plan.',
-      );
-    if (mode === 'throttled') return this.error(res, 400, 'ThrottlingException', 'Rate exceeded');
-    if (mode === 'server_error')
-      return this.error(res, 500, 'InternalFailure', 'We encountered an internal error.');
-    if (mode === 'unavailable')
-      return this.error(
-        res,
-        503,
-        'ServiceUnavailable',
-        'The request has failed due to a temporary failure of the server.',
-      );
-    if (mode === 'garbage') return sendText(res, 200, '<html>502 Bad Gateway</html>', JSON_11);
+    if (this.state.mode === 'slow' && !(await this.delay(this.state.delay_ms, res))) return;
+    const refused = this.refusal();
+    if (refused === 'garbage') return sendText(res, 200, '<html>502 Bad Gateway</html>', JSON_11);
+    if (refused) {
+      this.onRefused?.(refused.type);
+      return this.error(res, refused.status, refused.type, refused.message);
+    }
     let request: DescribeEventsBody & { eventArns?: string[] };
     try {
       request = JSON.parse(body || '{}') as typeof request;
@@ -122,57 +137,72 @@ export class FakeAwsHealthServer extends FakeServer {
       return this.error(res, 400, 'SerializationException', 'the body is not JSON');
     }
     const events = this.state.events.map((e, i) => ({ ...e, arn: this.arn(e, i) }));
-    if (target === 'AWSHealth_20160804.DescribeEvents') {
-      const f = request.filter ?? {};
-      const matching = events.filter(
-        (e) =>
-          (!f.regions?.length || f.regions.includes(e.region)) &&
-          (!f.services?.length || f.services.includes(e.service)) &&
-          (!f.eventStatusCodes?.length || f.eventStatusCodes.includes(e.statusCode)),
-      );
-      const start = request.nextToken ? Number(request.nextToken) : 0;
-      const size = request.maxResults ?? 10;
-      const page = matching.slice(start, start + size);
-      const next = start + size < matching.length ? String(start + size) : undefined;
-      return sendJson(
-        res,
-        200,
-        {
-          events: page.map((e) => ({
-            arn: e.arn,
-            service: e.service,
-            eventTypeCode: e.eventTypeCode,
-            eventTypeCategory: e.eventTypeCategory,
-            region: e.region,
-            startTime: e.startTime,
-            lastUpdatedTime: e.lastUpdatedTime ?? e.startTime,
-            statusCode: e.statusCode,
-            eventScopeCode: 'PUBLIC',
-          })),
-          ...(next ? { nextToken: next } : {}),
-        },
-        { 'content-type': JSON_11 },
-      );
-    }
-    if (target === 'AWSHealth_20160804.DescribeEventDetails') {
-      const wanted = new Set(request.eventArns ?? []);
-      const found = events.filter((e) => wanted.has(e.arn));
-      return sendJson(
-        res,
-        200,
-        {
-          successfulSet: found.map((e) => ({
-            event: { arn: e.arn, service: e.service, region: e.region, eventTypeCode: e.eventTypeCode },
-            eventDescription: { latestDescription: e.description ?? '' },
-            eventMetadata: {},
-          })),
-          failedSet: [...wanted]
-            .filter((a) => !found.some((e) => e.arn === a))
-            .map((a) => ({ eventArn: a, errorName: 'NotFound', errorMessage: 'no such event' })),
-        },
-        { 'content-type': JSON_11 },
-      );
-    }
+    if (target === 'AWSHealth_20160804.DescribeEvents') return this.describeEvents(events, request, res);
+    if (target === 'AWSHealth_20160804.DescribeEventDetails')
+      return this.describeEventDetails(events, request.eventArns ?? [], res);
     return this.error(res, 400, 'UnknownOperationException', `unknown operation ${target}`);
+  }
+
+  /** DescribeEvents: the filter's regions, services and status codes, paged by `maxResults`/`nextToken`. */
+  private describeEvents(
+    events: Array<FakeHealthEvent & { arn: string }>,
+    request: DescribeEventsBody,
+    res: ServerResponse,
+  ): void {
+    const f = request.filter ?? {};
+    const matching = events.filter(
+      (e) =>
+        (!f.regions?.length || f.regions.includes(e.region)) &&
+        (!f.services?.length || f.services.includes(e.service)) &&
+        (!f.eventStatusCodes?.length || f.eventStatusCodes.includes(e.statusCode)),
+    );
+    const start = request.nextToken ? Number(request.nextToken) : 0;
+    const size = request.maxResults ?? 10;
+    const page = matching.slice(start, start + size);
+    const next = start + size < matching.length ? String(start + size) : undefined;
+    sendJson(
+      res,
+      200,
+      {
+        events: page.map((e) => ({
+          arn: e.arn,
+          service: e.service,
+          eventTypeCode: e.eventTypeCode,
+          eventTypeCategory: e.eventTypeCategory,
+          region: e.region,
+          startTime: e.startTime,
+          lastUpdatedTime: e.lastUpdatedTime ?? e.startTime,
+          statusCode: e.statusCode,
+          eventScopeCode: 'PUBLIC',
+        })),
+        ...(next ? { nextToken: next } : {}),
+      },
+      { 'content-type': JSON_11 },
+    );
+  }
+
+  /** DescribeEventDetails: the latest description of each event asked for; unknown ARNs in `failedSet`. */
+  private describeEventDetails(
+    events: Array<FakeHealthEvent & { arn: string }>,
+    arns: string[],
+    res: ServerResponse,
+  ): void {
+    const wanted = new Set(arns);
+    const found = events.filter((e) => wanted.has(e.arn));
+    sendJson(
+      res,
+      200,
+      {
+        successfulSet: found.map((e) => ({
+          event: { arn: e.arn, service: e.service, region: e.region, eventTypeCode: e.eventTypeCode },
+          eventDescription: { latestDescription: e.description ?? '' },
+          eventMetadata: {},
+        })),
+        failedSet: [...wanted]
+          .filter((a) => !found.some((e) => e.arn === a))
+          .map((a) => ({ eventArn: a, errorName: 'NotFound', errorMessage: 'no such event' })),
+      },
+      { 'content-type': JSON_11 },
+    );
   }
 }

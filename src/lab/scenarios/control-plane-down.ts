@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { dnsAdapter } from '../../actions/dns/dns.js';
-import type { StepContext } from '../../actions/types.js';
 import { LAB_DNS_TTL_S } from '../config.js';
 import type { DrillSession } from '../drill-session.js';
+import { FailoverRecordPair, HealthGlobalName } from '../fakes/aws-dns.js';
 import { fakeArcEndpoint, type FakeArcEndpoint, type RoutingControlState } from '../fakes/arc.js';
 import { FakeAwsHealthServer } from '../fakes/aws-health.js';
+import { FakeRoute53 } from '../fakes/route53.js';
 import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, type Progress } from '../lab.js';
 import type { LabState } from '../state.js';
 import { ec2IssueEvent, regionalOutage } from './regional-outage.js';
@@ -16,89 +15,47 @@ const PRIMARY_CONTROL = `${CONTROL_PANEL}/primary`;
 const DR_CONTROL = `${CONTROL_PANEL}/dr`;
 /** An ARC cluster has endpoints in five regions; the lab keeps three, the first in the failing region. */
 const ARC_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
-
-/**
- * Route 53's data plane for a failover record pair (PRIMARY → the primary app, SECONDARY → DR) whose
- * health checks follow the two routing controls: the answer is the primary while its control is On, else
- * DR while its control is On. In the lab, BIND serves the zone: each change of answer is written to it
- * (RFC 2136, TSIG), as Route 53's name servers change their answer without any change-API call.
- */
-class FailoverRecordPair {
-  switchedAt?: number;
-  answer: string;
-  private queue: Promise<void> = Promise.resolve();
-  readonly errors: string[] = [];
-
-  constructor(
-    private readonly state: LabState,
-    private readonly controls: Map<string, RoutingControlState>,
-  ) {
-    this.answer = state.appHost.primary;
-  }
-
-  /** Re-evaluates the health checks after a routing control changed. */
-  follow(): void {
-    const next =
-      this.controls.get(PRIMARY_CONTROL) === 'On'
-        ? this.state.appHost.primary
-        : this.controls.get(DR_CONTROL) === 'On'
-          ? this.state.appHost.dr
-          : this.state.appHost.primary; // both unhealthy: Route 53 answers as if both were healthy
-    this.queue = this.queue.then(() => this.publish(next));
-  }
-
-  private async publish(address: string): Promise<void> {
-    if (address === this.answer) return;
-    const dns = this.state.dns!;
-    const workDir = join(this.state.dir, 'route53-data-plane');
-    mkdirSync(workDir, { recursive: true });
-    const ctx: StepContext = {
-      runId: 'route53-data-plane',
-      runbook: 'lab',
-      stage: 'health-checks',
-      step: 'answer',
-      attempt: 1,
-      resumed: false,
-      signal: AbortSignal.timeout(15_000),
-      workDir,
-      env: process.env,
-      progress: () => undefined,
-    };
-    try {
-      await dnsAdapter.run(
-        dnsAdapter.schema.parse({
-          provider: 'rfc2136',
-          server: dns.host,
-          port: dns.port,
-          zone: dns.zone,
-          tsig: dns.tsig,
-          name: `app.${dns.zone}`,
-          type: 'A',
-          value: address,
-          ttl: LAB_DNS_TTL_S,
-        }),
-        ctx,
-      );
-      this.answer = address;
-      this.switchedAt = performance.now();
-    } catch (error) {
-      this.errors.push((error as Error).message);
-    }
-  }
-}
+/** The lab zone's hosted zone in the Route 53 stand-in (its control plane; BIND is its name servers). */
+const HOSTED_ZONE_ID = 'Z0LABPHOENIX00001';
 
 interface ControlPlaneStage extends ScenarioStage {
   health: Record<'us-east-1' | 'us-east-2', FakeAwsHealthServer>;
+  healthName: HealthGlobalName;
   arc: FakeArcEndpoint[];
+  route53: FakeRoute53;
+  /** How the Route 53 API answered the last path's pre-flight before the fault. */
+  route53BeforeFault: string;
   records: FailoverRecordPair;
-  /** Which ARC endpoint took each routing-control change. */
-  updatedThrough: string[];
+  /** Which ARC endpoint took each routing-control change, and when (performance.now()). */
+  updatedThrough: Array<{ region: string; at: number }>;
   countsAtOnset?: Record<string, number>;
 }
 
 /** The stand-ins each drill of this scenario runs, by lab. */
 const stages = new Map<string, ControlPlaneStage>();
 
+/** The control-plane UPSERT: the runbook's last DNS path, after the data plane, allowed to fail. */
+function lastPathParams(stage: ControlPlaneStage, state: LabState): Record<string, unknown> {
+  return {
+    provider: 'route53',
+    hosted_zone_id: HOSTED_ZONE_ID,
+    endpoint: stage.route53.url,
+    access_key_id: LAB_AWS_ACCESS_KEY_ID,
+    secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
+    name: `app.${state.zone}`,
+    type: 'A',
+    value: state.appHost.dr,
+    ttl: LAB_DNS_TTL_S,
+    poll_interval: 0.2,
+  };
+}
+
+/**
+ * The DNS paths in the documented order: the data plane first (ARC routing controls, which us-east-1's
+ * outage leaves working), the Route 53 change API last. The last path runs after the data plane in
+ * every failover and may fail (`continue_on_error`): in this outage it is tried and refused, and the
+ * traffic has already moved.
+ */
 function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unknown> {
   return {
     name: 'dns',
@@ -121,17 +78,29 @@ function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unk
           ttl: LAB_DNS_TTL_S,
         },
       },
+      {
+        name: 'route53-change-api-last-path',
+        type: 'dns',
+        timeout: '10s',
+        retries: 0,
+        continue_on_error: true,
+        params: lastPathParams(stage, state),
+      },
     ],
   };
 }
 
-/** Points the controller's Health source at the active-passive pair and its DNS step at ARC. */
+/**
+ * Points the controller's Health source at the active-passive pair, found through the global name on the
+ * lab's BIND, and its DNS steps at ARC, then Route 53's change API.
+ */
 function configure(stage: ControlPlaneStage, state: LabState, config: Record<string, unknown>): void {
   const context = config.context as Record<string, unknown>;
   const { endpoint: _single, region: _signing, ...health } = context.aws_health as Record<string, unknown>;
   context.aws_health = {
     ...health,
     endpoints: { 'us-east-1': stage.health['us-east-1'].url, 'us-east-2': stage.health['us-east-2'].url },
+    dns_servers: [`${state.dns!.host}:${state.dns!.port}`],
   };
   const runbook = (config.runbooks as Record<string, { stages: Array<{ name: string }> }>).dr_failover;
   runbook.stages = runbook.stages.map((s) => (s.name === 'dns' ? dnsStage(stage, state) : s)) as Array<{
@@ -139,38 +108,71 @@ function configure(stage: ControlPlaneStage, state: LabState, config: Record<str
   }>;
 }
 
+/** The Route 53 API before the fault: the last path's pre-flight (GetHostedZone, ListResourceRecordSets). */
+async function route53BeforeFault(stage: ControlPlaneStage, state: LabState): Promise<string> {
+  const checks = await dnsAdapter.preflight(dnsAdapter.schema.parse(lastPathParams(stage, state)), {
+    timeoutMs: 5000,
+    env: process.env,
+  });
+  const failed = checks.filter((c) => !c.ok);
+  return failed.length
+    ? `refused: ${failed.map((c) => `${c.check}: ${c.detail}`).join('; ')}`
+    : `answered: ${checks.map((c) => c.check).join(', ')}`;
+}
+
 async function prepare(state: LabState, progress: Progress): Promise<ScenarioStage> {
   progress(
-    'control-plane stand-ins: AWS Health us-east-1 (active) and us-east-2 (passive), an ARC cluster (us-east-1, us-west-2, eu-west-1), Route 53 failover records on BIND',
+    'control-plane stand-ins: AWS Health us-east-1 (active) and us-east-2 (passive) behind global.health.amazonaws.com on BIND, an ARC cluster (us-east-1, us-west-2, eu-west-1), the Route 53 API (us-east-1) with failover records on BIND',
   );
   const controls = new Map<string, RoutingControlState>([
     [PRIMARY_CONTROL, 'On'],
     [DR_CONTROL, 'Off'],
   ]);
-  const records = new FailoverRecordPair(state, controls);
-  const updatedThrough: string[] = [];
-  const [east, west, ...arc] = await Promise.all([
+  const records = new FailoverRecordPair(state, controls, PRIMARY_CONTROL, DR_CONTROL);
+  const updatedThrough: ControlPlaneStage['updatedThrough'] = [];
+  const route53 = new FakeRoute53(HOSTED_ZONE_ID, `${state.zone}.`, 0);
+  for (const [name, address] of [
+    ['app', state.appHost.primary],
+    ['primary', state.appHost.primary],
+    ['dr', state.appHost.dr],
+  ])
+    route53.records.set(`${name}.${state.zone}. A`, {
+      name: `${name}.${state.zone}.`,
+      type: 'A',
+      ttl: LAB_DNS_TTL_S,
+      values: [address],
+    });
+  const [east, west, , ...arc] = await Promise.all([
     new FakeAwsHealthServer(LAB_AWS_ACCESS_KEY_ID).start(),
     new FakeAwsHealthServer(LAB_AWS_ACCESS_KEY_ID).start(),
+    route53.start(),
     ...ARC_REGIONS.map((region) =>
       fakeArcEndpoint(region, controls, () => {
-        updatedThrough.push(region);
+        updatedThrough.push({ region, at: performance.now() });
         records.follow();
       }),
     ),
   ]);
+  const healthName = new HealthGlobalName(state, east as FakeAwsHealthServer);
+  // AWS moves the global name once the active region fails (in the lab: at its first refusal).
+  (east as FakeAwsHealthServer).onRefused = () => healthName.moveToPassive();
   const stage: ControlPlaneStage = {
     health: { 'us-east-1': east as FakeAwsHealthServer, 'us-east-2': west as FakeAwsHealthServer },
+    healthName,
     arc: arc as FakeArcEndpoint[],
+    route53,
+    route53BeforeFault: '',
     records,
     updatedThrough,
     configure: (config) => configure(stage, state, config),
     close: async () => {
       stages.delete(state.dir);
-      await Promise.allSettled([east.close(), west.close(), ...arc.map((e) => e.close())]);
+      await Promise.allSettled([east.close(), west.close(), route53.close(), ...arc.map((e) => e.close())]);
     },
   };
   stages.set(state.dir, stage);
+  stage.route53BeforeFault = await route53BeforeFault(stage, state);
+  progress(`Route 53 API before the fault: ${stage.route53BeforeFault}`);
   return stage;
 }
 
@@ -180,7 +182,36 @@ function requestCounts(stage: ControlPlaneStage): Record<string, number> {
     'health us-east-1': stage.health['us-east-1'].requests.length,
     'health us-east-2': stage.health['us-east-2'].requests.length,
     ...Object.fromEntries(stage.arc.map((e) => [`arc ${e.region}`, e.state.targets.length])),
+    'route53 ChangeResourceRecordSets': stage.route53.callsOf('ChangeResourceRecordSets').length,
   };
+}
+
+/** What became of the change-API path after the fault: refused (how, and after the data plane?) or never called. */
+function changeApiFinding(session: DrillSession, stage: ControlPlaneStage): string {
+  const calls = stage.route53.callsOf('ChangeResourceRecordSets', session.onset);
+  if (calls.length === 0)
+    return 'never called: the data plane switched traffic and the runbook did not need it';
+  const refused = calls.filter((c) => c.status >= 400);
+  const how = [...new Set(refused.map((c) => `HTTP ${c.status} ${c.code ?? ''}`.trim()))].join(', ');
+  const dataPlane = stage.updatedThrough[0]?.at;
+  const order =
+    dataPlane === undefined
+      ? 'with no routing control changed before it'
+      : dataPlane <= calls[0].at
+        ? `${session.since(calls[0].at)} s after onset, after the data plane had set the routing controls (${session.since(dataPlane)} s)`
+        : `${session.since(calls[0].at)} s after onset, BEFORE the data plane set the routing controls (${session.since(dataPlane)} s)`;
+  return refused.length === calls.length
+    ? `attempted as the last path ${order}: refused ${calls.length}× (${how}); traffic did not depend on it`
+    : `attempted as the last path ${order}: accepted after ${refused.length} refusal(s)`;
+}
+
+/** Where Health's global name pointed, and whether the client followed it once it moved. */
+function healthNameFinding(session: DrillSession, stage: ControlPlaneStage): string {
+  const name = stage.healthName;
+  if (name.errors.length) return `not moved: ${name.errors.join('; ')}`;
+  if (name.movedAt === undefined) return 'health.us-east-1.amazonaws.com throughout (never moved)';
+  const after = stage.health['us-east-1'].requests.length - (name.eastRequestsAtMove ?? 0);
+  return `health.us-east-1.amazonaws.com, then health.us-east-2.amazonaws.com from ${session.since(name.movedAt)} s after onset (moved after us-east-1 refused); requests to us-east-1 after the move: ${after}`;
 }
 
 function findings(session: DrillSession, stage: ControlPlaneStage) {
@@ -192,11 +223,14 @@ function findings(session: DrillSession, stage: ControlPlaneStage) {
   const switchedAt = stage.records.switchedAt;
   return {
     traffic_path: stage.updatedThrough.length
-      ? `route53_arc data plane: routing controls set through the ${stage.updatedThrough[0]} cluster endpoint; failover records answered DR ${switchedAt ? `${session.since(switchedAt)} s after onset` : '(never)'}`
+      ? `route53_arc data plane: routing controls set through the ${stage.updatedThrough[0].region} cluster endpoint; failover records answered DR ${switchedAt ? `${session.since(switchedAt)} s after onset` : '(never)'}`
       : 'none: no routing control changed',
+    route53_change_api: changeApiFinding(session, stage),
+    route53_before_fault: stage.route53BeforeFault,
     health_from: health?.ok
       ? (health.detail ?? 'answered')
       : `unavailable: ${health?.detail ?? 'not gathered'}`,
+    health_global_name: healthNameFinding(session, stage),
     requests_after_onset: since,
     data_plane_errors: stage.records.errors,
     last_decision: lastSaw ? `${lastSaw.decision.action} (${lastSaw.decision.category})` : null,
@@ -206,8 +240,9 @@ function findings(session: DrillSession, stage: ControlPlaneStage) {
 /**
  * The primary region is lost and its control planes with it: EC2 answers 503, the active AWS Health
  * endpoint (us-east-1) answers 503 ServiceUnavailable, its ARC cluster endpoint is unavailable, and
- * Route 53's change API (us-east-1) is not used at all. The controller must still fail over, switching
- * traffic through ARC routing controls (Route 53's data plane), with Health read from us-east-2.
+ * Route 53's change API (us-east-1) answers 503 ServiceUnavailable. The controller must still fail over,
+ * switching traffic through ARC routing controls (Route 53's data plane), with Health read from us-east-2;
+ * the change API, the runbook's last DNS path, is tried after the data plane and refused.
  */
 export const controlPlaneDown: DrillScenarioModule = {
   countsLoss: true,
@@ -223,8 +258,9 @@ export const controlPlaneDown: DrillScenarioModule = {
     stage.health['us-east-1'].setMode('unavailable');
     const east = stage.arc.find((e) => e.region === 'us-east-1')!;
     east.state.down = true;
+    stage.route53.setMode('unavailable');
     session.progress(
-      'FAULT: us-east-1 control planes refuse (EC2 503, Health us-east-1 503, ARC us-east-1 endpoint unavailable); the primary site is lost',
+      'FAULT: us-east-1 control planes refuse (EC2 503, Health us-east-1 503, ARC us-east-1 endpoint unavailable, Route 53 API 503); the primary site is lost',
     );
     await regionalOutage.inject(session);
   },
