@@ -4,6 +4,8 @@ import type { RawConfig } from '../config/index.js';
 import type { Action, Decision } from '../core/index.js';
 import { redactText, silentLogger, type Logger } from '../log/index.js';
 import { readinessFailures, type ReadinessReport, type RunEvent } from '../runbook/index.js';
+import type { DecisionStateStore } from '../store/index.js';
+import type { NotifierState } from './state.js';
 
 type Severity = 'critical' | 'error' | 'warning' | 'info';
 export type NotificationsSection = NonNullable<RawConfig['notifications']>;
@@ -65,6 +67,10 @@ export interface NotifierOptions {
   logger?: Logger;
   /** Unix seconds; tests pass their own. */
   clock?: () => number;
+  /** Where what was sent is kept (the controller's store), so a restart or a takeover sends nothing twice. */
+  state?: DecisionStateStore<NotifierState>;
+  /** The controller lease: only its leader sends, and its state writes carry the fencing token. */
+  leader?: { currentToken(): number | undefined };
 }
 
 /**
@@ -204,6 +210,9 @@ export class Notifier {
         : `CloudPhoenix runbooks are NOT ready; a failover now would fail: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? ` (+${failures.length - 5} more)` : ''}`,
     });
   }
+
+  /** Loads what was sent from the store (on start, and when this process takes over). */
+  async restore(): Promise<void> {}
 
   /** Waits for deliveries in flight (shutdown, tests). */
   async flush(): Promise<void> {

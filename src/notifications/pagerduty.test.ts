@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../config/index.js';
-import type { Decision } from '../core/index.js';
 import { pagerDutyEventsServer } from '../../test/helpers/pagerduty-events.js';
+import { outageDecision as decision } from '../../test/helpers/decisions.js';
 import { Notifier } from './index.js';
 
 let pd: Awaited<ReturnType<typeof pagerDutyEventsServer>>;
@@ -20,17 +20,6 @@ function notifier(): Notifier {
   let now = 1_000;
   return new Notifier({ settings: config.raw.notifications!, clock: () => (now += 10) });
 }
-
-const decision = (action: Decision['action'], at: number): Decision => ({
-  at,
-  action,
-  score: action === 'none' ? 1 : 12,
-  level: action === 'none' ? 'none' : 'dr_failover',
-  category: action === 'none' ? 'unknown' : 'aws_infrastructure',
-  confidence: 'high',
-  reason: action === 'none' ? 'signals back to normal' : 'us-east-1 is failing',
-  blocked_by: action === 'escalate' ? ['approval required'] : [],
-});
 
 test('PagerDuty: incident, approval and run each open their own alert, and each is resolved when it clears', async () => {
   pd.alerts.clear();
