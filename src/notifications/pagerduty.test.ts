@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../config/index.js';
 import { pagerDutyEventsServer } from '../../test/helpers/pagerduty-events.js';
 import { outageDecision as decision } from '../../test/helpers/decisions.js';
-import { Notifier } from './index.js';
+import { Notifier, type NotifierOptions } from './index.js';
 
 let pd: Awaited<ReturnType<typeof pagerDutyEventsServer>>;
 before(async () => {
@@ -11,14 +11,14 @@ before(async () => {
 });
 after(() => pd.close());
 
-function notifier(): Notifier {
+function notifier(options: Partial<NotifierOptions> = {}): Notifier {
   const config = parseConfig(
     { notifications: { channels: [{ channel: 'pagerduty', routing_key: '${PD_KEY}', url: pd.url }] } },
     'test.yaml',
     { PD_KEY: 'R0UT1NGKEY0123456789ABCDEFGHIJKL' },
   );
   let now = 1_000;
-  return new Notifier({ settings: config.raw.notifications!, clock: () => (now += 10) });
+  return new Notifier({ settings: config.raw.notifications!, clock: () => (now += 10), ...options });
 }
 
 test('PagerDuty: incident, approval and run each open their own alert, and each is resolved when it clears', async () => {
@@ -76,4 +76,18 @@ test('PagerDuty: a failed run is a critical alert of its own; an aborted run wai
   assert.equal(pd.alerts.get('cloudphoenix-run-run-9')?.severity, 'critical');
   assert.match(pd.alerts.get('cloudphoenix-run-run-9')!.summary, /failed: verify: HTTP 503/);
   assert.deepEqual(pd.rejected, []);
+});
+
+test('PagerDuty: only the leader pages; a follower sends nothing, and once elected it pages', async () => {
+  pd.alerts.clear();
+  const held: { token?: number } = {};
+  const n = notifier({ leader: { currentToken: () => held.token } });
+  n.onDecision(decision('dr_failover', 7_000));
+  n.onRunEvent({ type: 'approval', runId: 'run-10', gate: 'stage dns', status: 'waiting' });
+  await n.flush();
+  assert.equal(pd.alerts.size, 0, 'the follower paged');
+  held.token = 4;
+  n.onDecision(decision('dr_failover', 7_100));
+  await n.flush();
+  assert.deepEqual([...pd.alerts.keys()], ['cloudphoenix-incident-7100']);
 });
