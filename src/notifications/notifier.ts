@@ -139,8 +139,13 @@ export class Notifier {
     ];
   }
 
-  /** The condition cleared: the incident opened (by this notifier or its predecessor) is resolved, once. */
+  /**
+   * The condition cleared: the incident opened (by this notifier or its predecessor) is
+   * resolved, once. A `none` held back (the cooldown after a failover: the outage goes on,
+   * a second failover is not decided) clears nothing.
+   */
   private resolveIncident(decision: Decision): Notification[] {
+    if (decision.blocked_by.length) return [];
     const incident = this.state.incident;
     delete this.state.incident;
     if (!incident?.notified) return [];

@@ -78,7 +78,7 @@ test('PagerDuty: a failed run is a critical alert of its own; an aborted run wai
   assert.deepEqual(pd.rejected, []);
 });
 
-test('PagerDuty: only the leader pages; a follower sends nothing, and once elected it pages', async () => {
+test('PagerDuty: only the leader pages; a follower sends nothing, once elected it pages, and the cooldown after a failover resolves nothing', async () => {
   pd.alerts.clear();
   const held: { token?: number } = {};
   const n = notifier({ leader: { currentToken: () => held.token } });
@@ -90,4 +90,11 @@ test('PagerDuty: only the leader pages; a follower sends nothing, and once elect
   n.onDecision(decision('dr_failover', 7_100));
   await n.flush();
   assert.deepEqual([...pd.alerts.keys()], ['cloudphoenix-incident-7100']);
+  // The cycles after the failover decide none, held back by the cooldown: the outage goes on.
+  n.onDecision({ ...decision('none', 7_130), level: 'dr_failover', blocked_by: ['cooldown'] });
+  await n.flush();
+  assert.equal(pd.alerts.get('cloudphoenix-incident-7100')?.status, 'triggered', 'the cooldown cleared it');
+  n.onDecision(decision('none', 7_160));
+  await n.flush();
+  assert.equal(pd.alerts.get('cloudphoenix-incident-7100')?.status, 'resolved');
 });
