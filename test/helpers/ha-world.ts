@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { freePort } from '../../src/lab/index.js';
 import { killAll, query, startCli, waitFor, type CliProcess } from './ha.js';
 import { httpServer } from './servers.js';
+import { pagerDutyEventsServer } from './pagerduty-events.js';
 
 /**
  * Several real `phoenix run` processes on one store (a SQLite file, or a scratch schema
@@ -52,6 +53,7 @@ function postgresReader(schema: string): StoreReader {
 
 export interface World {
   kind: StoreKind;
+  app: App;
   dir: string;
   config: string;
   store: StoreReader;
@@ -66,6 +68,8 @@ export interface World {
 export interface App {
   url: string;
   healthy: boolean;
+  /** The PagerDuty Events v2 stand-in the controllers page, when the scenarios started one. */
+  pagerduty?: Awaited<ReturnType<typeof pagerDutyEventsServer>>;
 }
 
 function runbookStep(log: string, name: string, slowFirst: boolean) {
@@ -116,6 +120,13 @@ export function world(
         tokens: [{ name: 'alertmanager', token: OPERATE_TOKEN, role: 'operate' }],
         rate_limit: { max: 100000, window: '1m' },
       },
+      ...(app.pagerduty && {
+        notifications: {
+          channels: [
+            { channel: 'pagerduty', routing_key: 'R0UT1NGKEY0123456789ABCDEFGHIJKL', url: app.pagerduty.url },
+          ],
+        },
+      }),
       probes: {
         timeout: '1s',
         signals: {
@@ -144,6 +155,7 @@ export function world(
   const reader = kind === 'sqlite' ? sqliteReader(store.path) : postgresReader(schema);
   return {
     kind,
+    app,
     dir,
     config,
     store: reader,
@@ -207,6 +219,9 @@ export async function leaderKilledMidRunbook(w: World): Promise<void> {
   );
   const before = (await lease(w))!;
   assert.equal(before.pid, leader.child.pid);
+  const pd = w.app.pagerduty;
+  const incidents = () => [...(pd?.alerts ?? [])].filter(([key]) => key.startsWith('cloudphoenix-incident-'));
+  if (pd) await waitFor('the leader to page on-call', () => incidents().length > 0);
   process.kill(leader.child.pid!, 'SIGKILL');
   const killedAt = performance.now();
   await waitFor('a follower to take the lease', async () => ((await lease(w))?.token ?? 0) > before.token);
@@ -227,6 +242,30 @@ export async function leaderKilledMidRunbook(w: World): Promise<void> {
   assert.equal(Number(all[0].fencing_token), now.token);
   assertEachStepOnce(w);
   assert.equal(w.lines().filter((l) => l.startsWith('start promote')).length, 2, 'promote re-run once');
+  if (pd) await incidentResolvedByNextLeader(w, pd, incidents);
+}
+
+/**
+ * On-call was paged once by the killed leader; the new leader (its notification state
+ * restored from the store) pages nobody again and, when the primary heals, resolves that
+ * same incident with the same dedup key.
+ */
+async function incidentResolvedByNextLeader(
+  w: World,
+  pd: NonNullable<App['pagerduty']>,
+  incidents: () => Array<[string, { status: string; events: string[] }]>,
+): Promise<void> {
+  assert.equal(incidents().length, 1, JSON.stringify(incidents()));
+  const [key, alert] = incidents()[0];
+  assert.deepEqual(alert.events, ['trigger'], 'paged once, and not resolved while the outage goes on');
+  w.app.healthy = true;
+  await waitFor(
+    () => `the new leader to resolve ${key} (${JSON.stringify(incidents())})`,
+    () => pd.alerts.get(key)?.status === 'resolved',
+  );
+  assert.deepEqual(pd.alerts.get(key)?.events, ['trigger', 'resolve']);
+  assert.equal(incidents().length, 1, 'no other incident opened');
+  assert.deepEqual(pd.rejected, []);
 }
 
 /**
@@ -436,16 +475,21 @@ export function haScenarios(kind: StoreKind): App {
   let server: Awaited<ReturnType<typeof httpServer>>;
   const app: App = { url: '', healthy: false };
   before(async () => {
+    app.pagerduty = await pagerDutyEventsServer();
     server = await httpServer((_req, res) => {
       res.statusCode = app.healthy ? 200 : 503;
       res.end(app.healthy ? 'ok' : 'down');
     });
     app.url = server.url;
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await app.pagerduty?.close();
+  });
   const scenario = (title: string, run: (w: World) => Promise<void>, options = {}, healthy = false) =>
     test(`${kind}: ${title}`, async () => {
       app.healthy = healthy;
+      app.pagerduty?.alerts.clear();
       const w = world(app, kind, options);
       try {
         await run(w);
