@@ -94,8 +94,12 @@ export class Notifier {
   private readonly timeoutMs: number;
   private readonly pending = new Set<Promise<Delivery[]>>();
   private state: NotifierState = { approvals: {} };
-  /** Whether `state` is the store's (loaded, or written by this process since). */
-  private loaded = false;
+  /**
+   * The fencing token under which `state` was loaded from the store (null without a lease);
+   * undefined when it must be loaded again. A process elected again reloads what the
+   * leaders between its terms sent.
+   */
+  private loadedFor?: number | null;
   /** Decisions and run events are handled one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -238,7 +242,7 @@ export class Notifier {
     if (!this.options.state) return;
     const stored = await this.options.state.load();
     this.state = stored?.state ?? { approvals: {} };
-    this.loaded = true;
+    this.loadedFor = this.options.leader?.currentToken() ?? null;
   }
 
   /**
@@ -249,7 +253,7 @@ export class Notifier {
     this.queue = this.queue
       .then(async () => {
         if (!this.acting()) return;
-        if (!this.loaded)
+        if (this.loadedFor !== (this.options.leader?.currentToken() ?? null))
           await this.load().catch((error: unknown) =>
             this.logger.warn(
               { err: error },
@@ -273,7 +277,7 @@ export class Notifier {
     const token = this.options.leader?.currentToken();
     const refused = (reason: string) => {
       this.state = JSON.parse(before) as NotifierState;
-      this.loaded = false;
+      this.loadedFor = undefined;
       this.logger.error({ reason }, `not notifying: ${reason}`);
       return false;
     };
