@@ -20,10 +20,14 @@ import { Journal, RunBusyError, RunStateError, type NewRun } from '../src/runboo
 import { StepProcesses } from '../src/runbook/processes.js';
 import { ChangeStore } from '../src/context/changes.js';
 import { DrillStore } from '../src/drills/store.js';
+import { parseConfig } from '../src/config/index.js';
+import { Notifier, NotificationStateStore } from '../src/notifications/index.js';
+import { pagerDutyEventsServer } from './helpers/pagerduty-events.js';
+import { outageDecision as decision } from './helpers/decisions.js';
 
 /**
  * One contract, both stores: every module that keeps durable state (lease, decision state,
- * runbook journal, step processes, history, recorded changes, drills) behaves the same on
+ * notification state, runbook journal, step processes, history, recorded changes, drills) behaves the same on
  * the embedded SQLite file and on the PostgreSQL this machine runs.
  */
 
@@ -330,6 +334,71 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await drills.lastSuccess(), { at: 1010, rto_s: 42 });
       assert.equal((await drills.list()).length, 1);
     } finally {
+      await close();
+    }
+  });
+}
+
+for (const backend of BACKENDS) {
+  test(`${backend.name}: the next leader resolves the PagerDuty incident and approval its predecessor opened, with the same dedup keys, and pages nothing twice`, async () => {
+    const { db, reopen, close } = await backend.open();
+    const second = await reopen();
+    const pd = await pagerDutyEventsServer();
+    try {
+      const settings = parseConfig(
+        {
+          notifications: {
+            channels: [{ channel: 'pagerduty', routing_key: '${PD_KEY}', url: pd.url }],
+            repeat_after: '30m',
+          },
+        },
+        'test.yaml',
+        { PD_KEY: 'R0UT1NGKEY0123456789ABCDEFGHIJKL' },
+      ).raw.notifications!;
+      let now = 1_800_000_000;
+      const clock = () => now;
+      const a = await leaseStoreOn(db).acquire('host:1:a', 0.3);
+      const first = new Notifier({
+        settings,
+        clock,
+        state: new NotificationStateStore(db),
+        leader: { currentToken: () => a.lease.token },
+      });
+      first.onDecision(decision('dr_failover', now));
+      first.onRunEvent({ type: 'approval', runId: 'run-7', gate: 'stage promote', status: 'waiting' });
+      await first.flush();
+      const incident = `cloudphoenix-incident-${now}`;
+      const approval = 'cloudphoenix-approval-run-7-stage-promote';
+      assert.deepEqual([...pd.alerts.keys()].sort(), [approval, incident]);
+
+      // The leader stops renewing (killed, paused); a controller with its own connection takes over.
+      const b = await takeWhenExpired(leaseStoreOn(second), 'host:2:b', 30);
+      const next = new Notifier({
+        settings,
+        clock,
+        state: new NotificationStateStore(second),
+        leader: { currentToken: () => b.token },
+      });
+      await next.restore();
+      now += 60;
+      // The same incident, still inside repeat_after: the new leader does not page again.
+      next.onDecision(decision('dr_failover', now));
+      // The ex-leader wakes and tries to page: the store refuses its write, so nothing is sent.
+      first.onDecision(decision('escalate', now));
+      await Promise.all([next.flush(), first.flush()]);
+      assert.deepEqual(pd.alerts.get(incident)?.events, ['trigger'], 'paged once for the incident');
+
+      next.onRunEvent({ type: 'run', runId: 'run-7', runbook: 'dr_failover', status: 'succeeded' });
+      now += 60;
+      next.onDecision(decision('none', now));
+      await next.flush();
+      assert.deepEqual(pd.alerts.get(incident)?.events, ['trigger', 'resolve'], 'resolved with the same key');
+      assert.deepEqual(pd.alerts.get(approval)?.events, ['trigger', 'resolve']);
+      assert.deepEqual(pd.rejected, [], 'every event passed the Events v2 rules');
+      assert.deepEqual((await new NotificationStateStore(second).load())?.state, { approvals: {} });
+    } finally {
+      await pd.close();
+      await second.close();
       await close();
     }
   });

@@ -5,3 +5,4 @@ export {
   type NotifierOptions,
   type NotificationsSection,
 } from './notifier.js';
+export { NotificationStateStore, NOTIFICATION_MIGRATIONS, type NotifierState } from './state.js';

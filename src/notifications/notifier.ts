@@ -4,6 +4,8 @@ import type { RawConfig } from '../config/index.js';
 import type { Action, Decision } from '../core/index.js';
 import { redactText, silentLogger, type Logger } from '../log/index.js';
 import { readinessFailures, type ReadinessReport, type RunEvent } from '../runbook/index.js';
+import { FencedError, type DecisionStateStore } from '../store/index.js';
+import type { NotifierState } from './state.js';
 
 type Severity = 'critical' | 'error' | 'warning' | 'info';
 export type NotificationsSection = NonNullable<RawConfig['notifications']>;
@@ -65,6 +67,10 @@ export interface NotifierOptions {
   logger?: Logger;
   /** Unix seconds; tests pass their own. */
   clock?: () => number;
+  /** Where what was sent is kept (the controller's store), so a restart or a takeover sends nothing twice. */
+  state?: DecisionStateStore<NotifierState>;
+  /** The controller lease: only its leader sends, and its state writes carry the fencing token. */
+  leader?: { currentToken(): number | undefined };
 }
 
 /**
@@ -73,6 +79,12 @@ export interface NotifierOptions {
  * Deliveries run beside the cycle and never hold it up; a channel that fails is logged.
  * A repeated decision is sent again only after `repeat_after`, so a held-back failover
  * escalating every cycle is one message, not one per interval.
+ *
+ * With a `state` store, what was sent (the open incident and its key, the last send of
+ * each decision, the approval alerts open) is saved before it is sent, fenced by the
+ * leader's token: a restarted controller or the follower that takes over sends nothing
+ * twice and resolves, with the same dedup key, what its predecessor opened; an ex-leader
+ * whose write the store refuses sends nothing.
  */
 export class Notifier {
   private readonly logger: Logger;
@@ -81,10 +93,15 @@ export class Notifier {
   private readonly repeatAfterS: number;
   private readonly timeoutMs: number;
   private readonly pending = new Set<Promise<Delivery[]>>();
-  /** The incident in progress: its first decision's time keys PagerDuty, its last send limits repeats. */
-  private incident?: { since: number; sent: Map<Action, number>; notified: boolean };
-  /** Approval gates waiting, by run: their alerts resolve when approved or when the run ends. */
-  private readonly approvals = new Map<string, Set<string>>();
+  private state: NotifierState = { approvals: {} };
+  /**
+   * The fencing token under which `state` was loaded from the store (null without a lease);
+   * undefined when it must be loaded again. A process elected again reloads what the
+   * leaders between its terms sent.
+   */
+  private loadedFor?: number | null;
+  /** Decisions and run events are handled one at a time, in order. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: NotifierOptions) {
     const s = options.settings;
@@ -97,85 +114,112 @@ export class Notifier {
 
   /** The controller's decision sink calls this for every decision; it returns at once. */
   onDecision(decision: Decision): void {
-    if (decision.action === 'none') {
-      this.resolveIncident(decision);
-      return;
-    }
-    const action = decision.action;
-    const now = this.clock();
-    this.incident ??= { since: decision.at, sent: new Map(), notified: false };
-    const last = this.incident.sent.get(action);
-    if (last !== undefined && now - last < this.repeatAfterS) return;
-    this.incident.sent.set(action, now);
-    if (!this.decisions.has(action)) return;
-    this.incident.notified = true;
-    const held = decision.blocked_by.length ? ` Held back by: ${decision.blocked_by.join('; ')}.` : '';
-    this.dispatch({
-      kind: 'decision',
-      subject: action,
-      source: 'controller',
-      key: dedupKeys.incident(this.incident.since),
-      severity: SEVERITY[action],
-      text:
-        `CloudPhoenix decision: ${action.replaceAll('_', ' ')} (score ${decision.score}, level ${decision.level}, ` +
-        `${decision.category}, ${decision.confidence} confidence). ${decision.reason}${held}`,
-    });
+    this.enqueue(() =>
+      decision.action === 'none' ? this.resolveIncident(decision) : this.decided(decision),
+    );
   }
 
-  /** The condition cleared: the incident this notifier opened is resolved, once. */
-  private resolveIncident(decision: Decision): void {
-    const incident = this.incident;
-    this.incident = undefined;
-    if (!incident?.notified) return;
-    this.dispatch({
-      kind: 'decision',
-      subject: 'none',
-      source: 'controller',
-      key: dedupKeys.incident(incident.since),
-      severity: 'info',
-      resolve: true,
-      text: `CloudPhoenix: the condition cleared (score ${decision.score}, level ${decision.level}). ${decision.reason}`,
-    });
+  private decided(decision: Decision): Notification[] {
+    const action = decision.action as Exclude<Action, 'none'>;
+    const now = this.clock();
+    const incident = (this.state.incident ??= { since: decision.at, sent: {}, notified: false });
+    const last = incident.sent[action];
+    if (last !== undefined && now - last < this.repeatAfterS) return [];
+    incident.sent[action] = now;
+    if (!this.decisions.has(action)) return [];
+    incident.notified = true;
+    const held = decision.blocked_by.length ? ` Held back by: ${decision.blocked_by.join('; ')}.` : '';
+    return [
+      {
+        kind: 'decision',
+        subject: action,
+        source: 'controller',
+        key: dedupKeys.incident(incident.since),
+        severity: SEVERITY[action],
+        text:
+          `CloudPhoenix decision: ${action.replaceAll('_', ' ')} (score ${decision.score}, level ${decision.level}, ` +
+          `${decision.category}, ${decision.confidence} confidence). ${decision.reason}${held}`,
+      },
+    ];
+  }
+
+  /**
+   * The condition cleared: the incident opened (by this notifier or its predecessor) is
+   * resolved, once. A `none` held back (the cooldown after a failover: the outage goes on,
+   * a second failover is not decided) clears nothing.
+   */
+  private resolveIncident(decision: Decision): Notification[] {
+    if (decision.blocked_by.length) return [];
+    const incident = this.state.incident;
+    delete this.state.incident;
+    if (!incident?.notified) return [];
+    return [
+      {
+        kind: 'decision',
+        subject: 'none',
+        source: 'controller',
+        key: dedupKeys.incident(incident.since),
+        severity: 'info',
+        resolve: true,
+        text: `CloudPhoenix: the condition cleared (score ${decision.score}, level ${decision.level}). ${decision.reason}`,
+      },
+    ];
   }
 
   /** Runbook results and approval waits, from the engine's events. */
   onRunEvent(event: RunEvent): void {
     if (this.options.settings.runbooks === false) return;
-    if (event.type === 'run' && RUN_RESULT[event.status]) {
-      const result = RUN_RESULT[event.status]!;
-      this.dispatch({
-        kind: 'runbook',
-        subject: event.status,
-        source: event.runbook,
-        key: dedupKeys.run(event.runId),
-        severity: result.severity,
-        resolve: result.resolve,
-        text: `CloudPhoenix runbook ${event.runbook} run ${event.runId} ${event.status}${event.error ? `: ${event.error}` : ''}`,
-      });
-      // A run that ended waits for no approval any more.
-      for (const gate of this.approvals.get(event.runId) ?? [])
-        this.resolveApproval(event.runId, gate, event.status);
-      this.approvals.delete(event.runId);
-    } else if (event.type === 'approval' && event.status === 'waiting') {
-      const gates = this.approvals.get(event.runId) ?? new Set<string>();
-      gates.add(event.gate);
-      this.approvals.set(event.runId, gates);
-      this.dispatch({
-        kind: 'runbook',
-        subject: 'waiting_approval',
-        source: 'runbook',
-        key: dedupKeys.approval(event.runId, event.gate),
-        severity: 'critical',
-        text: `CloudPhoenix run ${event.runId} waits for approval at ${event.gate}: phoenix approve ${event.runId} (or abort)`,
-      });
-    } else if (event.type === 'approval' && event.status === 'approved') {
-      this.approvals.get(event.runId)?.delete(event.gate);
-      this.resolveApproval(event.runId, event.gate, `approved${event.by ? ` by ${event.by}` : ''}`);
-    }
+    this.enqueue(() => this.runEvent(event));
   }
 
-  private resolveApproval(runId: string, gate: string, outcome: string): void {
-    this.dispatch({
+  private runEvent(event: RunEvent): Notification[] {
+    const approvals = this.state.approvals;
+    if (event.type === 'run' && RUN_RESULT[event.status]) {
+      const result = RUN_RESULT[event.status]!;
+      const notes: Notification[] = [
+        {
+          kind: 'runbook',
+          subject: event.status,
+          source: event.runbook,
+          key: dedupKeys.run(event.runId),
+          severity: result.severity,
+          resolve: result.resolve,
+          text: `CloudPhoenix runbook ${event.runbook} run ${event.runId} ${event.status}${event.error ? `: ${event.error}` : ''}`,
+        },
+      ];
+      // A run that ended waits for no approval any more.
+      for (const gate of approvals[event.runId] ?? [])
+        notes.push(this.approvalDone(event.runId, gate, event.status));
+      delete approvals[event.runId];
+      return notes;
+    }
+    if (event.type === 'approval' && event.status === 'waiting') {
+      const gates = approvals[event.runId] ?? [];
+      // Already announced (by this process, or by the leader before it that ran this run).
+      if (gates.includes(event.gate)) return [];
+      approvals[event.runId] = [...gates, event.gate];
+      return [
+        {
+          kind: 'runbook',
+          subject: 'waiting_approval',
+          source: 'runbook',
+          key: dedupKeys.approval(event.runId, event.gate),
+          severity: 'critical',
+          text: `CloudPhoenix run ${event.runId} waits for approval at ${event.gate}: phoenix approve ${event.runId} (or abort)`,
+        },
+      ];
+    }
+    if (event.type === 'approval' && event.status === 'approved') {
+      const gates = (approvals[event.runId] ?? []).filter((g) => g !== event.gate);
+      if (gates.length) approvals[event.runId] = gates;
+      else delete approvals[event.runId];
+      return [this.approvalDone(event.runId, event.gate, `approved${event.by ? ` by ${event.by}` : ''}`)];
+    }
+    return [];
+  }
+
+  private approvalDone(runId: string, gate: string, outcome: string): Notification {
+    return {
       kind: 'runbook',
       subject: 'approval_done',
       source: 'runbook',
@@ -184,7 +228,70 @@ export class Notifier {
       resolve: true,
       incidentOnly: true,
       text: `CloudPhoenix run ${runId} no longer waits at ${gate}: ${outcome}`,
-    });
+    };
+  }
+
+  /** Loads what was sent from the store (on start, and when this process takes over). */
+  restore(): Promise<void> {
+    const restored = this.queue.then(() => this.load());
+    this.queue = restored.catch(() => undefined);
+    return restored;
+  }
+
+  private async load(): Promise<void> {
+    if (!this.options.state) return;
+    const stored = await this.options.state.load();
+    this.state = stored?.state ?? { approvals: {} };
+    this.loadedFor = this.options.leader?.currentToken() ?? null;
+  }
+
+  /**
+   * Applies one change to the state, in turn: a follower changes nothing and sends nothing;
+   * the leader saves the new state (fenced) and then sends what the change produced.
+   */
+  private enqueue(change: () => Notification[]): void {
+    this.queue = this.queue
+      .then(async () => {
+        if (!this.acting()) return;
+        if (this.loadedFor !== (this.options.leader?.currentToken() ?? null))
+          await this.load().catch((error: unknown) =>
+            this.logger.warn(
+              { err: error },
+              'could not load the notification state; using what this process knows',
+            ),
+          );
+        const before = JSON.stringify(this.state);
+        const notes = change();
+        if (JSON.stringify(this.state) !== before && !(await this.save(before))) return;
+        for (const note of notes) this.dispatch(note);
+      })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'a notification could not be prepared'));
+  }
+
+  private acting(): boolean {
+    return !this.options.leader || this.options.leader.currentToken() !== undefined;
+  }
+
+  /** Saves the state; false (and the state as it was) when this process may not send. */
+  private async save(before: string): Promise<boolean> {
+    const token = this.options.leader?.currentToken();
+    const refused = (reason: string) => {
+      this.state = JSON.parse(before) as NotifierState;
+      this.loadedFor = undefined;
+      this.logger.error({ reason }, `not notifying: ${reason}`);
+      return false;
+    };
+    if (this.options.leader && token === undefined) return refused('this controller no longer leads');
+    if (!this.options.state) return true;
+    try {
+      await this.options.state.save(this.state, this.clock(), token);
+      return true;
+    } catch (error) {
+      if (error instanceof FencedError) return refused(error.message);
+      // On-call must hear of the incident even when the store fails; a restart may repeat it.
+      this.logger.error({ err: error }, 'could not save the notification state; notifying anyway');
+      return true;
+    }
   }
 
   /** The readiness monitor's change events: not ready opens an alert, ready again resolves it. */
@@ -205,9 +312,13 @@ export class Notifier {
     });
   }
 
-  /** Waits for deliveries in flight (shutdown, tests). */
+  /** Waits for the changes queued and the deliveries in flight (shutdown, tests). */
   async flush(): Promise<void> {
-    while (this.pending.size) await Promise.allSettled([...this.pending]);
+    for (;;) {
+      await this.queue;
+      if (!this.pending.size) return;
+      await Promise.allSettled([...this.pending]);
+    }
   }
 
   private dispatch(note: Notification): void {

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../config/index.js';
-import type { Decision } from '../core/index.js';
 import { pagerDutyEventsServer } from '../../test/helpers/pagerduty-events.js';
-import { Notifier } from './index.js';
+import { outageDecision as decision } from '../../test/helpers/decisions.js';
+import { Notifier, type NotifierOptions } from './index.js';
 
 let pd: Awaited<ReturnType<typeof pagerDutyEventsServer>>;
 before(async () => {
@@ -11,26 +11,15 @@ before(async () => {
 });
 after(() => pd.close());
 
-function notifier(): Notifier {
+function notifier(options: Partial<NotifierOptions> = {}): Notifier {
   const config = parseConfig(
     { notifications: { channels: [{ channel: 'pagerduty', routing_key: '${PD_KEY}', url: pd.url }] } },
     'test.yaml',
     { PD_KEY: 'R0UT1NGKEY0123456789ABCDEFGHIJKL' },
   );
   let now = 1_000;
-  return new Notifier({ settings: config.raw.notifications!, clock: () => (now += 10) });
+  return new Notifier({ settings: config.raw.notifications!, clock: () => (now += 10), ...options });
 }
-
-const decision = (action: Decision['action'], at: number): Decision => ({
-  at,
-  action,
-  score: action === 'none' ? 1 : 12,
-  level: action === 'none' ? 'none' : 'dr_failover',
-  category: action === 'none' ? 'unknown' : 'aws_infrastructure',
-  confidence: 'high',
-  reason: action === 'none' ? 'signals back to normal' : 'us-east-1 is failing',
-  blocked_by: action === 'escalate' ? ['approval required'] : [],
-});
 
 test('PagerDuty: incident, approval and run each open their own alert, and each is resolved when it clears', async () => {
   pd.alerts.clear();
@@ -87,4 +76,25 @@ test('PagerDuty: a failed run is a critical alert of its own; an aborted run wai
   assert.equal(pd.alerts.get('cloudphoenix-run-run-9')?.severity, 'critical');
   assert.match(pd.alerts.get('cloudphoenix-run-run-9')!.summary, /failed: verify: HTTP 503/);
   assert.deepEqual(pd.rejected, []);
+});
+
+test('PagerDuty: only the leader pages; a follower sends nothing, once elected it pages, and the cooldown after a failover resolves nothing', async () => {
+  pd.alerts.clear();
+  const held: { token?: number } = {};
+  const n = notifier({ leader: { currentToken: () => held.token } });
+  n.onDecision(decision('dr_failover', 7_000));
+  n.onRunEvent({ type: 'approval', runId: 'run-10', gate: 'stage dns', status: 'waiting' });
+  await n.flush();
+  assert.equal(pd.alerts.size, 0, 'the follower paged');
+  held.token = 4;
+  n.onDecision(decision('dr_failover', 7_100));
+  await n.flush();
+  assert.deepEqual([...pd.alerts.keys()], ['cloudphoenix-incident-7100']);
+  // The cycles after the failover decide none, held back by the cooldown: the outage goes on.
+  n.onDecision({ ...decision('none', 7_130), level: 'dr_failover', blocked_by: ['cooldown'] });
+  await n.flush();
+  assert.equal(pd.alerts.get('cloudphoenix-incident-7100')?.status, 'triggered', 'the cooldown cleared it');
+  n.onDecision(decision('none', 7_160));
+  await n.flush();
+  assert.equal(pd.alerts.get('cloudphoenix-incident-7100')?.status, 'resolved');
 });

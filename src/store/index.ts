@@ -21,6 +21,7 @@ export {
   SqliteLeaseStore,
   PostgresLeaseStore,
   SqlDecisionStateStore,
+  FencedStateTable,
   leaseStoreOn,
   LEASE_MIGRATIONS,
   LEASE_NAME,

@@ -194,35 +194,60 @@ export function leaseStoreOn(db: SqlDb, clock?: () => number): SqliteLeaseStore 
   return db.dialect === 'sqlite' ? new SqliteLeaseStore(db, clock) : new PostgresLeaseStore(db);
 }
 
-/** The decision core's memory, beside the lease that fences its writes; the same SQL in both dialects. */
-export class SqlDecisionStateStore<T> implements DecisionStateStore<T> {
+/**
+ * A JSON state kept under a name in `table` (name, state_json, at, token), written fenced:
+ * with a token, the save and the check that the token is the live lease's are one
+ * transaction, so a controller that no longer leads cannot overwrite its successor's state.
+ * The same SQL in both dialects.
+ */
+export class FencedStateTable<T> implements DecisionStateStore<T> {
   readonly db: SqlDb;
   private readonly lease: SqliteLeaseStore | PostgresLeaseStore;
   constructor(
     db: SqlDb | SqliteDatabase,
+    private readonly table: string,
+    readonly name: string,
     clock?: () => number,
-    readonly name = LEASE_NAME,
+    /** The table's migrations, applied before its first read or write. */
+    private readonly ready: Promise<void> = Promise.resolve(),
   ) {
     this.db = sqlDb(db);
     this.lease = leaseStoreOn(this.db, clock);
+    // Failing migrations are reported by the first load or save, not as an unhandled rejection.
+    ready.catch(() => undefined);
   }
 
   async load(): Promise<StoredState<T> | undefined> {
+    await this.ready;
     const row = await this.db.get<{ state_json: string; at: number; token: number | null }>(
-      'SELECT state_json, at, token FROM decision_state WHERE name = ?',
+      `SELECT state_json, at, token FROM ${this.table} WHERE name = ?`,
       [this.name],
     );
-    return row ? { state: JSON.parse(row.state_json) as T, at: row.at, token: row.token } : undefined;
+    return row
+      ? {
+          state: JSON.parse(row.state_json) as T,
+          at: row.at,
+          token: row.token === null ? null : Number(row.token),
+        }
+      : undefined;
   }
 
-  save(state: T, at: number, token?: number): Promise<void> {
-    return this.db.transaction(async () => {
+  async save(state: T, at: number, token?: number): Promise<void> {
+    await this.ready;
+    await this.db.transaction(async () => {
       if (token !== undefined) await this.lease.assertToken(token);
       await this.db.run(
-        `INSERT INTO decision_state (name, state_json, at, token) VALUES (?, ?, ?, ?)
+        `INSERT INTO ${this.table} (name, state_json, at, token) VALUES (?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET state_json = excluded.state_json, at = excluded.at, token = excluded.token`,
         [this.name, JSON.stringify(state), at, token ?? null],
       );
     });
+  }
+}
+
+/** The decision core's memory, beside the lease that fences its writes. */
+export class SqlDecisionStateStore<T> extends FencedStateTable<T> {
+  constructor(db: SqlDb | SqliteDatabase, clock?: () => number, name = LEASE_NAME) {
+    super(db, 'decision_state', name, clock);
   }
 }

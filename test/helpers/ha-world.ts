@@ -4,11 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/lab/index.js';
 import { killAll, query, startCli, waitFor, type CliProcess } from './ha.js';
 import { httpServer } from './servers.js';
+import { pagerDutyEventsServer } from './pagerduty-events.js';
 
 /**
  * Several real `phoenix run` processes on one store (a SQLite file, or a scratch schema
@@ -51,6 +53,7 @@ function postgresReader(schema: string): StoreReader {
 
 export interface World {
   kind: StoreKind;
+  app: App;
   dir: string;
   config: string;
   store: StoreReader;
@@ -65,6 +68,8 @@ export interface World {
 export interface App {
   url: string;
   healthy: boolean;
+  /** The PagerDuty Events v2 stand-in the controllers page, when the scenarios started one. */
+  pagerduty?: Awaited<ReturnType<typeof pagerDutyEventsServer>>;
 }
 
 function runbookStep(log: string, name: string, slowFirst: boolean) {
@@ -115,6 +120,13 @@ export function world(
         tokens: [{ name: 'alertmanager', token: OPERATE_TOKEN, role: 'operate' }],
         rate_limit: { max: 100000, window: '1m' },
       },
+      ...(app.pagerduty && {
+        notifications: {
+          channels: [
+            { channel: 'pagerduty', routing_key: 'R0UT1NGKEY0123456789ABCDEFGHIJKL', url: app.pagerduty.url },
+          ],
+        },
+      }),
       probes: {
         timeout: '1s',
         signals: {
@@ -143,6 +155,7 @@ export function world(
   const reader = kind === 'sqlite' ? sqliteReader(store.path) : postgresReader(schema);
   return {
     kind,
+    app,
     dir,
     config,
     store: reader,
@@ -206,6 +219,9 @@ export async function leaderKilledMidRunbook(w: World): Promise<void> {
   );
   const before = (await lease(w))!;
   assert.equal(before.pid, leader.child.pid);
+  const pd = w.app.pagerduty;
+  const incidents = () => [...(pd?.alerts ?? [])].filter(([key]) => key.startsWith('cloudphoenix-incident-'));
+  if (pd) await waitFor('the leader to page on-call', () => incidents().length > 0);
   process.kill(leader.child.pid!, 'SIGKILL');
   const killedAt = performance.now();
   await waitFor('a follower to take the lease', async () => ((await lease(w))?.token ?? 0) > before.token);
@@ -226,6 +242,84 @@ export async function leaderKilledMidRunbook(w: World): Promise<void> {
   assert.equal(Number(all[0].fencing_token), now.token);
   assertEachStepOnce(w);
   assert.equal(w.lines().filter((l) => l.startsWith('start promote')).length, 2, 'promote re-run once');
+  if (pd) await incidentResolvedByNextLeader(w, pd, incidents);
+}
+
+/**
+ * On-call was paged once by the killed leader; the new leader (its notification state
+ * restored from the store) pages nobody again and, when the primary heals, resolves that
+ * same incident with the same dedup key.
+ */
+async function incidentResolvedByNextLeader(
+  w: World,
+  pd: NonNullable<App['pagerduty']>,
+  incidents: () => Array<[string, { status: string; events: string[] }]>,
+): Promise<void> {
+  assert.equal(incidents().length, 1, JSON.stringify(incidents()));
+  const [key, alert] = incidents()[0];
+  assert.deepEqual(alert.events, ['trigger'], 'paged once, and not resolved while the outage goes on');
+  w.app.healthy = true;
+  await waitFor(
+    () => `the new leader to resolve ${key} (${JSON.stringify(incidents())})`,
+    () => pd.alerts.get(key)?.status === 'resolved',
+  );
+  assert.deepEqual(pd.alerts.get(key)?.events, ['trigger', 'resolve']);
+  assert.equal(incidents().length, 1, 'no other incident opened');
+  assert.deepEqual(pd.rejected, []);
+}
+
+/**
+ * Whether another process can take the SQLite file's write lock within about two seconds.
+ * A process frozen (SIGSTOP, a VM pause) while it holds that lock, inside a write
+ * transaction or its fsync, keeps it until it wakes or dies: SQLite cannot break another
+ * process's lock, so no other controller can write, nor take the lease, meanwhile. The
+ * frozen process's lock cannot change, so one success proves it holds none; the live
+ * follower's writes are short, so a lock busy for two seconds is the frozen one's.
+ */
+async function sqliteWriteLockFree(path: string): Promise<boolean> {
+  const db = new Database(path, { fileMustExist: true, timeout: 250 });
+  try {
+    for (let tries = 0; tries < 8; tries++) {
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    return false;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * SIGSTOPs the leader. On SQLite, at a moment it holds no write lock: frozen inside a
+ * write it would block every writer until it wakes (see sqliteWriteLockFree), which is
+ * why several controllers that must survive a frozen leader need PostgreSQL, whose server
+ * ends a transaction left idle (idle_in_transaction_session_timeout) and so its row locks.
+ * Returns how many pauses landed inside a write.
+ */
+async function pauseOutsideWrites(w: World, pid: number): Promise<number> {
+  for (let insideWrite = 0; ; insideWrite++) {
+    process.kill(pid, 'SIGSTOP');
+    if (w.kind !== 'sqlite' || (await sqliteWriteLockFree(join(w.dir, 'phoenix.db')))) return insideWrite;
+    assert.ok(insideWrite < 10, 'the leader was paused inside a SQLite write ten times in a row');
+    process.kill(pid, 'SIGCONT');
+    await waitFor('the woken leader to end its write', () => sqliteWriteLockFree(join(w.dir, 'phoenix.db')));
+  }
+}
+
+/** What a controller's /metrics and /api/status say about who leads. */
+async function leadership(port: number) {
+  const headers = { authorization: `Bearer ${OPERATE_TOKEN}` };
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers })).text();
+  const status = (await (await fetch(`http://127.0.0.1:${port}/api/status`, { headers })).json()) as {
+    leader: { role: string; self: string; leader?: string; token?: number } | null;
+  };
+  return { metrics, status: status.leader };
 }
 
 /** The leader SIGSTOPped past its lease, then SIGCONT: it acts on nothing and the store refused its writes. */
@@ -238,7 +332,8 @@ export async function leaderPausedPastLease(w: World): Promise<void> {
   const follower = w.start(true);
   await waitFor('the follower to start', () => /standby: another controller leads/.test(follower.output()));
   const before = (await lease(w))!;
-  process.kill(paused.child.pid!, 'SIGSTOP');
+  const insideWrite = await pauseOutsideWrites(w, paused.child.pid!);
+  if (insideWrite) console.log(`# the leader was first paused inside a SQLite write ${insideWrite} time(s)`);
   await waitFor(
     'the follower to take the expired lease',
     async () => (await lease(w))?.pid === follower.child.pid,
@@ -335,6 +430,40 @@ export async function duplicateWebhooks(app: App, w: World): Promise<void> {
   );
   assert.equal((await runs(w)).length, 1, JSON.stringify(await runs(w)));
   assertEachStepOnce(w);
+  await whoLeads(w, controllers, ports);
+}
+
+/**
+ * Every controller names the same leader: the leader's /api/status says it leads, each
+ * follower's names it (what the dashboard's badge shows), and each follower's /metrics
+ * carries phoenix_leader 0, phoenix_leader_info{holder,self="false"} and the fencing token.
+ */
+async function whoLeads(w: World, controllers: CliProcess[], ports: number[]): Promise<void> {
+  const current = (await lease(w))!;
+  const views = await Promise.all(ports.map(leadership));
+  const leaderAt = controllers.findIndex((c) => c.child.pid === current.pid);
+  assert.ok(leaderAt >= 0, 'one of the three leads');
+  const holder = views[leaderAt].status!.self;
+  assert.equal(holder, current.holder);
+  assert.equal(views[leaderAt].status!.role, 'leader');
+  assert.equal(views[leaderAt].status!.token, current.token);
+  assert.match(views[leaderAt].metrics, /^phoenix_leader 1$/m);
+  assert.ok(views[leaderAt].metrics.includes(`phoenix_leader_info{holder="${holder}",self="true"} 1`));
+  for (const [i, view] of views.entries()) {
+    if (i === leaderAt) continue;
+    assert.equal(view.status?.role, 'follower');
+    assert.equal(view.status?.leader, holder, 'the follower names the leader');
+    assert.notEqual(view.status?.self, holder);
+    assert.match(view.metrics, /^phoenix_leader 0$/m);
+    assert.ok(
+      view.metrics.includes(`phoenix_leader_info{holder="${holder}",self="false"} 1`),
+      view.metrics
+        .split('\n')
+        .filter((l) => l.startsWith('phoenix_leader'))
+        .join('\n'),
+    );
+    assert.match(view.metrics, new RegExp(`^phoenix_fencing_token ${current.token}$`, 'm'));
+  }
 }
 
 /**
@@ -346,16 +475,21 @@ export function haScenarios(kind: StoreKind): App {
   let server: Awaited<ReturnType<typeof httpServer>>;
   const app: App = { url: '', healthy: false };
   before(async () => {
+    app.pagerduty = await pagerDutyEventsServer();
     server = await httpServer((_req, res) => {
       res.statusCode = app.healthy ? 200 : 503;
       res.end(app.healthy ? 'ok' : 'down');
     });
     app.url = server.url;
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await app.pagerduty?.close();
+  });
   const scenario = (title: string, run: (w: World) => Promise<void>, options = {}, healthy = false) =>
     test(`${kind}: ${title}`, async () => {
       app.healthy = healthy;
+      app.pagerduty?.alerts.clear();
       const w = world(app, kind, options);
       try {
         await run(w);

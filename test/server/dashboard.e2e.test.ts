@@ -66,6 +66,8 @@ test(
         runs: world.runs,
         readiness,
         now: loop.now,
+        // A follower: the header's badge names the controller that leads.
+        leader: () => ({ role: 'follower', self: 'dr-host:41:b7', leader: 'aws-host:7:a1', token: 3 }),
       },
       listen: { host: '127.0.0.1', port: 0 },
       processMetrics: false,
@@ -100,6 +102,7 @@ test(
       await page.waitForFunction(() => document.querySelector('#score')?.textContent === '14');
       assert.equal(await page.textContent('#level'), 'dr failover');
       assert.match((await page.textContent('#whoami'))!, /oncall \(operate\)/);
+      assert.equal(await page.textContent('#leader:not([hidden])'), 'follower · leader: aws-host:7:a1');
       assert.equal(await page.textContent('#dr-ready'), 'ready');
       assert.match((await page.textContent('#runbook-ready'))!, /^Runbooks: NOT ready · checked \d+ s ago$/);
       assert.match(

@@ -25,7 +25,7 @@ import {
   type RunEvent,
 } from '../../runbook/index.js';
 import { createLogger, LOG_LEVELS, prettyFromFormat, type Logger, type LogLevel } from '../../log/index.js';
-import { Notifier } from '../../notifications/index.js';
+import { Notifier, NotificationStateStore } from '../../notifications/index.js';
 import { DrillScheduler, DrillStore } from '../../drills/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
@@ -70,11 +70,17 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 async function takeLeadership(
   built: BuiltController,
   runbooks: RunbookDecisionSink | undefined,
-  options: { standby: boolean; logger: Logger },
+  options: { standby: boolean; logger: Logger; notifier?: Notifier },
 ): Promise<void> {
   const leader = built.leader!;
   const elected = async (token: number) => {
     await built.controller.restoreState();
+    // What the previous leader told on-call: not sent again, and resolved with its keys.
+    await options.notifier
+      ?.restore()
+      .catch((error: unknown) =>
+        options.logger.warn({ err: error }, 'could not restore the notification state'),
+      );
     if (!runbooks) return;
     // A failover interrupted by a crash, a restart or a paused ex-leader continues where it stopped.
     for (const handle of await resumeInterruptedRuns({ ...runbooks.options }, runbooks.engine)) {
@@ -116,13 +122,13 @@ export function registerRun(program: Command): void {
  * once the engine exists (`runbooks.current`), the runbook that decision starts.
  */
 function decisionSink(
-  notifier: Notifier | undefined,
+  notifier: { current?: Notifier },
   runbooks: { current?: RunbookDecisionSink },
   logger: Logger,
 ): DecisionSink {
   return {
     async onDecision(decision) {
-      notifier?.onDecision(decision);
+      notifier.current?.onDecision(decision);
       if (!runbooks.current) return undefined;
       const outcome = await runbooks.current.onDecision(decision);
       if (outcome.kind !== 'ignored') {
@@ -161,13 +167,11 @@ async function runController(options: RunOptions): Promise<void> {
     throw new UserError(
       `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
     );
-  // Decisions, runbook results and readiness changes reach on-call (Slack, PagerDuty, a webhook).
-  const notifier = config.raw.notifications
-    ? new Notifier({ settings: config.raw.notifications, logger: logger.child({ component: 'notify' }) })
-    : undefined;
-  // Decisions to act start the configured runbook; the engine shares the history's store.
+  // Decisions to act start the configured runbook, and reach on-call; both share the history's store.
   const runbooks: { current?: RunbookDecisionSink } = {};
-  const sink = config.raw.runbooks || notifier ? decisionSink(notifier, runbooks, logger) : undefined;
+  const notify: { current?: Notifier } = {};
+  const sink =
+    config.raw.runbooks || config.raw.notifications ? decisionSink(notify, runbooks, logger) : undefined;
   let built: BuiltController;
   try {
     built = await buildController(config, {
@@ -179,6 +183,17 @@ async function runController(options: RunOptions): Promise<void> {
   } catch (error) {
     throw new UserError((error as Error).message);
   }
+  // Decisions, runbook results and readiness changes reach on-call (Slack, PagerDuty, a webhook);
+  // what was sent is kept in the store, so a restart or a takeover sends nothing twice.
+  const notifier = config.raw.notifications
+    ? new Notifier({
+        settings: config.raw.notifications,
+        logger: logger.child({ component: 'notify' }),
+        state: built.history ? new NotificationStateStore(built.history.db) : undefined,
+        leader: built.leader,
+      })
+    : undefined;
+  notify.current = notifier;
   if (config.raw.runbooks && built.history) {
     const onEvent = (event: RunEvent) => {
       logger.info(event, `runbook ${event.type}`);
@@ -191,7 +206,7 @@ async function runController(options: RunOptions): Promise<void> {
       fence: built.fence,
     });
   }
-  await takeLeadership(built, runbooks.current, { standby: Boolean(options.standby), logger });
+  await takeLeadership(built, runbooks.current, { standby: Boolean(options.standby), logger, notifier });
   await serveUntilSignal(built, runbooks.current, notifier, { config, logger, file: options.config });
 }
 
