@@ -88,12 +88,17 @@ const fenceDatabase = (name: string, port: number): Step => ({
   params: { database: { connection: url(port), app_roles: [APP_ROLE] } },
 });
 
+/** The ports of the lab's two databases: the primary site's and the DR site's. */
+const databasePorts = (state: LabState) => ({
+  primary: state.postgres!.primary!.port,
+  dr: state.postgres!.standby!.port,
+});
+
 const WAY_BACK_DEFAULTS = { timeout: '60s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } };
 
 /** After a failover: fence the returning primary, copy objects back, subscribe it to DR. */
 function reprotectRunbook(state: LabState) {
-  const pg = state.postgres!;
-  const [primary, dr] = [pg.primary!.port, pg.standby!.port];
+  const { primary, dr } = databasePorts(state);
   return {
     description: 'after a failover: DR publishes, the rebuilt primary subscribes, objects flow back',
     defaults: WAY_BACK_DEFAULTS,
@@ -117,8 +122,7 @@ function reprotectRunbook(state: LabState) {
  * whose failover dns and verify steps it turns around.
  */
 function failbackRunbook(state: LabState, base: Record<string, unknown>) {
-  const pg = state.postgres!;
-  const [primary, dr] = [pg.primary!.port, pg.standby!.port];
+  const { primary, dr } = databasePorts(state);
   return {
     description: 'planned switchover back to the primary site, then protect forward again',
     defaults: WAY_BACK_DEFAULTS,
