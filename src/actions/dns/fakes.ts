@@ -135,85 +135,93 @@ export class FakeRoute53 extends LoopbackServer {
     return `<ChangeInfo><Id>/change/${id}</Id><Status>${status}</Status><SubmittedAt>${new Date().toISOString()}</SubmittedAt></ChangeInfo>`;
   }
 
-  protected handle(method: string, url: URL, body: string, req: IncomingMessage, res: ServerResponse): void {
+  /** Why Route 53 refuses a call before reading it: unsigned, signed for another region, or its control plane is down. */
+  private callRefusal(req: IncomingMessage): [status: number, code: string, message: string] | undefined {
     const auth = String(req.headers.authorization ?? '');
-    if (!auth.startsWith('AWS4-HMAC-SHA256 ')) {
-      return this.error(res, 403, 'MissingAuthenticationToken', 'Missing Authentication Token');
-    }
+    if (!auth.startsWith('AWS4-HMAC-SHA256 '))
+      return [403, 'MissingAuthenticationToken', 'Missing Authentication Token'];
     // Route 53's API is one global endpoint whose requests are signed for us-east-1 only.
     const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/route53\//.exec(auth)?.[1];
     if (scope !== 'us-east-1')
-      return this.error(
-        res,
+      return [
         403,
         'SignatureDoesNotMatch',
         `Credential should be scoped to a valid region. Route 53's API is signed for us-east-1, not '${scope}'.`,
-      );
+      ];
     if (this.controlPlaneDown)
-      return this.error(
-        res,
-        503,
-        'ServiceUnavailable',
-        'The service is unavailable. Please try again later.',
-      );
+      return [503, 'ServiceUnavailable', 'The service is unavailable. Please try again later.'];
+    return undefined;
+  }
+
+  private getHostedZone(res: ServerResponse): void {
+    this.xml(
+      res,
+      200,
+      `<GetHostedZoneResponse xmlns="${XMLNS}"><HostedZone><Id>/hostedzone/${this.zoneId}</Id><Name>${this.zoneName}</Name><CallerReference>fake</CallerReference><Config><PrivateZone>false</PrivateZone></Config><ResourceRecordSetCount>${this.records.size + 2}</ResourceRecordSetCount></HostedZone><DelegationSet><NameServers><NameServer>ns-1.awsdns-00.com</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>`,
+    );
+  }
+
+  /** ChangeResourceRecordSets: applies the batch's UPSERTs and CREATEs in order and answers PENDING. */
+  private changeRecords(body: string, res: ServerResponse): void {
+    for (const change of body.split('<Change>').slice(1)) {
+      const action = tag(change, 'Action');
+      const set = tag(change, 'ResourceRecordSet') ?? '';
+      const record: Route53Record = {
+        name: tag(set, 'Name') ?? '',
+        type: tag(set, 'Type') ?? '',
+        ttl: Number(tag(set, 'TTL') ?? 0),
+        values: [...set.matchAll(/<Value>([\s\S]*?)<\/Value>/g)].map((m) => m[1]),
+      };
+      if (!record.name.endsWith(this.zoneName)) {
+        return this.error(
+          res,
+          400,
+          'InvalidChangeBatch',
+          `RRSet with DNS name ${record.name} is not permitted in zone ${this.zoneName}`,
+        );
+      }
+      if (action !== 'UPSERT' && action !== 'CREATE')
+        return this.error(res, 400, 'InvalidInput', `unsupported action ${action}`);
+      const refusal = this.refusal(record);
+      if (refusal) return this.error(res, 400, 'InvalidChangeBatch', refusal);
+      this.records.set(`${record.name} ${record.type}`, record);
+    }
+    const id = `C${String(++this.counter).padStart(8, '0')}`;
+    this.changes.set(id, { polls: 0 });
+    this.xml(
+      res,
+      200,
+      `<ChangeResourceRecordSetsResponse xmlns="${XMLNS}">${this.changeInfo(id, 'PENDING')}</ChangeResourceRecordSetsResponse>`,
+    );
+  }
+
+  /** GetChange: PENDING for `pendingPolls` calls, then INSYNC. */
+  private getChange(id: string, res: ServerResponse): void {
+    const state = this.changes.get(id);
+    if (!state)
+      return this.error(res, 404, 'NoSuchChange', `A change with the specified change ID does not exist.`);
+    state.polls += 1;
+    const status = state.polls > this.pendingPolls ? 'INSYNC' : 'PENDING';
+    this.xml(
+      res,
+      200,
+      `<GetChangeResponse xmlns="${XMLNS}">${this.changeInfo(id, status)}</GetChangeResponse>`,
+    );
+  }
+
+  protected handle(method: string, url: URL, body: string, req: IncomingMessage, res: ServerResponse): void {
+    const refused = this.callRefusal(req);
+    if (refused) return this.error(res, ...refused);
     const zone = /^\/2013-04-01\/hostedzone\/([^/]+)(\/rrset\/?)?$/.exec(url.pathname);
     if (zone) {
       if (zone[1] !== this.zoneId)
         return this.error(res, 404, 'NoSuchHostedZone', `No hosted zone found with ID: ${zone[1]}`);
-      if (method === 'GET' && !zone[2]) {
-        return this.xml(
-          res,
-          200,
-          `<GetHostedZoneResponse xmlns="${XMLNS}"><HostedZone><Id>/hostedzone/${this.zoneId}</Id><Name>${this.zoneName}</Name><CallerReference>fake</CallerReference><Config><PrivateZone>false</PrivateZone></Config><ResourceRecordSetCount>${this.records.size + 2}</ResourceRecordSetCount></HostedZone><DelegationSet><NameServers><NameServer>ns-1.awsdns-00.com</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>`,
-        );
-      }
+      if (method === 'GET' && !zone[2]) return this.getHostedZone(res);
       if (method === 'GET' && zone[2]) return this.listRecords(url, res);
-      if (method === 'POST' && zone[2]) {
-        for (const change of body.split('<Change>').slice(1)) {
-          const action = tag(change, 'Action');
-          const set = tag(change, 'ResourceRecordSet') ?? '';
-          const record: Route53Record = {
-            name: tag(set, 'Name') ?? '',
-            type: tag(set, 'Type') ?? '',
-            ttl: Number(tag(set, 'TTL') ?? 0),
-            values: [...set.matchAll(/<Value>([\s\S]*?)<\/Value>/g)].map((m) => m[1]),
-          };
-          if (!record.name.endsWith(this.zoneName)) {
-            return this.error(
-              res,
-              400,
-              'InvalidChangeBatch',
-              `RRSet with DNS name ${record.name} is not permitted in zone ${this.zoneName}`,
-            );
-          }
-          if (action !== 'UPSERT' && action !== 'CREATE')
-            return this.error(res, 400, 'InvalidInput', `unsupported action ${action}`);
-          const refusal = this.refusal(record);
-          if (refusal) return this.error(res, 400, 'InvalidChangeBatch', refusal);
-          this.records.set(`${record.name} ${record.type}`, record);
-        }
-        const id = `C${String(++this.counter).padStart(8, '0')}`;
-        this.changes.set(id, { polls: 0 });
-        return this.xml(
-          res,
-          200,
-          `<ChangeResourceRecordSetsResponse xmlns="${XMLNS}">${this.changeInfo(id, 'PENDING')}</ChangeResourceRecordSetsResponse>`,
-        );
-      }
+      if (method === 'POST' && zone[2]) return this.changeRecords(body, res);
     }
     const change = /^\/2013-04-01\/change\/([^/]+)$/.exec(url.pathname);
-    if (change && method === 'GET') {
-      const state = this.changes.get(change[1]);
-      if (!state)
-        return this.error(res, 404, 'NoSuchChange', `A change with the specified change ID does not exist.`);
-      state.polls += 1;
-      const status = state.polls > this.pendingPolls ? 'INSYNC' : 'PENDING';
-      return this.xml(
-        res,
-        200,
-        `<GetChangeResponse xmlns="${XMLNS}">${this.changeInfo(change[1], status)}</GetChangeResponse>`,
-      );
-    }
+    if (change && method === 'GET') return this.getChange(change[1], res);
     return this.error(res, 404, 'UnknownOperation', `no route for ${method} ${url.pathname}`);
   }
 }
