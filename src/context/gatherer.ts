@@ -143,50 +143,54 @@ function statusPart(
   };
 }
 
-/** Builds the gatherer from the `context:` section and the topology. Only configured sources run. */
-export function createContextGatherer(config: PhoenixConfig, options: GathererOptions = {}): ContextGatherer {
-  const section = config.raw.context ?? {};
-  const defaultTimeout = (section.timeout ?? 5) * 1000;
-  const ms = (t: number | undefined): number => (t !== undefined ? t * 1000 : defaultTimeout);
+type ContextSection = NonNullable<PhoenixConfig['raw']['context']>;
+/** A source's time limit in ms: its own `timeout`, else the section's. */
+type TimeoutOf = (timeout_s: number | undefined) => number;
+
+/** AWS Health for the primary (and secondary) region's services, through the SDK or a stand-in endpoint. */
+function awsHealthPart(
+  aws: NonNullable<ContextSection['aws_health']>,
+  topology: PhoenixConfig['topology'],
+  ms: TimeoutOf,
+  credentials: GathererOptions['awsCredentials'],
+): ContextPart {
+  const settings: AwsHealthSettings = {
+    endpoint: aws.endpoint,
+    region: aws.region,
+    endpoints: aws.endpoints,
+    dnsServers: aws.dns_servers,
+    organization: aws.organization,
+    attemptTimeoutMs: ms(aws.timeout) / 2,
+    regions: [topology.primary.region, topology.secondary?.region].filter((r): r is string => Boolean(r)),
+    services: [...new Set([...(topology.primary.services ?? []), ...(topology.secondary?.services ?? [])])],
+    details: aws.details ?? true,
+    since: aws.since ?? 86400,
+    credentials:
+      credentials ??
+      (aws.access_key_id && aws.secret_access_key
+        ? {
+            accessKeyId: aws.access_key_id,
+            secretAccessKey: aws.secret_access_key,
+            ...(aws.session_token ? { sessionToken: aws.session_token } : {}),
+          }
+        : undefined),
+  };
+  let gatherer: AwsHealthGatherer | undefined;
+  return {
+    name: 'aws_health',
+    timeoutMs: ms(aws.timeout),
+    run: async (now, signal) => {
+      gatherer ??= new AwsHealthGatherer(settings);
+      const feed = await gatherer.gather(now, signal);
+      return { context: { aws_health: feed }, detail: gatherer.lastRoute };
+    },
+    failed: (detail) => ({ aws_health: { available: false, detail } }),
+  };
+}
+
+/** Cloudflare's and Azure's status pages and every other configured one. */
+function statusPageParts(section: ContextSection, ms: TimeoutOf): ContextPart[] {
   const parts: ContextPart[] = [];
-  const { topology } = config;
-
-  const aws = section.aws_health;
-  if (aws && aws.enabled !== false) {
-    const settings: AwsHealthSettings = {
-      endpoint: aws.endpoint,
-      region: aws.region,
-      endpoints: aws.endpoints,
-      dnsServers: aws.dns_servers,
-      organization: aws.organization,
-      attemptTimeoutMs: ms(aws.timeout) / 2,
-      regions: [topology.primary.region, topology.secondary?.region].filter((r): r is string => Boolean(r)),
-      services: [...new Set([...(topology.primary.services ?? []), ...(topology.secondary?.services ?? [])])],
-      details: aws.details ?? true,
-      since: aws.since ?? 86400,
-      credentials:
-        options.awsCredentials ??
-        (aws.access_key_id && aws.secret_access_key
-          ? {
-              accessKeyId: aws.access_key_id,
-              secretAccessKey: aws.secret_access_key,
-              ...(aws.session_token ? { sessionToken: aws.session_token } : {}),
-            }
-          : undefined),
-    };
-    let gatherer: AwsHealthGatherer | undefined;
-    parts.push({
-      name: 'aws_health',
-      timeoutMs: ms(aws.timeout),
-      run: async (now, signal) => {
-        gatherer ??= new AwsHealthGatherer(settings);
-        const feed = await gatherer.gather(now, signal);
-        return { context: { aws_health: feed }, detail: gatherer.lastRoute };
-      },
-      failed: (detail) => ({ aws_health: { available: false, detail } }),
-    });
-  }
-
   const page = (s: NonNullable<typeof section.cloudflare>): StatusPageSettings => ({
     url: s.url,
     format: s.format ?? 'statuspage',
@@ -211,102 +215,125 @@ export function createContextGatherer(config: PhoenixConfig, options: GathererOp
       statusPart(`status_pages.${name}`, page(s), ms(s.timeout), (f) => ({ status_pages: { [name]: f } })),
     );
   }
+  return parts;
+}
 
-  const prom = section.prometheus;
-  if (prom && prom.enabled !== false) {
-    const queries: Record<string, MetricQuery> = Object.fromEntries(
-      Object.entries(prom.queries).map(([k, q]) => [k, typeof q === 'string' ? { query: q } : q]),
-    );
-    parts.push({
-      name: 'prometheus',
-      timeoutMs: ms(prom.timeout),
-      run: async (now, signal) => {
-        const { metrics, problems } = await gatherMetrics(
-          { url: prom.url, headers: prom.headers, queries },
+/** The configured PromQL queries, each one number in the context's metrics. */
+function prometheusPart(prom: NonNullable<ContextSection['prometheus']>, ms: TimeoutOf): ContextPart {
+  const queries: Record<string, MetricQuery> = Object.fromEntries(
+    Object.entries(prom.queries).map(([k, q]) => [k, typeof q === 'string' ? { query: q } : q]),
+  );
+  return {
+    name: 'prometheus',
+    timeoutMs: ms(prom.timeout),
+    run: async (now, signal) => {
+      const { metrics, problems } = await gatherMetrics(
+        { url: prom.url, headers: prom.headers, queries },
+        now,
+        signal,
+      );
+      return { context: { metrics }, detail: problems.length ? problems.join('; ') : undefined };
+    },
+    failed: () => ({}),
+  };
+}
+
+/** Recent log lines from Loki, capped in number and size. */
+function lokiPart(loki: NonNullable<ContextSection['loki']>, ms: TimeoutOf): ContextPart {
+  return {
+    name: 'loki',
+    timeoutMs: ms(loki.timeout),
+    run: async (now, signal) => ({
+      context: {
+        logs: await gatherLogs(
+          {
+            url: loki.url,
+            headers: loki.headers,
+            query: loki.query,
+            since: loki.since ?? 900,
+            limit: loki.limit ?? 50,
+            maxLineLength: loki.max_line_length ?? 500,
+            maxBytes: loki.max_bytes ?? 16_384,
+            tenant: loki.tenant,
+          },
           now,
           signal,
-        );
-        return { context: { metrics }, detail: problems.length ? problems.join('; ') : undefined };
+        ),
       },
-      failed: () => ({}),
-    });
-  }
+    }),
+    failed: () => ({}),
+  };
+}
 
-  const loki = section.loki;
-  if (loki && loki.enabled !== false) {
-    parts.push({
-      name: 'loki',
-      timeoutMs: ms(loki.timeout),
-      run: async (now, signal) => ({
+/** Recent rollouts and other changes read from the Kubernetes API. */
+function kubernetesPart(k8s: NonNullable<ContextSection['kubernetes']>, ms: TimeoutOf): ContextPart {
+  let gatherer: KubernetesChangesGatherer | undefined;
+  return {
+    name: 'kubernetes',
+    timeoutMs: ms(k8s.timeout),
+    run: async (now, signal) => {
+      gatherer ??= new KubernetesChangesGatherer({
+        kubeconfig: k8s.kubeconfig,
+        context: k8s.context,
+        namespaces: k8s.namespaces,
+        since: k8s.since ?? 6 * 3600,
+      });
+      return { context: { changes: await gatherer.gather(now, signal) } };
+    },
+    failed: () => ({}),
+  };
+}
+
+/** Changes recorded through `phoenix change` and the API; the store is opened on first use and released by `closers`. */
+function recordedChangesPart(
+  config: PhoenixConfig,
+  since: number,
+  timeoutMs: number,
+  given: ChangeStore | undefined,
+  closers: Array<() => void>,
+): ContextPart {
+  let store = given;
+  return {
+    name: 'changes',
+    timeoutMs,
+    run: async (now) => {
+      if (!store) {
+        store = ChangeStore.on(await openStore(config.store), true);
+        const opened = store;
+        closers.push(() => opened.close());
+      }
+      return {
         context: {
-          logs: await gatherLogs(
-            {
-              url: loki.url,
-              headers: loki.headers,
-              query: loki.query,
-              since: loki.since ?? 900,
-              limit: loki.limit ?? 50,
-              maxLineLength: loki.max_line_length ?? 500,
-              maxBytes: loki.max_bytes ?? 16_384,
-              tenant: loki.tenant,
-            },
-            now,
-            signal,
-          ),
+          changes: (await store.between(now - since, now + 60)).map(({ at, kind, service, description }) => ({
+            at,
+            kind,
+            ...(service ? { service } : {}),
+            description,
+          })),
         },
-      }),
-      failed: () => ({}),
-    });
-  }
+      };
+    },
+    failed: () => ({}),
+  };
+}
 
-  const k8s = section.kubernetes;
-  if (k8s && k8s.enabled !== false) {
-    let gatherer: KubernetesChangesGatherer | undefined;
-    parts.push({
-      name: 'kubernetes',
-      timeoutMs: ms(k8s.timeout),
-      run: async (now, signal) => {
-        gatherer ??= new KubernetesChangesGatherer({
-          kubeconfig: k8s.kubeconfig,
-          context: k8s.context,
-          namespaces: k8s.namespaces,
-          since: k8s.since ?? 6 * 3600,
-        });
-        return { context: { changes: await gatherer.gather(now, signal) } };
-      },
-      failed: () => ({}),
-    });
-  }
-
-  const recorded = section.changes;
+/** Builds the gatherer from the `context:` section and the topology. Only configured sources run. */
+export function createContextGatherer(config: PhoenixConfig, options: GathererOptions = {}): ContextGatherer {
+  const section = config.raw.context ?? {};
+  const defaultTimeout = (section.timeout ?? 5) * 1000;
+  const ms: TimeoutOf = (t) => (t !== undefined ? t * 1000 : defaultTimeout);
+  const parts: ContextPart[] = [];
+  const { aws_health: aws, prometheus: prom, loki, kubernetes: k8s, changes: recorded } = section;
+  if (aws && aws.enabled !== false)
+    parts.push(awsHealthPart(aws, config.topology, ms, options.awsCredentials));
+  parts.push(...statusPageParts(section, ms));
+  if (prom && prom.enabled !== false) parts.push(prometheusPart(prom, ms));
+  if (loki && loki.enabled !== false) parts.push(lokiPart(loki, ms));
+  if (k8s && k8s.enabled !== false) parts.push(kubernetesPart(k8s, ms));
   const closers: Array<() => void> = [];
-  if ((options.changes || recorded) && recorded?.enabled !== false) {
-    const since = recorded?.since ?? 6 * 3600;
-    let store = options.changes;
-    parts.push({
-      name: 'changes',
-      timeoutMs: defaultTimeout,
-      run: async (now) => {
-        if (!store) {
-          store = ChangeStore.on(await openStore(config.store), true);
-          const opened = store;
-          closers.push(() => opened.close());
-        }
-        return {
-          context: {
-            changes: (await store.between(now - since, now + 60)).map(
-              ({ at, kind, service, description }) => ({
-                at,
-                kind,
-                ...(service ? { service } : {}),
-                description,
-              }),
-            ),
-          },
-        };
-      },
-      failed: () => ({}),
-    });
-  }
+  if ((options.changes || recorded) && recorded?.enabled !== false)
+    parts.push(
+      recordedChangesPart(config, recorded?.since ?? 6 * 3600, defaultTimeout, options.changes, closers),
+    );
   return new ContextGatherer(parts, closers);
 }

@@ -108,6 +108,95 @@ function renderItem(row: { item?: ItemView }): ItemView {
   return { id: row.item!.id, body: row.item!.body };
 }
 
+/** What the request handlers share: the settings, the database pool and the object store. */
+interface AppContext {
+  settings: AppSettings;
+  pool: pg.Pool;
+  store: ObjectStore;
+}
+
+/** GET /healthz: answers when the database does, and says whether it takes writes. */
+async function health({ settings, pool }: AppContext, res: ServerResponse): Promise<void> {
+  // Writable: not a physical standby, and not a database kept read-only (a logical subscriber
+  // before its cut-over, or a fenced primary).
+  const [row] = (
+    await pool.query<{ recovery: boolean; ro: string }>(
+      "select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as ro",
+    )
+  ).rows;
+  send(res, 200, {
+    status: 'ok',
+    site: settings.site,
+    release: settings.release,
+    db: 'ok',
+    writable: !row.recovery && row.ro === 'off',
+  });
+}
+
+/** POST /items: the row and its object, acknowledged only once both are durable. */
+async function createItem({ settings, pool, store }: AppContext, req: IncomingMessage, res: ServerResponse) {
+  const text = await readBody(req);
+  const input = (text ? JSON.parse(text) : {}) as { body?: unknown; object?: boolean };
+  const body = String(input.body ?? '');
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ id: string }>(
+      "insert into items (body, object_key, site) values ($1, '', $2) returning id::text as id",
+      [body, settings.site],
+    );
+    const id = rows[0].id;
+    // `object: false` writes the row alone (the writer's rows outnumber its objects).
+    const key = input.object === false ? '' : `items/${id}.json`;
+    if (key) {
+      await client.query('update items set object_key = $1 where id = $2', [key, id]);
+      await store.put(key, JSON.stringify({ id, body, site: settings.site }));
+    }
+    // Commit last: a row is only acknowledged once its object is stored.
+    await client.query('commit');
+    send(res, 201, { id, key, site: settings.site });
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** GET /items/:id: the row and its object. */
+async function readItem({ pool, store }: AppContext, id: string, res: ServerResponse): Promise<void> {
+  const { rows } = await pool.query<{ id: string; body: string; object_key: string }>(
+    'select id::text as id, body, object_key from items where id = $1',
+    [id],
+  );
+  if (rows.length === 0) return send(res, 404, { error: 'not found' });
+  const object = rows[0].object_key ? (JSON.parse(await store.get(rows[0].object_key)) as unknown) : null;
+  send(res, 200, { ...rows[0], object });
+}
+
+async function handle(app: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://app');
+  if (app.settings.release === 'broken') renderItem({});
+  if (req.method === 'GET' && url.pathname === '/healthz') return health(app, res);
+  if (req.method === 'POST' && url.pathname === '/items') return createItem(app, req, res);
+  const match = /^\/items\/(\d+)$/.exec(url.pathname);
+  if (req.method === 'GET' && match) return readItem(app, match[1], res);
+  send(res, 404, { error: 'not found' });
+}
+
+/** One JSON line on stdout: the lab keeps it in the app's log file, which its Loki stand-in serves. */
+function appLogger(settings: AppSettings): (entry: Record<string, unknown>) => void {
+  return (entry) =>
+    process.stdout.write(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        site: settings.site,
+        release: settings.release,
+        ...entry,
+      }) + '\n',
+    );
+}
+
 export function startApp(settings: AppSettings): Promise<{ close(): Promise<void>; port: number }> {
   const pool = new pg.Pool({
     connectionString: settings.databaseUrl,
@@ -119,82 +208,11 @@ export function startApp(settings: AppSettings): Promise<{ close(): Promise<void
   pool.on('error', () => undefined);
   // The fence terminates the app's sessions; one checked out mid-request must fail that request, not the app.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const store = objectStore(settings.store);
-  const log = (entry: Record<string, unknown>) =>
-    process.stdout.write(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        site: settings.site,
-        release: settings.release,
-        ...entry,
-      }) + '\n',
-    );
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://app');
-    if (settings.release === 'broken') renderItem({});
-    if (req.method === 'GET' && url.pathname === '/healthz') {
-      // Writable: not a physical standby, and not a database kept read-only (a logical subscriber
-      // before its cut-over, or a fenced primary).
-      const [row] = (
-        await pool.query<{ recovery: boolean; ro: string }>(
-          "select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as ro",
-        )
-      ).rows;
-      send(res, 200, {
-        status: 'ok',
-        site: settings.site,
-        release: settings.release,
-        db: 'ok',
-        writable: !row.recovery && row.ro === 'off',
-      });
-      return;
-    }
-    if (req.method === 'POST' && url.pathname === '/items') {
-      const text = await readBody(req);
-      const input = (text ? JSON.parse(text) : {}) as { body?: unknown; object?: boolean };
-      const body = String(input.body ?? '');
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
-        const { rows } = await client.query<{ id: string }>(
-          "insert into items (body, object_key, site) values ($1, '', $2) returning id::text as id",
-          [body, settings.site],
-        );
-        const id = rows[0].id;
-        // `object: false` writes the row alone (the writer's rows outnumber its objects).
-        const key = input.object === false ? '' : `items/${id}.json`;
-        if (key) {
-          await client.query('update items set object_key = $1 where id = $2', [key, id]);
-          await store.put(key, JSON.stringify({ id, body, site: settings.site }));
-        }
-        // Commit last: a row is only acknowledged once its object is stored.
-        await client.query('commit');
-        send(res, 201, { id, key, site: settings.site });
-      } catch (error) {
-        await client.query('rollback').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-      return;
-    }
-    const match = /^\/items\/(\d+)$/.exec(url.pathname);
-    if (req.method === 'GET' && match) {
-      const { rows } = await pool.query<{ id: string; body: string; object_key: string }>(
-        'select id::text as id, body, object_key from items where id = $1',
-        [match[1]],
-      );
-      if (rows.length === 0) return send(res, 404, { error: 'not found' });
-      const object = rows[0].object_key ? (JSON.parse(await store.get(rows[0].object_key)) as unknown) : null;
-      send(res, 200, { ...rows[0], object });
-      return;
-    }
-    send(res, 404, { error: 'not found' });
-  }
+  const app: AppContext = { settings, pool, store: objectStore(settings.store) };
+  const log = appLogger(settings);
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: Error) => {
+    handle(app, req, res).catch((error: Error) => {
       log({ level: 'error', method: req.method, path: req.url, error: error.message, stack: error.stack });
       if (!res.headersSent) {
         send(res, error instanceof TypeError ? 500 : 503, {

@@ -59,15 +59,170 @@ function openDrDatabase(state: LabState): Record<string, unknown> {
   };
 }
 
+/** Probes aimed at the lab's two sites and its EC2 stand-in. */
+function labProbes(state: LabState): Record<string, unknown> {
+  const primaryApp = state.apps!.primary!;
+  const drApp = state.apps!.dr!;
+  const feeds = state.feeds!.urls!;
+  return {
+    timeout: '3s',
+    signals: {
+      internal_services: {
+        type: 'http_checks',
+        target_timeout: '2s',
+        targets: [
+          { name: 'app-health', url: `${primaryApp.url}/healthz`, body_match: '"writable":true' },
+          { name: 'app-item-read', url: `${primaryApp.url}/items/1`, expect_status: [200, 404] },
+        ],
+      },
+      external_uptime: {
+        type: 'external_uptime',
+        url: `${primaryApp.url}/healthz`,
+        quorum: 1,
+        max_latency: '2s',
+      },
+      cross_cloud: {
+        type: 'tcp',
+        host: '127.0.0.1',
+        port: state.postgres!.standby!.port,
+        max_latency: '1s',
+      },
+      db_replication_lag: {
+        type: 'postgres_replication',
+        primary: pgUrl(state.postgres!.primary!.port),
+        standby: pgUrl(state.postgres!.standby!.port),
+        degraded_lag: '5s',
+        error_lag: '15s',
+      },
+      aws_cross_region: {
+        type: 'ec2_api',
+        region: state.primaryRegion,
+        endpoint: feeds.ec2,
+        calls: ['DescribeAvailabilityZones'], // the lab's EC2 stand-in answers only this call
+        access_key_id: LAB_AWS_ACCESS_KEY_ID,
+        secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
+        max_latency: '2s',
+      },
+      dr_site: { type: 'http', url: `${drApp.url}/healthz`, max_latency: '2s' },
+    },
+  };
+}
+
+/** Context from the lab's provider feeds (AWS Health, status pages, Loki) and its recorded changes. */
+function labContext(state: LabState): Record<string, unknown> {
+  const feeds = state.feeds!.urls!;
+  return {
+    timeout: '2s',
+    aws_health: {
+      endpoint: feeds.awsHealth,
+      region: 'us-east-1',
+      since: '1h',
+      // The lab's Health stand-in answers only requests signed with the lab's key, as AWS does.
+      access_key_id: LAB_AWS_ACCESS_KEY_ID,
+      secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
+    },
+    cloudflare: { url: feeds.cloudflare },
+    azure_status: { url: feeds.azureStatus },
+    loki: { url: feeds.loki, query: '{service="app"} |= "error"', since: '10m', limit: 50 },
+    changes: { since: '1h' },
+  };
+}
+
+/** Fences the old primary database against the app's roles; an unreachable primary does not stop the failover. */
+function fencePrimaryStep(state: LabState): Record<string, unknown> {
+  return {
+    name: 'fence-primary-db',
+    type: 'fence',
+    continue_on_error: true,
+    timeout: '5s',
+    retries: 0,
+    params: {
+      database: { connection: pgUrl(state.postgres!.primary!.port), app_roles: [APP_ROLE] },
+    },
+  };
+}
+
+/** Points app.<zone> at the DR site through BIND. */
+function pointAppAtDrStep(state: LabState): Record<string, unknown> {
+  const dns = state.dns!;
+  return {
+    // An RFC 2136 update signed with the lab zone's TSIG key; the step then asks BIND until it
+    // answers with the DR address.
+    name: 'point-app-at-dr',
+    type: 'dns',
+    timeout: '15s',
+    params: {
+      provider: 'rfc2136',
+      server: dns.host,
+      port: dns.port,
+      zone: dns.zone,
+      tsig: { name: dns.tsig.name, algorithm: dns.tsig.algorithm, secret: dns.tsig.secret },
+      name: `app.${dns.zone}`,
+      type: 'A',
+      value: state.appHost.dr,
+      ttl: LAB_DNS_TTL_S,
+      verify: true,
+    },
+  };
+}
+
+/** Checks that the DR app serves writes (in a drill: that it answers). */
+function drServesWritesStep(state: LabState): Record<string, unknown> {
+  const drApp = state.apps!.dr!;
+  return {
+    // The verify step resolves names through the system resolver, which does not know the lab
+    // zone, so it checks the DR app's own address; the dns step above has already seen BIND
+    // answer app.<zone> with that address, and the drill's RTO is measured through BIND.
+    name: 'dr-serves-writes',
+    type: 'verify',
+    timeout: '30s',
+    params: {
+      checks: [
+        {
+          url: `${drApp.url}/healthz`,
+          expect_status: [200],
+          contains: '"writable":true',
+          timeout_ms: 2000,
+        },
+      ],
+      consecutive: 2,
+      interval: 0.5,
+      max_wait: '25s',
+      // A drill leaves the DR database read-only (it rehearses on a scratch copy), so the DR
+      // app answers, read-only: the drill checks it serves.
+      drill: {
+        checks: [{ url: `${drApp.url}/healthz`, expect_status: [200], timeout_ms: 2000 }],
+      },
+    },
+  };
+}
+
+/** The lab's dr_failover runbook: fence, open the DR database, switch DNS, verify. */
+function labFailoverRunbook(state: LabState, options: LabConfigOptions): Record<string, unknown> {
+  return {
+    description: 'fail the lab over from the primary site to the DR site',
+    defaults: { timeout: '30s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } },
+    stages: [
+      { name: 'fence', steps: [fencePrimaryStep(state)] },
+      // Objects are not copied at failover (S3 is in the lost region): the event-driven replicator
+      // has kept Azure Blob current all along.
+      {
+        name: 'promote',
+        // In the hands-on lab a person approves the failover on the dashboard (drills pass gates).
+        ...(options.server_listen ? { approval: 'required' } : {}),
+        steps: [openDrDatabase(state)],
+      },
+      { name: 'dns', steps: [pointAppAtDrStep(state)] },
+      { name: 'verify', steps: [drServesWritesStep(state)] },
+    ],
+  };
+}
+
 /**
  * The controller configuration for a lab: probes aimed at the lab's two sites, context from its provider
  * feeds, and a dr_failover runbook (fence, promote, sync objects, switch DNS, verify through DNS).
  */
 export function labConfig(state: LabState, options: LabConfigOptions = {}): Record<string, unknown> {
-  const primaryApp = state.apps!.primary!;
-  const drApp = state.apps!.dr!;
-  const feeds = state.feeds!.urls!;
-  const dns = state.dns!;
   const interval = options.interval_s ?? 5;
   return {
     interval: `${interval}s`,
@@ -87,149 +242,11 @@ export function labConfig(state: LabState, options: LabConfigOptions = {}): Reco
     ...(options.server_listen
       ? { server: { enabled: true, listen: options.server_listen, dashboard: true, anonymous: 'operate' } }
       : {}),
-    probes: {
-      timeout: '3s',
-      signals: {
-        internal_services: {
-          type: 'http_checks',
-          target_timeout: '2s',
-          targets: [
-            { name: 'app-health', url: `${primaryApp.url}/healthz`, body_match: '"writable":true' },
-            { name: 'app-item-read', url: `${primaryApp.url}/items/1`, expect_status: [200, 404] },
-          ],
-        },
-        external_uptime: {
-          type: 'external_uptime',
-          url: `${primaryApp.url}/healthz`,
-          quorum: 1,
-          max_latency: '2s',
-        },
-        cross_cloud: {
-          type: 'tcp',
-          host: '127.0.0.1',
-          port: state.postgres!.standby!.port,
-          max_latency: '1s',
-        },
-        db_replication_lag: {
-          type: 'postgres_replication',
-          primary: pgUrl(state.postgres!.primary!.port),
-          standby: pgUrl(state.postgres!.standby!.port),
-          degraded_lag: '5s',
-          error_lag: '15s',
-        },
-        aws_cross_region: {
-          type: 'ec2_api',
-          region: state.primaryRegion,
-          endpoint: feeds.ec2,
-          calls: ['DescribeAvailabilityZones'], // the lab's EC2 stand-in answers only this call
-          access_key_id: LAB_AWS_ACCESS_KEY_ID,
-          secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
-          max_latency: '2s',
-        },
-        dr_site: { type: 'http', url: `${drApp.url}/healthz`, max_latency: '2s' },
-      },
-    },
-    context: {
-      timeout: '2s',
-      aws_health: {
-        endpoint: feeds.awsHealth,
-        region: 'us-east-1',
-        since: '1h',
-        // The lab's Health stand-in answers only requests signed with the lab's key, as AWS does.
-        access_key_id: LAB_AWS_ACCESS_KEY_ID,
-        secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
-      },
-      cloudflare: { url: feeds.cloudflare },
-      azure_status: { url: feeds.azureStatus },
-      loki: { url: feeds.loki, query: '{service="app"} |= "error"', since: '10m', limit: 50 },
-      changes: { since: '1h' },
-    },
+    probes: labProbes(state),
+    context: labContext(state),
     runbooks: {
       replication: state.postgres!.replication === 'physical' ? 'physical' : 'logical',
-      dr_failover: {
-        description: 'fail the lab over from the primary site to the DR site',
-        defaults: { timeout: '30s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } },
-        stages: [
-          {
-            name: 'fence',
-            steps: [
-              {
-                name: 'fence-primary-db',
-                type: 'fence',
-                continue_on_error: true,
-                timeout: '5s',
-                retries: 0,
-                params: {
-                  database: { connection: pgUrl(state.postgres!.primary!.port), app_roles: [APP_ROLE] },
-                },
-              },
-            ],
-          },
-          // Objects are not copied at failover (S3 is in the lost region): the event-driven replicator
-          // has kept Azure Blob current all along.
-          {
-            name: 'promote',
-            // In the hands-on lab a person approves the failover on the dashboard (drills pass gates).
-            ...(options.server_listen ? { approval: 'required' } : {}),
-            steps: [openDrDatabase(state)],
-          },
-          {
-            name: 'dns',
-            steps: [
-              {
-                // An RFC 2136 update signed with the lab zone's TSIG key; the step then asks BIND until it
-                // answers with the DR address.
-                name: 'point-app-at-dr',
-                type: 'dns',
-                timeout: '15s',
-                params: {
-                  provider: 'rfc2136',
-                  server: dns.host,
-                  port: dns.port,
-                  zone: dns.zone,
-                  tsig: { name: dns.tsig.name, algorithm: dns.tsig.algorithm, secret: dns.tsig.secret },
-                  name: `app.${dns.zone}`,
-                  type: 'A',
-                  value: state.appHost.dr,
-                  ttl: LAB_DNS_TTL_S,
-                  verify: true,
-                },
-              },
-            ],
-          },
-          {
-            name: 'verify',
-            steps: [
-              {
-                // The verify step resolves names through the system resolver, which does not know the lab
-                // zone, so it checks the DR app's own address; the dns step above has already seen BIND
-                // answer app.<zone> with that address, and the drill's RTO is measured through BIND.
-                name: 'dr-serves-writes',
-                type: 'verify',
-                timeout: '30s',
-                params: {
-                  checks: [
-                    {
-                      url: `${drApp.url}/healthz`,
-                      expect_status: [200],
-                      contains: '"writable":true',
-                      timeout_ms: 2000,
-                    },
-                  ],
-                  consecutive: 2,
-                  interval: 0.5,
-                  max_wait: '25s',
-                  // A drill leaves the DR database read-only (it rehearses on a scratch copy), so the DR
-                  // app answers, read-only: the drill checks it serves.
-                  drill: {
-                    checks: [{ url: `${drApp.url}/healthz`, expect_status: [200], timeout_ms: 2000 }],
-                  },
-                },
-              },
-            ],
-          },
-        ],
-      },
+      dr_failover: labFailoverRunbook(state, options),
     },
   };
 }

@@ -173,13 +173,123 @@ async function startDatabases(
   await waitUntil(() => subscriptionReady(dr, LAB_DATABASE), 60_000, 'the subscription to stream', 100);
 }
 
-export async function labUp(
-  options: { dir?: string; progress?: Progress; replication?: LabReplication } = {},
-): Promise<LabState> {
-  const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
-  const progress = options.progress ?? (() => undefined);
-  const existing = readLabState(dir);
-  if (existing) {
+/**
+ * The primary's S3 (s3rver) and the DR site's Azure Blob (Azurite). The primary's object store notifies
+ * `notifyPort` of every new object, as S3 event notifications do.
+ */
+async function startObjectStores(state: LabState, notifyPort: number, progress: Progress): Promise<void> {
+  progress('S3-compatible object store (s3rver)');
+  const s3Dir = join(state.dir, 's3');
+  const s3 = await startS3Server({
+    baseDir: s3Dir,
+    buckets: [LAB_BUCKET],
+    process: 'child',
+    notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
+  });
+  state.s3 = {
+    endpoint: s3.endpoint,
+    bucket: LAB_BUCKET,
+    ...S3RVER_CREDENTIALS,
+    process: { pid: s3.pid!, match: s3Dir },
+  };
+  writeLabState(state);
+
+  progress('Azure Blob storage (Azurite)');
+  const azuriteDir = join(state.dir, 'azurite');
+  const azurite = await startAzurite({ baseDir: azuriteDir });
+  state.azurite = {
+    blobEndpoint: azurite.blobEndpoint,
+    container: LAB_CONTAINER,
+    connectionString: azurite.connectionString,
+    process: { pid: azurite.pid, match: azuriteDir },
+  };
+  writeLabState(state);
+}
+
+/** The replicator daemon: copies each object it is notified of at once and reconciles by listing every few seconds. */
+async function startObjectSync(state: LabState, notifyPort: number, progress: Progress): Promise<void> {
+  progress('object replication S3 → Azure Blob (event notifications + reconciliation)');
+  const syncSettings: ObjectSyncSettings = {
+    s3: { endpoint: state.s3!.endpoint, ...S3RVER_CREDENTIALS, bucket: LAB_BUCKET },
+    azure: { connectionString: state.azurite!.connectionString, container: LAB_CONTAINER },
+    notifyPort,
+    reconcileMs: OBJECT_RECONCILE_MS,
+  };
+  const syncMarker = `--lab=${state.dir}`;
+  const syncLog = join(state.dir, 'sync.log');
+  const sync = spawnDaemon(process.execPath, daemonArgs('sync', [syncMarker]), {
+    logFile: syncLog,
+    env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(syncSettings) },
+  });
+  state.sync = { process: { pid: sync.pid, match: `sync ${syncMarker}` }, logFile: syncLog };
+  writeLabState(state);
+  await waitUntil(
+    async () => {
+      if (!isRunning(sync.pid)) throw new Error(`the object replication exited: ${lastLogLines(syncLog)}`);
+      return (await httpStatus(`http://127.0.0.1:${notifyPort}/`, 500)) !== undefined;
+    },
+    30_000,
+    'the object replication to listen for notifications',
+  );
+}
+
+/** The provider feeds daemon (AWS Health, EC2, status pages, Loki); its URLs go into the state. */
+async function startFeeds(state: LabState, progress: Progress): Promise<void> {
+  progress('provider feeds (AWS Health, EC2, Cloudflare and Azure status pages, Loki)');
+  const urlsFile = join(state.dir, 'feeds.json');
+  const feedSettings: FeedSettings = {
+    urlsFile,
+    region: state.primaryRegion,
+    ec2AccessKeyId: LAB_AWS_ACCESS_KEY_ID,
+    appLogs: { primary: state.apps!.primary!.logFile, dr: state.apps!.dr!.logFile },
+  };
+  const feedsMarker = `--lab=${state.dir}`;
+  const feedsLog = join(state.dir, 'feeds.log');
+  const feedsDaemon = spawnDaemon(process.execPath, daemonArgs('feeds', [feedsMarker]), {
+    logFile: feedsLog,
+    env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(feedSettings) },
+  });
+  state.feeds = { process: { pid: feedsDaemon.pid, match: `feeds ${feedsMarker}` } };
+  writeLabState(state);
+  await waitUntil(
+    () => {
+      if (!isRunning(feedsDaemon.pid))
+        throw new Error(`the provider feeds exited: ${lastLogLines(feedsLog)}`);
+      return existsSync(urlsFile);
+    },
+    30_000,
+    'the provider feeds',
+  );
+  state.feeds.urls = JSON.parse(readFileSync(urlsFile, 'utf8')) as FeedUrls;
+  writeLabState(state);
+}
+
+/** BIND serving the lab zone: app.<zone> on the primary, updated by the failover's dns step. */
+async function startLabDns(state: LabState, progress: Progress): Promise<void> {
+  progress(`DNS (BIND) for ${LAB_ZONE}`);
+  const dnsDir = join(state.dir, 'dns');
+  const bind = await startBind({
+    baseDir: dnsDir,
+    zone: LAB_ZONE,
+    records: [
+      { name: 'app', type: 'A', value: state.appHost.primary },
+      { name: 'primary', type: 'A', value: state.appHost.primary },
+      { name: 'dr', type: 'A', value: state.appHost.dr },
+    ],
+    zones: [AWS_HEALTH_ZONE],
+  });
+  state.dns = {
+    host: '127.0.0.1',
+    port: bind.port,
+    zone: LAB_ZONE,
+    tsig: bind.tsig,
+    process: { pid: bind.pid, match: join(dnsDir, 'named.conf') },
+  };
+}
+
+/** An empty lab directory; refuses when a lab already lives there. */
+function freshLabDir(dir: string): void {
+  if (readLabState(dir)) {
     const where = dir === resolve(DEFAULT_LAB_DIR) ? '' : ` --dir ${dir}`;
     throw new Error(
       `a lab already exists in ${dir}; run \`phoenix lab down${where}\` first (or \`phoenix lab status${where}\`)`,
@@ -187,6 +297,14 @@ export async function labUp(
   }
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+}
+
+export async function labUp(
+  options: { dir?: string; progress?: Progress; replication?: LabReplication } = {},
+): Promise<LabState> {
+  const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
+  const progress = options.progress ?? (() => undefined);
+  freshLabDir(dir);
   const state: LabState = {
     version: 1,
     dir,
@@ -199,113 +317,17 @@ export async function labUp(
   writeLabState(state);
   try {
     await startDatabases(state, options.replication ?? 'logical', progress);
-
-    // The primary's object store notifies the replicator of every new object (as S3 event
-    // notifications do); the replicator copies each at once and reconciles by listing every few seconds.
     const notifyPort = await freePort();
-    progress('S3-compatible object store (s3rver)');
-    const s3Dir = join(dir, 's3');
-    const s3 = await startS3Server({
-      baseDir: s3Dir,
-      buckets: [LAB_BUCKET],
-      process: 'child',
-      notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
-    });
-    state.s3 = {
-      endpoint: s3.endpoint,
-      bucket: LAB_BUCKET,
-      ...S3RVER_CREDENTIALS,
-      process: { pid: s3.pid!, match: s3Dir },
-    };
-    writeLabState(state);
-
-    progress('Azure Blob storage (Azurite)');
-    const azuriteDir = join(dir, 'azurite');
-    const azurite = await startAzurite({ baseDir: azuriteDir });
-    state.azurite = {
-      blobEndpoint: azurite.blobEndpoint,
-      container: LAB_CONTAINER,
-      connectionString: azurite.connectionString,
-      process: { pid: azurite.pid, match: azuriteDir },
-    };
-    writeLabState(state);
-
-    progress('object replication S3 → Azure Blob (event notifications + reconciliation)');
-    const syncSettings: ObjectSyncSettings = {
-      s3: { endpoint: s3.endpoint, ...S3RVER_CREDENTIALS, bucket: LAB_BUCKET },
-      azure: { connectionString: azurite.connectionString, container: LAB_CONTAINER },
-      notifyPort,
-      reconcileMs: OBJECT_RECONCILE_MS,
-    };
-    const syncMarker = `--lab=${dir}`;
-    const syncLog = join(dir, 'sync.log');
-    const sync = spawnDaemon(process.execPath, daemonArgs('sync', [syncMarker]), {
-      logFile: syncLog,
-      env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(syncSettings) },
-    });
-    state.sync = { process: { pid: sync.pid, match: `sync ${syncMarker}` }, logFile: syncLog };
-    writeLabState(state);
-    await waitUntil(
-      async () => {
-        if (!isRunning(sync.pid)) throw new Error(`the object replication exited: ${lastLogLines(syncLog)}`);
-        return (await httpStatus(`http://127.0.0.1:${notifyPort}/`, 500)) !== undefined;
-      },
-      30_000,
-      'the object replication to listen for notifications',
-    );
+    await startObjectStores(state, notifyPort, progress);
+    await startObjectSync(state, notifyPort, progress);
 
     progress('sample app on both sites');
     state.appPort = await freePortOn([state.appHost.primary, state.appHost.dr]);
     await startLabApp(state, 'primary');
     await startLabApp(state, 'dr');
 
-    progress('provider feeds (AWS Health, EC2, Cloudflare and Azure status pages, Loki)');
-    const urlsFile = join(dir, 'feeds.json');
-    const feedSettings: FeedSettings = {
-      urlsFile,
-      region: state.primaryRegion,
-      ec2AccessKeyId: LAB_AWS_ACCESS_KEY_ID,
-      appLogs: { primary: state.apps!.primary!.logFile, dr: state.apps!.dr!.logFile },
-    };
-    const feedsMarker = `--lab=${dir}`;
-    const feedsLog = join(dir, 'feeds.log');
-    const feedsDaemon = spawnDaemon(process.execPath, daemonArgs('feeds', [feedsMarker]), {
-      logFile: feedsLog,
-      env: { ...process.env, LAB_DAEMON_SETTINGS: JSON.stringify(feedSettings) },
-    });
-    state.feeds = { process: { pid: feedsDaemon.pid, match: `feeds ${feedsMarker}` } };
-    writeLabState(state);
-    await waitUntil(
-      () => {
-        if (!isRunning(feedsDaemon.pid))
-          throw new Error(`the provider feeds exited: ${lastLogLines(feedsLog)}`);
-        return existsSync(urlsFile);
-      },
-      30_000,
-      'the provider feeds',
-    );
-    state.feeds.urls = JSON.parse(readFileSync(urlsFile, 'utf8')) as FeedUrls;
-    writeLabState(state);
-
-    progress(`DNS (BIND) for ${LAB_ZONE}`);
-    const dnsDir = join(dir, 'dns');
-    const bind = await startBind({
-      baseDir: dnsDir,
-      zone: LAB_ZONE,
-      records: [
-        { name: 'app', type: 'A', value: state.appHost.primary },
-        { name: 'primary', type: 'A', value: state.appHost.primary },
-        { name: 'dr', type: 'A', value: state.appHost.dr },
-      ],
-      zones: [AWS_HEALTH_ZONE],
-    });
-    state.dns = {
-      host: '127.0.0.1',
-      port: bind.port,
-      zone: LAB_ZONE,
-      tsig: bind.tsig,
-      process: { pid: bind.pid, match: join(dnsDir, 'named.conf') },
-    };
+    await startFeeds(state, progress);
+    await startLabDns(state, progress);
     // The controller configuration for the hands-on tour: `phoenix run --config` with the dashboard.
     state.dashboardPort = await freePort();
     state.configFile = writeLabConfig(state, { server_listen: `127.0.0.1:${state.dashboardPort}` });

@@ -79,6 +79,95 @@ function like(
   return { ...found, name, params: { ...found.params, ...params } };
 }
 
+const single = (name: string, step: Step) => ({ name, steps: [step] });
+
+const fenceDatabase = (name: string, port: number): Step => ({
+  name,
+  type: 'fence',
+  timeout: '10s',
+  params: { database: { connection: url(port), app_roles: [APP_ROLE] } },
+});
+
+/** The ports of the lab's two databases: the primary site's and the DR site's. */
+const databasePorts = (state: LabState) => ({
+  primary: state.postgres!.primary!.port,
+  dr: state.postgres!.standby!.port,
+});
+
+const WAY_BACK_DEFAULTS = { timeout: '60s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } };
+
+/** After a failover: fence the returning primary, copy objects back, subscribe it to DR. */
+function reprotectRunbook(state: LabState) {
+  const { primary, dr } = databasePorts(state);
+  return {
+    description: 'after a failover: DR publishes, the rebuilt primary subscribes, objects flow back',
+    defaults: WAY_BACK_DEFAULTS,
+    stages: [
+      single('fence-primary', fenceDatabase('fence-returning-primary', primary)),
+      single('objects', objectsBack(state)),
+      single(
+        'database',
+        reprotectStep('primary-subscribes-to-dr', dr, primary, {
+          sub: FAILBACK_SUBSCRIPTION,
+          retire: SUBSCRIPTION,
+        }),
+      ),
+    ],
+  };
+}
+
+/**
+ * The planned switchover back: fence DR, last object pass, cut the primary over once it has confirmed
+ * everything DR holds, DNS back, verify, then protect forward again. `base` is the lab's configuration,
+ * whose failover dns and verify steps it turns around.
+ */
+function failbackRunbook(state: LabState, base: Record<string, unknown>) {
+  const { primary, dr } = databasePorts(state);
+  return {
+    description: 'planned switchover back to the primary site, then protect forward again',
+    defaults: WAY_BACK_DEFAULTS,
+    stages: [
+      single('fence-dr', fenceDatabase('fence-dr-db', dr)),
+      single('objects', { ...objectsBack(state), name: 'last-objects-back' }),
+      single('switch', {
+        name: 'open-primary',
+        type: 'database',
+        params: {
+          action: 'cutover',
+          subscriber: url(primary),
+          publisher: url(dr),
+          subscription_owner: url(primary, 'postgres'),
+          subscription: FAILBACK_SUBSCRIPTION,
+          require_caught_up: true,
+          catch_up: '10s',
+          sequence_gap: LAB_SEQUENCE_GAP,
+        },
+      }),
+      single('dns', like(base, 'point-app-at-dr', 'point-app-at-primary', { value: state.appHost.primary })),
+      single(
+        'verify',
+        like(base, 'dr-serves-writes', 'primary-serves-writes', {
+          checks: [
+            {
+              url: `${state.apps!.primary!.url}/healthz`,
+              expect_status: [200],
+              contains: '"writable":true',
+              timeout_ms: 2000,
+            },
+          ],
+        }),
+      ),
+      single(
+        'protect-forward',
+        reprotectStep('dr-subscribes-again', primary, dr, {
+          sub: PUBLICATION,
+          retire: FAILBACK_SUBSCRIPTION,
+        }),
+      ),
+    ],
+  };
+}
+
 /**
  * The lab's configuration with the way back: `reprotect` (fence the returning primary, copy objects back,
  * subscribe it to DR) and `failback` (fence DR, last object pass, cut the primary over once it has
@@ -86,83 +175,13 @@ function like(
  */
 export function wayBackConfig(state: LabState, interval_s: number): PhoenixConfig {
   const base = labConfig(state, { interval_s });
-  const pg = state.postgres!;
-  const [primary, dr] = [pg.primary!.port, pg.standby!.port];
-  const single = (name: string, step: Step) => ({ name, steps: [step] });
-  const fence = (name: string, port: number): Step => ({
-    name,
-    type: 'fence',
-    timeout: '10s',
-    params: { database: { connection: url(port), app_roles: [APP_ROLE] } },
-  });
-  const runbooks = base.runbooks as Record<string, unknown>;
-  const defaults = { timeout: '60s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } };
   const doc = {
     ...base,
     store: { driver: 'sqlite', path: join(state.dir, 'wayback.db'), retention: '1d' },
     runbooks: {
-      ...runbooks,
-      reprotect: {
-        description: 'after a failover: DR publishes, the rebuilt primary subscribes, objects flow back',
-        defaults,
-        stages: [
-          single('fence-primary', fence('fence-returning-primary', primary)),
-          single('objects', objectsBack(state)),
-          single(
-            'database',
-            reprotectStep('primary-subscribes-to-dr', dr, primary, {
-              sub: FAILBACK_SUBSCRIPTION,
-              retire: SUBSCRIPTION,
-            }),
-          ),
-        ],
-      },
-      failback: {
-        description: 'planned switchover back to the primary site, then protect forward again',
-        defaults,
-        stages: [
-          single('fence-dr', fence('fence-dr-db', dr)),
-          single('objects', { ...objectsBack(state), name: 'last-objects-back' }),
-          single('switch', {
-            name: 'open-primary',
-            type: 'database',
-            params: {
-              action: 'cutover',
-              subscriber: url(primary),
-              publisher: url(dr),
-              subscription_owner: url(primary, 'postgres'),
-              subscription: FAILBACK_SUBSCRIPTION,
-              require_caught_up: true,
-              catch_up: '10s',
-              sequence_gap: LAB_SEQUENCE_GAP,
-            },
-          }),
-          single(
-            'dns',
-            like(base, 'point-app-at-dr', 'point-app-at-primary', { value: state.appHost.primary }),
-          ),
-          single(
-            'verify',
-            like(base, 'dr-serves-writes', 'primary-serves-writes', {
-              checks: [
-                {
-                  url: `${state.apps!.primary!.url}/healthz`,
-                  expect_status: [200],
-                  contains: '"writable":true',
-                  timeout_ms: 2000,
-                },
-              ],
-            }),
-          ),
-          single(
-            'protect-forward',
-            reprotectStep('dr-subscribes-again', primary, dr, {
-              sub: PUBLICATION,
-              retire: FAILBACK_SUBSCRIPTION,
-            }),
-          ),
-        ],
-      },
+      ...(base.runbooks as Record<string, unknown>),
+      reprotect: reprotectRunbook(state),
+      failback: failbackRunbook(state, base),
     },
   };
   // Kept beside the lab's own configuration: with --keep, `phoenix plan failback --config DIR/wayback.yaml`.

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Signal, SignalStatus } from '../core/index.js';
 import type { ProbeConfig } from '../config/sections/probes.js';
+import { PgConnectError, withClient } from '../pg/index.js';
 import { describeError, ms, round, type Probe, type ProbeRunContext } from './probe.js';
 
 interface StandbyView {
@@ -60,31 +61,20 @@ function hostOf(connectionString: string): string {
   }
 }
 
-async function withClient<T>(
+/** One connection for one reading: bounded by the probe's timeout and ended when the probe is abandoned. */
+function onProbeClient<T>(
   connectionString: string,
+  role: 'standby' | 'primary',
   timeout_s: number,
   context: ProbeRunContext,
   work: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const { default: pgModule } = await import('pg');
-  const client = new pgModule.Client({
-    connectionString,
-    connectionTimeoutMillis: ms(timeout_s),
-    query_timeout: ms(timeout_s),
-    statement_timeout: ms(timeout_s),
-    application_name: 'cloudphoenix-probe',
+  return withClient(connectionString, role, work, {
+    timeoutMs: ms(timeout_s),
+    queryTimeoutMs: ms(timeout_s),
+    applicationName: 'cloudphoenix-probe',
+    signal: context.signal,
   });
-  // Garbage on the wire or a server that drops us must not become an uncaught 'error' event.
-  client.on('error', () => undefined);
-  const onAbort = () => void client.end().catch(() => undefined);
-  context.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await client.connect();
-    return await work(client);
-  } finally {
-    context.signal.removeEventListener('abort', onAbort);
-    await client.end().catch(() => undefined);
-  }
 }
 
 /**
@@ -149,7 +139,8 @@ async function readPrimary(client: pg.Client, standbyReplayLsn: string | null): 
 function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: string }> {
   return promise.then(
     (value) => ({ value }),
-    (error: unknown) => ({ error: describeError(error) }),
+    // The note names the server already: the driver's own reason is enough.
+    (error: unknown) => ({ error: describeError(error instanceof PgConnectError ? error.cause : error) }),
   );
 }
 
@@ -326,13 +317,13 @@ export function postgresReplicationProbe(name: string, config: ProbeConfig, time
       let standby: Settled<StandbyView>;
       if (config.standby)
         standby = await context.limit(() =>
-          settle(withClient(config.standby!, connectTimeout, context, readStandby)),
+          settle(onProbeClient(config.standby!, 'standby', connectTimeout, context, readStandby)),
         );
       let primary: Settled<PrimaryView>;
       if (config.primary)
         primary = await context.limit(() =>
           settle(
-            withClient(config.primary!, connectTimeout, context, (c) =>
+            onProbeClient(config.primary!, 'primary', connectTimeout, context, (c) =>
               readPrimary(c, standby?.value?.in_recovery ? (standby.value.replay_lsn ?? null) : null),
             ),
           ),

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { redact, withClient } from '../shared/pg.js';
+import { redact, withClient } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
 

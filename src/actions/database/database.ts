@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { endpointCheck } from '../shared/net.js';
-import { redact, withClient } from '../shared/pg.js';
+import { redact, withClient } from '../../pg/index.js';
 import { findExecutable, runProcess } from '../shared/process.js';
 import { s3Client } from '../shared/s3.js';
 import {

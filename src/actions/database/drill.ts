@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { drillTag } from '../shared/drill.js';
 import { runProcess } from '../shared/process.js';
-import { redact, withClient } from '../shared/pg.js';
+import { redact, withClient } from '../../pg/index.js';
 import type { CleanupResult, StepContext, StepDrill } from '../types.js';
 import type { DatabaseDrillParams, DatabaseParams } from './config.js';
 import { advanceSequences } from './cutover.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { withClient } from '../shared/pg.js';
+import { withClient } from '../../pg/index.js';
 import type { CutoverParams } from './config.js';
 import { findSubscription, publisherBehind, type SubscriptionState } from './cutover.js';
 

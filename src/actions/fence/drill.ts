@@ -1,6 +1,6 @@
 import { clusterPreflight } from '../kubernetes/kubernetes.js';
 import { rehearsalByChecks } from '../shared/drill.js';
-import { redact, withClient } from '../shared/pg.js';
+import { redact, withClient } from '../../pg/index.js';
 import type { PreflightCheck, StepDrill } from '../types.js';
 import type { FenceDatabaseParams, FenceParams } from './config.js';
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { applyDeployment, clusterPreflight } from '../kubernetes/kubernetes.js';
 import { endpointCheck } from '../shared/net.js';
-import { redact, withClient } from '../shared/pg.js';
+import { redact, withClient } from '../../pg/index.js';
 import { StepError, type PreflightCheck, type StepAdapter, type StepContext } from '../types.js';
 import { fenceParamsSchema, type FenceDatabaseParams, type FenceParams } from './config.js';
 

@@ -67,6 +67,79 @@ function rolledOut(d: V1Deployment): boolean {
   );
 }
 
+/** One Deployment and the API client that reaches it; `call` names the Deployment in any failure. */
+interface DeploymentHandle {
+  apps: AppsV1Api;
+  p: KubernetesParams;
+  call<T>(what: string, work: () => Promise<T>): Promise<T>;
+}
+
+function readDeployment({ apps, p, call }: DeploymentHandle): Promise<V1Deployment> {
+  return call('reading', () => apps.readNamespacedDeployment({ name: p.deployment, namespace: p.namespace }));
+}
+
+/** Sets the replica count through the scale subresource, unless it is already there. */
+async function scaleDeployment({ apps, p, call }: DeploymentHandle, before: V1Deployment): Promise<string> {
+  if (before.spec?.replicas === p.replicas) return `already at ${p.replicas} replicas`;
+  await call('scaling', () =>
+    apps.replaceNamespacedDeploymentScale({
+      name: p.deployment,
+      namespace: p.namespace,
+      body: {
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        metadata: { name: p.deployment, namespace: p.namespace },
+        spec: { replicas: p.replicas },
+      },
+    }),
+  );
+  return `scaled from ${before.spec?.replicas ?? '?'} to ${p.replicas} replicas`;
+}
+
+/** Rolls the pods as `kubectl rollout restart` does, once per run and step. */
+async function restartDeployment(
+  { apps, p, call }: DeploymentHandle,
+  before: V1Deployment,
+  marker: string,
+): Promise<string> {
+  if (before.spec?.template?.metadata?.annotations?.[RESTARTED_BY] === marker)
+    return 'restart already requested by this step';
+  await call('restarting', () =>
+    apps.patchNamespacedDeployment(
+      {
+        name: p.deployment,
+        namespace: p.namespace,
+        body: {
+          spec: {
+            template: {
+              metadata: {
+                annotations: { [RESTARTED_AT]: new Date().toISOString(), [RESTARTED_BY]: marker },
+              },
+            },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    ),
+  );
+  return 'restarted its pods';
+}
+
+/** Reads the Deployment every `poll_interval` until its rollout is complete. */
+async function waitForRollout(
+  deployment: DeploymentHandle,
+  ctx: Pick<StepContext, 'signal' | 'progress'>,
+): Promise<V1Deployment> {
+  for (;;) {
+    const after = await readDeployment(deployment);
+    if (rolledOut(after)) return after;
+    ctx.progress(
+      `${after.status?.updatedReplicas ?? 0}/${after.spec?.replicas ?? '?'} updated, ${after.status?.availableReplicas ?? 0} available`,
+    );
+    await sleep(deployment.p.poll_interval * 1000, ctx.signal);
+  }
+}
+
 /** Scales or restarts a Deployment and waits for the rollout. Both are safe to repeat. */
 export async function applyDeployment(
   p: KubernetesParams,
@@ -74,73 +147,23 @@ export async function applyDeployment(
 ): Promise<StepResult> {
   const apps = (await kubeConfig(p.cluster)).makeApiClient(AppsV1Api);
   const target = `deployment ${p.namespace}/${p.deployment}`;
-  const call = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      throw new StepError(`${what} ${target} failed: ${apiMessage(error)}`);
-    }
+  const deployment: DeploymentHandle = {
+    apps,
+    p,
+    async call(what, work) {
+      try {
+        return await work();
+      } catch (error) {
+        throw new StepError(`${what} ${target} failed: ${apiMessage(error)}`);
+      }
+    },
   };
-  const before = await call('reading', () =>
-    apps.readNamespacedDeployment({ name: p.deployment, namespace: p.namespace }),
-  );
-  let did: string;
-  if (p.action === 'scale') {
-    if (before.spec?.replicas === p.replicas) did = `already at ${p.replicas} replicas`;
-    else {
-      await call('scaling', () =>
-        apps.replaceNamespacedDeploymentScale({
-          name: p.deployment,
-          namespace: p.namespace,
-          body: {
-            apiVersion: 'autoscaling/v1',
-            kind: 'Scale',
-            metadata: { name: p.deployment, namespace: p.namespace },
-            spec: { replicas: p.replicas },
-          },
-        }),
-      );
-      did = `scaled from ${before.spec?.replicas ?? '?'} to ${p.replicas} replicas`;
-    }
-  } else {
-    const marker = `${ctx.runId}/${ctx.step}`;
-    if (before.spec?.template?.metadata?.annotations?.[RESTARTED_BY] === marker)
-      did = 'restart already requested by this step';
-    else {
-      await call('restarting', () =>
-        apps.patchNamespacedDeployment(
-          {
-            name: p.deployment,
-            namespace: p.namespace,
-            body: {
-              spec: {
-                template: {
-                  metadata: {
-                    annotations: { [RESTARTED_AT]: new Date().toISOString(), [RESTARTED_BY]: marker },
-                  },
-                },
-              },
-            },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        ),
-      );
-      did = 'restarted its pods';
-    }
-  }
-  let after = before;
-  if (p.wait) {
-    for (;;) {
-      after = await call('reading', () =>
-        apps.readNamespacedDeployment({ name: p.deployment, namespace: p.namespace }),
-      );
-      if (rolledOut(after)) break;
-      ctx.progress(
-        `${after.status?.updatedReplicas ?? 0}/${after.spec?.replicas ?? '?'} updated, ${after.status?.availableReplicas ?? 0} available`,
-      );
-      await sleep(p.poll_interval * 1000, ctx.signal);
-    }
-  }
+  const before = await readDeployment(deployment);
+  const did =
+    p.action === 'scale'
+      ? await scaleDeployment(deployment, before)
+      : await restartDeployment(deployment, before, `${ctx.runId}/${ctx.step}`);
+  const after = p.wait ? await waitForRollout(deployment, ctx) : before;
   return {
     summary: `${target}: ${did}${p.wait ? ', rollout complete' : ''}`,
     output: {

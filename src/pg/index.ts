@@ -1,0 +1,3 @@
+// PostgreSQL connections for every adapter that opens one (probes, step actions, drills): no adapter
+// depends on another for them.
+export { withClient, redact, PgConnectError, type ClientOptions } from './client.js';
