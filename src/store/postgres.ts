@@ -7,17 +7,9 @@ import {
   type SqlParam,
 } from './sql.js';
 import { LEASE_MIGRATIONS } from './lease.js';
+import { redact } from '../pg/index.js';
 
-/** A connection string without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/password=\S+/gi, 'password=***');
-  }
-}
+export { redact };
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
