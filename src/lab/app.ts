@@ -31,14 +31,7 @@ export interface AppSettings {
     | { kind: 'azure'; connectionString: string; container: string };
 }
 
-export const ITEMS_SCHEMA = `create table if not exists items (
-  id bigserial primary key,
-  body text not null,
-  object_key text not null,
-  site text not null,
-  created_at timestamptz not null default now()
-)`;
-
+export { ITEMS_SCHEMA } from './items.js';
 interface ObjectStore {
   put(key: string, body: string): Promise<void>;
   get(key: string): Promise<string>;

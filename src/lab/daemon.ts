@@ -4,10 +4,12 @@
  * notifications) and `feeds` (the provider feeds). Each is its own process so that stopping a site in a
  * drill is a real process stop.
  */
-import { startApp, type AppSettings } from './app.js';
-import { ObjectSync, type ObjectSyncSettings } from './objectsync.js';
-import { startFeeds, type FeedSettings } from './feeds.js';
-import { startS3Server, type S3DaemonSettings } from './objectstores.js';
+// Each role loads only its own modules: four daemons start per lab, and the SDKs they do not use are
+// most of their start-up time.
+import type { AppSettings } from './app.js';
+import type { ObjectSyncSettings } from './objectsync.js';
+import type { FeedSettings } from './feeds.js';
+import type { S3DaemonSettings } from './objectstores.js';
 
 const role = process.argv[2];
 const settings = JSON.parse(process.env.LAB_DAEMON_SETTINGS ?? '{}') as unknown;
@@ -23,9 +25,11 @@ function onStop(stop: () => Promise<void> | void): void {
 }
 
 if (role === 'app') {
+  const { startApp } = await import('./app.js');
   const app = await startApp(settings as AppSettings);
   onStop(() => app.close());
 } else if (role === 'sync') {
+  const { ObjectSync } = await import('./objectsync.js');
   const syncSettings = settings as ObjectSyncSettings;
   const sync = new ObjectSync(syncSettings);
   const write = (line: Record<string, unknown>) =>
@@ -53,6 +57,7 @@ if (role === 'app') {
     else if (pass.copied > 0) write({ level: 'info', reconciled: pass.copied, total: pass.total });
   });
 } else if (role === 's3') {
+  const { startS3Server } = await import('./objectstores.js');
   const s3Settings = settings as S3DaemonSettings;
   const server = await startS3Server({
     baseDir: s3Settings.directory,
@@ -62,6 +67,7 @@ if (role === 'app') {
   });
   onStop(() => server.stop());
 } else if (role === 'feeds') {
+  const { startFeeds } = await import('./feeds.js');
   const feeds = await startFeeds(settings as FeedSettings);
   onStop(() => feeds.close());
 } else {

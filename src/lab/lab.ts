@@ -7,7 +7,8 @@ import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.
 import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
 import { freePort, freePortOn } from './ports.js';
 import { isRunning, lastLogLines, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
-import { ITEMS_SCHEMA, type AppSettings } from './app.js';
+import type { AppSettings } from './app.js';
+import { ITEMS_SCHEMA } from './items.js';
 import { writeLabConfig } from './config.js';
 import {
   APP_ROLE,
@@ -178,32 +179,47 @@ async function startDatabases(
  * `notifyPort` of every new object, as S3 event notifications do.
  */
 async function startObjectStores(state: LabState, notifyPort: number, progress: Progress): Promise<void> {
-  progress('S3-compatible object store (s3rver)');
+  progress('S3-compatible object store (s3rver) and Azure Blob storage (Azurite)');
   const s3Dir = join(state.dir, 's3');
-  const s3 = await startS3Server({
-    baseDir: s3Dir,
-    buckets: [LAB_BUCKET],
-    process: 'child',
-    notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
-  });
-  state.s3 = {
-    endpoint: s3.endpoint,
-    bucket: LAB_BUCKET,
-    ...S3RVER_CREDENTIALS,
-    process: { pid: s3.pid!, match: s3Dir },
-  };
-  writeLabState(state);
-
-  progress('Azure Blob storage (Azurite)');
   const azuriteDir = join(state.dir, 'azurite');
-  const azurite = await startAzurite({ baseDir: azuriteDir });
-  state.azurite = {
-    blobEndpoint: azurite.blobEndpoint,
-    container: LAB_CONTAINER,
-    connectionString: azurite.connectionString,
-    process: { pid: azurite.pid, match: azuriteDir },
-  };
-  writeLabState(state);
+  await allStarted([
+    async () => {
+      const s3 = await startS3Server({
+        baseDir: s3Dir,
+        buckets: [LAB_BUCKET],
+        process: 'child',
+        notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
+      });
+      state.s3 = {
+        endpoint: s3.endpoint,
+        bucket: LAB_BUCKET,
+        ...S3RVER_CREDENTIALS,
+        process: { pid: s3.pid!, match: s3Dir },
+      };
+      writeLabState(state);
+    },
+    async () => {
+      const azurite = await startAzurite({ baseDir: azuriteDir });
+      state.azurite = {
+        blobEndpoint: azurite.blobEndpoint,
+        container: LAB_CONTAINER,
+        connectionString: azurite.connectionString,
+        process: { pid: azurite.pid, match: azuriteDir },
+      };
+      writeLabState(state);
+    },
+  ]);
+}
+
+/**
+ * Starts independent components side by side (the lab is mostly waiting for daemons to listen), and
+ * waits for every one to settle before reporting the first failure: the state file then names every
+ * process that did start, so the clean-up finds them all.
+ */
+async function allStarted(tasks: Array<() => Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(tasks.map((task) => task()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** The replicator daemon: copies each object it is notified of at once and reconciles by listing every few seconds. */
@@ -316,18 +332,24 @@ export async function labUp(
   };
   writeLabState(state);
   try {
-    await startDatabases(state, options.replication ?? 'logical', progress);
     const notifyPort = await freePort();
-    await startObjectStores(state, notifyPort, progress);
-    await startObjectSync(state, notifyPort, progress);
-
-    progress('sample app on both sites');
+    await allStarted([
+      () => startDatabases(state, options.replication ?? 'logical', progress),
+      () => startObjectStores(state, notifyPort, progress),
+      () => startLabDns(state, progress),
+    ]);
     state.appPort = await freePortOn([state.appHost.primary, state.appHost.dr]);
-    await startLabApp(state, 'primary');
-    await startLabApp(state, 'dr');
-
+    await allStarted([
+      () => startObjectSync(state, notifyPort, progress),
+      async () => {
+        progress('sample app on both sites');
+        await allStarted([
+          () => startLabApp(state, 'primary').then(() => undefined),
+          () => startLabApp(state, 'dr').then(() => undefined),
+        ]);
+      },
+    ]);
     await startFeeds(state, progress);
-    await startLabDns(state, progress);
     // The controller configuration for the hands-on tour: `phoenix run --config` with the dashboard.
     state.dashboardPort = await freePort();
     state.configFile = writeLabConfig(state, { server_listen: `127.0.0.1:${state.dashboardPort}` });

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { request } from 'node:http';
-import S3rver, { type S3EventNotification } from 's3rver';
+import type { S3EventNotification } from 's3rver';
 import { daemonArgs } from './daemon-args.js';
 import { freePort } from './ports.js';
 import { isRunning, lastLogLines, spawnDaemon, stopProcess, waitUntil } from './process.js';
@@ -142,6 +142,8 @@ export async function startS3Server(options: {
     }
     return server;
   }
+  // Loaded here: the in-process server is for tests and the daemon; `lab up` starts it as a child.
+  const { default: S3rver } = await import('s3rver');
   const s3rver = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,

@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import {
-  DEFAULT_LAB_DIR,
-  labDown,
-  labStatus,
-  labUp,
-  readLabState,
-  type LabState,
-  type LabStatus,
-} from '../../lab/index.js';
+// The lab's own modules, not its barrel: that also exports the in-process object stores and sync.
+import { DEFAULT_LAB_DIR, labDown, labStatus, labUp, type LabStatus } from '../../lab/lab.js';
+import { readLabState, type LabState } from '../../lab/state.js';
 import { LAB_FAULTS, labFault, type LabFault } from '../../lab/faults.js';
 import { UserError } from '../errors.js';
 
