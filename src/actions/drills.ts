@@ -5,7 +5,9 @@ import { databaseDrill } from './database/drill.js';
 import { dnsDrill } from './dns/drill.js';
 import { fenceDrill } from './fence/drill.js';
 import { healthCheckDrill } from './health_check/drill.js';
+import { helmDrill } from './helm/drill.js';
 import { httpDrill } from './http/drill.js';
+import { kubernetesDrill } from './kubernetes/drill.js';
 import { notifyDrill } from './notify/drill.js';
 import { storageSyncDrill } from './storage_sync/drill.js';
 import { verifyDrill } from './verify/drill.js';
@@ -18,7 +20,9 @@ const DRILLS: Partial<Record<StepType, StepDrill<any>>> = {
   dns: dnsDrill,
   fence: fenceDrill,
   health_check: healthCheckDrill,
+  helm: helmDrill,
   http: httpDrill,
+  kubernetes: kubernetesDrill,
   notify: notifyDrill,
   storage_sync: storageSyncDrill,
   verify: verifyDrill,
