@@ -7,8 +7,7 @@ import { scratchDatabase } from '../database/drill.js';
 import { FakeDeploymentApi } from '../kubernetes/fake-apiserver.js';
 import { DRILL_LABEL } from '../kubernetes/drill.js';
 import { drillTag } from '../shared/drill.js';
-import { stepContext } from '../shared/test-context.js';
-import type { DrillContext } from '../types.js';
+import { drillAfterDatabase, stepContext } from '../shared/test-context.js';
 import { helmParamsSchema } from './config.js';
 import { helmDrill } from './drill.js';
 
@@ -65,24 +64,12 @@ before(async () => {
   writeFileSync(helm, FAKE_HELM);
   chmodSync(helm, 0o755);
   kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: dr\n  cluster:\n    server: ${api.url}\n    insecure-skip-tls-verify: true`,
-      'users:',
-      `- name: phoenix\n  user:\n    token: ${api.bearer}`,
-      'contexts:',
-      '- name: dr-aks\n  context:\n    cluster: dr\n    user: phoenix',
-      'current-context: dr-aks',
-    ].join('\n'),
-  );
+  writeFileSync(kubeconfig, api.kubeconfig('dr-aks'));
 });
 
 after(() => api.stop());
 
+const SERVER = 'postgresql://shop:***@dr-db.postgres.database.azure.com:5432/shop';
 const LIVE_URL = 'postgresql://shop:s3cret@dr-db.postgres.database.azure.com:5432/shop?sslmode=require';
 
 const params = (extra: Record<string, unknown> = {}) =>
@@ -98,21 +85,6 @@ const params = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-function afterDatabase(runId: string): DrillContext {
-  return {
-    ...stepContext({ runId, step: 'deploy-app' }),
-    rehearsed: {
-      'copy-db': {
-        type: 'database',
-        output: {
-          scratch_database: scratchDatabase(runId),
-          scratch_server: 'postgresql://shop:***@dr-db.postgres.database.azure.com:5432/shop',
-        },
-      },
-    },
-  };
-}
-
 const releases = () =>
   existsSync(join(dir, 'releases.json'))
     ? (JSON.parse(readFileSync(join(dir, 'releases.json'), 'utf8')) as Record<
@@ -123,7 +95,7 @@ const releases = () =>
 
 test('the helm rehearsal installs the release into a labelled drill namespace on the scratch database; cleanup uninstalls it, deletes the namespace and checks both are gone', async () => {
   const runId = 'drill-helm-1';
-  const ctx = afterDatabase(runId);
+  const ctx = drillAfterDatabase(runId, SERVER);
   const result = await helmDrill.rehearse(params(), ctx);
   assert.equal(
     result.summary,
@@ -156,7 +128,7 @@ test('the helm rehearsal installs the release into a labelled drill namespace on
 
 test('a release whose database value is unknown or has no scratch copy to use is refused before anything is made', async () => {
   await assert.rejects(
-    helmDrill.rehearse(params({ drill: {} }), afterDatabase('drill-helm-2')),
+    helmDrill.rehearse(params({ drill: {} }), drillAfterDatabase('drill-helm-2', SERVER)),
     /set drill.database_value to the key of set holding the database URL/,
   );
   await assert.rejects(
@@ -164,7 +136,10 @@ test('a release whose database value is unknown or has no scratch copy to use is
     /db.url would reach the DR database and no database step made a scratch copy/,
   );
   await assert.rejects(
-    helmDrill.rehearse(params({ drill: { database_value: 'database.url' } }), afterDatabase('drill-helm-2')),
+    helmDrill.rehearse(
+      params({ drill: { database_value: 'database.url' } }),
+      drillAfterDatabase('drill-helm-2', SERVER),
+    ),
     /set has no database.url/,
   );
   assert.equal(api.namespaces.has('shop-drill'), false);

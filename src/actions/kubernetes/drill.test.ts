@@ -4,7 +4,7 @@ import { AppsV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-nod
 import { waitUntil } from '../../lab/index.js';
 import { scratchDatabase } from '../database/drill.js';
 import { drillTag } from '../shared/drill.js';
-import { stepContext } from '../shared/test-context.js';
+import { drillAfterDatabase, stepContext } from '../shared/test-context.js';
 import type { DrillContext } from '../types.js';
 import { kubernetesParamsSchema } from './config.js';
 import { DRILL_LABEL, kubernetesDrill } from './drill.js';
@@ -68,21 +68,8 @@ const params = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-/** A drill context after the database rehearsal made its scratch copy (as the journal records it). */
-function afterDatabase(runId: string): DrillContext {
-  return {
-    ...stepContext({ runId, step: 'scale-web' }),
-    rehearsed: {
-      'copy-db': {
-        type: 'database',
-        output: {
-          scratch_database: scratchDatabase(runId),
-          scratch_server: 'postgresql://shop:***@dr-db.internal:5432/shop',
-        },
-      },
-    },
-  };
-}
+const afterDatabase = (runId: string) =>
+  drillAfterDatabase(runId, 'postgresql://shop:***@dr-db.internal:5432/shop');
 
 const envOf = (d: V1Deployment, name: string) =>
   d.spec?.template.spec?.containers[0].env?.find((e) => e.name === name)?.value;

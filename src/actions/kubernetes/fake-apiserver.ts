@@ -65,6 +65,21 @@ export class FakeDeploymentApi {
     return this.token;
   }
 
+  /** A kubeconfig file's text pointing at this server with the token, under context `context`. */
+  kubeconfig(context = 'dr-aks'): string {
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: dr\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true`,
+      'users:',
+      `- name: phoenix\n  user:\n    token: ${this.token}`,
+      'contexts:',
+      `- name: ${context}\n  context:\n    cluster: dr\n    user: phoenix`,
+      `current-context: ${context}`,
+    ].join('\n');
+  }
+
   state(namespace: string, name: string): Stored | undefined {
     return this.deployments.get(`${namespace}/${name}`);
   }
