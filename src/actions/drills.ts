@@ -10,6 +10,7 @@ import { httpDrill } from './http/drill.js';
 import { kubernetesDrill } from './kubernetes/drill.js';
 import { notifyDrill } from './notify/drill.js';
 import { storageSyncDrill } from './storage_sync/drill.js';
+import { terraformDrill } from './terraform/drill.js';
 import { verifyDrill } from './verify/drill.js';
 
 /** How each step type rehearses in a drill; a type missing here is skipped by drills and flagged by validate. */
@@ -25,6 +26,7 @@ const DRILLS: Partial<Record<StepType, StepDrill<any>>> = {
   kubernetes: kubernetesDrill,
   notify: notifyDrill,
   storage_sync: storageSyncDrill,
+  terraform: terraformDrill,
   verify: verifyDrill,
 };
 
