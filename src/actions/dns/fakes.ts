@@ -186,6 +186,21 @@ export class FakeRoute53 extends LoopbackServer {
               `RRSet with DNS name ${record.name} is not permitted in zone ${this.zoneName}`,
             );
           }
+          if (action === 'DELETE') {
+            // Route 53 deletes a record set only when the request names it exactly as it is.
+            const current = this.records.get(`${record.name} ${record.type}`);
+            const same =
+              current && current.ttl === record.ttl && current.values.join('\n') === record.values.join('\n');
+            if (!same)
+              return this.error(
+                res,
+                400,
+                'InvalidChangeBatch',
+                `[Tried to delete resource record set [name='${record.name}', type='${record.type}'] but ${current ? 'the values provided do not match the current values' : 'it was not found'}]`,
+              );
+            this.records.delete(`${record.name} ${record.type}`);
+            continue;
+          }
           if (action !== 'UPSERT' && action !== 'CREATE')
             return this.error(res, 400, 'InvalidInput', `unsupported action ${action}`);
           const refusal = this.refusal(record);
