@@ -93,7 +93,7 @@ export function scratchDatabaseOf(ctx: DrillContext, step?: string): ScratchData
 
 /**
  * The app's own database URL pointed at the scratch copy: the scratch server's host and port and the
- * scratch database, with the app's credentials and options (as it would reach the DR database).
+ * scratch database (if the copy has one of its own), with the app's credentials and options.
  */
 export function pointAtScratch(liveUrl: string, scratch: ScratchDatabase, what: string): string {
   let url: URL;
@@ -107,6 +107,7 @@ export function pointAtScratch(liveUrl: string, scratch: ScratchDatabase, what: 
   const server = new URL(scratch.server);
   url.hostname = server.hostname;
   url.port = server.port;
-  url.pathname = `/${scratch.database}`;
+  // A restored server (Azure) holds the databases by their own names: only the host changes.
+  if (scratch.database) url.pathname = `/${scratch.database}`;
   return url.toString();
 }
