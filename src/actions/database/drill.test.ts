@@ -22,9 +22,7 @@ const params = (extra: Record<string, unknown> = {}) =>
     subscription_id: SUB,
     resource_group: 'dr-rg',
     server: 'orders-dr',
-    access_token: 'arm-test-token',
-    endpoint: arm.url,
-    ca_file: arm.caFile,
+    ...arm.access(),
     poll_interval: 0.02,
     ...extra,
   });

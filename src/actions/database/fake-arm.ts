@@ -51,6 +51,11 @@ export class FakeArm {
     return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 
+  /** The step params that reach this server as an ARM endpoint: token, endpoint, CA. */
+  access(): { access_token: string; endpoint: string; ca_file: string } {
+    return { access_token: this.token, endpoint: this.url, ca_file: this.caFile };
+  }
+
   role(name: string): string | undefined {
     return this.servers.get(name.toLowerCase())?.role;
   }

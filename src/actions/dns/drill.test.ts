@@ -28,11 +28,7 @@ test('Route 53: the drill writes drill.<name>, the live record is untouched, cle
     };
     route53.records.set('app.example.com. CNAME', live);
     const params = dnsAdapter.schema.parse({
-      provider: 'route53',
-      hosted_zone_id: 'Z0123456789ABC',
-      endpoint: route53.url,
-      access_key_id: 'AKIAFAKE',
-      secret_access_key: 'fake-secret',
+      ...route53.access(),
       name: 'app.example.com',
       type: 'CNAME',
       value: 'shop-tm.trafficmanager.net',
@@ -87,25 +83,11 @@ test('the Route 53 stand-in refuses a DELETE that does not name the record set a
 });
 
 test('Cloudflare: the drill writes drill.<name> and cleanup deletes every record of it; the live records are untouched', async () => {
-  const cloudflare = await new FakeCloudflare(
-    '023e105f4ecef8ad9ca31a8372d0c353',
-    'example.com',
-    'cf-token',
-  ).start();
+  const cloudflare = await new FakeCloudflare('cf-zone-1', 'example.com', 'cf-token').start();
   try {
-    cloudflare.records.push({
-      id: 'live1',
-      type: 'A',
-      name: 'api.example.com',
-      content: '198.51.100.1',
-      ttl: 300,
-      proxied: false,
-    });
+    cloudflare.seed('live1', 'api.example.com', '198.51.100.1');
     const params = dnsAdapter.schema.parse({
-      provider: 'cloudflare',
-      zone_id: cloudflare.zoneId,
-      api_token: 'cf-token',
-      api_base: `${cloudflare.url}/client/v4`,
+      ...cloudflare.access(),
       name: 'api.example.com',
       type: 'A',
       value: ['203.0.113.7', '203.0.113.8'],

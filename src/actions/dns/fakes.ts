@@ -94,6 +94,17 @@ export class FakeRoute53 extends LoopbackServer {
     );
   }
 
+  /** The step params that reach this server: provider, zone, endpoint and (test) keys. */
+  access() {
+    return {
+      provider: 'route53' as const,
+      hosted_zone_id: this.zoneId,
+      endpoint: this.url,
+      access_key_id: 'AKIAFAKE',
+      secret_access_key: 'fake-secret',
+    };
+  }
+
   /** While true, every API call fails as in a us-east-1 control-plane outage (DNS answers keep working). */
   controlPlaneDown = false;
 
@@ -252,6 +263,21 @@ export class FakeCloudflare extends LoopbackServer {
     readonly token: string,
   ) {
     super();
+  }
+
+  /** The step params that reach this server: provider, zone, token and API base. */
+  access(): { provider: 'cloudflare'; zone_id: string; api_token: string; api_base: string } {
+    return {
+      provider: 'cloudflare',
+      zone_id: this.zoneId,
+      api_token: this.token,
+      api_base: `${this.url}/client/v4`,
+    };
+  }
+
+  /** Seeds a record as if it were already in the zone. */
+  seed(id: string, name: string, content: string): void {
+    this.records.push({ id, type: 'A', name, content, ttl: 300, proxied: false });
   }
 
   private send(
