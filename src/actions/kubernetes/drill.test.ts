@@ -49,10 +49,13 @@ before(async () => {
     currentContext: 'dr',
   });
   apps = kc.makeApiClient(AppsV1Api);
-  await apps.createNamespacedDeployment({
-    namespace: 'shop',
-    body: deployment('shop', 'web', 2, { DATABASE_URL: LIVE_URL, MODE: 'dr' }),
-  });
+  // The app reads a ConfigMap (envFrom) and a Secret (a volume) of its namespace.
+  api.objects.set('configmaps/shop/web-config', { data: { LOG_LEVEL: 'info' } });
+  api.objects.set('secrets/shop/web-tls', { data: { 'tls.key': 'c2VjcmV0' } });
+  const live = deployment('shop', 'web', 2, { DATABASE_URL: LIVE_URL, MODE: 'dr' });
+  live.spec!.template.spec!.containers[0].envFrom = [{ configMapRef: { name: 'web-config' } }];
+  live.spec!.template.spec!.volumes = [{ name: 'tls', secret: { secretName: 'web-tls' } }];
+  await apps.createNamespacedDeployment({ namespace: 'shop', body: live });
 });
 
 after(() => api.stop());
@@ -95,6 +98,9 @@ test('the rehearsal deploys a copy into the drill namespace on the scratch datab
   );
   assert.equal(envOf(copy, 'MODE'), 'dr');
   assert.equal(api.namespaces.get('shop-drill')?.labels[DRILL_LABEL], drillTag(runId));
+  assert.deepEqual(result.output?.copied, ['configmap web-config', 'secret web-tls']);
+  assert.deepEqual(api.objects.get('configmaps/shop-drill/web-config')?.data, { LOG_LEVEL: 'info' });
+  assert.deepEqual(api.objects.get('secrets/shop-drill/web-tls')?.data, { 'tls.key': 'c2VjcmV0' });
   assert.equal(
     result.output?.database_url,
     `postgresql://shop:***@dr-db.internal:5432/${scratchDatabase(runId)}?sslmode=require`,
@@ -112,6 +118,7 @@ test('the rehearsal deploys a copy into the drill namespace on the scratch datab
   assert.deepEqual(cleaned.left, []);
   assert.match(cleaned.summary, /deleted namespace shop-drill; the API server no longer knows it/);
   assert.equal(api.namespaces.has('shop-drill'), false);
+  assert.deepEqual([...api.objects.keys()].sort(), ['configmaps/shop/web-config', 'secrets/shop/web-tls']);
   await assert.rejects(
     apps.readNamespacedDeployment({ name: 'web', namespace: 'shop-drill' }),
     (e: { code?: number }) => e.code === 404,

@@ -1,4 +1,10 @@
-import { AppsV1Api, CoreV1Api, type V1Container, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type V1Container,
+  type V1Deployment,
+  type V1PodTemplateSpec,
+} from '@kubernetes/client-node';
 import { drillNamespace, drillTag, pointAtScratch, scratchDatabaseOf } from '../shared/drill.js';
 import { sleep } from '../shared/net.js';
 import { redact } from '../shared/pg.js';
@@ -119,6 +125,71 @@ function pointContainers(
   return { database: scratch.database, url: redact(url) };
 }
 
+/** The ConfigMaps and Secrets a pod template reads (env, envFrom, volumes), by kind. */
+function references(template: V1PodTemplateSpec): Array<{ kind: 'configmap' | 'secret'; name: string }> {
+  const spec = template.spec;
+  const found = new Map<string, { kind: 'configmap' | 'secret'; name: string }>();
+  const add = (kind: 'configmap' | 'secret', name?: string) => {
+    if (name) found.set(`${kind}/${name}`, { kind, name });
+  };
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+    for (const e of c.envFrom ?? []) {
+      add('configmap', e.configMapRef?.name);
+      add('secret', e.secretRef?.name);
+    }
+    for (const e of c.env ?? []) {
+      add('configmap', e.valueFrom?.configMapKeyRef?.name);
+      add('secret', e.valueFrom?.secretKeyRef?.name);
+    }
+  }
+  for (const v of spec?.volumes ?? []) {
+    add('configmap', v.configMap?.name);
+    add('secret', v.secret?.secretName);
+  }
+  return [...found.values()];
+}
+
+/**
+ * Copies the ConfigMaps and Secrets the app reads into the drill namespace (a pod reads them only
+ * from its own namespace). The live ones are only read; one missing there is left missing, as live.
+ */
+async function copyReferences(
+  cluster: ClusterParams,
+  template: V1PodTemplateSpec,
+  from: string,
+  to: string,
+): Promise<string[]> {
+  const core = (await kubeConfig(cluster)).makeApiClient(CoreV1Api);
+  const copied: string[] = [];
+  for (const { kind, name } of references(template)) {
+    const read =
+      kind === 'secret'
+        ? core.readNamespacedSecret({ name, namespace: from })
+        : core.readNamespacedConfigMap({ name, namespace: from });
+    const live = await read.catch((error: unknown) => {
+      if (codeOf(error) === 404) return undefined;
+      throw apiError(`reading ${kind} ${from}/${name}`, error);
+    });
+    if (!live) continue;
+    const body = {
+      metadata: { name, labels: live.metadata?.labels },
+      data: live.data,
+      binaryData: 'binaryData' in live ? live.binaryData : undefined,
+      ...('type' in live ? { type: live.type } : {}),
+    };
+    const create =
+      kind === 'secret'
+        ? core.createNamespacedSecret({ namespace: to, body })
+        : core.createNamespacedConfigMap({ namespace: to, body });
+    await create.catch((error: unknown) => {
+      // Copied by an earlier attempt of this drill.
+      if (codeOf(error) !== 409) throw apiError(`copying ${kind} ${name} into ${to}`, error);
+    });
+    copied.push(`${kind} ${name}`);
+  }
+  return copied;
+}
+
 /** The live Deployment copied into the drill namespace, its database URL pointed at the scratch copy. */
 function drillCopy(
   live: V1Deployment,
@@ -165,6 +236,7 @@ export const kubernetesDrill: StepDrill<KubernetesParams> = {
     );
     ctx.progress(`namespace ${namespace}`);
     await ensureDrillNamespace(p.cluster, namespace, ctx.runId);
+    const copied = await copyReferences(p.cluster, copy.spec!.template, p.namespace, namespace);
     await apps.createNamespacedDeployment({ namespace, body: copy }).catch(async (error: unknown) => {
       if (codeOf(error) !== 409) throw apiError(`creating deployment ${namespace}/${p.deployment}`, error);
       // Made by an earlier attempt of this drill: bring it to the copy of now.
@@ -180,6 +252,7 @@ export const kubernetesDrill: StepDrill<KubernetesParams> = {
       output: {
         ...result.output,
         drill_namespace: namespace,
+        copied,
         scratch_database: pointed.database,
         database_url: pointed.url,
       },

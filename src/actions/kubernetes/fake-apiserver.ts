@@ -36,6 +36,8 @@ export class FakeDeploymentApi {
     string,
     { phase: 'Active' | 'Terminating'; labels: Record<string, string> }
   >();
+  /** ConfigMaps and Secrets by `<kind>/<namespace>/<name>` (kind: configmaps | secrets), as sent. */
+  readonly objects = new Map<string, { metadata?: { name?: string }; data?: Record<string, string> }>();
   readonly requests: Array<{ method: string; path: string; contentType?: string; body: string }> = [];
 
   constructor(
@@ -150,6 +152,8 @@ export class FakeDeploymentApi {
       return status(401, 'Unauthorized', 'Unauthorized');
     const ns = /^\/api\/v1\/namespaces(?:\/([^/]+))?$/.exec(path);
     if (ns) return this.namespaceCall(req.method ?? 'GET', ns[1], body, send, status);
+    const core = /^\/api\/v1\/namespaces\/([^/]+)\/(configmaps|secrets)(?:\/([^/]+))?$/.exec(path);
+    if (core) return this.coreObject(req.method ?? 'GET', core[2], core[1], core[3], body, send, status);
     const coll = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/.exec(path);
     if (coll && req.method === 'POST') return this.createDeployment(coll[1], body, send, status);
     const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)(\/scale)?$/.exec(path);
@@ -207,8 +211,8 @@ export class FakeDeploymentApi {
     method: string,
     name: string | undefined,
     body: string,
-    send: (code: number, value: unknown) => void,
-    status: (code: number, reason: string, message: string) => void,
+    send: Send,
+    status: Status,
   ): void {
     const object = (n: string) => ({
       apiVersion: 'v1',
@@ -238,6 +242,7 @@ export class FakeDeploymentApi {
       setTimeout(() => {
         for (const key of [...this.deployments.keys()])
           if (key.startsWith(`${name}/`)) this.deployments.delete(key);
+        for (const key of [...this.objects.keys()]) if (key.split('/')[1] === name) this.objects.delete(key);
         this.namespaces.delete(name);
       }, this.rolloutMs).unref();
       return send(200, answer);
@@ -245,12 +250,45 @@ export class FakeDeploymentApi {
     return status(405, 'MethodNotAllowed', `${method} is not supported here`);
   }
 
-  private createDeployment(
+  /** Whether an object may be created in the namespace; if not, answers as the API server does. */
+  private admits(namespace: string, object: string, status: Status): boolean {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) status(404, 'NotFound', `namespaces "${namespace}" not found`);
+    else if (ns.phase === 'Terminating')
+      status(
+        403,
+        'Forbidden',
+        `${object} is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+    return ns?.phase === 'Active';
+  }
+
+  private coreObject(
+    method: string,
+    kind: string,
     namespace: string,
+    name: string | undefined,
     body: string,
-    send: (code: number, value: unknown) => void,
-    status: (code: number, reason: string, message: string) => void,
+    send: Send,
+    status: Status,
   ): void {
+    if (method === 'GET' && name) {
+      const found = this.objects.get(`${kind}/${namespace}/${name}`);
+      return found
+        ? send(200, { ...found, metadata: { ...found.metadata, name, namespace } })
+        : status(404, 'NotFound', `${kind} "${name}" not found`);
+    }
+    if (method !== 'POST' || name) return status(405, 'MethodNotAllowed', `${method} is not supported here`);
+    const sent = JSON.parse(body) as { metadata?: { name?: string }; data?: Record<string, string> };
+    const n = sent.metadata?.name ?? '';
+    if (!this.admits(namespace, `${kind} "${n}"`, status)) return;
+    if (this.objects.has(`${kind}/${namespace}/${n}`))
+      return status(409, 'AlreadyExists', `${kind} "${n}" already exists`);
+    this.objects.set(`${kind}/${namespace}/${n}`, sent);
+    return send(201, { ...sent, metadata: { ...sent.metadata, namespace } });
+  }
+
+  private createDeployment(namespace: string, body: string, send: Send, status: Status): void {
     const sent = JSON.parse(body) as DeploymentBody;
     const name = sent.metadata?.name ?? '';
     if (sent.metadata?.namespace && sent.metadata.namespace !== namespace)
@@ -259,14 +297,7 @@ export class FakeDeploymentApi {
         'BadRequest',
         'the namespace of the provided object does not match the namespace sent on the request',
       );
-    const ns = this.namespaces.get(namespace);
-    if (!ns) return status(404, 'NotFound', `namespaces "${namespace}" not found`);
-    if (ns.phase === 'Terminating')
-      return status(
-        403,
-        'Forbidden',
-        `deployments.apps "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
-      );
+    if (!this.admits(namespace, `deployments.apps "${name}"`, status)) return;
     if (this.deployments.has(`${namespace}/${name}`))
       return status(409, 'AlreadyExists', `deployments.apps "${name}" already exists`);
     const d: Stored = {
@@ -283,6 +314,9 @@ export class FakeDeploymentApi {
     return send(201, this.object(namespace, name, d));
   }
 }
+
+type Send = (code: number, value: unknown) => void;
+type Status = (code: number, reason: string, message: string) => void;
 
 interface DeploymentBody {
   metadata?: { name?: string; namespace?: string };
