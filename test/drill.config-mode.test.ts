@@ -8,6 +8,8 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { parse, stringify } from 'yaml';
 import { query, readLabState, resolveApp, waitUntil, type LabState } from '../src/lab/index.js';
 import { labBucket, labContainer } from '../src/lab/wayback-config.js';
+import { scratchDatabase } from '../src/actions/database/drill.js';
+import { FakeDeploymentApi } from '../src/actions/kubernetes/fake-apiserver.js';
 import { openDatabase } from '../src/store/index.js';
 import { Journal, type RunReport } from '../src/runbook/index.js';
 import { runCli, startPhoenix } from './helpers/paths.js';
@@ -15,7 +17,25 @@ import { runCli, startPhoenix } from './helpers/paths.js';
 const root = mkdtempSync(join(tmpdir(), 'phoenix-drill-mode-'));
 const dir = join(root, 'lab');
 
+let kube: FakeDeploymentApi | undefined;
+
+/** The database URL each drill copy of the app was created with (POSTs to the drill namespace). */
+const drillCopies = () =>
+  kube!.requests
+    .filter((r) => r.method === 'POST' && r.path === '/apis/apps/v1/namespaces/shop-drill/deployments')
+    .map(
+      (r) =>
+        (
+          JSON.parse(r.body) as {
+            spec: {
+              template: { spec: { containers: Array<{ env: Array<{ name: string; value: string }> }> } };
+            };
+          }
+        ).spec.template.spec.containers[0].env.find((e) => e.name === 'DATABASE_URL')!.value,
+    );
+
 after(async () => {
+  await kube?.stop();
   await runCli(['lab', 'down', '--dir', dir]);
   rmSync(root, { recursive: true, force: true });
 });
@@ -73,10 +93,10 @@ async function stillReplicating(state: LabState, body: string): Promise<void> {
 }
 
 /**
- * The lab's runbook, plus an object copy (storage_sync S3 → Blob) and a command step that waits for a
- * file in a drill, so the test can kill the drill mid-run.
+ * The lab's runbook, plus an object copy (storage_sync S3 → Blob), a command step that waits for a
+ * file in a drill, so the test can kill the drill mid-run, and a Kubernetes scale of the app.
  */
-function drillConfig(state: LabState, holdFile: string): string {
+function drillConfig(state: LabState, holdFile: string, kube: FakeDeploymentApi): string {
   const file = state.configFile ?? join(state.dir, 'phoenix.yaml');
   const config = parse(readFileSync(file, 'utf8')) as {
     runbooks: { dr_failover: { stages: Array<Record<string, unknown>> } };
@@ -104,6 +124,25 @@ function drillConfig(state: LabState, holdFile: string): string {
       },
     ],
   });
+  // After hold: the app's deployment, copied into a drill namespace on the scratch database. Killed
+  // during hold, the drill rehearses it only when resumed, from the scratch database in the journal.
+  stages.splice(3, 0, {
+    name: 'app',
+    steps: [
+      {
+        name: 'scale-app',
+        type: 'kubernetes',
+        params: {
+          action: 'scale',
+          namespace: 'shop',
+          deployment: 'app',
+          replicas: 2,
+          cluster: { server: kube.url, token: kube.bearer, insecure_skip_tls_verify: true },
+          poll_interval: 0.05,
+        },
+      },
+    ],
+  });
   const out = join(state.dir, 'drill.yaml');
   writeFileSync(out, stringify(config));
   return out;
@@ -126,7 +165,29 @@ test('phoenix drill --config rehearses the lab runbook, leaves production as it 
   await waitUntil(() => container.getBlobClient(key).exists(), 20_000, 'the object to reach Blob');
   const holdFile = join(root, 'release');
   writeFileSync(holdFile, '');
-  const config = drillConfig(state, holdFile);
+  // The DR cluster's API (no Kubernetes runs here): the app reads the DR database from DATABASE_URL.
+  kube = await new FakeDeploymentApi([{ namespace: 'shop', name: 'placeholder', replicas: 1 }], 50).start();
+  const live = await fetch(`${kube.url}/apis/apps/v1/namespaces/shop/deployments`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${kube.bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      metadata: { name: 'app', namespace: 'shop' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'app' } },
+        template: {
+          metadata: { labels: { app: 'app' } },
+          spec: {
+            containers: [
+              { name: 'app', image: 'app:1', env: [{ name: 'DATABASE_URL', value: pg(state, 'standby') }] },
+            ],
+          },
+        },
+      },
+    }),
+  });
+  assert.equal(live.status, 201);
+  const config = drillConfig(state, holdFile, kube);
   const before = await production(state);
   assert.equal(before.dns, state.appHost.primary);
   assert.equal(before.subscription.enabled, true);
@@ -144,7 +205,13 @@ test('phoenix drill --config rehearses the lab runbook, leaves production as it 
     'copy-objects cleaned',
     'cut-over-subscriber cleaned',
     'point-app-at-dr cleaned',
+    'scale-app cleaned',
   ]);
+  // The app's copy ran on the scratch database of this drill, in a namespace since deleted.
+  assert.deepEqual(drillCopies(), [
+    `postgresql://postgres@127.0.0.1:${state.postgres!.standby!.port}/${scratchDatabase(report.run_id)}`,
+  ]);
+  assert.equal(kube!.namespaces.has('shop-drill'), false);
 
   // The evidence report of the drill shows each rehearsal's cleanup.
   const evidence = await runCli(['report', report.run_id, '--config', config, '--format', 'json']);
@@ -186,6 +253,13 @@ test('phoenix drill --config rehearses the lab runbook, leaves production as it 
   const second = JSON.parse(resumed.stdout.trim().split('\n').pop()!) as RunReport;
   assert.equal(second.status, 'succeeded');
   assert.equal(second.cleanup?.status, 'succeeded', JSON.stringify(second.cleanup));
+  // Rehearsed only by the resumed process: the scratch database came from the journal.
+  assert.equal(
+    drillCopies().at(-1),
+    `postgresql://postgres@127.0.0.1:${state.postgres!.standby!.port}/${scratchDatabase(runId)}`,
+  );
+  assert.equal(kube!.namespaces.has('shop-drill'), false);
+  assert.equal(kube!.state('shop', 'app')?.replicas, 1, 'the live deployment is untouched');
   assert.deepEqual(await production(state), before);
   await stillReplicating(state, 'after the resumed drill');
   assert.equal(existsSync(join(state.dir, 'phoenix.db')), true);

@@ -22,6 +22,7 @@ test('phoenix validate warns about each step a drill would skip, with the fix, a
       '          - { name: rehearsed, type: command, params: { command: "true", drill: "echo drill" } }',
       '      - name: app',
       '        steps:',
+      '          - { name: promote-standby, type: database, params: { action: promote, standby: "postgresql://127.0.0.1:1/app" } }',
       '          - name: scale-up',
       '            type: kubernetes',
       '            params: { action: scale, deployment: web, replicas: 3, cluster: { server: "https://127.0.0.1:1", token: t } }',
@@ -40,7 +41,7 @@ test('phoenix validate warns about each step a drill would skip, with the fix, a
   );
   assert.match(
     warnings[1],
-    /stages\[1\]\.steps\[0\] \(scale-up\): step type kubernetes has no drill behaviour/,
+    /stages\[1\]\.steps\[0\] \(promote-standby\): a streaming standby is read-only: give drill: \{ scratch_server/,
   );
   const json = JSON.parse((await runCli(['validate', file, '--json'])).stdout) as {
     valid: boolean;
@@ -51,7 +52,7 @@ test('phoenix validate warns about each step a drill would skip, with the fix, a
     json.warnings.map((w) => w.path),
     [
       'runbooks.dr_failover.stages[0].steps[0] (undeclared)',
-      'runbooks.dr_failover.stages[1].steps[0] (scale-up)',
+      'runbooks.dr_failover.stages[1].steps[0] (promote-standby)',
     ],
   );
 });

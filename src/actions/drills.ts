@@ -5,9 +5,12 @@ import { databaseDrill } from './database/drill.js';
 import { dnsDrill } from './dns/drill.js';
 import { fenceDrill } from './fence/drill.js';
 import { healthCheckDrill } from './health_check/drill.js';
+import { helmDrill } from './helm/drill.js';
 import { httpDrill } from './http/drill.js';
+import { kubernetesDrill } from './kubernetes/drill.js';
 import { notifyDrill } from './notify/drill.js';
 import { storageSyncDrill } from './storage_sync/drill.js';
+import { terraformDrill } from './terraform/drill.js';
 import { verifyDrill } from './verify/drill.js';
 
 /** How each step type rehearses in a drill; a type missing here is skipped by drills and flagged by validate. */
@@ -18,9 +21,12 @@ const DRILLS: Partial<Record<StepType, StepDrill<any>>> = {
   dns: dnsDrill,
   fence: fenceDrill,
   health_check: healthCheckDrill,
+  helm: helmDrill,
   http: httpDrill,
+  kubernetes: kubernetesDrill,
   notify: notifyDrill,
   storage_sync: storageSyncDrill,
+  terraform: terraformDrill,
   verify: verifyDrill,
 };
 

@@ -8,7 +8,7 @@ import {
   type StepResult,
 } from '../actions/index.js';
 import type { StepType } from '../config/sections/runbooks.js';
-import type { SqlDb } from '../store/index.js';
+import { FencedError, type Fence, type SqlDb } from '../store/index.js';
 import type { Plan, PlannedStep } from './plan.js';
 
 /**
@@ -67,6 +67,26 @@ export function lastRealRun<T>(db: SqlDb, runbook: string): Promise<T | undefine
   );
 }
 
+/**
+ * A write to the drill's cleanup journal by the executing controller: in one transaction with its
+ * fence check, as every journal write, so a controller that lost the lead records nothing.
+ */
+async function journalWrite(
+  db: SqlDb,
+  fence: Fence | undefined,
+  sql: string,
+  params: Array<string | number | null>,
+): Promise<void> {
+  if (!fence) {
+    await db.run(sql, params);
+    return;
+  }
+  await db.transaction(async () => {
+    await fence();
+    await db.run(sql, params);
+  });
+}
+
 async function rehearsedBefore(db: SqlDb, runId: string): Promise<DrillContext['rehearsed']> {
   const rows = await db.all<{ name: string; type: StepType; output_json: string | null }>(
     `SELECT name, type, output_json FROM runbook_steps
@@ -87,12 +107,15 @@ export async function rehearseStep(
   step: PlannedStep,
   ctx: StepContext,
   now: () => number,
+  fence?: Fence,
 ): Promise<StepResult> {
   const found = drillFor(step.type, step.params);
   if ('missing' in found)
     return { summary: `drill: skipped: ${found.missing}`, output: { drill_skipped: found.missing } };
   if (found.drill.cleanup) {
-    await db.run(
+    await journalWrite(
+      db,
+      fence,
       `INSERT INTO runbook_drill_cleanups (run_id, step, type, seq, status, rehearsed_at)
        VALUES (?, ?, ?, (SELECT count(*) FROM runbook_drill_cleanups WHERE run_id = ?), 'pending', ?)
        ON CONFLICT (run_id, step) DO UPDATE SET status = 'pending', rehearsed_at = excluded.rehearsed_at`,
@@ -133,14 +156,15 @@ async function cleanOne(step: PlannedStep, ctx: StepContext): Promise<CleanupRes
 }
 
 /**
- * Cleans up every rehearsal of a drill not yet cleaned, newest first, and records each result. Never
- * throws: a cleanup that fails is recorded as failed (and tried again if the run is resumed).
+ * Cleans up every rehearsal of a drill not yet cleaned, newest first, and records each result. Throws
+ * only FencedError (another controller leads now and resumes the drill): a cleanup that fails is
+ * recorded as failed (and tried again if the run is resumed).
  */
 export async function cleanupDrill(
   db: SqlDb,
   plan: Plan,
   runId: string,
-  options: { runDir: string; env: NodeJS.ProcessEnv; now: () => number },
+  options: { runDir: string; env: NodeJS.ProcessEnv; now: () => number; fence?: Fence },
 ): Promise<DrillCleanup> {
   const pending = await db.all<CleanupRow>(
     `SELECT * FROM runbook_drill_cleanups WHERE run_id = ? AND status <> 'cleaned' ORDER BY seq DESC`,
@@ -148,7 +172,9 @@ export async function cleanupDrill(
   );
   const steps = plan.stages.flatMap((s) => s.steps);
   const record = (...params: Array<string | number | null>) =>
-    db.run(
+    journalWrite(
+      db,
+      options.fence,
       `UPDATE runbook_drill_cleanups SET status = ?, cleaned_at = ?, summary = ?, left_json = ?, error = ?
         WHERE run_id = ? AND step = ?`,
       params,
@@ -165,6 +191,8 @@ export async function cleanupDrill(
       const status: CleanupStatus = result.left.length ? 'failed' : 'cleaned';
       await record(status, options.now(), result.summary, JSON.stringify(result.left), null, runId, row.step);
     } catch (error) {
+      // Fenced out: the new leader resumes the drill and cleans up; this controller writes nothing more.
+      if (error instanceof FencedError) throw error;
       await record('failed', options.now(), null, '[]', (error as Error).message, runId, row.step);
     }
   }

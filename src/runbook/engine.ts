@@ -276,6 +276,7 @@ export class RunbookEngine {
     mkdirSync(runDir, { recursive: true });
     let ending: { status: RunStatus; error: string | null };
     let fenced = false;
+    let cleanupFenced: FencedError | undefined;
     try {
       ending = await this.runStages(run, plan, runDir, runAbort.signal);
     } catch (failure) {
@@ -287,10 +288,11 @@ export class RunbookEngine {
       ending = await this.failRun(runId, reason);
     } finally {
       // A drill cleans up whatever happened, unless this process lost the lead (the leader resumes it).
-      if (!fenced) await this.cleanUpDrill(plan, runId, runDir);
+      if (!fenced) cleanupFenced = await this.cleanUpDrill(plan, runId, runDir);
       stopWatching();
       this.executing.delete(runAbort);
     }
+    if (cleanupFenced) return this.fencedOut(run, owner, cleanupFenced);
     const { status, error } = ending;
     const report = await buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
     await this.journal.finishRun(runId, owner.token, status, error, report);
@@ -298,13 +300,21 @@ export class RunbookEngine {
     return buildReport(this.journal, runId);
   }
 
-  private async cleanUpDrill(plan: Plan, runId: string, runDir: string): Promise<void> {
-    if (!(await isDrillRun(this.journal.db, runId))) return;
-    await cleanupDrill(this.journal.db, plan, runId, {
-      runDir,
-      env: this.options.env ?? process.env,
-      now: () => this.journal.now(),
-    });
+  /** A drill's cleanup; fenced out meanwhile, the error (the leader resumes the drill and cleans up). */
+  private async cleanUpDrill(plan: Plan, runId: string, runDir: string): Promise<FencedError | undefined> {
+    if (!(await isDrillRun(this.journal.db, runId))) return undefined;
+    try {
+      await cleanupDrill(this.journal.db, plan, runId, {
+        runDir,
+        env: this.options.env ?? process.env,
+        now: () => this.journal.now(),
+        fence: this.options.fence,
+      });
+      return undefined;
+    } catch (error) {
+      if (error instanceof FencedError) return error;
+      throw error;
+    }
   }
 
   /**
@@ -545,7 +555,7 @@ export class RunbookEngine {
       const result = await untilAborted(
         trackProcessGroups(tracker, () =>
           drill
-            ? rehearseStep(this.journal.db, step, context, () => this.journal.now())
+            ? rehearseStep(this.journal.db, step, context, () => this.journal.now(), this.options.fence)
             : step.adapter.run(step.params, context),
         ),
         signal,

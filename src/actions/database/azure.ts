@@ -21,7 +21,7 @@ export function armClient(p: AzurePromoteParams): PostgreSQLManagementFlexibleSe
 }
 
 /** ARM's refusal, stripped to its code and message (never a stack). */
-function armError(error: unknown, what: string): StepError {
+export function armError(error: unknown, what: string): StepError {
   const e = error as { statusCode?: number; code?: string; message?: string };
   return new StepError(
     `Azure Resource Manager refused to ${what}: ${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${e.code ?? ''} ${e.message ?? String(error)}`.trim(),

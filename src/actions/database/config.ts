@@ -101,6 +101,19 @@ export const azurePromoteParamsSchema = z
     endpoint: z.string().url().default('https://management.azure.com'),
     /** How often to poll the long-running operation, in seconds. */
     poll_interval: durationSchema.default(5),
+    /** In a drill: a point-in-time restore of `server` into a scratch server, deleted afterwards. */
+    drill: z
+      .object({
+        /** The scratch server's name; default `<server>-<drill tag>` (cut to ARM's 63 characters). */
+        scratch_server: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'lower-case letters, digits and hyphens, 3-63 long')
+          .optional(),
+        /** How far before now the restore point lies: Azure's latest restore point trails by minutes. */
+        restore_lag: durationSchema.default(600),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

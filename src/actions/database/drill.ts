@@ -3,15 +3,25 @@ import { join } from 'node:path';
 import { drillTag } from '../shared/drill.js';
 import { runProcess } from '../shared/process.js';
 import { redact, withClient } from '../../pg/index.js';
-import type { CleanupResult, StepContext, StepDrill } from '../types.js';
-import type { DatabaseDrillParams, DatabaseParams } from './config.js';
+import {
+  StepError,
+  type CleanupResult,
+  type StepContext,
+  type StepDrill,
+  type StepResult,
+} from '../types.js';
+import { armClient, armError } from './azure.js';
+import type { AzurePromoteParams, DatabaseDrillParams, DatabaseParams } from './config.js';
 import { advanceSequences } from './cutover.js';
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Where the rehearsal copies from (the DR database) and the server the scratch copy goes on. */
 function endpoints(p: DatabaseParams): { source: string; server?: string; drill: DatabaseDrillParams } {
-  const drill = ('drill' in p ? p.drill : undefined) ?? { pg_dump: 'pg_dump', pg_restore: 'pg_restore' };
+  const drill = (p.action !== 'azure_promote' && 'drill' in p ? p.drill : undefined) ?? {
+    pg_dump: 'pg_dump',
+    pg_restore: 'pg_restore',
+  };
   switch (p.action) {
     case 'cutover':
       return { source: p.subscriber, server: drill.scratch_server ?? p.subscriber, drill };
@@ -101,14 +111,17 @@ async function dropScratch(server: string, name: string, ctx: StepContext): Prom
  */
 export const databaseDrill: StepDrill<DatabaseParams> = {
   missing(p) {
-    if (p.action === 'azure_promote')
-      return 'azure_promote has no drill yet (a point-in-time restore into a scratch server is planned): a drill skips this step';
+    if (p.action === 'azure_promote') return undefined;
     if (!endpoints(p).server)
       return 'a streaming standby is read-only: give drill: { scratch_server: <postgresql:// URL> } for the scratch copy';
     return undefined;
   },
-  describe: () => `copy the DR database into a scratch database and open it there; the replica is only read`,
+  describe: (p) =>
+    p.action === 'azure_promote'
+      ? `restore ${p.server} to a point in time into a scratch server; the replica is only read`
+      : `copy the DR database into a scratch database and open it there; the replica is only read`,
   async rehearse(p, ctx) {
+    if (p.action === 'azure_promote') return azureRestore(p, ctx);
     const { source, server, drill } = endpoints(p);
     const name = scratchDatabase(ctx.runId);
     const url = onDatabase(server!, name);
@@ -148,8 +161,123 @@ export const databaseDrill: StepDrill<DatabaseParams> = {
     };
   },
   async cleanup(p, ctx) {
+    if (p.action === 'azure_promote') return azureRemove(p, ctx);
     const { server } = endpoints(p);
     if (!server) return { summary: 'nothing made', left: [] };
     return dropScratch(server, scratchDatabase(ctx.runId), ctx);
   },
 };
+
+/** The tag a drill's scratch server carries: cleanup deletes only a server with its own run's tag. */
+const DRILL_TAG = 'cloudphoenix-drill';
+
+/** The scratch server of an Azure rehearsal: named from the run id, so a resumed drill and its cleanup find it. */
+export function scratchServerName(p: AzurePromoteParams, runId: string): string {
+  return p.drill?.scratch_server ?? `${p.server.toLowerCase().slice(0, 63 - 16)}-${drillTag(runId)}`;
+}
+
+const notFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
+
+/**
+ * Rehearses an Azure promote by a point-in-time restore of the DR server into a scratch server
+ * (`servers.beginCreate`, createMode PointInTimeRestore), tagged with the run's drill tag. The replica
+ * is only read. A resumed drill finds its scratch server and waits for it instead of restoring again.
+ */
+async function azureRestore(p: AzurePromoteParams, ctx: StepContext): Promise<StepResult> {
+  const client = armClient(p);
+  const name = scratchServerName(p, ctx.runId);
+  const tag = drillTag(ctx.runId);
+  const source = await client.servers
+    .get(p.resource_group, p.server, { abortSignal: ctx.signal })
+    .catch((error: unknown) => {
+      throw armError(error, `read server ${p.server}`);
+    });
+  const existing = await client.servers
+    .get(p.resource_group, name, { abortSignal: ctx.signal })
+    .catch((error: unknown) => {
+      if (notFound(error)) return undefined;
+      throw armError(error, `read server ${name}`);
+    });
+  if (existing && existing.tags?.[DRILL_TAG] !== tag)
+    throw new StepError(
+      `drill: server ${name} already exists and is not this drill's (no ${DRILL_TAG}=${tag} tag); set drill.scratch_server to a free name`,
+    );
+  const pointInTime = new Date(Date.now() - (p.drill?.restore_lag ?? 600) * 1000);
+  const started = performance.now();
+  const options = { abortSignal: ctx.signal, updateIntervalInMs: p.poll_interval * 1000 };
+  let restored = existing;
+  if (!existing || existing.state !== 'Ready') {
+    ctx.progress(`restoring ${p.server} at ${pointInTime.toISOString()} into ${name}`);
+    restored = await (
+      existing
+        ? waitReady(p, name, ctx)
+        : client.servers.beginCreateOrUpdateAndWait(
+            p.resource_group,
+            name,
+            {
+              location: source.location,
+              tags: { [DRILL_TAG]: tag },
+              createMode: 'PointInTimeRestore',
+              sourceServerResourceId: source.id,
+              pointInTimeUTC: pointInTime,
+            },
+            options,
+          )
+    ).catch((error: unknown) => {
+      if (error instanceof StepError) throw error;
+      throw armError(error, `restore ${p.server} into ${name}`);
+    });
+  }
+  const seconds = Math.round((performance.now() - started) / 10) / 100;
+  const fqdn = restored?.fullyQualifiedDomainName ?? `${name}.postgres.database.azure.com`;
+  return {
+    summary: `drill: restored ${p.server} as of ${pointInTime.toISOString()} into the scratch server ${name} (${seconds} s); ${p.server} untouched`,
+    output: {
+      scratch_server_name: name,
+      // No database of its own: the restored server holds the DR server's databases by their names.
+      scratch_server: `postgresql://${fqdn}:5432/postgres`,
+      scratch_database: '',
+      point_in_time: pointInTime.toISOString(),
+      seconds,
+    },
+  };
+}
+
+/** Reads a scratch server until its restore ends. */
+async function waitReady(p: AzurePromoteParams, name: string, ctx: StepContext) {
+  const client = armClient(p);
+  for (;;) {
+    const server = await client.servers.get(p.resource_group, name, { abortSignal: ctx.signal });
+    if (server.state === 'Ready') return server;
+    await new Promise((r) => setTimeout(r, p.poll_interval * 1000));
+    ctx.signal.throwIfAborted();
+  }
+}
+
+/** Deletes this drill's scratch server and reads it until ARM no longer knows it. */
+async function azureRemove(p: AzurePromoteParams, ctx: StepContext): Promise<CleanupResult> {
+  const client = armClient(p);
+  const name = scratchServerName(p, ctx.runId);
+  const read = () =>
+    client.servers.get(p.resource_group, name, { abortSignal: ctx.signal }).catch((error: unknown) => {
+      if (notFound(error)) return undefined;
+      throw armError(error, `read server ${name}`);
+    });
+  const found = await read();
+  if (!found) return { summary: `scratch server ${name} does not exist: nothing to delete`, left: [] };
+  if (found.tags?.[DRILL_TAG] !== drillTag(ctx.runId))
+    return { summary: `server ${name} is not this drill's: left alone`, left: [] };
+  await client.servers
+    .beginDeleteAndWait(p.resource_group, name, {
+      abortSignal: ctx.signal,
+      updateIntervalInMs: p.poll_interval * 1000,
+    })
+    .catch((error: unknown) => {
+      if (!notFound(error)) throw armError(error, `delete server ${name}`);
+    });
+  const left = await read();
+  return {
+    summary: `deleted the scratch server ${name}${left ? '' : '; ARM no longer knows it'}`,
+    left: left ? [`Azure Flexible Server ${name} (${left.state ?? 'present'})`] : [],
+  };
+}

@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
  * `Location` headers, and the operation polled to its end (the long-running-operation pattern). It
  * refuses what ARM refuses: no bearer token (401 AuthenticationFailed), no api-version (400
  * MissingApiVersionParameter), an unknown server (404 ResourceNotFound), a promote of a server that is
- * not a replica, and a switchover without the virtual endpoints Azure requires for it.
+ * not a replica, a switchover without the virtual endpoints Azure requires for it, and a point-in-time
+ * restore (PUT, createMode PointInTimeRestore) outside the source's retention window. DELETE removes a
+ * server once its operation ends.
  * Test fixture: Azure cannot run on this machine. The bearer SDK policy insists on TLS, so it serves
  * HTTPS with a self-signed certificate made by openssl; `caFile` is what a client trusts.
  */
@@ -17,12 +19,21 @@ export interface FakeFlexibleServer {
   name: string;
   role: 'Primary' | 'AsyncReplica' | 'None';
   virtualEndpoint?: boolean;
+  /** The oldest point a restore may go back to (the backup retention window's start); default 7 days ago. */
+  earliestRestoreDate?: Date;
+  tags?: Record<string, string>;
+  /** A point-in-time restore: the server it was restored from, and to when. */
+  restoredFrom?: { source: string; pointInTime: string };
+  state?: 'Ready' | 'Provisioning' | 'Dropping';
 }
 
 export class FakeArm {
   private server?: Server;
   private readonly servers = new Map<string, FakeFlexibleServer>();
-  private readonly operations = new Map<string, { polls: number; server: string }>();
+  private readonly operations = new Map<
+    string,
+    { polls: number; server: string; kind: 'promote' | 'create' | 'delete' }
+  >();
   readonly requests: Array<{ method: string; path: string; body: string }> = [];
   caFile = '';
   private removeCertificate: () => void = () => undefined;
@@ -40,8 +51,18 @@ export class FakeArm {
     return `https://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
   }
 
+  /** The step params that reach this server as an ARM endpoint: token, endpoint, CA. */
+  access(): { access_token: string; endpoint: string; ca_file: string } {
+    return { access_token: this.token, endpoint: this.url, ca_file: this.caFile };
+  }
+
   role(name: string): string | undefined {
     return this.servers.get(name.toLowerCase())?.role;
+  }
+
+  /** A server as the fake holds it (undefined: ARM does not know it). */
+  flexibleServer(name: string): FakeFlexibleServer | undefined {
+    return this.servers.get(name.toLowerCase());
   }
 
   async start(): Promise<this> {
@@ -78,8 +99,11 @@ export class FakeArm {
       name: s.name,
       type: 'Microsoft.DBforPostgreSQL/flexibleServers',
       location: 'westeurope',
+      tags: s.tags ?? {},
       properties: {
-        state: 'Ready',
+        state: s.state ?? 'Ready',
+        fullyQualifiedDomainName: `${s.name}.postgres.database.azure.com`,
+        backup: { backupRetentionDays: 7, earliestRestoreDate: this.earliest(s).toISOString() },
         replicationRole: s.role,
         replica: {
           role: s.role,
@@ -115,6 +139,7 @@ export class FakeArm {
       /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i.exec(
         url.pathname,
       );
+    if (m && req.method === 'PUT') return this.create(res, url, m[1], m[2], m[3], body);
     const s = m && this.servers.get(m[3].toLowerCase());
     if (!m || !s)
       return this.error(
@@ -125,6 +150,10 @@ export class FakeArm {
       );
     if (req.method === 'GET') return this.send(res, 200, this.resource(m[1], m[2], s));
     if (req.method === 'PATCH') return this.patch(res, url, m[1], s, body);
+    if (req.method === 'DELETE') {
+      s.state = 'Dropping';
+      return this.accepted(res, url, m[1], s.name, 'delete', 202);
+    }
     this.error(res, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource`);
   }
 
@@ -153,14 +182,91 @@ export class FakeArm {
           'Promote to primary server requires a virtual endpoint whose reader endpoint includes this replica.',
         );
     }
+    this.accepted(res, url, subscription, s.name, 'promote', 202);
+  }
+
+  private earliest(s: FakeFlexibleServer): Date {
+    return s.earliestRestoreDate ?? new Date(Date.now() - 7 * 86_400_000);
+  }
+
+  /** A long-running operation started: 201/202 with the headers the SDK polls. */
+  private accepted(
+    res: ServerResponse,
+    url: URL,
+    subscription: string,
+    server: string,
+    kind: 'promote' | 'create' | 'delete',
+    status: number,
+    body: unknown = null,
+  ): void {
     const id = `op-${this.operations.size + 1}`;
-    this.operations.set(id, { polls: 0, server: s.name.toLowerCase() });
+    this.operations.set(id, { polls: 0, server: server.toLowerCase(), kind });
     const base = `${this.url}/subscriptions/${subscription}/providers/Microsoft.DBforPostgreSQL/locations/westeurope`;
     const version = url.searchParams.get('api-version');
-    this.send(res, 202, null, {
+    this.send(res, status, body, {
       'Azure-AsyncOperation': `${base}/azureAsyncOperation/${id}?api-version=${version}`,
       Location: `${base}/operationResults/${id}?api-version=${version}`,
     });
+  }
+
+  /**
+   * PUT of a server: only a point-in-time restore here. ARM refuses an unknown source, a name in use,
+   * and a restore point outside the source's retention window (before its earliest restore date, or
+   * in the future).
+   */
+  private create(
+    res: ServerResponse,
+    url: URL,
+    subscription: string,
+    group: string,
+    name: string,
+    body: string,
+  ): void {
+    const sent = JSON.parse(body || '{}') as {
+      tags?: Record<string, string>;
+      properties?: { createMode?: string; sourceServerResourceId?: string; pointInTimeUTC?: string };
+    };
+    const p = sent.properties ?? {};
+    if (p.createMode !== 'PointInTimeRestore')
+      return this.error(
+        res,
+        400,
+        'InvalidParameterValue',
+        `createMode ${p.createMode} is not supported here`,
+      );
+    if (this.servers.has(name.toLowerCase()))
+      return this.error(
+        res,
+        409,
+        'ServerNameAlreadyExists',
+        `Specified server name '${name}' is already used.`,
+      );
+    const sourceName = /\/flexibleServers\/([^/]+)$/i.exec(p.sourceServerResourceId ?? '')?.[1] ?? '';
+    const source = this.servers.get(sourceName.toLowerCase());
+    if (!source)
+      return this.error(
+        res,
+        404,
+        'ResourceNotFound',
+        `The source server '${p.sourceServerResourceId}' was not found.`,
+      );
+    const at = new Date(p.pointInTimeUTC ?? '');
+    if (Number.isNaN(at.getTime()) || at < this.earliest(source) || at.getTime() > Date.now())
+      return this.error(
+        res,
+        400,
+        'InvalidParameterValue',
+        `The restore point '${p.pointInTimeUTC}' is outside the backup retention window of server '${source.name}': choose a time between ${this.earliest(source).toISOString()} and now.`,
+      );
+    const created: FakeFlexibleServer = {
+      name,
+      role: 'None',
+      tags: sent.tags,
+      restoredFrom: { source: source.name, pointInTime: at.toISOString() },
+      state: 'Provisioning',
+    };
+    this.servers.set(name.toLowerCase(), created);
+    this.accepted(res, url, subscription, name, 'create', 201, this.resource(subscription, group, created));
   }
 
   private poll(res: ServerResponse, id: string): void {
@@ -170,7 +276,9 @@ export class FakeArm {
     if (op.polls < this.pollsToFinish)
       return this.send(res, 200, { name: id, status: 'InProgress', startTime: new Date().toISOString() });
     const s = this.servers.get(op.server)!;
-    if (s.role === 'AsyncReplica') s.role = 'Primary';
+    if (op.kind === 'promote' && s.role === 'AsyncReplica') s.role = 'Primary';
+    if (op.kind === 'create') s.state = 'Ready';
+    if (op.kind === 'delete') this.servers.delete(op.server);
     this.send(res, 200, { name: id, status: 'Succeeded', startTime: new Date().toISOString() });
   }
 }

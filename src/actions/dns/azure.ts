@@ -40,7 +40,7 @@ async function armOptions(p: ArmAccess): Promise<{
   return { credential, options };
 }
 
-function armMessage(error: unknown): string {
+export function armMessage(error: unknown): string {
   const e = error as { statusCode?: number; code?: string; message?: string };
   return `${e.statusCode ? `HTTP ${e.statusCode} ` : ''}${e.code ?? ''}${e.code ? ': ' : ''}${(e.message ?? String(error)).split('\n')[0]}`;
 }
@@ -199,7 +199,7 @@ export async function trafficManagerPreflight(
   }
 }
 
-async function dnsClient(p: AzureDnsParams) {
+export async function dnsClient(p: AzureDnsParams) {
   const { DnsManagementClient } = await import('@azure/arm-dns');
   const { credential, options } = await armOptions(p);
   return new DnsManagementClient(credential, p.subscription_id, options);

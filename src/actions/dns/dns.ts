@@ -31,7 +31,7 @@ import { azureDnsPreflight, azureDnsSet, trafficManagerPreflight, trafficManager
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`);
 const bare = (name: string) => name.replace(/\.$/, '');
 
-function route53Client(p: Route53Params): Route53Client {
+export function route53Client(p: Route53Params): Route53Client {
   return new Route53Client({
     region: p.region,
     endpoint: p.endpoint,
@@ -43,7 +43,7 @@ function route53Client(p: Route53Params): Route53Client {
   });
 }
 
-function awsMessage(error: unknown): string {
+export function awsMessage(error: unknown): string {
   const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   return `${e.$metadata?.httpStatusCode ? `HTTP ${e.$metadata.httpStatusCode} ` : ''}${e.name ?? ''}: ${e.message ?? String(error)}`;
 }
@@ -189,7 +189,7 @@ interface CloudflareEnvelope<T> {
   result: T;
 }
 
-async function cloudflareCall<T>(
+export async function cloudflareCall<T>(
   p: CloudflareParams,
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
@@ -219,7 +219,7 @@ async function cloudflareCall<T>(
   return parsed.result;
 }
 
-interface CloudflareRecord {
+export interface CloudflareRecord {
   id: string;
   type: string;
   name: string;

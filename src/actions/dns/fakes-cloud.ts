@@ -215,6 +215,26 @@ export class FakeArm {
       );
     if (!type && method === 'GET')
       return this.send(res, 200, { name: zoneName, properties: { numberOfRecordSets: sets.length } });
+    const at = sets.findIndex((s) => s.name === relative && s.type === type);
+    if (type && relative && method === 'GET')
+      return at < 0
+        ? this.error(
+            res,
+            404,
+            'NotFound',
+            `The resource record '${relative}' does not exist in resource group '${this.group}' of subscription '${this.subscription}'.`,
+          )
+        : this.send(res, 200, {
+            name: relative,
+            type: `Microsoft.Network/dnszones/${type}`,
+            properties: sets[at].body,
+          });
+    if (type && relative && method === 'DELETE') {
+      // Azure DNS answers 200 for a deleted record set and 204 when there was none.
+      if (at >= 0) sets.splice(at, 1);
+      res.writeHead(at >= 0 ? 200 : 204);
+      return void res.end();
+    }
     if (method !== 'PUT' || !type || !relative)
       return this.error(res, 405, 'MethodNotAllowed', `${method} is not supported here`);
     if (type === 'CNAME' && relative === '@')
@@ -232,7 +252,6 @@ export class FakeArm {
     const properties =
       (JSON.parse(body || '{}') as { properties?: Record<string, unknown> }).properties ?? {};
     const set: ArmRecordSet = { type, name: relative, ttl: Number(properties.TTL ?? 3600), body: properties };
-    const at = sets.findIndex((s) => s.name === relative && s.type === type);
     if (at >= 0) sets[at] = set;
     else sets.push(set);
     this.send(res, at >= 0 ? 200 : 201, {

@@ -76,6 +76,21 @@ export class FakeCloudflare extends LoopbackServer {
     super();
   }
 
+  /** The step params that reach this server: provider, zone, token and API base. */
+  access(): { provider: 'cloudflare'; zone_id: string; api_token: string; api_base: string } {
+    return {
+      provider: 'cloudflare',
+      zone_id: this.zoneId,
+      api_token: this.token,
+      api_base: `${this.url}/client/v4`,
+    };
+  }
+
+  /** Seeds a record as if it were already in the zone. */
+  seed(id: string, name: string, content: string): void {
+    this.records.push({ id, type: 'A', name, content, ttl: 300, proxied: false });
+  }
+
   private send(
     res: ServerResponse,
     status: number,

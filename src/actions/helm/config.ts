@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../../config/sections/core.js';
+import { drillDeploySchema } from '../shared/drill.js';
 
 /** `helm upgrade --install`: deploy the app on the DR cluster. */
 export const helmParamsSchema = z
@@ -17,6 +18,13 @@ export const helmParamsSchema = z
     wait: z.boolean().default(true),
     wait_timeout: durationSchema.default(300),
     binary: z.string().default('helm'),
+    /**
+     * In a drill: the namespace the release goes to, and the value (a key of `set`) holding the
+     * database URL, which the drill points at the scratch database; false: the release needs no database.
+     */
+    drill: drillDeploySchema
+      .extend({ database_value: z.union([z.string().min(1), z.literal(false)]).optional() })
+      .optional(),
   })
   .strict();
 

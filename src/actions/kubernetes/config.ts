@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../../config/sections/core.js';
+import { drillDeploySchema } from '../shared/drill.js';
 
 /** How to reach a cluster: a kubeconfig (file and context) or a server URL with a bearer token. */
 export const clusterSchema = z
@@ -25,6 +26,10 @@ export const kubernetesParamsSchema = z
     /** Wait until the rollout is complete. */
     wait: z.boolean().default(true),
     poll_interval: durationSchema.default(1),
+    /** In a drill: where the copy of the deployment goes, and its env var holding the database URL. */
+    drill: drillDeploySchema
+      .extend({ database_env: z.union([z.string().min(1), z.literal(false)]).default('DATABASE_URL') })
+      .optional(),
   })
   .strict()
   .refine((p) => p.action !== 'scale' || p.replicas !== undefined, {

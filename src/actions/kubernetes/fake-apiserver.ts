@@ -2,9 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local server in the shape of the Kubernetes API for Deployments (read, the scale
- * subresource, merge-patch), as the official client speaks to it. A change bumps the
- * generation; the status catches up after `rolloutMs`, as a real rollout does.
+ * A local server in the shape of the Kubernetes API for Deployments (read, create, replace, the
+ * scale subresource, merge-patch) and Namespaces (create, read, delete), as the official client
+ * speaks to it. A change bumps the generation; the status catches up after `rolloutMs`, as a real
+ * rollout does. It refuses what the API server refuses: an object in a namespace that does not
+ * exist (404) or is being terminated (403), a name taken (409). A deleted namespace stays
+ * Terminating for `rolloutMs`, then is gone with everything in it.
  * Test fixture: no Kubernetes API can run on this machine.
  */
 export interface FakeDeployment {
@@ -21,11 +24,20 @@ interface Stored {
   ready: number;
   annotations: Record<string, string>;
   restarts: number;
+  /** The pod template of a Deployment created through the API (containers, env), as sent. */
+  template?: { metadata?: { labels?: Record<string, string> }; spec?: unknown };
 }
 
 export class FakeDeploymentApi {
   private server?: Server;
   private readonly deployments = new Map<string, Stored>();
+  /** Namespaces by name: Active, or Terminating after a delete. */
+  readonly namespaces = new Map<
+    string,
+    { phase: 'Active' | 'Terminating'; labels: Record<string, string> }
+  >();
+  /** ConfigMaps and Secrets by `<kind>/<namespace>/<name>` (kind: configmaps | secrets), as sent. */
+  readonly objects = new Map<string, { metadata?: { name?: string }; data?: Record<string, string> }>();
   readonly requests: Array<{ method: string; path: string; contentType?: string; body: string }> = [];
 
   constructor(
@@ -42,7 +54,9 @@ export class FakeDeploymentApi {
         annotations: d.annotations ?? {},
         restarts: 0,
       });
+      this.namespaces.set(d.namespace, { phase: 'Active', labels: {} });
     }
+    this.namespaces.set('default', { phase: 'Active', labels: {} });
   }
 
   get url(): string {
@@ -51,6 +65,21 @@ export class FakeDeploymentApi {
 
   get bearer(): string {
     return this.token;
+  }
+
+  /** A kubeconfig file's text pointing at this server with the token, under context `context`. */
+  kubeconfig(context = 'dr-aks'): string {
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: dr\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true`,
+      'users:',
+      `- name: phoenix\n  user:\n    token: ${this.token}`,
+      'contexts:',
+      `- name: ${context}\n  context:\n    cluster: dr\n    user: phoenix`,
+      `current-context: ${context}`,
+    ].join('\n');
   }
 
   state(namespace: string, name: string): Stored | undefined {
@@ -76,8 +105,8 @@ export class FakeDeploymentApi {
         replicas: d.replicas,
         selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels: { app: name }, annotations: d.annotations },
-          spec: { containers: [{ name, image: `${name}:1` }] },
+          metadata: { labels: { app: name }, ...d.template?.metadata, annotations: d.annotations },
+          spec: d.template?.spec ?? { containers: [{ name, image: `${name}:1` }] },
         },
       },
       status: {
@@ -121,12 +150,25 @@ export class FakeDeploymentApi {
       });
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return status(401, 'Unauthorized', 'Unauthorized');
+    const ns = /^\/api\/v1\/namespaces(?:\/([^/]+))?$/.exec(path);
+    if (ns) return this.namespaceCall(req.method ?? 'GET', ns[1], body, send, status);
+    const core = /^\/api\/v1\/namespaces\/([^/]+)\/(configmaps|secrets)(?:\/([^/]+))?$/.exec(path);
+    if (core) return this.coreObject(req.method ?? 'GET', core[2], core[1], core[3], body, send, status);
+    const coll = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/.exec(path);
+    if (coll && req.method === 'POST') return this.createDeployment(coll[1], body, send, status);
     const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)(\/scale)?$/.exec(path);
     if (!m) return status(404, 'NotFound', `the server could not find the requested resource (${path})`);
     const [, namespace, name, scale] = m;
     const d = this.deployments.get(`${namespace}/${name}`);
     if (!d) return status(404, 'NotFound', `deployments.apps "${name}" not found`);
     if (req.method === 'GET' && !scale) return send(200, this.object(namespace, name, d));
+    if (req.method === 'PUT' && !scale) {
+      const sent = JSON.parse(body) as DeploymentBody;
+      d.template = sent.spec?.template;
+      d.replicas = sent.spec?.replicas ?? d.replicas;
+      this.changed(d);
+      return send(200, this.object(namespace, name, d));
+    }
     if (req.method === 'PUT' && scale) {
       const replicas = (JSON.parse(body) as { spec?: { replicas?: number } }).spec?.replicas;
       if (typeof replicas !== 'number') return status(422, 'Invalid', 'spec.replicas: Required value');
@@ -164,4 +206,125 @@ export class FakeDeploymentApi {
     }
     return status(405, 'MethodNotAllowed', `${req.method} is not supported here`);
   }
+
+  private namespaceCall(
+    method: string,
+    name: string | undefined,
+    body: string,
+    send: Send,
+    status: Status,
+  ): void {
+    const object = (n: string) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: n, labels: this.namespaces.get(n)!.labels },
+      status: { phase: this.namespaces.get(n)!.phase },
+    });
+    if (!name && method === 'POST') {
+      const sent = JSON.parse(body) as { metadata?: { name?: string; labels?: Record<string, string> } };
+      const n = sent.metadata?.name;
+      if (!n)
+        return status(422, 'Invalid', 'metadata.name: Required value: name or generateName is required');
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63)
+        return status(422, 'Invalid', `Namespace "${n}" is invalid: metadata.name: Invalid value: "${n}"`);
+      if (this.namespaces.has(n)) return status(409, 'AlreadyExists', `namespaces "${n}" already exists`);
+      this.namespaces.set(n, { phase: 'Active', labels: sent.metadata?.labels ?? {} });
+      return send(201, object(n));
+    }
+    if (!name) return status(405, 'MethodNotAllowed', `${method} is not supported here`);
+    if (!this.namespaces.has(name)) return status(404, 'NotFound', `namespaces "${name}" not found`);
+    if (method === 'GET') return send(200, object(name));
+    if (method === 'DELETE') {
+      const entry = this.namespaces.get(name)!;
+      entry.phase = 'Terminating';
+      const answer = object(name);
+      // The namespace controller removes what is in it, then the namespace itself.
+      setTimeout(() => {
+        for (const key of [...this.deployments.keys()])
+          if (key.startsWith(`${name}/`)) this.deployments.delete(key);
+        for (const key of [...this.objects.keys()]) if (key.split('/')[1] === name) this.objects.delete(key);
+        this.namespaces.delete(name);
+      }, this.rolloutMs).unref();
+      return send(200, answer);
+    }
+    return status(405, 'MethodNotAllowed', `${method} is not supported here`);
+  }
+
+  /** Whether an object may be created in the namespace; if not, answers as the API server does. */
+  private admits(namespace: string, object: string, status: Status): boolean {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) status(404, 'NotFound', `namespaces "${namespace}" not found`);
+    else if (ns.phase === 'Terminating')
+      status(
+        403,
+        'Forbidden',
+        `${object} is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+    return ns?.phase === 'Active';
+  }
+
+  private coreObject(
+    method: string,
+    kind: string,
+    namespace: string,
+    name: string | undefined,
+    body: string,
+    send: Send,
+    status: Status,
+  ): void {
+    if (method === 'GET' && name) {
+      const found = this.objects.get(`${kind}/${namespace}/${name}`);
+      return found
+        ? send(200, { ...found, metadata: { ...found.metadata, name, namespace } })
+        : status(404, 'NotFound', `${kind} "${name}" not found`);
+    }
+    if (method !== 'POST' || name) return status(405, 'MethodNotAllowed', `${method} is not supported here`);
+    const sent = JSON.parse(body) as { metadata?: { name?: string }; data?: Record<string, string> };
+    const n = sent.metadata?.name ?? '';
+    if (!this.admits(namespace, `${kind} "${n}"`, status)) return;
+    if (this.objects.has(`${kind}/${namespace}/${n}`))
+      return status(409, 'AlreadyExists', `${kind} "${n}" already exists`);
+    this.objects.set(`${kind}/${namespace}/${n}`, sent);
+    return send(201, { ...sent, metadata: { ...sent.metadata, namespace } });
+  }
+
+  private createDeployment(namespace: string, body: string, send: Send, status: Status): void {
+    const sent = JSON.parse(body) as DeploymentBody;
+    const name = sent.metadata?.name ?? '';
+    if (sent.metadata?.namespace && sent.metadata.namespace !== namespace)
+      return status(
+        400,
+        'BadRequest',
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    if (!this.admits(namespace, `deployments.apps "${name}"`, status)) return;
+    if (this.deployments.has(`${namespace}/${name}`))
+      return status(409, 'AlreadyExists', `deployments.apps "${name}" already exists`);
+    const d: Stored = {
+      generation: 0,
+      observed: 0,
+      replicas: sent.spec?.replicas ?? 1,
+      ready: 0,
+      annotations: sent.spec?.template?.metadata?.annotations ?? {},
+      restarts: 0,
+      template: sent.spec?.template,
+    };
+    this.deployments.set(`${namespace}/${name}`, d);
+    this.changed(d);
+    return send(201, this.object(namespace, name, d));
+  }
+}
+
+type Send = (code: number, value: unknown) => void;
+type Status = (code: number, reason: string, message: string) => void;
+
+interface DeploymentBody {
+  metadata?: { name?: string; namespace?: string };
+  spec?: {
+    replicas?: number;
+    template?: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec?: unknown;
+    };
+  };
 }

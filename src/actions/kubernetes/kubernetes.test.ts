@@ -17,20 +17,7 @@ before(async () => {
     { namespace: 'shop', name: 'old-primary-app', replicas: 4 },
   ]).start();
   kubeconfig = join(mkdtempSync(join(tmpdir(), 'phoenix-kube-')), 'config');
-  writeFileSync(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: dr\n  cluster:\n    server: ${api.url}\n    insecure-skip-tls-verify: true`,
-      'users:',
-      `- name: phoenix\n  user:\n    token: ${api.bearer}`,
-      'contexts:',
-      '- name: dr-aks\n  context:\n    cluster: dr\n    user: phoenix',
-      'current-context: dr-aks',
-    ].join('\n'),
-  );
+  writeFileSync(kubeconfig, api.kubeconfig('dr-aks'));
 });
 
 after(() => api.stop());

@@ -43,7 +43,7 @@ export async function kubeConfig(cluster: ClusterParams): Promise<KubeConfig> {
   return kc;
 }
 
-function apiMessage(error: unknown): string {
+export function apiMessage(error: unknown): string {
   const e = error as { code?: number; body?: unknown; message?: string };
   let detail = e.message ?? String(error);
   if (typeof e.body === 'string') {

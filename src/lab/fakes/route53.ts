@@ -92,6 +92,17 @@ export class FakeRoute53 extends FakeServer {
     this.mode = mode;
   }
 
+  /** The step params that reach this server: provider, zone, endpoint and (test) keys. */
+  access() {
+    return {
+      provider: 'route53' as const,
+      hosted_zone_id: this.zoneId,
+      endpoint: this.url,
+      access_key_id: 'AKIAFAKE',
+      secret_access_key: 'fake-secret',
+    };
+  }
+
   /** While true, every API call fails as in a us-east-1 control-plane outage (DNS answers keep working). */
   get controlPlaneDown(): boolean {
     return this.mode === 'unavailable';
@@ -189,6 +200,15 @@ export class FakeRoute53 extends FakeServer {
     return undefined;
   }
 
+  /** Route 53 deletes a record set only when the request names it exactly as it is. */
+  private deletionRefusal(record: Route53Record): string | undefined {
+    const current = this.records.get(`${record.name} ${record.type}`);
+    const same =
+      current && current.ttl === record.ttl && current.values.join('\n') === record.values.join('\n');
+    if (same) return undefined;
+    return `[Tried to delete resource record set [name='${record.name}', type='${record.type}'] but ${current ? 'the values provided do not match the current values' : 'it was not found'}]`;
+  }
+
   private listRecords(url: URL, res: ServerResponse): void {
     const start = url.searchParams.get('name') ?? '';
     const sets = [...this.records.values()]
@@ -217,6 +237,7 @@ export class FakeRoute53 extends FakeServer {
   /** A change batch is all or nothing: every change is checked before any is applied. */
   private changeRecords(body: string, res: ServerResponse): void {
     const batch: Route53Record[] = [];
+    const deletions: Route53Record[] = [];
     for (const change of body.split('<Change>').slice(1)) {
       const action = tag(change, 'Action');
       const set = tag(change, 'ResourceRecordSet') ?? '';
@@ -233,12 +254,19 @@ export class FakeRoute53 extends FakeServer {
           'InvalidChangeBatch',
           `RRSet with DNS name ${record.name} is not permitted in zone ${this.zoneName}`,
         );
+      if (action === 'DELETE') {
+        const refusal = this.deletionRefusal(record);
+        if (refusal) return this.error(res, 400, 'InvalidChangeBatch', refusal);
+        deletions.push(record);
+        continue;
+      }
       if (action !== 'UPSERT' && action !== 'CREATE')
         return this.error(res, 400, 'InvalidInput', `unsupported action ${action}`);
       const refusal = this.refusal(record);
       if (refusal) return this.error(res, 400, 'InvalidChangeBatch', refusal);
       batch.push(record);
     }
+    for (const record of deletions) this.records.delete(`${record.name} ${record.type}`);
     for (const record of batch) this.records.set(`${record.name} ${record.type}`, record);
     const id = `C${String(++this.counter).padStart(8, '0')}`;
     this.changes.set(id, { polls: 0 });
