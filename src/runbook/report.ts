@@ -1,6 +1,6 @@
 import { formatSeconds } from '../core/index.js';
 import type { Journal, RunStatus, StepStatus } from './journal.js';
-import { DRILL_TRIGGER, drillCleanupOf, type DrillCleanup } from './drill-mode.js';
+import { DRILL_TRIGGER, drillCleanupOf, type DrillCleanup } from './drill-record.js';
 
 export interface StageReport {
   name: string;
