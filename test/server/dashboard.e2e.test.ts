@@ -68,6 +68,19 @@ test(
         now: loop.now,
         // A follower: the header's badge names the controller that leads.
         leader: () => ({ role: 'follower', self: 'dr-host:41:b7', leader: 'aws-host:7:a1', token: 3 }),
+        // After a failover: the rebuilt primary still copies a table, so the way back is not open yet.
+        failback: {
+          latest: () => ({
+            ready: false,
+            reasons: ['the rebuilt primary still copies 1 table'],
+            subscription: 'phoenix_failback',
+            bytes_behind: 8192,
+            lag_s: 4,
+            tables_copying: 1,
+            checked_at: loop.now() - 5,
+            step: 'switch back',
+          }),
+        },
       },
       listen: { host: '127.0.0.1', port: 0 },
       processMetrics: false,
@@ -105,6 +118,14 @@ test(
       assert.equal(await page.textContent('#leader:not([hidden])'), 'follower · leader: aws-host:7:a1');
       assert.equal(await page.textContent('#dr-ready'), 'ready');
       assert.match((await page.textContent('#runbook-ready'))!, /^Runbooks: NOT ready · checked \d+ s ago$/);
+      assert.match(
+        (await page.textContent('#failback-ready:not([hidden])'))!,
+        /^Failback: not ready · lag 4 s, 1 table copying · checked \d+ s ago$/,
+      );
+      assert.equal(
+        await page.textContent('#failback-reasons li'),
+        'the rebuilt primary still copies 1 table',
+      );
       assert.match(
         (await page.textContent('#runbook-failures li'))!,
         /^dr_failover infrastructure\/apply \/nonexistent\/terraform present: .*not on PATH/,

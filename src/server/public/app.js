@@ -100,6 +100,32 @@ function renderRunbookReadiness(report, now) {
   $('#runbook-failures').replaceChildren(...failures.map((f) => el('li', { class: 'ready-no', text: f })));
 }
 
+/** The way back after a failover: whether a failback could start now; hidden without a failback runbook. */
+function renderFailbackReadiness(report, now) {
+  const line = $('#failback-ready');
+  line.hidden = !report;
+  if (!report) {
+    $('#failback-reasons').replaceChildren();
+    return;
+  }
+  const measured = [];
+  if (report.lag_s !== null) measured.push('lag ' + report.lag_s + ' s');
+  if (report.tables_copying)
+    measured.push(report.tables_copying + (report.tables_copying === 1 ? ' table' : ' tables') + ' copying');
+  line.replaceChildren(
+    'Failback: ',
+    el('strong', {
+      class: report.ready ? 'ready-yes' : 'ready-no',
+      text: report.ready ? 'ready' : 'not ready',
+    }),
+    measured.length ? ' · ' + measured.join(', ') : '',
+    ' · checked ' + fmtAge(now - report.checked_at),
+  );
+  $('#failback-reasons').replaceChildren(
+    ...(report.ready ? [] : report.reasons).map((r) => el('li', { class: 'ready-no', text: r })),
+  );
+}
+
 /** Who acts: this controller (leader) or another one it follows; hidden without leader election. */
 function renderLeader(leader) {
   const badge = $('#leader');
@@ -116,6 +142,7 @@ function renderLeader(leader) {
 function renderStatus(status) {
   renderLeader(status.leader);
   renderRunbookReadiness(status.runbook_readiness, status.now);
+  renderFailbackReadiness(status.failback_readiness, status.now);
   const latest = status.latest;
   if (!latest) {
     $('#score').textContent = '–';
