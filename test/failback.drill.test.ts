@@ -15,7 +15,7 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-test('failback drill: outage, failover, the primary site back, reprotect, failback: nothing DR acknowledged is lost, and the write pause is measured', async () => {
+test('failback drill: outage, failover, the primary site back, reprotect, failback: nothing DR acknowledged is lost, the write pause is measured, and objects replicate forward again', async () => {
   const result = await runCli(
     ['drill', '--lab', '--scenario', 'failback', '--interval', '3', '--dir', dir, '--json'],
     { timeoutMs: 280_000 },
@@ -36,5 +36,7 @@ test('failback drill: outage, failover, the primary site back, reprotect, failba
     `failback write unavailability ${report.failback_rto_s} s: ${result.stderr.slice(-3000)}`,
   );
   assert.match(result.stderr, /way back: runbook reprotect[\s\S]*way back: runbook failback/);
+  // Protected forward again: object replication S3 → Blob resumed, and a new primary object reached Blob.
+  assert.ok(typeof report.forward_objects_s === 'number', String(report.forward_objects_s));
   assert.deepEqual(processesUsing(dir), []);
 });

@@ -40,6 +40,7 @@ export interface DrillReport {
   failback_rto_s?: number | null;
   failback_rows_lost?: number | null;
   failback_objects_lost?: number | null;
+  forward_objects_s?: number | null;
   run?: {
     run_id: string;
     status: string;

@@ -223,7 +223,11 @@ async function allStarted(tasks: Array<() => Promise<void>>): Promise<void> {
 }
 
 /** The replicator daemon: copies each object it is notified of at once and reconciles by listing every few seconds. */
-async function startObjectSync(state: LabState, notifyPort: number, progress: Progress): Promise<void> {
+export async function startObjectSync(
+  state: LabState,
+  notifyPort: number,
+  progress: Progress,
+): Promise<void> {
   progress('object replication S3 → Azure Blob (event notifications + reconciliation)');
   const syncSettings: ObjectSyncSettings = {
     s3: { endpoint: state.s3!.endpoint, ...S3RVER_CREDENTIALS, bucket: LAB_BUCKET },

@@ -29,7 +29,7 @@ function summary(report: DrillReport): string {
   }
   if (report.failback_rto_s !== undefined)
     lines.push(
-      `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)}; ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted)`,
+      `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)}; ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted); objects replicate forward again ${report.forward_objects_s === null || report.forward_objects_s === undefined ? 'unmeasured' : `(first new object in Blob after ${s(report.forward_objects_s)})`}`,
     );
   const sync = report.object_replication;
   if (sync.copies > 0)
@@ -233,6 +233,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
         failback_rto_s: report.failback_rto_s,
         failback_rows_lost: report.failback_rows_lost,
         failback_objects_lost: report.failback_objects_lost,
+        forward_objects_s: report.forward_objects_s,
       }) + '\n',
     );
   }

@@ -6,7 +6,8 @@ import { s3Client } from '../../actions/shared/s3.js';
 import { failbackReadiness, RunbookEngine, type RunEvent, type RunReport } from '../../runbook/index.js';
 import { openDatabase } from '../../store/index.js';
 import { round, type DrillSession } from '../drill-session.js';
-import { startLabApp, LAB_DATABASE } from '../lab.js';
+import { startLabApp, startObjectSync, LAB_DATABASE } from '../lab.js';
+import { freePort } from '../ports.js';
 import { repairS3Directory, startS3Server } from '../objectstores.js';
 import { query, restartCluster } from '../postgres.js';
 import { stopProcess, waitUntil } from '../process.js';
@@ -63,9 +64,10 @@ const backParams = (state: LabState) => backSyncParamsSchema.parse(objectsBack(s
 
 /**
  * The primary site comes back with the data it had when it died. The forward object replicator is
- * stopped first: its next listing of the stale bucket would delete blobs DR wrote since.
+ * stopped first: its next listing of the stale bucket would delete blobs DR wrote since. S3 notifies
+ * `notifyPort` again, where the forward replicator listens once it is resumed after the failback.
  */
-async function primarySiteBack(session: DrillSession): Promise<void> {
+async function primarySiteBack(session: DrillSession, notifyPort: number): Promise<void> {
   const { state } = session;
   session.progress(
     'the primary site comes back (PostgreSQL with its old data, S3, app); forward object sync stopped',
@@ -80,6 +82,7 @@ async function primarySiteBack(session: DrillSession): Promise<void> {
     baseDir: s3Dir,
     port: Number(new URL(state.s3!.endpoint).port),
     process: 'child',
+    notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
   });
   state.s3 = { ...state.s3!, process: { pid: s3.pid!, match: s3Dir } };
   writeLabState(state);
@@ -138,8 +141,35 @@ function longestGap(acks: Acks, from: number, to: number): number | null {
   return gap === null ? null : round(gap / 1000);
 }
 
+/**
+ * Protect forward again, for objects: the forward replicator resumes (S3 now holds everything DR wrote,
+ * so its reconciliation deletes nothing), measured until an object the primary acknowledged since
+ * reaches Blob.
+ */
+async function resumeForwardObjects(session: DrillSession, notifyPort: number): Promise<number> {
+  const { state } = session;
+  const resumed = performance.now();
+  await startObjectSync(state, notifyPort, (m) => session.progress(`protect forward: ${m}`));
+  const acks = session.writer!.acked;
+  await waitUntil(
+    async () => {
+      const fresh = acks.filter((a) => a.site === 'primary' && a.key && a.at > resumed);
+      if (fresh.length === 0) return false;
+      const blobs = await blobNames(state);
+      return fresh.some((a) => blobs.has(a.key));
+    },
+    30_000,
+    'an object the primary acknowledged after the failback to reach Blob',
+    250,
+  );
+  return round((performance.now() - resumed) / 1000);
+}
+
 /** Reprotect, wait until the primary side has caught up (measured), fail back; the figures of the way back. */
-async function wayBack(session: DrillSession): Promise<NonNullable<ScenarioOutcome['failback']>> {
+async function wayBack(
+  session: DrillSession,
+  notifyPort: number,
+): Promise<NonNullable<ScenarioOutcome['failback']>> {
   const { state } = session;
   const config = wayBackConfig(state, session.interval);
   const db = openDatabase(config.store.path);
@@ -172,11 +202,13 @@ async function wayBack(session: DrillSession): Promise<NonNullable<ScenarioOutco
       `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, first by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
     );
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
+    await replicator.stop();
     return {
       reprotect_s: reprotectS,
       failback_rto_s: longestGap(acks, from, to),
       failback_rows_lost: lost.rows,
       failback_objects_lost: lost.objects,
+      forward_objects_s: await resumeForwardObjects(session, notifyPort),
     };
   } finally {
     await replicator.stop();
@@ -204,7 +236,8 @@ export const failback: DrillScenarioModule = {
     );
     // The lab's controller watches the old primary as its primary: the way back is run as an operator would.
     await session.stop();
-    await primarySiteBack(session);
-    return { ...outage, lost, failback: await wayBack(session) };
+    const notifyPort = await freePort();
+    await primarySiteBack(session, notifyPort);
+    return { ...outage, lost, failback: await wayBack(session, notifyPort) };
   },
 };

@@ -18,6 +18,8 @@ export interface ScenarioOutcome {
     failback_rto_s: number | null;
     failback_rows_lost: number | null;
     failback_objects_lost: number | null;
+    /** Seconds from resuming object replication S3 → Blob after the failback until a new primary object reached Blob. */
+    forward_objects_s: number | null;
   };
 }
 
