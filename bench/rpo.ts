@@ -46,7 +46,7 @@ interface DrillJson {
   rpo_rows_lost: number | null;
   rpo_objects_lost: number | null;
   write_p99_ms: number | null;
-  writes: { acknowledged_primary: number };
+  writes: { acknowledged_primary: number; primary_per_s: number | null };
 }
 
 function drill(mode: string, dir: string): Promise<DrillJson> {
@@ -87,6 +87,8 @@ try {
       objects_lost: reports.map((r) => r.rpo_objects_lost),
       rto_s: reports.map((r) => r.rto_s),
       acknowledged: reports.map((r) => r.writes.acknowledged_primary),
+      // What the lab sustained before the fault: the writer asks for write_rate, the app may answer fewer.
+      achieved_write_rate: reports.map((r) => r.writes.primary_per_s),
       // The worst run's p99: the writer's latency through the app while the data path replicates.
       write_p99_ms: p99s.length ? Math.max(...p99s) : null,
       failed_runs: failed,

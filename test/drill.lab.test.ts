@@ -82,6 +82,7 @@ test('a regional outage drill fails over to DR through DNS and counts the data l
   assert.ok(report.rto_s !== null && report.rto_s >= report.decide_s!);
   // Counted against the promoted database and the blob container, bounded by what was acknowledged.
   assert.ok(report.writes.acknowledged_primary > 0 && report.writes.acknowledged_dr > 0);
+  assert.ok(report.writes.primary_per_s! > 0, 'the load the lab sustained before the fault is reported');
   for (const lost of [report.rpo_rows_lost, report.rpo_objects_lost]) {
     assert.equal(typeof lost, 'number');
     assert.ok(lost! >= 0 && lost! <= report.writes.acknowledged_primary);

@@ -30,7 +30,13 @@ export interface DrillReport {
   reason: string;
   category: string;
   evidence: Array<{ source: string; weight: number; says: string }>;
-  writes: { acknowledged_primary: number; acknowledged_dr: number; failed: number };
+  writes: {
+    acknowledged_primary: number;
+    acknowledged_dr: number;
+    failed: number;
+    /** Rows a second the primary acknowledged from the writer's start to the fault: the load actually reached. */
+    primary_per_s: number | null;
+  };
   /** How long after S3 stored an object its event-driven copy landed in Azure Blob, over the drill. */
   object_replication: { copies: number; lag_ms_p50: number | null; lag_ms_max: number | null };
   /** Scenario-specific findings (control-plane-down: which path switched traffic, where Health came from). */
@@ -87,6 +93,8 @@ export interface Ack {
 export class Writer {
   readonly acked: Ack[] = [];
   readonly latenciesMs: number[] = [];
+  /** performance.now() at start(). */
+  startedAt = 0;
   failed = 0;
   private stopped = false;
   private loop?: Promise<void>;
@@ -134,6 +142,7 @@ export class Writer {
 
   start(): void {
     const begun = performance.now();
+    this.startedAt = begun;
     let issued = 0;
     this.loop = (async () => {
       while (!this.stopped) {
@@ -162,6 +171,14 @@ export class Writer {
     const sorted = [...this.latenciesMs].sort((a, b) => a - b);
     return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] * 10) / 10;
   }
+}
+
+/** Writes a second the primary acknowledged between the writer's start and the fault. */
+function achievedRate(writer: Writer, onset: number): number | null {
+  const seconds = (onset - writer.startedAt) / 1000;
+  if (!(seconds > 0)) return null;
+  const before = writer.acked.filter((a) => a.site === 'primary' && a.at <= onset).length;
+  return Math.round(before / seconds);
 }
 
 /** Counts what the primary acknowledged and the DR site lacks: rows in the promoted DB, blobs in Azure. */
@@ -275,6 +292,7 @@ async function buildReport(
       acknowledged_primary: writer.acked.filter((a) => a.site === 'primary').length,
       acknowledged_dr: writer.acked.filter((a) => a.site === 'dr').length,
       failed: writer.failed,
+      primary_per_s: achievedRate(writer, session.onset),
     },
     object_replication: replicationLag(state.sync!.logFile),
     ...(outcome.findings ? { findings: outcome.findings } : {}),

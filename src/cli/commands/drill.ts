@@ -37,7 +37,7 @@ function summary(report: DrillReport): string {
       `  objects:  ${sync.copies} copied S3 → Azure Blob on S3 event notifications, ${sync.lag_ms_p50} ms after S3 stored them (median; max ${sync.lag_ms_max} ms)`,
     );
   lines.push(
-    `  writes:   ${report.writes.acknowledged_primary} acknowledged by the primary, ${report.writes.acknowledged_dr} by DR, ${report.writes.failed} failed after the fault`,
+    `  writes:   ${report.writes.acknowledged_primary} acknowledged by the primary (${report.writes.primary_per_s ?? '?'}/s before the fault), ${report.writes.acknowledged_dr} by DR, ${report.writes.failed} failed after the fault`,
   );
   if (report.run)
     lines.push(
