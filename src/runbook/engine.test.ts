@@ -7,6 +7,7 @@ import { parseConfig } from '../config/index.js';
 import { openDatabase } from '../store/index.js';
 import { spawnSync } from 'node:child_process';
 import {
+  buildPlan,
   Journal,
   readiness,
   resumeInterruptedRuns,
@@ -163,6 +164,66 @@ test('a step that runs past its timeout fails the run with a message naming the 
   );
   assert.deepEqual(lines(w.log), []);
   db.close();
+});
+
+test('a fallback (only_if_failed) runs only when its step failed, and is skipped as not needed otherwise', async () => {
+  const w = workspace();
+  const fallbackRunbook = (dataPlane: Record<string, unknown>) => ({
+    stages: [
+      {
+        name: 'dns',
+        steps: [
+          { name: 'data-plane', continue_on_error: true, ...dataPlane },
+          logStep('control-plane', w.log, { only_if_failed: 'data-plane' }),
+        ],
+      },
+      { name: 'verify', steps: [logStep('verify', w.log)] },
+    ],
+  });
+  const config = configFor(w.db, {
+    dr_failover: fallbackRunbook(logStep('data-plane', w.log)),
+    self_heal: fallbackRunbook({ type: 'command', params: { command: 'false' } }),
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 50 });
+  const worked = await (await engine.start('dr_failover')).done;
+  assert.equal(worked.status, 'succeeded');
+  assert.deepEqual(
+    worked.steps.map((s) => [s.name, s.status, s.summary]),
+    [
+      ['data-plane', 'succeeded', worked.steps[0].summary],
+      ['control-plane', 'skipped', 'not needed: data-plane succeeded'],
+      ['verify', 'succeeded', worked.steps[2].summary],
+    ],
+  );
+  assert.deepEqual(lines(w.log), ['data-plane 1', 'verify 1']);
+
+  const fellBack = await (await engine.start('self_heal')).done;
+  assert.equal(fellBack.status, 'succeeded');
+  assert.deepEqual(
+    fellBack.steps.map((s) => [s.name, s.status]),
+    [
+      ['data-plane', 'failed'],
+      ['control-plane', 'succeeded'],
+      ['verify', 'succeeded'],
+    ],
+  );
+  assert.deepEqual(lines(w.log), ['data-plane 1', 'verify 1', 'control-plane 1', 'verify 1']);
+  db.close();
+});
+
+test('a fallback must name an earlier step that may fail without stopping the run', () => {
+  const w = workspace();
+  const plan = (steps: unknown[]) =>
+    buildPlan(configFor(w.db, { dr_failover: { stages: [{ name: 'dns', steps }] } }), 'dr_failover');
+  assert.throws(
+    () => plan([logStep('fallback', w.log, { only_if_failed: 'later' }), logStep('later', w.log)]),
+    /only_if_failed: later is not a step that runs before fallback/,
+  );
+  assert.throws(
+    () => plan([logStep('first', w.log), logStep('fallback', w.log, { only_if_failed: 'first' })]),
+    /first must set continue_on_error: true/,
+  );
 });
 
 test('an approval gate holds the run until it is approved through another connection to the store', async () => {

@@ -436,6 +436,16 @@ export class RunbookEngine {
     return outcomes.find((o) => o.endRun)?.endRun;
   }
 
+  /** A fallback whose step did not fail is skipped, with the reason, and never runs. */
+  private async fallbackNotNeeded(runId: string, step: PlannedStep): Promise<boolean> {
+    const primary = await this.journal.step(runId, step.only_if_failed!);
+    if (primary.status === 'failed') return false;
+    const summary = `not needed: ${step.only_if_failed} ${primary.status}`;
+    await this.journal.stepFinished(runId, step.name, 'skipped', { summary });
+    this.emit({ type: 'step', runId, stage: step.stage, step: step.name, status: 'skipped', summary });
+    return true;
+  }
+
   private async runStep(
     run: RunRow,
     plan: Plan,
@@ -453,6 +463,8 @@ export class RunbookEngine {
       // Finished before a crash or an earlier session: never repeated.
       return { ok: true, step: step.name };
     }
+    if (step.only_if_failed && (await this.fallbackNotNeeded(runId, step)))
+      return { ok: true, step: step.name };
     if (step.approval) await this.gate(runId, `step:${step.name}`, runSignal);
     let failures = 0;
     const stepDir = join(runDir, step.name.replace(/[^A-Za-z0-9_.-]/g, '_'));

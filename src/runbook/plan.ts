@@ -29,6 +29,8 @@ export interface PlannedStep {
   backoff: { initial_s: number; factor: number; max_s: number };
   approval: boolean;
   continue_on_error: boolean;
+  /** A fallback for this earlier step: run only when it failed. */
+  only_if_failed?: string;
 }
 
 export interface PlannedStage {
@@ -131,6 +133,37 @@ export function configuredRunbooks(config: PhoenixConfig): string[] {
   return RUNBOOK_NAMES.filter((name) => runbooks[name]);
 }
 
+/**
+ * A fallback (`only_if_failed`) must name a step that runs before it and whose failure lets the run go
+ * on (`continue_on_error`): otherwise the fallback could never run, or would run before its step.
+ */
+function fallbackIssues(runbook: string, stages: PlannedStage[]): PlanIssue[] {
+  const issues: PlanIssue[] = [];
+  const before = new Map<string, PlannedStep>();
+  stages.forEach((stage, i) => {
+    const earlierStages = new Map(before);
+    stage.steps.forEach((step, j) => {
+      if (step.only_if_failed) {
+        const visible = stage.parallel ? earlierStages : before;
+        const target = visible.get(step.only_if_failed);
+        const path = `runbooks.${runbook}.stages.${i}.steps.${j}.only_if_failed`;
+        if (!target)
+          issues.push({
+            path,
+            message: `${step.only_if_failed} is not a step that runs before ${step.name}; name an earlier step (in a parallel stage, one of an earlier stage)`,
+          });
+        else if (!target.continue_on_error)
+          issues.push({
+            path,
+            message: `${step.only_if_failed} must set continue_on_error: true, or its failure stops the run before the fallback ${step.name} could run`,
+          });
+      }
+      before.set(step.name, step);
+    });
+  });
+  return issues;
+}
+
 /** Resolves one runbook into a plan, validating every step's parameters with its step type's schema. */
 export function buildPlan(config: PhoenixConfig, name: string): Plan {
   const source = config.file ?? '<config>';
@@ -185,9 +218,11 @@ export function buildPlan(config: PhoenixConfig, name: string): Plan {
         },
         approval: step.approval === 'required',
         continue_on_error: step.continue_on_error ?? false,
+        ...(step.only_if_failed ? { only_if_failed: step.only_if_failed } : {}),
       };
     }),
   }));
+  issues.push(...fallbackIssues(name, stages));
   if (issues.length) throw new PlanError(source, issues);
   return {
     runbook: name,

@@ -60,6 +60,12 @@ export const stepSchema = z
     approval: z.enum(['required', 'none']).optional(),
     /** A failure is recorded and the run goes on. */
     continue_on_error: z.boolean().optional(),
+    /**
+     * A fallback: runs only when the named earlier step of this runbook failed (that step needs
+     * `continue_on_error: true`), and is skipped as not needed otherwise. E.g. Route 53's change API
+     * only when the data-plane switch (ARC routing controls) could not move the traffic.
+     */
+    only_if_failed: z.string().min(1).optional(),
   })
   .strict();
 
