@@ -52,9 +52,10 @@ function lastPathParams(stage: ControlPlaneStage, state: LabState): Record<strin
 
 /**
  * The DNS paths in the documented order: the data plane first (ARC routing controls, which us-east-1's
- * outage leaves working), the Route 53 change API last. The last path runs after the data plane in
- * every failover and may fail (`continue_on_error`): in this outage it is tried and refused, and the
- * traffic has already moved.
+ * outage leaves working), the Route 53 change API only as its fallback (`only_if_failed`): a simple-record
+ * UPSERT where failover records serve the name would be the wrong change, so it runs only when the data
+ * plane could not move the traffic. In this outage the data plane works, and the change API, which
+ * refuses, is never called.
  */
 function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unknown> {
   return {
@@ -65,6 +66,7 @@ function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unk
         name: 'routing-controls-to-dr',
         type: 'dns',
         timeout: '15s',
+        continue_on_error: true,
         params: {
           provider: 'route53_arc',
           cluster_endpoints: stage.arc.map((e) => ({ endpoint: e.url, region: e.region })),
@@ -83,7 +85,7 @@ function dnsStage(stage: ControlPlaneStage, state: LabState): Record<string, unk
         type: 'dns',
         timeout: '10s',
         retries: 0,
-        continue_on_error: true,
+        only_if_failed: 'routing-controls-to-dr',
         params: lastPathParams(stage, state),
       },
     ],
@@ -190,7 +192,7 @@ function requestCounts(stage: ControlPlaneStage): Record<string, number> {
 function changeApiFinding(session: DrillSession, stage: ControlPlaneStage): string {
   const calls = stage.route53.callsOf('ChangeResourceRecordSets', session.onset);
   if (calls.length === 0)
-    return 'never called: the data plane switched traffic and the runbook did not need it';
+    return 'never called: the data plane switched traffic, so the fallback (only_if_failed) was skipped as not needed';
   const refused = calls.filter((c) => c.status >= 400);
   const how = [...new Set(refused.map((c) => `HTTP ${c.status} ${c.code ?? ''}`.trim()))].join(', ');
   const dataPlane = stage.updatedThrough[0]?.at;
@@ -201,8 +203,8 @@ function changeApiFinding(session: DrillSession, stage: ControlPlaneStage): stri
         ? `${session.since(calls[0].at)} s after onset, after the data plane had set the routing controls (${session.since(dataPlane)} s)`
         : `${session.since(calls[0].at)} s after onset, BEFORE the data plane set the routing controls (${session.since(dataPlane)} s)`;
   return refused.length === calls.length
-    ? `attempted as the last path ${order}: refused ${calls.length}× (${how}); traffic did not depend on it`
-    : `attempted as the last path ${order}: accepted after ${refused.length} refusal(s)`;
+    ? `attempted as the fallback ${order}: refused ${calls.length}× (${how})`
+    : `attempted as the fallback ${order}: accepted after ${refused.length} refusal(s)`;
 }
 
 /** Where Health's global name pointed, and whether the client followed it once it moved. */
@@ -242,7 +244,7 @@ function findings(session: DrillSession, stage: ControlPlaneStage) {
  * endpoint (us-east-1) answers 503 ServiceUnavailable, its ARC cluster endpoint is unavailable, and
  * Route 53's change API (us-east-1) answers 503 ServiceUnavailable. The controller must still fail over,
  * switching traffic through ARC routing controls (Route 53's data plane), with Health read from us-east-2;
- * the change API, the runbook's last DNS path, is tried after the data plane and refused.
+ * the change API, the runbook's fallback DNS path, is not needed and never called.
  */
 export const controlPlaneDown: DrillScenarioModule = {
   countsLoss: true,
