@@ -9,7 +9,11 @@ import { createLogger } from '../log/index.js';
 import type { ReadinessReport } from '../runbook/index.js';
 import { httpServer } from '../../test/helpers/servers.js';
 import { snapshot } from '../../test/server/harness.js';
-import { Notifier } from './index.js';
+import { Notifier, NotificationStateStore } from './index.js';
+import { leaseStoreOn, SqliteSql } from '../store/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Received {
   path: string;
@@ -191,6 +195,35 @@ test('a failover decision reaches Slack, PagerDuty and a webhook once; a repeat 
   }
 });
 
+/** A readiness report: one terraform step whose binary is there (ready) or not. */
+function readinessReport(ready: boolean): ReadinessReport {
+  return {
+    checked_at: 1,
+    duration_ms: 1,
+    ready,
+    runbooks: [
+      {
+        runbook: 'dr_failover',
+        ok: ready,
+        problems: [],
+        steps: [
+          {
+            stage: 'infrastructure',
+            step: 'apply',
+            type: 'terraform',
+            summary: 'terraform apply',
+            approval: false,
+            ok: ready,
+            checks: [
+              { check: 'terraform present', ok: ready, detail: ready ? '/usr/bin/terraform' : 'not on PATH' },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
 test('runbook results, approval waits and readiness changes notify; readiness recovery resolves in PagerDuty', async () => {
   received.length = 0;
   const cfg = config({ decisions: ['dr_failover'] });
@@ -231,35 +264,10 @@ test('runbook results, approval waits and readiness changes notify; readiness re
   ]);
 
   received.length = 0;
-  const report = (ready: boolean): ReadinessReport => ({
-    checked_at: 1,
-    duration_ms: 1,
-    ready,
-    runbooks: [
-      {
-        runbook: 'dr_failover',
-        ok: ready,
-        problems: [],
-        steps: [
-          {
-            stage: 'infrastructure',
-            step: 'apply',
-            type: 'terraform',
-            summary: 'terraform apply',
-            approval: false,
-            ok: ready,
-            checks: [
-              { check: 'terraform present', ok: ready, detail: ready ? '/usr/bin/terraform' : 'not on PATH' },
-            ],
-          },
-        ],
-      },
-    ],
-  });
-  notifier.onReadiness(report(true), undefined);
+  notifier.onReadiness(readinessReport(true));
   await notifier.flush();
   assert.equal(received.length, 0, 'ready at start is not news');
-  notifier.onReadiness(report(false), report(true));
+  notifier.onReadiness(readinessReport(false));
   await notifier.flush();
   const down = received.find((r) => r.path === '/v2/enqueue')!.body as {
     event_action: string;
@@ -273,7 +281,7 @@ test('runbook results, approval waits and readiness changes notify; readiness re
     /NOT ready.*dr_failover infrastructure\/apply terraform present: not on PATH/,
   );
   received.length = 0;
-  notifier.onReadiness(report(true), report(false));
+  notifier.onReadiness(readinessReport(true));
   await notifier.flush();
   const up = received.find((r) => r.path === '/v2/enqueue')!.body as {
     event_action: string;
@@ -314,4 +322,46 @@ test('a channel that fails is logged and does not stop the others or the caller'
   const error = lines.find((l) => l.msg === 'notification not delivered')!;
   assert.equal(error.channel, 'webhook');
   assert.equal(lines.filter((l) => l.msg === 'notified').length, 1);
+});
+
+test('the readiness alert is in the notification state: a restart neither repeats it nor leaves it open, and a new leader announces a change it saw as a follower', async () => {
+  const db = SqliteSql.open(join(mkdtempSync(join(tmpdir(), 'phoenix-notify-')), 'phoenix.db'));
+  const settings = config().raw.notifications!;
+  const pdEvents = () =>
+    received
+      .filter((r) => r.path === '/v2/enqueue')
+      .map((r) => `${String(r.body.event_action)} ${String(r.body.dedup_key)}`);
+  try {
+    received.length = 0;
+    const first = new Notifier({ settings, state: new NotificationStateStore(db) });
+    await first.restore();
+    first.onReadiness(readinessReport(false));
+    await first.flush();
+    assert.deepEqual(pdEvents(), ['trigger cloudphoenix-runbook-readiness']);
+
+    // Restarted, still not ready: nothing again.
+    received.length = 0;
+    const restarted = new Notifier({ settings, state: new NotificationStateStore(db) });
+    await restarted.restore();
+    restarted.onReadiness(readinessReport(false));
+    await restarted.flush();
+    assert.deepEqual(pdEvents(), []);
+
+    // A follower sees the runbooks become ready; elected, it resolves the alert its predecessor opened.
+    const lease: { token?: number } = {};
+    const follower = new Notifier({
+      settings,
+      state: new NotificationStateStore(db),
+      leader: { currentToken: () => lease.token },
+    });
+    follower.onReadiness(readinessReport(true));
+    await follower.flush();
+    assert.deepEqual(pdEvents(), [], 'a follower sends nothing');
+    lease.token = (await leaseStoreOn(db).acquire('dr-host:2:b', 30)).lease.token;
+    await follower.restore();
+    await follower.flush();
+    assert.deepEqual(pdEvents(), ['resolve cloudphoenix-runbook-readiness']);
+  } finally {
+    await db.close();
+  }
 });

@@ -102,6 +102,8 @@ export class Notifier {
   private loadedFor?: number | null;
   /** Decisions and run events are handled one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
+  /** The readiness monitor's latest report, kept by followers too: a new leader announces what changed. */
+  private lastReadiness?: ReadinessReport;
 
   constructor(private readonly options: NotifierOptions) {
     const s = options.settings;
@@ -235,6 +237,9 @@ export class Notifier {
   restore(): Promise<void> {
     const restored = this.queue.then(() => this.load());
     this.queue = restored.catch(() => undefined);
+    // A readiness change seen while another controller led: announced now, unless it already was.
+    const latest = this.lastReadiness;
+    if (latest) this.enqueue(() => this.readinessChanged(latest));
     return restored;
   }
 
@@ -294,22 +299,36 @@ export class Notifier {
     }
   }
 
-  /** The readiness monitor's change events: not ready opens an alert, ready again resolves it. */
-  onReadiness(report: ReadinessReport, previous: ReadinessReport | undefined): void {
+  /**
+   * The readiness monitor's reports: not ready opens an alert, ready again resolves it. Whether an
+   * alert is open is kept in the notification state, so a restart or another leader neither repeats
+   * the alert nor leaves it open; ready with nothing announced is not news.
+   */
+  onReadiness(report: ReadinessReport): void {
     if (this.options.settings.readiness === false) return;
-    if (report.ready && !previous) return;
+    this.lastReadiness = report;
+    this.enqueue(() => this.readinessChanged(report));
+  }
+
+  private readinessChanged(report: ReadinessReport): Notification[] {
+    const open = this.state.notReadyAlert === true;
+    if (report.ready === !open) return [];
+    if (report.ready) delete this.state.notReadyAlert;
+    else this.state.notReadyAlert = true;
     const failures = readinessFailures(report);
-    this.dispatch({
-      kind: 'readiness',
-      subject: report.ready ? 'ready' : 'not_ready',
-      source: 'controller',
-      key: 'runbook-readiness',
-      severity: report.ready ? 'info' : 'warning',
-      resolve: report.ready,
-      text: report.ready
-        ? 'CloudPhoenix runbooks pass their pre-flight checks again'
-        : `CloudPhoenix runbooks are NOT ready; a failover now would fail: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? ` (+${failures.length - 5} more)` : ''}`,
-    });
+    return [
+      {
+        kind: 'readiness',
+        subject: report.ready ? 'ready' : 'not_ready',
+        source: 'controller',
+        key: 'runbook-readiness',
+        severity: report.ready ? 'info' : 'warning',
+        resolve: report.ready,
+        text: report.ready
+          ? 'CloudPhoenix runbooks pass their pre-flight checks again'
+          : `CloudPhoenix runbooks are NOT ready; a failover now would fail: ${failures.slice(0, 5).join('; ')}${failures.length > 5 ? ` (+${failures.length - 5} more)` : ''}`,
+      },
+    ];
   }
 
   /** Waits for the changes queued and the deliveries in flight (shutdown, tests). */

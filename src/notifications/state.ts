@@ -17,6 +17,8 @@ export interface NotifierState {
   incident?: { since: number; sent: Partial<Record<Action, number>>; notified: boolean };
   /** Approval gates waiting, by run: their alerts resolve when approved or when the run ends. */
   approvals: Record<string, string[]>;
+  /** A "runbooks NOT ready" alert was sent and not yet resolved. */
+  notReadyAlert?: boolean;
 }
 
 const NOTIFICATION_TABLES = {

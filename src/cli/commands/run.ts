@@ -232,9 +232,8 @@ async function serveUntilSignal(
               secretRegions(),
             ),
           ),
-        onChange: (report, previous) => {
-          if (built.leader?.isLeader()) notifier?.onReadiness(report, previous);
-        },
+        // Followers pass it on too: only the leader sends, and a new leader announces what changed.
+        onChange: (report) => notifier?.onReadiness(report),
       })
     : undefined;
   const stopSignal = untilSignal();
