@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { executeRunbook, loadRunbookConfig, printPlan, type ExecuteFlags } from './runbook-shared.js';
+import { loadRunbookConfig } from './journal-access.js';
+import { executeRunbook, printPlan, type ExecuteFlags } from './runbook-shared.js';
 
 /** `failover` and `failback` share everything but the runbook they run. */
 export function registerRunbookCommand(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { failbackReadiness, type FailbackReadiness } from '../../runbook/index.js';
-import { loadRunbookConfig, printPlan } from './runbook-shared.js';
+import { loadRunbookConfig } from './journal-access.js';
+import { printPlan } from './runbook-shared.js';
 
 function formatFailback(f: FailbackReadiness): string {
   const lag = f.lag_s === null ? 'unknown' : `${f.lag_s.toFixed(1)} s`;

@@ -19,15 +19,6 @@ import { ContinuedFailures } from '../../report/index.js';
 import { UserError } from '../errors.js';
 import { asUserError, loadRunbookConfig, openStore, whoAmI, type ConfigFlag } from './journal-access.js';
 
-export {
-  asUserError,
-  journalFor,
-  loadRunbookConfig,
-  openStore,
-  whoAmI,
-  type ConfigFlag,
-} from './journal-access.js';
-
 /** Helpers shared by the runbook commands that plan and run runbooks (plan, failover, failback, drill). */
 
 /**
