@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the whole product (`npm run build`): the compiled controller and the dashboard's assets, into dist/
-// or the directory given. Test fixtures stay out (tsconfig.build.json excludes them).
+// or the directory given. Test fixtures stay out (tsconfig.build.json excludes them). So do the stand-ins
+// (src/stand-ins/) but for the ones `phoenix lab` imports: tsc still compiles an excluded file another one imports.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

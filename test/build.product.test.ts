@@ -18,12 +18,26 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from './helpers/paths.js';
 
 const run = promisify(execFile);
-const FIXTURES = /(^|\/)(fakes|fakes-cloud|fake-arm|fake-apiserver|test-context)\.js$|\.test\.js$/;
+const FIXTURES = /(^|\/)test-context\.js$|\.test\.js$/;
+const IMPORTS = /(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g;
 /** Modules that are programs: they run when loaded, so the production check runs them with --help instead. */
 const ENTRY_POINTS = new Set(['cli/main.js', 'lab/daemon.js']);
 
 function modules(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+}
+
+/** The modules `roots` reach through relative imports, themselves included. */
+function reachable(dist: string, roots: string[]): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...roots];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const [, specifier] of readFileSync(join(dist, file), 'utf8').matchAll(IMPORTS))
+      if (specifier.startsWith('.')) queue.push(relative(dist, join(dist, dirname(file), specifier)));
+  }
+  return seen;
 }
 
 /** The package a bare import names (`@scope/name/x` → `@scope/name`), or undefined for relative and builtin ones. */
@@ -78,11 +92,26 @@ test('the one build command produces the whole product: dashboard assets, no tes
     [],
     'test fixtures compiled into the product',
   );
+  const standIns = files.filter((file) => file.startsWith('stand-ins/'));
+  const used = reachable(
+    dist,
+    files.filter((file) => !file.startsWith('stand-ins/')),
+  );
+  assert.deepEqual(
+    standIns.filter((file) => !used.has(file)),
+    [],
+    'a stand-in the product (phoenix lab) does not import was compiled into it',
+  );
+  assert.ok(standIns.includes('stand-ins/aws/route53.js'), 'the lab runs the Route 53 stand-in');
+  assert.ok(
+    !standIns.includes('stand-ins/azure/arm-postgresql.js'),
+    'only tests use the ARM PostgreSQL stand-in',
+  );
   const shipped = new Set(Object.keys(pkg.dependencies));
   const missing: string[] = [];
   for (const file of files) {
     const text = readFileSync(join(dist, file), 'utf8');
-    for (const [, specifier] of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
+    for (const [, specifier] of text.matchAll(IMPORTS)) {
       const name = packageOf(specifier);
       if (name && !shipped.has(name)) missing.push(`${relative(dist, join(dist, file))} imports ${name}`);
     }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeAwsHealthServer } from '../src/lab/fakes/aws-health.js';
-import { FakeStatuspageServer } from '../src/lab/fakes/statuspage.js';
+import { FakeAwsHealthServer } from '../src/stand-ins/aws/health.js';
+import { FakeStatuspageServer } from '../src/stand-ins/statuspage/status-page.js';
 import { runCli } from './helpers/paths.js';
 
 const AWS_ENV = {

@@ -9,7 +9,7 @@ import { parse, stringify } from 'yaml';
 import { query, readLabState, resolveApp, waitUntil, type LabState } from '../src/lab/index.js';
 import { labBucket, labContainer } from '../src/lab/wayback-config.js';
 import { scratchDatabase } from '../src/actions/database/drill.js';
-import { FakeDeploymentApi } from '../src/actions/kubernetes/fake-apiserver.js';
+import { FakeDeploymentApi } from '../src/stand-ins/kubernetes/apiserver.js';
 import { openDatabase } from '../src/store/index.js';
 import { Journal, type RunReport } from '../src/runbook/index.js';
 import { runCli, startPhoenix } from './helpers/paths.js';

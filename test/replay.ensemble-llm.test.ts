@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeLlmServer, type LlmFakeMode } from '../src/lab/fakes/llm.js';
+import { FakeLlmServer, type LlmFakeMode } from '../src/stand-ins/llm/model-apis.js';
 import { PUBLIC_CORPUS, runCli } from './helpers/paths.js';
 
 interface ScenarioLine {

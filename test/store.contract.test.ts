@@ -22,7 +22,7 @@ import { ChangeStore } from '../src/context/changes.js';
 import { DrillStore } from '../src/drills/store.js';
 import { parseConfig } from '../src/config/index.js';
 import { Notifier, NotificationStateStore } from '../src/notifications/index.js';
-import { pagerDutyEventsServer } from './helpers/pagerduty-events.js';
+import { pagerDutyEventsServer } from '../src/stand-ins/pagerduty/events-api.js';
 import { outageDecision as decision } from './helpers/decisions.js';
 
 /**

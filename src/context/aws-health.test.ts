@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../lab/bind.js';
-import { healthApiServer, type HealthApiEvent } from '../../test/helpers/health-api.js';
+import { healthApiServer, type HealthApiEvent } from '../stand-ins/aws/health-api.js';
 import { activeHealthRegion, AwsHealthGatherer, type AwsHealthSettings } from './aws-health.js';
 
 const CREDS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type PhoenixConfig } from '../config/index.js';
-import { FakeAwsHealthServer } from '../lab/fakes/aws-health.js';
-import { FakeStatuspageServer } from '../lab/fakes/statuspage.js';
-import { FakeLokiServer } from '../lab/fakes/loki.js';
+import { FakeAwsHealthServer } from '../stand-ins/aws/health.js';
+import { FakeStatuspageServer } from '../stand-ins/statuspage/status-page.js';
+import { FakeLokiServer } from '../stand-ins/loki/query-range.js';
 import { ChangeStore, createContextGatherer } from './index.js';
 
 const CREDS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { FakeAwsHealthServer } from './fakes/aws-health.js';
-import { FakeStatuspageServer } from './fakes/statuspage.js';
-import { FakeEc2 } from './fakes/ec2.js';
-import { FakeLokiServer, type FakeLogLine } from './fakes/loki.js';
+import { FakeAwsHealthServer } from '../stand-ins/aws/health.js';
+import { FakeStatuspageServer } from '../stand-ins/statuspage/status-page.js';
+import { FakeEc2 } from '../stand-ins/aws/ec2.js';
+import { FakeLokiServer, type FakeLogLine } from '../stand-ins/loki/query-range.js';
 
 /** Where the lab's provider feeds listen; the drill changes what they say through `/_admin/state`. */
 export interface FeedUrls {

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../config/index.js';
-import { pagerDutyEventsServer } from '../../test/helpers/pagerduty-events.js';
+import { pagerDutyEventsServer } from '../stand-ins/pagerduty/events-api.js';
 import { outageDecision as decision } from '../../test/helpers/decisions.js';
 import { Notifier, type NotifierOptions } from './index.js';
 

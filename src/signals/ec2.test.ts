@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../config/index.js';
 import type { CrossRegionCheck, Signal } from '../core/index.js';
-import { ec2QueryServer } from '../../test/helpers/ec2-query.js';
+import { ec2QueryServer } from '../stand-ins/aws/ec2-query.js';
 import { closedPort } from '../../test/helpers/servers.js';
 import { createSignalSource, startAgentServer, type AgentServer } from './index.js';
 

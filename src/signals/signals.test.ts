@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../config/index.js';
 import { createSignalSource, startAgentServer } from './index.js';
-import { FakeKubernetes } from '../lab/fakes/kubernetes.js';
+import { FakeKubernetes } from '../stand-ins/kubernetes/eks-nodes.js';
 import { closedPort, dnsServer, httpServer, tcpServer } from '../../test/helpers/servers.js';
 
 type Closer = () => Promise<void>;

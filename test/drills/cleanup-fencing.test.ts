@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeDeploymentApi } from '../../src/actions/kubernetes/fake-apiserver.js';
+import { FakeDeploymentApi } from '../../src/stand-ins/kubernetes/apiserver.js';
 import { parseConfig } from '../../src/config/index.js';
 import { waitUntil } from '../../src/lab/index.js';
 import { drillCleanupOf, RunbookEngine } from '../../src/runbook/index.js';

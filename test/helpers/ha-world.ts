@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { freePort } from '../../src/lab/index.js';
 import { killAll, query, startCli, waitFor, type CliProcess } from './ha.js';
 import { httpServer } from './servers.js';
-import { pagerDutyEventsServer } from './pagerduty-events.js';
+import { pagerDutyEventsServer } from '../../src/stand-ins/pagerduty/events-api.js';
 
 /**
  * Several real `phoenix run` processes on one store (a SQLite file, or a scratch schema

@@ -1,26 +1,9 @@
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 
-/** A real HTTP server on 127.0.0.1 and a free port; `close` also drops open (hanging) connections. */
-export async function httpServer(
-  handler: RequestListener,
-): Promise<{ url: string; port: number; close(): Promise<void>; server: Server }> {
-  const server = createHttpServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+// The stand-ins answer on the same kind of server; tests use it for their own one-off peers.
+export { httpServer } from '../../src/stand-ins/shared/loopback.js';
 
 /** A TCP server whose connections get `reply` (or nothing, when undefined: a hang). */
 export async function tcpServer(reply?: string): Promise<{ port: number; close(): Promise<void> }> {

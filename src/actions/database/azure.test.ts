@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { databaseAdapter } from './database.js';
 import { databaseParamsSchema } from './config.js';
-import { FakeArm } from './fake-arm.js';
+import { FakeArm } from '../../stand-ins/azure/arm-postgresql.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 let arm: FakeArm;

@@ -4,7 +4,7 @@ import { pointAtScratch, scratchDatabaseOf } from '../shared/drill.js';
 import { stepContext } from '../shared/test-context.js';
 import { azurePromoteParamsSchema } from './config.js';
 import { databaseDrill, scratchServerName } from './drill.js';
-import { FakeArm } from './fake-arm.js';
+import { FakeArm } from '../../stand-ins/azure/arm-postgresql.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 let arm: FakeArm;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { startBind, type BindServer } from '../../lab/index.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { dnsAdapter } from './dns.js';
-import { FakeCloudflare, FakeRoute53 } from './fakes.js';
+import { FakeRoute53 } from '../../stand-ins/aws/route53.js';
+import { FakeCloudflare } from '../../stand-ins/cloudflare/dns.js';
 
 let base: string;
 let bind: BindServer;

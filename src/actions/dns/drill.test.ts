@@ -4,8 +4,9 @@ import { stepContext } from '../shared/test-context.js';
 import type { DnsParams } from './config.js';
 import { dnsAdapter } from './dns.js';
 import { dnsDrill } from './drill.js';
-import { FakeArm } from './fakes-cloud.js';
-import { FakeCloudflare, FakeRoute53 } from './fakes.js';
+import { FakeArm } from '../../stand-ins/azure/arm-dns.js';
+import { FakeRoute53 } from '../../stand-ins/aws/route53.js';
+import { FakeCloudflare } from '../../stand-ins/cloudflare/dns.js';
 
 /** Rehearses then cleans up; returns what the provider held in between, per the `held` reader. */
 async function rehearseAndClean(params: DnsParams, held: () => unknown) {

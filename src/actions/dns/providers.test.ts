@@ -2,12 +2,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { dnsAdapter } from './dns.js';
-import { FakeCloudflare, FakeRoute53 } from './fakes.js';
+import { FakeRoute53 } from '../../stand-ins/aws/route53.js';
+import { FakeCloudflare } from '../../stand-ins/cloudflare/dns.js';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { TrafficManagerManagementClient } from '@azure/arm-trafficmanager';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { fakeArcEndpoint, FakeArm } from './fakes-cloud.js';
+import { fakeArcEndpoint } from '../../stand-ins/aws/arc.js';
+import { FakeArm } from '../../stand-ins/azure/arm-dns.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 

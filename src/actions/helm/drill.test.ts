@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scratchDatabase } from '../database/drill.js';
-import { FakeDeploymentApi } from '../kubernetes/fake-apiserver.js';
+import { FakeDeploymentApi } from '../../stand-ins/kubernetes/apiserver.js';
 import { DRILL_LABEL } from '../kubernetes/drill.js';
 import { drillTag } from '../shared/drill.js';
 import { drillAfterDatabase, stepContext } from '../shared/test-context.js';

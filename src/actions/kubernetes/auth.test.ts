@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../config/index.js';
 import type { Signal } from '../../core/index.js';
-import { eksTokenCheck, FakeKubernetes } from '../../lab/fakes/kubernetes.js';
+import { eksTokenCheck, FakeKubernetes } from '../../stand-ins/kubernetes/eks-nodes.js';
 import { createSignalSource } from '../../signals/index.js';
 import { eksToken, withInProcessTokens } from './auth.js';
 import type { ClusterParams } from './config.js';

@@ -8,7 +8,7 @@ import { drillAfterDatabase, stepContext } from '../shared/test-context.js';
 import type { DrillContext } from '../types.js';
 import { kubernetesParamsSchema } from './config.js';
 import { DRILL_LABEL, kubernetesDrill } from './drill.js';
-import { FakeDeploymentApi } from './fake-apiserver.js';
+import { FakeDeploymentApi } from '../../stand-ins/kubernetes/apiserver.js';
 
 const LIVE_URL = 'postgresql://shop:s3cret@dr-db.internal:5432/shop?sslmode=require';
 let api: FakeDeploymentApi;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fenceAdapter } from '../fence/fence.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
-import { FakeDeploymentApi } from './fake-apiserver.js';
+import { FakeDeploymentApi } from '../../stand-ins/kubernetes/apiserver.js';
 import { kubernetesAdapter } from './kubernetes.js';
 
 let api: FakeDeploymentApi;

@@ -4,7 +4,7 @@ import { defaultConfig, type PhoenixConfig } from '../../config/index.js';
 import type { IncidentContext, SignalSnapshot } from '../../core/index.js';
 import { scoreSnapshot } from '../../scoring/index.js';
 import type { AnalysisInput } from '../analyzer.js';
-import { DEFAULT_FAKE_ANSWER, FakeLlmServer } from '../../lab/fakes/llm.js';
+import { DEFAULT_FAKE_ANSWER, FakeLlmServer } from '../../stand-ins/llm/model-apis.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LlmAnalyzer, retryAfterMs } from './analyzer.js';

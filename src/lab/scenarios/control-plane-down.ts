@@ -1,10 +1,10 @@
 import { dnsAdapter } from '../../actions/dns/dns.js';
 import { LAB_DNS_TTL_S } from '../config.js';
 import type { DrillSession } from '../drill-session.js';
-import { FailoverRecordPair, HealthGlobalName } from '../fakes/aws-dns.js';
-import { fakeArcEndpoint, type FakeArcEndpoint, type RoutingControlState } from '../fakes/arc.js';
-import { FakeAwsHealthServer } from '../fakes/aws-health.js';
-import { FakeRoute53 } from '../fakes/route53.js';
+import { FailoverRecordPair, HealthGlobalName } from '../../stand-ins/aws/dns.js';
+import { fakeArcEndpoint, type FakeArcEndpoint, type RoutingControlState } from '../../stand-ins/aws/arc.js';
+import { FakeAwsHealthServer } from '../../stand-ins/aws/health.js';
+import { FakeRoute53 } from '../../stand-ins/aws/route53.js';
 import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, type Progress } from '../lab.js';
 import type { LabState } from '../state.js';
 import { ec2IssueEvent, regionalOutage } from './regional-outage.js';

@@ -1,6 +1,6 @@
 import type { RunReport } from '../../runbook/index.js';
 import type { DrillSession } from '../drill-session.js';
-import type { FakeHealthEvent } from '../fakes/aws-health.js';
+import type { FakeHealthEvent } from '../../stand-ins/aws/health.js';
 import { setFeedState } from '../feeds.js';
 import { resolveApp } from '../lab.js';
 import { clusterHandle } from '../postgres.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { httpServer } from './servers.js';
+import { httpServer } from '../shared/loopback.js';
 
 /** An event as the regional server holds it; times are Unix seconds. */
 export interface HealthApiEvent {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { FakeServer, sendJson } from './fake-server.js';
+import { FakeServer, sendJson } from '../shared/server.js';
 
 export type RoutingControlState = 'On' | 'Off';
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { FakeServer, sendJson, sendText } from './fake-server.js';
+import { FakeServer, sendJson, sendText } from '../shared/server.js';
 
 export const LOKI_FAKE_MODES = ['ok', 'server_error', 'garbage', 'slow'] as const;
 export type LokiFakeMode = (typeof LOKI_FAKE_MODES)[number];

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { FakeServer, sendText } from './fake-server.js';
+import { FakeServer, sendText } from '../shared/server.js';
 
 export interface FakeZone {
   name: string;

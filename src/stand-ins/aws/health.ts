@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { FakeServer, sendJson, sendText } from './fake-server.js';
+import { FakeServer, sendJson, sendText } from '../shared/server.js';
 
 /** An event as the fake serves it; times are Unix seconds. */
 export interface FakeHealthEvent {

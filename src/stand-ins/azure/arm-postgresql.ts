@@ -1,4 +1,4 @@
-import { selfSignedCertificate } from '../dns/fakes-cloud.js';
+import { selfSignedCertificate } from '../shared/tls.js';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

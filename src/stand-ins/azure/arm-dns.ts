@@ -1,10 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { selfSignedCertificate } from '../shared/tls.js';
 
 /**
  * Local stand-ins for the DNS switches whose control planes are not the failing
@@ -19,29 +16,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c) => (body += String(c)));
     req.on('end', () => resolve(body));
   });
-}
-
-/** A self-signed certificate for 127.0.0.1, made with openssl; the CA file is the certificate itself. */
-export function selfSignedCertificate(): { key: Buffer; cert: Buffer; caFile: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'phoenix-arm-tls-'));
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]),
-    { stdio: 'ignore' },
-  );
-  return {
-    key: readFileSync(join(dir, 'key.pem')),
-    cert: readFileSync(join(dir, 'cert.pem')),
-    caFile: join(dir, 'cert.pem'),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
 }
 
 export interface ArmEndpoint {
@@ -261,5 +235,3 @@ export class FakeArm {
     });
   }
 }
-
-export { fakeArcEndpoint } from '../../lab/fakes/arc.js';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { StatusIncident } from '../../core/index.js';
-import { FakeServer, sendJson, sendText } from './fake-server.js';
+import { FakeServer, sendJson, sendText } from '../shared/server.js';
 
 export const STATUSPAGE_FAKE_MODES = ['ok', 'server_error', 'garbage', 'slow'] as const;
 export type StatuspageFakeMode = (typeof STATUSPAGE_FAKE_MODES)[number];

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { httpServer } from './servers.js';
+import { httpServer } from '../shared/loopback.js';
 
 export interface Ec2QueryZone {
   name: string;

@@ -1,13 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export { FakeRoute53, type Route53Record } from '../../lab/fakes/route53.js';
-
 /**
- * Local servers in the wire shapes of Route 53 (REST/XML, API version 2013-04-01; the lab's
- * stand-in, src/lab/fakes/route53.ts) and the Cloudflare v4 DNS API (JSON envelopes), for the
- * dns step's tests: neither service can run on this machine. Each keeps the records it was
- * sent, so a test checks the result.
+ * A local server in the wire shape of the Cloudflare v4 DNS API (JSON envelopes), for the dns step's
+ * tests: the service cannot run on this machine. It keeps the records it was sent, so a test checks
+ * the result. (Route 53's stand-in is ../aws/route53.ts.)
  */
 
 abstract class LoopbackServer {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeServer } from './fake-server.js';
+import { FakeServer } from '../shared/server.js';
 
 /**
  * Route 53's API in its wire shape: REST-XML, API version 2013-04-01, one global endpoint whose requests

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { FakeServer, sendJson, sendText } from './fake-server.js';
+import { FakeServer, sendJson, sendText } from '../shared/server.js';
 
 export interface FakeNode {
   name: string;

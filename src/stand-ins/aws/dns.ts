@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAdapter } from '../../actions/dns/dns.js';
 import type { StepContext } from '../../actions/types.js';
-import { AWS_HEALTH_ZONE } from '../bind.js';
-import { LAB_DNS_TTL_S } from '../config.js';
-import type { LabState } from '../state.js';
+import { AWS_HEALTH_ZONE } from '../../lab/bind.js';
+import { LAB_DNS_TTL_S } from '../../lab/config.js';
+import type { LabState } from '../../lab/state.js';
 import type { RoutingControlState } from './arc.js';
-import type { FakeAwsHealthServer } from './aws-health.js';
+import type { FakeAwsHealthServer } from './health.js';
 
 /**
  * What AWS's own DNS does in the lab, on the lab's BIND: Health's global name moving to the passive region,

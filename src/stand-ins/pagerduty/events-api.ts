@@ -1,4 +1,4 @@
-import { httpServer } from './servers.js';
+import { httpServer } from '../shared/loopback.js';
 
 interface EventBody {
   routing_key?: unknown;
