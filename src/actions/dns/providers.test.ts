@@ -272,6 +272,92 @@ describe('Route 53 during a us-east-1 control-plane outage', () => {
     east.state.down = false;
   });
 
+  test('ARC switches both routing controls in one transaction: a safety rule of at least one On holds, and no moment has both or neither On', async () => {
+    const panel = 'arn:aws:route53-recovery-control::111122223333:controlpanel/rules/routingcontrol/';
+    const rulesControls = new Map<string, 'On' | 'Off'>([
+      [`${panel}primary`, 'On'],
+      [`${panel}dr`, 'Off'],
+    ]);
+    const history: Array<Record<string, 'On' | 'Off'>> = [];
+    const safetyRules = [
+      {
+        arn: 'arn:aws:route53-recovery-control::111122223333:controlpanel/rules/safetyrule/at-least-one',
+        asserted: [`${panel}primary`, `${panel}dr`],
+        type: 'ATLEAST' as const,
+        threshold: 1,
+      },
+    ];
+    const endpoint = await fakeArcEndpoint('us-west-2', rulesControls, undefined, { safetyRules, history });
+    try {
+      const params = dnsAdapter.schema.parse({
+        provider: 'route53_arc',
+        cluster_endpoints: [{ endpoint: endpoint.url, region: 'us-west-2' }],
+        // Primary first: one call per control would switch it Off alone, which the rule refuses.
+        routing_controls: [
+          { arn: `${panel}primary`, state: 'Off' },
+          { arn: `${panel}dr`, state: 'On' },
+        ],
+        access_key_id: 'AKIAFAKE',
+        secret_access_key: 'fake-secret',
+      });
+      await dnsAdapter.run(params, stepContext());
+      assert.deepEqual(Object.fromEntries(rulesControls), {
+        [`${panel}primary`]: 'Off',
+        [`${panel}dr`]: 'On',
+      });
+      assert.deepEqual(
+        history,
+        [{ [`${panel}primary`]: 'Off', [`${panel}dr`]: 'On' }],
+        'one transaction, no window',
+      );
+      assert.equal(
+        endpoint.state.targets.filter((t) => t.startsWith('ToggleCustomerAPI.Update')).length,
+        1,
+        'one update call for the whole change',
+      );
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  test('the ARC stand-in refuses a transaction that leaves its assertion rule unmet (ConflictException), unless the rule is overridden', async () => {
+    const { Route53RecoveryClusterClient, UpdateRoutingControlStatesCommand } =
+      await import('@aws-sdk/client-route53-recovery-cluster');
+    const panel = 'arn:aws:route53-recovery-control::111122223333:controlpanel/x/routingcontrol/';
+    const rule = 'arn:aws:route53-recovery-control::111122223333:controlpanel/x/safetyrule/one';
+    const states = new Map<string, 'On' | 'Off'>([
+      [`${panel}a`, 'On'],
+      [`${panel}b`, 'Off'],
+    ]);
+    const endpoint = await fakeArcEndpoint('us-west-2', states, undefined, {
+      safetyRules: [{ arn: rule, asserted: [`${panel}a`, `${panel}b`], type: 'ATLEAST', threshold: 1 }],
+    });
+    const client = new Route53RecoveryClusterClient({
+      region: 'us-west-2',
+      endpoint: endpoint.url,
+      credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake-secret' },
+      maxAttempts: 1,
+    });
+    try {
+      const allOff = [{ RoutingControlArn: `${panel}a`, RoutingControlState: 'Off' as const }];
+      await assert.rejects(
+        client.send(new UpdateRoutingControlStatesCommand({ UpdateRoutingControlStateEntries: allOff })),
+        (e: Error & { resourceId?: string }) => e.name === 'ConflictException' && e.resourceId === rule,
+      );
+      assert.equal(states.get(`${panel}a`), 'On', 'nothing applied');
+      await client.send(
+        new UpdateRoutingControlStatesCommand({
+          UpdateRoutingControlStateEntries: allOff,
+          SafetyRulesToOverride: [rule],
+        }),
+      );
+      assert.equal(states.get(`${panel}a`), 'Off');
+    } finally {
+      client.destroy();
+      await endpoint.close();
+    }
+  });
+
   test('the pre-flight catches a CNAME beside an alias A record and a CNAME at the apex before a failover needs them', async () => {
     const conflict = await dnsAdapter.preflight(upsert({}), preflightContext());
     const check = conflict.find((c) => c.check === 'no record the change conflicts with')!;
