@@ -34,8 +34,22 @@ async function onAnyEndpoint<T>(
       return { value: await call(sdk, client), endpoint };
     } catch (error) {
       const name = (error as { name?: string }).name ?? '';
+      if (name === 'ConflictException')
+        throw new StepError(
+          `ARC refused the change at ${region}: ${awsMessage(error)}; a safety rule of the control panel would be left unmet: correct routing_controls, or in a break-glass failover name the rule in safety_rules_to_override`,
+        );
       failures.push(`${region}: ${awsMessage(error)}`);
-      if (['ValidationException', 'AccessDeniedException', 'ResourceNotFoundException'].includes(name)) break;
+      // Ours, not the endpoint's: another endpoint would answer the same (ServiceLimitExceededException: too
+      // many controls in one transaction).
+      if (
+        [
+          'ValidationException',
+          'AccessDeniedException',
+          'ResourceNotFoundException',
+          'ServiceLimitExceededException',
+        ].includes(name)
+      )
+        break;
     } finally {
       client.destroy();
     }
@@ -43,18 +57,25 @@ async function onAnyEndpoint<T>(
   throw new StepError(`no ARC cluster endpoint took the call: ${failures.join('; ')}`);
 }
 
-/** Sets each routing control's state (On/Off is a state, so a repeat changes nothing), then reads them back. */
+/**
+ * Sets every routing control in one `UpdateRoutingControlStates` transaction (On/Off is a state, so a repeat
+ * changes nothing), then reads them back. One transaction, because ARC judges its safety rules on the states a
+ * transaction leaves: one call per control would have the rules judge half a change (an "at least one On" rule
+ * refuses the primary's Off alone), or leave a window with both sides On.
+ */
 export async function arcSwitch(p: Route53ArcParams, ctx: StepContext): Promise<StepResult> {
-  const set = await onAnyEndpoint(p, async (sdk, client) => {
-    for (const control of p.routing_controls)
-      await client.send(
-        new sdk.UpdateRoutingControlStateCommand({
+  const set = await onAnyEndpoint(p, (sdk, client) =>
+    client.send(
+      new sdk.UpdateRoutingControlStatesCommand({
+        UpdateRoutingControlStateEntries: p.routing_controls.map((control) => ({
           RoutingControlArn: control.arn,
           RoutingControlState: control.state,
-        }),
-        { abortSignal: ctx.signal },
-      );
-  });
+        })),
+        SafetyRulesToOverride: p.safety_rules_to_override.length ? p.safety_rules_to_override : undefined,
+      }),
+      { abortSignal: ctx.signal },
+    ),
+  );
   ctx.progress(`routing controls set through ${set.endpoint}`);
   const read = await onAnyEndpoint(p, (sdk, client) =>
     Promise.all(

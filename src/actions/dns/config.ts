@@ -138,7 +138,7 @@ export const azureDnsParamsSchema = z
 
 /**
  * Route 53 Application Recovery Controller routing controls: a data-plane
- * switch (UpdateRoutingControlState on the cluster's regional endpoints) that
+ * switch (UpdateRoutingControlStates on the cluster's regional endpoints) that
  * works while the Route 53 control plane in us-east-1 does not. The failover
  * records and their health checks bound to the controls are prepared beforehand.
  */
@@ -152,6 +152,11 @@ export const route53ArcParamsSchema = z
     routing_controls: z
       .array(z.object({ arn: z.string().min(1), state: z.enum(['On', 'Off']) }).strict())
       .min(1),
+    /**
+     * Break glass: the safety rules (ARNs) this switch may override, as ARC's `SafetyRulesToOverride`. Empty
+     * by default, so a change the control panel's rules refuse fails with the rule named.
+     */
+    safety_rules_to_override: z.array(z.string().min(1)).default([]),
     access_key_id: z.string().optional(),
     secret_access_key: z.string().optional(),
     /** The public name the controls steer, for the report and its TTL. */

@@ -315,6 +315,23 @@ describe('Route 53 during a us-east-1 control-plane outage', () => {
         1,
         'one update call for the whole change',
       );
+      const allOff = dnsAdapter.schema.parse({
+        ...params,
+        routing_controls: [{ arn: `${panel}dr`, state: 'Off' }],
+      });
+      await assert.rejects(
+        dnsAdapter.run(allOff, stepContext()),
+        /ARC refused the change at us-west-2: HTTP 409 ConflictException.*safetyrule\/at-least-one.*safety_rules_to_override/,
+      );
+      await dnsAdapter.run(
+        dnsAdapter.schema.parse({
+          ...params,
+          routing_controls: allOff.routing_controls,
+          safety_rules_to_override: [safetyRules[0].arn],
+        }),
+        stepContext(),
+      );
+      assert.equal(rulesControls.get(`${panel}dr`), 'Off', 'break glass: the named rule is overridden');
     } finally {
       await endpoint.close();
     }
