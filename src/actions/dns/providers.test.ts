@@ -384,6 +384,67 @@ describe('Route 53 during a us-east-1 control-plane outage', () => {
     assert.equal(apex.find((c) => c.check === 'no CNAME at the zone apex')?.ok, false);
   });
 
+  test('the fallback beside failover records: a simple UPSERT is caught by the pre-flight, and set_identifier changes the PRIMARY record keeping its policy and health check', async () => {
+    const failoverRecord = (setIdentifier: string, failover: 'PRIMARY' | 'SECONDARY', values: string[]) => ({
+      name: 'shop.example.com.',
+      type: 'A',
+      ttl: 60,
+      values,
+      setIdentifier,
+      failover,
+      healthCheckId: `hc-${setIdentifier}`,
+    });
+    route53.records.set(
+      'shop.example.com. A primary',
+      failoverRecord('primary', 'PRIMARY', ['198.51.100.10']),
+    );
+    route53.records.set('shop.example.com. A dr', failoverRecord('dr', 'SECONDARY', ['203.0.113.20']));
+    try {
+      const simple = upsert({ name: 'shop.example.com', type: 'A', value: '203.0.113.20' });
+      const checks = await dnsAdapter.preflight(simple, preflightContext());
+      const check = checks.find((c) => c.check === 'record set the change can replace');
+      assert.equal(check?.ok, false, JSON.stringify(checks));
+      assert.match(
+        check!.detail,
+        /served by routed records \(SetIdentifier primary: Failover PRIMARY, dr: Failover SECONDARY\).*set_identifier/,
+      );
+      await assert.rejects(
+        dnsAdapter.run(simple, stepContext()),
+        /cannot be created as other RRSets exist with the same name and type/,
+      );
+      const routed = upsert({
+        name: 'shop.example.com',
+        type: 'A',
+        value: '203.0.113.20',
+        set_identifier: 'primary',
+      });
+      assert.equal(
+        (await dnsAdapter.preflight(routed, preflightContext())).find(
+          (c) => c.check === 'record set the change can replace',
+        )?.ok,
+        true,
+      );
+      await dnsAdapter.run(routed, stepContext());
+      assert.deepEqual(route53.records.get('shop.example.com. A primary'), {
+        ...failoverRecord('primary', 'PRIMARY', ['203.0.113.20']),
+      });
+      assert.deepEqual(route53.records.get('shop.example.com. A dr')?.values, ['203.0.113.20']);
+      const missing = upsert({
+        name: 'shop.example.com',
+        type: 'A',
+        value: '203.0.113.20',
+        set_identifier: 'nope',
+      });
+      await assert.rejects(
+        dnsAdapter.run(missing, stepContext()),
+        /no record set shop\.example\.com\. A with SetIdentifier nope/,
+      );
+    } finally {
+      route53.records.delete('shop.example.com. A primary');
+      route53.records.delete('shop.example.com. A dr');
+    }
+  });
+
   test('the Route 53 stand-in refuses what Route 53 refuses: the conflict, the apex CNAME, a non-us-east-1 signature', async () => {
     await assert.rejects(
       dnsAdapter.run(upsert({}), stepContext()),

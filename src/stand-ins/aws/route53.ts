@@ -3,9 +3,29 @@ import { FakeServer } from '../shared/server.js';
 
 /**
  * Route 53's API in its wire shape: REST-XML, API version 2013-04-01, one global endpoint whose requests
- * are SigV4-signed for us-east-1 (the control plane lives there). It keeps the records it was sent and
- * refuses what Route 53 refuses: a CNAME at the apex or beside other data of the same name, a name outside
- * the zone, a signature for another region.
+ * are SigV4-signed for us-east-1 (the control plane lives there). It keeps the records it was sent, with their
+ * routing policy (`SetIdentifier` with `Failover` or `Weight`, and `HealthCheckId`), and refuses what Route 53
+ * refuses (InvalidChangeBatch, HTTP 400, unless said otherwise):
+ * - a CNAME at the apex, or a CNAME beside other data of the same name, and the reverse (RFC 1034 §3.6.2;
+ *   Route 53 developer guide, "CNAME record type"; message as Route 53 writes it, e.g. "[RRSet of type A with
+ *   DNS name … is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists
+ *   in zone …]", seen in hashicorp/terraform#9732);
+ * - a record without `SetIdentifier` (simple routing) on a name and type served by records with one (failover,
+ *   weighted, latency…), and the reverse: record sets of one name and type share one routing policy
+ *   (botocore `route53/2013-04-01/service-2.json`, `ResourceRecordSet.SetIdentifier`: "Resource record sets
+ *   that have a routing policy other than simple"; messages as Route 53 writes them: "[RRSet with DNS name …,
+ *   type …, SetIdentifier … cannot be created because a non multivalue answer rrset exists with the same name
+ *   and type.]", cert-manager#5388, and "[RRSet with DNS name …, type … cannot be created as other RRSets exist
+ *   with the same name and type.]");
+ * - a `SetIdentifier` without its routing policy element, or `Failover` other than PRIMARY/SECONDARY
+ *   (service-2.json: `ResourceRecordSetFailover` enum; `InvalidInput`);
+ * - a DELETE that does not name the record set exactly as it is ("Tried to delete resource record set … but
+ *   the values provided do not match the current values");
+ * - a name outside the zone, a zone that is not this one (404 NoSuchHostedZone), an unsigned request (403
+ *   MissingAuthenticationToken) or a signature for another region than us-east-1 (403 SignatureDoesNotMatch;
+ *   Route 53's control plane is in us-east-1: service-2.json metadata, "globalEndpoint").
+ * Not modelled: latency, geolocation, multivalue and IP-based policies' own fields (kept as opaque routed
+ * records), alias targets' validity, health-check objects, the 1,000-changes limit of a batch, traffic policies.
  *
  * `mode` is how its control plane does, as Route 53 answers it (the error body is the ErrorResponse below):
  * - `unavailable`: us-east-1's control plane is impaired: every call answers HTTP 503 `ServiceUnavailable`,
@@ -43,7 +63,16 @@ export interface Route53Record {
   values: string[];
   /** An alias record (to an ALB, say) has a target instead of values. */
   alias?: string;
+  /** Routed records (failover, weighted…) carry an identifier and their policy; simple ones carry neither. */
+  setIdentifier?: string;
+  failover?: 'PRIMARY' | 'SECONDARY';
+  weight?: number;
+  healthCheckId?: string;
 }
+
+/** The key a record set is kept under: name and type, and the identifier of a routed one. */
+export const route53Key = (r: Pick<Route53Record, 'name' | 'type' | 'setIdentifier'>) =>
+  `${r.name} ${r.type}${r.setIdentifier !== undefined ? ` ${r.setIdentifier}` : ''}`;
 
 /** One API call as the stand-in answered it: the operation, the HTTP status, the error code if refused. */
 export interface Route53Answer {
@@ -197,12 +226,19 @@ export class FakeRoute53 extends FakeServer {
     );
     if (clash)
       return `[RRSet of type ${record.type} with DNS name ${record.name} is not permitted because a conflicting RRSet of type ${clash.type} with the same DNS name already exists in zone ${this.zoneName}]`;
+    const sameNameAndType = [...this.records.values()].filter(
+      (r) => r.name === record.name && r.type === record.type,
+    );
+    if (record.setIdentifier === undefined && sameNameAndType.some((r) => r.setIdentifier !== undefined))
+      return `[RRSet with DNS name ${record.name}, type ${record.type} cannot be created as other RRSets exist with the same name and type.]`;
+    if (record.setIdentifier !== undefined && sameNameAndType.some((r) => r.setIdentifier === undefined))
+      return `[RRSet with DNS name ${record.name}, type ${record.type}, SetIdentifier ${record.setIdentifier} cannot be created because a non multivalue answer rrset exists with the same name and type.]`;
     return undefined;
   }
 
   /** Route 53 deletes a record set only when the request names it exactly as it is. */
   private deletionRefusal(record: Route53Record): string | undefined {
-    const current = this.records.get(`${record.name} ${record.type}`);
+    const current = this.records.get(route53Key(record));
     const same =
       current && current.ttl === record.ttl && current.values.join('\n') === record.values.join('\n');
     if (same) return undefined;
@@ -216,7 +252,7 @@ export class FakeRoute53 extends FakeServer {
       .sort((a, b) => a.name.localeCompare(b.name))
       .map(
         (r) =>
-          `<ResourceRecordSet><Name>${r.name}</Name><Type>${r.type}</Type>${
+          `<ResourceRecordSet><Name>${r.name}</Name><Type>${r.type}</Type>${routingXml(r)}${
             r.alias
               ? `<AliasTarget><HostedZoneId>Z35SXDOTRQ7X7K</HostedZoneId><DNSName>${r.alias}</DNSName><EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget>`
               : `<TTL>${r.ttl}</TTL><ResourceRecords>${r.values.map((v) => `<ResourceRecord><Value>${v}</Value></ResourceRecord>`).join('')}</ResourceRecords>`
@@ -241,12 +277,9 @@ export class FakeRoute53 extends FakeServer {
     for (const change of body.split('<Change>').slice(1)) {
       const action = tag(change, 'Action');
       const set = tag(change, 'ResourceRecordSet') ?? '';
-      const record: Route53Record = {
-        name: tag(set, 'Name') ?? '',
-        type: tag(set, 'Type') ?? '',
-        ttl: Number(tag(set, 'TTL') ?? 0),
-        values: [...set.matchAll(/<Value>([\s\S]*?)<\/Value>/g)].map((m) => m[1]),
-      };
+      const record = parseRecordSet(set);
+      const invalid = routingInputRefusal(record);
+      if (invalid) return this.error(res, 400, 'InvalidInput', invalid);
       if (!record.name.endsWith(this.zoneName))
         return this.error(
           res,
@@ -266,8 +299,8 @@ export class FakeRoute53 extends FakeServer {
       if (refusal) return this.error(res, 400, 'InvalidChangeBatch', refusal);
       batch.push(record);
     }
-    for (const record of deletions) this.records.delete(`${record.name} ${record.type}`);
-    for (const record of batch) this.records.set(`${record.name} ${record.type}`, record);
+    for (const record of deletions) this.records.delete(route53Key(record));
+    for (const record of batch) this.records.set(route53Key(record), record);
     const id = `C${String(++this.counter).padStart(8, '0')}`;
     this.changes.set(id, { polls: 0 });
     this.xml(
@@ -289,4 +322,46 @@ export class FakeRoute53 extends FakeServer {
       `<GetChangeResponse xmlns="${XMLNS}">${this.changeInfo(id, status)}</GetChangeResponse>`,
     );
   }
+}
+
+/** A ResourceRecordSet element as sent, with its routing policy when it has one. */
+function parseRecordSet(set: string): Route53Record {
+  const record: Route53Record = {
+    name: tag(set, 'Name') ?? '',
+    type: tag(set, 'Type') ?? '',
+    ttl: Number(tag(set, 'TTL') ?? 0),
+    values: [...set.matchAll(/<Value>([\s\S]*?)<\/Value>/g)].map((m) => m[1]),
+  };
+  const alias = tag(tag(set, 'AliasTarget') ?? '', 'DNSName');
+  if (alias !== undefined) record.alias = alias;
+  const setIdentifier = tag(set, 'SetIdentifier');
+  if (setIdentifier !== undefined) record.setIdentifier = setIdentifier;
+  const failover = tag(set, 'Failover');
+  if (failover !== undefined) record.failover = failover as Route53Record['failover'];
+  const weight = tag(set, 'Weight');
+  if (weight !== undefined) record.weight = Number(weight);
+  const healthCheckId = tag(set, 'HealthCheckId');
+  if (healthCheckId !== undefined) record.healthCheckId = healthCheckId;
+  return record;
+}
+
+/** A routed record needs its policy, and a policy needs an identifier (InvalidInput). */
+function routingInputRefusal(r: Route53Record): string | undefined {
+  if (r.failover !== undefined && r.failover !== 'PRIMARY' && r.failover !== 'SECONDARY')
+    return `Invalid request: Expected PRIMARY or SECONDARY for Failover, got ${String(r.failover)}`;
+  const policy = r.failover !== undefined || r.weight !== undefined;
+  if (r.setIdentifier !== undefined && !policy)
+    return `Invalid request: a SetIdentifier needs a routing policy (Failover, Weight, Region…) for ${r.name} ${r.type}`;
+  if (r.setIdentifier === undefined && policy)
+    return `Invalid request: a routing policy needs a SetIdentifier for ${r.name} ${r.type}`;
+  return undefined;
+}
+
+function routingXml(r: Route53Record): string {
+  return [
+    r.setIdentifier !== undefined ? `<SetIdentifier>${r.setIdentifier}</SetIdentifier>` : '',
+    r.weight !== undefined ? `<Weight>${r.weight}</Weight>` : '',
+    r.failover !== undefined ? `<Failover>${r.failover}</Failover>` : '',
+    r.healthCheckId !== undefined ? `<HealthCheckId>${r.healthCheckId}</HealthCheckId>` : '',
+  ].join('');
 }
