@@ -25,6 +25,11 @@ export const route53ParamsSchema = z
     /** Wait until the change is INSYNC on every Route 53 server. */
     wait: z.boolean().default(true),
     poll_interval: durationSchema.default(5),
+    /**
+     * For a name served by routed records (failover, weighted…): the SetIdentifier of the record this change
+     * replaces. Its routing policy and health check are kept; only its answer changes.
+     */
+    set_identifier: z.string().min(1).optional(),
     ...record,
   })
   .strict();

@@ -119,7 +119,7 @@ test('Route 53: UPSERT through the AWS SDK, then waits for INSYNC', async () => 
   const checks = await dnsAdapter.preflight(params, preflightContext());
   assert.deepEqual(
     checks.map((c) => c.ok),
-    [true, true, true],
+    [true, true, true, true],
   );
   const ctx = stepContext();
   const result = await dnsAdapter.run(params, ctx);

@@ -26,6 +26,7 @@ import {
   type Route53Params,
 } from './config.js';
 import { arcPreflight, arcSwitch } from './arc.js';
+import { recordSetFor, replaceableCheck, sameNameAndType } from './route53-routing.js';
 import { azureDnsPreflight, azureDnsSet, trafficManagerPreflight, trafficManagerSwitch } from './azure.js';
 
 const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`);
@@ -52,30 +53,22 @@ export function awsMessage(error: unknown): string {
 async function route53(p: Route53Params, ctx: StepContext): Promise<StepResult> {
   const client = route53Client(p);
   try {
-    const values = p.type === 'TXT' ? p.value.map((v) => JSON.stringify(v)) : p.value;
     let change;
     try {
+      // A routed record is replaced with its policy, which only Route 53 knows: read it first.
+      const current = p.set_identifier === undefined ? [] : await sameNameAndType(client, p, ctx.signal);
       change = await client.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: p.hosted_zone_id,
           ChangeBatch: {
             Comment: `CloudPhoenix ${ctx.runId} ${ctx.step}`,
-            Changes: [
-              {
-                Action: 'UPSERT',
-                ResourceRecordSet: {
-                  Name: fqdn(p.name),
-                  Type: p.type,
-                  TTL: p.ttl,
-                  ResourceRecords: values.map((Value) => ({ Value })),
-                },
-              },
-            ],
+            Changes: [{ Action: 'UPSERT', ResourceRecordSet: recordSetFor(p, current) }],
           },
         }),
         { abortSignal: ctx.signal },
       );
     } catch (error) {
+      if (error instanceof StepError) throw error;
       throw new StepError(`Route 53 refused the change to ${p.name}: ${awsMessage(error)}`);
     }
     const id = change.ChangeInfo?.Id ?? '';
@@ -88,7 +81,7 @@ async function route53(p: Route53Params, ctx: StepContext): Promise<StepResult> 
       ctx.progress(`change ${id} ${status}`);
     }
     return {
-      summary: `Route 53 ${p.name} ${p.type} → ${p.value.join(', ')} (TTL ${p.ttl}s), change ${id} ${status}`,
+      summary: `Route 53 ${p.name} ${p.type}${p.set_identifier ? ` (${p.set_identifier})` : ''} → ${p.value.join(', ')} (TTL ${p.ttl}s), change ${id} ${status}`,
       output: { change_id: id, status, ttl: p.ttl },
       dnsTtlS: p.ttl,
     };
@@ -347,6 +340,9 @@ async function preflight(
           detail: inZone ? fqdn(p.name) : `${p.name} is not inside ${zoneName}`,
         },
         ...(inZone ? await route53Conflicts(client, p, zoneName, ctx.timeoutMs) : []),
+        ...(inZone
+          ? [replaceableCheck(p, await sameNameAndType(client, p, AbortSignal.timeout(ctx.timeoutMs)))]
+          : []),
       ];
     } catch (error) {
       return [{ check: 'hosted zone readable', ok: false, detail: awsMessage(error) }];
