@@ -11,7 +11,19 @@ let arm: FakeArm;
 
 before(async () => {
   arm = await new FakeArm([
-    { name: 'orders-dr', role: 'AsyncReplica', earliestRestoreDate: new Date(Date.now() - 3 * 86_400_000) },
+    {
+      name: 'orders',
+      role: 'Primary',
+      location: 'eastus',
+      earliestRestoreDate: new Date(Date.now() - 3 * 86_400_000),
+    },
+    {
+      name: 'orders-dr',
+      role: 'AsyncReplica',
+      source: 'orders',
+      location: 'eastus2',
+      earliestRestoreDate: new Date(Date.now() - 3 * 86_400_000),
+    },
   ]).start();
 });
 after(() => arm?.stop());
@@ -27,7 +39,7 @@ const params = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-test('an Azure promote rehearses by a point-in-time restore of the DR server into a scratch server; cleanup deletes it and checks ARM no longer knows it', async () => {
+test('an Azure promote of a read replica rehearses by a point-in-time restore of its source (Azure keeps no backups of replicas) into a scratch server; cleanup deletes it and checks ARM no longer knows it', async () => {
   const runId = 'drill-azure-1';
   const ctx = stepContext({ runId });
   const p = params();
@@ -38,19 +50,24 @@ test('an Azure promote rehearses by a point-in-time restore of the DR server int
   assert.match(
     result.summary,
     new RegExp(
-      `^drill: restored orders-dr as of .* into the scratch server ${name} .*; orders-dr untouched$`,
+      `^drill: restored orders \\(the source of the read replica orders-dr: Azure keeps no backups of read replicas\\) as of .* into the scratch server ${name} .*; orders-dr untouched$`,
     ),
   );
   const put = arm.requests.find((r) => r.method === 'PUT');
   const sent = JSON.parse(put!.body) as { properties: Record<string, string>; tags: Record<string, string> };
   assert.equal(sent.properties.createMode, 'PointInTimeRestore');
-  assert.match(sent.properties.sourceServerResourceId, /\/flexibleServers\/orders-dr$/);
+  assert.match(sent.properties.sourceServerResourceId, /\/flexibleServers\/orders$/);
+  assert.equal(
+    (JSON.parse(put!.body) as { location: string }).location,
+    'eastus',
+    'restored in its source’s region',
+  );
   assert.ok(
     Date.now() - Date.parse(sent.properties.pointInTimeUTC) >= 600_000,
     'the restore point trails now',
   );
   assert.equal(arm.flexibleServer(name)?.state, 'Ready');
-  assert.equal(arm.flexibleServer(name)?.restoredFrom?.source, 'orders-dr');
+  assert.equal(arm.flexibleServer(name)?.restoredFrom?.source, 'orders');
   assert.equal(arm.role('orders-dr'), 'AsyncReplica', 'the replica is not promoted');
   assert.equal(arm.requests.filter((r) => r.method === 'PATCH').length, 0);
 
@@ -88,7 +105,7 @@ test('ARM refuses a restore point outside the retention window, and the rehearsa
       ...stepContext({ runId: 'drill-azure-2' }),
       rehearsed: {},
     }),
-    /refused to restore orders-dr into orders-dr-drill[0-9a-f]+: HTTP 400 InvalidParameterValue .*outside the backup retention window/,
+    /refused to restore orders into orders-dr-drill[0-9a-f]+: HTTP 400 InvalidParameterValue .*outside the backup retention window/,
   );
   await assert.rejects(
     databaseDrill.rehearse(params({ drill: { scratch_server: 'orders-dr' } }), {

@@ -9,15 +9,24 @@ import type { AddressInfo } from 'node:net';
  * `Location` headers, and the operation polled to its end (the long-running-operation pattern). It
  * refuses what ARM refuses: no bearer token (401 AuthenticationFailed), no api-version (400
  * MissingApiVersionParameter), an unknown server (404 ResourceNotFound), a promote of a server that is
- * not a replica, a switchover without the virtual endpoints Azure requires for it, and a point-in-time
- * restore (PUT, createMode PointInTimeRestore) outside the source's retention window. DELETE removes a
- * server once its operation ends.
+ * not a replica, a switchover without the virtual endpoints Azure requires for it, a point-in-time
+ * restore (PUT, createMode PointInTimeRestore) outside the source's retention window, and a point-in-time
+ * restore whose source is a read replica (Azure keeps no backups of read replicas: "Backups, including
+ * geo-backups" are listed under the unsupported features of read replicas, learn.microsoft.com
+ * azure/postgresql/flexible-server/concepts-read-replicas; the ARM error code and status for it are not in
+ * azure-rest-api-specs, so 400 `OperationNotSupported` is an assumption). A replica's GET carries
+ * `sourceServerResourceId`, its primary (azure-rest-api-specs, Microsoft.DBforPostgreSQL flexibleServers
+ * `ServerProperties.sourceServerResourceId`). DELETE removes a server once its operation ends.
  * Test fixture: Azure cannot run on this machine. The bearer SDK policy insists on TLS, so it serves
  * HTTPS with a self-signed certificate made by openssl; `caFile` is what a client trusts.
  */
 export interface FakeFlexibleServer {
   name: string;
   role: 'Primary' | 'AsyncReplica' | 'None';
+  /** A replica's primary (its `sourceServerResourceId`), by name. */
+  source?: string;
+  /** The server's region; default westeurope. */
+  location?: string;
   virtualEndpoint?: boolean;
   /** The oldest point a restore may go back to (the backup retention window's start); default 7 days ago. */
   earliestRestoreDate?: Date;
@@ -98,10 +107,15 @@ export class FakeArm {
       id: `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${s.name}`,
       name: s.name,
       type: 'Microsoft.DBforPostgreSQL/flexibleServers',
-      location: 'westeurope',
+      location: s.location ?? 'westeurope',
       tags: s.tags ?? {},
       properties: {
         state: s.state ?? 'Ready',
+        ...(s.source
+          ? {
+              sourceServerResourceId: `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${s.source}`,
+            }
+          : {}),
         fullyQualifiedDomainName: `${s.name}.postgres.database.azure.com`,
         backup: { backupRetentionDays: 7, earliestRestoreDate: this.earliest(s).toISOString() },
         replicationRole: s.role,
@@ -249,6 +263,13 @@ export class FakeArm {
         404,
         'ResourceNotFound',
         `The source server '${p.sourceServerResourceId}' was not found.`,
+      );
+    if (source.role === 'AsyncReplica')
+      return this.error(
+        res,
+        400,
+        'OperationNotSupported',
+        `Point-in-time restore is not supported for '${source.name}': it is a read replica, and read replicas have no backups. Restore its source server instead.`,
       );
     const at = new Date(p.pointInTimeUTC ?? '');
     if (Number.isNaN(at.getTime()) || at < this.earliest(source) || at.getTime() > Date.now())
