@@ -179,19 +179,48 @@ export function scratchServerName(p: AzurePromoteParams, runId: string): string 
 const notFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
 
 /**
- * Rehearses an Azure promote by a point-in-time restore of the DR server into a scratch server
- * (`servers.beginCreate`, createMode PointInTimeRestore), tagged with the run's drill tag. The replica
- * is only read. A resumed drill finds its scratch server and waits for it instead of restoring again.
+ * The server whose backups a rehearsal restores: the DR server itself, or, when it is a read replica, its
+ * source (its primary): Azure keeps no backups of read replicas and refuses a point-in-time restore of one.
+ */
+async function restoreSource(p: AzurePromoteParams, ctx: StepContext) {
+  const client = armClient(p);
+  const server = await client.servers
+    .get(p.resource_group, p.server, { abortSignal: ctx.signal })
+    .catch((error: unknown) => {
+      throw armError(error, `read server ${p.server}`);
+    });
+  const role = server.replica?.role ?? server.replicationRole ?? 'None';
+  if (role !== 'AsyncReplica' && role !== 'GeoAsyncReplica') return { source: server, why: '' };
+  const id = server.sourceServerResourceId ?? '';
+  const match =
+    /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/([^/]+)$/i.exec(id);
+  if (!match)
+    throw new StepError(
+      `drill: ${p.server} is a read replica, and Azure keeps no backups of read replicas, but ARM gives no source server for it (sourceServerResourceId '${id}'); rehearse on its primary instead`,
+    );
+  const source = await client.servers
+    .get(match[1], match[2], { abortSignal: ctx.signal })
+    .catch((error: unknown) => {
+      throw armError(error, `read ${p.server}'s source server ${match[2]}`);
+    });
+  return {
+    source,
+    why: ` (the source of the read replica ${p.server}: Azure keeps no backups of read replicas)`,
+  };
+}
+
+/**
+ * Rehearses an Azure promote by a point-in-time restore into a scratch server (`servers.beginCreate`,
+ * createMode PointInTimeRestore, in the restored server's region), tagged with the run's drill tag: of the
+ * DR server, or of its source when it is a read replica. The DR server is only read. A resumed drill finds
+ * its scratch server and waits for it instead of restoring again.
  */
 async function azureRestore(p: AzurePromoteParams, ctx: StepContext): Promise<StepResult> {
   const client = armClient(p);
   const name = scratchServerName(p, ctx.runId);
   const tag = drillTag(ctx.runId);
-  const source = await client.servers
-    .get(p.resource_group, p.server, { abortSignal: ctx.signal })
-    .catch((error: unknown) => {
-      throw armError(error, `read server ${p.server}`);
-    });
+  const { source, why } = await restoreSource(p, ctx);
+  const sourceName = source.name ?? p.server;
   const existing = await client.servers
     .get(p.resource_group, name, { abortSignal: ctx.signal })
     .catch((error: unknown) => {
@@ -207,7 +236,7 @@ async function azureRestore(p: AzurePromoteParams, ctx: StepContext): Promise<St
   const options = { abortSignal: ctx.signal, updateIntervalInMs: p.poll_interval * 1000 };
   let restored = existing;
   if (!existing || existing.state !== 'Ready') {
-    ctx.progress(`restoring ${p.server} at ${pointInTime.toISOString()} into ${name}`);
+    ctx.progress(`restoring ${sourceName}${why} at ${pointInTime.toISOString()} into ${name}`);
     restored = await (
       existing
         ? waitReady(p, name, ctx)
@@ -225,13 +254,13 @@ async function azureRestore(p: AzurePromoteParams, ctx: StepContext): Promise<St
           )
     ).catch((error: unknown) => {
       if (error instanceof StepError) throw error;
-      throw armError(error, `restore ${p.server} into ${name}`);
+      throw armError(error, `restore ${sourceName} into ${name}`);
     });
   }
   const seconds = Math.round((performance.now() - started) / 10) / 100;
   const fqdn = restored?.fullyQualifiedDomainName ?? `${name}.postgres.database.azure.com`;
   return {
-    summary: `drill: restored ${p.server} as of ${pointInTime.toISOString()} into the scratch server ${name} (${seconds} s); ${p.server} untouched`,
+    summary: `drill: restored ${sourceName}${why} as of ${pointInTime.toISOString()} into the scratch server ${name} (${seconds} s); ${p.server} untouched`,
     output: {
       scratch_server_name: name,
       // No database of its own: the restored server holds the DR server's databases by their names.
