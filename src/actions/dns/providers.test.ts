@@ -34,7 +34,9 @@ describe('Azure Traffic Manager and Azure DNS through the ARM SDKs', () => {
           priority: 1,
         },
         {
+          // An Azure endpoint (the DR site's public IP) beside the external AWS one: each is addressed under its type.
           name: 'azure-dr',
+          type: 'AzureEndpoints',
           target: 'shop-dr.eastus2.cloudapp.azure.com',
           endpointStatus: 'Disabled',
           priority: 2,

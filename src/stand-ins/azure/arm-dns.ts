@@ -4,11 +4,39 @@ import type { AddressInfo } from 'node:net';
 import { selfSignedCertificate } from '../shared/tls.js';
 
 /**
- * Local stand-ins for the DNS switches whose control planes are not the failing
- * region's: Azure Resource Manager (Traffic Manager endpoints, Azure DNS record
- * sets; JSON over HTTPS with a bearer token, as the Azure SDKs insist on TLS
- * for tokens) and an ARC cluster's data-plane endpoint (AWS JSON 1.0).
+ * Local stand-in for the Azure DNS switches, whose control plane is not the failing region's: Azure Resource
+ * Manager's Traffic Manager endpoints and Azure DNS record sets (JSON over HTTPS with a bearer token, as the
+ * Azure SDKs insist on TLS for tokens).
+ *
+ * Traffic Manager refusals it models, with their sources (azure-rest-api-specs,
+ * specification/trafficmanager/resource-manager/Microsoft.Network/stable/2018-08-01/trafficmanager.json and
+ * its examples):
+ * - an endpoint is addressed under its own type, `.../trafficmanagerprofiles/{profile}/{endpointType}/{name}`
+ *   with `endpointType` one of AzureEndpoints, ExternalEndpoints, NestedEndpoints: an unknown type is 400
+ *   BadRequest, an endpoint under another type than its own is not found (404 NotFound), as a profile may
+ *   mix them (an Azure endpoint beside an external AWS one); the profile's GET lists each endpoint with its
+ *   `type` (`Microsoft.Network/trafficManagerProfiles/azureEndpoints`…, example Profile-GET-WithEndpoints);
+ * - `endpointStatus` other than Enabled/Disabled (the spec's enum);
+ * - Priority routing: a priority outside 1-1000 (the spec: "Possible values are from 1 to 1000") or held by
+ *   another endpoint of the profile (unique within a profile: Traffic Manager docs, priority routing).
+ * Azure DNS refusals: a CNAME at the apex, and a CNAME beside other record sets of the same name and the
+ * reverse (RFC 1034 §3.6.2; Azure DNS docs, "CNAME records").
+ * A missing bearer token is refused; a missing resource group is 404 ResourceGroupNotFound.
+ * Not modelled: geographic, weighted, subnet and multivalue routing, endpoint monitoring, nested profiles'
+ * min-child rules, record-set etags (If-Match), zone delegation.
  */
+
+const ENDPOINT_TYPES: TrafficManagerEndpointType[] = [
+  'AzureEndpoints',
+  'ExternalEndpoints',
+  'NestedEndpoints',
+];
+
+/** The endpoint type as it appears in resource ids and types: azureEndpoints, externalEndpoints… */
+const pathType = (e: ArmEndpoint) => {
+  const t = e.type ?? 'ExternalEndpoints';
+  return t[0].toLowerCase() + t.slice(1);
+};
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve) => {
@@ -18,8 +46,12 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+export type TrafficManagerEndpointType = 'AzureEndpoints' | 'ExternalEndpoints' | 'NestedEndpoints';
+
 export interface ArmEndpoint {
   name: string;
+  /** The endpoint's kind, part of its resource path; default ExternalEndpoints. */
+  type?: TrafficManagerEndpointType;
   target: string;
   endpointStatus: 'Enabled' | 'Disabled';
   priority: number;
@@ -111,9 +143,9 @@ export class FakeArm {
 
   private endpointJson(profile: string, e: ArmEndpoint): unknown {
     return {
-      id: `/subscriptions/${this.subscription}/resourceGroups/${this.group}/providers/Microsoft.Network/trafficManagerProfiles/${profile}/externalEndpoints/${e.name}`,
+      id: `/subscriptions/${this.subscription}/resourceGroups/${this.group}/providers/Microsoft.Network/trafficManagerProfiles/${profile}/${pathType(e)}/${e.name}`,
       name: e.name,
-      type: 'Microsoft.Network/trafficManagerProfiles/externalEndpoints',
+      type: `Microsoft.Network/trafficManagerProfiles/${pathType(e)}`,
       properties: {
         target: e.target,
         endpointStatus: e.endpointStatus,
@@ -144,11 +176,18 @@ export class FakeArm {
           endpoints: profile.endpoints.map((e) => this.endpointJson(name!, e)),
         },
       });
-    if (type !== 'ExternalEndpoints' && type !== 'externalEndpoints')
-      return this.error(res, 400, 'BadRequest', `Endpoint type '${type}' is not valid for these endpoints.`);
-    const endpoint = profile.endpoints.find((e) => e.name === endpointName);
+    if (!ENDPOINT_TYPES.some((t) => t.toLowerCase() === (type ?? '').toLowerCase()))
+      return this.error(res, 400, 'BadRequest', `Endpoint type '${type}' is not valid.`);
+    const endpoint = profile.endpoints.find(
+      (e) => e.name === endpointName && (e.type ?? 'ExternalEndpoints').toLowerCase() === type!.toLowerCase(),
+    );
     if (!endpoint)
-      return this.error(res, 404, 'NotFound', `Endpoint '${endpointName}' not found in profile '${name}'.`);
+      return this.error(
+        res,
+        404,
+        'NotFound',
+        `Endpoint '${endpointName}' of type '${type}' not found in profile '${name}'.`,
+      );
     if (method === 'PATCH') {
       const change = (
         JSON.parse(body || '{}') as { properties?: { endpointStatus?: string; priority?: number } }
