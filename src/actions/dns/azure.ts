@@ -95,18 +95,54 @@ export function priorityMoves(
   return moves;
 }
 
+/** Endpoint name → its type (AzureEndpoints, ExternalEndpoints, NestedEndpoints), as the profile lists them. */
+type EndpointTypes = Map<string, string>;
+
+/**
+ * Each endpoint's type, read from the profile: an endpoint is addressed under its own type, and a profile may
+ * mix them (an Azure endpoint for the DR site beside an external one for AWS). `endpoint_type` is only the
+ * fallback for an endpoint the profile lists without one.
+ */
+async function endpointTypes(client: TrafficManagerClient, p: TrafficManagerParams, signal: AbortSignal) {
+  const profile = await client.profiles
+    .get(p.resource_group, p.profile, { abortSignal: signal })
+    .catch((error: unknown) => {
+      throw new StepError(`Traffic Manager profile ${p.profile} is not readable: ${armMessage(error)}`);
+    });
+  const types: EndpointTypes = new Map();
+  for (const e of profile.endpoints ?? []) {
+    const kind = /\/(\w+)$/.exec(e.type ?? '')?.[1];
+    types.set(
+      e.name ?? '',
+      kind ? kind[0].toUpperCase() + kind.slice(1) : (p.endpoint_type ?? 'ExternalEndpoints'),
+    );
+  }
+  return types;
+}
+
+function typeOf(types: EndpointTypes, p: TrafficManagerParams, name: string): string {
+  const type = types.get(name);
+  if (!type)
+    throw new StepError(
+      `endpoint ${name} is not in the Traffic Manager profile ${p.profile} (it has: ${[...types.keys()].join(', ') || 'none'})`,
+    );
+  return type;
+}
+
 async function patchEndpoint(
   client: TrafficManagerClient,
   p: TrafficManagerParams,
+  types: EndpointTypes,
   name: string,
   change: { endpointStatus?: 'Enabled' | 'Disabled'; priority?: number },
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    await client.endpoints.update(p.resource_group, p.profile, p.endpoint_type, name, change, {
+    await client.endpoints.update(p.resource_group, p.profile, typeOf(types, p, name), name, change, {
       abortSignal: signal,
     });
   } catch (error) {
+    if (error instanceof StepError) throw error;
     const what = change.endpointStatus ?? `priority ${change.priority}`;
     throw new StepError(`Traffic Manager refused ${what} of ${p.profile}/${name}: ${armMessage(error)}`);
   }
@@ -115,22 +151,24 @@ async function patchEndpoint(
 async function setStatus(
   client: TrafficManagerClient,
   p: TrafficManagerParams,
+  types: EndpointTypes,
   ctx: StepContext,
   name: string,
   endpointStatus: 'Enabled' | 'Disabled',
 ): Promise<string> {
   let current;
   try {
-    current = await client.endpoints.get(p.resource_group, p.profile, p.endpoint_type, name, {
+    current = await client.endpoints.get(p.resource_group, p.profile, typeOf(types, p, name), name, {
       abortSignal: ctx.signal,
     });
   } catch (error) {
+    if (error instanceof StepError) throw error;
     throw new StepError(
       `Traffic Manager refused ${endpointStatus} of ${p.profile}/${name}: ${armMessage(error)}`,
     );
   }
   if (current.endpointStatus === endpointStatus) return `${name} already ${endpointStatus}`;
-  await patchEndpoint(client, p, name, { endpointStatus }, ctx.signal);
+  await patchEndpoint(client, p, types, name, { endpointStatus }, ctx.signal);
   ctx.progress(`${p.profile}/${name} ${endpointStatus}`);
   return `${name} ${endpointStatus}`;
 }
@@ -143,14 +181,15 @@ async function setStatus(
  */
 export async function trafficManagerSwitch(p: TrafficManagerParams, ctx: StepContext): Promise<StepResult> {
   const client = await trafficManagerClient(p);
+  const types = await endpointTypes(client, p, ctx.signal);
   const did: string[] = [];
-  for (const name of p.enable) did.push(await setStatus(client, p, ctx, name, 'Enabled'));
+  for (const name of p.enable) did.push(await setStatus(client, p, types, ctx, name, 'Enabled'));
   if (Object.keys(p.priorities).length) {
     const before = await client.profiles.get(p.resource_group, p.profile, { abortSignal: ctx.signal });
     const current = new Map((before.endpoints ?? []).map((e) => [e.name ?? '', e.priority ?? 0]));
     const moves = priorityMoves(current, p.priorities);
     for (const [name, priority] of moves) {
-      await patchEndpoint(client, p, name, { priority }, ctx.signal);
+      await patchEndpoint(client, p, types, name, { priority }, ctx.signal);
       ctx.progress(`${p.profile}/${name} priority ${priority}`);
     }
     did.push(
@@ -161,7 +200,7 @@ export async function trafficManagerSwitch(p: TrafficManagerParams, ctx: StepCon
       ),
     );
   }
-  for (const name of p.disable) did.push(await setStatus(client, p, ctx, name, 'Disabled'));
+  for (const name of p.disable) did.push(await setStatus(client, p, types, ctx, name, 'Disabled'));
   const profile = await client.profiles.get(p.resource_group, p.profile, { abortSignal: ctx.signal });
   const ttl = profile.dnsConfig?.ttl ?? 60;
   return {

@@ -102,9 +102,11 @@ export const trafficManagerParamsSchema = z
     provider: z.literal('azure_traffic_manager'),
     ...armAccess,
     profile: z.string().min(1),
-    endpoint_type: z
-      .enum(['AzureEndpoints', 'ExternalEndpoints', 'NestedEndpoints'])
-      .default('ExternalEndpoints'),
+    /**
+     * Each endpoint's type is read from the profile (a profile may mix Azure, external and nested endpoints);
+     * this is only the fallback for an endpoint listed without one.
+     */
+    endpoint_type: z.enum(['AzureEndpoints', 'ExternalEndpoints', 'NestedEndpoints']).optional(),
     enable: z.array(z.string().min(1)).default([]),
     disable: z.array(z.string().min(1)).default([]),
     /**

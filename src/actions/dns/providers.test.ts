@@ -102,7 +102,7 @@ describe('Azure Traffic Manager and Azure DNS through the ARM SDKs', () => {
         }),
         stepContext(),
       ),
-      /Traffic Manager refused Enabled of shop-tm\/azure-dr: HTTP 401 AuthenticationFailed/,
+      /Traffic Manager profile shop-tm is not readable: HTTP 401 AuthenticationFailed/,
     );
   });
 
