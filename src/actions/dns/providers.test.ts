@@ -202,6 +202,29 @@ describe('Azure Traffic Manager and Azure DNS through the ARM SDKs', () => {
       /HTTP 409 Conflict.*conflicting A/,
     );
   });
+
+  test('Azure DNS: the pre-flight finds an apex CNAME and a CNAME beside an A record before a failover needs them', async () => {
+    const check = async (name: string, type: string) => {
+      const params = dnsAdapter.schema.parse({
+        provider: 'azure_dns',
+        ...access(),
+        zone: 'example.com',
+        name,
+        type,
+        value: 'shop-tm.trafficmanager.net',
+      });
+      return (await dnsAdapter.preflight(params, preflightContext())).find(
+        (c) => c.check === 'no record the change conflicts with',
+      );
+    };
+    const apex = await check('example.com', 'CNAME');
+    assert.equal(apex?.ok, false);
+    assert.match(apex!.detail, /apex of example\.com/);
+    const beside = await check('www.example.com', 'CNAME');
+    assert.equal(beside?.ok, false);
+    assert.match(beside!.detail, /www holds A; Azure DNS refuses a CNAME beside it/);
+    assert.equal((await check('fresh.example.com', 'CNAME'))?.ok, true);
+  });
 });
 
 describe('Route 53 during a us-east-1 control-plane outage', () => {

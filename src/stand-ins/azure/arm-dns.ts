@@ -20,7 +20,8 @@ import { selfSignedCertificate } from '../shared/tls.js';
  * - Priority routing: a priority outside 1-1000 (the spec: "Possible values are from 1 to 1000") or held by
  *   another endpoint of the profile (unique within a profile: Traffic Manager docs, priority routing).
  * Azure DNS refusals: a CNAME at the apex, and a CNAME beside other record sets of the same name and the
- * reverse (RFC 1034 §3.6.2; Azure DNS docs, "CNAME records").
+ * reverse (RFC 1034 §3.6.2; Azure DNS docs, "CNAME records"). It lists a zone's record sets
+ * (RecordSets_ListByDnsZone, specification/dns/resource-manager/Microsoft.Network/stable/2018-05-01/dns.json).
  * A missing bearer token is refused; a missing resource group is 404 ResourceGroupNotFound.
  * Not modelled: geographic, weighted, subnet and multivalue routing, endpoint monitoring, nested profiles'
  * min-child rules, record-set etags (If-Match), zone delegation.
@@ -228,6 +229,15 @@ export class FakeArm {
       );
     if (!type && method === 'GET')
       return this.send(res, 200, { name: zoneName, properties: { numberOfRecordSets: sets.length } });
+    // RecordSets_ListByDnsZone (GET .../dnsZones/{zone}/recordsets): every record set, one page.
+    if (type === 'recordsets' && !relative && method === 'GET')
+      return this.send(res, 200, {
+        value: sets.map((set) => ({
+          name: set.name,
+          type: `Microsoft.Network/dnszones/${set.type}`,
+          properties: { TTL: set.ttl, ...set.body },
+        })),
+      });
     const at = sets.findIndex((s) => s.name === relative && s.type === type);
     if (type && relative && method === 'GET')
       return at < 0
