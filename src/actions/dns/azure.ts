@@ -291,8 +291,48 @@ export async function azureDnsPreflight(p: AzureDnsParams, timeoutMs: number): P
         ok: true,
         detail: `${zone.name} (${zone.numberOfRecordSets} sets)`,
       },
+      await azureDnsConflicts(client, p, timeoutMs),
     ];
   } catch (error) {
     return [{ check: 'Azure DNS zone readable', ok: false, detail: armMessage(error) }];
   }
+}
+
+/**
+ * What Azure DNS would refuse at failover time: a CNAME at the apex, a CNAME beside other record sets of the
+ * same name, or another type beside a CNAME (RFC 1034 §3.6.2), read from the zone's record sets.
+ */
+async function azureDnsConflicts(
+  client: Awaited<ReturnType<typeof dnsClient>>,
+  p: AzureDnsParams,
+  timeoutMs: number,
+): Promise<PreflightCheck> {
+  const check = 'no record the change conflicts with';
+  const relative = relativeName(p.name, p.zone);
+  if (!relative) return { check, ok: false, detail: `${p.name} is not inside the zone ${p.zone}` };
+  if (p.type === 'CNAME' && relative === '@')
+    return {
+      check,
+      ok: false,
+      detail: `${p.name} is the apex of ${p.zone}: Azure DNS refuses a CNAME there; use an alias record set or Traffic Manager`,
+    };
+  const others: string[] = [];
+  for await (const set of client.recordSets.listByDnsZone(p.resource_group, p.zone, {
+    abortSignal: AbortSignal.timeout(timeoutMs),
+  })) {
+    const type = (set.type ?? '').split('/').pop() ?? '';
+    if (
+      (set.name ?? '').toLowerCase() === relative &&
+      type !== p.type &&
+      (p.type === 'CNAME' || type === 'CNAME')
+    )
+      others.push(type);
+  }
+  return {
+    check,
+    ok: others.length === 0,
+    detail: others.length
+      ? `${relative} holds ${others.join(', ')}; Azure DNS refuses a ${p.type} beside it: delete it first, or switch with Traffic Manager`
+      : `nothing at ${relative} conflicts with a ${p.type}`,
+  };
 }
