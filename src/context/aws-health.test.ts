@@ -133,6 +133,31 @@ describe('AWS Health through its global name and the us-east-1/us-east-2 pair', 
     assert.deepEqual(east2.state.targets, []);
   });
 
+  test('the organization view asks an account-specific event’s details with an affected account, a public one’s without', async () => {
+    const accountEvent: HealthApiEvent = {
+      ...OUTAGE,
+      service: 'RDS',
+      eventTypeCode: 'AWS_RDS_OPERATIONAL_ISSUE',
+      description: 'Your RDS instance orders-prod is impaired',
+      accounts: ['111122223333'],
+    };
+    const org = await healthApiServer('us-east-1', [OUTAGE, accountEvent], true);
+    const gatherer = new AwsHealthGatherer(
+      settings({
+        organization: true,
+        services: ['EC2', 'RDS'],
+        endpoints: { 'us-east-1': org.url, 'us-east-2': east2.url },
+      }),
+    );
+    const feed = await gatherer.gather(NOW, AbortSignal.timeout(10_000));
+    gatherer.destroy();
+    await org.close();
+    assert.deepEqual(feed.events?.map((e) => [e.service, e.description]).sort(), [
+      ['EC2', 'Increased API error rates in us-east-1'],
+      ['RDS', 'Your RDS instance orders-prod is impaired'],
+    ]);
+  });
+
   test('the organization view reads DescribeEventsForOrganization and its details', async () => {
     const org = await healthApiServer('us-east-1', [OUTAGE], true);
     const gatherer = new AwsHealthGatherer(

@@ -9,6 +9,8 @@ export interface HealthApiEvent {
   statusCode: 'open' | 'closed' | 'upcoming';
   startTime: number;
   description?: string;
+  /** An account-specific event's affected accounts; without them the event is public. */
+  accounts?: string[];
 }
 
 const JSON_11 = 'application/x-amz-json-1.1';
@@ -28,6 +30,15 @@ interface Filter {
  * limited to 10 members (ValidationException), and the organizational view
  * only when it was enabled (AWSOrganizationsNotInUseException otherwise).
  * `unavailable` answers 503 as a region in an outage.
+ *
+ * The organization view as the Health API reference and botocore `health/2016-08-04/service-2.json`
+ * describe it: an event is PUBLIC or ACCOUNT_SPECIFIC (`eventScopeCode`); DescribeAffectedAccountsForOrganization
+ * lists an event's affected accounts; DescribeEventDetailsForOrganization takes `{eventArn, awsAccountId}`
+ * filters and puts a filter in `failedSet` (OrganizationEventDetailsErrorItem) when it names an account for
+ * a public event or none for an account-specific one ("If you don't specify an account ID, Health returns an
+ * error message because the event is specific to an account in your organization"). The `errorName` it
+ * writes there is not documented: `InvalidAccountFilter` is the stand-in's.
+ * Not modelled: pagination tokens, entity filters, the locale, DescribeAffectedEntities*.
  */
 export async function healthApiServer(region: string, events: HealthApiEvent[], organization = false) {
   const state = {
@@ -59,7 +70,8 @@ export async function healthApiServer(region: string, events: HealthApiEvent[], 
     const request = JSON.parse(body || '{}') as {
       filter?: Filter;
       eventArns?: string[];
-      organizationEventDetailFilters?: { eventArn: string }[];
+      eventArn?: string;
+      organizationEventDetailFilters?: { eventArn: string; awsAccountId?: string }[];
     };
     const op = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
     if (op.endsWith('ForOrganization') && !organization)
@@ -97,12 +109,23 @@ export async function healthApiServer(region: string, events: HealthApiEvent[], 
             startTime: e.startTime,
             lastUpdatedTime: e.startTime,
             statusCode: e.statusCode,
-            eventScopeCode: 'PUBLIC',
+            eventScopeCode: e.accounts?.length ? 'ACCOUNT_SPECIFIC' : 'PUBLIC',
           })),
         }),
       );
     }
-    if (op === 'DescribeEventDetails' || op === 'DescribeEventDetailsForOrganization') {
+    if (op === 'DescribeAffectedAccountsForOrganization') {
+      const event = events.find((e) => arn(e) === request.eventArn);
+      res.writeHead(200, { 'content-type': JSON_11 });
+      return void res.end(
+        JSON.stringify({
+          affectedAccounts: event?.accounts ?? [],
+          eventScopeCode: event?.accounts?.length ? 'ACCOUNT_SPECIFIC' : event ? 'PUBLIC' : 'NONE',
+        }),
+      );
+    }
+    if (op === 'DescribeEventDetailsForOrganization') return organizationDetails(request, res);
+    if (op === 'DescribeEventDetails') {
       const wanted =
         request.eventArns ?? request.organizationEventDetailFilters?.map((f) => f.eventArn) ?? [];
       const found = events.filter((e) => wanted.includes(arn(e)));
@@ -118,6 +141,43 @@ export async function healthApiServer(region: string, events: HealthApiEvent[], 
       );
     }
     error(res, 400, 'UnknownOperationException', `unknown operation ${target}`);
+  }
+  /** A public event's filter must name no account, an account-specific one's an affected account. */
+  function organizationDetails(
+    request: { organizationEventDetailFilters?: { eventArn: string; awsAccountId?: string }[] },
+    res: ServerResponse,
+  ): void {
+    const successfulSet: unknown[] = [];
+    const failedSet: unknown[] = [];
+    for (const filter of request.organizationEventDetailFilters ?? []) {
+      const e = events.find((x) => arn(x) === filter.eventArn);
+      const specific = Boolean(e?.accounts?.length);
+      const refusal = !e
+        ? 'no such event'
+        : specific && !filter.awsAccountId
+          ? 'the event is specific to an account in your organization: specify awsAccountId'
+          : !specific && filter.awsAccountId
+            ? 'the event is public: awsAccountId must be empty'
+            : specific && !e.accounts!.includes(filter.awsAccountId!)
+              ? `account ${filter.awsAccountId} is not affected by the event`
+              : '';
+      if (refusal) {
+        failedSet.push({
+          eventArn: filter.eventArn,
+          awsAccountId: filter.awsAccountId,
+          errorName: 'InvalidAccountFilter',
+          errorMessage: refusal,
+        });
+        continue;
+      }
+      successfulSet.push({
+        awsAccountId: filter.awsAccountId,
+        event: { arn: arn(e!), service: e!.service, region: e!.region, eventTypeCode: e!.eventTypeCode },
+        eventDescription: { latestDescription: e!.description ?? '' },
+      });
+    }
+    res.writeHead(200, { 'content-type': JSON_11 });
+    res.end(JSON.stringify({ successfulSet, failedSet }));
   }
   return { url: server.url, state, close: server.close };
 }
