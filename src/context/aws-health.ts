@@ -1,5 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import {
+  DescribeAffectedAccountsForOrganizationCommand,
   DescribeEventDetailsCommand,
   DescribeEventDetailsForOrganizationCommand,
   DescribeEventsCommand,
@@ -257,7 +258,7 @@ export class AwsHealthGatherer {
         const out = this.settings.organization
           ? await client.send(
               new DescribeEventDetailsForOrganizationCommand({
-                organizationEventDetailFilters: batch.map((eventArn) => ({ eventArn })),
+                organizationEventDetailFilters: await this.accountFilters(client, events, batch, signal),
               }),
               { abortSignal: signal },
             )
@@ -271,6 +272,29 @@ export class AwsHealthGatherer {
       }
     }
     return found;
+  }
+
+  /**
+   * The organization view's detail filters: a public event is asked without an account, an account-specific
+   * one with one of its affected accounts (DescribeAffectedAccountsForOrganization), or Health refuses the
+   * filter (the API reference of DescribeEventDetailsForOrganization).
+   */
+  private async accountFilters(
+    client: HealthClient,
+    events: HealthEvent[],
+    arns: string[],
+    signal: AbortSignal,
+  ): Promise<{ eventArn: string; awsAccountId?: string }[]> {
+    const scope = new Map(events.map((e) => [e.arn, e.eventScopeCode]));
+    return Promise.all(
+      arns.map(async (eventArn) => {
+        if (scope.get(eventArn) !== 'ACCOUNT_SPECIFIC') return { eventArn };
+        const affected = await client.send(new DescribeAffectedAccountsForOrganizationCommand({ eventArn }), {
+          abortSignal: signal,
+        });
+        return { eventArn, awsAccountId: affected.affectedAccounts?.[0] };
+      }),
+    );
   }
 
   destroy(): void {
