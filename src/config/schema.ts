@@ -30,7 +30,16 @@ export const configSchema = z
     notifications: notificationsSchema.optional(),
     /** `${aws-sm:...}` / `${azure-kv:...}` references: `phoenix run` reads them again every `refresh` (default 15m). */
     secrets: z
-      .object({ refresh: durationWithin(10, 86400).optional() })
+      .object({
+        refresh: durationWithin(10, 86400).optional(),
+        /**
+         * Regions holding replicas of the Secrets Manager secrets (ReplicateSecretToRegions): a secret is read
+         * there, in this order, when its own region does not answer (a restart during that region's outage).
+         */
+        aws_replica_regions: z
+          .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region, e.g. us-west-2'))
+          .optional(),
+      })
       .strict()
       .optional(),
   })

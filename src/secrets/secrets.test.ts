@@ -115,6 +115,52 @@ describe('secret references in the configuration, read from Secrets Manager', ()
     sm.state.down = false;
   });
 
+  test('a secret whose region does not answer is read from its replica: from the configured replica regions, or the ones DescribeSecret named', async () => {
+    const secret = { 'prod/token': { value: 'TOKEN-1', replicas: ['us-west-2'] } };
+    const [east, west] = await Promise.all([
+      secretsManager('us-east-1', secret),
+      secretsManager('us-west-2', secret),
+    ]);
+    const endpoints = { 'us-east-1': east.url, 'us-west-2': west.url };
+    const ref = (secretId: string): SecretReference => ({
+      store: 'aws-sm',
+      text: `\${aws-sm:${secretId}}`,
+      secretId,
+    });
+    try {
+      east.state.down = true;
+      const configured = secretReader({
+        aws: { region: 'us-east-1', endpoints, credentials: CREDS, replicaRegions: ['us-west-2'] },
+      });
+      assert.equal(await configured(ref('prod/token'), AbortSignal.timeout(10_000)), 'TOKEN-1');
+      assert.equal(
+        await configured(ref(ARN('us-east-1', 'prod/token')), AbortSignal.timeout(10_000)),
+        'TOKEN-1',
+        'an ARN is read as the replica’s ARN',
+      );
+      const unconfigured = secretReader({ aws: { region: 'us-east-1', endpoints, credentials: CREDS } });
+      await assert.rejects(
+        unconfigured(ref('prod/other'), AbortSignal.timeout(10_000)),
+        /no region answered \(us-east-1: ServiceUnavailableException.*secrets\.aws_replica_regions/,
+      );
+      east.state.down = false;
+      // A readiness pass (DescribeSecret) learns the replicas; the outage comes after it.
+      assert.deepEqual(
+        await secretRegions({ region: 'us-east-1', endpoints, credentials: CREDS })(ref('prod/token')),
+        ['us-east-1', 'us-west-2'],
+      );
+      east.state.down = true;
+      assert.equal(await unconfigured(ref('prod/token'), AbortSignal.timeout(10_000)), 'TOKEN-1');
+      const westCalls = west.state.calls;
+      east.state.down = false;
+      west.state.down = true;
+      assert.equal(await unconfigured(ref('prod/token'), AbortSignal.timeout(10_000)), 'TOKEN-1');
+      assert.equal(west.state.calls, westCalls, 'the home region is asked first while it answers');
+    } finally {
+      await Promise.all([east.close(), west.close()]);
+    }
+  });
+
   test('#key picks one key of a JSON secret; a missing key or secret is an error naming the fix', async () => {
     const cache = new SecretCache(secretReader(options()));
     const config = await loadConfigWithSecrets(file(yaml('${aws-sm:prod/db#password}')), cache);

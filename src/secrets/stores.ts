@@ -9,6 +9,13 @@ export interface SecretStoreOptions {
     region?: string;
     /** Endpoint override; the SDK also reads AWS_ENDPOINT_URL_SECRETS_MANAGER. */
     endpoint?: string;
+    /** Per-region endpoint overrides (VPC endpoints; local servers in tests); before `endpoint`. */
+    endpoints?: Record<string, string>;
+    /**
+     * Regions holding replicas of the secrets (ReplicateSecretToRegions), read in turn when a secret's own
+     * region does not answer: a restart during that region's outage still finds its secrets.
+     */
+    replicaRegions?: string[];
     credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   };
   azure?: {
@@ -29,26 +36,68 @@ function why(error: unknown): string {
   return `${e.name && e.name !== 'Error' ? `${e.name}: ` : e.code ? `${e.code}: ` : ''}${(e.message ?? String(error)).split('\n')[0]}`;
 }
 
+const ARN_REGION = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/;
+
+/** Replica regions learned from DescribeSecret (readiness) in this process, by secret id. */
+const learnedReplicas = new Map<string, string[]>();
+
+/**
+ * Whether another region may answer where this one did not: no answer, a transport failure or a 5xx. A
+ * missing secret, a refused identity or a bad request is the same in every region.
+ */
+function regionalFailure(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500;
+  return !['ResourceNotFoundException', 'AccessDeniedException', 'CredentialsProviderError'].includes(
+    e.name ?? '',
+  );
+}
+
 async function awsReader(options: SecretStoreOptions['aws'] = {}) {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const clients = new Map<string, InstanceType<typeof SecretsManagerClient>>();
-  return async (ref: Extract<SecretReference, { store: 'aws-sm' }>, signal: AbortSignal): Promise<string> => {
-    // An ARN names its region: the secret is read where it lives (or from its replica, by the replica's ARN).
-    const region =
-      /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(ref.secretId)?.[1] ?? options.region ?? '';
+  const clientFor = (region: string) => {
     let client = clients.get(region);
     if (!client) {
       client = new SecretsManagerClient({
         region: region || undefined,
-        endpoint: options.endpoint,
+        endpoint: options.endpoints?.[region] ?? options.endpoint,
         credentials: options.credentials,
         maxAttempts: 2,
       });
       clients.set(region, client);
     }
-    const out = await client.send(new GetSecretValueCommand({ SecretId: ref.secretId }), {
-      abortSignal: signal,
-    });
+    return client;
+  };
+  const read = async (ref: Extract<SecretReference, { store: 'aws-sm' }>, signal: AbortSignal) => {
+    // An ARN names its region: the secret is read where it lives, then from its replicas (a replica has the
+    // same name, and the same ARN but for its region).
+    const home = ARN_REGION.exec(ref.secretId)?.[1] ?? options.region ?? '';
+    const replicas = [
+      ...new Set([...(learnedReplicas.get(ref.secretId) ?? []), ...(options.replicaRegions ?? [])]),
+    ];
+    const failures: string[] = [];
+    for (const region of [home, ...replicas.filter((r) => r !== home)]) {
+      const secretId =
+        region === home
+          ? ref.secretId
+          : ref.secretId.replace(ARN_REGION, (m, r: string) => m.replace(r, region));
+      try {
+        return await clientFor(region).send(new GetSecretValueCommand({ SecretId: secretId }), {
+          abortSignal: signal,
+        });
+      } catch (error) {
+        if (signal.aborted || !regionalFailure(error)) throw error;
+        failures.push(`${region || 'default region'}: ${why(error)}`);
+      }
+    }
+    throw new Error(
+      `${ref.text}: no region answered (${failures.join('; ')})${replicas.length ? '' : '; list the regions holding its replicas in secrets.aws_replica_regions'}`,
+    );
+  };
+  return async (ref: Extract<SecretReference, { store: 'aws-sm' }>, signal: AbortSignal): Promise<string> => {
+    const out = await read(ref, signal);
     const text = out.SecretString;
     if (text === undefined) throw new Error(`${ref.text}: the secret holds binary data, not a SecretString`);
     if (!ref.key) return text;
@@ -131,7 +180,7 @@ export function secretRegions(options: SecretStoreOptions['aws'] = {}, timeoutMs
     const region = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(ref.secretId)?.[1] ?? options.region;
     const client = new SecretsManagerClient({
       region,
-      endpoint: options.endpoint,
+      endpoint: (region && options.endpoints?.[region]) || options.endpoint,
       credentials: options.credentials,
       maxAttempts: 2,
     });
@@ -141,7 +190,10 @@ export function secretRegions(options: SecretStoreOptions['aws'] = {}, timeoutMs
         abortSignal: AbortSignal.timeout(timeoutMs),
       });
       const home = out.PrimaryRegion ?? region ?? (await client.config.region());
-      return [home, ...(out.ReplicationStatus ?? []).map((r) => r.Region ?? '')].filter(Boolean);
+      const replicas = (out.ReplicationStatus ?? []).map((r) => r.Region ?? '').filter(Boolean);
+      // The reader tries these when the home region stops answering.
+      learnedReplicas.set(ref.secretId, replicas);
+      return [home, ...replicas].filter(Boolean);
     } finally {
       client.destroy();
     }

@@ -146,9 +146,21 @@ function decisionSink(
   };
 }
 
+/** `secrets.aws_replica_regions`, read before any secret is (undefined when the file cannot say). */
+function replicaRegionsOf(file: string): string[] | undefined {
+  try {
+    return loadConfig(file).raw.secrets?.aws_replica_regions;
+  } catch {
+    return undefined;
+  }
+}
+
 async function runController(options: RunOptions): Promise<void> {
-  // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks.
-  const secrets = new SecretCache(secretReader());
+  // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks, from the replicas when the
+  // secrets' own region is the one failing (the file is read once without them to learn where those are).
+  const secrets = new SecretCache(
+    secretReader({ aws: { replicaRegions: replicaRegionsOf(options.config) } }),
+  );
   const config = await loadConfigWithSecrets(options.config, secrets);
   const logger = loggerFromOptions(options);
   // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
