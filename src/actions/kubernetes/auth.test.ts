@@ -7,6 +7,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../config/index.js';
 import type { Signal } from '../../core/index.js';
 import { eksTokenCheck, FakeKubernetes } from '../../stand-ins/kubernetes/eks-nodes.js';
+import { FakeSts } from '../../stand-ins/aws/sts.js';
 import { createSignalSource } from '../../signals/index.js';
 import { eksToken, withInProcessTokens } from './auth.js';
 import type { ClusterParams } from './config.js';
@@ -35,6 +36,80 @@ test('an EKS token is a presigned STS GetCallerIdentity URL bound to the cluster
     false,
   );
   assert.equal(await eksTokenCheck('shop-prod', 'us-east-1', CREDS)(token), false, 'past its presign window');
+});
+
+test('an EKS token honours the kubeconfig exec’s --role-arn and AWS_PROFILE: signed as the assumed role, not the base identity', async () => {
+  const ROLE = 'arn:aws:iam::111122223333:role/phoenix-eks-admin';
+  const ROLE_CREDS = {
+    accessKeyId: 'ASIAROLE',
+    secretAccessKey: 'role-secret',
+    sessionToken: 'role-session',
+  };
+  const sts = await new FakeSts(
+    new Map([[ROLE, { trusts: [CREDS.accessKeyId], issues: ROLE_CREDS }]]),
+  ).start();
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'eks', server: 'https://eks.example' }],
+      users: [
+        {
+          name: 'eks-admin',
+          exec: {
+            command: 'aws',
+            args: [
+              '--region',
+              'us-east-1',
+              'eks',
+              'get-token',
+              '--cluster-name',
+              'shop-prod',
+              '--role-arn',
+              ROLE,
+            ],
+            env: [{ name: 'AWS_PROFILE', value: 'prod-admin' }],
+          },
+        },
+      ],
+      contexts: [{ name: 'eks', cluster: 'eks', user: 'eks-admin' }],
+      currentContext: 'eks',
+    });
+    const seen: unknown[] = [];
+    await withInProcessTokens(kc, {
+      eks: (o) => {
+        seen.push({ profile: o.profile, roleArn: o.roleArn });
+        return eksToken({ ...o, credentials: CREDS, stsEndpoint: sts.url });
+      },
+    });
+    assert.deepEqual(seen, [{ profile: 'prod-admin', roleArn: ROLE }]);
+    const token = kc.users[0]!.token!;
+    assert.equal(
+      await eksTokenCheck('shop-prod', 'us-east-1', ROLE_CREDS)(token),
+      true,
+      'signed as the role',
+    );
+    assert.equal(
+      await eksTokenCheck('shop-prod', 'us-east-1', CREDS)(token),
+      false,
+      'not as the base identity',
+    );
+    assert.deepEqual(
+      sts.assumed.map((a) => [a.roleArn, a.caller]),
+      [[ROLE, CREDS.accessKeyId]],
+    );
+    await assert.rejects(
+      eksToken({
+        cluster: 'shop-prod',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIAOTHER', secretAccessKey: 'x' },
+        roleArn: ROLE,
+        stsEndpoint: sts.url,
+      }),
+      /not authorized to perform: sts:AssumeRole/,
+    );
+  } finally {
+    await sts.close();
+  }
 });
 
 test('kubeconfig users running aws eks get-token or kubelogin get in-process tokens; others stay', async () => {

@@ -5,6 +5,36 @@ import type { KubeConfig, User } from '@kubernetes/client-node';
 
 type AwsCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
+export interface EksTokenOptions {
+  cluster: string;
+  region: string;
+  /** Base credentials; default the SDK's chain (with `profile`, that profile). */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
+  /** The kubeconfig exec's `--profile` or `env: AWS_PROFILE`. */
+  profile?: string;
+  /** The kubeconfig exec's `--role-arn`: the token is signed as that role (STS AssumeRole first). */
+  roleArn?: string;
+  /** STS endpoint for AssumeRole (a VPC endpoint; a local server in tests). */
+  stsEndpoint?: string;
+  now?: Date;
+}
+
+/**
+ * The identity that signs the token, as `aws eks get-token` would have it: the profile the kubeconfig's exec
+ * names (flag or env), then the role it names, assumed from there. Signed as another identity, the API
+ * server answers 401 or maps the caller to another user.
+ */
+async function eksCredentials(o: EksTokenOptions): Promise<AwsCredentials | (() => Promise<AwsCredentials>)> {
+  const providers = await import('@aws-sdk/credential-providers');
+  const base = o.credentials ?? providers.fromNodeProviderChain(o.profile ? { profile: o.profile } : {});
+  if (!o.roleArn) return base;
+  return providers.fromTemporaryCredentials({
+    masterCredentials: base,
+    params: { RoleArn: o.roleArn, RoleSessionName: 'cloudphoenix' },
+    clientConfig: { region: o.region, ...(o.stsEndpoint ? { endpoint: o.stsEndpoint } : {}) },
+  });
+}
+
 /**
  * An EKS bearer token made in-process, as the aws-iam-authenticator scheme
  * defines it: a presigned STS GetCallerIdentity URL, signed with the
@@ -12,14 +42,8 @@ type AwsCredentials = { accessKeyId: string; secretAccessKey: string; sessionTok
  * accepted for 15 minutes), base64url without padding behind `k8s-aws-v1.`.
  * The container needs no `aws` binary for it.
  */
-export async function eksToken(options: {
-  cluster: string;
-  region: string;
-  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
-  now?: Date;
-}): Promise<string> {
-  const credentials =
-    options.credentials ?? (await import('@aws-sdk/credential-providers')).fromNodeProviderChain();
+export async function eksToken(options: EksTokenOptions): Promise<string> {
+  const credentials = await eksCredentials(options);
   const signer = new SignatureV4({ service: 'sts', region: options.region, credentials, sha256: Sha256 });
   const host = `sts.${options.region}.amazonaws.com`;
   const signed = await signer.presign(
@@ -67,17 +91,24 @@ export async function withInProcessTokens(
   const users: User[] = [];
   let changed = false;
   for (const user of kc.users) {
-    const exec = user.exec as { command?: string; args?: string[] } | undefined;
+    const exec = user.exec as
+      { command?: string; args?: string[]; env?: Array<{ name: string; value: string }> | null } | undefined;
     const command = basename(exec?.command ?? '');
     const args = exec?.args ?? [];
     if (command === 'aws' && args.includes('get-token')) {
+      const env = Object.fromEntries((exec?.env ?? []).map((e) => [e.name, e.value]));
       const cluster = flag(args, '--cluster-name') ?? flag(args, '--cluster-id');
-      const region = flag(args, '--region') ?? process.env.AWS_REGION;
+      const region = flag(args, '--region') ?? env.AWS_REGION ?? process.env.AWS_REGION;
       if (!cluster || !region)
         throw new Error(
           `kubeconfig user ${user.name}: aws eks get-token without --cluster-name and --region`,
         );
-      users.push({ name: user.name, token: await (makers.eks ?? eksToken)({ cluster, region }) });
+      const profile = flag(args, '--profile') ?? env.AWS_PROFILE;
+      const roleArn = flag(args, '--role-arn');
+      users.push({
+        name: user.name,
+        token: await (makers.eks ?? eksToken)({ cluster, region, profile, roleArn }),
+      });
       changed = true;
     } else if (command === 'kubelogin') {
       users.push({ name: user.name, token: await (makers.aks ?? aksToken)() });

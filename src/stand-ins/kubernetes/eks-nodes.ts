@@ -234,7 +234,7 @@ export class FakeKubernetes {
 export function eksTokenCheck(
   cluster: string,
   region: string,
-  credentials: { accessKeyId: string; secretAccessKey: string },
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
 ): (token: string) => Promise<boolean> {
   return async (token) => {
     if (!token.startsWith('k8s-aws-v1.')) return false;
