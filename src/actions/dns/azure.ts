@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { EndpointType } from '@azure/arm-trafficmanager';
 import { StepError, type PreflightCheck, type StepContext, type StepResult } from '../types.js';
 import type { AzureDnsParams, TrafficManagerParams } from './config.js';
 
@@ -96,7 +97,7 @@ export function priorityMoves(
 }
 
 /** Endpoint name → its type (AzureEndpoints, ExternalEndpoints, NestedEndpoints), as the profile lists them. */
-type EndpointTypes = Map<string, string>;
+type EndpointTypes = Map<string, EndpointType>;
 
 /**
  * Each endpoint's type, read from the profile: an endpoint is addressed under its own type, and a profile may
@@ -114,13 +115,15 @@ async function endpointTypes(client: TrafficManagerClient, p: TrafficManagerPara
     const kind = /\/(\w+)$/.exec(e.type ?? '')?.[1];
     types.set(
       e.name ?? '',
-      kind ? kind[0].toUpperCase() + kind.slice(1) : (p.endpoint_type ?? 'ExternalEndpoints'),
+      (kind
+        ? kind[0].toUpperCase() + kind.slice(1)
+        : (p.endpoint_type ?? 'ExternalEndpoints')) as EndpointType,
     );
   }
   return types;
 }
 
-function typeOf(types: EndpointTypes, p: TrafficManagerParams, name: string): string {
+function typeOf(types: EndpointTypes, p: TrafficManagerParams, name: string): EndpointType {
   const type = types.get(name);
   if (!type)
     throw new StepError(

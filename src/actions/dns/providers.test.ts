@@ -340,10 +340,8 @@ describe('Route 53 during a us-east-1 control-plane outage', () => {
         1,
         'one update call for the whole change',
       );
-      const allOff = dnsAdapter.schema.parse({
-        ...params,
-        routing_controls: [{ arn: `${panel}dr`, state: 'Off' }],
-      });
+      const drOff = [{ arn: `${panel}dr`, state: 'Off' }];
+      const allOff = dnsAdapter.schema.parse({ ...params, routing_controls: drOff });
       await assert.rejects(
         dnsAdapter.run(allOff, stepContext()),
         /ARC refused the change at us-west-2: HTTP 409 ConflictException.*safetyrule\/at-least-one.*safety_rules_to_override/,
@@ -351,7 +349,7 @@ describe('Route 53 during a us-east-1 control-plane outage', () => {
       await dnsAdapter.run(
         dnsAdapter.schema.parse({
           ...params,
-          routing_controls: allOff.routing_controls,
+          routing_controls: drOff,
           safety_rules_to_override: [safetyRules[0].arn],
         }),
         stepContext(),
