@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { dnsAdapter } from '../../actions/dns/dns.js';
 import type { StepContext } from '../../actions/types.js';
 import { AWS_HEALTH_ZONE } from '../../lab/bind.js';
-import { LAB_DNS_TTL_S } from '../../lab/config.js';
+import { LAB_DNS_TTL_S } from '../../lab/names.js';
 import type { LabState } from '../../lab/state.js';
 import type { RoutingControlState } from './arc.js';
 import type { FakeAwsHealthServer } from './health.js';
