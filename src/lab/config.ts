@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, LAB_DATABASE } from './lab.js';
+import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, LAB_DATABASE, LAB_DNS_TTL_S } from './names.js';
 import { ADMIN_ROLE, APP_ROLE } from './managed.js';
 import type { LabState } from './state.js';
 
@@ -16,9 +16,6 @@ export interface LabConfigOptions {
    */
   server_listen?: string;
 }
-
-/** The TTL the DNS switch gives app.<zone>: clients may keep the old answer this long. */
-export const LAB_DNS_TTL_S = 5;
 
 const pgUrl = (port: number, db = LAB_DATABASE, role = ADMIN_ROLE) =>
   `postgresql://${role}@127.0.0.1:${port}/${db}`;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DrillSession } from './drill-session.js';
-import { labDown, labUp, resolveApp, LAB_DATABASE, type LabReplication, type Progress } from './lab.js';
+import { labDown, labUp, resolveApp, type LabReplication, type Progress } from './lab.js';
+import { LAB_DATABASE } from './names.js';
 import { query } from './postgres.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
 import type { LabState } from './state.js';

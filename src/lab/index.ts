@@ -35,15 +35,12 @@ export {
   startLabApp,
   resolveApp,
   DEFAULT_LAB_DIR,
-  LAB_ZONE,
-  LAB_DATABASE,
-  LAB_BUCKET,
-  LAB_CONTAINER,
   type Site,
   type LabReplication,
   type LabStatus,
   type ComponentStatus,
 } from './lab.js';
+export { LAB_ZONE, LAB_DATABASE, LAB_BUCKET, LAB_CONTAINER } from './names.js';
 export { readLabState, type LabState, type LabAppState } from './state.js';
 export { ObjectSync, type ObjectSyncSettings } from './objectsync.js';
 export { startApp, ITEMS_SCHEMA, type AppSettings } from './app.js';

@@ -10,6 +10,7 @@ import { isRunning, lastLogLines, processesUsing, spawnDaemon, stopProcess, wait
 import type { AppSettings } from './app.js';
 import { ITEMS_SCHEMA } from './items.js';
 import { writeLabConfig } from './config.js';
+import { LAB_AWS_ACCESS_KEY_ID, LAB_BUCKET, LAB_CONTAINER, LAB_DATABASE, LAB_ZONE } from './names.js';
 import {
   APP_ROLE,
   createManagedDatabase,
@@ -29,13 +30,6 @@ import type { ObjectSyncSettings } from './objectsync.js';
 import type { FeedSettings, FeedUrls } from './feeds.js';
 
 export const DEFAULT_LAB_DIR = '.phoenix/lab';
-export const LAB_ZONE = 'lab.phoenix.test';
-export const LAB_DATABASE = 'app';
-export const LAB_BUCKET = 'app-objects';
-export const LAB_CONTAINER = 'app-objects';
-/** The fake EC2 API checks that requests are SigV4-signed with this key id; nothing real. */
-export const LAB_AWS_ACCESS_KEY_ID = 'AKIALABPHOENIX000001';
-export const LAB_AWS_SECRET_ACCESS_KEY = 'lab-secret-not-a-real-key';
 
 /** Reconciliation passes behind the event-driven copies (lost notifications, objects from before). */
 export const OBJECT_RECONCILE_MS = 5000;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig, type PhoenixConfig } from '../config/index.js';
 import { labConfig, LAB_SEQUENCE_GAP } from './config.js';
-import { LAB_DATABASE } from './lab.js';
+import { LAB_DATABASE } from './names.js';
 import { ADMIN_ROLE, APP_ROLE, PUBLICATION, SUBSCRIPTION } from './managed.js';
 import type { LabState } from './state.js';
 

@@ -3,7 +3,8 @@ import { formatDuration } from '../../core/index.js';
 import type { AnalysisInput, Analyzer } from '../analyzer.js';
 import { arbitrate, type Verdict } from './arbiter.js';
 import { item, type CloudFinding, type Finding } from './explanation.js';
-import { extractFeatures, type Features } from './features.js';
+import { extractFeatures } from './extract.js';
+import type { Features } from './features.js';
 import { confidenceFor, gateFailover, heldFor, type GateResult } from './gate.js';
 import { primaryServing, whileServing } from './serving.js';
 

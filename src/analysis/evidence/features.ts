@@ -1,20 +1,6 @@
-import type { AwsHealthEvent, ChangeRecord, IncidentContext, StatusIncident } from '../../core/index.js';
-import type { AnalysisInput } from '../analyzer.js';
-import { changesView, drIncidentsOf, edgeView, healthView, metricsView, textView } from './context-views.js';
-import {
-  crossRegionView,
-  externalView,
-  internalView,
-  isImpaired,
-  nodeView,
-  num,
-  statusOf,
-  totalImpactSince,
-} from './signal-views.js';
+import type { AwsHealthEvent, ChangeRecord, StatusIncident } from '../../core/index.js';
 import type { TextFamily } from './text.js';
 import type { ZoneSpread } from './zones.js';
-
-export { isBad } from './signal-views.js';
 
 /** What the evidence engine reads off one cycle, its history and its context. */
 export interface Features {
@@ -85,47 +71,4 @@ export interface Features {
   details: { text: string; tally: Map<TextFamily, number> };
   /** Instruction-like texts found in logs and status pages, reported as red flags only. */
   injections: string[];
-}
-
-/** Reads everything the explanations weigh off one cycle, its history and its context. */
-export function extractFeatures(input: AnalysisInput): Features {
-  const { signals, topology, history, now } = input;
-  const ctx: IncidentContext = input.context ?? {};
-  // Onset of the current impaired run and the number of earlier recovered episodes.
-  let onset: number | undefined;
-  for (let i = history.length - 1; i >= 0 && isImpaired(history[i]); i--) onset = history[i].at;
-  let recoveries = 0;
-  for (let i = 1; i < history.length; i++)
-    if (isImpaired(history[i - 1]) && !isImpaired(history[i])) recoveries++;
-  const impaired = input.score.level !== 'none';
-  // The replica lag measured just before the failure began: what the replica held when the primary went away.
-  const before = onset !== undefined ? [...history].reverse().find((h) => h.at < onset!) : undefined;
-  const totalSince = totalImpactSince(input);
-  return {
-    now,
-    impaired,
-    onset: impaired ? onset : undefined,
-    recoveries,
-    internal: internalView(signals.internal_services),
-    external: externalView(signals.external_uptime),
-    impact: { totalSince },
-    nodes: nodeView(input, onset),
-    crossRegion: crossRegionView(input, onset),
-    db: {
-      status: statusOf(signals, 'db_replication_lag'),
-      seconds: num(signals.db_replication_lag, 'seconds'),
-      dataBehind: num(signals.db_replication_lag, 'data_behind_s'),
-      preOnsetLag: num(before?.signals.db_replication_lag, 'seconds'),
-      primaryAnswers: signals.db_replication_lag?.primary_answers === false ? false : undefined,
-    },
-    drSite: { status: statusOf(signals, 'dr_site'), present: Boolean(signals.dr_site) },
-    crossCloud: { status: statusOf(signals, 'cross_cloud') },
-    secondary: { status: statusOf(signals, 'secondary_region'), present: Boolean(signals.secondary_region) },
-    metrics: metricsView(input),
-    health: healthView(ctx, topology),
-    ...edgeView(ctx, topology),
-    drIncidents: drIncidentsOf(ctx, topology),
-    changes: changesView(ctx, onset, now),
-    ...textView(ctx, signals),
-  };
 }

@@ -1,7 +1,8 @@
 import type { RootCauseCategory } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
 import { errorRateNormal, item, type Finding } from './explanation.js';
-import { isBad, type Features } from './features.js';
+import type { Features } from './features.js';
+import { isBad } from './signal-views.js';
 
 /** What to conclude when the primary still serves its users: whatever fails is no reason to move them. */
 export interface ServingVerdict extends Finding {

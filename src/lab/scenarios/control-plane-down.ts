@@ -1,11 +1,11 @@
 import { dnsAdapter } from '../../actions/dns/dns.js';
-import { LAB_DNS_TTL_S } from '../config.js';
 import type { DrillSession } from '../drill-session.js';
 import { FailoverRecordPair, HealthGlobalName } from '../../stand-ins/aws/dns.js';
 import { fakeArcEndpoint, type FakeArcEndpoint, type RoutingControlState } from '../../stand-ins/aws/arc.js';
 import { FakeAwsHealthServer } from '../../stand-ins/aws/health.js';
 import { FakeRoute53 } from '../../stand-ins/aws/route53.js';
-import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, type Progress } from '../lab.js';
+import type { Progress } from '../lab.js';
+import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, LAB_DNS_TTL_S } from '../names.js';
 import type { LabState } from '../state.js';
 import { ec2IssueEvent, regionalOutage } from './regional-outage.js';
 import type { DrillScenarioModule, ScenarioStage } from './types.js';

@@ -1,9 +1,18 @@
+/*
+ * Stand-in for AWS's own DNS answers in the lab (not an API): Health's global name moving to the passive
+ * region, and a Route 53 failover record pair whose answer follows its ARC routing controls (Route 53's data
+ * plane). It writes those answers to the lab's BIND through the product's dns adapter (RFC 2136 + TSIG).
+ * Refuses nothing: it only answers as AWS's DNS would. Source: the comments below and
+ * drill.control-plane-down.test.ts.
+ * Does not model: health-check evaluation intervals or thresholds (a control's change is applied at once),
+ * Route 53's propagation time, any other routing policy.
+ */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAdapter } from '../../actions/dns/dns.js';
 import type { StepContext } from '../../actions/types.js';
 import { AWS_HEALTH_ZONE } from '../../lab/bind.js';
-import { LAB_DNS_TTL_S } from '../../lab/config.js';
+import { LAB_DNS_TTL_S } from '../../lab/names.js';
 import type { LabState } from '../../lab/state.js';
 import type { RoutingControlState } from './arc.js';
 import type { FakeAwsHealthServer } from './health.js';

@@ -1,3 +1,18 @@
+/*
+ * Stand-in for the EC2 Query API (2016-11-15) calls the ec2_api probe makes, for signals/ec2.test.ts only; the
+ * lab uses aws/ec2.ts.
+ * Refuses, as EC2 does (source: the comments below and ec2.test.ts):
+ * - a request not SigV4-signed with the key id for this region (401 AuthFailure);
+ * - an action the caller's IAM policy denies (`deny`: 403 UnauthorizedOperation, 'an IAM policy refusing the dry
+ *   run is an auth status');
+ * - RunInstances with DryRun answers 412 DryRunOperation, as EC2 does for an allowed call; without ImageId 400
+ *   MissingParameter; without DryRun it is refused here (400 InvalidParameterValue: a probe must never launch);
+ * - any other action (400 InvalidAction).
+ * Faults on demand: `throttle` (503 RequestLimitExceeded, 'throttling is retried with backoff'), `unavailable`
+ * (503 Unavailable), `hang`.
+ * Does not model: pagination, filters, the full response of DescribeInstances/DescribeVolumes (empty sets),
+ * checking the signature itself.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpServer } from '../shared/loopback.js';
 

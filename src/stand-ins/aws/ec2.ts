@@ -1,3 +1,13 @@
+/*
+ * Stand-in for the EC2 Query API's DescribeAvailabilityZones (2016-11-15), run by the lab's feeds for the
+ * ec2_api probe.
+ * Refuses, as EC2 does (source: the comments below; no test names these refusals):
+ * - a request not SigV4-signed with the lab's access key id (401 AuthFailure);
+ * - any other action (400 InvalidAction).
+ * Faults on demand (`mode`): hang (never answers), garbage (200 that is not XML), error (503 Unavailable).
+ * Does not model: the credential's region, throttling (RequestLimitExceeded), IAM denials, DryRun, other calls
+ * (aws/ec2-query.ts models those for the probe's tests), checking the signature itself.
+ */
 import type { ServerResponse } from 'node:http';
 import { FakeServer, sendText } from '../shared/server.js';
 

@@ -1,3 +1,17 @@
+/*
+ * Stand-in for one regional AWS Health endpoint (AWS JSON 1.1, AWSHealth_20160804), for the AWS Health
+ * gatherer's tests only (context/aws-health.test.ts); the lab uses aws/health.ts.
+ * Refuses, as AWS Health does (source: the comments below and aws-health.test.ts):
+ * - an unsigned request (403 MissingAuthenticationTokenException), one signed for the other region (403
+ *   InvalidSignatureException: 'calls the region the global name points at first, signed for that region');
+ * - filter.services of more than 10 members (400 ValidationException: 'more than 10 services are asked for in
+ *   batches of at most 10');
+ * - the ...ForOrganization operations when the organizational view is not enabled (400
+ *   AWSOrganizationsNotInUseException);
+ * - an unknown operation (400 UnknownOperationException).
+ * Fault on demand: `unavailable`, 503 ServiceUnavailableException, as a region in an outage.
+ * Does not model: throttling, paging (nextToken), DescribeAffectedEntities, checking the signature itself.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpServer } from '../shared/loopback.js';
 

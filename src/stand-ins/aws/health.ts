@@ -1,3 +1,16 @@
+/*
+ * Stand-in for the AWS Health API (AWS JSON 1.1, AWSHealth_20160804), run by the lab's feeds and the
+ * control-plane-down drill (its two regional endpoints), and by context tests.
+ * Refuses, as AWS Health does (source: the comments below; context.test.ts 'another key is refused as AWS refuses
+ * it'):
+ * - with an access key set, a request not SigV4-signed with that key (400 UnrecognizedClientException);
+ * - a body that is not JSON (400 SerializationException), an unknown operation (400 UnknownOperationException).
+ * Faults on demand (`mode`): 400 SubscriptionRequiredException (no Business or Enterprise support), 400
+ * ThrottlingException, 500 InternalFailure, 503 ServiceUnavailable (the region's endpoint impaired), a non-JSON
+ * 200 (garbage), a slow answer.
+ * Does not model: the region of the credential scope (aws/health-api.ts does), the 10-service filter limit and
+ * the organizational view (aws/health-api.ts does), DescribeAffectedEntities, checking the signature itself.
+ */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { FakeServer, sendJson, sendText } from '../shared/server.js';
 

@@ -1,3 +1,19 @@
+/*
+ * Stand-in for Azure Resource Manager's Microsoft.Network provider as the dns step uses it: Traffic Manager
+ * profiles and endpoints, Azure DNS zones and record sets (JSON over HTTPS with a bearer token: the Azure SDKs
+ * insist on TLS for tokens). For the dns step's tests only.
+ * Refuses, as ARM does (source: the comments below and providers.test.ts):
+ * - a missing or wrong bearer token (401 AuthenticationFailed), no api-version (400 MissingApiVersionParameter);
+ * - another subscription or resource group (404 ResourceGroupNotFound), another resource type (404
+ *   InvalidResourceType), an unknown profile, endpoint, zone or record set (404);
+ * - Traffic Manager: an endpointStatus other than Enabled/Disabled, a priority outside 1-1000 or held by another
+ *   endpoint of the profile (400 BadRequest: 'Traffic Manager priority routing: ... without two endpoints ever
+ *   sharing one');
+ * - Azure DNS: a CNAME at the apex (400 BadRequest), a CNAME beside another record set of the same name (409
+ *   Conflict) ('Azure DNS: sets a record; refuses a CNAME at the apex and a CNAME beside an A record').
+ * Does not model: long-running operations, ETags (If-Match), record-set size limits, routing methods other than
+ * Priority, endpoint monitoring (always Online), throttling (429).
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,18 @@
+/*
+ * Stand-in for Azure Resource Manager's Microsoft.DBforPostgreSQL flexibleServers (JSON over HTTPS with a bearer
+ * token, long-running operations polled through Azure-AsyncOperation), for the database step's tests only.
+ * Refuses, as ARM does (source: the comments below; azure.test.ts 'what ARM refuses comes back as a clear step
+ * error' and database/drill.test.ts 'ARM refuses a restore point outside the retention window'):
+ * - no bearer token (401 AuthenticationFailed), a wrong one (401 InvalidAuthenticationToken), no api-version
+ *   (400 MissingApiVersionParameter);
+ * - an unknown server or operation (404 ResourceNotFound);
+ * - a promote of a server that is not a replica, a Switchover promote without the virtual endpoint it requires
+ *   (400 InvalidParameterValue);
+ * - a PUT that is not a point-in-time restore, a name in use (409 ServerNameAlreadyExists), an unknown source
+ *   (404), a restore point outside the source's retention window or in the future (400 InvalidParameterValue).
+ * Does not model: creating a server other than by restore, PATCH of anything but replica.promoteMode, failed
+ * operations, throttling (429), regions other than westeurope, polling through the Location URL.
+ */
 import { selfSignedCertificate } from '../shared/tls.js';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -1,3 +1,14 @@
+/*
+ * Stand-in for the Cloudflare v4 DNS records API (JSON envelopes), for the dns step's tests only.
+ * Refuses, as Cloudflare does (source: the comments below; providers.test.ts 'TTLs Cloudflare refuses fail
+ * validation'):
+ * - a wrong bearer token (403, code 10000 Authentication error);
+ * - another zone or an unknown path (404, code 7003), an unknown record (404, code 81044);
+ * - a name outside the zone (400, code 9005), a TTL that is neither 1 (automatic) nor 60-86400 (400, code 9021);
+ * - a verb not served (405, code 10405).
+ * Does not model: record-type validation (content of A/AAAA/CNAME), proxied-record rules, CNAME conflicts, rate
+ * limits (429), pagination of the list.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

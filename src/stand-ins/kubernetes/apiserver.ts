@@ -1,3 +1,18 @@
+/*
+ * Stand-in for the Kubernetes API server's Deployments (apps/v1, with the scale subresource and merge-patch),
+ * Namespaces, ConfigMaps and Secrets, as @kubernetes/client-node speaks to it; for the kubernetes and helm
+ * steps' tests only.
+ * Refuses, as the API server does (source: the comments below; kubernetes/drill.test.ts 'the fake API server
+ * refuses objects in a namespace that does not exist or is being terminated'):
+ * - a wrong bearer token (401 Unauthorized);
+ * - an object in a namespace that does not exist (404) or is being terminated (403 Forbidden), a name taken (409
+ *   AlreadyExists), a namespace in the body unlike the request's (400 BadRequest), an invalid namespace name or
+ *   none (422 Invalid), a scale without spec.replicas (422 Invalid);
+ * - a PATCH that is not application/merge-patch+json (415 UnsupportedMediaType), an unknown path (404), a verb not
+ *   served (405).
+ * Does not model: RBAC, admission (quotas, limits), resourceVersion conflicts (409 on update), watches, other
+ * kinds, server-side apply, a rollout that fails.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

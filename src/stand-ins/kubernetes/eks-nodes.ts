@@ -1,3 +1,17 @@
+/*
+ * Stand-in for an EKS cluster's Kubernetes API as the probes read it: core/v1 nodes and pods lists and
+ * /version, with bearer-token auth; eksTokenCheck plays the EKS authenticator's check of a k8s-aws-v1 token.
+ * For the probes' and the kubernetes auth tests only.
+ * Refuses, as the API server does (source: the comments below; auth.test.ts 'the API server accepts the token for
+ * its cluster, refuses another'):
+ * - a bearer token it does not accept (401 Unauthorized): an EKS token must be a presigned STS
+ *   GetCallerIdentity URL for this cluster (x-k8s-aws-id signed in), signed with these credentials, within its
+ *   60 s presign window;
+ * - a verb other than GET (405), an unknown path (404).
+ * Faults on demand (`mode`): hang, garbage (200 that is not JSON), error (503 ServiceUnavailable).
+ * Does not model: label/field selectors, paging (limit/continue), watches, RBAC, STS itself (its signature is
+ * recomputed locally).
+ */
 import type { ServerResponse } from 'node:http';
 import { FakeServer, sendJson, sendText } from '../shared/server.js';
 

@@ -1,3 +1,12 @@
+/*
+ * Stand-in for the model APIs the LLM analyzer calls: OpenAI Chat Completions and Responses, Anthropic
+ * Messages, in their wire formats, so the official SDKs drive it; for the analysis tests only.
+ * Refuses, as the APIs do (source: the comments below; llm.test.ts): a body that is not JSON (400
+ * invalid_request_error), an unknown route (404).
+ * Faults on demand (`mode`): rate_limited (429 rate_limit_error), server_error (500 api_error), slow, and wrong
+ * answers: malformed_json, wrong_fields, always_dr (a prompt-injected model), refusal.
+ * Does not model: API keys (any key is accepted), model names, token limits, streaming, content filtering.
+ */
 import type { ServerResponse } from 'node:http';
 import { FakeServer, sendJson } from '../shared/server.js';
 

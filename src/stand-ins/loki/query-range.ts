@@ -1,3 +1,12 @@
+/*
+ * Stand-in for Grafana Loki's GET /loki/api/v1/query_range (streams of [nanosecond-string, line]), honouring
+ * start, end, limit, direction and a |= "text" line filter; run by the lab's feeds and context tests.
+ * Refuses, as Loki does (source: the comments below): a query without a stream selector (400, Loki's parse
+ * error), an unknown path (404).
+ * Faults on demand (`mode`): server_error (500 too many outstanding requests), garbage (truncated JSON), slow.
+ * Does not model: LogQL beyond a selector and |= filters (no label matching, regex, parsers, metric queries),
+ * multi-tenancy (X-Scope-OrgID), query limits (max entries, time range).
+ */
 import type { ServerResponse } from 'node:http';
 import { FakeServer, sendJson, sendText } from '../shared/server.js';
 

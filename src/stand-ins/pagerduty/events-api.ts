@@ -1,3 +1,14 @@
+/*
+ * Stand-in for the PagerDuty Events API v2 (POST /v2/enqueue), for the notifier's and the HA tests only.
+ * Refuses, as PagerDuty documents (source: the comments below): an event that is not JSON or breaks a rule
+ * (400 "Event object is invalid" with each reason): routing_key missing, event_action not trigger/acknowledge/
+ * resolve, dedup_key not a string of at most 255 characters or missing on acknowledge/resolve, on trigger a
+ * payload.summary missing or over 1024 characters, payload.source missing, payload.severity not one of critical,
+ * error, warning, info; another path.
+ * It keeps alerts by dedup key as PagerDuty does (pagerduty.test.ts, store.contract.test.ts).
+ * Does not model: routing keys' validity (any non-blank key is accepted), rate limits (429), the Change Events
+ * API, links and images in the payload.
+ */
 import { httpServer } from '../shared/loopback.js';
 
 interface EventBody {

@@ -1,3 +1,12 @@
+/*
+ * Stand-in for an Atlassian Statuspage v2 page (/api/v2/incidents/unresolved.json, /api/v2/summary.json) and
+ * the same incidents as an RSS 2.0 feed (/feed.rss, the shape Azure's status page publishes); run by the lab's
+ * feeds (one per provider) and by context tests.
+ * Refuses: nothing but an unknown path (404); a public status page needs no credentials.
+ * Faults on demand (`mode`): server_error (503), garbage (an HTML challenge page), slow.
+ * Does not model: components' groups, scheduled maintenances, pagination, rate limits. Source: the comments
+ * below and context.test.ts.
+ */
 import type { ServerResponse } from 'node:http';
 import type { StatusIncident } from '../../core/index.js';
 import { FakeServer, sendJson, sendText } from '../shared/server.js';

@@ -1,5 +1,6 @@
 import { finding, item, whenSeen, type Explanation, type Finding } from '../explanation.js';
-import { isBad, type Features } from '../features.js';
+import type { Features } from '../features.js';
+import { isBad } from '../signal-views.js';
 
 /** Our data: a full volume, our own write load outrunning replication, contention from our workload. */
 export const ourData: Explanation = {

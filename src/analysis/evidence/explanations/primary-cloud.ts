@@ -1,7 +1,8 @@
 import type { EvidenceItem } from '../../../core/index.js';
 import { formatDuration } from '../../../core/index.js';
 import { count, example, item, type CloudFinding } from '../explanation.js';
-import { isBad, type Features } from '../features.js';
+import type { Features } from '../features.js';
+import { isBad } from '../signal-views.js';
 
 /**
  * The primary cloud (AWS) failing: cross-region API checks, node loss, AWS Health, a frozen replica, AWS
