@@ -1,16 +1,3 @@
-/*
- * Stand-in for one Route 53 Application Recovery Controller cluster endpoint (route53-recovery-cluster, AWS
- * JSON 1.0), run by the lab's control-plane-down drill and the dns step's tests.
- * Refuses, as ARC does (source: the comments below; providers.test.ts, drill.control-plane-down.test.ts):
- * - a request whose SigV4 credential is scoped to another region (403 InvalidSignatureException): each cluster
- *   endpoint is regional;
- * - while `down`: 503 EndpointTemporarilyUnavailableException, so the caller tries the next endpoint, as ARC's
- *   guidance says;
- * - an unknown routing control ARN (404 ResourceNotFoundException), a state other than On/Off
- *   (400 ValidationException), an unknown operation (400 UnknownOperationException).
- * Does not model: safety rules (assertion/gating rules that refuse an update), UpdateRoutingControlStates (batch),
- * ListRoutingControls, throttling, checking the signature itself.
- */
 import type { ServerResponse } from 'node:http';
 import { FakeServer, sendJson } from '../shared/server.js';
 
@@ -67,7 +54,9 @@ export interface ArcEndpointOptions {
  *   (service-2.json: "can't update that many routing control states at the same time"; neither the limit's
  *   value nor the HTTP status is in the model: the stand-in takes 10 entries and answers 400).
  *
- * Not modelled: gating rules, an assertion rule's wait period (`WaitPeriodMs`), `ListRoutingControls`,
+ * - an unknown operation: 400 `UnknownOperationException`.
+ * Used by the lab's control-plane-down drill and the dns step's tests.
+ * Not modelled: checking the SigV4 signature itself, gating rules, an assertion rule's wait period (`WaitPeriodMs`), `ListRoutingControls`,
  * throttling, the control-plane (recovery-control-config) API.
  */
 export async function fakeArcEndpoint(

@@ -8,7 +8,9 @@
  *   batches of at most 10');
  * - the ...ForOrganization operations when the organizational view is not enabled (400
  *   AWSOrganizationsNotInUseException);
- * - an unknown operation (400 UnknownOperationException).
+ * - an unknown operation (400 UnknownOperationException);
+ * - the organization view's detail filters without the affected account, or with one for a public event
+ *   (in `failedSet`; see below for the source).
  * Fault on demand: `unavailable`, 503 ServiceUnavailableException, as a region in an outage.
  * Does not model: throttling, paging (nextToken), DescribeAffectedEntities, checking the signature itself.
  */

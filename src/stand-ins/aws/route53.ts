@@ -1,21 +1,3 @@
-/*
- * Stand-in for Amazon Route 53's control-plane API (REST-XML 2013-04-01), run by the lab's control-plane-down
- * drill and the dns step's tests.
- * Refuses, as Route 53 does (source: the comments below and the tests named):
- * - an unsigned request (403 MissingAuthenticationToken) and one signed for a region other than us-east-1
- *   (403 SignatureDoesNotMatch): the API is one global endpoint signed for us-east-1 (providers.test.ts 'the
- *   Route 53 stand-in refuses what Route 53 refuses');
- * - an unknown hosted zone (404 NoSuchHostedZone), an unknown change id (404 NoSuchChange);
- * - in a change batch, all or nothing (400 InvalidChangeBatch): a name outside the zone, a CNAME at the apex or
- *   beside other data of the same name (providers.test.ts), a DELETE that does not name the record set exactly as
- *   it is (dns/drill.test.ts 'refuses a DELETE that does not name the record set as it is');
- * - an action other than CREATE, UPSERT, DELETE (400 InvalidInput).
- * Faults on demand (`mode`, tested in route53.test.ts): 503 ServiceUnavailable (us-east-1 control plane impaired),
- * 400 Throttling "Rate exceeded" (five requests a second per account), 400 PriorRequestNotComplete.
- * Does not model: CREATE of a record set that exists (Route 53 refuses it; here it overwrites), alias targets'
- * own validation, weighted/latency/failover routing policies and health checks (aws/dns.ts plays the failover
- * answers), private zones, pagination of ListResourceRecordSets, checking the SigV4 signature itself.
- */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeServer } from '../shared/server.js';
 
@@ -42,7 +24,11 @@ import { FakeServer } from '../shared/server.js';
  * - a name outside the zone, a zone that is not this one (404 NoSuchHostedZone), an unsigned request (403
  *   MissingAuthenticationToken) or a signature for another region than us-east-1 (403 SignatureDoesNotMatch;
  *   Route 53's control plane is in us-east-1: service-2.json metadata, "globalEndpoint").
- * Not modelled: latency, geolocation, multivalue and IP-based policies' own fields (kept as opaque routed
+ * - an unknown change id (404 NoSuchChange); an action other than CREATE, UPSERT, DELETE (400 InvalidInput).
+ * Used by the lab's control-plane-down drill and the dns step's tests.
+ * Not modelled: CREATE of a record set that exists (Route 53 refuses it; here it overwrites), private zones,
+ * pagination of ListResourceRecordSets, checking the SigV4 signature itself, latency, geolocation, multivalue and
+ * IP-based policies' own fields (kept as opaque routed
  * records), alias targets' validity, health-check objects, the 1,000-changes limit of a batch, traffic policies.
  *
  * `mode` is how its control plane does, as Route 53 answers it (the error body is the ErrorResponse below):

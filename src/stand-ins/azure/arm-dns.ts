@@ -6,7 +6,8 @@
  * - a missing or wrong bearer token (401 AuthenticationFailed), no api-version (400 MissingApiVersionParameter);
  * - another subscription or resource group (404 ResourceGroupNotFound), another resource type (404
  *   InvalidResourceType), an unknown profile, endpoint, zone or record set (404);
- * - Traffic Manager: an endpointStatus other than Enabled/Disabled, a priority outside 1-1000 or held by another
+ * - Traffic Manager: an endpoint addressed under another type than its own (404; see below for the source),
+ *   an endpointStatus other than Enabled/Disabled, a priority outside 1-1000 or held by another
  *   endpoint of the profile (400 BadRequest: 'Traffic Manager priority routing: ... without two endpoints ever
  *   sharing one');
  * - Azure DNS: a CNAME at the apex (400 BadRequest), a CNAME beside another record set of the same name (409

@@ -9,9 +9,10 @@
  * - a promote of a server that is not a replica, a Switchover promote without the virtual endpoint it requires
  *   (400 InvalidParameterValue);
  * - a PUT that is not a point-in-time restore, a name in use (409 ServerNameAlreadyExists), an unknown source
- *   (404), a restore point outside the source's retention window or in the future (400 InvalidParameterValue).
+ *   (404), a restore point outside the source's retention window or in the future (400 InvalidParameterValue),
+ *   a restore whose source is a read replica (400 OperationNotSupported: see below for the source).
  * Does not model: creating a server other than by restore, PATCH of anything but replica.promoteMode, failed
- * operations, throttling (429), regions other than westeurope, polling through the Location URL.
+ * operations, throttling (429), geo-restore, polling through the Location URL.
  */
 import { selfSignedCertificate } from '../shared/tls.js';
 import { createServer, type Server } from 'node:https';
