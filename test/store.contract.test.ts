@@ -331,7 +331,7 @@ for (const backend of BACKENDS) {
       assert.ok(claimed);
       assert.equal(await drills.claim('dr_failover', 'readiness', 1000, 1001), undefined, 'a slot runs once');
       await drills.finish(claimed.id, { status: 'succeeded', rto_s: 42 }, 1010);
-      assert.deepEqual(await drills.lastSuccess(), { at: 1010, rto_s: 42 });
+      assert.deepEqual(await drills.lastSuccess(), { at: 1010, rto_s: 42, rto_partial: false });
       assert.equal((await drills.list()).length, 1);
     } finally {
       await close();

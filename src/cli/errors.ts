@@ -1,6 +1,7 @@
 // Straight from their modules: every command loads this file, and the barrels pull in the analyzers.
 import { ConfigError } from '../config/errors.js';
 import { ScenarioError } from '../replay/scenario.js';
+import { printErr } from './output.js';
 
 /** An error whose message is already the whole story for the user: no stack trace. */
 export class UserError extends Error {
@@ -16,16 +17,16 @@ export class UserError extends Error {
 /** Prints an error as the one or more lines a person needs and returns the exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof ConfigError || error instanceof ScenarioError) {
-    process.stderr.write(error.message + '\n');
+    printErr(error.message + '\n');
     return 2;
   }
   if (error instanceof UserError) {
-    process.stderr.write(`phoenix: ${error.message}\n`);
+    printErr(`phoenix: ${error.message}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`phoenix: ${message}\n`);
-  if (process.env.PHOENIX_DEBUG) process.stderr.write(String((error as Error)?.stack ?? '') + '\n');
-  else process.stderr.write('phoenix: (set PHOENIX_DEBUG=1 to see where this came from)\n');
+  printErr(`phoenix: ${message}\n`);
+  if (process.env.PHOENIX_DEBUG) printErr(String((error as Error)?.stack ?? '') + '\n');
+  else printErr('phoenix: (set PHOENIX_DEBUG=1 to see where this came from)\n');
   return 1;
 }

@@ -174,10 +174,29 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
   return node;
 }
 
-function zodIssues(error: z.ZodError, input: unknown): ConfigIssue[] {
+/**
+ * A problem never echoes what a `${VAR}` or secret reference resolved to (a secret as often as
+ * not): the value is shown as written in the file.
+ */
+function hideResolved(
+  issue: ConfigIssue,
+  document: unknown,
+  input: unknown,
+  path: PropertyKey[],
+): ConfigIssue {
+  const written = valueAt(document, path);
+  const resolved = valueAt(input, path);
+  if (typeof written !== 'string' || !written.includes('${') || typeof resolved !== 'string' || !resolved)
+    return issue;
+  const shown = `${written} (resolved value not shown)`;
+  return { ...issue, message: issue.message.split(resolved).join(shown) };
+}
+
+function zodIssues(error: z.ZodError, input: unknown, document: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     const path = issue.path.map(String).join('.');
+    const before = issues.length;
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(configSchema, issue.path);
       for (const key of issue.keys) {
@@ -208,6 +227,8 @@ function zodIssues(error: z.ZodError, input: unknown): ConfigIssue[] {
     } else {
       issues.push({ path, message: issue.message });
     }
+    for (let i = before; i < issues.length; i++)
+      issues[i] = hideResolved(issues[i], document, input, issue.path);
   }
   return issues;
 }
@@ -320,7 +341,7 @@ export function parseConfig(
   if (!parsed.success) {
     // A missing ${VAR} already explains whatever the schema says about the empty value it left.
     const envPaths = new Set(issues.map((i) => i.path));
-    issues.push(...zodIssues(parsed.error, input).filter((i) => !envPaths.has(i.path)));
+    issues.push(...zodIssues(parsed.error, input, document).filter((i) => !envPaths.has(i.path)));
     // Report weight problems too, so one run lists every mistake.
     checkScoring(input as Pick<RawConfig, 'scoring'>, issues);
     throw new ConfigError(file, issues);

@@ -73,14 +73,19 @@ async function runDrill(engine: RunbookEngine, runbook: string): Promise<DrillRe
   const report = await buildReport(engine.journal, handle.runId);
   const cleanup = report.cleanup;
   const cleaned = !cleanup || cleanup.status === 'succeeded' || cleanup.status === 'nothing_to_clean';
+  const skipped = report.drill_skipped ?? [];
+  const partial = skipped.length
+    ? `; RTO partial: skipped ${skipped.map((s) => `${s.step} (${s.why})`).join('; ')}`
+    : '';
   return {
     status: report.status === 'succeeded' && cleaned ? 'succeeded' : 'failed',
     run_id: handle.runId,
     rto_s: report.rto_s,
+    skipped,
     cleanup: cleanup
       ? `${cleanup.status === 'succeeded' ? '' : `${cleanup.status}: `}${cleanup.detail}`
       : null,
-    detail: `run ${handle.runId}: ${report.status}${report.error ? ` — ${report.error}` : ''}${cleaned ? '' : `; cleanup ${cleanup!.status}`}`,
+    detail: `run ${handle.runId}: ${report.status}${report.error ? ` — ${report.error}` : ''}${cleaned ? '' : `; cleanup ${cleanup!.status}`}${partial}`,
   };
 }
 

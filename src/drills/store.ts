@@ -24,6 +24,12 @@ CREATE TABLE drill_runs (
 CREATE UNIQUE INDEX drill_runs_slot ON drill_runs (runbook, scheduled_for) WHERE scheduled_for IS NOT NULL;
 CREATE INDEX drill_runs_started ON drill_runs (started_at);`,
   },
+  {
+    // A drill that skipped steps (no drill behaviour) measured a partial RTO: which, and that it is partial.
+    name: 'drills/2',
+    sql: `ALTER TABLE drill_runs ADD COLUMN skipped_steps TEXT;
+ALTER TABLE drill_runs ADD COLUMN rto_partial INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export const DRILL_MIGRATIONS: DialectMigrations = {
@@ -46,6 +52,10 @@ export interface DrillRow {
   cleanup: string | null;
   detail: string | null;
   report_json: string | null;
+  /** JSON list of `{ step, why }` the drill skipped; null when it skipped none. */
+  skipped_steps: string | null;
+  /** 1 when the RTO leaves out skipped steps. */
+  rto_partial: number;
 }
 
 export interface DrillResult {
@@ -56,6 +66,8 @@ export interface DrillResult {
   detail?: string;
   /** A run report for drills that ran no runbook run (the readiness mode). */
   report?: RunReport;
+  /** Steps the drill skipped (no drill behaviour): its RTO is partial. */
+  skipped?: Array<{ step: string; why: string }>;
 }
 
 /** Scheduled drills and their results, in the controller's store beside the runbook journal. */
@@ -88,7 +100,8 @@ export class DrillStore {
   async finish(id: string, result: DrillResult, now: number): Promise<DrillRow> {
     await this.ready;
     await this.db.run(
-      `UPDATE drill_runs SET status = ?, finished_at = ?, run_id = ?, rto_s = ?, cleanup = ?, detail = ?, report_json = ?
+      `UPDATE drill_runs SET status = ?, finished_at = ?, run_id = ?, rto_s = ?, cleanup = ?, detail = ?, report_json = ?,
+              skipped_steps = ?, rto_partial = ?
         WHERE id = ?`,
       [
         result.status,
@@ -98,6 +111,8 @@ export class DrillStore {
         result.cleanup ?? null,
         result.detail ?? null,
         result.report ? JSON.stringify(result.report) : null,
+        result.skipped?.length ? JSON.stringify(result.skipped) : null,
+        result.skipped?.length ? 1 : 0,
         id,
       ],
     );
@@ -124,13 +139,16 @@ export class DrillStore {
   }
 
   /** The newest successful drill, and the newest successful one that measured an RTO. */
-  async lastSuccess(): Promise<{ at: number; rto_s: number | null } | undefined> {
+  async lastSuccess(): Promise<{ at: number; rto_s: number | null; rto_partial: boolean } | undefined> {
     await this.ready;
-    return this.db.get<{ at: number; rto_s: number | null }>(
+    const row = await this.db.get<{ at: number; rto_s: number | null; rto_partial: number | null }>(
       `SELECT finished_at AS at,
               (SELECT rto_s FROM drill_runs WHERE status = 'succeeded' AND rto_s IS NOT NULL
-                ORDER BY finished_at DESC LIMIT 1) AS rto_s
+                ORDER BY finished_at DESC LIMIT 1) AS rto_s,
+              (SELECT rto_partial FROM drill_runs WHERE status = 'succeeded' AND rto_s IS NOT NULL
+                ORDER BY finished_at DESC LIMIT 1) AS rto_partial
          FROM drill_runs WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1`,
     );
+    return row && { at: row.at, rto_s: row.rto_s, rto_partial: row.rto_partial === 1 };
   }
 }

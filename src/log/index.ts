@@ -1,5 +1,7 @@
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, type Logger, type DestinationStream, type LoggerOptions as LoggerOptions_ } from 'pino';
 import pinoPretty from 'pino-pretty';
+import { mapStrings, redact } from './redact.js';
+import { escapeControl } from './terminal.js';
 
 export type { Logger } from 'pino';
 
@@ -26,6 +28,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       ? process.stdout.isTTY === true
       : options.pretty;
   const destination = options.destination ?? process.stdout;
+  const safety = safeLines(pretty);
   if (pretty) {
     const stream = pinoPretty({
       destination: destination as NodeJS.WritableStream,
@@ -34,9 +37,28 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       ignore: 'pid,hostname',
       sync: true,
     });
-    return pino({ level, base: undefined }, stream);
+    return pino({ level, base: undefined, ...safety }, stream);
   }
-  return pino({ level, base: { pid: process.pid } }, destination as DestinationStream);
+  return pino({ level, base: { pid: process.pid }, ...safety }, destination as DestinationStream);
+}
+
+/**
+ * No credential reaches the log, whatever a caller passed (an error quoting a connection string, a
+ * field holding a URL); and a human-readable log escapes control characters, since its lines are
+ * printed raw to a terminal (JSON lines escape them already).
+ */
+function safeLines(pretty: boolean): Pick<LoggerOptions_, 'hooks' | 'formatters' | 'serializers'> {
+  const clean = pretty ? (text: string) => escapeControl(redact(text)) : redact;
+  const deep = <T>(value: T): T => mapStrings(value, clean);
+  return {
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === 'string' ? clean(arg) : arg)) as typeof args);
+      },
+    },
+    formatters: { log: (object) => deep(object) },
+    serializers: { err: (error: Error) => deep(pino.stdSerializers.err(error)) },
+  };
 }
 
 /** A logger that drops everything: the default for libraries whose caller did not pass one. */
@@ -51,4 +73,5 @@ export function prettyFromFormat(format: string | undefined): boolean | 'auto' {
   if (format === 'json') return false;
   throw new Error(`--log-format "${format}" is not known; use json, pretty or auto`);
 }
-export { redactText, redactUrl } from './redact.js';
+export { mapStrings, redact, redactDeep, redactText, redactUrl } from './redact.js';
+export { escapeControl } from './terminal.js';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { redact } from '../log/index.js';
 
 export interface ClientOptions {
   /** How long connecting may take (default 5000 ms). */
@@ -57,16 +58,5 @@ export async function withClient<T>(
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await client.end().catch(() => undefined);
-  }
-}
-
-/** A connection string without its password, for messages and the journal. */
-export function redact(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return connectionString.replace(/password=\S+/gi, 'password=***');
   }
 }

@@ -166,6 +166,33 @@ test('a step that runs past its timeout fails the run with a message naming the 
   db.close();
 });
 
+test('a run whose every step failed under continue_on_error is failed, not succeeded; one that did something still succeeds', async () => {
+  const w = workspace();
+  const failing = (name: string) => ({
+    name,
+    type: 'command',
+    params: { command: 'false' },
+    continue_on_error: true,
+  });
+  const config = configFor(w.db, {
+    self_heal: {
+      stages: [
+        { name: 'one', steps: [failing('a')] },
+        { name: 'two', steps: [failing('b')] },
+      ],
+    },
+    region_failover: { stages: [{ name: 'one', steps: [failing('c'), logStep('d', w.log)] }] },
+  });
+  const db = openDatabase(w.db);
+  const engine = new RunbookEngine({ db, config, pollMs: 50 });
+  const nothing = await (await engine.start('self_heal')).done;
+  assert.equal(nothing.status, 'failed');
+  assert.match(nothing.error!, /every step failed \(each continue_on_error\): a, b/);
+  const partly = await (await engine.start('region_failover')).done;
+  assert.equal(partly.status, 'succeeded');
+  db.close();
+});
+
 test('a fallback (only_if_failed) runs only when its step failed, and is skipped as not needed otherwise', async () => {
   const w = workspace();
   const fallbackRunbook = (dataPlane: Record<string, unknown>) => ({

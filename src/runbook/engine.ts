@@ -369,7 +369,23 @@ export class RunbookEngine {
         return { status: 'cleared', error: ended };
       }
     }
-    return { status: 'succeeded', error: null };
+    return this.outcome(runId);
+  }
+
+  /**
+   * Succeeded, unless every step that ran failed (each under continue_on_error): a run that did
+   * nothing it was meant to do is failed, whatever its steps allowed.
+   */
+  private async outcome(runId: string): Promise<{ status: RunStatus; error: string | null }> {
+    const ran = (await this.journal.steps(runId)).filter(
+      (s) => s.status === 'succeeded' || s.status === 'failed',
+    );
+    if (ran.length === 0 || ran.some((s) => s.status === 'succeeded'))
+      return { status: 'succeeded', error: null };
+    return {
+      status: 'failed',
+      error: `every step failed (each continue_on_error): ${ran.map((s) => s.name).join(', ')}; nothing the runbook does was done`,
+    };
   }
 
   /** Journals why a run stopped (aborted or failed) and fails the stage that was running. */

@@ -47,6 +47,27 @@ export interface RunReport {
   }>;
   /** A drill (trigger drill) only: what its cleanup removed and whether anything was left. */
   cleanup?: DrillCleanup;
+  /**
+   * A drill only: the steps it skipped (no drill behaviour for their type or parameters), with why.
+   * They took no time, so the drill's RTO leaves them out.
+   */
+  drill_skipped?: Array<{ step: string; why: string }>;
+  /** A drill that skipped steps measured a partial RTO: what a real run's steps would add is not in it. */
+  rto_partial?: boolean;
+}
+
+/** The steps a drill skipped, from each step's journaled output. */
+function drillSkipped(
+  steps: Array<{ name: string; output_json: string | null }>,
+): Array<{ step: string; why: string }> {
+  const skipped: Array<{ step: string; why: string }> = [];
+  for (const s of steps) {
+    const why = s.output_json
+      ? (JSON.parse(s.output_json) as { drill_skipped?: unknown }).drill_skipped
+      : undefined;
+    if (typeof why === 'string') skipped.push({ step: s.name, why });
+  }
+  return skipped;
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
@@ -108,7 +129,20 @@ export async function buildReport(
       decided_at: a.decided_at,
       decided_by: a.decided_by,
     })),
-    ...(run.trigger === DRILL_TRIGGER ? { cleanup: await drillCleanupOf(journal.db, runId) } : {}),
+    ...(run.trigger === DRILL_TRIGGER ? await drillParts(journal, runId, steps) : {}),
+  };
+}
+
+async function drillParts(
+  journal: Journal,
+  runId: string,
+  steps: Array<{ name: string; output_json: string | null }>,
+): Promise<Pick<RunReport, 'cleanup' | 'drill_skipped' | 'rto_partial'>> {
+  const skipped = drillSkipped(steps);
+  return {
+    cleanup: await drillCleanupOf(journal.db, runId),
+    drill_skipped: skipped,
+    rto_partial: skipped.length > 0,
   };
 }
 
@@ -128,6 +162,10 @@ export function formatReport(report: RunReport): string {
       `  DNS TTL ${formatSeconds(report.dns_ttl_s)}: clients see the change within ${formatSeconds(report.rto_s)} (RTO)`,
     );
   }
+  if (report.rto_partial && report.drill_skipped)
+    lines.push(
+      `  RTO partial: the drill skipped ${report.drill_skipped.length} step(s), whose time is not in it: ${report.drill_skipped.map((s) => `${s.step} (${s.why})`).join('; ')}`,
+    );
   lines.push(
     report.data_loss_s === null
       ? '  data loss: not measured (no database step reported it)'

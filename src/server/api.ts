@@ -54,6 +54,8 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
     if (!deps.status) reasons.push('no status source is attached');
     const latest = deps.status?.latest();
     if (deps.status && !latest) reasons.push('no cycle has finished yet');
+    const store = deps.store?.health();
+    if (store && !store.writable) reasons.push(store.reason ?? 'the store cannot write');
     if (latest && now() - latest.at > options.stale_after_s)
       reasons.push(
         `the last cycle finished ${Math.round(now() - latest.at)} s ago (stale after ${options.stale_after_s} s)`,

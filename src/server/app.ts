@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { DestinationStream } from 'pino';
+import { redactDeep } from '../log/index.js';
 import { registerOperateRoutes, registerReadRoutes, registerStatusRoutes } from './api.js';
 import { SIGNATURE_HEADER, type Caller, type Role } from './auth.js';
 import { registerGuard } from './guard.js';
@@ -104,6 +105,8 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
+  // No answer carries a credential, whatever a probe or a step put in its text (a connection string).
+  app.addHook('preSerialization', async (_request, _reply, payload) => redactDeep(payload));
   const guard = await registerGuard(app, options);
   const parts = { options, deps, metrics, guard, audit, now };
   registerStatusRoutes(app, parts);

@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { SeenSignatures } from './ports.js';
 
 /**
  * `read` sees everything; `operate` may also act; `webhook` may only post alerts to the webhook, so the
@@ -59,8 +60,13 @@ export function identify(
 
 export const SIGNATURE_HEADER = 'x-phoenix-signature';
 export const TIMESTAMP_HEADER = 'x-phoenix-timestamp';
-/** How far a signed request's timestamp may be from the controller's clock, either way. */
+/** How old a signed request's timestamp may be on the controller's clock. */
 export const REPLAY_WINDOW_S = 300;
+/**
+ * How far ahead of the controller's clock a timestamp may be: clock skew only. A request signed
+ * minutes ahead would outlive the memory of a restart that happened before its time.
+ */
+export const FUTURE_SKEW_S = 5;
 
 /**
  * The HMAC covers `<timestamp>.<raw body>`, so a captured request cannot be sent again once its
@@ -101,28 +107,39 @@ export function checkSignature(secret: string, request: SignedRequest, now: numb
   const expected = Buffer.from(signBody(secret, request.body, at).slice('sha256='.length), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(match[1], 'hex')))
     return `${SIGNATURE_HEADER} does not match the timestamp and body`;
-  if (Math.abs(now - at) > REPLAY_WINDOW_S)
+  if (at - now > FUTURE_SKEW_S)
+    return `${TIMESTAMP_HEADER} is ${Math.round(at - now)} s ahead of the controller's clock (allowed: ${FUTURE_SKEW_S} s); sign with the current time and check the sender's clock`;
+  if (now - at > REPLAY_WINDOW_S)
     return `${TIMESTAMP_HEADER} is ${Math.round(now - at)} s from the controller's clock (allowed: ${REPLAY_WINDOW_S} s); sign with the current time`;
   return undefined;
 }
 
 /**
- * Remembers the signatures seen within the replay window, so one signed request is accepted once.
- * The memory starts with the process, so a request signed before it started is refused: it may
- * have been accepted by the previous process, and a genuine sender signs each request anew.
+ * Remembers the signatures accepted within the replay window, so one signed request is accepted
+ * once. With a durable memory (the store) that holds across restarts and between controllers
+ * sharing the store. Without one the memory starts with the process, so a request signed before
+ * it started is refused: it may have been accepted by the previous process, and a genuine sender
+ * signs each request anew.
  */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();
 
-  constructor(private readonly startedAt: number) {}
+  constructor(
+    private readonly startedAt: number,
+    private readonly durable?: SeenSignatures,
+  ) {}
 
   /** Why a signed request must be refused as a possible replay, or undefined the first time it is offered. */
-  refusal(signature: string, signedAt: number, now: number): string | undefined {
+  async refusal(signature: string, signedAt: number, now: number): Promise<string | undefined> {
+    const key = signature.trim().toLowerCase();
+    const again = 'this signed request was accepted before; sign each request anew';
+    // Kept past the window's both ends: a signature is refused by its timestamp once it leaves the window.
+    const keep_s = REPLAY_WINDOW_S + FUTURE_SKEW_S + 1;
+    if (this.durable) return (await this.durable.remember(key, now, keep_s)) ? undefined : again;
     if (signedAt < Math.floor(this.startedAt))
       return `this request was signed ${Math.round(now - signedAt)} s ago, before this controller started, and may have been accepted already; sign each request anew with the current time`;
-    for (const [key, at] of this.seen) if (now - at > 2 * REPLAY_WINDOW_S) this.seen.delete(key);
-    const key = signature.trim().toLowerCase();
-    if (this.seen.has(key)) return 'this signed request was accepted before; sign each request anew';
+    for (const [seen, at] of this.seen) if (now - at > keep_s) this.seen.delete(seen);
+    if (this.seen.has(key)) return again;
     this.seen.set(key, now);
     return undefined;
   }

@@ -4,7 +4,7 @@ import { ChangeStore } from '../context/index.js';
 import type { Controller, LeaderElector } from '../controller/index.js';
 import { DrillStore } from '../drills/index.js';
 import { Journal } from '../runbook/index.js';
-import type { HistoryStore } from '../store/index.js';
+import { SeenSignatureStore, type HistoryStore } from '../store/index.js';
 import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
 import { toHistoryPoint } from './recent.js';
 import { JournalRunControl } from './runs.js';
@@ -56,6 +56,10 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     readiness: parts.readiness,
     failback: parts.failback,
     leader: parts.leader ? () => parts.leader!.status() : undefined,
+    store: history
+      ? { health: () => history.db.health(), ping: () => history.db.get('SELECT 1 AS up') }
+      : undefined,
+    signatures: history ? new SeenSignatureStore(history.db) : undefined,
     drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }

@@ -26,6 +26,31 @@ const SECURITY_HEADERS: Record<string, string> = {
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
 };
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Why a mutating request without a bearer token must be refused as cross-site, or undefined.
+ * A browser names where a request comes from (`Sec-Fetch-Site`, or `Origin` in older ones); a
+ * page on another site can post a form to the API without any preflight, and with `anonymous:
+ * operate` (the lab) that would approve or abort a run. Clients that are not browsers (the CLI,
+ * Alertmanager, curl) send neither header and are not affected; a bearer token is not something
+ * another site's page can add without a preflight the CORS policy refuses.
+ */
+export function crossSiteRefusal(
+  request: FastifyRequest,
+  allowedOrigins: readonly string[],
+): string | undefined {
+  if (SAFE_METHODS.has(request.method) || request.headers.authorization) return undefined;
+  const site = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  const own = `${request.protocol}://${request.host}`;
+  const listed = origin !== undefined && (origin === own || allowedOrigins.includes(origin));
+  if (site !== undefined) {
+    if (site === 'same-origin' || site === 'none' || listed) return undefined;
+  } else if (origin === undefined || listed) return undefined;
+  return `a browser request from another site (${origin ?? `Sec-Fetch-Site: ${site}`}) may not change anything here; use the dashboard at ${own}, send a bearer token, or list the origin in server.cors.origins`;
+}
+
 const describeRole = (needed: Role) => (needed === 'webhook' ? 'webhook or operate' : needed);
 
 /**
@@ -76,6 +101,8 @@ export async function registerGuard(app: FastifyInstance, options: ServerOptions
     request.caller = { name: 'anonymous', role: 'none' } satisfies Caller;
     const needed = request.routeOptions.config?.role;
     if (!needed) return;
+    const crossSite = crossSiteRefusal(request, options.cors_origins);
+    if (crossSite) return refuse(request, reply, 403, crossSite);
     const header = request.headers.authorization;
     // A signed webhook without a token is checked once its raw body is read.
     if (needed === 'webhook' && !header && options.webhook.secret) return;

@@ -15,6 +15,39 @@ export interface MetricsOptions {
   drills?: ServerDeps['drills'];
   processMetrics?: boolean;
   leader?: ServerDeps['leader'];
+  /** The store the runbook and drill series are read from: `phoenix_store_up` says whether it answers. */
+  store?: ServerDeps['store'];
+}
+
+/**
+ * The store reads of one scrape. The store is asked once first (a ping, or the run list); when it
+ * does not answer, `phoenix_store_up` is 0 and the series read from it are left out, so the scrape
+ * still succeeds: Prometheus must see the controller up exactly when its store is the problem.
+ */
+class StoreReads {
+  up = true;
+
+  constructor(private readonly probe: (() => Promise<unknown>) | undefined) {}
+
+  async check(): Promise<void> {
+    if (!this.probe) return;
+    try {
+      await this.probe();
+      this.up = true;
+    } catch {
+      this.up = false;
+    }
+  }
+
+  async read<T>(work: () => T | Promise<T>, fallback: T): Promise<T> {
+    if (!this.up) return fallback;
+    try {
+      return await work();
+    } catch {
+      this.up = false;
+      return fallback;
+    }
+  }
 }
 
 /** The series each finished cycle sets: what it scored, what it decided and how long it took. */
@@ -113,7 +146,7 @@ function outcomeSeries(registers: Registers, interval_s: number | undefined) {
 }
 
 /** Runbook runs in the store, read at scrape time. */
-function runSeries(registers: Registers, runs: RunControl | undefined): void {
+function runSeries(registers: Registers, runs: RunControl | undefined, reads: StoreReads): void {
   new Gauge({
     name: 'phoenix_runbook_runs',
     help: 'Runbook runs in the store, by runbook and status',
@@ -122,7 +155,7 @@ function runSeries(registers: Registers, runs: RunControl | undefined): void {
     async collect() {
       this.reset();
       if (!runs) return;
-      const list = await runs.list(500);
+      const list = await reads.read(() => runs.list(500), []);
       for (const run of list) this.inc({ runbook: run.runbook, status: run.status });
     },
   });
@@ -135,7 +168,7 @@ function runSeries(registers: Registers, runs: RunControl | undefined): void {
       this.reset();
       if (!runs) return;
       const latest = new Map<string, string>();
-      for (const run of await runs.list(500))
+      for (const run of await reads.read(() => runs.list(500), []))
         if (!latest.has(run.runbook)) latest.set(run.runbook, run.status);
       for (const [runbook, current] of latest)
         for (const status of RUN_STATUSES) this.set({ runbook, status }, status === current ? 1 : 0);
@@ -178,13 +211,20 @@ function leaderSeries(registers: Registers, leader: ServerDeps['leader']): void 
 }
 
 /** Scheduled drills: when the last one succeeded and the RTO it measured. */
-function drillSeries(registers: Registers, drills: NonNullable<ServerDeps['drills']>): void {
+function drillSeries(
+  registers: Registers,
+  drills: NonNullable<ServerDeps['drills']>,
+  reads: StoreReads,
+): void {
   new Gauge({
     name: 'phoenix_drill_last_success_timestamp_seconds',
     help: 'Unix time the last successful scheduled drill finished (0 when none has succeeded)',
     registers,
     async collect() {
-      this.set((await drills.lastSuccess())?.at ?? 0);
+      this.reset();
+      if (!reads.up) return;
+      const last = await reads.read(() => drills.lastSuccess(), undefined);
+      if (reads.up) this.set(last?.at ?? 0);
     },
   });
   new Gauge({
@@ -193,7 +233,21 @@ function drillSeries(registers: Registers, drills: NonNullable<ServerDeps['drill
     registers,
     async collect() {
       // NaN, not 0, when no drill measured one: 0 would read as an instant recovery.
-      this.set((await drills.lastSuccess())?.rto_s ?? NaN);
+      this.reset();
+      if (!reads.up) return;
+      const last = await reads.read(() => drills.lastSuccess(), undefined);
+      if (reads.up) this.set(last?.rto_s ?? NaN);
+    },
+  });
+  new Gauge({
+    name: 'phoenix_drill_last_rto_partial',
+    help: 'Whether the RTO of phoenix_drill_last_rto_seconds leaves out steps the drill skipped (1) or covers every step (0)',
+    registers,
+    async collect() {
+      this.reset();
+      if (!reads.up) return;
+      const last = await reads.read(() => drills.lastSuccess(), undefined);
+      if (reads.up && last?.rto_s != null) this.set(last.rto_partial ? 1 : 0);
     },
   });
 }
@@ -254,9 +308,24 @@ export class ServerMetrics {
   readonly webhookAlerts: Counter;
   private readonly stageSeconds: Histogram;
   private readonly observedStages = new Set<string>();
+  private readonly reads: StoreReads;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
+    const runs = options.runs;
+    const reads = new StoreReads(
+      options.store?.ping ?? (runs ? () => Promise.resolve(runs.list(1)) : undefined),
+    );
+    this.reads = reads;
+    if (options.store || runs)
+      new Gauge({
+        name: 'phoenix_store_up',
+        help: 'Whether the store answered at this scrape (1) or not (0); series read from it are absent while it is down',
+        registers,
+        collect() {
+          this.set(reads.up ? 1 : 0);
+        },
+      });
     if (options.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'phoenix_' });
     this.cycle = cycleSeries(registers, options.interval_s);
@@ -266,11 +335,10 @@ export class ServerMetrics {
       labelNames: ['outcome'],
       registers,
     });
-    const runs = options.runs;
-    runSeries(registers, runs);
+    runSeries(registers, runs, reads);
     leaderSeries(registers, options.leader);
     // Only a controller with drills.schedule exports these, so the no-drill alert stays quiet elsewhere.
-    if (options.drills) drillSeries(registers, options.drills);
+    if (options.drills) drillSeries(registers, options.drills, reads);
     readinessSeries(registers, options.readiness);
     const observeStages = (run: RunView) => this.observeStages(run);
     this.stageSeconds = new Histogram({
@@ -281,7 +349,7 @@ export class ServerMetrics {
       registers,
       async collect() {
         if (!runs) return;
-        for (const run of await runs.list(500)) observeStages(run);
+        for (const run of await reads.read(() => runs.list(500), [])) observeStages(run);
       },
     });
   }
@@ -334,7 +402,8 @@ export class ServerMetrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
+  async render(): Promise<string> {
+    await this.reads.check();
     return this.registry.metrics();
   }
 }

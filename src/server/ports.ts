@@ -148,6 +148,19 @@ export interface ChangeRecorder {
   record(change: ChangeRecord): unknown;
 }
 
+/** Whether the store took its latest write (a full disk, a store that cannot be reached). */
+export interface StoreHealthView {
+  health(): { writable: boolean; reason?: string };
+  /** Asks the store something cheap; rejects when it does not answer. */
+  ping?(): Promise<unknown>;
+}
+
+/** Signed webhook requests already accepted, kept where a restart (or another controller) finds them. */
+export interface SeenSignatures {
+  /** Records a signature; false when it was recorded before (a replay). Forgets those older than keep_s. */
+  remember(signature: string, now: number, keep_s: number): Promise<boolean>;
+}
+
 /** Everything the server can be given; each part is optional and its routes answer 503 without it. */
 export interface ServerDeps {
   status?: StatusView;
@@ -155,12 +168,18 @@ export interface ServerDeps {
   runs?: RunControl;
   trigger?: CycleTrigger;
   changes?: ChangeRecorder;
+  /** The controller's store: /readyz is not ready while it cannot write. */
+  store?: StoreHealthView;
+  /** Where the webhook's replay guard keeps the signatures it accepted; in memory (this process) without it. */
+  signatures?: SeenSignatures;
   /** The runbooks' pre-flight checks, re-run every `runbooks.readiness_interval`. */
   readiness?: RunbookReadinessView;
   /** Whether the way back is open (issue 13: src/runbook/failback-readiness.ts). */
   failback?: FailbackReadinessView;
   /** Scheduled drills (src/drills): the newest successful one and the newest measured RTO. */
-  drills?: { lastSuccess(): Promise<{ at: number; rto_s: number | null } | undefined> };
+  drills?: {
+    lastSuccess(): Promise<{ at: number; rto_s: number | null; rto_partial?: boolean } | undefined>;
+  };
   /** Seconds between scheduled cycles (for staleness and the dashboard). */
   interval_s?: number;
   /** The clock, in Unix seconds; tests pass their own. */

@@ -13,7 +13,7 @@ const header = (value: string | string[] | undefined) => (Array.isArray(value) ?
 export async function registerWebhook(app: FastifyInstance, parts: RouteParts): Promise<void> {
   const { options, deps, metrics, guard, audit, now } = parts;
   const coalescer = new AlertCoalescer(options.webhook.match, options.webhook.dedup_window_s);
-  const replays = new ReplayGuard(now());
+  const replays = new ReplayGuard(now(), deps.signatures);
   await app.register(async (scope) => {
     // The signature covers the exact bytes sent, so keep them before parsing.
     const parseJson = scope.getDefaultJsonParser('error', 'error');
@@ -35,7 +35,7 @@ export async function registerWebhook(app: FastifyInstance, parts: RouteParts): 
       );
       if (problem) return guard.refuse(request, reply, 401, problem);
       const signedAt = Number(header(request.headers[TIMESTAMP_HEADER]));
-      const replay = replays.refusal(signature!, signedAt, now());
+      const replay = await replays.refusal(signature!, signedAt, now());
       if (replay) return guard.refuse(request, reply, 409, replay);
       request.caller = { name: 'webhook-signature', role: 'webhook' };
     });

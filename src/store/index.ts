@@ -1,6 +1,8 @@
 export { openDatabase, migrate, sqlDb, SqliteSql, type SqliteDatabase } from './sqlite.js';
 export {
   isUniqueViolation,
+  StoreUnavailableError,
+  type StoreHealth,
   type Dialect,
   type DialectMigrations,
   type Migration,
@@ -30,3 +32,4 @@ export {
 } from './lease.js';
 export { PostgresStore, redact } from './postgres.js';
 export { openStore, type StoreConfig } from './open.js';
+export { SeenSignatureStore } from './signatures.js';

@@ -1,6 +1,9 @@
 import pg from 'pg';
 import {
+  StoreUnavailableError,
   TransactionScope,
+  WriteHealth,
+  type StoreHealth,
   type DialectMigrations,
   type Migration,
   type SqlDb,
@@ -8,8 +11,34 @@ import {
 } from './sql.js';
 import { LEASE_MIGRATIONS } from './lease.js';
 import { redact } from '../pg/index.js';
+import { redactText } from '../log/index.js';
 
 export { redact };
+
+/**
+ * PostgreSQL's answers that mean the store cannot take a write now: connection exceptions
+ * (08), insufficient resources such as a full disk (53), an operator intervention such as a
+ * shutdown (57P), a read-only server (25006), and a server the driver cannot reach.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)|^25006$/;
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection terminated|timeout exceeded when trying to connect/i;
+
+function unavailable(error: unknown, where: string): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const message = (error as Error | undefined)?.message ?? String(error);
+  const sqlstate = typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code);
+  if (!sqlstate && !(typeof code === 'string' && UNREACHABLE.test(code)) && !UNREACHABLE.test(message))
+    return error;
+  return new StoreUnavailableError(
+    `the store ${where} cannot write: ${redactText(message)}${typeof code === 'string' ? ` (${code})` : ''}; check that the server is up, reachable and has space, then retry`,
+    typeof code === 'string' ? code : 'UNREACHABLE',
+    { cause: error },
+  );
+}
+
+/** A read: its success says nothing about whether a write would succeed (a full disk). */
+const READ_ONLY = /^\s*(SELECT|SHOW)\b/i;
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -42,6 +71,7 @@ export class PostgresStore implements SqlDb {
   readonly pool: pg.Pool;
   private readonly scope = new TransactionScope<pg.PoolClient>();
   private readonly applied = new Set<string>();
+  private readonly writes = new WriteHealth();
 
   private constructor(
     readonly url: string,
@@ -66,7 +96,7 @@ export class PostgresStore implements SqlDb {
   static async open(url: string, schema = 'phoenix'): Promise<PostgresStore> {
     const store = new PostgresStore(url, schema);
     try {
-      await store.migrate(LEASE_MIGRATIONS);
+      await store.applyMigrations(LEASE_MIGRATIONS);
     } catch (error) {
       await store.close();
       throw new Error(
@@ -80,8 +110,24 @@ export class PostgresStore implements SqlDb {
     return this.scope.current()?.connection ?? this.pool;
   }
 
+  /** A query's or transaction's outcome feeds health(); a store that cannot write says so as one error. */
+  private async tracked<T>(work: () => Promise<T>, write = true): Promise<T> {
+    try {
+      const result = await work();
+      if (write) this.writes.succeeded();
+      return result;
+    } catch (error) {
+      const mapped = unavailable(error, this.describe());
+      if (mapped instanceof StoreUnavailableError) this.writes.failed(mapped);
+      throw mapped;
+    }
+  }
+
   async all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    const result = await this.connection().query(positional(sql), params as SqlParam[]);
+    const result = await this.tracked(
+      () => this.connection().query(positional(sql), params as SqlParam[]),
+      !READ_ONLY.test(sql),
+    );
     return result.rows as T[];
   }
 
@@ -90,29 +136,46 @@ export class PostgresStore implements SqlDb {
   }
 
   async run(sql: string, params: readonly SqlParam[] = []): Promise<{ changes: number }> {
-    const result = await this.connection().query(positional(sql), params as SqlParam[]);
+    const result = await this.tracked(() => this.connection().query(positional(sql), params as SqlParam[]));
     return { changes: result.rowCount ?? 0 };
   }
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.scope.current()) return work();
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await this.scope.run(client, work);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    return this.tracked(async () => {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await this.scope.run(client, work);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
   }
 
-  /** Applies named migrations once each, all in one transaction under a per-schema lock. */
-  async migrate(migrations: DialectMigrations): Promise<void> {
+  health(): StoreHealth {
+    return this.writes.health();
+  }
+
+  /**
+   * Applies named migrations once each. Modules start theirs in their constructors and await
+   * them at their first query, so a store lost in between must not end the process with an
+   * unhandled rejection: the failure reaches whoever awaits, as a store that cannot be reached.
+   */
+  migrate(migrations: DialectMigrations): Promise<void> {
+    const applying = this.tracked(() => this.applyMigrations(migrations));
+    applying.catch(() => undefined);
+    return applying;
+  }
+
+  /** All in one transaction under a per-schema lock. */
+  private async applyMigrations(migrations: DialectMigrations): Promise<void> {
     const pending = migrations.postgres.filter((m) => !this.applied.has(m.name));
     if (pending.length === 0) return;
     const client = await this.pool.connect();

@@ -44,7 +44,50 @@ export interface SqlDb extends SqlRunner {
   readonly insertionOrder: string;
   /** What the store is, for messages: a path or a redacted URL and schema. */
   describe(): string;
+  /** Whether the store took its latest write, and why not (what /readyz reports). */
+  health(): StoreHealth;
   close(): Promise<void>;
+}
+
+export interface StoreHealth {
+  writable: boolean;
+  /** Why the latest write failed, with the fix; absent while writes succeed. */
+  reason?: string;
+}
+
+/**
+ * A write the store could not make durable (a full disk, an I/O error, a store that cannot be
+ * reached). The HTTP API answers it 503 with its message: the client may retry, and nothing was
+ * acknowledged.
+ */
+export class StoreUnavailableError extends Error {
+  readonly statusCode = 503;
+  readonly expose = true;
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** The latest write's outcome, kept by each store for its health(). */
+export class WriteHealth {
+  private failure: string | undefined;
+
+  health(): StoreHealth {
+    return this.failure ? { writable: false, reason: this.failure } : { writable: true };
+  }
+
+  succeeded(): void {
+    this.failure = undefined;
+  }
+
+  failed(error: StoreUnavailableError): void {
+    this.failure = error.message;
+  }
 }
 
 /** Whether an error is a unique-constraint violation, in either dialect. */

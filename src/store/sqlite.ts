@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { TransactionScope, type DialectMigrations, type SqlDb, type SqlParam } from './sql.js';
+import {
+  StoreUnavailableError,
+  TransactionScope,
+  WriteHealth,
+  type DialectMigrations,
+  type SqlDb,
+  type SqlParam,
+  type StoreHealth,
+} from './sql.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -47,6 +55,23 @@ export function migrate(db: SqliteDatabase, migrations: Array<{ name: string; sq
   }
 }
 
+/** What SQLite answers when the file cannot take a write: full disk, I/O error, read-only or gone. */
+const UNWRITABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/;
+
+/** An error that means the store cannot write, as the one error every caller can answer 503 to. */
+function unwritable(error: unknown, path: string): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !UNWRITABLE.test(code)) return error;
+  const fix = code.startsWith('SQLITE_FULL')
+    ? 'free space on its filesystem'
+    : 'check its filesystem and permissions';
+  return new StoreUnavailableError(
+    `the store ${path} cannot write: ${(error as Error).message} (${code}); ${fix}, then retry`,
+    code,
+    { cause: error },
+  );
+}
+
 const WRAPPED = new WeakMap<SqliteDatabase, SqliteSql>();
 
 /**
@@ -66,6 +91,8 @@ export class SqliteSql implements SqlDb {
   readonly dialect = 'sqlite' as const;
   readonly forUpdate = '';
   readonly insertionOrder = 'rowid';
+
+  private readonly writes = new WriteHealth();
 
   private constructor(readonly raw: SqliteDatabase) {}
 
@@ -90,31 +117,68 @@ export class SqliteSql implements SqlDb {
     return result;
   }
 
+  /** Runs a statement in its turn; a write's outcome feeds health(), and a failed write names the store. */
+  private statement<T>(work: () => { value: T; wrote: boolean }): Promise<T> {
+    return this.turn(() => {
+      try {
+        const { value, wrote } = work();
+        if (wrote) this.writes.succeeded();
+        return value;
+      } catch (error) {
+        throw this.failed(error);
+      }
+    });
+  }
+
+  private failed(error: unknown): unknown {
+    const mapped = unwritable(error, this.raw.name);
+    if (mapped instanceof StoreUnavailableError) this.writes.failed(mapped);
+    return mapped;
+  }
+
   all<T>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    return this.turn(() => this.raw.prepare(sql).all(...params) as T[]);
+    return this.statement(() => {
+      const stmt = this.raw.prepare(sql);
+      return { value: stmt.all(...params) as T[], wrote: !stmt.readonly };
+    });
   }
 
   get<T>(sql: string, params: readonly SqlParam[] = []): Promise<T | undefined> {
-    return this.turn(() => this.raw.prepare(sql).get(...params) as T | undefined);
+    return this.statement(() => {
+      const stmt = this.raw.prepare(sql);
+      // A write's RETURNING row comes before its commit, and get() stops at that row, so a commit
+      // that failed (a full disk) would go unseen: a write runs to its end through all().
+      if (stmt.readonly) return { value: stmt.get(...params) as T | undefined, wrote: false };
+      return { value: (stmt.all(...params) as T[])[0], wrote: true };
+    });
   }
 
   run(sql: string, params: readonly SqlParam[] = []): Promise<{ changes: number }> {
-    return this.turn(() => ({ changes: this.raw.prepare(sql).run(...params).changes }));
+    return this.statement(() => ({
+      value: { changes: this.raw.prepare(sql).run(...params).changes },
+      wrote: true,
+    }));
   }
 
   transaction<T>(work: () => Promise<T>): Promise<T> {
     if (SCOPE.current()) return work();
     return this.turn(async () => {
-      this.raw.exec('BEGIN IMMEDIATE');
       try {
+        this.raw.exec('BEGIN IMMEDIATE');
         const result = await SCOPE.run(this.raw, work);
         this.raw.exec('COMMIT');
+        this.writes.succeeded();
         return result;
       } catch (error) {
+        // A commit the disk refused may leave the transaction open; end it so the next write starts clean.
         if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
-        throw error;
+        throw this.failed(error);
       }
     });
+  }
+
+  health(): StoreHealth {
+    return this.writes.health();
   }
 
   /** Synchronous underneath, so a module's constructor fails at once on a bad file. */

@@ -139,3 +139,46 @@ test('a drill in run mode measures an RTO, and /metrics exposes the last success
     world.cleanup();
   }
 });
+
+test('a drill in run mode that skipped steps lists them and marks its RTO partial', async () => {
+  const world = drillWorld({ mode: 'run' });
+  // A second runbook whose last step has no drill behaviour (a command without `drill`).
+  const runbooks = world.config.raw.runbooks as Record<
+    string,
+    { stages: Array<{ name: string; steps: unknown[] }> }
+  >;
+  runbooks.dr_failover.stages[1].steps.push({
+    name: 'page-vendor',
+    type: 'command',
+    params: { command: 'true' },
+  });
+  const engine = new RunbookEngine({
+    db: world.db,
+    config: world.config,
+    pollMs: 20,
+    workDir: join(world.dir, 'runs'),
+  });
+  try {
+    const scheduler = new DrillScheduler({
+      config: world.config,
+      store: world.store,
+      isLeader: () => true,
+      engine,
+    });
+    const drill = await scheduler.runSlot(null);
+    assert.equal(drill?.status, 'succeeded', drill?.detail ?? '');
+    assert.equal(drill!.rto_partial, 1);
+    assert.deepEqual(
+      (JSON.parse(drill!.skipped_steps!) as Array<{ step: string }>).map((s) => s.step),
+      ['page-vendor'],
+    );
+    assert.match(drill!.detail!, /RTO partial: skipped page-vendor/);
+    assert.deepEqual(await world.store.lastSuccess(), {
+      at: drill!.finished_at,
+      rto_s: drill!.rto_s,
+      rto_partial: true,
+    });
+  } finally {
+    world.cleanup();
+  }
+});

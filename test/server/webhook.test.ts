@@ -18,6 +18,7 @@ import {
   serverConfig,
   snapshot,
 } from './harness.js';
+import { SeenSignatureStore, SqliteSql } from '../../src/store/index.js';
 
 function alert(fingerprint: string, status: 'firing' | 'resolved', labels: Record<string, string>) {
   return {
@@ -210,6 +211,45 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     const fresh = await post(body, signBody(WEBHOOK_SECRET, body, loop.clock));
     assert.equal(fresh.status, 202);
     await loop.idle();
+  });
+
+  test('a request signed a few seconds ahead is accepted once, across a restart too: the store keeps the signatures seen', async () => {
+    const db = SqliteSql.open(':memory:');
+    const restart = async () => {
+      await server.close();
+      server = await startServer({
+        config,
+        deps: {
+          status: loop.recent,
+          events: loop.recent,
+          trigger: loop,
+          now: loop.now,
+          signatures: new SeenSignatureStore(db),
+        },
+        listen: { host: '127.0.0.1', port: 0 },
+        processMetrics: false,
+      });
+    };
+    try {
+      await restart();
+      loop.clock += 20;
+      const body = JSON.stringify(payload([alert('ahead-1', 'firing', { system: 'shop' })]));
+      const ahead = loop.clock + 4;
+      const captured = signBody(WEBHOOK_SECRET, body, ahead);
+      assert.equal((await post(body, captured, ahead)).status, 202);
+      await loop.idle();
+      loop.clock += 1; // restarted before the request's own timestamp
+      await restart();
+      const replayed = await post(body, captured, ahead);
+      assert.equal(replayed.status, 409, JSON.stringify(replayed.body));
+      assert.match(replayed.body.error, /accepted before/);
+      const farAhead = loop.clock + 60;
+      const early = await post(body, signBody(WEBHOOK_SECRET, body, farAhead), farAhead);
+      assert.equal(early.status, 401);
+      assert.match(early.body.error, /60 s ahead of the controller's clock \(allowed: 5 s\)/);
+    } finally {
+      await db.close();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { asUserError, journalFor, whoAmI } from './journal-access.js';
+import { print } from '../output.js';
 
 export function registerAbort(program: Command): void {
   program
@@ -16,9 +17,8 @@ export function registerAbort(program: Command): void {
         const text = ended
           ? `aborted ${runId} (its process was gone)`
           : `abort requested: pid ${run.owner_pid} stops ${runId} within a second`;
-        if (flags.json)
-          process.stdout.write(JSON.stringify({ run_id: runId, ended, status: run.status }) + '\n');
-        else process.stdout.write(text + '\n');
+        if (flags.json) print(JSON.stringify({ run_id: runId, ended, status: run.status }) + '\n');
+        else print(text + '\n');
       } catch (error) {
         asUserError(error);
       } finally {

@@ -6,6 +6,7 @@ import { createContextGatherer, type SourceReport } from '../../context/index.js
 import { DecisionEngine, type CycleResult } from '../../decision/index.js';
 import { createSignalSource } from '../../signals/index.js';
 import { UserError } from '../errors.js';
+import { print } from '../output.js';
 
 interface AnalyzeFlags {
   config: string;
@@ -129,7 +130,7 @@ export function registerAnalyze(program: Command): void {
         const [signals, context] = await Promise.all([probes.collect(now), gatherer.gather(now)]);
         const result = await new DecisionEngine(config, analyzer).cycle({ now, signals, context });
         if (flags.json) {
-          process.stdout.write(
+          print(
             JSON.stringify({
               at: now,
               analyzer: name,
@@ -142,7 +143,7 @@ export function registerAnalyze(program: Command): void {
             }) + '\n',
           );
         } else {
-          process.stdout.write(
+          print(
             `${flags.config}: live context and analysis (${name}) at ${new Date(now * 1000).toISOString()}\n` +
               `${formatContext(context, gatherer.lastReport, now)}\n${formatResult(result, name)}\n`,
           );

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { asUserError, journalFor, whoAmI } from './journal-access.js';
+import { print } from '../output.js';
 
 export function registerApprove(program: Command): void {
   program
@@ -14,8 +15,8 @@ export function registerApprove(program: Command): void {
       const { journal, close } = await journalFor(flags);
       try {
         const gates = await journal.approve(runId, flags.by ?? whoAmI(), flags.gate);
-        if (flags.json) process.stdout.write(JSON.stringify({ run_id: runId, approved: gates }) + '\n');
-        else process.stdout.write(`approved ${gates.join(', ')} of ${runId}\n`);
+        if (flags.json) print(JSON.stringify({ run_id: runId, approved: gates }) + '\n');
+        else print(`approved ${gates.join(', ')} of ${runId}\n`);
       } catch (error) {
         asUserError(error);
       } finally {

@@ -4,6 +4,7 @@ import type { ChangeKind } from '../../core/index.js';
 import { CHANGE_KINDS, ChangeStore } from '../../context/index.js';
 import { openStore } from '../../store/index.js';
 import { UserError } from '../errors.js';
+import { print } from '../output.js';
 
 interface ChangeFlags {
   config: string;
@@ -55,9 +56,9 @@ export function registerChange(program: Command): void {
           description: flags.description,
           source: flags.source,
         });
-        if (flags.json) process.stdout.write(JSON.stringify(recorded) + '\n');
+        if (flags.json) print(JSON.stringify(recorded) + '\n');
         else
-          process.stdout.write(
+          print(
             `recorded change ${recorded.id}: ${recorded.kind}${recorded.service ? ` ${recorded.service}` : ''} at ${new Date(at * 1000).toISOString()}: ${recorded.description}\n`,
           );
       } finally {

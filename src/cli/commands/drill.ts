@@ -5,6 +5,7 @@ import { DRILL_SCENARIOS, runDrill, type DrillReport, type DrillScenario } from 
 import { DRILL_TRIGGER } from '../../runbook/index.js';
 import { UserError } from '../errors.js';
 import { executeRunbook } from './runbook-shared.js';
+import { print, printErr } from '../output.js';
 
 function summary(report: DrillReport): string {
   const s = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)} s`);
@@ -100,7 +101,7 @@ async function configDrill(runbook: string, options: ConfigDrillOptions): Promis
     report.cleanup.status !== 'succeeded' &&
     report.cleanup.status !== 'nothing_to_clean'
   ) {
-    process.stderr.write(
+    printErr(
       `drill cleanup ${report.cleanup.status}: ${report.cleanup.detail}; resume the drill to retry it: phoenix drill --config ${options.config} --resume ${report.run_id}\n`,
     );
     process.exitCode = 1;
@@ -173,7 +174,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
   const started = Date.now();
   const progress = (message: string) => {
     const t = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
-    process.stderr.write(`[${t}s] ${message}\n`);
+    printErr(`[${t}s] ${message}\n`);
   };
   // Ctrl-C or a kill mid-drill stops it, and the lab is torn down as after a failed drill; a second
   // Ctrl-C exits at once (then `phoenix lab down --dir DIR` cleans up).
@@ -206,11 +207,11 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
       : 'the lab was torn down; logs are gone unless you pass --keep';
     throw new UserError(`drill failed: ${(error as Error).message} (${where})`, 1);
   }
-  if (!options.json) process.stdout.write(summary(report));
+  if (!options.json) print(summary(report));
   else {
     const { scenario, decision, detect_s, decide_s, rto_s, rpo_rows_lost, rpo_objects_lost, stages } = report;
-    process.stderr.write(summary(report));
-    process.stdout.write(
+    printErr(summary(report));
+    print(
       JSON.stringify({
         scenario,
         replication: report.replication,

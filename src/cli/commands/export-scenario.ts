@@ -13,6 +13,7 @@ import type { HistoryStore } from '../../store/index.js';
 import { openHistory } from '../../controller/index.js';
 import { exportScenario, type ScenarioExpectationInput } from '../../replay/index.js';
 import { UserError } from '../errors.js';
+import { printErr } from '../output.js';
 
 interface ExportFlags {
   config: string;
@@ -125,13 +126,13 @@ async function run(flags: ExportFlags): Promise<void> {
       origin: path,
       expect,
     });
-    for (const warning of result.warnings) process.stderr.write(`phoenix: note: ${warning}\n`);
+    for (const warning of result.warnings) printErr(`phoenix: note: ${warning}\n`);
     const text = flags.json
       ? JSON.stringify(result.document, null, 2) + '\n'
       : stringify(result.document, { lineWidth: 0 });
     if (flags.out) {
       writeFileSync(flags.out, text);
-      process.stderr.write(
+      printErr(
         `phoenix: ${cycles.length} cycles written to ${flags.out} (offset 0 = ${iso(result.start)}); replay it with: phoenix replay ${flags.out} --config ${flags.config}\n`,
       );
     } else process.stdout.write(text);

@@ -4,18 +4,17 @@ import { DEFAULT_LAB_DIR, labDown, labStatus, labUp, type LabStatus } from '../.
 import { readLabState, type LabState } from '../../lab/state.js';
 import { LAB_FAULTS, labFault, type LabFault } from '../../lab/faults.js';
 import { UserError } from '../errors.js';
+import { print, printErr } from '../output.js';
 
 function printStatus(status: LabStatus): void {
   if (!status.exists) {
-    process.stdout.write(`no lab in ${status.dir} (start one with \`phoenix lab up\`)\n`);
+    print(`no lab in ${status.dir} (start one with \`phoenix lab up\`)\n`);
     return;
   }
-  process.stdout.write(`lab in ${status.dir}, zone ${status.zone}\n`);
+  print(`lab in ${status.dir}, zone ${status.zone}\n`);
   const width = Math.max(...status.components.map((c) => c.name.length));
   for (const component of status.components) {
-    process.stdout.write(
-      `  ${component.up ? 'up  ' : 'DOWN'}  ${component.name.padEnd(width)}  ${component.detail}\n`,
-    );
+    print(`  ${component.up ? 'up  ' : 'DOWN'}  ${component.name.padEnd(width)}  ${component.detail}\n`);
   }
 }
 
@@ -48,7 +47,7 @@ function registerLabFault(lab: Command): void {
       const done = await labFault(state, fault as LabFault).catch((error: Error) => {
         throw new UserError(`lab fault ${fault} failed: ${error.message}`);
       });
-      process.stdout.write(`${done}\n`);
+      print(`${done}\n`);
     });
 }
 
@@ -76,16 +75,16 @@ export function registerLab(program: Command): void {
         dir: options.dir,
         replication: options.replication,
         progress: (message) => {
-          if (!options.json) process.stderr.write(`lab: starting ${message}\n`);
+          if (!options.json) printErr(`lab: starting ${message}\n`);
         },
       }).catch((error: Error) => {
         throw new UserError(`lab up failed: ${error.message}`);
       });
       if (options.json) {
-        process.stdout.write(JSON.stringify(await labStatus({ dir: state.dir })) + '\n');
+        print(JSON.stringify(await labStatus({ dir: state.dir })) + '\n');
       } else {
         printStatus(await labStatus({ dir: state.dir }));
-        process.stdout.write(tour(state, options.dir === DEFAULT_LAB_DIR ? '' : ` --dir ${options.dir}`));
+        print(tour(state, options.dir === DEFAULT_LAB_DIR ? '' : ` --dir ${options.dir}`));
       }
     });
 
@@ -98,9 +97,9 @@ export function registerLab(program: Command): void {
       const result = await labDown({ dir: options.dir }).catch((error: Error) => {
         throw new UserError(`lab down failed: ${error.message}`);
       });
-      if (options.json) process.stdout.write(JSON.stringify(result) + '\n');
+      if (options.json) print(JSON.stringify(result) + '\n');
       else
-        process.stdout.write(
+        print(
           result.stopped.length
             ? `stopped ${result.stopped.join(', ')}; removed ${result.dir}\n`
             : `nothing was running; removed ${result.dir}\n`,
@@ -116,7 +115,7 @@ export function registerLab(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(async (options: { dir: string; json?: boolean }) => {
       const status = await labStatus({ dir: options.dir });
-      if (options.json) process.stdout.write(JSON.stringify(status) + '\n');
+      if (options.json) print(JSON.stringify(status) + '\n');
       else printStatus(status);
     });
 }

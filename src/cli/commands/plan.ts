@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { failbackReadiness, type FailbackReadiness } from '../../runbook/index.js';
 import { loadRunbookConfig } from './journal-access.js';
 import { printPlan } from './runbook-shared.js';
+import { print } from '../output.js';
 
 function formatFailback(f: FailbackReadiness): string {
   const lag = f.lag_s === null ? 'unknown' : `${f.lag_s.toFixed(1)} s`;
@@ -28,7 +29,7 @@ export function registerPlan(program: Command): void {
       let ready = await printPlan(config, runbook, Boolean(flags.json));
       if (runbook === 'failback') {
         const failback = await failbackReadiness(config);
-        process.stdout.write(
+        print(
           (flags.json ? JSON.stringify({ failback_readiness: failback }) : formatFailback(failback)) + '\n',
         );
         ready &&= failback.ready;

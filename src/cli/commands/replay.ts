@@ -12,6 +12,7 @@ import {
   type Scenario,
 } from '../../replay/index.js';
 import { UserError } from '../errors.js';
+import { print } from '../output.js';
 
 interface ReplayFlags {
   json?: boolean;
@@ -71,23 +72,23 @@ export function registerReplay(program: Command): void {
             met: r.met,
             problems: r.problems,
           };
-          process.stdout.write(JSON.stringify(line) + '\n');
+          print(JSON.stringify(line) + '\n');
         }
       } else {
         for (const r of results) {
-          process.stdout.write(formatResult(r, process.stdout.columns || 120) + '\n');
+          print(formatResult(r, process.stdout.columns || 120) + '\n');
           if (flags.verbose) {
             for (const c of r.cycles) {
-              process.stdout.write(
+              print(
                 `      t=${c.at}s ${c.action} score=${c.score} ${c.category}/${c.confidence} ${c.reason}\n`,
               );
             }
           }
         }
-        process.stdout.write('\n' + formatSummary(summarize(analyzer, results)) + '\n');
+        print('\n' + formatSummary(summarize(analyzer, results)) + '\n');
         if (flags.baseline !== false && analyzer !== 'threshold') {
           const baseline = await runAll(scenarios, config, 'threshold');
-          process.stdout.write(formatSummary(summarize('threshold', baseline)) + '  (naive baseline)\n');
+          print(formatSummary(summarize('threshold', baseline)) + '  (naive baseline)\n');
         }
       }
       if (flags.check && results.some((r) => !r.met)) process.exitCode = 1;

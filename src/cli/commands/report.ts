@@ -10,6 +10,7 @@ import {
 } from '../../report/index.js';
 import { UserError } from '../errors.js';
 import { loadRunbookConfig, openStore } from './journal-access.js';
+import { printErr } from '../output.js';
 
 const FORMATS = ['html', 'pdf', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -68,7 +69,7 @@ export function registerReport(program: Command): void {
       const output = await render(format, flags, id);
       if (flags.out) {
         writeFileSync(flags.out, output);
-        process.stderr.write(`report of ${id} written to ${flags.out}\n`);
+        printErr(`report of ${id} written to ${flags.out}\n`);
       } else process.stdout.write(output);
     });
 }

@@ -18,6 +18,7 @@ import {
 import { ContinuedFailures } from '../../report/index.js';
 import { UserError } from '../errors.js';
 import { asUserError, loadRunbookConfig, openStore, whoAmI, type ConfigFlag } from './journal-access.js';
+import { print, printErr } from '../output.js';
 
 /** Helpers shared by the runbook commands that plan and run runbooks (plan, failover, failback, drill). */
 
@@ -60,8 +61,8 @@ export async function printPlan(config: PhoenixConfig, runbook: string, json: bo
     asUserError(error);
   }
   const result = await checkPlan(plan);
-  if (json) process.stdout.write(JSON.stringify(result) + '\n');
-  else process.stdout.write(formatReadiness(result, plan) + '\n');
+  if (json) print(JSON.stringify(result) + '\n');
+  else print(formatReadiness(result, plan) + '\n');
   return result.ok;
 }
 
@@ -113,7 +114,7 @@ function plainProgress(started: number): (event: RunEvent) => void {
           ? `approval needed for ${event.gate}: run phoenix approve ${event.runId} (or phoenix abort ${event.runId})`
           : `approved ${event.gate} by ${event.by ?? 'someone'}`;
     }
-    if (line) process.stderr.write(`${at} ${line}\n`);
+    if (line) printErr(`${at} ${line}\n`);
   };
 }
 
@@ -295,13 +296,11 @@ async function followRun(
     asUserError(error);
   }
   if (handle.joined && !flags.json) {
-    process.stderr.write(
-      `a ${runbook} run is already active: joined ${handle.runId}; following it until it ends\n`,
-    );
+    printErr(`a ${runbook} run is already active: joined ${handle.runId}; following it until it ends\n`);
   }
   // Ctrl-C leaves the run resumable rather than half-recorded.
   const onSigint = () => {
-    process.stderr.write(
+    printErr(
       `\ninterrupted: resume with phoenix ${flags.resumeWith ?? 'failover'} --resume ${handle.runId} --config ${config.file}\n`,
     );
     process.exit(130);
@@ -314,8 +313,8 @@ async function followRun(
     process.removeListener('SIGINT', onSigint);
   }
   await view?.done;
-  if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
-  else process.stdout.write(formatReport(report) + '\n');
+  if (flags.json) print(JSON.stringify(report) + '\n');
+  else print(formatReport(report) + '\n');
   process.exitCode = report.status === 'succeeded' || report.status === 'cleared' ? 0 : 1;
   return report;
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatSeconds } from '../../core/duration.js';
 import { buildReport } from '../../runbook/report.js';
 import { journalFor } from './journal-access.js';
+import { print } from '../output.js';
 
 export function registerRuns(program: Command): void {
   program
@@ -18,7 +19,7 @@ export function registerRuns(program: Command): void {
           const report = await buildReport(journal, run.id);
           const interrupted = run.active === 1 && !journal.ownerAlive(run);
           if (flags.json) {
-            process.stdout.write(JSON.stringify({ ...report, interrupted }) + '\n');
+            print(JSON.stringify({ ...report, interrupted }) + '\n');
             continue;
           }
           const started = new Date(run.created_at * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -26,11 +27,9 @@ export function registerRuns(program: Command): void {
           const state = interrupted
             ? `${run.status} (interrupted: resume with phoenix failover --resume ${run.id})`
             : run.status;
-          process.stdout.write(
-            `${run.id}  ${run.runbook.padEnd(15)}  ${started}  ${took.padStart(7)}  ${state}\n`,
-          );
+          print(`${run.id}  ${run.runbook.padEnd(15)}  ${started}  ${took.padStart(7)}  ${state}\n`);
         }
-        if (!flags.json && runs.length === 0) process.stdout.write('no runs yet\n');
+        if (!flags.json && runs.length === 0) print('no runs yet\n');
       } finally {
         await close();
       }

@@ -4,6 +4,7 @@ import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController } from '../../controller/index.js';
 import { UserError } from '../errors.js';
 import { formatCycle } from './probe-output.js';
+import { print } from '../output.js';
 
 export function registerScore(program: Command): void {
   program
@@ -32,9 +33,9 @@ export function registerScore(program: Command): void {
         const record = await built.controller.runCycleNow('score');
         if (options.json) {
           const { context: _context, ...rest } = record;
-          process.stdout.write(JSON.stringify(rest) + '\n');
+          print(JSON.stringify(rest) + '\n');
         } else {
-          process.stdout.write(
+          print(
             formatCycle(record, {
               header: `${options.config}: one cycle with analyzer ${built.controller.analyzerName}`,
             }) + '\n',

@@ -5,6 +5,7 @@ import { openHistory } from '../../controller/index.js';
 import { leaseStoreOn, type Lease } from '../../store/index.js';
 import { UserError } from '../errors.js';
 import { formatCycle } from './probe-output.js';
+import { print } from '../output.js';
 
 function when(at: number): string {
   return new Date(at * 1000).toISOString().replace('.000Z', 'Z');
@@ -51,7 +52,7 @@ export function registerStatus(program: Command): void {
         const lease = await leaseStoreOn(history.db).current();
         const leader = lease && lease.expires_at > Date.now() / 1000 ? lease : null;
         if (options.json) {
-          process.stdout.write(
+          print(
             JSON.stringify({
               store: path,
               leader,
@@ -62,23 +63,21 @@ export function registerStatus(program: Command): void {
           );
           return;
         }
-        process.stdout.write(leaderLine(lease) + '\n');
+        print(leaderLine(lease) + '\n');
         if (!latest) {
-          process.stdout.write(`${path}: no cycles recorded yet\n`);
+          print(`${path}: no cycles recorded yet\n`);
           return;
         }
         const age = Math.max(0, Math.round(Date.now() / 1000 - latest.at));
-        process.stdout.write(
+        print(
           formatCycle(latest, {
             header: `last cycle ${when(latest.at)} (${age}s ago, ${counts.cycles} cycles kept in ${path})`,
           }) + '\n',
         );
-        process.stdout.write(
-          options.all ? `\nlast ${limit} decisions:\n` : `\nlast decisions that were not "none":\n`,
-        );
-        if (decisions.length === 0) process.stdout.write('  (none)\n');
+        print(options.all ? `\nlast ${limit} decisions:\n` : `\nlast decisions that were not "none":\n`);
+        if (decisions.length === 0) print('  (none)\n');
         for (const d of decisions)
-          process.stdout.write(
+          print(
             `  ${when(d.at)}  ${d.action.padEnd(16)} score ${String(d.score).padStart(2)}  ${d.category} (${d.confidence})  ${d.reason}\n`,
           );
       } finally {

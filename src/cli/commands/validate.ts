@@ -6,6 +6,7 @@ import {
   type ConfigIssue,
   type PhoenixConfig,
 } from '../../config/index.js';
+import { print, printErr } from '../output.js';
 
 interface RunbookCheck {
   problems: { file: string; issues: ConfigIssue[] }[];
@@ -78,7 +79,7 @@ export function registerValidate(program: Command): void {
       const flat = problems.flatMap((p) => p.issues.map((issue) => ({ ...issue, file: p.file })));
       const secrets = config && flat.length === 0 ? await secretWarnings(config) : [];
       if (options.json) {
-        process.stdout.write(
+        print(
           JSON.stringify({
             file,
             valid: flat.length === 0,
@@ -89,15 +90,15 @@ export function registerValidate(program: Command): void {
         );
       } else if (flat.length === 0 && config) {
         const signals = Object.keys(config.scoring.signals).length;
-        process.stdout.write(
+        print(
           `${file}: valid (${signals} scored signals, analyzer ${config.decision.analyzer}, interval ${config.interval_s}s)\n`,
         );
-        for (const w of secrets) process.stderr.write(`${file}: warning: ${w.path}: ${w.message}\n`);
+        for (const w of secrets) printErr(`${file}: warning: ${w.path}: ${w.message}\n`);
       } else {
-        for (const issue of flat) process.stderr.write(formatIssue(issue.file, issue) + '\n');
+        for (const issue of flat) printErr(formatIssue(issue.file, issue) + '\n');
       }
       if (!options.json)
-        for (const w of warnings) process.stderr.write(`${file}: warning (drill): ${w.path}: ${w.message}\n`);
+        for (const w of warnings) printErr(`${file}: warning (drill): ${w.path}: ${w.message}\n`);
       if (flat.length) process.exitCode = 2;
     });
 }
