@@ -2,7 +2,22 @@ import type { Decision } from '../core/index.js';
 import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
 import { CooldownError, RunBusyError } from './journal.js';
 import { wayBackInProgress } from './failback-readiness.js';
-import { configuredRunbooks } from './plan.js';
+import { configuredRunbooks, FAILOVER_RUNBOOKS } from './plan.js';
+import { LifecycleRefusal, type SiteStateStore } from '../lifecycle/index.js';
+
+/**
+ * The decision core watches the serving site; a failover it decides while another site than
+ * the primary serves would move traffic again without a person (or fail "back"): refused.
+ */
+async function notFromPrimary(
+  sites: SiteStateStore | undefined,
+  runbook: string,
+): Promise<string | undefined> {
+  if (!sites || !(FAILOVER_RUNBOOKS as readonly string[]).includes(runbook)) return undefined;
+  const state = await sites.current();
+  if (state.state === 'primary_active') return undefined;
+  return `the site state is ${state.state} (${state.active_site} serves): the controller starts a failover only while the primary serves; the way back is reprotect then failback, run by an operator`;
+}
 
 export type SinkOutcome =
   | { kind: 'started' | 'joined'; runbook: string; handle: RunHandle }
@@ -36,13 +51,19 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
       // Issue 13: no DR failover while the way back (reprotect → failback) is under way.
       const wayBack = runbook === 'dr_failover' ? await wayBackInProgress(engine.journal) : undefined;
       if (wayBack) return { kind: 'refused', runbook, reason: wayBack };
+      const elsewhere = await notFromPrimary(options.sites, runbook);
+      if (elsewhere) return { kind: 'refused', runbook, reason: elsewhere };
       try {
         const handle = await engine.start(runbook, { trigger: 'controller', reason: decision.reason });
         // The caller may await handle.done; a failure there is already in the journal.
         handle.done.catch(() => undefined);
         return { kind: handle.joined ? 'joined' : 'started', runbook, handle };
       } catch (error) {
-        if (error instanceof RunBusyError || error instanceof CooldownError)
+        if (
+          error instanceof RunBusyError ||
+          error instanceof CooldownError ||
+          error instanceof LifecycleRefusal
+        )
           return { kind: 'refused', runbook, reason: error.message };
         throw error;
       }

@@ -93,6 +93,7 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
       runbook_readiness: deps.readiness?.latest() ?? null,
       failback_readiness: deps.failback?.latest() ?? null,
       leader: deps.leader?.() ?? null,
+      site: (await deps.site?.current()) ?? null,
     };
   });
 }

@@ -5,9 +5,15 @@ import type { Controller, LeaderElector } from '../controller/index.js';
 import { DrillStore } from '../drills/index.js';
 import { Journal } from '../runbook/index.js';
 import type { HistoryStore } from '../store/index.js';
-import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
+import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps, SiteStateView } from './ports.js';
 import { toHistoryPoint } from './recent.js';
 import { JournalRunControl } from './runs.js';
+import { nextAction, SiteStateStore, type SiteState } from '../lifecycle/index.js';
+
+/** The site state with the next action, as the API, /metrics and the dashboard show it. */
+export function siteView(state: SiteState): SiteStateView {
+  return { ...state, next_action: nextAction(state) };
+}
 
 export interface ControllerParts {
   controller: Pick<Controller, 'on' | 'off' | 'latest' | 'runCycleNow'>;
@@ -21,6 +27,8 @@ export interface ControllerParts {
   interval_s: number;
   /** The controller lease of `phoenix run`. */
   leader?: Pick<LeaderElector, 'status'>;
+  /** The site state; without it, read from the history store's database. */
+  sites?: SiteStateStore;
   /** For the run reports' RTO/RPO targets. */
   config?: PhoenixConfig;
 }
@@ -30,6 +38,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
   const { controller, history } = parts;
   const journal = parts.journal ?? (history ? new Journal(history.db) : undefined);
   const changes = parts.changes ?? (history ? ChangeStore.on(history.db) : undefined);
+  const sites = parts.sites ?? (history ? new SiteStateStore(history.db) : undefined);
   return {
     interval_s: parts.interval_s,
     trigger: controller,
@@ -56,6 +65,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     readiness: parts.readiness,
     failback: parts.failback,
     leader: parts.leader ? () => parts.leader!.status() : undefined,
+    site: sites ? { current: async () => siteView(await sites.current()) } : undefined,
     drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }

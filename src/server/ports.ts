@@ -148,6 +148,25 @@ export interface ChangeRecorder {
   record(change: ChangeRecord): unknown;
 }
 
+/** The site state (src/lifecycle, docs/lifecycle.md) as the server shows it. */
+export interface SiteStateView {
+  state: string;
+  active_site: string;
+  target_site: string | null;
+  old_primary: {
+    site: string;
+    fence: 'fence_pending' | 'fenced';
+    writable: boolean | null;
+    reachable: boolean | null;
+    checked_at: number | null;
+    fenced_at: number | null;
+  } | null;
+  since: number;
+  run_id: string | null;
+  /** What the operator does next, in one line. */
+  next_action: string;
+}
+
 /** Everything the server can be given; each part is optional and its routes answer 503 without it. */
 export interface ServerDeps {
   status?: StatusView;
@@ -167,4 +186,6 @@ export interface ServerDeps {
   now?: () => number;
   /** Who leads (the one controller that acts) and what this process is. */
   leader?: () => { role: 'leader' | 'follower'; self: string; leader?: string; token?: number };
+  /** Which site serves and where the old primary stands. */
+  site?: { current(): Promise<SiteStateView> };
 }

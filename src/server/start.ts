@@ -38,6 +38,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
     drills: deps.drills,
     processMetrics: start.processMetrics,
     leader: deps.leader,
+    site: deps.site,
   });
   if (deps.failback) registerFailbackMetrics(metrics.registry, deps.failback);
   const stopListening = deps.events?.onCycle((record) => metrics.observeCycle(record));

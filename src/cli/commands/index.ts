@@ -22,6 +22,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<RegisterCommand>> = {
   run: async () => (await import('./run.js')).registerRun,
   score: async () => (await import('./score.js')).registerScore,
   status: async () => (await import('./status.js')).registerStatus,
+  site: async () => (await import('./site.js')).registerSite,
   agent: async () => (await import('./agent.js')).registerAgent,
   analyze: async () => (await import('./analyze.js')).registerAnalyze,
   change: async () => (await import('./change.js')).registerChange,

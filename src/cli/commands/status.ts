@@ -5,6 +5,18 @@ import { openHistory } from '../../controller/index.js';
 import { leaseStoreOn, type Lease } from '../../store/index.js';
 import { UserError } from '../errors.js';
 import { formatCycle } from './probe-output.js';
+import { nextAction, SiteStateStore, type SiteState } from '../../lifecycle/index.js';
+
+/** Which site serves, the old primary's fence, and what to do next. */
+function siteLines(site: SiteState): string {
+  const old = site.old_primary;
+  const fence = old
+    ? `; old primary ${old.site}: ${old.fence}${old.fence === 'fence_pending' && old.writable ? ' and WRITABLE (split-brain risk)' : ''}`
+    : '';
+  return `site: ${site.state}, ${site.active_site} serves${site.since ? ` since ${when(site.since)}` : ''}${fence}
+next: ${nextAction(site)}
+`;
+}
 
 function when(at: number): string {
   return new Date(at * 1000).toISOString().replace('.000Z', 'Z');
@@ -50,11 +62,13 @@ export function registerStatus(program: Command): void {
         const counts = await history.count();
         const lease = await leaseStoreOn(history.db).current();
         const leader = lease && lease.expires_at > Date.now() / 1000 ? lease : null;
+        const site = await new SiteStateStore(history.db).current();
         if (options.json) {
           process.stdout.write(
             JSON.stringify({
               store: path,
               leader,
+              site: { ...site, next_action: nextAction(site) },
               cycles: counts.cycles,
               latest: latest ?? null,
               decisions,
@@ -63,6 +77,7 @@ export function registerStatus(program: Command): void {
           return;
         }
         process.stdout.write(leaderLine(lease) + '\n');
+        process.stdout.write(siteLines(site));
         if (!latest) {
           process.stdout.write(`${path}: no cycles recorded yet\n`);
           return;
