@@ -14,4 +14,5 @@ export {
   type SiteState,
   type SiteStateName,
 } from './state.js';
+export { activePause, pauseRefusal, type Pause } from './pause.js';
 export { SiteStateStore, LIFECYCLE_MIGRATIONS, type SiteEventRecord } from './store.js';

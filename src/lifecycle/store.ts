@@ -7,6 +7,7 @@ import {
   type SqliteDatabase,
 } from '../store/index.js';
 import { INITIAL_STATE, transition, type Cause, type SiteEvent, type SiteState } from './state.js';
+import { activePause, type Pause } from './pause.js';
 
 /** The serving site's state and the journal of every change to it, with who or what caused it. */
 const sitesTables = (id: string) => ({
@@ -40,7 +41,7 @@ export const LIFECYCLE_MIGRATIONS: DialectMigrations = {
 export interface SiteEventRecord {
   id: number;
   at: number;
-  event: SiteEvent;
+  event: SiteEvent | { type: 'paused' | 'resumed' };
   from_state: string;
   to_state: string;
   caused_by: string;
@@ -66,12 +67,62 @@ function label(s: SiteState): string {
 export class SiteStateStore {
   readonly db: SqlDb;
   private readonly table: FencedStateTable<SiteState>;
+  private readonly pauses: FencedStateTable<Pause | null>;
   private readonly ready: Promise<void>;
 
   constructor(db: SqlDb | SqliteDatabase, clock?: () => number, name = LEASE_NAME) {
     this.db = sqlDb(db);
     this.ready = this.db.migrate(LIFECYCLE_MIGRATIONS);
     this.table = new FencedStateTable<SiteState>(this.db, 'site_state', name, clock, this.ready);
+    this.pauses = new FencedStateTable<Pause | null>(
+      this.db,
+      'site_state',
+      `${name}:pause`,
+      clock,
+      this.ready,
+    );
+  }
+
+  /** The pause in force at `now` (an expired one is no pause). */
+  async pause(now: number): Promise<Pause | undefined> {
+    return activePause((await this.pauses.load())?.state, now);
+  }
+
+  /**
+   * Pauses automation until `pause.until`, or lifts the pause (null); journaled with who and why.
+   * An operator's command from any process: not fenced, as approvals are not.
+   */
+  async setPause(pause: Pause | null, cause: Cause, now: number): Promise<void> {
+    await this.ready;
+    await this.db.transaction(async () => {
+      const before = await this.pause(now);
+      await this.pauses.save(pause, now);
+      const state = await this.current();
+      const what = (p: Pause | undefined) =>
+        p ? `${state.state}, paused until ${new Date(p.until * 1000).toISOString()}` : state.state;
+      await this.journal(
+        now,
+        { type: pause ? 'paused' : 'resumed' },
+        what(before),
+        what(pause ?? undefined),
+        cause,
+      );
+    });
+  }
+
+  private async journal(
+    now: number,
+    event: SiteEvent | { type: 'paused' | 'resumed' },
+    from: string,
+    to: string,
+    cause: Cause,
+    token?: number,
+  ): Promise<void> {
+    await this.db.run(
+      `INSERT INTO site_events (at, event_json, from_state, to_state, caused_by, reason, token)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [now, JSON.stringify(event), from, to, cause.by, cause.reason, token ?? null],
+    );
   }
 
   /** The state now; a store that never failed over is `primary_active`. */
@@ -101,12 +152,7 @@ export class SiteStateStore {
         event.type === 'fence_checked' &&
         before.old_primary?.reachable === after.old_primary?.reachable &&
         before.old_primary?.writable === after.old_primary?.writable;
-      if (!quietCheck)
-        await this.db.run(
-          `INSERT INTO site_events (at, event_json, from_state, to_state, caused_by, reason, token)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          [now, JSON.stringify(event), label(before), label(after), cause.by, cause.reason, token ?? null],
-        );
+      if (!quietCheck) await this.journal(now, event, label(before), label(after), cause, token);
       return { before, after, changed };
     });
   }
@@ -121,7 +167,7 @@ export class SiteStateStore {
     return rows.map(({ event_json, ...row }) => ({
       ...row,
       token: row.token === null ? null : Number(row.token),
-      event: JSON.parse(event_json) as SiteEvent,
+      event: JSON.parse(event_json) as SiteEventRecord['event'],
     }));
   }
 }

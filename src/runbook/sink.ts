@@ -3,7 +3,7 @@ import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
 import { CooldownError, RunBusyError } from './journal.js';
 import { wayBackInProgress } from './failback-readiness.js';
 import { configuredRunbooks, FAILOVER_RUNBOOKS } from './plan.js';
-import { LifecycleRefusal, type SiteStateStore } from '../lifecycle/index.js';
+import { LifecycleRefusal, pauseRefusal, type SiteStateStore } from '../lifecycle/index.js';
 
 /**
  * The decision core watches the serving site; a failover it decides while another site than
@@ -51,6 +51,8 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
       // Issue 13: no DR failover while the way back (reprotect → failback) is under way.
       const wayBack = runbook === 'dr_failover' ? await wayBackInProgress(engine.journal) : undefined;
       if (wayBack) return { kind: 'refused', runbook, reason: wayBack };
+      const pause = await options.sites?.pause(engine.journal.now());
+      if (pause) return { kind: 'refused', runbook, reason: pauseRefusal(pause) };
       const elsewhere = await notFromPrimary(options.sites, runbook);
       if (elsewhere) return { kind: 'refused', runbook, reason: elsewhere };
       try {

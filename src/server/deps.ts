@@ -8,11 +8,35 @@ import type { HistoryStore } from '../store/index.js';
 import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps, SiteStateView } from './ports.js';
 import { toHistoryPoint } from './recent.js';
 import { JournalRunControl } from './runs.js';
-import { nextAction, SiteStateStore, type SiteState } from '../lifecycle/index.js';
+import { nextAction, SiteStateStore, type Pause, type SiteState } from '../lifecycle/index.js';
 
-/** The site state with the next action, as the API, /metrics and the dashboard show it. */
-export function siteView(state: SiteState): SiteStateView {
-  return { ...state, next_action: nextAction(state) };
+/** The site state with the next action and the pause, as the API, /metrics and the dashboard show it. */
+export function siteView(state: SiteState, paused?: Pause): SiteStateView {
+  const pausedView = paused
+    ? { at: paused.at, until: paused.until, by: paused.by, reason: paused.reason }
+    : null;
+  return {
+    ...state,
+    next_action: pausedView ? `${nextAction(state)} (automation paused)` : nextAction(state),
+    paused: pausedView,
+  };
+}
+
+/** The site state port over the store: read at each request, the pause set by operate callers. */
+export function siteDeps(
+  sites: SiteStateStore,
+  clock: () => number = () => Date.now() / 1000,
+): NonNullable<ServerDeps['site']> {
+  const current = async () => siteView(await sites.current(), await sites.pause(clock()));
+  return {
+    current,
+    async setPause(seconds, by, reason) {
+      const now = clock();
+      const pause = seconds === null ? null : { at: now, until: now + seconds, by, reason };
+      await sites.setPause(pause, { by: `api:${by}`, reason }, now);
+      return current();
+    },
+  };
 }
 
 export interface ControllerParts {
@@ -65,7 +89,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
     readiness: parts.readiness,
     failback: parts.failback,
     leader: parts.leader ? () => parts.leader!.status() : undefined,
-    site: sites ? { current: async () => siteView(await sites.current()) } : undefined,
+    site: sites ? siteDeps(sites) : undefined,
     drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }

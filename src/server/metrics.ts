@@ -211,6 +211,14 @@ function siteSeries(registers: Registers, site: NonNullable<ServerDeps['site']>)
     },
   });
   new Gauge({
+    name: 'phoenix_paused',
+    help: 'Whether automation is paused (phoenix pause): decisions recorded, no runbook started (1); expires by itself',
+    registers,
+    async collect() {
+      this.set((await site.current()).paused ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'phoenix_old_primary_writable',
     help: 'Whether the old primary took writes when last checked while not fenced (1: split-brain risk)',
     registers,

@@ -165,6 +165,8 @@ export interface SiteStateView {
   run_id: string | null;
   /** What the operator does next, in one line. */
   next_action: string;
+  /** A pause of automation in force (phoenix pause): decisions recorded, no runbook started. */
+  paused: { at: number; until: number; by: string; reason: string } | null;
 }
 
 /** Everything the server can be given; each part is optional and its routes answer 503 without it. */
@@ -187,5 +189,9 @@ export interface ServerDeps {
   /** Who leads (the one controller that acts) and what this process is. */
   leader?: () => { role: 'leader' | 'follower'; self: string; leader?: string; token?: number };
   /** Which site serves and where the old primary stands. */
-  site?: { current(): Promise<SiteStateView> };
+  site?: {
+    current(): Promise<SiteStateView>;
+    /** Pauses automation for `seconds` (operate role), or lifts the pause (`seconds` null). */
+    setPause?(seconds: number | null, by: string, reason: string): Promise<SiteStateView>;
+  };
 }

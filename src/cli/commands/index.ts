@@ -23,6 +23,8 @@ export const COMMAND_LOADERS: Record<string, () => Promise<RegisterCommand>> = {
   score: async () => (await import('./score.js')).registerScore,
   status: async () => (await import('./status.js')).registerStatus,
   site: async () => (await import('./site.js')).registerSite,
+  pause: async () => (await import('./site.js')).registerPause,
+  resume: async () => (await import('./site.js')).registerResume,
   agent: async () => (await import('./agent.js')).registerAgent,
   analyze: async () => (await import('./analyze.js')).registerAnalyze,
   change: async () => (await import('./change.js')).registerChange,

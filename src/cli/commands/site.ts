@@ -7,6 +7,7 @@ import {
   type SiteEvent,
   type SiteStateName,
 } from '../../lifecycle/index.js';
+import { formatDuration, parseDuration } from '../../core/index.js';
 import { UserError } from '../errors.js';
 import { asUserError, loadRunbookConfig, openStore, whoAmI } from './journal-access.js';
 
@@ -28,9 +29,12 @@ async function withSites<T>(flags: Flags, work: (sites: SiteStateStore) => Promi
 async function show(flags: Flags & { limit: string }): Promise<void> {
   await withSites(flags, async (sites) => {
     const state = await sites.current();
+    const pause = await sites.pause(Date.now() / 1000);
     const events = await sites.events(Number(flags.limit) || 20);
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ ...state, next_action: nextAction(state), events }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ ...state, next_action: nextAction(state), paused: pause ?? null, events }) + '\n',
+      );
       return;
     }
     const old = state.old_primary;
@@ -39,6 +43,7 @@ async function show(flags: Flags & { limit: string }): Promise<void> {
         (old
           ? `old primary ${old.site}: ${old.fence}${old.writable ? ', WRITABLE when last checked' : ''}\n`
           : '') +
+        (pause ? `PAUSED until ${when(pause.until)} by ${pause.by}: ${pause.reason}\n` : '') +
         `next: ${nextAction(state)}\n`,
     );
     for (const e of events)
@@ -60,6 +65,57 @@ async function record(event: SiteEvent, flags: Flags): Promise<void> {
     if (flags.json) process.stdout.write(JSON.stringify({ ...after, changed }) + '\n');
     else process.stdout.write(`${changed ? '' : 'unchanged: '}${after.state}; next: ${nextAction(after)}\n`);
   });
+}
+
+async function setPause(flags: Flags & { for?: string }, pausing: boolean): Promise<void> {
+  const now = Date.now() / 1000;
+  let seconds = 0;
+  if (pausing) {
+    try {
+      seconds = parseDuration(flags.for ?? '');
+    } catch {
+      throw new UserError(`--for "${flags.for}" is not a duration; use e.g. 30m or 2h`);
+    }
+    if (seconds <= 0) throw new UserError('--for must be longer than 0 s');
+    if (!flags.reason) throw new UserError('--reason is required: it is kept in the site journal');
+  }
+  const by = `operator:${flags.by ?? whoAmI()}`;
+  await withSites(flags, async (sites) => {
+    const pause = pausing ? { at: now, until: now + seconds, by, reason: flags.reason! } : null;
+    await sites.setPause(pause, { by, reason: flags.reason ?? 'resumed' }, now);
+    if (flags.json) process.stdout.write(JSON.stringify({ paused: pause }) + '\n');
+    else
+      process.stdout.write(
+        pause
+          ? `automation paused for ${formatDuration(seconds)} (until ${when(pause.until)}): decisions are computed and recorded, no runbook starts; phoenix resume lifts it\n`
+          : 'automation resumed\n',
+      );
+  });
+}
+
+export function registerPause(program: Command): void {
+  program
+    .command('pause')
+    .description(
+      'pause automation: decisions are still computed and recorded, no runbook starts; expires by itself',
+    )
+    .requiredOption('--for <duration>', 'how long, e.g. 30m or 2h')
+    .requiredOption('--reason <text>', 'why, kept in the site journal and shown everywhere')
+    .option('--by <name>', 'who pauses')
+    .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
+    .option('--json', 'print as JSON')
+    .action((flags: Flags & { for: string }) => setPause(flags, true));
+}
+
+export function registerResume(program: Command): void {
+  program
+    .command('resume')
+    .description('lift a pause of automation (phoenix pause)')
+    .option('--reason <text>', 'why, kept in the site journal')
+    .option('--by <name>', 'who resumes')
+    .option('--config <file>', 'configuration file (default: $PHOENIX_CONFIG or ./phoenix.yaml)')
+    .option('--json', 'print as JSON')
+    .action((flags: Flags) => setPause(flags, false));
 }
 
 export function registerSite(program: Command): void {

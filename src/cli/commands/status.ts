@@ -62,13 +62,15 @@ export function registerStatus(program: Command): void {
         const counts = await history.count();
         const lease = await leaseStoreOn(history.db).current();
         const leader = lease && lease.expires_at > Date.now() / 1000 ? lease : null;
-        const site = await new SiteStateStore(history.db).current();
+        const sites = new SiteStateStore(history.db);
+        const site = await sites.current();
+        const paused = (await sites.pause(Date.now() / 1000)) ?? null;
         if (options.json) {
           process.stdout.write(
             JSON.stringify({
               store: path,
               leader,
-              site: { ...site, next_action: nextAction(site) },
+              site: { ...site, next_action: nextAction(site), paused },
               cycles: counts.cycles,
               latest: latest ?? null,
               decisions,
@@ -78,6 +80,10 @@ export function registerStatus(program: Command): void {
         }
         process.stdout.write(leaderLine(lease) + '\n');
         process.stdout.write(siteLines(site));
+        if (paused)
+          process.stdout.write(
+            `automation PAUSED until ${when(paused.until)} by ${paused.by}: ${paused.reason}\n`,
+          );
         if (!latest) {
           process.stdout.write(`${path}: no cycles recorded yet\n`);
           return;
