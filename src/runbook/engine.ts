@@ -12,6 +12,7 @@ import {
   RunStateError,
   type Fence,
   type Owner,
+  type RunDecision,
   type RunRow,
   type RunStatus,
 } from './journal.js';
@@ -188,7 +189,7 @@ export class RunbookEngine {
    */
   async start(
     runbook: string,
-    input: { trigger?: string; reason?: string; overrideCooldown?: string } = {},
+    input: { trigger?: string; reason?: string; overrideCooldown?: string; decision?: RunDecision } = {},
   ): Promise<RunHandle> {
     const plan = buildPlan(this.options.config, runbook);
     const owner = currentOwner();
@@ -217,6 +218,7 @@ export class RunbookEngine {
         owner,
         cooldownOverride:
           previous && age < cooldown && input.overrideCooldown ? input.overrideCooldown : undefined,
+        decision: input.decision,
       });
     } catch (error) {
       if (!(error instanceof RunBusyError)) throw error;
