@@ -1,19 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import {
   FencedError,
   HistoryStore,
   leaseStoreOn,
   PostgresStore,
   SqlDecisionStateStore,
-  SqliteSql,
   type CycleRecord,
   type Fence,
-  type LeaseStore,
   type SqlDb,
 } from '../src/store/index.js';
 import { Journal, RunBusyError, RunStateError, type NewRun } from '../src/runbook/journal.js';
@@ -24,58 +20,13 @@ import { parseConfig } from '../src/config/index.js';
 import { Notifier, NotificationStateStore } from '../src/notifications/index.js';
 import { pagerDutyEventsServer } from '../src/stand-ins/pagerduty/events-api.js';
 import { outageDecision as decision } from './helpers/decisions.js';
+import { BACKENDS, PG_URL, takeWhenExpired } from './helpers/stores.js';
 
 /**
  * One contract, both stores: every module that keeps durable state (lease, decision state,
  * notification state, runbook journal, step processes, history, recorded changes, drills) behaves the same on
  * the embedded SQLite file and on the PostgreSQL this machine runs.
  */
-
-const PG_URL = process.env.PHOENIX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-interface Backend {
-  name: 'sqlite' | 'postgres';
-  /** A fresh store, a second connection to it (as a restarted process would open), and its cleanup. */
-  open(): Promise<{ db: SqlDb; reopen(): Promise<SqlDb>; close(): Promise<void> }>;
-}
-
-const BACKENDS: Backend[] = [
-  {
-    name: 'sqlite',
-    async open() {
-      const path = join(mkdtempSync(join(tmpdir(), 'phoenix-contract-')), 'phoenix.db');
-      const db = SqliteSql.open(path);
-      return { db, reopen: async () => SqliteSql.open(path), close: () => db.close() };
-    },
-  },
-  {
-    name: 'postgres',
-    async open() {
-      // A scratch schema of its own: other engineers' tests use the same server at the same time.
-      const schema = `phoenix_test_${randomBytes(6).toString('hex')}`;
-      const db = await PostgresStore.open(PG_URL, schema);
-      return {
-        db,
-        reopen: () => PostgresStore.open(PG_URL, schema),
-        close: async () => {
-          await db.dropSchema();
-          await db.close();
-        },
-      };
-    },
-  },
-];
-
-/** Waits (by asking the store, not by sleeping a fixed time) until `holder` can take the lease. */
-async function takeWhenExpired(lease: LeaseStore, holder: string, ttl_s: number) {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const result = await lease.acquire(holder, ttl_s);
-    if (result.acquired) return result.lease;
-    if (Date.now() > until) throw new Error('the lease never expired');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The fence a controller holding `token` passes to the journal. */
 function fenceOf(db: SqlDb, token: number): Fence {

@@ -25,6 +25,7 @@ export type {
 } from './types.js';
 export { drillFor } from './drills.js';
 export { StepError } from './types.js';
+export { probeOldPrimary, type OldPrimaryProbe } from './fence/probe.js';
 export {
   trackProcessGroups,
   killProcessGroup,

@@ -27,6 +27,8 @@ async function readinessDrill(config: PhoenixConfig, runbook: string, started: n
     status: result.ok ? 'succeeded' : 'failed',
     trigger: 'drill schedule',
     reason: 'scheduled drill (readiness: pre-flight checks only, nothing changed)',
+    decision: null,
+    cooldown_override: null,
     started_at: started,
     finished_at: finished,
     total_s: Math.round((finished - started) * 1000) / 1000,

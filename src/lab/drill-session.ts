@@ -3,13 +3,16 @@ import { Controller, type CycleRecord } from '../controller/index.js';
 import { ChangeStore, createContextGatherer, type ContextGatherer } from '../context/index.js';
 import {
   createRunbookDecisionSink,
+  FenceWatcher,
   RUNBOOK_MIGRATIONS,
+  type FencePage,
   type RunEvent,
   type RunReport,
 } from '../runbook/index.js';
 import { createSignalSource } from '../signals/index.js';
 import { migrate, openDatabase, HistoryStore, HISTORY_MIGRATIONS } from '../store/index.js';
 import { writeLabConfig } from './config.js';
+import { SiteStateStore } from '../lifecycle/index.js';
 import type { Progress } from './lab.js';
 import type { LabState } from './state.js';
 
@@ -31,6 +34,9 @@ export class DrillSession {
   readonly changes: ChangeStore;
   /** The controller's context sources; `lastReport` says how each did in the last cycle (and where from). */
   readonly context: ContextGatherer;
+  /** The site state the controller keeps (docs/lifecycle.md), and what its fence watch paged. */
+  readonly sites: SiteStateStore;
+  readonly pages: FencePage[] = [];
   private readonly controller: Controller;
   private readonly db: ReturnType<typeof openDatabase>;
   private onCycle?: (record: CycleRecord) => void;
@@ -48,12 +54,21 @@ export class DrillSession {
     migrate(this.db, [...HISTORY_MIGRATIONS.sqlite, ...RUNBOOK_MIGRATIONS.sqlite]);
     this.changes = ChangeStore.on(this.db);
     this.context = createContextGatherer(config, { changes: this.changes });
+    this.sites = new SiteStateStore(this.db);
     const sink = createRunbookDecisionSink({
       db: this.db,
       config,
       autoApprove: true,
       onEvent: this.stageTimer(),
       workDir: state.dir,
+      sites: this.sites,
+    });
+    // The fence that waits, as `phoenix run` has it: after each cycle, an unfenced old primary is looked at.
+    const watcher = new FenceWatcher({
+      sites: this.sites,
+      engine: sink.engine,
+      config,
+      page: async (page) => void this.pages.push(page),
     });
     this.controller = new Controller({
       config,
@@ -70,6 +85,7 @@ export class DrillSession {
       },
     });
     this.controller.on('cycle', (record) => this.seen(record));
+    this.controller.on('cycle', () => void watcher.check().catch(() => undefined));
     this.interrupted = new Promise<never>((_, reject) => {
       const stop = () => reject(new Error(`interrupted (${String(signal?.reason ?? 'stopped')})`));
       if (signal?.aborted) stop();

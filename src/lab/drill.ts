@@ -7,7 +7,13 @@ import { query } from './postgres.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
 import type { LabState } from './state.js';
 
-export const DRILL_SCENARIOS = ['regional-outage', 'bad-deploy', 'control-plane-down', 'failback'] as const;
+export const DRILL_SCENARIOS = [
+  'regional-outage',
+  'bad-deploy',
+  'control-plane-down',
+  'failback',
+  'primary-returns',
+] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
 export interface DrillReport {
@@ -48,6 +54,13 @@ export interface DrillReport {
   failback_rows_lost?: number | null;
   failback_objects_lost?: number | null;
   forward_objects_s?: number | null;
+  /** Scenario primary-returns only (see scenarios/primary-returns.ts). */
+  active_site?: string;
+  old_primary_fenced?: boolean;
+  old_primary_writable_s?: number | null;
+  old_primary_writes_after_return?: number;
+  old_primary_paged?: boolean;
+  interval_s?: number;
   run?: {
     run_id: string;
     status: string;
@@ -298,6 +311,7 @@ async function buildReport(
     object_replication: replicationLag(state.sync!.logFile),
     ...(outcome.findings ? { findings: outcome.findings } : {}),
     ...outcome.failback,
+    ...outcome.lifecycle,
     run: report
       ? {
           run_id: report.run_id,

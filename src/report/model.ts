@@ -86,12 +86,35 @@ const measure = (measured: number | null, target: number | null): Measured => ({
   met: measured === null || target === null ? null : measured <= target,
 });
 
-/** The decision that started the run: the newest decision to run this runbook at or before its start. */
+/**
+ * The decision that started the run: the one the run recorded (its cycle's stored decision, with
+ * the full analysis, or the record itself once history pruned it). A run from before runs recorded
+ * it, started by the controller, falls back to the newest decision to run this runbook at its start.
+ */
 function startingDecision(rows: ReportRows): EvidenceReport['decision'] {
+  const recorded = rows.run.decision;
   const started = rows.run.started_at;
-  const found = rows.decisions
-    .filter((d) => d.action === rows.run.runbook && d.at <= started + 1)
-    .sort((a, b) => b.at - a.at || b.id - a.id)[0];
+  const found = recorded
+    ? rows.decisions.find((d) => recorded.cycle_id !== null && d.cycle_id === recorded.cycle_id)
+    : rows.run.trigger === 'controller'
+      ? rows.decisions
+          .filter((d) => d.action === rows.run.runbook && d.at <= started + 1)
+          .sort((a, b) => b.at - a.at || b.id - a.id)[0]
+      : undefined;
+  if (!found && recorded)
+    return {
+      ...recorded,
+      id: -1,
+      cycle_id: recorded.cycle_id ?? -1,
+      action: recorded.action as StoredDecision['action'],
+      level: recorded.level as StoredDecision['level'],
+      category: recorded.category as StoredDecision['category'],
+      confidence: recorded.confidence as StoredDecision['confidence'],
+      blocked_by: [],
+      analyzer: null,
+      root_cause: null,
+      evidence: recorded.evidence,
+    };
   if (!found) return null;
   const { analysis, ...decision } = found;
   const evidence = [...(analysis?.evidence ?? [])].sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight));

@@ -12,11 +12,13 @@ import {
   RunStateError,
   type Fence,
   type Owner,
+  type RunDecision,
   type RunRow,
   type RunStatus,
 } from './journal.js';
 import {
   buildPlan,
+  fencedFailover,
   planShape,
   shapeMismatch,
   type Plan,
@@ -26,6 +28,8 @@ import {
 } from './plan.js';
 import { buildReport, type RunReport } from './report.js';
 import { StepProcesses } from './processes.js';
+import { SiteStateHook } from './site-state.js';
+import type { SiteStateStore } from '../lifecycle/index.js';
 import { cleanupDrill, DRILL_TRIGGER, isDrillRun, lastRealRun, rehearseStep } from './drill-mode.js';
 
 type StepOutcome = { ok: boolean; error?: string; endRun?: string; step: string };
@@ -72,6 +76,11 @@ export interface EngineOptions {
    * Without it (the CLI's `phoenix failover`) writes are not fenced.
    */
   fence?: Fence;
+  /**
+   * The site state (docs/lifecycle.md): runs of failover, reprotect, failback and fence runbooks
+   * move it, and it refuses reprotect and failback while the old primary is not fenced.
+   */
+  sites?: SiteStateStore;
 }
 
 export interface RunHandle {
@@ -140,12 +149,14 @@ export class RunbookEngine {
   private readonly workDir: string;
   /** The abort controllers of the runs this engine executes now. */
   private readonly executing = new Set<AbortController>();
+  private readonly site?: SiteStateHook;
 
   constructor(private readonly options: EngineOptions) {
     const staleAfter = (options.config.raw.runbooks as { stale_after?: number } | undefined)?.stale_after;
     this.journal = new Journal(options.db, options.clock, staleAfter ?? 60, options.fence);
     this.processes = new StepProcesses(options.db, () => this.journal.now(), options.fence);
     this.pollMs = options.pollMs ?? 500;
+    if (options.sites) this.site = new SiteStateHook(options.sites, this.journal, options.fence);
     this.workDir =
       options.workDir ??
       (options.config.store.path === ':memory:'
@@ -178,16 +189,19 @@ export class RunbookEngine {
    */
   async start(
     runbook: string,
-    input: { trigger?: string; reason?: string; overrideCooldown?: string } = {},
+    input: { trigger?: string; reason?: string; overrideCooldown?: string; decision?: RunDecision } = {},
   ): Promise<RunHandle> {
     const plan = buildPlan(this.options.config, runbook);
     const owner = currentOwner();
     let run: RunRow;
     try {
       const cooldown = this.options.config.decision.cooldown_s;
-      // A drill (trigger drill) neither obeys nor starts a real run's cooldown.
+      // A drill (trigger drill) neither obeys nor starts a real run's cooldown, nor moves the site state.
+      // Re-running a fence changes nothing further, so it has no cooldown either.
       const drill = input.trigger === DRILL_TRIGGER;
-      const previous = drill ? undefined : await lastRealRun<RunRow>(this.journal.db, runbook);
+      if (!drill) await this.site?.check(runbook);
+      const previous =
+        drill || fencedFailover(runbook) ? undefined : await lastRealRun<RunRow>(this.journal.db, runbook);
       const age = previous ? this.journal.now() - previous.created_at : Infinity;
       if (previous && previous.active !== 1 && age < cooldown && !input.overrideCooldown) {
         throw new CooldownError(
@@ -204,6 +218,7 @@ export class RunbookEngine {
         owner,
         cooldownOverride:
           previous && age < cooldown && input.overrideCooldown ? input.overrideCooldown : undefined,
+        decision: input.decision,
       });
     } catch (error) {
       if (!(error instanceof RunBusyError)) throw error;
@@ -217,6 +232,7 @@ export class RunbookEngine {
       const resumed = await this.resume(active.id);
       return { ...resumed, joined: true };
     }
+    if (run.trigger !== DRILL_TRIGGER) await this.site?.started(runbook, run.id);
     this.emit({ type: 'run', runId: run.id, runbook, status: 'running' });
     return { runId: run.id, joined: false, done: this.execute(run, plan, owner, false) };
   }
@@ -249,6 +265,7 @@ export class RunbookEngine {
     if (mismatch) throw new RunStateError(`cannot resume ${runId}: ${mismatch}`);
     const owner = currentOwner();
     const run = await this.journal.claimRun(runId, owner);
+    if (run.trigger !== DRILL_TRIGGER) await this.site?.started(run.runbook, runId);
     this.emit({ type: 'run', runId, runbook: run.runbook, status: 'running', resumed: true });
     return { runId, joined: false, done: this.execute(run, plan, owner, true) };
   }
@@ -296,6 +313,7 @@ export class RunbookEngine {
     const { status, error } = ending;
     const report = await buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
     await this.journal.finishRun(runId, owner.token, status, error, report);
+    if (run.trigger !== DRILL_TRIGGER) await this.site?.finished(run.runbook, runId, status, plan);
     this.emit({ type: 'run', runId, runbook: run.runbook, status, error: error ?? undefined, resumed });
     return buildReport(this.journal, runId);
   }

@@ -47,6 +47,13 @@ export {
 } from './failback-readiness.js';
 export { createRunbookDecisionSink, type RunbookDecisionSink } from './sink.js';
 export {
+  FenceWatcher,
+  type FencePage,
+  type FenceWatchOptions,
+  type FenceWatchResult,
+} from './fence-watch.js';
+export { fenceRunbook, fencedFailover, FAILOVER_RUNBOOKS } from './plan.js';
+export {
   ReadinessMonitor,
   readinessFailures,
   DEFAULT_READINESS_INTERVAL_S,

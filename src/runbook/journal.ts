@@ -1,3 +1,4 @@
+import type { EvidenceItem } from '../core/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -91,6 +92,12 @@ CREATE TABLE runbook_approvals (
   PRIMARY KEY (run_id, gate)
 );`;
 
+/** The decision that started a run, recorded with it rather than inferred from the decision log. */
+const RUN_DECISION = {
+  name: 'runbook/5-decision',
+  sql: 'ALTER TABLE runbook_runs ADD COLUMN decision_json TEXT;',
+};
+
 export const RUNBOOK_MIGRATIONS: DialectMigrations = {
   sqlite: [
     { name: 'runbook/1-journal', sql: journalTables('REAL', '') },
@@ -108,6 +115,7 @@ ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
       name: 'runbook/4-drill-cleanups',
       sql: drillCleanupTable('REAL'),
     },
+    RUN_DECISION,
   ],
   postgres: [
     {
@@ -118,6 +126,7 @@ ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
       ),
     },
     { name: 'runbook/4-drill-cleanups', sql: drillCleanupTable('DOUBLE PRECISION') },
+    RUN_DECISION,
   ],
 };
 
@@ -164,6 +173,22 @@ export interface RunRow {
   report_json: string | null;
   fencing_token: number | null;
   cooldown_override: string | null;
+  decision_json: string | null;
+}
+
+/** The controller's decision that started a run: which cycle, what it scored, and why. */
+export interface RunDecision {
+  /** The history's cycle id (one decision per cycle); null when the cycle was not recorded. */
+  cycle_id: number | null;
+  at: number;
+  action: string;
+  score: number;
+  level: string;
+  category: string;
+  confidence: string;
+  reason: string;
+  /** The evidence that moved the score (weight not 0). */
+  evidence: EvidenceItem[];
 }
 
 export interface StageRow {
@@ -281,6 +306,8 @@ export interface NewRun {
   owner: Owner;
   /** Who overrode the cooldown and why, when the run starts inside one. */
   cooldownOverride?: string;
+  /** The controller's decision that started it (absent for an operator's run). */
+  decision?: RunDecision;
 }
 
 export interface StepResult {
@@ -454,8 +481,8 @@ export class Journal {
     const now = this.now();
     const fencingToken = this.fence ? await this.fence() : null;
     await this.db.run(
-      `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at, fencing_token, cooldown_override)
-       VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO runbook_runs (id, runbook, status, active, trigger, reason, plan_json, created_at, owner_host, owner_pid, owner_token, heartbeat_at, fencing_token, cooldown_override, decision_json)
+       VALUES (?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         id,
         input.runbook,
@@ -469,6 +496,7 @@ export class Journal {
         now,
         fencingToken,
         input.cooldownOverride ?? null,
+        input.decision ? JSON.stringify(input.decision) : null,
       ],
     );
     for (const [i, s] of input.stages.entries()) {

@@ -164,8 +164,55 @@ function fallbackIssues(runbook: string, stages: PlannedStage[]): PlanIssue[] {
   return issues;
 }
 
+/** The failover runbooks whose fence steps the controller re-runs once the old primary answers again. */
+export const FAILOVER_RUNBOOKS = ['dr_failover', 'region_failover'] as const;
+const FENCE_SUFFIX = ':fence';
+
+/** The runbook of a failover's fence steps alone (`dr_failover:fence`). */
+export function fenceRunbook(failover: string): string {
+  return `${failover}${FENCE_SUFFIX}`;
+}
+
+/** The failover runbook a fence runbook comes from, or undefined when `name` is not one. */
+export function fencedFailover(name: string): string | undefined {
+  const base = name.endsWith(FENCE_SUFFIX) ? name.slice(0, -FENCE_SUFFIX.length) : undefined;
+  return base && (FAILOVER_RUNBOOKS as readonly string[]).includes(base) ? base : undefined;
+}
+
+/**
+ * A failover's fence steps as a runbook of their own, exactly as the failover defines them
+ * (parameters, timeouts, retries, approvals), in one stage: what the controller runs when an
+ * old primary that could not be fenced during the failover answers again.
+ */
+function fencePlan(config: PhoenixConfig, failover: string): Plan {
+  const base = buildPlan(config, failover);
+  const steps = base.stages.flatMap((stage) => stage.steps.filter((step) => step.type === 'fence'));
+  if (steps.length === 0)
+    throw new PlanError(config.file ?? '<config>', [
+      {
+        path: `runbooks.${failover}`,
+        message: `${failover} has no fence step, so nothing fences the old primary when it answers again; add a step of type fence (see docs/lifecycle.md), or fence it by hand and record it: phoenix site fenced --reason "<how>"`,
+      },
+    ]);
+  return {
+    ...base,
+    runbook: fenceRunbook(failover),
+    description: `the fence steps of ${failover}, re-run when the old primary answers again`,
+    stages: [
+      {
+        name: 'fence',
+        parallel: false,
+        approval: false,
+        steps: steps.map(({ only_if_failed: _fallbackOf, ...step }) => ({ ...step, stage: 'fence' })),
+      },
+    ],
+  };
+}
+
 /** Resolves one runbook into a plan, validating every step's parameters with its step type's schema. */
 export function buildPlan(config: PhoenixConfig, name: string): Plan {
+  const failover = fencedFailover(name);
+  if (failover) return fencePlan(config, failover);
   const source = config.file ?? '<config>';
   const runbooks = loadRunbooks(config);
   const runbook = (runbooks as Record<string, RunbookConfig | undefined>)[name];

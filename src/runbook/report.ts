@@ -1,5 +1,5 @@
 import { formatSeconds } from '../core/index.js';
-import type { Journal, RunStatus, StepStatus } from './journal.js';
+import type { Journal, RunDecision, RunStatus, StepStatus } from './journal.js';
 import { DRILL_TRIGGER, drillCleanupOf, type DrillCleanup } from './drill-record.js';
 
 export interface StageReport {
@@ -39,6 +39,10 @@ export interface RunReport {
   /** Seconds of writes possibly lost (the standby's lag at promotion); null when no step measured it. */
   data_loss_s: number | null;
   error: string | null;
+  /** The controller's decision that started the run, as recorded with it; null for an operator's run. */
+  decision: RunDecision | null;
+  /** An operator's reason for starting the run inside the cooldown (an override), or null. */
+  cooldown_override: string | null;
   approvals: Array<{
     gate: string;
     requested_at: number;
@@ -123,6 +127,8 @@ export async function buildReport(
     rto_s: total === null ? null : round(total + (ttl ?? 0)),
     data_loss_s: loss,
     error: run.error,
+    decision: run.decision_json ? (JSON.parse(run.decision_json) as RunDecision) : null,
+    cooldown_override: run.cooldown_override,
     approvals: approvals.map((a) => ({
       gate: a.gate,
       requested_at: a.requested_at,
@@ -151,6 +157,14 @@ export function formatReport(report: RunReport): string {
   const lines = [
     `run ${report.run_id} (${report.runbook}): ${report.status}${report.error ? ` — ${report.error}` : ''}`,
   ];
+  const d = report.decision;
+  if (d)
+    lines.push(
+      `  started by the decision of cycle ${d.cycle_id ?? '?'} (score ${d.score}, ${d.category}, ${d.confidence}): ${d.reason}`,
+      ...d.evidence.map((e) => `    ${e.weight > 0 ? '+' : ''}${e.weight}  ${e.source}: ${e.says}`),
+    );
+  if (report.cooldown_override) lines.push(`  cooldown overridden: ${report.cooldown_override}`);
+  for (const a of report.approvals) if (a.decided_by) lines.push(`  approved ${a.gate} by ${a.decided_by}`);
   const width = Math.max(5, ...report.stages.map((s) => s.name.length));
   for (const stage of report.stages) {
     const took = stage.duration_s === null ? '-' : formatSeconds(stage.duration_s);

@@ -1,8 +1,40 @@
-import type { Decision } from '../core/index.js';
+import type { Analysis, Decision } from '../core/index.js';
 import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
-import { CooldownError, RunBusyError } from './journal.js';
+import { CooldownError, RunBusyError, type RunDecision } from './journal.js';
 import { wayBackInProgress } from './failback-readiness.js';
-import { configuredRunbooks } from './plan.js';
+import { configuredRunbooks, FAILOVER_RUNBOOKS } from './plan.js';
+import { LifecycleRefusal, pauseRefusal, type SiteStateStore } from '../lifecycle/index.js';
+
+/** The decision as the run keeps it: its cycle, score and evidence (what moved the score). */
+function runDecision(decision: Decision, record: unknown): RunDecision {
+  const cycle = record as { id?: number; analysis?: Analysis } | undefined;
+  const analysis = decision.analysis ?? cycle?.analysis;
+  return {
+    cycle_id: cycle?.id ?? null,
+    at: decision.at,
+    action: decision.action,
+    score: decision.score,
+    level: decision.level,
+    category: decision.category,
+    confidence: decision.confidence,
+    reason: decision.reason,
+    evidence: (analysis?.evidence ?? []).filter((e) => e.weight !== 0),
+  };
+}
+
+/**
+ * The decision core watches the serving site; a failover it decides while another site than
+ * the primary serves would move traffic again without a person (or fail "back"): refused.
+ */
+async function notFromPrimary(
+  sites: SiteStateStore | undefined,
+  runbook: string,
+): Promise<string | undefined> {
+  if (!sites || !(FAILOVER_RUNBOOKS as readonly string[]).includes(runbook)) return undefined;
+  const state = await sites.current();
+  if (state.state === 'primary_active') return undefined;
+  return `the site state is ${state.state} (${state.active_site} serves): the controller starts a failover only while the primary serves; the way back is reprotect then failback, run by an operator`;
+}
 
 export type SinkOutcome =
   | { kind: 'started' | 'joined'; runbook: string; handle: RunHandle }
@@ -25,7 +57,7 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
   return {
     engine,
     options,
-    async onDecision(decision) {
+    async onDecision(decision, record) {
       if (decision.action === 'none' || decision.action === 'escalate') {
         return { kind: 'ignored', reason: `action ${decision.action} runs no runbook` };
       }
@@ -36,13 +68,25 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
       // Issue 13: no DR failover while the way back (reprotect → failback) is under way.
       const wayBack = runbook === 'dr_failover' ? await wayBackInProgress(engine.journal) : undefined;
       if (wayBack) return { kind: 'refused', runbook, reason: wayBack };
+      const pause = await options.sites?.pause(engine.journal.now());
+      if (pause) return { kind: 'refused', runbook, reason: pauseRefusal(pause) };
+      const elsewhere = await notFromPrimary(options.sites, runbook);
+      if (elsewhere) return { kind: 'refused', runbook, reason: elsewhere };
       try {
-        const handle = await engine.start(runbook, { trigger: 'controller', reason: decision.reason });
+        const handle = await engine.start(runbook, {
+          trigger: 'controller',
+          reason: decision.reason,
+          decision: runDecision(decision, record),
+        });
         // The caller may await handle.done; a failure there is already in the journal.
         handle.done.catch(() => undefined);
         return { kind: handle.joined ? 'joined' : 'started', runbook, handle };
       } catch (error) {
-        if (error instanceof RunBusyError || error instanceof CooldownError)
+        if (
+          error instanceof RunBusyError ||
+          error instanceof CooldownError ||
+          error instanceof LifecycleRefusal
+        )
           return { kind: 'refused', runbook, reason: error.message };
         throw error;
       }

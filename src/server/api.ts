@@ -7,6 +7,10 @@ import type { ServerOptions } from './options.js';
 import type { RunActionResult, ServerDeps } from './ports.js';
 import { drReadiness } from './readiness.js';
 import { describePayloadError } from './webhook.js';
+import { parseDuration } from '../core/index.js';
+
+/** POST /api/pause: how long and why (both required: the reason is shown everywhere). */
+const pauseSchema = z.object({ for: z.string().min(1), reason: z.string().min(1).max(500) }).strict();
 
 /** What every route registrar gets from buildApp. */
 export interface RouteParts {
@@ -95,6 +99,7 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
       runbook_readiness: deps.readiness?.latest() ?? null,
       failback_readiness: deps.failback?.latest() ?? null,
       leader: deps.leader?.() ?? null,
+      site: (await deps.site?.current()) ?? null,
     };
   });
 }
@@ -172,6 +177,28 @@ export function registerOperateRoutes(app: FastifyInstance, parts: RouteParts): 
     await recorder.record(change);
     audit.info({ kind: change.kind, service: change.service, by: request.caller.name }, 'change recorded');
     return reply.code(201).send(change);
+  });
+
+  app.post('/api/pause', operate, async (request, reply) => {
+    const site = need(deps.site?.setPause ? deps.site : undefined, 'the site state');
+    const parsed = pauseSchema.safeParse(request.body ?? {});
+    if (!parsed.success) throw httpError(400, describePayloadError(parsed.error));
+    let seconds: number;
+    try {
+      seconds = parseDuration(parsed.data.for);
+    } catch {
+      throw httpError(400, `"for": "${parsed.data.for}" is not a duration; use e.g. 30m or 2h`);
+    }
+    if (seconds <= 0) throw httpError(400, '"for" must be longer than 0 s');
+    const view = await site.setPause!(seconds, request.caller.name, parsed.data.reason);
+    audit.info({ by: request.caller.name, for_s: seconds, reason: parsed.data.reason }, 'automation paused');
+    return reply.send(view);
+  });
+  app.post('/api/resume', operate, async (request, reply) => {
+    const site = need(deps.site?.setPause ? deps.site : undefined, 'the site state');
+    const view = await site.setPause!(null, request.caller.name, 'resumed through the API');
+    audit.info({ by: request.caller.name }, 'automation resumed');
+    return reply.send(view);
   });
 
   app.post('/api/cycle', operate, async (request, reply) => {

@@ -5,9 +5,39 @@ import type { Controller, LeaderElector } from '../controller/index.js';
 import { DrillStore } from '../drills/index.js';
 import { Journal } from '../runbook/index.js';
 import { SeenSignatureStore, type HistoryStore } from '../store/index.js';
-import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps } from './ports.js';
+import type { CycleRecord, HistoryPoint, RunbookReadinessView, ServerDeps, SiteStateView } from './ports.js';
 import { toHistoryPoint } from './recent.js';
 import { JournalRunControl } from './runs.js';
+import { nextAction, SiteStateStore, type Pause, type SiteState } from '../lifecycle/index.js';
+
+/** The site state with the next action and the pause, as the API, /metrics and the dashboard show it. */
+export function siteView(state: SiteState, paused?: Pause): SiteStateView {
+  const pausedView = paused
+    ? { at: paused.at, until: paused.until, by: paused.by, reason: paused.reason }
+    : null;
+  return {
+    ...state,
+    next_action: pausedView ? `${nextAction(state)} (automation paused)` : nextAction(state),
+    paused: pausedView,
+  };
+}
+
+/** The site state port over the store: read at each request, the pause set by operate callers. */
+export function siteDeps(
+  sites: SiteStateStore,
+  clock: () => number = () => Date.now() / 1000,
+): NonNullable<ServerDeps['site']> {
+  const current = async () => siteView(await sites.current(), await sites.pause(clock()));
+  return {
+    current,
+    async setPause(seconds, by, reason) {
+      const now = clock();
+      const pause = seconds === null ? null : { at: now, until: now + seconds, by, reason };
+      await sites.setPause(pause, { by: `api:${by}`, reason }, now);
+      return current();
+    },
+  };
+}
 
 export interface ControllerParts {
   controller: Pick<Controller, 'on' | 'off' | 'latest' | 'runCycleNow'>;
@@ -21,6 +51,8 @@ export interface ControllerParts {
   interval_s: number;
   /** The controller lease of `phoenix run`. */
   leader?: Pick<LeaderElector, 'status'>;
+  /** The site state; without it, read from the history store's database. */
+  sites?: SiteStateStore;
   /** For the run reports' RTO/RPO targets. */
   config?: PhoenixConfig;
 }
@@ -30,6 +62,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
   const { controller, history } = parts;
   const journal = parts.journal ?? (history ? new Journal(history.db) : undefined);
   const changes = parts.changes ?? (history ? ChangeStore.on(history.db) : undefined);
+  const sites = parts.sites ?? (history ? new SiteStateStore(history.db) : undefined);
   return {
     interval_s: parts.interval_s,
     trigger: controller,
@@ -60,6 +93,7 @@ export function createServerDeps(parts: ControllerParts): ServerDeps {
       ? { health: () => history.db.health(), ping: () => history.db.get('SELECT 1 AS up') }
       : undefined,
     signatures: history ? new SeenSignatureStore(history.db) : undefined,
+    site: sites ? siteDeps(sites) : undefined,
     drills: history && parts.config?.raw.drills ? new DrillStore(history.db) : undefined,
     changes: changes
       ? { record: (change: ChangeRecord) => changes.record({ ...change, source: 'api' }) }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SITE_STATES } from '../lifecycle/index.js';
 import { LEVELS, SIGNAL_STATUSES } from '../core/index.js';
 import type { CycleRecord, RunbookReadinessView, RunControl, RunView, ServerDeps } from './ports.js';
 import { drReadiness } from './readiness.js';
@@ -15,6 +16,7 @@ export interface MetricsOptions {
   drills?: ServerDeps['drills'];
   processMetrics?: boolean;
   leader?: ServerDeps['leader'];
+  site?: ServerDeps['site'];
   /** The store the runbook and drill series are read from: `phoenix_store_up` says whether it answers. */
   store?: ServerDeps['store'];
 }
@@ -210,6 +212,56 @@ function leaderSeries(registers: Registers, leader: ServerDeps['leader']): void 
   });
 }
 
+/** Which site serves, the site state, and whether the old primary still waits for its fence; read from the store at scrape time. */
+function siteSeries(registers: Registers, site: NonNullable<ServerDeps['site']>): void {
+  new Gauge({
+    name: 'phoenix_active_site',
+    help: 'The site serving users (1 for it, 0 for the others): primary, secondary (region failover) or dr',
+    labelNames: ['site'],
+    registers,
+    async collect() {
+      const current = await site.current();
+      for (const name of ['primary', 'secondary', 'dr'])
+        this.set({ site: name }, current.active_site === name ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'phoenix_site_state',
+    help: 'The DR lifecycle state (1 for the current one; see docs/lifecycle.md)',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      const current = await site.current();
+      for (const state of SITE_STATES) this.set({ state }, current.state === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'phoenix_fence_pending',
+    help: 'Whether the old primary is not fenced yet (1): the controller fences it when it answers; reprotect and failback wait',
+    registers,
+    async collect() {
+      this.set((await site.current()).old_primary?.fence === 'fence_pending' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'phoenix_paused',
+    help: 'Whether automation is paused (phoenix pause): decisions recorded, no runbook started (1); expires by itself',
+    registers,
+    async collect() {
+      this.set((await site.current()).paused ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'phoenix_old_primary_writable',
+    help: 'Whether the old primary took writes when last checked while not fenced (1: split-brain risk)',
+    registers,
+    async collect() {
+      const old = (await site.current()).old_primary;
+      this.set(old?.fence === 'fence_pending' && old.writable ? 1 : 0);
+    },
+  });
+}
+
 /** Scheduled drills: when the last one succeeded and the RTO it measured. */
 function drillSeries(
   registers: Registers,
@@ -340,6 +392,7 @@ export class ServerMetrics {
     // Only a controller with drills.schedule exports these, so the no-drill alert stays quiet elsewhere.
     if (options.drills) drillSeries(registers, options.drills, reads);
     readinessSeries(registers, options.readiness);
+    if (options.site) siteSeries(registers, options.site);
     const observeStages = (run: RunView) => this.observeStages(run);
     this.stageSeconds = new Histogram({
       name: 'phoenix_runbook_stage_duration_seconds',

@@ -161,6 +161,27 @@ export interface SeenSignatures {
   remember(signature: string, now: number, keep_s: number): Promise<boolean>;
 }
 
+/** The site state (src/lifecycle, docs/lifecycle.md) as the server shows it. */
+export interface SiteStateView {
+  state: string;
+  active_site: string;
+  target_site: string | null;
+  old_primary: {
+    site: string;
+    fence: 'fence_pending' | 'fenced';
+    writable: boolean | null;
+    reachable: boolean | null;
+    checked_at: number | null;
+    fenced_at: number | null;
+  } | null;
+  since: number;
+  run_id: string | null;
+  /** What the operator does next, in one line. */
+  next_action: string;
+  /** A pause of automation in force (phoenix pause): decisions recorded, no runbook started. */
+  paused: { at: number; until: number; by: string; reason: string } | null;
+}
+
 /** Everything the server can be given; each part is optional and its routes answer 503 without it. */
 export interface ServerDeps {
   status?: StatusView;
@@ -186,4 +207,10 @@ export interface ServerDeps {
   now?: () => number;
   /** Who leads (the one controller that acts) and what this process is. */
   leader?: () => { role: 'leader' | 'follower'; self: string; leader?: string; token?: number };
+  /** Which site serves and where the old primary stands. */
+  site?: {
+    current(): Promise<SiteStateView>;
+    /** Pauses automation for `seconds` (operate role), or lifts the pause (`seconds` null). */
+    setPause?(seconds: number | null, by: string, reason: string): Promise<SiteStateView>;
+  };
 }

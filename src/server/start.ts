@@ -39,6 +39,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
     processMetrics: start.processMetrics,
     leader: deps.leader,
     store: deps.store,
+    site: deps.site,
   });
   if (deps.failback) registerFailbackMetrics(metrics.registry, deps.failback);
   const stopListening = deps.events?.onCycle((record) => metrics.observeCycle(record));

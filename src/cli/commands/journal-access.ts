@@ -1,3 +1,4 @@
+import { LifecycleRefusal } from '../../lifecycle/index.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { defaultConfig, loadConfig, type PhoenixConfig } from '../../config/index.js';
@@ -48,7 +49,12 @@ export function whoAmI(): string {
 /** Turns the runbook module's own errors into one-line user errors. */
 export function asUserError(error: unknown): never {
   if (error instanceof PlanError) throw new UserError(error.message.split('\n').join('\n         '));
-  if (error instanceof RunBusyError || error instanceof RunStateError || error instanceof CooldownError)
+  if (
+    error instanceof RunBusyError ||
+    error instanceof RunStateError ||
+    error instanceof CooldownError ||
+    error instanceof LifecycleRefusal
+  )
     throw new UserError(error.message);
   throw error;
 }

@@ -20,6 +20,7 @@ import {
   readiness as runbookReadiness,
   ReadinessMonitor,
   FailbackMonitor,
+  FenceWatcher,
   resumeInterruptedRuns,
   type RunbookDecisionSink,
   type RunEvent,
@@ -29,6 +30,7 @@ import { Notifier, NotificationStateStore } from '../../notifications/index.js';
 import { DrillScheduler, DrillStore } from '../../drills/index.js';
 import { createServerDeps, startServer } from '../../server/index.js';
 import { UserError } from '../errors.js';
+import { SiteStateStore } from '../../lifecycle/index.js';
 
 export interface LogOptions {
   logLevel: string;
@@ -98,6 +100,32 @@ async function takeLeadership(
   } else options.logger.warn({ leader: status.leader }, 'standby: another controller leads; following');
   leader.onElected(elected);
   leader.onDemoted((reason) => runbooks?.engine.stopAll(new FencedError(`demoted: ${reason}`)));
+}
+
+/**
+ * The fence that waits (docs/lifecycle.md): after each cycle the leader looks whether an old
+ * primary left fence_pending answers again, pages if it takes writes, and fences it.
+ */
+function watchOldPrimary(
+  built: BuiltController,
+  runbooks: RunbookDecisionSink,
+  notifier: Notifier | undefined,
+  logger: Logger,
+): void {
+  const { sites, config, fence } = runbooks.options;
+  const watcher = new FenceWatcher({
+    sites: sites!,
+    engine: runbooks.engine,
+    config,
+    fence,
+    logger: logger.child({ component: 'fence-watch' }),
+    page: async (page) =>
+      notifier?.send({ kind: 'lifecycle', subject: 'old_primary', source: 'controller', ...page }),
+  });
+  built.controller.on('cycle', () => {
+    if (built.leader && !built.leader.isLeader()) return;
+    watcher.check().catch((error: unknown) => logger.error({ err: error }, 'the fence watch failed'));
+  });
 }
 
 type RunOptions = { config: string; analyzer?: string; standby?: boolean } & LogOptions;
@@ -216,7 +244,9 @@ async function runController(options: RunOptions): Promise<void> {
       config,
       onEvent,
       fence: built.fence,
+      sites: new SiteStateStore(built.history.db),
     });
+    watchOldPrimary(built, runbooks.current, notifier, logger);
   }
   await takeLeadership(built, runbooks.current, { standby: Boolean(options.standby), logger, notifier });
   await serveUntilSignal(built, runbooks.current, notifier, { config, logger, file: options.config });

@@ -1,3 +1,4 @@
+import { SiteStateStore } from '../../lifecycle/index.js';
 import { createInterface } from 'node:readline/promises';
 import { Listr, PRESET_TIMER, type ListrTaskWrapper } from 'listr2';
 import type { PhoenixConfig } from '../../config/index.js';
@@ -281,7 +282,9 @@ async function followRun(
       });
     }
   };
-  const engine = new RunbookEngine({ db, config, autoApprove: flags.yes, onEvent, fence });
+  // Operator runs move the site state as the controller's do; reprotect and failback wait for the fence.
+  const sites = new SiteStateStore(db);
+  const engine = new RunbookEngine({ db, config, autoApprove: flags.yes, onEvent, fence, sites });
   ref.engine = engine;
   let handle: RunHandle;
   try {

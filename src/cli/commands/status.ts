@@ -6,6 +6,18 @@ import { leaseStoreOn, type Lease } from '../../store/index.js';
 import { UserError } from '../errors.js';
 import { formatCycle } from './probe-output.js';
 import { print } from '../output.js';
+import { nextAction, SiteStateStore, type SiteState } from '../../lifecycle/index.js';
+
+/** Which site serves, the old primary's fence, and what to do next. */
+function siteLines(site: SiteState): string {
+  const old = site.old_primary;
+  const fence = old
+    ? `; old primary ${old.site}: ${old.fence}${old.fence === 'fence_pending' && old.writable ? ' and WRITABLE (split-brain risk)' : ''}`
+    : '';
+  return `site: ${site.state}, ${site.active_site} serves${site.since ? ` since ${when(site.since)}` : ''}${fence}
+next: ${nextAction(site)}
+`;
+}
 
 function when(at: number): string {
   return new Date(at * 1000).toISOString().replace('.000Z', 'Z');
@@ -51,11 +63,15 @@ export function registerStatus(program: Command): void {
         const counts = await history.count();
         const lease = await leaseStoreOn(history.db).current();
         const leader = lease && lease.expires_at > Date.now() / 1000 ? lease : null;
+        const sites = new SiteStateStore(history.db);
+        const site = await sites.current();
+        const paused = (await sites.pause(Date.now() / 1000)) ?? null;
         if (options.json) {
           print(
             JSON.stringify({
               store: path,
               leader,
+              site: { ...site, next_action: nextAction(site), paused },
               cycles: counts.cycles,
               latest: latest ?? null,
               decisions,
@@ -64,6 +80,9 @@ export function registerStatus(program: Command): void {
           return;
         }
         print(leaderLine(lease) + '\n');
+        print(siteLines(site));
+        if (paused)
+          print(`automation PAUSED until ${when(paused.until)} by ${paused.by}: ${paused.reason}\n`);
         if (!latest) {
           print(`${path}: no cycles recorded yet\n`);
           return;

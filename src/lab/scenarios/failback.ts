@@ -68,7 +68,7 @@ const backParams = (state: LabState) => backSyncParamsSchema.parse(objectsBack(s
  * stopped first: its next listing of the stale bucket would delete blobs DR wrote since. S3 notifies
  * `notifyPort` again, where the forward replicator listens once it is resumed after the failback.
  */
-async function primarySiteBack(session: DrillSession, notifyPort: number): Promise<void> {
+export async function primarySiteBack(session: DrillSession, notifyPort?: number): Promise<void> {
   const { state } = session;
   session.progress(
     'the primary site comes back (PostgreSQL with its old data, S3, app); forward object sync stopped',
@@ -83,7 +83,7 @@ async function primarySiteBack(session: DrillSession, notifyPort: number): Promi
     baseDir: s3Dir,
     port: Number(new URL(state.s3!.endpoint).port),
     process: 'child',
-    notifyUrl: `http://127.0.0.1:${notifyPort}/events`,
+    ...(notifyPort ? { notifyUrl: `http://127.0.0.1:${notifyPort}/events` } : {}),
   });
   state.s3 = { ...state.s3!, process: { pid: s3.pid!, match: s3Dir } };
   writeLabState(state);

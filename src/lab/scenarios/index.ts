@@ -1,6 +1,7 @@
 import { badDeploy } from './bad-deploy.js';
 import { controlPlaneDown } from './control-plane-down.js';
 import { failback } from './failback.js';
+import { primaryReturns } from './primary-returns.js';
 import { regionalOutage } from './regional-outage.js';
 import type { DrillScenarioModule } from './types.js';
 
@@ -12,4 +13,5 @@ export const SCENARIOS = {
   'bad-deploy': badDeploy,
   'control-plane-down': controlPlaneDown,
   failback,
+  'primary-returns': primaryReturns,
 } satisfies Record<string, DrillScenarioModule>;

@@ -12,6 +12,18 @@ export interface ScenarioOutcome {
   findings?: Record<string, unknown>;
   /** Rows and objects lost at the failover, when the scenario counted them itself (before the way back). */
   lost?: { rows: number; objects: number };
+  /** Scenario primary-returns: the old primary back while DR serves (docs/lifecycle.md). */
+  lifecycle?: {
+    active_site: string;
+    old_primary_fenced: boolean;
+    /** From the old primary answering again until it refused writes; null when it never refused. */
+    old_primary_writable_s: number | null;
+    /** Writes the stale client got acknowledged by the old primary after its return. */
+    old_primary_writes_after_return: number;
+    /** Whether on-call was paged that it was writable. */
+    old_primary_paged: boolean;
+    interval_s: number;
+  };
   /** Scenario failback: the way back's figures. */
   failback?: {
     reprotect_s: number | null;
