@@ -1,4 +1,10 @@
-import type { AwsHealthEvent, ChangeRecord, IncidentContext, StatusIncident } from '../../core/index.js';
+import type {
+  AwsHealthEvent,
+  ChangeRecord,
+  ImpactAssessment,
+  IncidentContext,
+  StatusIncident,
+} from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
 import { changesView, drIncidentsOf, edgeView, healthView, metricsView, textView } from './context-views.js';
 import {
@@ -9,8 +15,9 @@ import {
   nodeView,
   num,
   statusOf,
-  totalImpactSince,
 } from './signal-views.js';
+import { assessImpact } from './impact.js';
+import { readUnknowns, type Blindness } from './unknowns.js';
 import type { TextFamily } from './text.js';
 import type { ZoneSpread } from './zones.js';
 
@@ -22,12 +29,16 @@ export interface Features {
   impaired: boolean;
   /** When the current unbroken run of impaired cycles began. */
   onset?: number;
+  /** The last cycle before the onset that was not impaired: users were served then. */
+  lastServedAt?: number;
   /** Impaired episodes in the window that ended in a recovery. */
   recoveries: number;
   internal: { status: string; failingShare?: number };
   external: { status: string; present: boolean; allUp: boolean; allDown: boolean };
-  /** What users see: since when the service has been down for (nearly) everyone, if it is now. */
-  impact: { totalSince?: number };
+  /** What users lose (impact.ts): total, partial, none or unknown, and since when it has been total. */
+  impact: ImpactAssessment;
+  /** Probes that could not run, by where they run (unknowns.ts). */
+  blind: Blindness;
   nodes: {
     status: string;
     notReadyShare: number;
@@ -68,9 +79,13 @@ export interface Features {
     regionalIssues: AwsHealthEvent[];
     secondaryIssues: AwsHealthEvent[];
     maintenance: AwsHealthEvent[];
+    /** Open issues of the AWS service that is our edge (Route 53, CloudFront). */
+    edgeIssues: AwsHealthEvent[];
   };
   /** The edge (CDN/DNS) provider in front of the sites, lower-case. */
   edgeProvider: string;
+  /** The topology names an edge (CDN or DNS service) in front of the sites. */
+  edgeDeclared: boolean;
   edgeIncidents: StatusIncident[];
   edgeFeedDown: boolean;
   drIncidents: StatusIncident[];
@@ -88,27 +103,32 @@ export interface Features {
 }
 
 /** Reads everything the explanations weigh off one cycle, its history and its context. */
-export function extractFeatures(input: AnalysisInput): Features {
-  const { signals, topology, history, now } = input;
-  const ctx: IncidentContext = input.context ?? {};
+export function extractFeatures(raw: AnalysisInput): Features {
+  const { topology, history, now } = raw;
+  const ctx: IncidentContext = raw.context ?? {};
   // Onset of the current impaired run and the number of earlier recovered episodes.
   let onset: number | undefined;
   for (let i = history.length - 1; i >= 0 && isImpaired(history[i]); i--) onset = history[i].at;
   let recoveries = 0;
   for (let i = 1; i < history.length; i++)
     if (isImpaired(history[i - 1]) && !isImpaired(history[i])) recoveries++;
-  const impaired = input.score.level !== 'none';
+  const impact = assessImpact(raw);
+  const impaired = isImpaired({ level: raw.score.level, signals: raw.signals });
+  // Silent inside probes read as the evidence they are (unknowns.ts); the score keeps them as it scored them.
+  const { signals, blind } = readUnknowns(raw, onset, impact);
+  const input: AnalysisInput = { ...raw, signals };
   // The replica lag measured just before the failure began: what the replica held when the primary went away.
   const before = onset !== undefined ? [...history].reverse().find((h) => h.at < onset!) : undefined;
-  const totalSince = totalImpactSince(input);
   return {
     now,
     impaired,
     onset: impaired ? onset : undefined,
+    lastServedAt: impaired ? before?.at : undefined,
     recoveries,
     internal: internalView(signals.internal_services),
     external: externalView(signals.external_uptime),
-    impact: { totalSince },
+    impact,
+    blind,
     nodes: nodeView(input, onset),
     crossRegion: crossRegionView(input, onset),
     db: {
