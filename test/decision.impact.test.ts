@@ -37,6 +37,18 @@ const lowScore = scoreSnapshot(
   config.scoring,
 );
 
+function decide(analysis: Analysis, now: number) {
+  return applyPolicy({
+    now,
+    score: lowScore,
+    analysis,
+    gated: true,
+    config: config.decision,
+    state: {},
+    hasSecondary: false,
+  });
+}
+
 test('a total loss of reach that lasted the DR window carries a DR below the DR level; the score stays as scored', () => {
   assert.equal(lowScore.score, 4);
   const decision = applyPolicy({
@@ -58,15 +70,7 @@ test('a partial loss, or a total one shorter than the DR window, does not carry 
     recommendDr('partial', 900),
     recommendDr('total', config.decision.confirm_window_dr_s - 31),
   ]) {
-    const decision = applyPolicy({
-      now: 420,
-      score: lowScore,
-      analysis,
-      gated: true,
-      config: config.decision,
-      state: {},
-      hasSecondary: false,
-    });
+    const decision = decide(analysis, 420);
     assert.equal(decision.action, 'self_heal');
   }
 });
@@ -78,15 +82,7 @@ test('a total loss of reach never carries a DR past an unready DR site or a medi
   };
   const unsure = { ...recommendDr('total', 900), confidence: 'medium' as const };
   for (const analysis of [unready, unsure]) {
-    const decision = applyPolicy({
-      now: 900,
-      score: lowScore,
-      analysis,
-      gated: true,
-      config: config.decision,
-      state: {},
-      hasSecondary: false,
-    });
+    const decision = decide(analysis, 900);
     assert.equal(decision.action, 'escalate');
   }
 });
