@@ -26,5 +26,8 @@ test('the threshold baseline on the public corpus makes exactly these mistakes',
     premature_dr: 6,
     false_region_failover: 0,
     missed_region_failover: 2,
+    category_matched: 0,
+    category_judged: 8,
+    dr_after_first_failure_s: { count: 23, median: 0, max: 420 },
   });
 });

@@ -32,7 +32,10 @@ export class EnsembleAnalyzer implements Analyzer {
 
   async analyze(input: AnalysisInput): Promise<Analysis> {
     const evidence = await this.evidence.analyze(input);
-    if (!this.llm.wants(input.score.level)) {
+    // A failover the impact assessment carries below the LLM's levels still needs its second opinion.
+    const failover =
+      evidence.recommended_action === 'trigger_dr' || evidence.recommended_action === 'region_failover';
+    if (!this.llm.wants(input.score.level) && !failover) {
       return { ...evidence, analyzer: this.name, extra: { ...evidence.extra, llm: { consulted: false } } };
     }
     const opinion = await this.llm.consult(input);

@@ -79,10 +79,26 @@ function naiveWithCooldown(input: PolicyInput): Decision {
 
 type DecisionBase = Omit<Decision, 'action' | 'reason' | 'blocked_by'>;
 
+/**
+ * The impact assessment beside the score: users' loss has been total for the failover's confirmation window.
+ * Then a failover the analysis recommends may go ahead below the seed's level for it: the score measures what
+ * our probes report, and green insides nobody can reach still score low. Every other rule still applies.
+ */
+function impactCarries(analysis: Analysis, window_s: number): boolean {
+  const impact = analysis.impact;
+  return impact?.users === 'total' && impact.held_s >= window_s;
+}
+
+function impactNote(input: PolicyInput, analysis: Analysis, level: string): string {
+  const held = Math.round(analysis.impact?.held_s ?? 0);
+  return `Users' loss has been total for ${held} s (${analysis.impact?.basis.join(', ')}); score ${input.score.score} is below the ${level} level, the impact carries it. `;
+}
+
 /** DR: the level, high confidence, a category DR can fix, a ready DR site and no active block. */
 function drDecision(input: PolicyInput, analysis: Analysis, base: DecisionBase): Decision {
   const { score, config } = input;
-  if (LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover) {
+  const belowLevel = LEVEL_RANK[score.level] < LEVEL_RANK.dr_failover;
+  if (belowLevel && !impactCarries(analysis, config.confirm_window_dr_s)) {
     // The seed's levels govern: below the DR level the cheap, safe action is self-healing.
     return {
       ...base,
@@ -101,8 +117,10 @@ function drDecision(input: PolicyInput, analysis: Analysis, base: DecisionBase):
   if (analysis.dr_ready && !analysis.dr_ready.ready)
     blocked_by.push(...analysis.dr_ready.reasons.map((r) => `DR site not ready: ${r}`));
   blocked_by.push(...failoverBlocks(input));
-  if (blocked_by.length === 0)
-    return { ...base, action: 'dr_failover', reason: analysis.reasoning, blocked_by };
+  if (blocked_by.length === 0) {
+    const note = belowLevel ? impactNote(input, analysis, 'DR') : '';
+    return { ...base, action: 'dr_failover', reason: note + analysis.reasoning, blocked_by };
+  }
   return {
     ...base,
     action: 'escalate',
@@ -116,11 +134,14 @@ function regionDecision(input: PolicyInput, analysis: Analysis, base: DecisionBa
   const { score } = input;
   const blocked_by: string[] = [];
   if (!input.hasSecondary) blocked_by.push('no secondary region in the topology');
-  if (LEVEL_RANK[score.level] < LEVEL_RANK.region_failover)
+  const belowLevel = LEVEL_RANK[score.level] < LEVEL_RANK.region_failover;
+  if (belowLevel && !impactCarries(analysis, input.config.confirm_window_region_s))
     blocked_by.push(`score ${score.score} is below the region-failover level`);
   blocked_by.push(...failoverBlocks(input));
-  if (blocked_by.length === 0)
-    return { ...base, action: 'region_failover', reason: analysis.reasoning, blocked_by };
+  if (blocked_by.length === 0) {
+    const note = belowLevel ? impactNote(input, analysis, 'region-failover') : '';
+    return { ...base, action: 'region_failover', reason: note + analysis.reasoning, blocked_by };
+  }
   return {
     ...base,
     action: 'escalate',

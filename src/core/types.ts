@@ -206,6 +206,21 @@ export interface EvidenceItem {
 }
 
 /** The seed's analysis contract plus the evidence it rests on. */
+/**
+ * How much of what users do is failing, from the facts that see it from outside: vantage points in
+ * independent failure domains, the request rate against its baseline, the error rate. `unknown` when
+ * nothing outside answers.
+ */
+export interface ImpactAssessment {
+  users: 'total' | 'partial' | 'none' | 'unknown';
+  /** Since when the loss has been total without a break (seconds on the caller's clock). */
+  total_since?: number;
+  /** How long the total loss has held, as the confirmation windows measure it. */
+  held_s: number;
+  /** The facts behind the assessment, for people. */
+  basis: string[];
+}
+
 export interface Analysis {
   root_cause: string;
   root_cause_category: RootCauseCategory;
@@ -217,6 +232,8 @@ export interface Analysis {
   analyzer: string;
   /** DR-readiness facts the analyzer established, for the policy gate. */
   dr_ready?: { ready: boolean; reasons: string[] };
+  /** What users lose, beside the symptom score: the policy may act on a total, lasting loss. */
+  impact?: ImpactAssessment;
   /** Free-form extras (LLM prompt and answer, latency). */
   extra?: Record<string, unknown>;
 }

@@ -8,7 +8,13 @@ import type {
 } from '../core/index.js';
 import type { PhoenixConfig } from '../config/index.js';
 import { scoreSnapshot } from '../scoring/index.js';
-import { applyPolicy, type Analyzer, type CycleObservation, type PolicyState } from '../analysis/index.js';
+import {
+  applyPolicy,
+  vantageQuorumDown,
+  type Analyzer,
+  type CycleObservation,
+  type PolicyState,
+} from '../analysis/index.js';
 
 export interface CycleInput {
   /** Seconds on the caller's clock. */
@@ -89,7 +95,9 @@ export class DecisionEngine {
     };
     const baseline = this.lastHealthy;
     this.history.push(observation);
-    if (observation.level === 'none') this.lastHealthy = observation;
+    // The baseline is a cycle where users were served: a score below the action levels while every outside
+    // vantage point fails (green insides nobody reaches) is no healthy traffic level to compare against.
+    if (observation.level === 'none' && !vantageQuorumDown(input.signals)) this.lastHealthy = observation;
     const oldest = input.now - this.config.decision.history_window_s;
     while (this.history.length > 1 && this.history[0].at < oldest) this.history.shift();
 

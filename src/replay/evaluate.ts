@@ -39,8 +39,13 @@ export function evaluate(
     failures.false_positive_dr = true;
     problems.push(`false-positive DR at ${formatDuration(drs[0].at)}: expected ${expect.action}`);
   }
+  // A premature DR is a failover that already happened: a later one inside the window does not undo it.
+  const early = expect.action === 'dr_failover' ? drs.find((d) => d.at < notBefore) : undefined;
+  if (early && drs.some((d) => within(d.at))) {
+    failures.premature_dr = true;
+    problems.push(`premature DR at ${formatDuration(early.at)}: not before ${formatDuration(notBefore)}`);
+  }
   if (expect.action === 'dr_failover' && !drs.some((d) => within(d.at))) {
-    const early = drs.find((d) => d.at < notBefore);
     if (early) {
       failures.premature_dr = true;
       problems.push(`premature DR at ${formatDuration(early.at)}: not before ${formatDuration(notBefore)}`);

@@ -10,6 +10,28 @@ export interface ReplaySummary {
   premature_dr: number;
   false_region_failover: number;
   missed_region_failover: number;
+  /** Scenarios with an expected category whose failover carried it, of those where one was judged. */
+  category_matched: number;
+  category_judged: number;
+  /** For every DR decided, seconds from the first failing cycle to the first DR: median and max. */
+  dr_after_first_failure_s?: { count: number; median: number; max: number };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** How long after the first failing cycle each scenario's first DR came. */
+function drDelays(results: ReplayResult[]): ReplaySummary['dr_after_first_failure_s'] {
+  const delays: number[] = [];
+  for (const r of results) {
+    const dr = r.decisions.find((d) => d.action === 'dr_failover');
+    if (dr && r.first_failing_at !== undefined) delays.push(dr.at - r.first_failing_at);
+  }
+  if (delays.length === 0) return undefined;
+  return { count: delays.length, median: median(delays), max: Math.max(...delays) };
 }
 
 export function summarize(analyzer: string, results: ReplayResult[]): ReplaySummary {
@@ -24,6 +46,9 @@ export function summarize(analyzer: string, results: ReplayResult[]): ReplaySumm
     premature_dr: count('premature_dr'),
     false_region_failover: count('false_region_failover'),
     missed_region_failover: count('missed_region_failover'),
+    category_matched: results.filter((r) => r.category_matched === true).length,
+    category_judged: results.filter((r) => r.category_matched !== undefined).length,
+    dr_after_first_failure_s: drDelays(results),
   };
 }
 
@@ -31,7 +56,11 @@ export function formatSummary(s: ReplaySummary): string {
   return (
     `${s.analyzer.padEnd(10)} ${s.scenarios} scenarios, ${s.met} met, ${s.false_positive_dr} false-positive DR, ` +
     `${s.missed_dr} missed DR, ${s.premature_dr} premature DR, ${s.false_region_failover} false region failovers` +
-    (s.missed_region_failover ? `, ${s.missed_region_failover} missed region failovers` : '')
+    (s.missed_region_failover ? `, ${s.missed_region_failover} missed region failovers` : '') +
+    (s.category_judged ? `; category ${s.category_matched}/${s.category_judged}` : '') +
+    (s.dr_after_first_failure_s
+      ? `; DR after first failure: median ${formatDuration(s.dr_after_first_failure_s.median)}, max ${formatDuration(s.dr_after_first_failure_s.max)} (${s.dr_after_first_failure_s.count} DR)`
+      : '')
   );
 }
 

@@ -21,6 +21,8 @@ export interface ReplayResult extends Evaluation {
   decisions: ReplayDecision[];
   /** Every cycle's decision, for `--verbose` and the tests; not part of the NDJSON contract. */
   cycles: Decision[];
+  /** The first cycle that saw a failure (a level above none, or users losing the site), if any. */
+  first_failing_at?: number;
 }
 
 /** Merges a step into the snapshot in force: listed signals and context parts replace, the rest carry forward. */
@@ -84,7 +86,9 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions)
     }
     previousAction = decision.action;
   }
+  const failing = cycles.find((c) => c.level !== 'none' || c.analysis?.impact?.users === 'total');
   return {
+    first_failing_at: failing?.at,
     scenario: scenario.name,
     file: scenario.file,
     decisions,

@@ -81,7 +81,7 @@ function rivalResult(f: Features, input: AnalysisInput, rival: Finding, cloud: C
  * outranks where the cause sits, and the failure is gated like any other primary-cloud failure.
  */
 function zonalResult(f: Features, input: AnalysisInput, cloud: CloudFinding): Result | undefined {
-  const since = f.impact.totalSince;
+  const since = f.impact.total_since;
   if (since !== undefined && heldFor(input, since) >= input.decision.confirm_window_dr_s) return undefined;
   const watching = since !== undefined;
   return {
@@ -165,6 +165,7 @@ export function analyzeEvidence(input: AnalysisInput): Analysis {
   return {
     analyzer: 'evidence',
     ...result,
+    impact: f.impact,
     reasoning: flags.length
       ? `${result.reasoning} Red flag: ${flags.length} instruction-like text(s) in logs or status pages were ignored.`
       : result.reasoning,

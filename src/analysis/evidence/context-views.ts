@@ -5,11 +5,12 @@ import type {
   SignalSnapshot,
   StatusIncident,
   Topology,
+  VantageResult,
 } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
 import type { Features } from './features.js';
 import { isImpaired } from './signal-views.js';
-import { classifyText, squash, tallyText } from './text.js';
+import { classifyText, domainsIn, squash, tallyText } from './text.js';
 
 /** What the context gatherers returned (AWS Health, status pages, metrics, changes, logs), read for the explanations. */
 
@@ -35,10 +36,30 @@ function isOpenIssue(event: AwsHealthEvent): boolean {
   );
 }
 
-/** AWS Health events sorted into: open issues where we run, in the secondary region, and planned work. */
+/** The edge is an AWS service (Route 53, CloudFront): AWS Health names it by its service code. */
+function isEdgeService(topology: Topology, service: string): boolean {
+  const provider = topology.edge?.provider;
+  if (!provider) return false;
+  const bare = (name: string): string => normalizeService(name).replace(/^(?:AMAZON|AWS)/, '');
+  return bare(provider) === bare(service);
+}
+
+/**
+ * AWS Health events sorted into: open issues where we run, in the secondary region, and planned work. An issue
+ * of the AWS service that is our edge (the DNS or CDN in front of both sites) is the edge's, not the region's.
+ */
 export function healthView(ctx: IncidentContext, topology: Topology): Features['health'] {
-  const health: Features['health'] = { regionalIssues: [], secondaryIssues: [], maintenance: [] };
+  const health: Features['health'] = {
+    regionalIssues: [],
+    secondaryIssues: [],
+    maintenance: [],
+    edgeIssues: [],
+  };
   for (const event of ctx.aws_health?.events ?? []) {
+    if (isEdgeService(topology, event.service)) {
+      if (isOpenIssue(event)) health.edgeIssues.push(event);
+      continue;
+    }
     const ours =
       (inRegion(event, topology.primary.region) || squash(event.region) === 'global') &&
       usesService(topology, event.service);
@@ -59,11 +80,12 @@ function majorActive(incident: StatusIncident): boolean {
 export function edgeView(
   ctx: IncidentContext,
   topology: Topology,
-): Pick<Features, 'edgeProvider' | 'edgeIncidents' | 'edgeFeedDown'> {
+): Pick<Features, 'edgeProvider' | 'edgeDeclared' | 'edgeIncidents' | 'edgeFeedDown'> {
   const edgeProvider = (topology.edge?.provider ?? 'cloudflare').toLowerCase();
   const feed = edgeProvider === 'cloudflare' ? ctx.cloudflare : ctx.status_pages?.[edgeProvider];
   return {
     edgeProvider,
+    edgeDeclared: Boolean(topology.edge),
     edgeIncidents: (feed?.incidents ?? []).filter(majorActive),
     edgeFeedDown: feed?.available === false,
   };
@@ -140,6 +162,22 @@ export function changesView(
   return { beforeOnset: suspects, rollbacks, rollbackFailed };
 }
 
+/** The probes of our public endpoints (outside vantages, the DR site, the cross-cloud path) name our domains. */
+const PUBLIC_ENDPOINT_PROBES = ['external_uptime', 'dr_site', 'cross_cloud'];
+
+function ownDomains(signals: SignalSnapshot): Set<string> {
+  const own = new Set<string>();
+  for (const name of PUBLIC_ENDPOINT_PROBES) {
+    const s = signals[name];
+    const texts = [
+      s?.detail ?? '',
+      ...(Array.isArray(s?.vantages) ? (s.vantages as VantageResult[]).map((v) => v.detail ?? '') : []),
+    ];
+    for (const text of texts) for (const d of domainsIn(text)) own.add(d);
+  }
+  return own;
+}
+
 /**
  * The text the explanations read. Log lines and status-page bodies are untrusted: an instruction-like line is
  * reported as a red flag and then dropped, so it counts in no family anywhere. Probe details are our own.
@@ -156,9 +194,14 @@ export function textView(
   ].map((i) => `${i.name} ${i.body ?? ''}`);
   const flagged = (l: string): boolean => classifyText(l).has('injection');
   const lines = all.filter((l) => !flagged(l));
-  const details = Object.values(signals).map((s) => s?.detail ?? '');
+  const own = ownDomains(signals);
+  // Our probes' own words, each vantage point's included (structured facts carry their own detail).
+  const details = Object.values(signals).flatMap((s) => [
+    s?.detail ?? '',
+    ...(Array.isArray(s?.vantages) ? (s.vantages as VantageResult[]).map((v) => v.detail ?? '') : []),
+  ]);
   return {
-    logs: { lines, tally: tallyText(lines) },
+    logs: { lines, tally: tallyText(lines, own) },
     details: { text: details.join(' | '), tally: tallyText(details) },
     injections: [...all, ...statusBodies].filter(flagged),
   };

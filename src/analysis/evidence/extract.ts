@@ -2,6 +2,7 @@ import type { IncidentContext } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
 import { changesView, drIncidentsOf, edgeView, healthView, metricsView, textView } from './context-views.js';
 import type { Features } from './features.js';
+import { assessImpact } from './impact.js';
 import {
   crossRegionView,
   externalView,
@@ -10,31 +11,36 @@ import {
   nodeView,
   num,
   statusOf,
-  totalImpactSince,
 } from './signal-views.js';
+import { readUnknowns } from './unknowns.js';
 
 /** Reads everything the explanations weigh off one cycle, its history and its context. */
-export function extractFeatures(input: AnalysisInput): Features {
-  const { signals, topology, history, now } = input;
-  const ctx: IncidentContext = input.context ?? {};
+export function extractFeatures(raw: AnalysisInput): Features {
+  const { topology, history, now } = raw;
+  const ctx: IncidentContext = raw.context ?? {};
   // Onset of the current impaired run and the number of earlier recovered episodes.
   let onset: number | undefined;
   for (let i = history.length - 1; i >= 0 && isImpaired(history[i]); i--) onset = history[i].at;
   let recoveries = 0;
   for (let i = 1; i < history.length; i++)
     if (isImpaired(history[i - 1]) && !isImpaired(history[i])) recoveries++;
-  const impaired = input.score.level !== 'none';
+  const impact = assessImpact(raw);
+  const impaired = isImpaired({ level: raw.score.level, signals: raw.signals });
+  // Silent inside probes read as the evidence they are (unknowns.ts); the score keeps them as it scored them.
+  const { signals, blind } = readUnknowns(raw, onset, impact);
+  const input: AnalysisInput = { ...raw, signals };
   // The replica lag measured just before the failure began: what the replica held when the primary went away.
   const before = onset !== undefined ? [...history].reverse().find((h) => h.at < onset!) : undefined;
-  const totalSince = totalImpactSince(input);
   return {
     now,
     impaired,
     onset: impaired ? onset : undefined,
+    lastServedAt: impaired ? before?.at : undefined,
     recoveries,
     internal: internalView(signals.internal_services),
     external: externalView(signals.external_uptime),
-    impact: { totalSince },
+    impact,
+    blind,
     nodes: nodeView(input, onset),
     crossRegion: crossRegionView(input, onset),
     db: {

@@ -1,4 +1,5 @@
-import type { AwsHealthEvent, ChangeRecord, StatusIncident } from '../../core/index.js';
+import type { AwsHealthEvent, ChangeRecord, ImpactAssessment, StatusIncident } from '../../core/index.js';
+import type { Blindness } from './unknowns.js';
 import type { TextFamily } from './text.js';
 import type { ZoneSpread } from './zones.js';
 
@@ -8,12 +9,16 @@ export interface Features {
   impaired: boolean;
   /** When the current unbroken run of impaired cycles began. */
   onset?: number;
+  /** The last cycle before the onset that was not impaired: users were served then. */
+  lastServedAt?: number;
   /** Impaired episodes in the window that ended in a recovery. */
   recoveries: number;
   internal: { status: string; failingShare?: number };
   external: { status: string; present: boolean; allUp: boolean; allDown: boolean };
-  /** What users see: since when the service has been down for (nearly) everyone, if it is now. */
-  impact: { totalSince?: number };
+  /** What users lose (impact.ts): total, partial, none or unknown, and since when it has been total. */
+  impact: ImpactAssessment;
+  /** Probes that could not run, by where they run (unknowns.ts). */
+  blind: Blindness;
   nodes: {
     status: string;
     notReadyShare: number;
@@ -54,9 +59,13 @@ export interface Features {
     regionalIssues: AwsHealthEvent[];
     secondaryIssues: AwsHealthEvent[];
     maintenance: AwsHealthEvent[];
+    /** Open issues of the AWS service that is our edge (Route 53, CloudFront). */
+    edgeIssues: AwsHealthEvent[];
   };
   /** The edge (CDN/DNS) provider in front of the sites, lower-case. */
   edgeProvider: string;
+  /** The topology names an edge (CDN or DNS service) in front of the sites. */
+  edgeDeclared: boolean;
   edgeIncidents: StatusIncident[];
   edgeFeedDown: boolean;
   drIncidents: StatusIncident[];

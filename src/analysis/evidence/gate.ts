@@ -4,6 +4,7 @@ import type { AnalysisInput } from '../analyzer.js';
 import { item, type Finding } from './explanation.js';
 import { drReadiness, type Readiness } from './explanations/index.js';
 import type { Features } from './features.js';
+import { heldFor } from './impact.js';
 
 /**
  * Time and readiness before a failover: the failure must persist through the confirmation window of the
@@ -25,10 +26,7 @@ export function confidenceFor(strength: number, margin: number): Confidence {
   return 'low';
 }
 
-/** Live cycles drift by their jitter: a window of exactly N intervals must not need N + 1 cycles. */
-export function heldFor(input: AnalysisInput, since: number): number {
-  return input.now - since + 0.1 * input.interval_s;
-}
+export { heldFor };
 
 /** Whether the warm secondary region can take over: healthy, no AWS issue of its own, not a global event. */
 function secondaryReady(f: Features, input: AnalysisInput, category: RootCauseCategory): boolean {

@@ -44,8 +44,10 @@ export function whileServing(f: Features, input: AnalysisInput): ServingVerdict 
     -5,
     'every outside vantage point reaches the public endpoint and the error rate is normal',
   );
+  // A probe that could not run (unknown) from our prober is as much the prober's trouble as one that failed.
   const proberWide =
-    [f.internal.status, f.nodes.status, f.crossRegion.status].filter((s) => s === 'error').length >= 2;
+    [f.internal.status, f.nodes.status, f.crossRegion.status].filter((s) => s === 'error' || s === 'unknown')
+      .length >= 2;
   if (proberWide)
     return verdict(
       'monitoring_fault',

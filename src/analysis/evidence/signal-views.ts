@@ -7,6 +7,7 @@ import type {
 } from '../../core/index.js';
 import type { AnalysisInput, CycleObservation } from '../analyzer.js';
 import type { Features } from './features.js';
+import { vantageQuorumDown } from './impact.js';
 import { classifyText } from './text.js';
 import { spreadFromZones, zoneSpread, type ZoneSpread } from './zones.js';
 
@@ -35,9 +36,12 @@ export function statusOf(signals: SignalSnapshot, name: string): string {
   return signals[name]?.status ?? 'absent';
 }
 
-/** A cycle counts as impaired when its level calls for any action. */
-export function isImpaired(observation: CycleObservation): boolean {
-  return observation.level !== 'none';
+/**
+ * A cycle counts as impaired when its level calls for any action, or when users everywhere fail whatever the
+ * score says (the outside vantage quorum is down: the insides may look green because nothing reaches them).
+ */
+export function isImpaired(observation: Pick<CycleObservation, 'level' | 'signals'>): boolean {
+  return observation.level !== 'none' || vantageQuorumDown(observation.signals);
 }
 
 /** Outside vantage points: structured results first (`vantages`), else the up/total counts. */
@@ -59,25 +63,6 @@ export function externalView(signal: Signal | undefined): {
     allUp: status === 'ok' || (share !== undefined && share >= 0.75),
     allDown: isBad(status) && (up === undefined || up === 0 || (share !== undefined && share <= 0.25)),
   };
-}
-
-/** Users everywhere fail: the vantage quorum is down, or nearly every request errors. */
-function totalImpact(signals: SignalSnapshot, metrics: Record<string, number> | undefined): boolean {
-  const errorRate = metrics?.error_rate;
-  return externalView(signals.external_uptime).allDown || (errorRate !== undefined && errorRate >= 0.9);
-}
-
-/** Since when total impact has held without a break, walking the history back from now. */
-export function totalImpactSince(input: AnalysisInput): number | undefined {
-  if (!totalImpact(input.signals, input.context?.metrics)) return undefined;
-  let since = input.now;
-  for (let i = input.history.length - 1; i >= 0; i--) {
-    const h = input.history[i];
-    if (h.at >= input.now) continue;
-    if (!totalImpact(h.signals, h.metrics)) break;
-    since = h.at;
-  }
-  return since;
 }
 
 /** Failing share of our services: the structured `failing` list where counts are missing. */

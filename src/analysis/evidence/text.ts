@@ -121,14 +121,35 @@ const CALL_FAILED =
 const REMOTE_API_ERROR =
   /\b[A-Z][a-z]+[A-Za-z]*(?:API|Api|Rest)(?:Error|Exception)\b|\b[A-Z][a-z]+ConnectionError\b|\b(?:upstream|external|third[- ]party|partner|vendor)\s+(?:api|service|provider|dependency)\b|\bdependency\s+[\w.-]+\s*[=:]\s*(?:down|failing|error|unavailable)\b/;
 
+/** The hosts outside our network and outside AWS that a line calls. */
+function externalHosts(text: string): string[] {
+  const hosts: string[] = [];
+  for (const match of text.matchAll(EXTERNAL_CALL_HOST)) {
+    const host = (match[1] ?? match[2] ?? '').toLowerCase();
+    if (host && !OURS_OR_AWS.test(host)) hosts.push(host);
+  }
+  return hosts;
+}
+
+/** The registrable domain of a host (shop-example.com for api.shop-example.com; example.co.uk kept whole). */
+export function registrableDomain(host: string): string {
+  const labels = host.toLowerCase().replace(/\.$/, '').split('.');
+  const secondLevel =
+    labels.length >= 3 &&
+    labels.at(-1)!.length === 2 &&
+    /^(?:co|com|net|org|gov|ac|edu)$/.test(labels.at(-2)!);
+  return labels.slice(secondLevel ? -3 : -2).join('.');
+}
+
+/** Registrable domains named by URLs in a text: what our own probes of our public endpoints call. */
+export function domainsIn(text: string): Set<string> {
+  return new Set(externalHosts(text).map(registrableDomain));
+}
+
 function callsExternalHostFailing(text: string): boolean {
   if (REMOTE_API_ERROR.test(text)) return true;
   if (!CALL_FAILED.test(text)) return false;
-  for (const match of text.matchAll(EXTERNAL_CALL_HOST)) {
-    const host = (match[1] ?? match[2] ?? '').toLowerCase();
-    if (host && !OURS_OR_AWS.test(host)) return true;
-  }
-  return false;
+  return externalHosts(text).length > 0;
 }
 
 // The same log lines and details come back cycle after cycle: classify each distinct text once.
@@ -165,13 +186,25 @@ function classifyUncached(text: string): Set<TextFamily> {
   return families;
 }
 
-/** Counts of each family over many lines; a line counts once per family. */
-export function tallyText(lines: string[]): Map<TextFamily, number> {
+/**
+ * Counts of each family over many lines; a line counts once per family. A failing call whose every host is in
+ * one of our own domains (`own`: what our probes of the public endpoints call) is ours, not a third party's.
+ */
+export function tallyText(lines: string[], own: ReadonlySet<string> = new Set()): Map<TextFamily, number> {
   const tally = new Map<TextFamily, number>();
   for (const line of lines) {
-    for (const family of classifyText(line)) tally.set(family, (tally.get(family) ?? 0) + 1);
+    for (const family of classifyText(line)) {
+      if (family === 'third_party' && callsOnlyOwnHosts(line, own)) continue;
+      tally.set(family, (tally.get(family) ?? 0) + 1);
+    }
   }
   return tally;
+}
+
+function callsOnlyOwnHosts(line: string, own: ReadonlySet<string>): boolean {
+  if (own.size === 0 || REMOTE_API_ERROR.test(line)) return false;
+  const hosts = externalHosts(line);
+  return hosts.length > 0 && hosts.every((h) => own.has(registrableDomain(h)));
 }
 
 /** The first line of a family, trimmed, for an evidence item. */

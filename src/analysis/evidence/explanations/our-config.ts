@@ -1,13 +1,15 @@
 import { count, example, finding, item, whenSeen, type Explanation, type Finding } from '../explanation.js';
 import type { Features } from '../features.js';
+import { dnsChangeOfOurs, edgeDnsFailing } from './edge.js';
 
-/** Our own names stopped resolving; stronger right after a change to our DNS. */
+/**
+ * Our own names stopped resolving; stronger right after a change to our DNS, weaker where a DNS or CDN provider
+ * we declared fronts the sites and we changed nothing (the edge explanation weighs that provider).
+ */
 function ownDns(f: Features): Finding[] {
   if (count(f, 'dns_own') === 0 || count(f, 'dns_aws') > 0) return [];
-  const dnsChange = f.changes.beforeOnset.some((c) =>
-    /dns|route ?53|record|zone/i.test(`${c.service ?? ''} ${c.description}`),
-  );
-  const weight = dnsChange ? 5 : 3;
+  const dnsChange = dnsChangeOfOurs(f);
+  const weight = dnsChange ? 5 : edgeDnsFailing(f) ? 1 : 3;
   const says = `our own names do not resolve${dnsChange ? ' right after a change to our DNS' : ''}`;
   return [
     finding('internal_config', weight, 'our own DNS names stopped resolving', [

@@ -20,6 +20,19 @@ function add(t: Tally, weight: number, source: string, what: string, says: strin
   t.evidence.push(item(source, what, weight, says));
 }
 
+/** An AWS issue open this long before our failure began, with users served meanwhile, did not start it. */
+const PREDATES_ONSET_S = 10 * 60;
+
+/** Every open AWS issue began well before the failure, and users were still served after it began. */
+function issuesPredateOnset(f: Features): boolean {
+  const { onset, lastServedAt } = f;
+  if (onset === undefined || lastServedAt === undefined || f.health.regionalIssues.length === 0) return false;
+  return f.health.regionalIssues.every(
+    (e) =>
+      e.startTime !== undefined && e.startTime <= onset - PREDATES_ONSET_S && lastServedAt >= e.startTime,
+  );
+}
+
 function nodeLossOf(f: Features): boolean {
   return !f.nodes.explained && !f.nodes.podsOnly && f.nodes.notReadyShare > 0;
 }
@@ -54,7 +67,15 @@ function weighStructure(f: Features, t: Tally): void {
   else if (f.nodes.unreadable)
     add(t, 1, 'signal:eks_nodes', f.nodes.status, 'the Kubernetes API cannot be read');
   const event = f.health.regionalIssues[0];
-  if (event)
+  if (event && issuesPredateOnset(f))
+    add(
+      t,
+      2,
+      'context:aws_health',
+      event.eventTypeCode,
+      `AWS Health's open ${event.service} issue began ${formatDuration((f.onset ?? f.now) - (event.startTime ?? 0))} before our failure, while users were served: it does not explain the onset`,
+    );
+  else if (event)
     add(
       t,
       5,
@@ -63,6 +84,15 @@ function weighStructure(f: Features, t: Tally): void {
       `AWS Health reports an open ${event.service} issue in ${event.region}`,
     );
   weighReplica(f, t);
+  const { inside, regionFailing } = f.blind;
+  if (inside.length > 0 && regionFailing)
+    add(
+      t,
+      1,
+      `signal:${inside[0]}`,
+      `unknown: ${inside.join(', ')}`,
+      'the probes inside the primary region cannot run while it fails from outside: the region, not the prober',
+    );
 }
 
 /** Seconds of lag under which a replica counts as current: it held nearly everything when its primary went. */
@@ -156,7 +186,8 @@ function weighDoubts(f: Features, t: Tally, structural: boolean): void {
   }
   // Nodes failing while the AWS APIs answer normally from another region, right after a change of ours,
   // point at the change (a node image, CNI or DaemonSet) at least as much as at AWS.
-  const ownChangePending = f.changes.beforeOnset.length > 0 && !f.changes.rollbackFailed && noIssue;
+  const ownChangePending =
+    f.changes.beforeOnset.length > 0 && !f.changes.rollbackFailed && (noIssue || issuesPredateOnset(f));
   if (f.crossRegion.present && cross === 'ok' && ownChangePending) {
     t.strength /= 2;
     t.evidence.push(
