@@ -17,8 +17,12 @@ import { FakeServer } from '../shared/server.js';
  *   type …, SetIdentifier … cannot be created because a non multivalue answer rrset exists with the same name
  *   and type.]", cert-manager#5388, and "[RRSet with DNS name …, type … cannot be created as other RRSets exist
  *   with the same name and type.]");
+ * - a routed record whose policy (failover, weighted) differs from the other routed records of its name and
+ *   type (Route 53 developer guide, "Choosing a routing policy": the record sets of one name and type share
+ *   one routing policy; the message text is an assumption, modelled on the one above; reviewer's addition);
  * - a `SetIdentifier` without its routing policy element, or `Failover` other than PRIMARY/SECONDARY
- *   (service-2.json: `ResourceRecordSetFailover` enum; `InvalidInput`);
+ *   (service-2.json: `ResourceRecordSetFailover` enum; `InvalidInput`), a `Weight` outside 0-255
+ *   (`ResourceRecordSetWeight`; bounds 0-255 from the Route 53 docs, not re-read in the model by the reviewer), or both `Failover` and `Weight` (assumption: InvalidInput);
  * - a DELETE that does not name the record set exactly as it is ("Tried to delete resource record set … but
  *   the values provided do not match the current values");
  * - a name outside the zone, a zone that is not this one (404 NoSuchHostedZone), an unsigned request (403
@@ -237,6 +241,11 @@ export class FakeRoute53 extends FakeServer {
       return `[RRSet with DNS name ${record.name}, type ${record.type} cannot be created as other RRSets exist with the same name and type.]`;
     if (record.setIdentifier !== undefined && sameNameAndType.some((r) => r.setIdentifier === undefined))
       return `[RRSet with DNS name ${record.name}, type ${record.type}, SetIdentifier ${record.setIdentifier} cannot be created because a non multivalue answer rrset exists with the same name and type.]`;
+    const otherPolicy = sameNameAndType.find(
+      (r) => r.setIdentifier !== record.setIdentifier && routingPolicy(r) !== routingPolicy(record),
+    );
+    if (record.setIdentifier !== undefined && otherPolicy)
+      return `[RRSet with DNS name ${record.name}, type ${record.type}, SetIdentifier ${record.setIdentifier} cannot be created because a ${routingPolicy(otherPolicy)} rrset exists with the same name and type.]`;
     return undefined;
   }
 
@@ -349,10 +358,20 @@ function parseRecordSet(set: string): Route53Record {
   return record;
 }
 
+/** The routing policy a record set carries; one name and type serve one policy. */
+function routingPolicy(r: Route53Record): 'failover' | 'weighted' | 'simple' {
+  if (r.failover !== undefined) return 'failover';
+  return r.weight !== undefined ? 'weighted' : 'simple';
+}
+
 /** A routed record needs its policy, and a policy needs an identifier (InvalidInput). */
 function routingInputRefusal(r: Route53Record): string | undefined {
   if (r.failover !== undefined && r.failover !== 'PRIMARY' && r.failover !== 'SECONDARY')
     return `Invalid request: Expected PRIMARY or SECONDARY for Failover, got ${String(r.failover)}`;
+  if (r.weight !== undefined && !(Number.isInteger(r.weight) && r.weight >= 0 && r.weight <= 255))
+    return `Invalid request: Weight must be an integer from 0 to 255, got ${String(r.weight)}`;
+  if (r.failover !== undefined && r.weight !== undefined)
+    return `Invalid request: ${r.name} ${r.type} carries both Failover and Weight; a record set has one routing policy`;
   const policy = r.failover !== undefined || r.weight !== undefined;
   if (r.setIdentifier !== undefined && !policy)
     return `Invalid request: a SetIdentifier needs a routing policy (Failover, Weight, Region…) for ${r.name} ${r.type}`;
