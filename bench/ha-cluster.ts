@@ -54,19 +54,33 @@ export class ControllerCluster {
     this.children.get(pid)?.child.kill('SIGKILL');
   }
 
-  /** The rows of a query on the shared store; none while the store does not exist yet or is busy. */
+  /**
+   * The rows of a query on the shared store; none while the store does not exist yet. Right after a
+   * SIGKILL the store may be busy with SQLite's WAL recovery: the read is tried again for up to 5 s, so
+   * a busy moment never reads as an empty journal.
+   */
   async rows<T>(sql: string): Promise<T[]> {
-    if (this.pool) return ((await this.pool.query(sql).catch(() => undefined))?.rows as T[]) ?? [];
+    for (let tries = 0; ; tries++) {
+      const rows = await this.tryRows<T>(sql);
+      if (rows || tries >= 250) return rows ?? [];
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async tryRows<T>(sql: string): Promise<T[] | undefined> {
+    if (this.pool) return (await this.pool.query(sql).catch(() => undefined))?.rows as T[] | undefined;
     if (this.store.kind !== 'sqlite' || !existsSync(this.store.path)) return [];
-    // Not readonly: after a SIGKILLed writer, SQLite's WAL index may need a recovery that a read-only
-    // connection cannot run (SQLITE_READONLY_RECOVERY), and the journal would look empty.
-    const conn = new Database(this.store.path, { fileMustExist: true, timeout: 2000 });
     try {
-      return conn.prepare(sql).all() as T[];
+      // Not readonly: after a SIGKILLed writer, SQLite's WAL index may need a recovery that a read-only
+      // connection cannot run (SQLITE_READONLY_RECOVERY).
+      const conn = new Database(this.store.path, { fileMustExist: true, timeout: 2000 });
+      try {
+        return conn.prepare(sql).all() as T[];
+      } finally {
+        conn.close();
+      }
     } catch {
-      return [];
-    } finally {
-      conn.close();
+      return undefined;
     }
   }
 
