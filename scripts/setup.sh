@@ -14,13 +14,14 @@ fi
 
 # System packages the lab, the probes' tests and the runbook's steps use:
 # PostgreSQL server binaries (initdb, pg_basebackup), BIND 9 and its tools
-# (named, nsupdate, dig), Chromium for the dashboard test, Prometheus and promtool, and
-# Alertmanager for the webhook test.
+# (named, nsupdate, dig), unbound (the lab clients' caching resolver), Chromium for the dashboard test,
+# Prometheus and promtool, and Alertmanager for the webhook test.
 need=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_basebackup" ] || need+=(postgresql postgresql-client)
 command -v named >/dev/null 2>&1 || [ -x /usr/sbin/named ] || need+=(bind9)
 command -v nsupdate >/dev/null 2>&1 || need+=(bind9-dnsutils)
+[ -x /usr/sbin/unbound ] || need+=(unbound)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -38,6 +39,7 @@ if [ ${#need[@]} -gt 0 ]; then
     for pkg in "${need[@]}"; do
       case "$pkg" in
         bind9) svc=named ;;
+        unbound) svc=unbound ;;
         prometheus | prometheus-alertmanager) svc=$pkg ;;
         *) continue ;;
       esac

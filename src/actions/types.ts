@@ -25,6 +25,13 @@ export interface StepContext {
   attempt: number;
   /** An earlier attempt of this step was interrupted mid-way: the step must check what is already done. */
   resumed: boolean;
+  /**
+   * `<run>/<step>/<n>`, n = 1 + the step's attempts that failed: the same after a crash (a receiver drops the
+   * request the killed attempt may already have sent), new after a failure (a receiver that kept the failed
+   * answer under the old key does not replay it). `command` gets it as PHOENIX_IDEMPOTENCY_KEY, `http`
+   * and webhook notifications as the Idempotency-Key header.
+   */
+  idempotencyKey: string;
   /** Fires on the step's timeout and on `phoenix abort`; adapters stop their work and child processes. */
   signal: AbortSignal;
   rpoBudgetS?: number;

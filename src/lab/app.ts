@@ -4,7 +4,8 @@
  * can stop it like a lost machine. Configured by LAB_APP_* environment variables; see `appEnvironment`.
  *
  * GET /healthz     200 when its database answers ({ writable } tells a promoted/primary DB from a standby)
- * POST /items      inserts a row, uploads items/<id>.json, returns 201 { id, key } once both are durable
+ * POST /items      inserts a row ({ body, object?, client_key? }), uploads items/<client_key or id>.json,
+ *                  returns 201 { id, key, client_key } once both are durable
  * GET /items/:id   the row and its object
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -129,25 +130,27 @@ async function health({ settings, pool }: AppContext, res: ServerResponse): Prom
 /** POST /items: the row and its object, acknowledged only once both are durable. */
 async function createItem({ settings, pool, store }: AppContext, req: IncomingMessage, res: ServerResponse) {
   const text = await readBody(req);
-  const input = (text ? JSON.parse(text) : {}) as { body?: unknown; object?: boolean };
+  const input = (text ? JSON.parse(text) : {}) as { body?: unknown; object?: boolean; client_key?: unknown };
   const body = String(input.body ?? '');
+  const clientKey = typeof input.client_key === 'string' && input.client_key ? input.client_key : null;
   const client = await pool.connect();
   try {
     await client.query('begin');
     const { rows } = await client.query<{ id: string }>(
-      "insert into items (body, object_key, site) values ($1, '', $2) returning id::text as id",
-      [body, settings.site],
+      "insert into items (body, object_key, site, client_key) values ($1, '', $2, $3) returning id::text as id",
+      [body, settings.site, clientKey],
     );
     const id = rows[0].id;
-    // `object: false` writes the row alone (the writer's rows outnumber its objects).
-    const key = input.object === false ? '' : `items/${id}.json`;
+    // `object: false` writes the row alone (the writer's rows outnumber its objects). Named by the
+    // client's key when it gave one: an id a promoted standby hands out again would name another object.
+    const key = input.object === false ? '' : `items/${clientKey ?? id}.json`;
     if (key) {
       await client.query('update items set object_key = $1 where id = $2', [key, id]);
       await store.put(key, JSON.stringify({ id, body, site: settings.site }));
     }
     // Commit last: a row is only acknowledged once its object is stored.
     await client.query('commit');
-    send(res, 201, { id, key, site: settings.site });
+    send(res, 201, { id, key, site: settings.site, client_key: clientKey });
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
     throw error;

@@ -28,7 +28,9 @@ export class DrillSession {
   readonly cycles: Array<{ record: CycleRecord; seenAt: number }> = [];
   run?: Promise<RunReport>;
   /** The drill's client, for scenarios that count what it wrote (failback). */
-  writer?: { readonly acked: ReadonlyArray<{ id: string; key: string; site: string; at: number }> };
+  writer?: {
+    readonly acked: ReadonlyArray<{ id: string; client_key: string; key: string; site: string; at: number }>;
+  };
   /** When the fault was injected (performance.now()). */
   onset = 0;
   readonly changes: ChangeStore;

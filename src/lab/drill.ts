@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DrillSession } from './drill-session.js';
 import { labDown, labUp, resolveApp, type LabReplication, type Progress } from './lab.js';
 import { LAB_DATABASE } from './names.js';
-import { query } from './postgres.js';
+import { presentKeys } from './items.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
 import type { LabState } from './state.js';
 
@@ -28,8 +29,13 @@ export interface DrillReport {
   decision: string;
   detect_s: number | null;
   decide_s: number | null;
-  /** Outage onset → the DR site serving writable through DNS, as a client resolving app.<zone> sees it. */
+  /**
+   * Outage onset → the DR site serving writable through DNS, as a client sees it: it resolves app.<zone>
+   * through the lab's caching resolver (unbound), which keeps the old answer up to its TTL.
+   */
   rto_s: number | null;
+  /** The same, asking the authoritative server (BIND) directly: rto_s minus what clients' caches add. */
+  rto_authoritative_s: number | null;
   /** Rows and objects the primary acknowledged that the DR site does not have. */
   rpo_rows_lost: number | null;
   rpo_objects_lost: number | null;
@@ -51,6 +57,7 @@ export interface DrillReport {
   /** Scenario failback only: reprotect, then the planned switchover back (see scenarios/failback.ts). */
   reprotect_s?: number | null;
   failback_rto_s?: number | null;
+  failback_rto_authoritative_s?: number | null;
   failback_rows_lost?: number | null;
   failback_objects_lost?: number | null;
   forward_objects_s?: number | null;
@@ -93,6 +100,8 @@ export interface DrillOptions {
 
 export interface Ack {
   id: string;
+  /** The writer's own unique key for the write: what loss is counted by (ids can be handed out twice). */
+  client_key: string;
   key: string;
   site: string;
   /** performance.now() when the app acknowledged it. */
@@ -122,10 +131,10 @@ export class Writer {
     private readonly maxInFlight = 64,
   ) {}
 
-  /** The app's address, asked of DNS at most once a second (clients cache answers too). */
+  /** The app's address, asked of the clients' caching resolver at most once a second. */
   private async resolve(): Promise<string | undefined> {
     if (this.address && performance.now() - this.address.at < 1000) return this.address.value;
-    const value = await resolveApp(this.state);
+    const value = await resolveApp(this.state, undefined, 'client');
     this.address = value ? { value, at: performance.now() } : undefined;
     return value;
   }
@@ -135,14 +144,16 @@ export class Writer {
     try {
       const address = await this.resolve();
       if (!address) throw new Error('no DNS answer');
+      const clientKey = randomUUID();
       const res = await fetch(`http://${address}:${this.state.appPort}/items`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ body: `order ${n}`, object }),
+        body: JSON.stringify({ body: `order ${n}`, object, client_key: clientKey }),
         signal: AbortSignal.timeout(3000),
       });
       if (res.status === 201) {
-        this.acked.push({ ...((await res.json()) as Omit<Ack, 'at'>), at: performance.now() });
+        const answer = (await res.json()) as Omit<Ack, 'at' | 'client_key'>;
+        this.acked.push({ ...answer, client_key: clientKey, at: performance.now() });
         this.latenciesMs.push(performance.now() - started);
       } else {
         this.failed++;
@@ -199,20 +210,18 @@ function achievedRate(writer: Writer, onset: number): number | null {
 async function countLost(state: LabState, acked: Ack[]): Promise<{ rows: number; objects: number }> {
   const fromPrimary = acked.filter((a) => a.site === 'primary');
   if (fromPrimary.length === 0) return { rows: 0, objects: 0 };
-  const ids = fromPrimary.map((a) => a.id);
-  const present = await query<{ id: string }>(
+  const keys = fromPrimary.map((a) => a.client_key);
+  const have = await presentKeys(
     `postgresql://postgres@127.0.0.1:${state.postgres!.standby!.port}/${LAB_DATABASE}`,
-    'select id::text as id from items where id = any($1::bigint[])',
-    [ids],
+    keys,
   );
-  const have = new Set(present.map((r) => r.id));
   const container = BlobServiceClient.fromConnectionString(
     state.azurite!.connectionString,
   ).getContainerClient(state.azurite!.container);
   const blobs = new Set<string>();
   for await (const blob of container.listBlobsFlat({ prefix: 'items/' })) blobs.add(blob.name);
   return {
-    rows: ids.filter((id) => !have.has(id)).length,
+    rows: keys.filter((key) => !have.has(key)).length,
     objects: fromPrimary.filter((a) => a.key && !blobs.has(a.key)).length,
   };
 }
@@ -294,6 +303,7 @@ async function buildReport(
     detect_s: detected ? session.since(detected.seenAt) : null,
     decide_s: decided ? session.since(decided.seenAt) : null,
     rto_s: outcome.rtoS,
+    rto_authoritative_s: outcome.rtoAuthoritativeS ?? null,
     rpo_rows_lost: lost ? lost.rows : counts ? null : 0,
     rpo_objects_lost: lost ? lost.objects : counts ? null : 0,
     stages: session.stages,

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { AWS_HEALTH_ZONE, startBind } from './bind.js';
+import { startCachingResolver } from './resolver.js';
 import { daemonArgs } from './daemon-args.js';
 import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
 import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
@@ -278,7 +279,10 @@ async function startFeeds(state: LabState, progress: Progress): Promise<void> {
   writeLabState(state);
 }
 
-/** BIND serving the lab zone: app.<zone> on the primary, updated by the failover's dns step. */
+/**
+ * BIND serving the lab zone: app.<zone> on the primary, updated by the failover's dns step; and the
+ * caching resolver the lab's clients ask, which keeps BIND's answers for their TTL.
+ */
 async function startLabDns(state: LabState, progress: Progress): Promise<void> {
   progress(`DNS (BIND) for ${LAB_ZONE}`);
   const dnsDir = join(state.dir, 'dns');
@@ -298,6 +302,18 @@ async function startLabDns(state: LabState, progress: Progress): Promise<void> {
     zone: LAB_ZONE,
     tsig: bind.tsig,
     process: { pid: bind.pid, match: join(dnsDir, 'named.conf') },
+  };
+  progress('caching resolver (unbound) for the clients, in front of BIND');
+  const resolverDir = join(state.dir, 'resolver');
+  const resolver = await startCachingResolver({
+    baseDir: resolverDir,
+    zone: LAB_ZONE,
+    authoritativePort: bind.port,
+    probe: `app.${LAB_ZONE}`,
+  });
+  state.resolver = {
+    port: resolver.port,
+    process: { pid: resolver.pid, match: join(resolverDir, 'unbound.conf') },
   };
 }
 
@@ -360,7 +376,14 @@ export async function labUp(
 }
 
 /** The programs a lab runs; `down` stops leftovers of these and only reports anything else. */
-const LAB_PROGRAMS = new Set(['node', basename(process.execPath), 'postgres', 'named', 'nsupdate']);
+const LAB_PROGRAMS = new Set([
+  'node',
+  basename(process.execPath),
+  'postgres',
+  'named',
+  'nsupdate',
+  'unbound',
+]);
 
 async function stopRef(ref: ProcessRef | undefined): Promise<boolean> {
   if (!ref || !isOurs(ref)) return false;
@@ -388,6 +411,7 @@ export async function labDown(options: { dir?: string } = {}): Promise<{ dir: st
       ['app (dr)', () => stopRef(state.apps?.dr?.process)],
       ['object sync', () => stopRef(state.sync?.process)],
       ['provider feeds', () => stopRef(state.feeds?.process)],
+      ['dns resolver', () => stopRef(state.resolver?.process)],
       ['dns', () => stopRef(state.dns?.process)],
       ['s3', () => stopRef(state.s3?.process)],
       ['azurite', () => stopRef(state.azurite?.process)],
@@ -452,10 +476,19 @@ export interface LabStatus {
   components: ComponentStatus[];
 }
 
-export async function resolveApp(state: LabState, name = `app.${state.zone}`): Promise<string | undefined> {
-  if (!state.dns) return undefined;
+/**
+ * The app's address as `via` answers: `client`, the caching resolver the lab's clients use (a switch
+ * shows up to a TTL late, as users see it); `authoritative`, BIND itself (the switch as soon as made).
+ */
+export async function resolveApp(
+  state: LabState,
+  name = `app.${state.zone}`,
+  via: 'client' | 'authoritative' = 'authoritative',
+): Promise<string | undefined> {
+  const port = via === 'client' ? state.resolver?.port : state.dns?.port;
+  if (!port) return undefined;
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
-  resolver.setServers([`127.0.0.1:${state.dns.port}`]);
+  resolver.setServers([`127.0.0.1:${port}`]);
   try {
     return (await resolver.resolve4(name))[0];
   } catch {
@@ -527,6 +560,11 @@ export async function labStatus(options: { dir?: string } = {}): Promise<LabStat
         ? `127.0.0.1:${state.dns.port} app.${state.zone} → ${dnsAnswer ?? 'no answer'}`
         : 'not started',
     },
+    proc(
+      "clients' caching resolver",
+      state.resolver?.process,
+      state.resolver ? `unbound on 127.0.0.1:${state.resolver.port}, answers kept for their TTL` : '',
+    ),
   ];
   if (state.feeds) {
     components.push(

@@ -46,6 +46,8 @@ export interface LabState {
   };
   azurite?: { blobEndpoint: string; container: string; connectionString: string; process: ProcessRef };
   dns?: { host: '127.0.0.1'; port: number; zone: string; tsig: TsigKey; process: ProcessRef };
+  /** The clients' caching resolver (unbound) in front of `dns`: answers kept for their TTL. */
+  resolver?: { port: number; process: ProcessRef };
   sync?: { process: ProcessRef; logFile: string };
   apps?: { primary?: LabAppState; dr?: LabAppState };
   feeds?: { urls?: FeedUrls; process: ProcessRef };

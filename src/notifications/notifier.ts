@@ -370,6 +370,7 @@ export class Notifier {
             step: note.subject,
             attempt: 1,
             resumed: false,
+            idempotencyKey: `${note.key}/${note.subject}/1`,
             signal: AbortSignal.timeout(this.timeoutMs),
             workDir: tmpdir(),
             env: process.env,

@@ -103,6 +103,7 @@ function cleanupContext(
     step: step.name,
     attempt: 1,
     resumed: false,
+    idempotencyKey: `${runId}/${step.name}/1`,
     signal: AbortSignal.timeout(step.timeout_s * 1000),
     rpoBudgetS: undefined,
     workDir,

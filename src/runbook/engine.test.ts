@@ -389,6 +389,23 @@ test('the database refuses a second active run even when two writers race', asyn
   );
 });
 
+/** A run of one stage of command steps left behind by a process that no longer exists. */
+async function orphanedRun(journal: Journal, steps: string[]) {
+  const dead = spawnSync('true').pid!;
+  const run = await journal.createRun({
+    runbook: 'dr_failover',
+    trigger: 'controller',
+    plan: {
+      runbook: 'dr_failover',
+      stages: [{ name: 'one', parallel: false, steps: steps.map((name) => ({ name, type: 'command' })) }],
+    },
+    stages: [{ name: 'one', steps: steps.map((name) => ({ name, type: 'command' })) }],
+    owner: { host: hostname(), pid: dead, token: 'gone' },
+  });
+  journal.markLive('gone', false);
+  return run;
+}
+
 test('resumeInterruptedRuns picks up a run whose process died and finishes only what was left', async () => {
   const w = workspace();
   const config = configFor(w.db, {
@@ -397,35 +414,7 @@ test('resumeInterruptedRuns picks up a run whose process died and finishes only 
   const db = openDatabase(w.db);
   const journal = new Journal(db);
   // A run left behind by a process that no longer exists, after its first step finished.
-  const dead = spawnSync('true').pid!;
-  const run = await journal.createRun({
-    runbook: 'dr_failover',
-    trigger: 'controller',
-    plan: {
-      runbook: 'dr_failover',
-      stages: [
-        {
-          name: 'one',
-          parallel: false,
-          steps: [
-            { name: 'first', type: 'command' },
-            { name: 'second', type: 'command' },
-          ],
-        },
-      ],
-    },
-    stages: [
-      {
-        name: 'one',
-        steps: [
-          { name: 'first', type: 'command' },
-          { name: 'second', type: 'command' },
-        ],
-      },
-    ],
-    owner: { host: hostname(), pid: dead, token: 'gone' },
-  });
-  journal.markLive('gone', false);
+  const run = await orphanedRun(journal, ['first', 'second']);
   const { attempt } = await journal.attemptStarted(run.id, 'first');
   await journal.attemptFinished(run.id, 'first', attempt, 'succeeded', {});
   await journal.stepFinished(run.id, 'first', 'succeeded', { summary: 'done before the crash' });
@@ -448,6 +437,29 @@ test('resumeInterruptedRuns picks up a run whose process died and finishes only 
       ['second', 2, 'succeeded'],
     ],
   );
+  db.close();
+});
+
+test("a step's idempotency key is the same after a crash and new after a failure", async () => {
+  const w = workspace();
+  const keyStep = {
+    name: 'call',
+    type: 'command',
+    params: { command: 'sh', args: ['-c', `echo "$PHOENIX_ATTEMPT $PHOENIX_IDEMPOTENCY_KEY" >> "${w.log}"`] },
+  };
+  const config = configFor(w.db, { dr_failover: { stages: [{ name: 'one', steps: [keyStep] }] } });
+  const db = openDatabase(w.db);
+  const journal = new Journal(db);
+  const run = await orphanedRun(journal, ['call']);
+  // Attempt 1 failed (its receiver answered): the next attempt is a new request. Attempt 2 was cut
+  // short by the crash: what it may have sent must be recognised when attempt 3 sends it again.
+  const first = await journal.attemptStarted(run.id, 'call');
+  assert.equal(first.failed, 0);
+  await journal.attemptFinished(run.id, 'call', first.attempt, 'failed', { error: 'HTTP 500' });
+  assert.equal((await journal.attemptStarted(run.id, 'call')).failed, 1);
+  const [handle] = await resumeInterruptedRuns({ db, config, pollMs: 30 });
+  assert.equal((await handle.done).status, 'succeeded');
+  assert.deepEqual(lines(w.log), [`3 ${run.id}/call/2`]);
   db.close();
 });
 

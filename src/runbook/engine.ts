@@ -562,7 +562,7 @@ export class RunbookEngine {
         step: step.name,
         message: `process group ${group.pgid} of attempt ${group.attempt} ran on ${group.host}; it cannot be checked from here`,
       });
-    const { attempt, resumed } = await this.journal.attemptStarted(runId, step.name);
+    const { attempt, resumed, failed } = await this.journal.attemptStarted(runId, step.name);
     this.emit({
       type: 'step',
       runId,
@@ -588,6 +588,7 @@ export class RunbookEngine {
       step: step.name,
       attempt,
       resumed,
+      idempotencyKey: `${runId}/${step.name}/${failed + 1}`,
       signal,
       rpoBudgetS: plan.rpoBudgetS,
       workDir: stepDir,

@@ -622,7 +622,15 @@ export class Journal {
    * Records an attempt's start before the step's side effects begin, fenced in the same
    * transaction. An attempt left `running` by a killed process is marked `interrupted` first.
    */
-  async attemptStarted(runId: string, step: string): Promise<{ attempt: number; resumed: boolean }> {
+  /**
+   * Journals a new attempt. `failed` counts the earlier attempts that ended in a failure (not the ones a
+   * killed process interrupted): it is the attempt part of the step's idempotency key, so a step resumed
+   * after a crash sends the key it sent before, and a retry after a failure sends a new one.
+   */
+  async attemptStarted(
+    runId: string,
+    step: string,
+  ): Promise<{ attempt: number; resumed: boolean; failed: number }> {
     await this.ready;
     return this.db.transaction(async () => {
       if (this.fence) await this.fence();
@@ -645,7 +653,15 @@ export class Journal {
          WHERE run_id = ? AND name = ?`,
         [attempt, now, runId, step],
       );
-      return { attempt, resumed: interrupted > 0 || row.status === 'running' };
+      const failed = await this.one<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM runbook_attempts WHERE run_id = ? AND step = ? AND outcome = 'failed'`,
+        [runId, step],
+      );
+      return {
+        attempt,
+        resumed: interrupted > 0 || row.status === 'running',
+        failed: Number(failed?.n ?? 0),
+      };
     });
   }
 

@@ -4,8 +4,9 @@ import { StepError, type StepAdapter } from '../types.js';
 import { commandParamsSchema, type CommandParams } from './config.js';
 
 /**
- * Runs a program. It learns the run, step, attempt and whether an earlier attempt was
- * interrupted from PHOENIX_* environment variables, so it can make itself idempotent.
+ * Runs a program. It learns the run, step, attempt, whether an earlier attempt was interrupted and the
+ * step's idempotency key (PHOENIX_IDEMPOTENCY_KEY, to pass on to what it calls) from PHOENIX_* environment
+ * variables, so it can make itself idempotent: a program killed mid-way is started again.
  */
 export const commandAdapter: StepAdapter<CommandParams> = {
   type: 'command',
@@ -43,6 +44,7 @@ export const commandAdapter: StepAdapter<CommandParams> = {
         PHOENIX_STEP: ctx.step,
         PHOENIX_ATTEMPT: String(ctx.attempt),
         PHOENIX_RESUMED: ctx.resumed ? '1' : '0',
+        PHOENIX_IDEMPOTENCY_KEY: ctx.idempotencyKey,
         PHOENIX_WORK_DIR: ctx.workDir,
       },
     });

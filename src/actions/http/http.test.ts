@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { healthCheckAdapter } from '../health_check/health_check.js';
 import { notifyAdapter } from '../notify/notify.js';
@@ -77,15 +79,24 @@ test('http starts a Jenkins job once per step: a resumed step does not start a s
   const calls = received.filter((r) => r.path.startsWith('/job/'));
   assert.equal(calls.length, 1);
   assert.deepEqual(JSON.parse(calls[0].body), { run: 'run-42', stage: 'deploy' });
-  assert.equal(calls[0].headers['idempotency-key'], 'run-42/step');
+  assert.equal(calls[0].headers['idempotency-key'], 'run-42/step/1');
   const again = await httpAdapter.run(params, { ...ctx, attempt: 2, resumed: true });
   assert.match(again.summary, /not sent again/);
   assert.equal(received.filter((r) => r.path.startsWith('/job/')).length, 1);
+  // Killed between the answer and the file that keeps it: sent again under the same key, for the
+  // receiver to drop.
+  rmSync(join(ctx.workDir, 'http-answer.json'));
+  await httpAdapter.run(params, { ...ctx, attempt: 3, resumed: true });
+  const resent = received.filter((r) => r.path.startsWith('/job/'));
+  assert.deepEqual(
+    resent.map((r) => r.headers['idempotency-key']),
+    ['run-42/step/1', 'run-42/step/1'],
+  );
   const unauthorized = httpAdapter.schema.parse({ url: `${base}/job/dr-deploy/build` });
   await assert.rejects(httpAdapter.run(unauthorized, stepContext()), /answered HTTP 401: Unauthorized/);
 });
 
-test('notify speaks Slack webhooks, PagerDuty Events v2 and a generic webhook', async () => {
+test('notify speaks Slack webhooks, PagerDuty Events v2 and a generic webhook; a repeat carries the same keys', async () => {
   const ctx = stepContext({ runId: 'run-7', runbook: 'dr_failover' });
   await notifyAdapter.run(
     notifyAdapter.schema.parse({
@@ -95,15 +106,14 @@ test('notify speaks Slack webhooks, PagerDuty Events v2 and a generic webhook', 
     }),
     ctx,
   );
-  await notifyAdapter.run(
+  const pagerduty = () =>
     notifyAdapter.schema.parse({
       channel: 'pagerduty',
       routing_key: 'R0UTING',
       url: `${base}/v2/enqueue`,
       message: 'failing over ({{runbook}})',
-    }),
-    ctx,
-  );
+    });
+  await notifyAdapter.run(pagerduty(), ctx);
   await notifyAdapter.run(
     notifyAdapter.schema.parse({ channel: 'webhook', url: `${base}/hooks/dr`, message: 'done' }),
     ctx,
@@ -119,6 +129,23 @@ test('notify speaks Slack webhooks, PagerDuty Events v2 and a generic webhook', 
   const hook = JSON.parse(received.find((r) => r.path === '/hooks/dr')!.body) as Record<string, unknown>;
   assert.equal(hook.run_id, 'run-7');
   assert.equal(hook.message, 'done');
+  // Resumed after a crash, the step sends again: PagerDuty folds it into the same incident, the
+  // webhook's receiver sees the same Idempotency-Key.
+  await notifyAdapter.run(
+    notifyAdapter.schema.parse({ channel: 'webhook', url: `${base}/hooks/dr`, message: 'done' }),
+    { ...ctx, attempt: 2, resumed: true },
+  );
+  assert.deepEqual(
+    received.filter((r) => r.path === '/hooks/dr').map((r) => r.headers['idempotency-key']),
+    ['run-7/step/1', 'run-7/step/1'],
+  );
+  await notifyAdapter.run(pagerduty(), { ...ctx, attempt: 2, resumed: true });
+  assert.deepEqual(
+    received
+      .filter((r) => r.path === '/v2/enqueue')
+      .map((r) => (JSON.parse(r.body) as { dedup_key: string }).dedup_key),
+    ['cloudphoenix-run-7', 'cloudphoenix-run-7'],
+  );
   // A blank key (an unset variable) is refused by PagerDuty; the step says so.
   const blank = notifyAdapter.schema.parse({
     channel: 'pagerduty',

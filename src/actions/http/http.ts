@@ -12,8 +12,9 @@ export function runFacts(ctx: StepContext): Record<string, string> {
 
 /**
  * Sends the request once per step: the answer is kept in the step's directory, so a step
- * resumed after a crash does not start a second Jenkins job. The Idempotency-Key header
- * lets a receiver that supports it drop a duplicate sent in the instant before the crash.
+ * resumed after a crash does not start a second Jenkins job. The Idempotency-Key header (the step's key:
+ * the same after a crash) lets a receiver that supports it drop a duplicate sent in the instant before
+ * the crash, between the answer and the file that keeps it.
  */
 export const httpAdapter: StepAdapter<HttpParams> = {
   type: 'http',
@@ -36,7 +37,7 @@ export const httpAdapter: StepAdapter<HttpParams> = {
         : typeof p.body === 'string'
           ? fillTemplate(p.body, facts)
           : fillTemplate(JSON.stringify(p.body), facts);
-    const headers: Record<string, string> = { 'idempotency-key': `${ctx.runId}/${ctx.step}`, ...p.headers };
+    const headers: Record<string, string> = { 'idempotency-key': ctx.idempotencyKey, ...p.headers };
     if (typeof p.body === 'object' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
       headers['content-type'] = 'application/json';
     if (p.basic_auth)

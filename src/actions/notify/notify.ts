@@ -9,7 +9,11 @@ function target(p: NotifyParams): string {
   return p.channel === 'slack' ? p.webhook_url : p.url;
 }
 
-/** A notification names the run; PagerDuty's dedup_key is the run id, so a repeat updates one incident. */
+/**
+ * A notification names the run. A repeat after a crash is absorbed where the receiver can: PagerDuty's
+ * dedup_key is the run id (one incident), a generic webhook gets the step's Idempotency-Key. Slack's
+ * incoming webhooks have no such key: a step killed after Slack took the message posts it again.
+ */
 export const notifyAdapter: StepAdapter<NotifyParams> = {
   type: 'notify',
   schema: notifyParamsSchema,
@@ -39,6 +43,7 @@ export const notifyAdapter: StepAdapter<NotifyParams> = {
         },
       };
     } else {
+      headers['idempotency-key'] = ctx.idempotencyKey;
       Object.assign(headers, p.headers);
       body = { ...facts, message: text };
     }

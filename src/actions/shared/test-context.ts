@@ -7,13 +7,16 @@ import type { DrillContext, PreflightContext, StepContext } from '../types.js';
 /** A step context as the engine builds one, for adapter tests that call `run` directly. */
 export function stepContext(overrides: Partial<StepContext> = {}): StepContext & { messages: string[] } {
   const messages: string[] = [];
+  const runId = overrides.runId ?? 'run-test';
+  const step = overrides.step ?? 'step';
   return {
-    runId: 'run-test',
+    runId,
     runbook: 'dr_failover',
     stage: 'stage',
-    step: 'step',
+    step,
     attempt: 1,
     resumed: false,
+    idempotencyKey: `${runId}/${step}/1`,
     signal: new AbortController().signal,
     workDir: mkdtempSync(join(tmpdir(), 'phoenix-step-')),
     env: process.env,

@@ -22,7 +22,9 @@ function summary(report: DrillReport): string {
   for (const stage of report.stages)
     lines.push(`  stage ${stage.name.padEnd(13)} ${stage.seconds.toFixed(1)} s`);
   if (failedOver) {
-    lines.push(`  RTO:      ${s(report.rto_s)} (outage onset → DR serving writes through DNS)`);
+    lines.push(
+      `  RTO:      ${s(report.rto_s)} (outage onset → DR serving writes, as clients resolving through a TTL-honouring cache see it; ${s(report.rto_authoritative_s)} asking the authoritative DNS)`,
+    );
     if (report.rpo_rows_lost !== null)
       lines.push(
         `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR (counted)`,
@@ -30,7 +32,7 @@ function summary(report: DrillReport): string {
   }
   if (report.failback_rto_s !== undefined)
     lines.push(
-      `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)}; ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted); objects replicate forward again ${report.forward_objects_s === null || report.forward_objects_s === undefined ? 'unmeasured' : `(first new object in Blob after ${s(report.forward_objects_s)})`}`,
+      `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)} (${s(report.failback_rto_authoritative_s ?? null)} without clients' DNS caching); ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted); objects replicate forward again ${report.forward_objects_s === null || report.forward_objects_s === undefined ? 'unmeasured' : `(first new object in Blob after ${s(report.forward_objects_s)})`}`,
     );
   if (report.active_site !== undefined)
     lines.push(
@@ -226,6 +228,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
         detect_s,
         decide_s,
         rto_s,
+        rto_authoritative_s: report.rto_authoritative_s,
         rpo_rows_lost,
         rpo_objects_lost,
         stages,
@@ -236,6 +239,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
         ...(report.findings ? { findings: report.findings } : {}),
         reprotect_s: report.reprotect_s,
         failback_rto_s: report.failback_rto_s,
+        failback_rto_authoritative_s: report.failback_rto_authoritative_s,
         failback_rows_lost: report.failback_rows_lost,
         failback_objects_lost: report.failback_objects_lost,
         forward_objects_s: report.forward_objects_s,

@@ -10,26 +10,25 @@ import { startLabApp, startObjectSync } from '../lab.js';
 import { LAB_DATABASE } from '../names.js';
 import { freePort } from '../ports.js';
 import { repairS3Directory, startS3Server } from '../objectstores.js';
-import { query, restartCluster } from '../postgres.js';
+import { presentKeys } from '../items.js';
+import { restartCluster } from '../postgres.js';
 import { stopProcess, waitUntil } from '../process.js';
 import { isOurs, writeLabState, type LabState } from '../state.js';
 import { objectsBack, wayBackConfig } from '../wayback-config.js';
-import { regionalOutage } from './regional-outage.js';
+import { regionalOutage, siteServesVia } from './regional-outage.js';
 import type { DrillScenarioModule, ScenarioOutcome } from './types.js';
 
 type Acks = NonNullable<DrillSession['writer']>['acked'];
 
-/** Acknowledged writes of `site` whose row is not in the database on `port`, and whose object is not in `objects`. */
+/** Acknowledged writes of `site` whose row (by the writer's key) is not in the database on `port`, nor object in `objects`. */
 async function missing(acks: Acks, site: string, port: number, objects: Set<string>) {
   const mine = acks.filter((a) => a.site === site);
-  const rows = await query<{ id: string }>(
+  const have = await presentKeys(
     `postgresql://postgres@127.0.0.1:${port}/${LAB_DATABASE}`,
-    'select id::text as id from items where id = any($1::bigint[])',
-    [mine.map((a) => a.id)],
+    mine.map((a) => a.client_key),
   );
-  const have = new Set(rows.map((r) => r.id));
   return {
-    rows: mine.filter((a) => !have.has(a.id)).length,
+    rows: mine.filter((a) => !have.has(a.client_key)).length,
     objects: mine.filter((a) => a.key && !objects.has(a.key)).length,
   };
 }
@@ -133,6 +132,25 @@ function reverseObjectReplication(state: LabState): { stop(): Promise<void> } {
   };
 }
 
+/** performance.now() when BIND first sends clients to the primary app and it takes writes (null by `deadline`). */
+async function whenPrimaryServes(session: DrillSession, deadline: number): Promise<number | null> {
+  while (performance.now() < deadline && !session.signal?.aborted) {
+    if (await siteServesVia(session.state, 'primary', 'authoritative')) return performance.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return null;
+}
+
+/**
+ * The failback's write pause without clients' DNS caching: from the last write DR acknowledged before
+ * BIND sent clients to the primary (taking writes) until then.
+ */
+function authoritativePause(acks: Acks, from: number, primaryAt: number | null): number | null {
+  if (primaryAt === null) return null;
+  const lastDr = acks.filter((a) => a.site === 'dr' && a.at <= primaryAt).at(-1)?.at ?? from;
+  return round((primaryAt - Math.max(lastDr, from)) / 1000);
+}
+
 /** The longest time no write was acknowledged, over the failback run (write unavailability). */
 function longestGap(acks: Acks, from: number, to: number): number | null {
   const times = acks.map((a) => a.at).sort((a, b) => a - b);
@@ -189,6 +207,7 @@ async function wayBack(
     await waitUntil(async () => (await failbackReadiness(config)).ready, 60_000, 'failback readiness', 500);
     const acks = session.writer!.acked;
     const from = performance.now();
+    const primaryAt = whenPrimaryServes(session, from + 60_000);
     await runToEnd(session, engine, 'failback');
     const to = performance.now();
     await waitUntil(
@@ -207,6 +226,7 @@ async function wayBack(
     return {
       reprotect_s: reprotectS,
       failback_rto_s: longestGap(acks, from, to),
+      failback_rto_authoritative_s: authoritativePause(acks, from, await primaryAt),
       failback_rows_lost: lost.rows,
       failback_objects_lost: lost.objects,
       forward_objects_s: await resumeForwardObjects(session, notifyPort),

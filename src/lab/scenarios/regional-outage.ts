@@ -38,21 +38,40 @@ async function announceRegionalOutage(state: LabState, at: number): Promise<void
   await setFeedState(feeds.ec2, { mode: 'error' });
 }
 
-/** Watches as a client would until DR serves writes through DNS, or until `until()` passes. */
-async function watchRto(session: DrillSession, until: () => number): Promise<number | null> {
+/** True when `via` sends clients to `site`'s app and it takes writes. */
+export async function siteServesVia(
+  state: LabState,
+  site: 'primary' | 'dr',
+  via: 'client' | 'authoritative',
+): Promise<boolean> {
+  const address = await resolveApp(state, undefined, via);
+  if (address !== state.appHost[site]) return false;
+  const res = await fetch(`http://${address}:${state.appPort}/healthz`, {
+    signal: AbortSignal.timeout(1000),
+  }).catch(() => undefined);
+  const body = res?.ok ? ((await res.json()) as { writable?: boolean }) : undefined;
+  return body?.writable === true;
+}
+
+/**
+ * Watches until DR serves writes through DNS, or until `until()` passes, both as a client sees it
+ * (through the lab's caching resolver, which keeps the old answer up to its TTL) and as BIND answers.
+ */
+async function watchRto(
+  session: DrillSession,
+  until: () => number,
+): Promise<{ client: number | null; authoritative: number | null }> {
   const { state } = session;
-  while (performance.now() < until() && !session.signal?.aborted) {
-    const address = await resolveApp(state);
-    if (address === state.appHost.dr) {
-      const res = await fetch(`http://${address}:${state.appPort}/healthz`, {
-        signal: AbortSignal.timeout(1000),
-      }).catch(() => undefined);
-      const body = res?.ok ? ((await res.json()) as { writable?: boolean }) : undefined;
-      if (body?.writable) return session.since(performance.now());
-    }
+  const seen: { client: number | null; authoritative: number | null } = { client: null, authoritative: null };
+  while (performance.now() < until() && !session.signal?.aborted && seen.client === null) {
+    if (seen.authoritative === null && (await siteServesVia(state, 'dr', 'authoritative')))
+      seen.authoritative = session.since(performance.now());
+    if (await siteServesVia(state, 'dr', 'client')) seen.client = session.since(performance.now());
     await new Promise((r) => setTimeout(r, 200));
   }
-  return null;
+  // A client cannot be served before the authoritative answer changed; the same poll saw both.
+  if (seen.client !== null && seen.authoritative === null) seen.authoritative = seen.client;
+  return seen;
 }
 
 /** The run the controller started, or undefined at the deadline. */
@@ -103,8 +122,8 @@ export const regionalOutage: DrillScenarioModule = {
     } finally {
       watchUntil = Math.min(watchUntil, performance.now() + 10_000);
     }
-    const rtoS = await session.orInterrupt(rto);
+    const seen = await session.orInterrupt(rto);
     await new Promise((r) => setTimeout(r, 1000));
-    return { rtoS, report };
+    return { rtoS: seen.client, rtoAuthoritativeS: seen.authoritative, report };
   },
 };

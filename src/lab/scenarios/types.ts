@@ -5,8 +5,10 @@ import type { LabState } from '../state.js';
 
 /** What a scenario's watch saw after its fault. */
 export interface ScenarioOutcome {
-  /** Fault → DR serving writes through DNS, when a failover ran. */
+  /** Fault → DR serving writes through DNS as clients see it (their caching resolver), when a failover ran. */
   rtoS: number | null;
+  /** The same, asking the authoritative server (BIND): the switch without clients' caching. */
+  rtoAuthoritativeS?: number | null;
   report?: RunReport;
   /** What the scenario found beyond the common figures (e.g. which DNS path switched traffic); in the report as is. */
   findings?: Record<string, unknown>;
@@ -28,6 +30,7 @@ export interface ScenarioOutcome {
   failback?: {
     reprotect_s: number | null;
     failback_rto_s: number | null;
+    failback_rto_authoritative_s?: number | null;
     failback_rows_lost: number | null;
     failback_objects_lost: number | null;
     /** Seconds from resuming object replication S3 → Blob after the failback until a new primary object reached Blob. */

@@ -37,6 +37,7 @@ export async function writeLabRecord(
     step: 'answer',
     attempt: 1,
     resumed: false,
+    idempotencyKey: 'aws-dns/answer/1',
     signal: AbortSignal.timeout(15_000),
     workDir,
     env: process.env,

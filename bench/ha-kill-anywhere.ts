@@ -1,0 +1,324 @@
+// Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N --json]
+// Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every step
+// type this machine can host without the lab (every DNS provider's stand-in, kubernetes scale and restart,
+// notify to PagerDuty and to a webhook, command, http). Rounds are repeated, each on fresh stand-ins: the
+// first is never killed and is the reference; in the others the leader is SIGKILLed at an instant drawn
+// uniformly over a run's length after each (re)start, until the run ends. Each round's final state of every
+// touched system is compared with the reference's, and side effects applied twice are counted at the
+// stand-ins. resume = from the kill until a step starts under the new leader (or the run ends).
+import { ControllerCluster, p50max, until } from './ha-cluster.js';
+import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
+import { createServer } from 'node:http';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startBind } from '../src/lab/index.js';
+
+const { values } = parseArgs({
+  options: {
+    'kill-anywhere': { type: 'boolean' },
+    kills: { type: 'string', default: '30' },
+    inside: { type: 'string', default: '10' },
+    ttl: { type: 'string', default: '3' },
+    seed: { type: 'string' },
+    'max-rounds': { type: 'string', default: '60' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const wantKills = Number(values.kills);
+const wantInside = Number(values.inside);
+const ttl_s = Number(values.ttl);
+const maxRounds = Number(values['max-rounds']);
+if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
+  console.error(
+    '--kills, --inside, --ttl and --max-rounds take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2',
+  );
+  process.exit(2);
+}
+// A small seeded generator (mulberry32), so a run of the benchmark can be repeated.
+let seed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31));
+const firstSeed = seed;
+function random(): number {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+const base = mkdtempSync(join(tmpdir(), 'phoenix-bench-kill-anywhere-'));
+// Every probe fails, so the first leader decides dr_failover at once.
+const down = createServer((_req, res) => res.writeHead(503).end('down'));
+await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+const downUrl = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
+const bind = await startBind({
+  baseDir: join(base, 'bind'),
+  zone: 'bench.example',
+  records: [{ name: 'ns', type: 'A', value: '127.0.0.1' }],
+});
+
+/** The runbook: one step of each kind, in the order a failover would take them. */
+function steps(s: StandIns) {
+  const arm = {
+    subscription_id: s.subscription,
+    resource_group: 'rg-dr',
+    access_token: 'arm-token',
+    arm_endpoint: s.arm.url,
+    ca_file: s.arm.caFile,
+  };
+  const cluster = { server: s.kube.url, token: s.kube.bearer, insecure_skip_tls_verify: true };
+  const dns = (name: string, params: Record<string, unknown>) => ({ name, type: 'dns', params });
+  // The effect is a directory named by the idempotency key: mkdir is atomic, so a second attempt under
+  // the same key finds it, and one under another key would show as a second effect.
+  const effect = `mkdir -p "${s.effectsDir}/$(echo "$PHOENIX_IDEMPOTENCY_KEY" | tr / _)"; sleep 0.3`;
+  return [
+    {
+      name: 'page',
+      type: 'notify',
+      params: {
+        channel: 'pagerduty',
+        url: s.pagerduty.url,
+        routing_key: 'R0UTING',
+        message: 'DR {{run_id}}',
+      },
+    },
+    { name: 'switch-app', type: 'command', params: { command: 'sh', args: ['-c', effect] } },
+    { name: 'deploy-hook', type: 'http', params: { url: `${s.receiver.url}/deploy`, method: 'POST' } },
+    dns('route53', {
+      ...s.route53.access(),
+      name: 'app.example.com',
+      type: 'A',
+      value: '203.0.113.10',
+      poll_interval: 0.1,
+    }),
+    dns('cloudflare', {
+      ...s.cloudflare.access(),
+      name: 'www.example.com',
+      type: 'A',
+      value: '203.0.113.11',
+    }),
+    dns('azure-dns', {
+      provider: 'azure_dns',
+      ...arm,
+      zone: 'example.com',
+      name: 'app.example.com',
+      type: 'A',
+      value: '203.0.113.12',
+    }),
+    dns('traffic-manager', {
+      provider: 'azure_traffic_manager',
+      ...arm,
+      profile: 'shop-tm',
+      enable: ['azure-dr'],
+      disable: ['aws-primary'],
+    }),
+    dns('arc', {
+      provider: 'route53_arc',
+      cluster_endpoints: [{ endpoint: s.arc.url, region: 'us-east-1' }],
+      routing_controls: [
+        { arn: `${s.arn}dr`, state: 'On' },
+        { arn: `${s.arn}primary`, state: 'Off' },
+      ],
+      access_key_id: 'AKIAFAKE',
+      secret_access_key: 'fake-secret',
+    }),
+    dns('rfc2136', {
+      provider: 'rfc2136',
+      server: s.bind.host,
+      port: s.bind.port,
+      zone: s.bind.zone,
+      tsig: s.bind.tsig,
+      name: s.bindName,
+      type: 'A',
+      value: '203.0.113.13',
+    }),
+    {
+      name: 'scale-up',
+      type: 'kubernetes',
+      params: {
+        action: 'scale',
+        namespace: 'shop',
+        deployment: 'web',
+        replicas: 3,
+        cluster,
+        poll_interval: 0.1,
+      },
+    },
+    {
+      name: 'restart-workers',
+      type: 'kubernetes',
+      params: { action: 'restart', namespace: 'shop', deployment: 'worker', cluster, poll_interval: 0.1 },
+    },
+    {
+      name: 'announce',
+      type: 'notify',
+      params: { channel: 'webhook', url: `${s.receiver.url}/announce`, message: 'DR done' },
+    },
+  ];
+}
+
+function writeConfig(dir: string, s: StandIns): { config: string; db: string } {
+  const db = join(dir, 'phoenix.db');
+  const config = join(dir, 'phoenix.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      interval: 1,
+      decision: { analyzer: 'threshold' },
+      store: { path: db, lease_ttl: `${ttl_s}s` },
+      server: { enabled: false },
+      probes: {
+        timeout: '1s',
+        signals: {
+          internal_services: { type: 'http_checks', targets: [{ name: 'api', url: downUrl }] },
+          eks_nodes: { type: 'http', url: downUrl },
+          cross_cloud: { type: 'http', url: downUrl },
+        },
+      },
+      runbooks: { dr_failover: { stages: [{ name: 'failover', steps: steps(s) }] } },
+    }),
+  );
+  return { config, db };
+}
+
+interface Kill {
+  inside_step: boolean;
+  resume_s: number;
+}
+
+interface Round {
+  kills: Kill[];
+  status: string;
+  run_s: number;
+  steps_not_succeeded: number;
+  interrupted_attempts: number;
+  state: Record<string, unknown>;
+  duplicated: Record<string, number>;
+}
+
+const runRow = async (c: ControllerCluster) =>
+  (await c.rows<{ id: string; status: string }>('SELECT id, status FROM runbook_runs'))[0];
+const attemptCount = async (c: ControllerCluster) =>
+  Number((await c.rows<{ n: number }>('SELECT COUNT(*) AS n FROM runbook_attempts'))[0]?.n ?? 0);
+const finished = (status?: string) => status === 'succeeded' || status === 'failed' || status === 'aborted';
+
+/** Kills the leader once, classifies the instant, and waits until the new leader starts a step. */
+async function killOnce(c: ControllerCluster): Promise<Kill> {
+  const leader = (await c.lease())!;
+  c.kill(leader.pid);
+  const killedAt = performance.now();
+  // The killed leader writes nothing more: what its journal says now is where it died.
+  const running = await c.rows<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM runbook_attempts WHERE outcome = 'running'",
+  );
+  const attempts = await attemptCount(c);
+  await until(
+    'a step to start under the new leader',
+    async () => (await attemptCount(c)) > attempts || finished((await runRow(c))?.status),
+  );
+  return { inside_step: Number(running[0]?.n ?? 0) > 0, resume_s: (performance.now() - killedAt) / 1000 };
+}
+
+/** One round on fresh stand-ins; `runS` > 0 kills the leader at uniform instants in [0, runS). */
+async function round(index: number, runS: number): Promise<Round> {
+  const dir = join(base, `round-${index}`);
+  const s = await startStandIns(dir, bind, index);
+  const { config, db } = writeConfig(dir, s);
+  const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
+  const kills: Kill[] = [];
+  try {
+    cluster.start(false);
+    await until('the first leader', async () => (await cluster.lease()) !== undefined);
+    let followers = [cluster.start(true), cluster.start(true)];
+    await until('the run to start', async () => (await runRow(cluster)) !== undefined);
+    const startedAt = performance.now();
+    while (!finished((await runRow(cluster))?.status)) {
+      if (runS > 0) {
+        const at = performance.now() + random() * runS * 1000;
+        await until(
+          'the kill instant',
+          async () => performance.now() >= at || finished((await runRow(cluster))?.status),
+          600_000,
+        );
+        if (finished((await runRow(cluster))?.status)) break;
+        await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+        kills.push(await killOnce(cluster));
+        const leader = (await cluster.lease())?.pid;
+        followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
+      } else await new Promise((r) => setTimeout(r, 20));
+    }
+    const run_s = (performance.now() - startedAt) / 1000;
+    const stepRows = await cluster.rows<{ status: string }>('SELECT status FROM runbook_steps');
+    const interrupted = await cluster.rows<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM runbook_attempts WHERE outcome = 'interrupted'",
+    );
+    return {
+      kills,
+      status: (await runRow(cluster))!.status,
+      run_s,
+      steps_not_succeeded: stepRows.filter((r) => r.status !== 'succeeded').length,
+      interrupted_attempts: Number(interrupted[0]?.n ?? 0),
+      state: await snapshot(s),
+      duplicated: duplicatedEffects(s),
+    };
+  } catch (error) {
+    cluster.dumpOutput();
+    throw error;
+  } finally {
+    await cluster.stop();
+    await s.stop();
+  }
+}
+
+/** The systems whose final state differs from the reference round's. */
+function mismatches(reference: Record<string, unknown>, state: Record<string, unknown>): string[] {
+  return Object.keys(reference).filter((k) => !isDeepStrictEqual(reference[k], state[k]));
+}
+
+try {
+  const reference = await round(0, 0);
+  if (reference.status !== 'succeeded' || reference.steps_not_succeeded > 0)
+    throw new Error(`the reference run did not succeed (${reference.status}); see the controllers' output`);
+  process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
+  const rounds: Round[] = [];
+  const all = () => rounds.flatMap((r) => r.kills);
+  for (let i = 1; i <= maxRounds; i++) {
+    if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
+    const r = await round(i, reference.run_s);
+    rounds.push(r);
+    const differs = mismatches(reference.state, r.state);
+    process.stderr.write(
+      `round ${i}: ${r.kills.length} kills (${r.kills.filter((k) => k.inside_step).length} inside steps; resumed in ${r.kills.map((k) => k.resume_s.toFixed(2)).join(', ')} s), ${r.status}, ${r.interrupted_attempts} steps re-run${differs.length ? `, differs: ${differs.join(', ')}` : ''}\n`,
+    );
+  }
+  const kills = all();
+  const resume = p50max(kills.map((k) => k.resume_s));
+  const result = {
+    kills: kills.length,
+    kill_points_inside_steps: kills.filter((k) => k.inside_step).length,
+    steps_rerun_after_kill: rounds.reduce((n, r) => n + r.interrupted_attempts, 0),
+    effects_duplicated: rounds.reduce(
+      (n, r) => n + Object.values(r.duplicated).reduce((a, b) => a + b, 0),
+      0,
+    ),
+    final_state_mismatches: rounds.reduce((n, r) => n + mismatches(reference.state, r.state).length, 0),
+    lost_steps: rounds.reduce((n, r) => n + r.steps_not_succeeded, 0),
+    resume_p50_s: resume.p50,
+    resume_max_s: resume.max,
+    rounds: rounds.length,
+    step_types: ['notify', 'command', 'http', 'dns', 'kubernetes'],
+    dns_providers: ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136'],
+    reference_run_s: Math.round(reference.run_s * 100) / 100,
+    ttl_s,
+    seed: firstSeed,
+  };
+  if (values.json) console.log(JSON.stringify(result));
+  else
+    console.log(
+      `${result.kills} leader kills (${result.kill_points_inside_steps} inside steps, ${result.steps_rerun_after_kill} steps re-run) over ${result.rounds} runs: ${result.effects_duplicated} effects applied twice, ${result.final_state_mismatches} final states unlike the unkilled run's, ${result.lost_steps} lost steps; resume p50 ${result.resume_p50_s} s, max ${result.resume_max_s} s (seed ${firstSeed})`,
+    );
+} finally {
+  down.close();
+  await bind.stop();
+}
