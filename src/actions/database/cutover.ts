@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { redact, withClient } from '../../pg/index.js';
+import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
 
@@ -198,17 +198,16 @@ export async function advanceSequences(
   return done;
 }
 
-/** Lifts the database-level read-only default and ends the sessions that opened under it. */
-export async function openForWrites(client: pg.Client, terminate: boolean): Promise<number> {
+/**
+ * Lifts the database-level read-only default and ends the sessions that opened under it. A session this
+ * role may not signal (42501) is reported, not fatal: the reset is committed, and failing here would
+ * make every retry fail the same way; such a session stays read-only until it reconnects.
+ */
+export async function openForWrites(client: pg.Client, terminate: boolean): Promise<EndedSessions> {
   const db = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
   await client.query(`ALTER DATABASE ${ident(db)} RESET default_transaction_read_only`);
-  if (!terminate) return 0;
-  const { rows } = await client.query(
-    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend'
-        AND pid <> pg_backend_pid() AND usename <> current_user`,
-  );
-  return rows[0].n as number;
+  if (!terminate) return { ended: 0, refused: [] };
+  return endSessions(client, []);
 }
 
 interface CutoverState {
@@ -254,13 +253,14 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
   );
   const m = state.measure!;
   return {
-    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened} sessions ended); ${state.budget_note}`,
+    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened.ended} sessions ended${opened.refused.length ? `; ${describeRefused(opened.refused)}, so they stay read-only until they reconnect` : ''}); ${state.budget_note}`,
     output: {
       subscription: m.subscription,
       data_at_risk_s: m.lag_s ?? 'unknown',
       bytes_behind: m.bytes_behind,
       how: m.how,
       sequences: state.sequences,
+      sessions_not_ended: opened.refused,
     },
     dataLossS: m.lag_s ?? undefined,
   };
