@@ -27,6 +27,8 @@ import type { BackSyncParams } from './config.js';
 
 /** S3's largest single PUT; larger blobs need a multipart upload, which the way back does not do yet. */
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+/** Blobs up to this size are copied from memory, larger ones streamed. */
+const BUFFER_UP_TO = 8 * 1024 ** 2;
 
 interface BlobVersion {
   name: string;
@@ -86,9 +88,10 @@ async function listObjects(s3: S3Client, p: BackSyncParams, signal: AbortSignal)
 }
 
 /**
- * Streams one blob into S3 with its headers and user metadata, then records the S3 ETag of that copy
+ * Copies one blob into S3 with its headers and user metadata, then records the S3 ETag of that copy
  * in the blob's metadata (only if the blob is still the version read) so the next pass skips it
- * whatever S3's ETag is. A failed mark is harmless: the next pass copies it once more.
+ * whatever S3's ETag is. A failed mark is harmless: the next pass copies it once more. A blob changed
+ * since the listing (412: another pass marked it, or it was written again) is left to the next pass.
  */
 async function copyBack(
   container: ContainerClient,
@@ -97,28 +100,40 @@ async function copyBack(
   b: BlobVersion,
   key: string,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<'copied' | 'changed'> {
   if (b.size > MAX_SINGLE_PUT) throw new Error(`${b.size} bytes: over S3's 5 GiB single upload`);
   const blob = container.getBlobClient(b.name);
   const conditions = b.etag ? { ifMatch: b.etag } : undefined;
-  const got = await blob.download(0, undefined, { abortSignal: signal, conditions });
+  // Small blobs are read whole so the S3 client may retry the PUT (a stream can be sent once only);
+  // larger ones stream, since a buffer of several GiB does not fit in Node.
+  const read = async () =>
+    b.size <= BUFFER_UP_TO
+      ? await blob.downloadToBuffer(0, undefined, { abortSignal: signal, conditions })
+      : ((await blob.download(0, undefined, { abortSignal: signal, conditions }))
+          .readableStreamBody as Readable);
+  const body = await read().catch((error: { statusCode?: number }) => {
+    if (error.statusCode === 412) return undefined;
+    throw error;
+  });
+  if (!body) return 'changed';
   const put = await s3.send(
     new PutObjectCommand({
       Bucket: p.destination.bucket,
       Key: key,
-      Body: got.readableStreamBody as Readable,
+      Body: body,
       ContentLength: b.size,
       ...s3HeadersFromBlob(b.headers, b.metadata),
     }),
     { abortSignal: signal },
   );
-  if (put.ETag)
+  // An ETag that is the blob's MD5 (a simple upload without SSE-KMS) is recognised by the next pass as
+  // it is; only another ETag (multipart, SSE-KMS, a blob without MD5) is written down, saving a call.
+  const etag = put.ETag?.replace(/"/g, '');
+  if (etag && etag !== b.md5)
     await blob
-      .setMetadata(
-        { ...b.metadata, [SOURCE_ETAG]: put.ETag.replace(/"/g, '') },
-        { abortSignal: signal, conditions },
-      )
+      .setMetadata({ ...b.metadata, [SOURCE_ETAG]: etag }, { abortSignal: signal, conditions })
       .catch(() => undefined);
+  return 'copied';
 }
 
 export interface BackPass {
@@ -163,7 +178,10 @@ export async function backPass(
             return;
           }
           try {
-            await copyBack(container, s3, p, b, to(b.name), signal);
+            if ((await copyBack(container, s3, p, b, to(b.name), signal)) === 'changed') {
+              pass.skipped++;
+              return;
+            }
             pass.copied++;
             pass.bytes += b.size;
           } catch (error) {

@@ -205,7 +205,9 @@ test("an object's headers and user metadata survive the trip to DR and back; a b
   // What DR writes during the outage, staged in blocks as large uploads are: Azure keeps no MD5 of a
   // block list unless the client sends one (Azurite computes one; setting the headers without it clears it).
   const upload = blobs.getBlockBlobClient('dr-upload.bin');
-  await upload.uploadData(Buffer.alloc(3000, 7), { blockSize: 1024 });
+  // Over the size the way back copies from memory: it streams this one.
+  const big = 9 * 1024 * 1024;
+  await upload.uploadData(Buffer.alloc(big, 7), { blockSize: 4 * 1024 * 1024 });
   await upload.setHTTPHeaders({ blobContentType: 'application/octet-stream', blobCacheControl: 'no-store' });
   assert.equal((await blobs.getBlobClient('dr-upload.bin').getProperties()).contentMD5, undefined);
   const back = backSyncParamsSchema.parse({
@@ -228,7 +230,7 @@ test("an object's headers and user metadata survive the trip to DR and back; a b
   );
   const uploaded = await client.send(new GetObjectCommand({ Bucket: 'assets-back', Key: 'dr-upload.bin' }));
   assert.equal(uploaded.CacheControl, 'no-store');
-  assert.equal((await uploaded.Body!.transformToByteArray()).length, 3000);
+  assert.equal((await uploaded.Body!.transformToByteArray()).length, big);
   // The next pass finds both in S3 already, MD5 or not.
   const second = await storageSyncAdapter.run(back, stepContext());
   assert.deepEqual([second.output?.copied, second.output?.skipped], [0, 2], second.summary);
