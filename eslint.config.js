@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.phoenix/**', '.bench/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.phoenix/**', '.bench/**', '.tools/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: { ...globals.node } } },

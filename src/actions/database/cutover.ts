@@ -7,6 +7,8 @@ import type { CutoverParams } from './config.js';
 
 /** One subscription as the subscriber sees it. */
 export interface SubscriptionState {
+  /** pg_subscription's oid, as text (pg_stat_subscription, readable by every role, names it). */
+  oid: string;
   name: string;
   enabled: boolean;
   slot: string | null;
@@ -34,7 +36,7 @@ async function writable(client: pg.Client): Promise<void> {
 /** The subscription of the connected database: the named one, or the only one. */
 export async function findSubscription(client: pg.Client, name?: string): Promise<SubscriptionState> {
   const { rows } = await client.query<SubscriptionState>(
-    `SELECT s.subname AS name, s.subenabled AS enabled, s.subslotname AS slot, st.pid,
+    `SELECT s.oid::text AS oid, s.subname AS name, s.subenabled AS enabled, s.subslotname AS slot, st.pid,
             st.latest_end_lsn::text AS applied_lsn,
             extract(epoch FROM now() - st.last_msg_receipt_time)::float8 AS since_contact_s
        FROM pg_subscription s
@@ -50,6 +52,31 @@ export async function findSubscription(client: pg.Client, name?: string): Promis
       ? `no subscription "${name}" in the subscriber's database (it has: ${names}); fix params.subscription`
       : `the subscriber's database has ${rows.length} subscriptions (${names}); name one in params.subscription`,
   );
+}
+
+/**
+ * The subscription as `findSubscription` reads it on `client`, or through the subscription's owner
+ * when the subscriber's role may not read all it needs: PostgreSQL 13 and 14 keep pg_subscription.oid
+ * from non-superusers (42501), so its statistics cannot be joined; 15 grants it.
+ */
+export async function subscriptionOf(
+  client: pg.Client,
+  p: { subscription?: string; subscription_owner?: string },
+  signal?: AbortSignal,
+): Promise<SubscriptionState> {
+  try {
+    return await findSubscription(client, p.subscription);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501' || !p.subscription_owner) throw error;
+    return withClient(
+      p.subscription_owner,
+      'subscription owner',
+      (o) => findSubscription(o, p.subscription),
+      {
+        signal,
+      },
+    );
+  }
 }
 
 /** The publisher's view of a slot: WAL bytes its subscriber has not confirmed, and the walsender's replay lag. */
@@ -137,10 +164,11 @@ export function checkBudget(p: CutoverParams, m: LogicalMeasure, budget: number 
 /** Disables the subscription and waits until its apply worker has stopped: nothing applies after this. */
 async function disableSubscription(
   client: pg.Client,
-  name: string,
+  sub: SubscriptionState,
   owner: string | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
+  const name = sub.name;
   const disable = `ALTER SUBSCRIPTION ${ident(name)} DISABLE`;
   if (owner)
     await withClient(owner, 'subscription owner', async (o) => {
@@ -151,10 +179,8 @@ async function disableSubscription(
   const until = Date.now() + 15_000;
   for (;;) {
     const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_subscription st JOIN pg_subscription s ON s.oid = st.subid
-        WHERE s.subname = $1 AND st.pid IS NOT NULL
-          AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [name],
+      'SELECT count(*)::int AS n FROM pg_stat_subscription WHERE subid = $1::oid AND pid IS NOT NULL',
+      [sub.oid],
     );
     if (rows[0].n === 0) return;
     if (Date.now() > until || signal?.aborted)
@@ -230,7 +256,7 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
     'subscriber',
     async (c) => {
       await writable(c);
-      const sub = await findSubscription(c, p.subscription);
+      const sub = await subscriptionOf(c, p, ctx.signal);
       if (!state.measure) {
         ctx.progress(`measuring what subscription ${sub.name} lacks`);
         const measure = await measureLogical(p, sub, 5000, ctx.signal);
@@ -239,7 +265,7 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         save();
       }
       if (!state.disabled) {
-        if (sub.enabled) await disableSubscription(c, sub.name, p.subscription_owner, ctx.signal);
+        if (sub.enabled) await disableSubscription(c, sub, p.subscription_owner, ctx.signal);
         state.disabled = true;
         save();
       }

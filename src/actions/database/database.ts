@@ -31,7 +31,7 @@ import {
   type PromoteParams,
 } from './config.js';
 import { dumpToolsCheck, requireDumpTools } from './client-tools.js';
-import { checkBudget, cutover, findSubscription, measureLogical } from './cutover.js';
+import { checkBudget, cutover, measureLogical, subscriptionOf } from './cutover.js';
 import { reprotect, reprotectPreflight } from './reprotect.js';
 
 export interface LagMeasure {
@@ -250,7 +250,7 @@ async function cutoverPreflight(p: CutoverParams, ctx: PreflightContext): Promis
   const checks: PreflightCheck[] = [await endpointCheck('subscriber', p.subscriber, ctx.timeoutMs)];
   if (!checks[0].ok) return checks;
   try {
-    const sub = await withClient(p.subscriber, 'subscriber', (c) => findSubscription(c, p.subscription), {
+    const sub = await withClient(p.subscriber, 'subscriber', (c) => subscriptionOf(c, p), {
       timeoutMs: ctx.timeoutMs,
     });
     checks.push({
