@@ -67,6 +67,10 @@ export async function createManagedDatabase(
        end if;
      end $$`,
   );
+  // Azure's and RDS's admins may create subscriptions on either side (the way back subscribes the
+  // old primary); from 16 stock PostgreSQL lets a member of pg_create_subscription do it.
+  const [{ v }] = await query<{ v: number }>(su, "select current_setting('server_version_num')::int as v");
+  if (v >= 160000) await query(su, `grant pg_create_subscription to ${ADMIN_ROLE}`);
   // REPLICATION is what rds_replication / Azure's admin get so that a subscriber can connect to them.
   if (options.replication) {
     await query(su, `alter role ${ADMIN_ROLE} replication`);
@@ -117,8 +121,6 @@ export async function subscribe(
     subscriber.connectionString(),
     "select current_setting('server_version_num')::int as v",
   );
-  if (v >= 160000)
-    await query(subscriber.connectionString(), `grant pg_create_subscription to ${ADMIN_ROLE}`);
   const owner = roleUrl(subscriber, subscriptionOwnerRole(Math.floor(v / 10000)), database);
   const conninfo = replicationConninfo(publisher.port, database);
   await query(
