@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LAB_AWS_ACCESS_KEY_ID, LAB_AWS_SECRET_ACCESS_KEY, LAB_DATABASE, LAB_DNS_TTL_S } from './names.js';
-import { ADMIN_ROLE, APP_ROLE } from './managed.js';
+import { ADMIN_ROLE, APP_ROLE, subscriptionOwnerRole } from './managed.js';
 import type { LabState } from './state.js';
 
 export interface LabConfigOptions {
@@ -46,8 +46,12 @@ function openDrDatabase(state: LabState): Record<string, unknown> {
       action: 'cutover',
       subscriber: pgUrl(pgState.standby!.port),
       publisher: pgUrl(pgState.primary!.port),
-      // PostgreSQL 15 wants a superuser to own a subscription (16+: pg_create_subscription).
-      subscription_owner: pgUrl(pgState.standby!.port, LAB_DATABASE, 'postgres'),
+      // The DR admin (16+: pg_create_subscription); before 16 stock PostgreSQL wants a superuser.
+      subscription_owner: pgUrl(
+        pgState.standby!.port,
+        LAB_DATABASE,
+        subscriptionOwnerRole(pgState.standby!.major),
+      ),
       catch_up: '3s',
       // In a lost region the publisher cannot say what it had: the lab accepts that, and the report says unknown.
       on_unknown_lag: 'proceed',

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DrillSession } from './drill-session.js';
-import { labDown, labUp, resolveApp, type LabReplication, type Progress } from './lab.js';
+import {
+  labDown,
+  labUp,
+  resolveApp,
+  type LabPostgresVersions,
+  type LabReplication,
+  type Progress,
+} from './lab.js';
 import { LAB_DATABASE } from './names.js';
 import { presentKeys } from './items.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
@@ -21,6 +28,8 @@ export interface DrillReport {
   scenario: DrillScenario;
   /** How the DR database was kept current: logical subscriber or physical standby. */
   replication: LabReplication;
+  /** The servers' own versions (`SHOW server_version`), as the drill found them. */
+  postgres_versions: { primary: string | null; dr: string | null };
   /** The writer's rates (rows/s, objects/s) and the 99th percentile latency of its acknowledged writes. */
   write_rate: number;
   object_rate: number;
@@ -81,6 +90,8 @@ export interface DrillOptions {
   scenario: DrillScenario;
   /** The DR database: a logical subscriber (default, as between RDS and Azure) or a streaming standby. */
   replication?: LabReplication;
+  /** The PostgreSQL major of each site (RDS and Azure offer 13-17); unset: Debian's. */
+  postgres?: LabPostgresVersions;
   /** Rows a second the writer inserts through the app, and how many of them carry an object. */
   write_rate?: number;
   object_rate?: number;
@@ -281,6 +292,18 @@ function shownDecision(session: DrillSession, scenario: DrillScenario) {
   };
 }
 
+/** Each site's server version, asked of the server itself (null when it does not answer). */
+async function serverVersions(state: LabState): Promise<DrillReport['postgres_versions']> {
+  const ask = async (site?: { port: number }): Promise<string | null> => {
+    if (!site) return null;
+    const url = `postgresql://postgres@127.0.0.1:${site.port}/postgres`;
+    const rows = await query<{ server_version: string }>(url, 'SHOW server_version').catch(() => []);
+    return rows[0]?.server_version ?? null;
+  };
+  const [primary, dr] = await Promise.all([ask(state.postgres?.primary), ask(state.postgres?.standby)]);
+  return { primary, dr };
+}
+
 async function buildReport(
   session: DrillSession,
   options: DrillOptions,
@@ -296,6 +319,7 @@ async function buildReport(
   return {
     scenario: options.scenario,
     replication: state.postgres?.replication ?? 'physical',
+    postgres_versions: await serverVersions(state),
     write_rate: options.write_rate ?? 10,
     object_rate: Math.min(options.object_rate ?? 5, options.write_rate ?? 10),
     write_p99_ms: writer.p99(),
@@ -345,6 +369,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const state = await labUp({
     dir: options.dir,
     replication: options.replication ?? 'logical',
+    postgres: options.postgres,
     progress: (m) => progress(`  starting ${m}`),
   });
   let session: DrillSession | undefined;

@@ -69,7 +69,7 @@ const INJECT: Record<Exclude<LabFault, 'heal'>, (state: LabState) => Promise<str
     // The database refuses connections, as a lost region's does (a fast shutdown: heal starts it again);
     // the app and S3 stop answering.
     const pg = state.postgres!.primary!;
-    await clusterHandle(pg.dataDir, pg.port, state.postgres!.binDir).stop();
+    await clusterHandle(pg.dataDir, pg.port, pg.binDir ?? state.postgres!.binDir).stop();
     const frozen = primaryProcesses(state);
     signal(frozen, 'SIGSTOP');
     state.fault = { name: 'regional-outage', frozen, databaseStopped: true };
@@ -102,7 +102,7 @@ async function heal(state: LabState): Promise<string> {
   signal(frozen, 'SIGCONT');
   if (state.fault?.databaseStopped) {
     const pg = state.postgres!.primary!;
-    await restartCluster(pg.dataDir, pg.port, state.postgres!.binDir);
+    await restartCluster(pg.dataDir, pg.port, pg.binDir ?? state.postgres!.binDir);
   }
   if (state.apps?.primary && state.apps.primary.release !== 'v1') {
     await recordDeploy(state, 'v1');

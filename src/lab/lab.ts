@@ -5,7 +5,15 @@ import { AWS_HEALTH_ZONE, startBind } from './bind.js';
 import { startCachingResolver } from './resolver.js';
 import { daemonArgs } from './daemon-args.js';
 import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
-import { clusterHandle, findPostgresBin, query, startPrimary, startStandby } from './postgres.js';
+import {
+  clusterHandle,
+  findPostgresBin,
+  postgresBin,
+  query,
+  startPrimary,
+  startStandby,
+  type PostgresCluster,
+} from './postgres.js';
 import { freePort, freePortOn } from './ports.js';
 import { isRunning, lastLogLines, processesUsing, spawnDaemon, stopProcess, waitUntil } from './process.js';
 import type { AppSettings } from './app.js';
@@ -124,6 +132,38 @@ export async function startLabApp(state: LabState, site: Site, release = 'v1'): 
  */
 export type LabReplication = 'logical' | 'physical';
 
+/** The PostgreSQL major of each site's server (RDS and Azure offer 13 to 17); unset: Debian's. */
+export interface LabPostgresVersions {
+  primary?: number;
+  dr?: number;
+}
+
+/** The server's major version, asked of it. */
+export async function serverMajor(url: string): Promise<number> {
+  const [{ v }] = await query<{ v: number }>(url, "select current_setting('server_version_num')::int as v");
+  return Math.floor(v / 10000);
+}
+
+/** Refuses before anything starts: a version the lab cannot run, or a physical standby of another major. */
+function checkPostgresVersions(replication: LabReplication, versions: LabPostgresVersions): void {
+  for (const v of [versions.primary, versions.dr])
+    if (v !== undefined && !(Number.isInteger(v) && v >= 13 && v <= 17))
+      throw new Error(
+        `PostgreSQL ${v} is not one the lab runs: use 13, 14, 15, 16 or 17 (what RDS and Azure offer)`,
+      );
+  if (replication === 'physical' && versions.dr !== undefined && versions.dr !== versions.primary)
+    throw new Error(
+      "a streaming standby runs the primary's major only; give --dr-postgres only with --replication logical",
+    );
+  for (const v of [versions.primary, versions.dr]) if (v !== undefined) postgresBin(v);
+  if (replication === 'physical' && versions.primary !== undefined) {
+    if (!existsSync(join(postgresBin(versions.primary), 'pg_basebackup')))
+      throw new Error(
+        `the build of PostgreSQL ${versions.primary} the lab installs has no pg_basebackup to make a standby with; run it with --replication logical, or install Debian's postgresql-${versions.primary}`,
+      );
+  }
+}
+
 /**
  * The two databases. `logical` (the default) models RDS → Azure Flexible Server: the DR database is a
  * separate cluster subscribed to a publication, the controller's role is not a superuser on either side,
@@ -133,6 +173,7 @@ async function startDatabases(
   state: LabState,
   replication: LabReplication,
   progress: Progress,
+  versions: LabPostgresVersions = {},
 ): Promise<void> {
   const dir = state.dir;
   progress(
@@ -142,14 +183,22 @@ async function startDatabases(
   );
   // The two clusters of a logical pair are independent: initdb both at once.
   const [primary, dr] = await Promise.all([
-    startPrimary({ baseDir: join(dir, 'pg-primary') }),
-    replication === 'logical' ? startPrimary({ baseDir: join(dir, 'pg-standby') }) : undefined,
+    startPrimary({ baseDir: join(dir, 'pg-primary'), version: versions.primary }),
+    replication === 'logical'
+      ? startPrimary({ baseDir: join(dir, 'pg-standby'), version: versions.dr })
+      : undefined,
   ]);
+  const site = async (c: PostgresCluster) => ({
+    dataDir: c.dataDir,
+    port: c.port,
+    binDir: c.binDir,
+    major: await serverMajor(c.connectionString()),
+  });
   state.postgres = {
     binDir: primary.binDir,
     replication,
-    primary: { dataDir: primary.dataDir, port: primary.port },
-    ...(dr ? { standby: { dataDir: dr.dataDir, port: dr.port } } : {}),
+    primary: await site(primary),
+    ...(dr ? { standby: await site(dr) } : {}),
   };
   writeLabState(state);
   await createManagedDatabase(primary, LAB_DATABASE, ITEMS_SCHEMA, {
@@ -158,7 +207,7 @@ async function startDatabases(
   if (!dr) {
     progress('PostgreSQL streaming standby');
     const standby = await startStandby(primary, { baseDir: join(dir, 'pg-standby') });
-    state.postgres.standby = { dataDir: standby.dataDir, port: standby.port };
+    state.postgres.standby = await site(standby);
     writeLabState(state);
     return;
   }
@@ -330,8 +379,14 @@ function freshLabDir(dir: string): void {
 }
 
 export async function labUp(
-  options: { dir?: string; progress?: Progress; replication?: LabReplication } = {},
+  options: {
+    dir?: string;
+    progress?: Progress;
+    replication?: LabReplication;
+    postgres?: LabPostgresVersions;
+  } = {},
 ): Promise<LabState> {
+  checkPostgresVersions(options.replication ?? 'logical', options.postgres ?? {});
   const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
   const progress = options.progress ?? (() => undefined);
   freshLabDir(dir);
@@ -348,7 +403,7 @@ export async function labUp(
   try {
     const notifyPort = await freePort();
     await allStarted([
-      () => startDatabases(state, options.replication ?? 'logical', progress),
+      () => startDatabases(state, options.replication ?? 'logical', progress, options.postgres),
       () => startObjectStores(state, notifyPort, progress),
       () => startLabDns(state, progress),
     ]);
@@ -421,7 +476,7 @@ export async function labDown(options: { dir?: string } = {}): Promise<{ dir: st
       ['primary', state.postgres?.primary],
     ] as const) {
       if (!pgState || !state.postgres) continue;
-      const binDir = state.postgres.binDir;
+      const binDir = pgState.binDir ?? state.postgres.binDir;
       steps.push([
         `postgres (${site})`,
         async () => {

@@ -12,7 +12,32 @@ import { query, type PostgresCluster } from './postgres.js';
 export const ADMIN_ROLE = 'phoenix_admin';
 export const APP_ROLE = 'app';
 export const PUBLICATION = 'phoenix_dr';
+/**
+ * The role a subscription connects to its publisher as: REPLICATION, SELECT on the published tables, and
+ * a password, as Azure advises (a replication user apart from the admin) and as PostgreSQL 16+ requires
+ * of a subscription a non-superuser owns ("Non-superusers must provide a password in the connection
+ * string", and the publisher must ask for it: pg_hba.conf has scram-sha-256 for this role). A lab-only
+ * password, on loopback.
+ */
+export const REPLICATION_ROLE = 'phoenix_repl';
+export const REPLICATION_PASSWORD = 'phoenix-lab-replication';
+
+/** The libpq conninfo a subscription uses to reach `database` on the publisher at `port`. */
+export function replicationConninfo(port: number, database: string): string {
+  return `host=127.0.0.1 port=${port} dbname=${database} user=${REPLICATION_ROLE} password=${REPLICATION_PASSWORD}`;
+}
 export const SUBSCRIPTION = 'phoenix_dr';
+
+/**
+ * The role that owns (creates, disables, drops) a subscription on a server of this major, as the managed
+ * services allow it: from PostgreSQL 16 the admin role, a member of pg_create_subscription (Azure's
+ * azure_pg_admin and RDS's rds_superuser hold it). Before 16 stock PostgreSQL lets only a superuser own
+ * one; RDS and Azure let their admin do it through their own extensions, which the lab cannot run, so
+ * there `postgres` stands in for the admin (docs/postgres-versions.md).
+ */
+export function subscriptionOwnerRole(major: number | undefined): string {
+  return (major ?? 0) >= 16 ? ADMIN_ROLE : 'postgres';
+}
 
 /** A connection string for one of the lab's roles on a cluster. */
 export function roleUrl(cluster: { port: number }, role: string, database: string): string {
@@ -42,13 +67,32 @@ export async function createManagedDatabase(
        end if;
      end $$`,
   );
+  // Azure's and RDS's admins may create subscriptions on either side (the way back subscribes the
+  // old primary); from 16 stock PostgreSQL lets a member of pg_create_subscription do it.
+  const [{ v }] = await query<{ v: number }>(su, "select current_setting('server_version_num')::int as v");
+  if (v >= 160000) await query(su, `grant pg_create_subscription to ${ADMIN_ROLE}`);
   // REPLICATION is what rds_replication / Azure's admin get so that a subscriber can connect to them.
-  if (options.replication) await query(su, `alter role ${ADMIN_ROLE} replication`);
+  if (options.replication) {
+    await query(su, `alter role ${ADMIN_ROLE} replication`);
+    await query(
+      su,
+      `do $$ begin
+         if not exists (select 1 from pg_roles where rolname = '${REPLICATION_ROLE}') then
+           create role ${REPLICATION_ROLE} login replication password '${REPLICATION_PASSWORD}';
+         end if;
+       end $$`,
+    );
+  }
   await query(su, `create database ${database} owner ${ADMIN_ROLE}`);
   const admin = roleUrl(cluster, ADMIN_ROLE, database);
   await query(admin, schema);
   await query(admin, `grant select, insert, update, delete on all tables in schema public to ${APP_ROLE}`);
   await query(admin, `grant usage, select on all sequences in schema public to ${APP_ROLE}`);
+  if (options.replication) {
+    // Its own CONNECT: a fence revokes PUBLIC's, and the subscription must reconnect through it.
+    await query(admin, `grant connect on database ${database} to ${REPLICATION_ROLE}`);
+    await query(admin, `grant select on all tables in schema public to ${REPLICATION_ROLE}`);
+  }
 }
 
 /** The publication, created by the admin role as the table owner (FOR ALL TABLES needs a superuser). */
@@ -77,11 +121,8 @@ export async function subscribe(
     subscriber.connectionString(),
     "select current_setting('server_version_num')::int as v",
   );
-  if (v >= 160000)
-    await query(subscriber.connectionString(), `grant pg_create_subscription to ${ADMIN_ROLE}`);
-  const owner =
-    v >= 160000 ? roleUrl(subscriber, ADMIN_ROLE, database) : subscriber.connectionString(database);
-  const conninfo = `host=127.0.0.1 port=${publisher.port} dbname=${database} user=${ADMIN_ROLE}`;
+  const owner = roleUrl(subscriber, subscriptionOwnerRole(Math.floor(v / 10000)), database);
+  const conninfo = replicationConninfo(publisher.port, database);
   await query(
     owner,
     `create subscription ${SUBSCRIPTION} connection '${conninfo}' publication ${PUBLICATION} with (copy_data = true, slot_name = '${SUBSCRIPTION}_${database}')`,

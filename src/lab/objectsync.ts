@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { S3Client, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { blockSizeFor } from '../actions/storage_sync/storage_sync.js';
+import { blobOptionsFromS3, SOURCE_ETAG } from '../actions/storage_sync/clients.js';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
 export interface ObjectSyncSettings {
@@ -18,8 +19,6 @@ export interface SyncPass {
   total: number;
 }
 
-/** The blob's metadata key holding the S3 ETag it was copied from: an overwrite changes the ETag. */
-const SOURCE_ETAG = 'sourceetag';
 const unquote = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
 
 /** One object copied because its notification arrived: how long after S3 stored it. */
@@ -89,8 +88,7 @@ export class ObjectSync {
       const body = await got.Body!.transformToByteArray();
       await this.container.getBlockBlobClient(key).uploadData(body, {
         blockSize: blockSizeFor(body.byteLength),
-        metadata: { [SOURCE_ETAG]: version },
-        blobHTTPHeaders: { blobContentType: got.ContentType ?? 'application/octet-stream' },
+        ...blobOptionsFromS3(got, version),
       });
       this.copied.set(key, version);
       return true;

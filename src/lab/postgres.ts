@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { join, resolve, dirname, sep } from 'node:path';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './ports.js';
@@ -47,6 +48,23 @@ export function findPostgresBin(): string {
     );
   }
   return join(PG_ROOT, versions[0], 'bin');
+}
+
+/** Where scripts/install-postgres.mjs puts the other majors: the repository's .tools/postgres/<major>. */
+const TOOLS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tools', 'postgres');
+
+/**
+ * The bin directory of PostgreSQL `major`: Debian's (/usr/lib/postgresql/<major>) or the pinned build
+ * scripts/install-postgres.mjs installed; without a major, the newest Debian one.
+ */
+export function postgresBin(major?: number): string {
+  if (major === undefined) return findPostgresBin();
+  const candidates = [join(PG_ROOT, String(major), 'bin'), join(TOOLS_ROOT, String(major), 'bin')];
+  const found = candidates.find((dir) => existsSync(join(dir, 'initdb')));
+  if (found) return found;
+  throw new Error(
+    `PostgreSQL ${major} is not installed (looked in ${candidates.join(' and ')}); install it with: node scripts/install-postgres.mjs ${major} (13, 14, 16, 17), or apt-get install postgresql-${major}`,
+  );
 }
 
 const asRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
@@ -179,23 +197,19 @@ async function pgCtlStart(
  * initdb and start a primary that accepts trust connections and replication on 127.0.0.1 only, with its
  * Unix socket inside baseDir (never the system cluster's).
  */
-export async function startPrimary(options: { baseDir: string; port?: number }): Promise<PostgresCluster> {
-  const binDir = findPostgresBin();
+export async function startPrimary(options: {
+  baseDir: string;
+  port?: number;
+  /** The PostgreSQL major to run (default: the newest Debian one). */
+  version?: number;
+}): Promise<PostgresCluster> {
+  const binDir = postgresBin(options.version);
   const baseDir = resolve(options.baseDir);
   prepareBaseDir(baseDir);
   const dataDir = join(baseDir, 'data');
   const socketDir = baseDir;
   const logFile = join(baseDir, 'postgres.log');
-  await runPg(binDir, 'initdb', [
-    '-D',
-    dataDir,
-    '-U',
-    'postgres',
-    '--auth=trust',
-    '-E',
-    'UTF8',
-    '--no-instructions',
-  ]);
+  await runPg(binDir, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
   appendFileSync(
     join(dataDir, 'postgresql.conf'),
     [
@@ -212,6 +226,8 @@ export async function startPrimary(options: { baseDir: string; port?: number }):
       'wal_receiver_status_interval = 1s',
       'shared_buffers = 32MB',
       'max_connections = 50',
+      // 13 still hashes with md5 by default; pg_hba.conf asks the lab's replication role for SCRAM.
+      "password_encryption = 'scram-sha-256'",
       '',
     ].join('\n'),
   );
@@ -219,6 +235,8 @@ export async function startPrimary(options: { baseDir: string; port?: number }):
     join(dataDir, 'pg_hba.conf'),
     [
       'local all all trust',
+      // The lab's replication role must give its password (src/lab/managed.ts, REPLICATION_ROLE).
+      'host all phoenix_repl 127.0.0.1/32 scram-sha-256',
       'host all all 127.0.0.1/32 trust',
       'local replication all trust',
       'host replication all 127.0.0.1/32 trust',

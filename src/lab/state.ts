@@ -18,6 +18,14 @@ export interface LabAppState {
   logFile: string;
 }
 
+export interface PostgresSite {
+  dataDir: string;
+  port: number;
+  binDir?: string;
+  /** The server's major version (13-17): what its roles may do depends on it. */
+  major?: number;
+}
+
 /** Everything `phoenix lab down` and `status` need, written after each component starts. */
 export interface LabState {
   version: 1;
@@ -33,8 +41,9 @@ export interface LabState {
     binDir: string;
     /** logical: the DR database is a subscriber (RDS → Azure); physical: a streaming standby. */
     replication?: 'logical' | 'physical';
-    primary?: { dataDir: string; port: number };
-    standby?: { dataDir: string; port: number };
+    /** Each site's own server (binDir and major: its PostgreSQL's, when not the lab's default). */
+    primary?: PostgresSite;
+    standby?: PostgresSite;
   };
   s3?: {
     endpoint: string;

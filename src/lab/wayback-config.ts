@@ -4,8 +4,15 @@ import { stringify } from 'yaml';
 import { parseConfig, type PhoenixConfig } from '../config/index.js';
 import { labConfig, LAB_SEQUENCE_GAP } from './config.js';
 import { LAB_DATABASE } from './names.js';
-import { ADMIN_ROLE, APP_ROLE, PUBLICATION, SUBSCRIPTION } from './managed.js';
-import type { LabState } from './state.js';
+import {
+  ADMIN_ROLE,
+  APP_ROLE,
+  PUBLICATION,
+  replicationConninfo,
+  SUBSCRIPTION,
+  subscriptionOwnerRole,
+} from './managed.js';
+import type { LabState, PostgresSite } from './state.js';
 
 /** The reverse direction's publication and subscription (DR publishes, the rebuilt primary subscribes). */
 export const FAILBACK_SUBSCRIPTION = 'phoenix_failback';
@@ -45,18 +52,24 @@ export function objectsBack(state: LabState): Step {
   };
 }
 
-/** One database step that makes `to` a subscriber of `from` (PostgreSQL 15 wants a superuser to own it). */
-function reprotectStep(name: string, from: number, to: number, names: { sub: string; retire: string }): Step {
+/** One database step that makes `to` a subscriber of `from`, its subscriptions owned as on the service. */
+function reprotectStep(
+  name: string,
+  from: PostgresSite,
+  to: PostgresSite,
+  names: { sub: string; retire: string },
+): Step {
   return {
     name,
     type: 'database',
     timeout: '120s',
     params: {
       action: 'reprotect',
-      publisher: url(from),
-      publisher_owner: url(from, 'postgres'),
-      subscriber: url(to),
-      subscriber_owner: url(to, 'postgres'),
+      publisher: url(from.port),
+      publisher_conninfo: replicationConninfo(from.port, LAB_DATABASE),
+      publisher_owner: url(from.port, subscriptionOwnerRole(from.major)),
+      subscriber: url(to.port),
+      subscriber_owner: url(to.port, subscriptionOwnerRole(to.major)),
       publication: names.sub,
       subscription: names.sub,
       retire_subscription: names.retire,
@@ -88,22 +101,22 @@ const fenceDatabase = (name: string, port: number): Step => ({
   params: { database: { connection: url(port), app_roles: [APP_ROLE] } },
 });
 
-/** The ports of the lab's two databases: the primary site's and the DR site's. */
-const databasePorts = (state: LabState) => ({
-  primary: state.postgres!.primary!.port,
-  dr: state.postgres!.standby!.port,
+/** The lab's two databases: the primary site's and the DR site's. */
+const databaseSites = (state: LabState) => ({
+  primary: state.postgres!.primary!,
+  dr: state.postgres!.standby!,
 });
 
 const WAY_BACK_DEFAULTS = { timeout: '60s', retries: 1, backoff: { initial: '1s', factor: 2, max: '5s' } };
 
 /** After a failover: fence the returning primary, copy objects back, subscribe it to DR. */
 function reprotectRunbook(state: LabState) {
-  const { primary, dr } = databasePorts(state);
+  const { primary, dr } = databaseSites(state);
   return {
     description: 'after a failover: DR publishes, the rebuilt primary subscribes, objects flow back',
     defaults: WAY_BACK_DEFAULTS,
     stages: [
-      single('fence-primary', fenceDatabase('fence-returning-primary', primary)),
+      single('fence-primary', fenceDatabase('fence-returning-primary', primary.port)),
       single('objects', objectsBack(state)),
       single(
         'database',
@@ -122,21 +135,21 @@ function reprotectRunbook(state: LabState) {
  * whose failover dns and verify steps it turns around.
  */
 function failbackRunbook(state: LabState, base: Record<string, unknown>) {
-  const { primary, dr } = databasePorts(state);
+  const { primary, dr } = databaseSites(state);
   return {
     description: 'planned switchover back to the primary site, then protect forward again',
     defaults: WAY_BACK_DEFAULTS,
     stages: [
-      single('fence-dr', fenceDatabase('fence-dr-db', dr)),
+      single('fence-dr', fenceDatabase('fence-dr-db', dr.port)),
       single('objects', { ...objectsBack(state), name: 'last-objects-back' }),
       single('switch', {
         name: 'open-primary',
         type: 'database',
         params: {
           action: 'cutover',
-          subscriber: url(primary),
-          publisher: url(dr),
-          subscription_owner: url(primary, 'postgres'),
+          subscriber: url(primary.port),
+          publisher: url(dr.port),
+          subscription_owner: url(primary.port, subscriptionOwnerRole(primary.major)),
           subscription: FAILBACK_SUBSCRIPTION,
           require_caught_up: true,
           catch_up: '10s',

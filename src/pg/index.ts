@@ -3,3 +3,4 @@
 export { withClient, PgConnectError, type ClientOptions } from './client.js';
 // Redaction has one home (src/log); re-exported for the adapters that name their servers.
 export { redact } from '../log/index.js';
+export { endSessions, describeRefused, type EndedSessions } from './sessions.js';

@@ -87,7 +87,9 @@ export async function readSubscriptions(client: pg.Client): Promise<Subscription
   const version = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
   const stats = version >= 150000;
   const worker = version >= 160000 ? 'st.relid IS NULL AND st.leader_pid IS NULL' : 'st.relid IS NULL';
-  const { rows } = await client.query(`
+  const { rows } = await client
+    .query(
+      `
     SELECT s.subname, s.subenabled AS enabled, st.pid,
            st.received_lsn::text AS received_lsn, st.latest_end_lsn::text AS latest_end_lsn,
            extract(epoch FROM now() - st.last_msg_receipt_time)::float8 AS since_contact_s,
@@ -96,7 +98,19 @@ export async function readSubscriptions(client: pg.Client): Promise<Subscription
       FROM pg_subscription s
       LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND ${worker}
       ${stats ? 'LEFT JOIN pg_stat_subscription_stats ss ON ss.subid = s.oid' : ''}
-     ORDER BY s.subname`);
+     ORDER BY s.subname`,
+    )
+    .catch((error: { code?: string }) => {
+      if (error.code !== '42501') throw error;
+      // PostgreSQL 13 and 14 keep pg_subscription.oid from non-superusers (no join by it); its statistics view is everyone's
+      // (whether a subscription without a worker is disabled cannot be told from it).
+      return client.query(`
+      SELECT subname, pid IS NOT NULL AS enabled, pid, received_lsn::text AS received_lsn,
+             latest_end_lsn::text AS latest_end_lsn,
+             extract(epoch FROM now() - last_msg_receipt_time)::float8 AS since_contact_s,
+             extract(epoch FROM now() - latest_end_time)::float8 AS since_applied_s, NULL::int AS apply_errors
+        FROM pg_stat_subscription WHERE relid IS NULL ORDER BY subname`);
+    });
   return rows as SubscriptionRow[];
 }
 

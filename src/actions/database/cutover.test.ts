@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { startPrimary, query, waitUntil, type PostgresCluster } from '../../lab/index.js';
 import {
   ADMIN_ROLE,
@@ -73,14 +74,23 @@ test('the subscriber is read-only to the app before the cut-over, and the prefli
   );
 });
 
-test('cut-over with the publisher reachable: nothing lost, subscription off, DR inserts never collide with replicated keys', async () => {
+test('cut-over with the publisher reachable: nothing lost, subscription off, DR inserts never collide with replicated keys, a session it may not end (42501) reported', async () => {
   await query(
     roleUrl(publisher, APP_ROLE, DB),
     "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 200) g",
   );
+  // The service's own superuser session on the DR database: pg_terminate_backend raises 42501 for it.
+  const provider = new pg.Client({ connectionString: subscriber.connectionString(DB) });
+  provider.on('error', () => undefined);
+  await provider.connect();
   const ctx = stepContext();
-  const result = await databaseAdapter.run(params(), ctx);
+  const result = await databaseAdapter.run(params(), ctx).finally(() => provider.end());
   assert.equal(result.dataLossS, 0, result.summary);
+  assert.match(result.summary, /1 session\(s\) of postgres could not be ended/);
+  assert.deepEqual(
+    (result.output?.sessions_not_ended as Array<{ role: string }>).map((s) => s.role),
+    ['postgres'],
+  );
   assert.equal(result.output?.data_at_risk_s, 0);
   const [{ n }] = await query<{ n: number }>(
     subscriber.connectionString(DB),

@@ -1,12 +1,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { redact, withClient } from '../../pg/index.js';
+import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
 
 /** One subscription as the subscriber sees it. */
 export interface SubscriptionState {
+  /** pg_subscription's oid, as text (pg_stat_subscription, readable by every role, names it). */
+  oid: string;
   name: string;
   enabled: boolean;
   slot: string | null;
@@ -34,7 +36,7 @@ async function writable(client: pg.Client): Promise<void> {
 /** The subscription of the connected database: the named one, or the only one. */
 export async function findSubscription(client: pg.Client, name?: string): Promise<SubscriptionState> {
   const { rows } = await client.query<SubscriptionState>(
-    `SELECT s.subname AS name, s.subenabled AS enabled, s.subslotname AS slot, st.pid,
+    `SELECT s.oid::text AS oid, s.subname AS name, s.subenabled AS enabled, s.subslotname AS slot, st.pid,
             st.latest_end_lsn::text AS applied_lsn,
             extract(epoch FROM now() - st.last_msg_receipt_time)::float8 AS since_contact_s
        FROM pg_subscription s
@@ -50,6 +52,31 @@ export async function findSubscription(client: pg.Client, name?: string): Promis
       ? `no subscription "${name}" in the subscriber's database (it has: ${names}); fix params.subscription`
       : `the subscriber's database has ${rows.length} subscriptions (${names}); name one in params.subscription`,
   );
+}
+
+/**
+ * The subscription as `findSubscription` reads it on `client`, or through the subscription's owner
+ * when the subscriber's role may not read all it needs: PostgreSQL 13 and 14 keep pg_subscription.oid
+ * from non-superusers (42501), so its statistics cannot be joined; 15 grants it.
+ */
+export async function subscriptionOf(
+  client: pg.Client,
+  p: { subscription?: string; subscription_owner?: string },
+  signal?: AbortSignal,
+): Promise<SubscriptionState> {
+  try {
+    return await findSubscription(client, p.subscription);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501' || !p.subscription_owner) throw error;
+    return withClient(
+      p.subscription_owner,
+      'subscription owner',
+      (o) => findSubscription(o, p.subscription),
+      {
+        signal,
+      },
+    );
+  }
 }
 
 /** The publisher's view of a slot: WAL bytes its subscriber has not confirmed, and the walsender's replay lag. */
@@ -137,10 +164,11 @@ export function checkBudget(p: CutoverParams, m: LogicalMeasure, budget: number 
 /** Disables the subscription and waits until its apply worker has stopped: nothing applies after this. */
 async function disableSubscription(
   client: pg.Client,
-  name: string,
+  sub: SubscriptionState,
   owner: string | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
+  const name = sub.name;
   const disable = `ALTER SUBSCRIPTION ${ident(name)} DISABLE`;
   if (owner)
     await withClient(owner, 'subscription owner', async (o) => {
@@ -151,10 +179,8 @@ async function disableSubscription(
   const until = Date.now() + 15_000;
   for (;;) {
     const { rows } = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_subscription st JOIN pg_subscription s ON s.oid = st.subid
-        WHERE s.subname = $1 AND st.pid IS NOT NULL
-          AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [name],
+      'SELECT count(*)::int AS n FROM pg_stat_subscription WHERE subid = $1::oid AND pid IS NOT NULL',
+      [sub.oid],
     );
     if (rows[0].n === 0) return;
     if (Date.now() > until || signal?.aborted)
@@ -198,17 +224,16 @@ export async function advanceSequences(
   return done;
 }
 
-/** Lifts the database-level read-only default and ends the sessions that opened under it. */
-export async function openForWrites(client: pg.Client, terminate: boolean): Promise<number> {
+/**
+ * Lifts the database-level read-only default and ends the sessions that opened under it. A session this
+ * role may not signal (42501) is reported, not fatal: the reset is committed, and failing here would
+ * make every retry fail the same way; such a session stays read-only until it reconnects.
+ */
+export async function openForWrites(client: pg.Client, terminate: boolean): Promise<EndedSessions> {
   const db = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
   await client.query(`ALTER DATABASE ${ident(db)} RESET default_transaction_read_only`);
-  if (!terminate) return 0;
-  const { rows } = await client.query(
-    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend'
-        AND pid <> pg_backend_pid() AND usename <> current_user`,
-  );
-  return rows[0].n as number;
+  if (!terminate) return { ended: 0, refused: [] };
+  return endSessions(client, []);
 }
 
 interface CutoverState {
@@ -231,7 +256,7 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
     'subscriber',
     async (c) => {
       await writable(c);
-      const sub = await findSubscription(c, p.subscription);
+      const sub = await subscriptionOf(c, p, ctx.signal);
       if (!state.measure) {
         ctx.progress(`measuring what subscription ${sub.name} lacks`);
         const measure = await measureLogical(p, sub, 5000, ctx.signal);
@@ -240,7 +265,7 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         save();
       }
       if (!state.disabled) {
-        if (sub.enabled) await disableSubscription(c, sub.name, p.subscription_owner, ctx.signal);
+        if (sub.enabled) await disableSubscription(c, sub, p.subscription_owner, ctx.signal);
         state.disabled = true;
         save();
       }
@@ -254,13 +279,14 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
   );
   const m = state.measure!;
   return {
-    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened} sessions ended); ${state.budget_note}`,
+    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened.ended} sessions ended${opened.refused.length ? `; ${describeRefused(opened.refused)}, so they stay read-only until they reconnect` : ''}); ${state.budget_note}`,
     output: {
       subscription: m.subscription,
       data_at_risk_s: m.lag_s ?? 'unknown',
       bytes_behind: m.bytes_behind,
       how: m.how,
       sequences: state.sequences,
+      sessions_not_ended: opened.refused,
     },
     dataLossS: m.lag_s ?? undefined,
   };

@@ -107,6 +107,35 @@ test('promote checks the lag, promotes the standby with pg_promote(), and a repe
   assert.equal(again.dataLossS, 0);
 });
 
+test('promote refuses a logical subscriber and a primary it did not promote, instead of reporting them promoted', async () => {
+  // A logical subscriber is not in recovery either: "already promoted" would leave it subscribed and read-only.
+  await sql(cold.connectionString(), 'CREATE DATABASE subscribed');
+  const subscriber = cold.connectionString('subscribed');
+  await sql(
+    subscriber,
+    `CREATE SUBSCRIPTION from_rds CONNECTION '${primary.connectionString()}' PUBLICATION any_pub
+       WITH (connect = false)`,
+  );
+  const promoteOn = (standbyUrl: string) =>
+    databaseAdapter.run(
+      databaseParamsSchema.parse({
+        action: 'promote',
+        standby: standbyUrl,
+        primary: primary.connectionString(),
+      }),
+      stepContext(),
+    );
+  await assert.rejects(
+    promoteOn(subscriber),
+    /is not a streaming standby but a logical subscriber \(subscription from_rds\).*use action: cutover/,
+  );
+  // A primary this step never promoted: the wrong connection string, not a finished promotion.
+  await assert.rejects(
+    promoteOn(cold.connectionString()),
+    /is not in recovery and this step did not promote it/,
+  );
+});
+
 test('dump_restore copies a database through the object store into a cold standby, and a rerun replaces rather than duplicates', async () => {
   const params = databaseParamsSchema.parse({
     action: 'dump_restore',

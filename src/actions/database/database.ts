@@ -30,7 +30,8 @@ import {
   type DumpRestoreParams,
   type PromoteParams,
 } from './config.js';
-import { checkBudget, cutover, findSubscription, measureLogical } from './cutover.js';
+import { dumpToolsCheck, requireDumpTools } from './client-tools.js';
+import { checkBudget, cutover, measureLogical, subscriptionOf } from './cutover.js';
 import { reprotect, reprotectPreflight } from './reprotect.js';
 
 export interface LagMeasure {
@@ -102,18 +103,46 @@ function lagBudget(p: PromoteParams, rpoBudgetS?: number): number | undefined {
   return p.max_lag ?? rpoBudgetS;
 }
 
+/**
+ * Refuses a server that is not a standby: a logical subscriber (its failover is `action: cutover`), or a
+ * primary this step did not promote (the wrong connection string, or promoted by hand).
+ */
+async function refuseForeignPrimary(url: string, promotedHere: boolean, signal: AbortSignal): Promise<void> {
+  const subscriptions = await withClient(
+    url,
+    'standby',
+    async (c) =>
+      (
+        await c.query<{ name: string }>(
+          `SELECT subname AS name FROM pg_subscription
+            WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        )
+      ).rows.map((r) => r.name),
+    { signal },
+  );
+  if (subscriptions.length)
+    throw new StepError(
+      `${redact(url)} is not a streaming standby but a logical subscriber (subscription ${subscriptions.join(', ')}): pg_promote() cannot fail it over; use action: cutover with subscription: ${subscriptions[0]}`,
+    );
+  if (!promotedHere)
+    throw new StepError(
+      `${redact(url)} is not in recovery and this step did not promote it: it is not a standby (check the standby connection string); if it was promoted by hand, check it holds the data and run the rest of the runbook without this step`,
+    );
+}
+
 async function promote(p: PromoteParams, ctx: StepContext): Promise<StepResult> {
   const measureFile = join(ctx.workDir, 'lag-before-promote.json');
   const lag = await measureLag(p.standby, p.primary, 5000, ctx.signal);
   if (!lag.in_recovery) {
-    // Promoted already (by an attempt cut short, or by hand): the lag measured then still stands.
-    const earlier = existsSync(measureFile)
-      ? (JSON.parse(readFileSync(measureFile, 'utf8')) as LagMeasure)
-      : undefined;
+    // Not in recovery is "already promoted" only when this step promoted it (an attempt cut short after
+    // pg_promote): the lag it measured then still stands. Anything else is a server this step must not
+    // report as promoted: a logical subscriber stays subscribed and read-only, and no sequence moves.
+    await refuseForeignPrimary(p.standby, existsSync(measureFile), ctx.signal);
+    const earlier = JSON.parse(readFileSync(measureFile, 'utf8')) as LagMeasure;
     return {
-      summary: `${redact(p.standby)} is already a primary; nothing to promote`,
-      output: { already_primary: true, lag_before: earlier ?? null },
-      dataLossS: earlier?.lag_s ?? undefined,
+      summary: `${redact(p.standby)} is already a primary (promoted by an earlier attempt of this step); nothing to promote`,
+      output: { already_primary: true, lag_before: earlier },
+      dataLossS: earlier.lag_s ?? undefined,
     };
   }
   const budget = lagBudget(p, ctx.rpoBudgetS);
@@ -170,6 +199,7 @@ async function dumpRestore(p: DumpRestoreParams, ctx: StepContext): Promise<Step
       uploaded = head?.ETag === state.uploaded.etag;
     }
     if (!uploaded) {
+      await requireDumpTools(p, p.source, ctx.env);
       ctx.progress(`pg_dump ${redact(p.source)}`);
       await runProcess(
         p.pg_dump,
@@ -220,7 +250,7 @@ async function cutoverPreflight(p: CutoverParams, ctx: PreflightContext): Promis
   const checks: PreflightCheck[] = [await endpointCheck('subscriber', p.subscriber, ctx.timeoutMs)];
   if (!checks[0].ok) return checks;
   try {
-    const sub = await withClient(p.subscriber, 'subscriber', (c) => findSubscription(c, p.subscription), {
+    const sub = await withClient(p.subscriber, 'subscriber', (c) => subscriptionOf(c, p), {
       timeoutMs: ctx.timeoutMs,
     });
     checks.push({
@@ -291,6 +321,7 @@ async function preflight(p: DatabaseParams, ctx: PreflightContext): Promise<Pref
       detail: found ?? `${binary} not found; install postgresql-client or give its path`,
     });
   }
+  if (checks[0].ok) checks.push(await dumpToolsCheck(p, p.source, ctx.env, ctx.timeoutMs));
   return checks;
 }
 

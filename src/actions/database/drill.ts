@@ -13,6 +13,7 @@ import {
 import { armClient, armError } from './azure.js';
 import type { AzurePromoteParams, DatabaseDrillParams, DatabaseParams } from './config.js';
 import { advanceSequences } from './cutover.js';
+import { requireDumpTools } from './client-tools.js';
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -127,6 +128,7 @@ export const databaseDrill: StepDrill<DatabaseParams> = {
     const url = onDatabase(server!, name);
     const dumpFile = join(ctx.workDir, 'drill.pgc');
     const started = performance.now();
+    await requireDumpTools(drill, source, ctx.env);
     ctx.progress(`pg_dump ${redact(source)} (no subscriptions)`);
     await runProcess(
       drill.pg_dump,

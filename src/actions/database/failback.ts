@@ -33,8 +33,9 @@ async function subscriberSide(
   p: CutoverParams,
   timeoutMs: number,
 ): Promise<{ sub: SubscriptionState; copying: number }> {
+  // As the subscription's owner: before PostgreSQL 15 pg_subscription.oid is a superuser's to read.
   return withClient(
-    p.subscriber,
+    p.subscription_owner ?? p.subscriber,
     'rebuilt primary (subscriber)',
     async (c) => {
       const sub = await findSubscription(c, p.subscription);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { redact, withClient } from '../../pg/index.js';
+import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
 import { endpointCheck } from '../shared/net.js';
 import { StepError, type PreflightCheck, type StepContext, type StepResult } from '../types.js';
 import type { ReprotectParams } from './config.js';
@@ -14,6 +14,8 @@ interface ReprotectState {
   retired?: boolean;
   backup_schema?: string;
   subscribed?: boolean;
+  /** Sessions on the subscriber this role was refused to end (reported in the summary). */
+  sessions_not_ended?: EndedSessions['refused'];
 }
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -89,19 +91,19 @@ async function retireOldDirection(p: ReprotectParams, state: ReprotectState, sav
   save();
 }
 
-/** The subscriber becomes read-only to the app, its sessions end, and it may connect (to read) again. */
-async function keepSubscriberReadOnly(c: pg.Client, p: ReprotectParams): Promise<void> {
+/**
+ * The subscriber becomes read-only to the app, its sessions end, and it may connect (to read) again. A
+ * session this role may not signal (42501: on RDS and Azure the provider's own, rdsadmin or azuresu) is
+ * left and reported: failing here would fail every retry the same way, after the SET had committed.
+ */
+async function keepSubscriberReadOnly(c: pg.Client, p: ReprotectParams): Promise<EndedSessions> {
   const db = await currentDatabase(c);
   await c.query(`ALTER DATABASE ${ident(db)} SET default_transaction_read_only = on`);
-  await c.query(
-    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-        AND (cardinality($1::text[]) = 0 AND usename <> current_user OR usename = ANY($1::text[]))`,
-    [p.app_roles],
-  );
+  const ended = await endSessions(c, p.app_roles);
   await c.query(
     `GRANT CONNECT ON DATABASE ${ident(db)} TO ${['PUBLIC', ...p.app_roles.map(ident)].join(', ')}`,
   );
+  return ended;
 }
 
 /** The tables to replicate, as quoted qualified names, in a stable order. */
@@ -172,7 +174,7 @@ async function subscribe(
     );
   if (existing) return 'existed';
   const db = await session(p.subscriber, 'subscriber', async (c) => {
-    await keepSubscriberReadOnly(c, p);
+    state.sessions_not_ended = (await keepSubscriberReadOnly(c, p)).refused;
     if (p.keep_old_rows) {
       state.backup_schema ??= `phoenix_before_${p.subscription}_${stamp()}`;
       save();
@@ -198,14 +200,23 @@ async function subscribe(
 interface CopyProgress {
   pending: number;
   running: boolean;
-  errors: number;
+  /** Copy and apply errors so far (pg_stat_subscription_stats, PostgreSQL 15+), cumulative; null before 15. */
+  errors: number | null;
 }
 
+/** New errors (over the count when the wait began) that mean the copy is failing, not a passing blip. */
+const FAILING_ERRORS = 3;
+
 async function copyProgress(c: pg.Client, subscription: string): Promise<CopyProgress> {
+  const v15 = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num) >= 150000;
+  // The view only exists from PostgreSQL 15 (RDS and Azure offer 13 and 14 too).
+  const errors = v15
+    ? 'coalesce((SELECT sync_error_count + apply_error_count FROM pg_stat_subscription_stats x WHERE x.subid = s.oid), 0)::int'
+    : 'NULL::int';
   const { rows } = await c.query(
     `SELECT (SELECT count(*) FROM pg_subscription_rel r WHERE r.srsubid = s.oid AND r.srsubstate <> 'r')::int AS pending,
             EXISTS (SELECT 1 FROM pg_stat_subscription st WHERE st.subid = s.oid AND st.relid IS NULL AND st.pid IS NOT NULL) AS running,
-            coalesce((SELECT sync_error_count + apply_error_count FROM pg_stat_subscription_stats x WHERE x.subid = s.oid), 0)::int AS errors
+            ${errors} AS errors
        FROM pg_subscription s
       WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [subscription],
@@ -214,26 +225,32 @@ async function copyProgress(c: pg.Client, subscription: string): Promise<CopyPro
   return rows[0] as CopyProgress;
 }
 
-/** Waits until every table is copied and the apply worker streams; errors are named with where to look. */
+/**
+ * Waits until every table is copied and the apply worker streams. The error counters are cumulative (a
+ * disconnect last week still counts), so only errors since the wait began matter, and PostgreSQL retries
+ * a failed worker by itself: the step gives up early only when they keep coming.
+ */
 async function waitStreaming(p: ReprotectParams, ctx: StepContext): Promise<void> {
   await withClient(
     p.subscriber_owner ?? p.subscriber,
     'subscriber',
     async (c) => {
       const until = Date.now() + p.wait * 1000;
+      const before = (await copyProgress(c, p.subscription)).errors ?? 0;
       let reported = -1;
       for (;;) {
         const now = await copyProgress(c, p.subscription);
         if (now.pending === 0 && now.running) return;
-        if (now.errors > 0)
+        const fresh = now.errors === null ? 0 : now.errors - before;
+        if (fresh >= FAILING_ERRORS)
           throw new StepError(
-            `subscription ${p.subscription} reports ${now.errors} copy/apply errors (pg_stat_subscription_stats); the subscriber's log names them (a table missing or with other columns: create the same schema on both sides), then run again`,
+            `subscription ${p.subscription} failed ${fresh} times since reprotect began (pg_stat_subscription_stats); the subscriber's log names why (a table missing or with other columns: create the same schema on both sides), then run again`,
           );
         if (now.pending !== reported) ctx.progress(`initial copy: ${now.pending} tables still copying`);
         reported = now.pending;
         if (Date.now() > until || ctx.signal.aborted)
           throw new StepError(
-            `initial copy not finished after ${p.wait}s (${now.pending} tables still copying${now.running ? '' : ', no apply worker'}); run again to keep waiting: the copy goes on in PostgreSQL`,
+            `initial copy not finished after ${p.wait}s (${now.pending} tables still copying${now.running ? '' : ', no apply worker'}${fresh > 0 ? `, ${fresh} copy/apply errors` : ''}); the subscriber's log names any error; run again to keep waiting: the copy goes on in PostgreSQL`,
           );
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -258,18 +275,51 @@ export async function reprotect(p: ReprotectParams, ctx: StepContext): Promise<S
   const how = await subscribe(p, tables, state, save);
   await waitStreaming(p, ctx);
   return {
-    summary: `${redact(p.subscriber)} subscribes to ${p.publication} on ${redact(p.publisher)} (${how === 'created' ? 'initial copy done' : 'subscription found, copy done'}); streaming${state.backup_schema ? `; its earlier rows kept in schema ${state.backup_schema}` : ''}`,
+    summary: `${redact(p.subscriber)} subscribes to ${p.publication} on ${redact(p.publisher)} (${how === 'created' ? 'initial copy done' : 'subscription found, copy done'}); streaming${state.backup_schema ? `; its earlier rows kept in schema ${state.backup_schema}` : ''}${state.sessions_not_ended?.length ? `; ${describeRefused(state.sessions_not_ended)}` : ''}`,
     output: {
       publication: p.publication,
       subscription: p.subscription,
       tables,
       retired_slot: state.retired_slot ?? null,
       old_rows_schema: state.backup_schema ?? null,
+      sessions_not_ended: state.sessions_not_ended ?? [],
     },
   };
 }
 
-/** Both databases answer, and the publisher's role may stream (REPLICATION, or rds_replication on RDS). */
+/** The publisher's role may stream (REPLICATION, or rds_replication on RDS) and its WAL carries logical decoding. */
+async function publisherChecks(c: pg.Client): Promise<PreflightCheck[]> {
+  const may = (
+    await c
+      .query(
+        `SELECT rolreplication OR rolsuper OR pg_has_role(current_user, 'rds_replication', 'member') AS may
+           FROM pg_roles WHERE rolname = current_user`,
+      )
+      .catch(() =>
+        c.query('SELECT rolreplication OR rolsuper AS may FROM pg_roles WHERE rolname = current_user'),
+      )
+  ).rows[0].may as boolean;
+  const walLevel = (await c.query('SHOW wal_level')).rows[0].wal_level as string;
+  return [
+    {
+      check: 'publisher role may stream',
+      ok: may,
+      detail: may
+        ? 'REPLICATION (or rds_replication)'
+        : 'the role lacks REPLICATION: ALTER ROLE … WITH REPLICATION (Azure), GRANT rds_replication (RDS)',
+    },
+    {
+      check: 'publisher wal_level is logical',
+      ok: walLevel === 'logical',
+      detail:
+        walLevel === 'logical'
+          ? 'wal_level = logical'
+          : `wal_level = ${walLevel}: a subscription cannot decode it; set wal_level = logical (RDS: rds.logical_replication = 1 in the parameter group; Azure: the wal_level server parameter) and restart the server`,
+    },
+  ];
+}
+
+/** Both databases answer, the publisher's role may stream and its wal_level is logical. */
 export async function reprotectPreflight(p: ReprotectParams, timeoutMs: number): Promise<PreflightCheck[]> {
   const checks = await Promise.all([
     endpointCheck('publisher (serving database)', p.publisher, timeoutMs),
@@ -277,29 +327,7 @@ export async function reprotectPreflight(p: ReprotectParams, timeoutMs: number):
   ]);
   if (!checks[0].ok) return checks;
   try {
-    const may = await withClient(
-      p.publisher,
-      'publisher',
-      async (c) =>
-        (
-          await c
-            .query(
-              `SELECT rolreplication OR rolsuper OR pg_has_role(current_user, 'rds_replication', 'member') AS may
-               FROM pg_roles WHERE rolname = current_user`,
-            )
-            .catch(() =>
-              c.query('SELECT rolreplication OR rolsuper AS may FROM pg_roles WHERE rolname = current_user'),
-            )
-        ).rows[0].may as boolean,
-      { timeoutMs },
-    );
-    checks.push({
-      check: 'publisher role may stream',
-      ok: may,
-      detail: may
-        ? 'REPLICATION (or rds_replication)'
-        : 'the role lacks REPLICATION: ALTER ROLE … WITH REPLICATION (Azure), GRANT rds_replication (RDS)',
-    });
+    checks.push(...(await withClient(p.publisher, 'publisher', publisherChecks, { timeoutMs })));
   } catch (error) {
     checks.push({ check: 'publisher answers', ok: false, detail: (error as Error).message });
   }

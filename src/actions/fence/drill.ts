@@ -10,10 +10,16 @@ async function databaseRights(p: FenceDatabaseParams, signal: AbortSignal): Prom
     p.connection,
     'old primary',
     async (c) => {
+      // GRANT ALTER SYSTEM ON PARAMETER (and has_parameter_privilege) came with PostgreSQL 15; before it,
+      // ALTER SYSTEM is a superuser's alone, and naming the function would fail the whole query.
+      const v15 = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num) >= 150000;
+      const alterSystem = v15
+        ? "has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM')"
+        : 'false';
       const { rows } = await c.query(
         `SELECT r.rolsuper
                 OR pg_has_role(current_user, d.datdba, 'USAGE') AS owns,
-                r.rolsuper OR has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM') AS alter_system,
+                r.rolsuper OR ${alterSystem} AS alter_system,
                 r.rolsuper OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal,
                 current_database() AS db, current_user AS who
            FROM pg_database d, pg_roles r
@@ -31,7 +37,9 @@ async function databaseRights(p: FenceDatabaseParams, signal: AbortSignal): Prom
           ? check(
               'read-only (ALTER SYSTEM)',
               r.alter_system,
-              'grant ALTER SYSTEM on the parameter or use alter_database',
+              v15
+                ? 'GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only, or use alter_database'
+                : 'before PostgreSQL 15 only a superuser may ALTER SYSTEM (RDS and Azure give none): use alter_database',
             )
           : check('read-only (ALTER DATABASE)', r.owns, `connect as the owner of ${r.db}`),
       );

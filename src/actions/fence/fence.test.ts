@@ -80,3 +80,37 @@ test('a primary that does not answer: every database layer is recorded as failed
     /no layer held; failed: read_only \(cannot connect/,
   );
 });
+
+test('a session the role may not signal (42501) fails only the terminate layer, after every other session is ended', async () => {
+  // A superuser's session (RDS's rdsadmin, Azure's azuresu): pg_terminate_backend raises 42501 for it.
+  const [superuser, app] = [primary.connectionString(DB), roleUrl(primary, APP_ROLE, DB)].map(
+    (url) => new pg.Client({ connectionString: url }),
+  );
+  for (const c of [superuser, app]) {
+    c.on('error', () => undefined);
+    await c.connect();
+  }
+  const appEnded = new Promise((resolve) => app.once('end', resolve));
+  try {
+    const named = fenceAdapter.schema.parse({
+      database: { connection: roleUrl(primary, ADMIN_ROLE, DB), app_roles: [APP_ROLE, 'postgres'] },
+    });
+    const result = await fenceAdapter.run(named, stepContext());
+    await appEnded;
+    assert.match(
+      result.summary,
+      /held: read_only, revoke_connect; failed: terminate_sessions \(ended 1; 1 session\(s\) of postgres could not be ended/,
+    );
+    // Unnamed roles: the provider's superuser sessions are named, and the layer holds.
+    const every = fenceAdapter.schema.parse({ database: { connection: roleUrl(primary, ADMIN_ROLE, DB) } });
+    const held = await fenceAdapter.run(every, stepContext());
+    const layers = held.output?.layers as Array<{ layer: string; ok: boolean; detail: string }>;
+    assert.match(
+      layers.find((l) => l.layer === 'terminate_sessions')!.detail,
+      /0 application sessions ended; 1 session\(s\) of postgres could not be ended/,
+    );
+  } finally {
+    await superuser.end();
+    await unfenceDatabase(roleUrl(primary, ADMIN_ROLE, DB), [APP_ROLE]);
+  }
+});

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { applyDeployment, clusterPreflight } from '../kubernetes/kubernetes.js';
 import { endpointCheck } from '../shared/net.js';
-import { redact, withClient } from '../../pg/index.js';
+import { describeRefused, endSessions, redact, withClient } from '../../pg/index.js';
 import { StepError, type PreflightCheck, type StepAdapter, type StepContext } from '../types.js';
 import { fenceParamsSchema, type FenceDatabaseParams, type FenceParams } from './config.js';
 
@@ -30,20 +30,16 @@ async function revokeConnect(c: pg.Client, db: string, roles: string[]): Promise
   return `REVOKE CONNECT ON DATABASE ${db} FROM ${from}`;
 }
 
+/**
+ * Ends the app's sessions. Named app roles must all be ended, or the layer fails (and the fence stays
+ * pending). Without names every other role's sessions are ended, and the ones PostgreSQL refuses (42501:
+ * a superuser's, such as RDS's rdsadmin or Azure's azuresu, which every managed server has) are the
+ * provider's, not the app's: they are named, not held against the layer.
+ */
 async function terminate(c: pg.Client, roles: string[]): Promise<string> {
-  const { rows } = await c.query(
-    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS ended, count(*)::int AS found
-       FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-        AND (cardinality($1::text[]) = 0 AND usename <> current_user OR usename = ANY($1::text[]))`,
-    [roles],
-  );
-  const { ended, found } = rows[0] as { ended: number; found: number };
-  if (ended < found)
-    throw new Error(
-      `ended ${ended} of ${found} sessions (the others belong to roles this one may not signal)`,
-    );
-  return `${ended} application sessions ended`;
+  const { ended, refused } = await endSessions(c, roles);
+  if (refused.length && roles.length) throw new Error(`ended ${ended}; ${describeRefused(refused)}`);
+  return `${ended} application sessions ended${refused.length ? `; ${describeRefused(refused)}` : ''}`;
 }
 
 /**

@@ -15,18 +15,35 @@ import {
   type StepContext,
   type StepResult,
 } from '../types.js';
-import { containerClient, describeError, SOURCE_ETAG } from './clients.js';
+import type { Readable } from 'node:stream';
+import {
+  containerClient,
+  describeError,
+  s3HeadersFromBlob,
+  SOURCE_ETAG,
+  type BlobHeaders,
+} from './clients.js';
 import type { BackSyncParams } from './config.js';
 
 /** S3's largest single PUT; larger blobs need a multipart upload, which the way back does not do yet. */
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+/** Blobs up to this size are copied from memory, larger ones streamed. */
+const BUFFER_UP_TO = 8 * 1024 ** 2;
 
 interface BlobVersion {
   name: string;
   size: number;
+  /** The blob's own ETag: the copy back marks this version copied only if the blob is still it. */
+  etag: string | undefined;
+  headers: BlobHeaders;
+  metadata: Record<string, string>;
   /** What S3 reports as the ETag of a simple upload of these bytes: their MD5, in hex. */
   md5: string | undefined;
-  /** The S3 ETag this blob was copied from by the forward replication, if it was. */
+  /**
+   * The S3 ETag of this blob's version on the S3 side: written by the forward replication, or by the way
+   * back after its PutObject. Compared as given, because an ETag is the MD5 only for simple uploads
+   * without SSE-KMS (multipart and KMS-encrypted objects have others).
+   */
   from_s3: string | undefined;
 }
 
@@ -41,6 +58,9 @@ async function listBlobs(container: ContainerClient, prefix: string, signal: Abo
     out.push({
       name: blob.name,
       size: blob.properties.contentLength ?? 0,
+      etag: blob.properties.etag,
+      headers: blob.properties,
+      metadata: blob.metadata ?? {},
       md5: md5 ? Buffer.from(md5).toString('hex') : undefined,
       from_s3: blob.metadata?.[SOURCE_ETAG],
     });
@@ -65,6 +85,55 @@ async function listObjects(s3: S3Client, p: BackSyncParams, signal: AbortSignal)
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return out;
+}
+
+/**
+ * Copies one blob into S3 with its headers and user metadata, then records the S3 ETag of that copy
+ * in the blob's metadata (only if the blob is still the version read) so the next pass skips it
+ * whatever S3's ETag is. A failed mark is harmless: the next pass copies it once more. A blob changed
+ * since the listing (412: another pass marked it, or it was written again) is left to the next pass.
+ */
+async function copyBack(
+  container: ContainerClient,
+  s3: S3Client,
+  p: BackSyncParams,
+  b: BlobVersion,
+  key: string,
+  signal: AbortSignal,
+): Promise<'copied' | 'changed'> {
+  if (b.size > MAX_SINGLE_PUT) throw new Error(`${b.size} bytes: over S3's 5 GiB single upload`);
+  const blob = container.getBlobClient(b.name);
+  const conditions = b.etag ? { ifMatch: b.etag } : undefined;
+  // Small blobs are read whole so the S3 client may retry the PUT (a stream can be sent once only);
+  // larger ones stream, since a buffer of several GiB does not fit in Node.
+  const read = async () =>
+    b.size <= BUFFER_UP_TO
+      ? await blob.downloadToBuffer(0, undefined, { abortSignal: signal, conditions })
+      : ((await blob.download(0, undefined, { abortSignal: signal, conditions }))
+          .readableStreamBody as Readable);
+  const body = await read().catch((error: { statusCode?: number }) => {
+    if (error.statusCode === 412) return undefined;
+    throw error;
+  });
+  if (!body) return 'changed';
+  const put = await s3.send(
+    new PutObjectCommand({
+      Bucket: p.destination.bucket,
+      Key: key,
+      Body: body,
+      ContentLength: b.size,
+      ...s3HeadersFromBlob(b.headers, b.metadata),
+    }),
+    { abortSignal: signal },
+  );
+  // An ETag that is the blob's MD5 (a simple upload without SSE-KMS) is recognised by the next pass as
+  // it is; only another ETag (multipart, SSE-KMS, a blob without MD5) is written down, saving a call.
+  const etag = put.ETag?.replace(/"/g, '');
+  if (etag && etag !== b.md5)
+    await blob
+      .setMetadata({ ...b.metadata, [SOURCE_ETAG]: etag }, { abortSignal: signal, conditions })
+      .catch(() => undefined);
+  return 'copied';
 }
 
 export interface BackPass {
@@ -109,14 +178,10 @@ export async function backPass(
             return;
           }
           try {
-            if (b.size > MAX_SINGLE_PUT) throw new Error(`${b.size} bytes: over S3's 5 GiB single upload`);
-            const body = await container
-              .getBlobClient(b.name)
-              .downloadToBuffer(undefined, undefined, { abortSignal: signal });
-            await s3.send(
-              new PutObjectCommand({ Bucket: p.destination.bucket, Key: to(b.name), Body: body }),
-              { abortSignal: signal },
-            );
+            if ((await copyBack(container, s3, p, b, to(b.name), signal)) === 'changed') {
+              pass.skipped++;
+              return;
+            }
             pass.copied++;
             pass.bytes += b.size;
           } catch (error) {

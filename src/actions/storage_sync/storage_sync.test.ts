@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startAzurite, startS3Server, type AzuriteServer, type S3Server } from '../../lab/index.js';
 import { s3Client } from '../shared/s3.js';
@@ -163,5 +164,75 @@ test('Azure Blob → S3 (the way back): copies what DR wrote and what changed, o
   assert.deepEqual(changed.output, { total: 5, copied: 1, skipped: 4, deleted: 1, bytes: 7 });
   const got = await client.send(new GetObjectCommand({ Bucket: 'back-objects', Key: 'dr-2.txt' }));
   assert.equal(await got.Body!.transformToString(), 'changed');
+  client.destroy();
+});
+
+test("an object's headers and user metadata survive the trip to DR and back; a blob with no MD5 is copied back once", async () => {
+  const bucket = 'assets';
+  const creds = {
+    endpoint: s3.endpoint,
+    access_key_id: s3.accessKeyId,
+    secret_access_key: s3.secretAccessKey,
+  };
+  const client = s3Client({ ...creds, bucket, prefix: '', region: 'us-east-1', force_path_style: true });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const headers = {
+    ContentType: 'application/javascript',
+    ContentEncoding: 'gzip',
+    CacheControl: 'public, max-age=31536000, immutable',
+    ContentDisposition: 'inline; filename="app.js"',
+  };
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'app.js',
+      Body: gzipSync('console.log("served from DR")'),
+      ...headers,
+      Metadata: { 'build-id': '42', owner: 'web' },
+    }),
+  );
+  const container = { connection_string: azurite.connectionString, container: 'dr-assets' };
+  await storageSyncAdapter.run(
+    forwardSyncParamsSchema.parse({ source: { ...creds, bucket }, destination: container }),
+    stepContext(),
+  );
+  const blobs = containerClient({ ...container, prefix: '', create_container: true });
+  const copied = await blobs.getBlobClient('app.js').getProperties();
+  assert.deepEqual(
+    [copied.contentType, copied.contentEncoding, copied.cacheControl, copied.contentDisposition],
+    Object.values(headers),
+  );
+  // What DR writes during the outage, staged in blocks as large uploads are: Azure keeps no MD5 of a
+  // block list unless the client sends one (Azurite computes one; setting the headers without it clears it).
+  const upload = blobs.getBlockBlobClient('dr-upload.bin');
+  // Over the size the way back copies from memory: it streams this one.
+  const big = 9 * 1024 * 1024;
+  await upload.uploadData(Buffer.alloc(big, 7), { blockSize: 4 * 1024 * 1024 });
+  await upload.setHTTPHeaders({ blobContentType: 'application/octet-stream', blobCacheControl: 'no-store' });
+  assert.equal((await blobs.getBlobClient('dr-upload.bin').getProperties()).contentMD5, undefined);
+  const back = backSyncParamsSchema.parse({
+    direction: 'azure_to_s3',
+    source: container,
+    destination: { ...creds, bucket: 'assets-back' },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: 'assets-back' }));
+  const first = await storageSyncAdapter.run(back, stepContext());
+  assert.equal(first.output?.copied, 2, first.summary);
+  const returned = await client.send(new GetObjectCommand({ Bucket: 'assets-back', Key: 'app.js' }));
+  assert.deepEqual(
+    [returned.ContentType, returned.ContentEncoding, returned.CacheControl, returned.ContentDisposition],
+    Object.values(headers),
+  );
+  assert.deepEqual(returned.Metadata, { 'build-id': '42', owner: 'web' });
+  assert.equal(
+    gunzipSync(await returned.Body!.transformToByteArray()).toString(),
+    'console.log("served from DR")',
+  );
+  const uploaded = await client.send(new GetObjectCommand({ Bucket: 'assets-back', Key: 'dr-upload.bin' }));
+  assert.equal(uploaded.CacheControl, 'no-store');
+  assert.equal((await uploaded.Body!.transformToByteArray()).length, big);
+  // The next pass finds both in S3 already, MD5 or not.
+  const second = await storageSyncAdapter.run(back, stepContext());
+  assert.deepEqual([second.output?.copied, second.output?.skipped], [0, 2], second.summary);
   client.destroy();
 });

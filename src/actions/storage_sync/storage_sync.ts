@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { containerClient, describeError, SOURCE_ETAG } from './clients.js';
+import { blobOptionsFromS3, containerClient, describeError, SOURCE_ETAG } from './clients.js';
 import pLimit from 'p-limit';
 import { s3Client } from '../shared/s3.js';
 import {
@@ -117,8 +117,7 @@ async function sync(p: ForwardSyncParams, ctx: StepContext): Promise<StepResult>
               .getBlockBlobClient(name)
               .uploadStream(got.Body as Readable, blockSizeFor(o.size), 4, {
                 abortSignal: ctx.signal,
-                metadata: { [SOURCE_ETAG]: o.etag },
-                blobHTTPHeaders: { blobContentType: got.ContentType },
+                ...blobOptionsFromS3(got, o.etag),
               });
             copied += 1;
             bytes += o.size;

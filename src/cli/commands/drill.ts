@@ -4,6 +4,7 @@ import { DEFAULT_LAB_DIR } from '../../lab/index.js';
 import { DRILL_SCENARIOS, runDrill, type DrillReport, type DrillScenario } from '../../lab/drill.js';
 import { DRILL_TRIGGER } from '../../runbook/index.js';
 import { UserError } from '../errors.js';
+import { postgresVersions } from './lab.js';
 import { executeRunbook } from './runbook-shared.js';
 import { print, printErr } from '../output.js';
 
@@ -12,7 +13,7 @@ function summary(report: DrillReport): string {
   const failedOver = report.decision === 'dr_failover';
   const lines = [
     '',
-    `DRILL ${report.scenario} (${report.replication} replication, ${report.write_rate} writes/s, ${report.object_rate} objects/s): decision ${report.decision} (${report.category})`,
+    `DRILL ${report.scenario} (${report.replication} replication, PostgreSQL ${report.postgres_versions.primary ?? '?'} → ${report.postgres_versions.dr ?? '?'}, ${report.write_rate} writes/s, ${report.object_rate} objects/s): decision ${report.decision} (${report.category})`,
     `  why:      ${report.reason}`,
     `  detect:   ${s(report.detect_s)} after onset (first cycle that scored the failure)`,
     failedOver
@@ -78,6 +79,8 @@ export function registerDrill(program: Command): void {
       'the DR database: logical (subscriber, as RDS → Azure) | physical (streaming standby)',
       'logical',
     )
+    .option('--postgres <major>', "the primary's PostgreSQL: 13, 14, 15, 16 or 17 (default: Debian's)")
+    .option('--dr-postgres <major>', "the DR database's PostgreSQL (logical replication only)")
     .option('--write-rate <n>', 'rows a second the writer inserts through the app', '10')
     .option('--object-rate <n>', 'objects a second among those writes', '5')
     .option('--interval <seconds>', 'controller interval', '5')
@@ -128,6 +131,8 @@ type LabDrillOptions = {
   interval: string;
   timeout: string;
   replication: string;
+  postgres?: string;
+  drPostgres?: string;
   writeRate: string;
   objectRate: string;
   keep?: boolean;
@@ -198,6 +203,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
     report = await runDrill({
       scenario: options.scenario as DrillScenario,
       replication: options.replication as 'logical' | 'physical',
+      postgres: postgresVersions(options),
       write_rate: writeRate,
       object_rate: objectRate,
       dir,
@@ -221,6 +227,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
       JSON.stringify({
         scenario,
         replication: report.replication,
+        postgres_versions: report.postgres_versions,
         write_rate: report.write_rate,
         object_rate: report.object_rate,
         write_p99_ms: report.write_p99_ms,

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 // The lab's own modules, not its barrel: that also exports the in-process object stores and sync.
-import { DEFAULT_LAB_DIR, labDown, labStatus, labUp, type LabStatus } from '../../lab/lab.js';
+import {
+  DEFAULT_LAB_DIR,
+  labDown,
+  labStatus,
+  labUp,
+  type LabPostgresVersions,
+  type LabStatus,
+} from '../../lab/lab.js';
 import { readLabState, type LabState } from '../../lab/state.js';
 import { LAB_FAULTS, labFault, type LabFault } from '../../lab/faults.js';
 import { UserError } from '../errors.js';
@@ -16,6 +23,25 @@ function printStatus(status: LabStatus): void {
   for (const component of status.components) {
     print(`  ${component.up ? 'up  ' : 'DOWN'}  ${component.name.padEnd(width)}  ${component.detail}\n`);
   }
+}
+
+interface LabUpFlags {
+  dir: string;
+  json?: boolean;
+  replication: string;
+  postgres?: string;
+  drPostgres?: string;
+}
+
+/** `--postgres N` and `--dr-postgres N` as majors; the lab refuses one it cannot run, naming the fix. */
+export function postgresVersions(flags: { postgres?: string; drPostgres?: string }): LabPostgresVersions {
+  const major = (flag: string, value?: string) => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value))
+      throw new UserError(`${flag} takes a PostgreSQL major version (13 to 17), not "${value}"`);
+    return Number(value);
+  };
+  return { primary: major('--postgres', flags.postgres), dr: major('--dr-postgres', flags.drPostgres) };
 }
 
 /** What `lab up` prints: the controller to run, the dashboard to open, the faults to try. */
@@ -67,13 +93,16 @@ export function registerLab(program: Command): void {
       'the DR database: logical (subscriber, as RDS → Azure) | physical (streaming standby)',
       'logical',
     )
+    .option('--postgres <major>', "the primary's PostgreSQL: 13, 14, 15, 16 or 17 (default: Debian's)")
+    .option('--dr-postgres <major>', "the DR database's PostgreSQL (logical replication only)")
     .option('--json', 'print the lab state as JSON')
-    .action(async (options: { dir: string; json?: boolean; replication: string }) => {
+    .action(async (options: LabUpFlags) => {
       if (options.replication !== 'logical' && options.replication !== 'physical')
         throw new UserError(`unknown --replication "${options.replication}"; use logical or physical`);
       const state = await labUp({
         dir: options.dir,
         replication: options.replication,
+        postgres: postgresVersions(options),
         progress: (message) => {
           if (!options.json) printErr(`lab: starting ${message}\n`);
         },

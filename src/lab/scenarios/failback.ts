@@ -74,7 +74,7 @@ export async function primarySiteBack(session: DrillSession, notifyPort?: number
   );
   if (isOurs(state.sync?.process)) await stopProcess(state.sync!.process.pid);
   const pg = state.postgres!;
-  await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.binDir);
+  await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.primary!.binDir ?? pg.binDir);
   const s3Dir = state.s3!.process.match;
   for (const file of repairS3Directory(s3Dir))
     session.progress(`  s3: removed ${file}, a PUT cut short by the outage`);

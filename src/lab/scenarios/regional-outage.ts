@@ -12,7 +12,7 @@ import type { DrillScenarioModule } from './types.js';
 async function losePrimarySite(state: LabState): Promise<void> {
   const pg = state.postgres!.primary!;
   await Promise.all([
-    clusterHandle(pg.dataDir, pg.port, state.postgres!.binDir).kill(),
+    clusterHandle(pg.dataDir, pg.port, pg.binDir ?? state.postgres!.binDir).kill(),
     killProcess(state.apps!.primary!.process.pid),
     killProcess(state.s3!.process.pid),
   ]);
