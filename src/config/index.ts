@@ -12,3 +12,11 @@ export type { PhoenixConfig, DecisionConfig, MaintenanceWindow } from './load.js
 export { ConfigError, formatIssue, closest, type ConfigIssue } from './errors.js';
 export { configSchema, type RawConfig } from './schema.js';
 export { durationSchema } from './sections/core.js';
+export { readConfigDocument, MAX_CONFIG_BYTES } from './document.js';
+export {
+  holdsReference,
+  interpolateReferences,
+  parseHoldingReferences,
+  valueAt,
+  ENV_REFERENCE,
+} from './interpolate.js';

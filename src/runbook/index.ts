@@ -53,3 +53,4 @@ export {
   type ReadinessReport,
   type ReadinessMonitorOptions,
 } from './monitor.js';
+export { lintRunbooks, type LintFinding } from './lint.js';
