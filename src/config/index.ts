@@ -11,6 +11,7 @@ export {
 export type { PhoenixConfig, DecisionConfig, MaintenanceWindow } from './load.js';
 export { ConfigError, formatIssue, closest, type ConfigIssue } from './errors.js';
 export { configSchema, type RawConfig } from './schema.js';
+export { referenceRows, referenceTable, type ReferenceRow } from './reference.js';
 export { durationSchema } from './sections/core.js';
 export { readConfigDocument, MAX_CONFIG_BYTES } from './document.js';
 export {
