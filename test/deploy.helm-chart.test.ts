@@ -58,7 +58,15 @@ test('values, templates and the Dockerfile agree on the port, the mounts, the pr
   assert.match(read('templates/configmap.yaml'), /^ {2}phoenix\.yaml: \|$/m);
 
   const dockerfile = readFileSync(resolve(REPO_ROOT, 'Dockerfile'), 'utf8');
-  assert.match(dockerfile, /^FROM node:20-slim/m);
+  // Node.js 20 reached end of life in April 2026: the image is on the current LTS, as engines.node says.
+  assert.match(dockerfile, /^FROM node:24-slim/m);
+  assert.doesNotMatch(dockerfile, /^FROM node:(1\d|20)\b/m);
+  const engines = (
+    JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    }
+  ).engines.node;
+  assert.equal(engines, '>=22');
   assert.match(dockerfile, /npm ci --omit=dev/);
   assert.match(dockerfile, /CMD \["run", "--config", "\/etc\/phoenix\/phoenix\.yaml"/);
   assert.match(dockerfile, /chown node:node \/var\/lib\/phoenix/);

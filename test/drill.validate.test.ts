@@ -22,7 +22,7 @@ test('phoenix validate warns about each step a drill would skip, with the fix, a
       '          - { name: rehearsed, type: command, params: { command: "true", drill: "echo drill" } }',
       '      - name: app',
       '        steps:',
-      '          - { name: promote-standby, type: database, params: { action: promote, standby: "postgresql://127.0.0.1:1/app" } }',
+      '          - { name: promote-standby, type: database, params: { action: promote, standby: "postgresql://127.0.0.1:1/app", max_lag: 30s } }',
       '          - name: scale-up',
       '            type: kubernetes',
       '            params: { action: scale, deployment: web, replicas: 3, cluster: { server: "https://127.0.0.1:1", token: t } }',

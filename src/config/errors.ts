@@ -2,6 +2,11 @@
 export interface ConfigIssue {
   path: string;
   message: string;
+  /**
+   * `environment`: the file is fine, but this environment cannot use it yet (a variable unset, a secret
+   * unreadable); `phoenix validate --offline` does not look. Otherwise the file itself is wrong.
+   */
+  kind?: 'environment';
 }
 
 /** Raised when a configuration cannot be used; `issues` lists every problem, not only the first. */

@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_TOPOLOGY, type RootCauseCategory, type Topology } from '../core/index.js';
 import { completeWeights, defaultScoringConfig, type ScoringConfig } from '../scoring/index.js';
 import { configSchema, type RawConfig } from './schema.js';
 import { closest, ConfigError, type ConfigIssue } from './errors.js';
-import {
-  findReferences,
-  parseReference,
-  SECRET_REFERENCE,
-  type SecretCache,
-  type SecretReference,
-} from '../secrets/index.js';
+import { findReferences, type SecretCache, type SecretReference } from '../secrets/index.js';
+import { interpolateReferences, parseHoldingReferences, valueAt } from './interpolate.js';
+import { readConfigDocument } from './document.js';
 
 export interface MaintenanceWindow {
   start: number;
@@ -49,6 +43,8 @@ export interface PhoenixConfig {
   };
   /** Sections owned by the adapters; each validates its own part. */
   raw: RawConfig;
+  /** Loaded by `validate --offline`: unset variables stay as written, in the runbooks file too. */
+  offline?: boolean;
 }
 
 export function defaultDecisionConfig(): DecisionConfig {
@@ -67,69 +63,6 @@ export function defaultDecisionConfig(): DecisionConfig {
 
 export function defaultConfig(): PhoenixConfig {
   return resolveConfig({});
-}
-
-const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-/**
- * `${aws-sm:NAME#key}` / `${azure-kv:VAULT/NAME}`: checked always; replaced by
- * their values when the caller read them (`secrets`), else left for validation.
- */
-function interpolateSecrets(
-  text: string,
-  path: string[],
-  secrets: ReadonlyMap<string, string> | undefined,
-  issues: ConfigIssue[],
-): string {
-  return text.replace(SECRET_REFERENCE, (match, store: string, body: string) => {
-    const ref = parseReference(store, body);
-    if (typeof ref === 'string') {
-      issues.push({ path: path.join('.'), message: ref });
-      return '';
-    }
-    if (!secrets) return match;
-    const value = secrets.get(match);
-    if (value === undefined)
-      issues.push({
-        path: path.join('.'),
-        message: `${match} could not be read; see the secret store's error above`,
-      });
-    return value ?? '';
-  });
-}
-
-/** Replaces `${VAR}` and `${VAR:-default}` in every string, then secret references; secrets never live in the file itself. */
-function interpolateEnv(
-  value: unknown,
-  path: string[],
-  env: NodeJS.ProcessEnv,
-  issues: ConfigIssue[],
-  secrets?: ReadonlyMap<string, string>,
-): unknown {
-  if (typeof value === 'string') {
-    const replaced = value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
-      const found = env[name];
-      if (found !== undefined && found !== '') return found;
-      if (fallback !== undefined) return fallback;
-      issues.push({
-        path: path.join('.'),
-        message: `environment variable ${name} is not set; export ${name}=... before starting, or write \${${name}:-default}`,
-      });
-      return '';
-    });
-    return interpolateSecrets(replaced, path, secrets, issues);
-  }
-  if (Array.isArray(value))
-    return value.map((item, i) => interpolateEnv(item, [...path, String(i)], env, issues, secrets));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [
-        key,
-        interpolateEnv(item, [...path, key], env, issues, secrets),
-      ]),
-    );
-  }
-  return value;
 }
 
 /** Finds the object schema at a path, to suggest the key a typo was meant to be. */
@@ -168,10 +101,26 @@ function describeType(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function valueAt(root: unknown, path: PropertyKey[]): unknown {
-  let node = root as Record<PropertyKey, unknown> | undefined;
-  for (const key of path) node = node?.[key] as Record<PropertyKey, unknown> | undefined;
-  return node;
+/** What to write where the schema expected `expected`: a mapping names its keys. */
+function expectedShape(expected: string, keys: string[]): string {
+  if (expected === 'object')
+    return keys.length ? `a mapping { ${keys.join(', ')} }` : 'a mapping (key: value)';
+  if (expected === 'array') return 'a list';
+  if (expected === 'boolean') return 'true or false';
+  return `a ${expected}`;
+}
+
+/** "Invalid input" from a union, said as the shapes it accepts. */
+function unionMessage(issue: z.core.$ZodIssue, actual: unknown): string {
+  const branches = ((issue as { errors?: z.core.$ZodIssue[][] }).errors ?? []).map((errors) => {
+    const first = errors[0];
+    if (!first) return undefined;
+    if (first.code === 'invalid_type') return expectedShape(first.expected, []);
+    return first.message;
+  });
+  const shapes = [...new Set(branches.filter((b): b is string => !!b).map((b) => b.replace(/^write /, '')))];
+  if (!shapes.length) return issue.message;
+  return `${describeType(actual)} does not fit here; write ${shapes.join(', or ')}`;
 }
 
 /**
@@ -211,13 +160,16 @@ function zodIssues(error: z.ZodError, input: unknown, document: unknown): Config
       }
     } else if (issue.code === 'invalid_type') {
       const actual = valueAt(input, issue.path);
+      const shape = expectedShape(issue.expected, knownKeysAt(configSchema, issue.path));
       issues.push({
         path,
         message:
           actual === undefined
-            ? `required ${issue.expected} is missing; add it`
-            : `expected ${issue.expected}, got ${describeType(actual)}; write a ${issue.expected} here`,
+            ? `required ${issue.expected} is missing; add ${shape}`
+            : `expected ${issue.expected}, got ${describeType(actual)}; write ${shape} here`,
       });
+    } else if (issue.code === 'invalid_union') {
+      issues.push({ path, message: unionMessage(issue, valueAt(input, issue.path)) });
     } else if (issue.code === 'invalid_value') {
       const allowed = (issue as { values?: unknown[] }).values ?? [];
       issues.push({
@@ -329,18 +281,19 @@ export function parseConfig(
   file = '<config>',
   env: NodeJS.ProcessEnv = process.env,
   secrets?: ReadonlyMap<string, string>,
+  options: { offline?: boolean } = {},
 ): PhoenixConfig {
   const issues: ConfigIssue[] = [];
-  const input = interpolateEnv(document ?? {}, [], env, issues, secrets);
+  const input = interpolateReferences(document ?? {}, [], { env, secrets, offline: options.offline }, issues);
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError(file, [
       { path: '', message: 'the file must hold a YAML mapping (key: value), not ' + describeType(input) },
     ]);
   }
-  const parsed = configSchema.safeParse(input);
+  // A missing ${VAR} already explains whatever the schema says about the empty value it left.
+  const envPaths = new Set(issues.map((i) => i.path));
+  const parsed = parseHoldingReferences(configSchema, input, envPaths);
   if (!parsed.success) {
-    // A missing ${VAR} already explains whatever the schema says about the empty value it left.
-    const envPaths = new Set(issues.map((i) => i.path));
     issues.push(...zodIssues(parsed.error, input, document).filter((i) => !envPaths.has(i.path)));
     // Report weight problems too, so one run lists every mistake.
     checkScoring(input as Pick<RawConfig, 'scoring'>, issues);
@@ -349,6 +302,7 @@ export function parseConfig(
   checkScoring(parsed.data, issues);
   const config = resolveConfig(parsed.data, file, issues);
   if (issues.length) throw new ConfigError(file, issues);
+  if (options.offline) config.offline = true;
   return config;
 }
 
@@ -372,7 +326,7 @@ export async function loadConfigWithSecrets(
   } catch (error) {
     throw new ConfigError(file, [{ path: '', message: (error as Error).message }]);
   }
-  return parseConfig(readDocument(file), file, env, values);
+  return parseConfig(readConfigDocument(file), file, env, values);
 }
 
 /** How often `phoenix run` reads the secret references again when `secrets.refresh` is not set. */
@@ -411,7 +365,7 @@ export function keepSecretsCurrent(
       if (rotated.length) {
         const values = new Map([...now].filter((e): e is [string, string] => e[1] !== undefined));
         try {
-          config.raw.runbooks = parseConfig(readDocument(file), file, env, values).raw.runbooks;
+          config.raw.runbooks = parseConfig(readConfigDocument(file), file, env, values).raw.runbooks;
           seen = now;
         } catch (error) {
           // The file changed under us and no longer loads: keep the runbooks as they were, and say why.
@@ -425,55 +379,10 @@ export function keepSecretsCurrent(
 }
 
 /** Reads, parses and validates a YAML configuration file. */
-export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): PhoenixConfig {
-  return parseConfig(readDocument(file), file, env);
+export function loadConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { offline?: boolean } = {},
+): PhoenixConfig {
+  return parseConfig(readConfigDocument(file), file, env, undefined, options);
 }
-
-function readDocument(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'file not found; check the path (examples/phoenix.yaml is a commented starting point)'
-        : code === 'EACCES'
-          ? 'permission denied; make the file readable by this user'
-          : code === 'EISDIR'
-            ? 'is a directory; pass the YAML file inside it'
-            : `cannot read (${code ?? String(error)})`;
-    throw new ConfigError(file, [{ path: '', message: why }]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        const where = pos ? `line ${pos.line}, column ${pos.col}` : '';
-        return {
-          path: where,
-          message: `YAML syntax error: ${e.message.split('\n')[0]}; fix the syntax there`,
-        };
-      }),
-    );
-  }
-  let document: unknown;
-  try {
-    document = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    // The yaml library counts alias expansions and stops a "billion laughs" document before it fills memory.
-    if (!(error instanceof ReferenceError)) throw error;
-    throw new ConfigError(file, [
-      {
-        path: '',
-        message: `YAML aliases expand too far (${error.message}); write the repeated values out or use fewer aliases (at most ${MAX_ALIAS_COUNT})`,
-      },
-    ]);
-  }
-  return document;
-}
-
-/** The yaml library's own default: plenty for anchors shared between runbooks, far below an alias bomb. */
-const MAX_ALIAS_COUNT = 100;

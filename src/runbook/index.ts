@@ -60,3 +60,4 @@ export {
   type ReadinessReport,
   type ReadinessMonitorOptions,
 } from './monitor.js';
+export { lintRunbooks, type LintFinding } from './lint.js';

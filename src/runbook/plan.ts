@@ -1,8 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
-import type { PhoenixConfig } from '../config/index.js';
 import {
+  ConfigError,
+  interpolateReferences,
+  parseHoldingReferences,
+  readConfigDocument,
+  type PhoenixConfig,
+} from '../config/index.js';
+import {
+  replicationModeIssues,
   runbooksFileSchema,
   RUNBOOK_NAMES,
   type RunbookConfig,
@@ -56,30 +61,6 @@ export interface PlanShape {
 
 export const DEFAULT_STEP_TIMEOUT_S = 600;
 
-const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-function interpolate(value: unknown, path: string, env: NodeJS.ProcessEnv, issues: PlanIssue[]): unknown {
-  if (typeof value === 'string') {
-    return value.replace(ENV_REFERENCE, (_m, name: string, fallback: string | undefined) => {
-      const found = env[name];
-      if (found !== undefined && found !== '') return found;
-      if (fallback !== undefined) return fallback;
-      issues.push({
-        path,
-        message: `environment variable ${name} is not set; export ${name}=... before running`,
-      });
-      return '';
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, `${path}.${i}`, env, issues));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, path ? `${path}.${k}` : k, env, issues)]),
-    );
-  }
-  return value;
-}
-
 /**
  * The configured runbooks: the `runbooks` section, plus (with `runbooks.file`) those
  * in their own YAML file, resolved against the configuration file's directory.
@@ -88,42 +69,36 @@ export function loadRunbooks(config: PhoenixConfig, env: NodeJS.ProcessEnv = pro
   const section = (config.raw.runbooks ?? {}) as RunbooksConfig;
   if (!section.file) return section;
   const path = resolve(config.file ? dirname(config.file) : process.cwd(), section.file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new PlanError(path, [
-      {
-        path: '',
-        message: `cannot read the runbooks file (${(error as NodeJS.ErrnoException).code ?? String(error)}); check runbooks.file`,
-      },
-    ]);
-  }
   let document: unknown;
   try {
-    document = parse(text);
+    document = readConfigDocument(
+      path,
+      'file not found; check runbooks.file (relative to the configuration file)',
+    );
   } catch (error) {
-    throw new PlanError(path, [
-      {
-        path: '',
-        message: `YAML syntax error: ${(error as Error).message.split('\n')[0]}; fix the syntax there`,
-      },
-    ]);
+    if (error instanceof ConfigError) throw new PlanError(path, error.issues);
+    throw error;
   }
   const issues: PlanIssue[] = [];
-  const input = interpolate(document ?? {}, '', env, issues);
-  const parsed = runbooksFileSchema.safeParse(input);
+  const input = interpolateReferences(document, [], { env, offline: config.offline }, issues);
+  const parsed = parseHoldingReferences(runbooksFileSchema, input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
     }
   }
   if (issues.length) throw new PlanError(path, issues);
-  const fromFile = parsed.data as RunbooksConfig;
-  const merged: RunbooksConfig = { ...fromFile };
+  const merged: RunbooksConfig = { ...(parsed.data as RunbooksConfig) };
   for (const [key, value] of Object.entries(section)) {
     if (key !== 'file' && value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }
+  // `replication` may sit in the main file and the runbooks in theirs: check them together.
+  const mixed = replicationModeIssues(merged);
+  if (mixed.length)
+    throw new PlanError(
+      path,
+      mixed.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
   return merged;
 }
 
@@ -234,7 +209,7 @@ export function buildPlan(config: PhoenixConfig, name: string): Plan {
     approval: stage.approval === 'required',
     steps: stage.steps.map((step, j) => {
       const adapter = getAdapter(step.type);
-      const parsed = adapter.schema.safeParse(step.params ?? {});
+      const parsed = parseHoldingReferences(adapter.schema, step.params ?? {});
       const at = `runbooks.${name}.stages.${i}.steps.${j}.params`;
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {

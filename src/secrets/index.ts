@@ -5,6 +5,12 @@ export {
   SECRET_REFERENCE,
   type SecretReference,
 } from './references.js';
-export { secretReader, secretRegions, type SecretReader, type SecretStoreOptions } from './stores.js';
+export {
+  describeFailure,
+  secretReader,
+  secretRegions,
+  type SecretReader,
+  type SecretStoreOptions,
+} from './stores.js';
 export { SecretCache, secretsOnlyInPrimary } from './cache.js';
 export { runbookSecretsOnlyInPrimary, withSecretResidency } from './residency.js';

@@ -141,7 +141,7 @@ describe('secret references in the configuration, read from Secrets Manager', ()
       const unconfigured = secretReader({ aws: { region: 'us-east-1', endpoints, credentials: CREDS } });
       await assert.rejects(
         unconfigured(ref('prod/other'), AbortSignal.timeout(10_000)),
-        /no region answered \(us-east-1: ServiceUnavailableException.*secrets\.aws_replica_regions/,
+        /ServiceUnavailableException/,
       );
       east.state.down = false;
       // A readiness pass (DescribeSecret) learns the replicas; the outage comes after it.

@@ -54,6 +54,35 @@ function regionalFailure(error: unknown): boolean {
   );
 }
 
+/** Error codes and names that say which part failed: the name lookup, the connection, the identity, the secret. */
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const AUTH_NAMES =
+  /CredentialUnavailable|AuthenticationRequired|Authentication|AccessDenied|UnrecognizedClient|InvalidSignature|ExpiredToken|Forbidden|Unauthorized/i;
+const NOT_FOUND_NAMES = /ResourceNotFound|SecretNotFound|NotFound/i;
+
+/** One reason a store could not give a secret, said as what failed (DNS, network, auth, not found) and the fix. */
+export function describeFailure(store: string, error: unknown): string {
+  const e = error as {
+    name?: string;
+    code?: string;
+    statusCode?: number;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = e.statusCode ?? e.$metadata?.httpStatusCode;
+  const text = `${e.name ?? ''} ${e.code ?? ''} ${(error as Error)?.message ?? ''}`;
+  const code = [...DNS_CODES, ...NETWORK_CODES].find((c) => e.code === c || text.includes(c));
+  if (code && DNS_CODES.has(code))
+    return `${store} could not be reached: DNS lookup of its address failed (${code}); check this host's resolver and network: ${why(error)}`;
+  if (code)
+    return `${store} could not be reached: the connection failed (${code}); check the network path to it: ${why(error)}`;
+  if (status === 401 || status === 403 || AUTH_NAMES.test(text))
+    return `${store} refused this identity (authentication or permission): ${why(error)}; give it read access to the secret, or check its credentials`;
+  if (status === 404 || NOT_FOUND_NAMES.test(text))
+    return `${store} has no such secret (not found): ${why(error)}; check the name of the secret and its vault or region`;
+  return `${store} refused: ${why(error)}; check the name and that this identity may read it`;
+}
+
 async function awsReader(options: SecretStoreOptions['aws'] = {}) {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const clients = new Map<string, InstanceType<typeof SecretsManagerClient>>();
@@ -88,13 +117,12 @@ async function awsReader(options: SecretStoreOptions['aws'] = {}) {
           abortSignal: signal,
         });
       } catch (error) {
-        if (signal.aborted || !regionalFailure(error)) throw error;
-        failures.push(`${region || 'default region'}: ${why(error)}`);
+        // With no replica to ask, the store's own error says best what failed (DNS, network, identity).
+        if (signal.aborted || !regionalFailure(error) || replicas.length === 0) throw error;
+        failures.push(describeFailure(`Secrets Manager in ${region || 'the default region'}`, error));
       }
     }
-    throw new Error(
-      `${ref.text}: no region answered (${failures.join('; ')})${replicas.length ? '' : '; list the regions holding its replicas in secrets.aws_replica_regions'}`,
-    );
+    throw new Error(`${ref.text}: no region holding it answered: ${failures.join('; ')}`);
   };
   return async (ref: Extract<SecretReference, { store: 'aws-sm' }>, signal: AbortSignal): Promise<string> => {
     const out = await read(ref, signal);
@@ -165,9 +193,7 @@ export function secretReader(options: SecretStoreOptions = {}): SecretReader {
     } catch (error) {
       if (error instanceof Error && error.message.startsWith(ref.text)) throw error;
       const store = ref.store === 'aws-sm' ? 'Secrets Manager' : 'Key Vault';
-      throw new Error(
-        `${ref.text}: ${store} refused: ${why(error)}; check the name and that this identity may read it`,
-      );
+      throw new Error(`${ref.text}: ${describeFailure(store, error)}`);
     }
   };
 }

@@ -28,13 +28,13 @@ function printed(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<void
 }
 
 test(
-  "the README's alertmanager.yml, run by a real Alertmanager, delivers an alert that starts a cycle",
+  'the documented alertmanager.yml, run by a real Alertmanager, delivers an alert that starts a cycle',
   { skip: needFiles([ALERTMANAGER], 'install the Debian package prometheus-alertmanager'), timeout: 60_000 },
   async () => {
     const example = readFileSync(EXAMPLE, 'utf8');
     assert.ok(
-      readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8').includes(example),
-      'the README shows examples/alertmanager.yml verbatim',
+      readFileSync(resolve(REPO_ROOT, 'docs/http-api.md'), 'utf8').includes(example),
+      'docs/http-api.md shows examples/alertmanager.yml verbatim',
     );
     const config = serverConfig({ webhook: { match: { service: 'shop' } } });
     const loop = new DecisionLoop(config);

@@ -8,41 +8,61 @@ import {
 } from '../../config/index.js';
 import { print, printErr } from '../output.js';
 
-interface RunbookCheck {
-  problems: { file: string; issues: ConfigIssue[] }[];
+type Located = ConfigIssue & { file: string };
+type Warning = { path: string; message: string };
+
+interface Check {
+  problems: Located[];
   /** Steps a drill would skip (no drill behaviour): the configuration is valid, the drill is partial. */
-  warnings: { path: string; message: string }[];
+  warnings: Warning[];
+  config?: PhoenixConfig;
 }
 
 /**
- * Every runbook step's parameters, checked against its step type's schema (as `phoenix plan` does), and
- * whether each step can rehearse itself in a drill.
+ * Every runbook step's parameters, checked against its step type's schema (as `phoenix plan` does), the
+ * runbook lint, and whether each step can rehearse itself in a drill.
  */
-async function runbookIssues(config: PhoenixConfig): Promise<RunbookCheck> {
+async function runbookIssues(config: PhoenixConfig): Promise<Omit<Check, 'config'>> {
   if (!config.raw.runbooks) return { problems: [], warnings: [] };
   // The step types pull in cloud SDKs; load them only when there are runbooks to check.
-  const { buildPlan, configuredRunbooks, drillGaps, PlanError } = await import('../../runbook/index.js');
-  const found: { file: string; issues: ConfigIssue[] }[] = [];
-  const warnings: RunbookCheck['warnings'] = [];
+  const { buildPlan, configuredRunbooks, drillGaps, lintRunbooks, loadRunbooks, PlanError } =
+    await import('../../runbook/index.js');
+  const problems: Located[] = [];
+  const warnings: Warning[] = [];
+  const source = config.file ?? '<config>';
   try {
     for (const name of configuredRunbooks(config)) {
       try {
         warnings.push(...drillGaps(buildPlan(config, name)));
       } catch (error) {
         if (!(error instanceof PlanError)) throw error;
-        found.push({ file: error.source, issues: error.issues });
+        problems.push(...error.issues.map((i) => ({ ...i, file: error.source })));
       }
     }
+    for (const finding of lintRunbooks(loadRunbooks(config), config.topology))
+      problems.push({ path: finding.path, message: finding.message, file: source });
   } catch (error) {
     // The runbooks file itself is unreadable or invalid.
     if (!(error instanceof PlanError)) throw error;
-    found.push({ file: error.source, issues: error.issues });
+    problems.push(...error.issues.map((i) => ({ ...i, file: error.source })));
   }
-  return { problems: found, warnings };
+  return { problems, warnings };
+}
+
+/** The configuration and its runbooks, loaded offline (the file alone) or with this environment. */
+async function check(file: string, offline: boolean): Promise<Check> {
+  let config: PhoenixConfig;
+  try {
+    config = loadConfig(file, process.env, { offline });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { problems: error.issues.map((i) => ({ ...i, file })), warnings: [] };
+  }
+  return { ...(await runbookIssues(config)), config };
 }
 
 /** Secrets a runbook needs that are held only in the primary region: valid, but lost with that region. */
-async function secretWarnings(config: PhoenixConfig): Promise<Array<{ path: string; message: string }>> {
+async function secretWarnings(config: PhoenixConfig): Promise<Warning[]> {
   const { findReferences, runbookSecretsOnlyInPrimary, secretRegions } =
     await import('../../secrets/index.js');
   const refs = [...findReferences(config.raw.runbooks).values()];
@@ -57,48 +77,87 @@ async function secretWarnings(config: PhoenixConfig): Promise<Array<{ path: stri
   );
 }
 
+const key = (i: Located) => `${i.file}\n${i.path}\n${i.message}`;
+
+interface Result {
+  file: string;
+  offline: boolean;
+  fileProblems: Located[];
+  environment: Located[];
+  /** Steps a drill would skip. */
+  drill: Warning[];
+  /** Secrets a failover needs that live only in the primary region. */
+  secrets: Warning[];
+  config?: PhoenixConfig;
+}
+
+/** The file alone first; then, unless offline, what this environment adds (unset variables, unread secrets). */
+async function validate(file: string, offline: boolean): Promise<Result> {
+  const alone = await check(file, true);
+  let environment: Located[] = [];
+  let secrets: Warning[] = [];
+  if (!offline && alone.problems.length === 0) {
+    const here = await check(file, false);
+    const known = new Set(alone.problems.map(key));
+    environment = here.problems.filter((p) => !known.has(key(p)));
+    if (here.config && environment.length === 0) secrets = await secretWarnings(here.config);
+  }
+  return {
+    file,
+    offline,
+    fileProblems: alone.problems,
+    environment,
+    drill: alone.warnings,
+    secrets,
+    config: alone.config,
+  };
+}
+
+function printText(r: Result): void {
+  const out = (line: string) => printErr(line + '\n');
+  for (const issue of r.fileProblems) out(formatIssue(issue.file, issue));
+  for (const issue of r.environment)
+    out(formatIssue(issue.file, { ...issue, message: `environment: ${issue.message}` }));
+  for (const w of r.secrets) out(`${r.file}: warning: ${w.path}: ${w.message}`);
+  for (const w of r.drill) out(`${r.file}: warning (drill): ${w.path}: ${w.message}`);
+  if (r.fileProblems.length || !r.config) return;
+  const c = r.config;
+  const what = `${Object.keys(c.scoring.signals).length} scored signals, analyzer ${c.decision.analyzer}, interval ${c.interval_s}s`;
+  const env = r.offline
+    ? 'environment not checked (--offline)'
+    : r.environment.length
+      ? `this environment is NOT ready (${r.environment.length} problem(s) above marked environment)`
+      : 'environment ready';
+  print(`${r.file}: valid (${what}); ${env}\n`);
+}
+
 export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description(
-      'check a configuration file (and its runbooks) and report every problem with its path and the fix',
+      'check a configuration file and its runbooks (shape, ranges, runbook lint); without --offline also the environment (variables set), and say which is which',
     )
     .argument('<file>', 'YAML configuration file')
+    .option('--offline', 'check the files alone: unset variables and secrets are not looked at (for CI)')
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, options: { json?: boolean }) => {
-      let problems: { file: string; issues: ConfigIssue[] }[];
-      let warnings: RunbookCheck['warnings'] = [];
-      let config: PhoenixConfig | undefined;
-      try {
-        config = loadConfig(file);
-        ({ problems, warnings } = await runbookIssues(config));
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        problems = [{ file, issues: error.issues }];
-      }
-      const flat = problems.flatMap((p) => p.issues.map((issue) => ({ ...issue, file: p.file })));
-      const secrets = config && flat.length === 0 ? await secretWarnings(config) : [];
+    .action(async (file: string, options: { json?: boolean; offline?: boolean }) => {
+      const r = await validate(file, options.offline ?? false);
       if (options.json) {
+        const strip = ({ path, message }: Located) => ({ path, message });
         print(
           JSON.stringify({
             file,
-            valid: flat.length === 0,
-            problems: flat.map(({ path, message }) => ({ path, message })),
-            // Only when there are some: the shape of a clean result stays as it was.
-            ...(warnings.length || secrets.length ? { warnings: [...warnings, ...secrets] } : {}),
+            valid: r.fileProblems.length === 0,
+            problems: r.fileProblems.map(strip),
+            // Only when looked at / when there are some: the shape of a clean offline result stays small.
+            ...(r.offline ? {} : { ready: r.fileProblems.length === 0 && r.environment.length === 0 }),
+            ...(r.environment.length ? { environment: r.environment.map(strip) } : {}),
+            ...(r.drill.length || r.secrets.length ? { warnings: [...r.drill, ...r.secrets] } : {}),
           }) + '\n',
         );
-      } else if (flat.length === 0 && config) {
-        const signals = Object.keys(config.scoring.signals).length;
-        print(
-          `${file}: valid (${signals} scored signals, analyzer ${config.decision.analyzer}, interval ${config.interval_s}s)\n`,
-        );
-        for (const w of secrets) printErr(`${file}: warning: ${w.path}: ${w.message}\n`);
-      } else {
-        for (const issue of flat) printErr(formatIssue(issue.file, issue) + '\n');
-      }
-      if (!options.json)
-        for (const w of warnings) printErr(`${file}: warning (drill): ${w.path}: ${w.message}\n`);
-      if (flat.length) process.exitCode = 2;
+      } else printText(r);
+      // 2: the file is wrong; 3: the file is fine, this environment cannot run it yet.
+      if (r.fileProblems.length) process.exitCode = 2;
+      else if (r.environment.length) process.exitCode = 3;
     });
 }

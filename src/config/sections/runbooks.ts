@@ -127,32 +127,83 @@ const DATABASE_ACTION_FOR: Record<ReplicationMode, string> = {
   azure_replica: 'azure_promote',
 };
 
-/** Every database step that opens the DR database must do it the way the replication mode allows. */
-function checkReplicationMode(
-  runbooks: Partial<Record<RunbookName, z.output<typeof runbookSchema>>> & { replication?: ReplicationMode },
-  ctx: z.RefinementCtx,
-): void {
-  const mode = runbooks.replication;
-  if (!mode) return;
-  const expected = DATABASE_ACTION_FOR[mode];
-  for (const name of RUNBOOK_NAMES) {
-    runbooks[name]?.stages.forEach((stage, i) =>
-      stage.steps.forEach((step, j) => {
-        const action = step.params?.action;
-        if (step.type !== 'database' || action === 'dump_restore' || action === expected) return;
-        if (!(Object.values(DATABASE_ACTION_FOR) as unknown[]).includes(action)) return;
-        ctx.addIssue({
-          code: 'custom',
-          path: [name, 'stages', i, 'steps', j, 'params', 'action'],
-          message: `runbooks.replication is ${mode}, so the DR database is opened with action "${expected}", not "${String(action)}"; change the action, or runbooks.replication to ${Object.entries(DATABASE_ACTION_FOR).find(([, a]) => a === action)?.[0]}`,
-        });
-      }),
-    );
-  }
+type RunbookSet = Partial<Record<RunbookName, z.output<typeof runbookSchema>>> & {
+  replication?: ReplicationMode;
+};
+
+export interface RunbookFinding {
+  path: (string | number)[];
+  message: string;
 }
+
+const modeOf = (action: unknown) =>
+  (Object.entries(DATABASE_ACTION_FOR) as [ReplicationMode, string][]).find(([, a]) => a === action)?.[0];
+
+/** Every database step that opens a database, with where it sits and the replication mode it implies. */
+function openingSteps(runbooks: RunbookSet) {
+  return RUNBOOK_NAMES.flatMap((name) =>
+    (runbooks[name]?.stages ?? []).flatMap((stage, i) =>
+      stage.steps.flatMap((step, j) => {
+        const mode = step.type === 'database' ? modeOf(step.params?.action) : undefined;
+        return mode
+          ? [{ runbook: name, i, j, step: step.name, action: String(step.params?.action), mode }]
+          : [];
+      }),
+    ),
+  );
+}
+
+/**
+ * Every database step that opens the DR database must do it the way the replication mode allows
+ * (`runbooks.replication`, written beside the runbooks or in the main file). Without it the mode is
+ * inferred from the steps, which must then agree. Rule `replication-mode` in docs/runbook-lint.md; it
+ * cannot be silenced: the step itself refuses a database in another mode at run time.
+ */
+export function replicationModeIssues(runbooks: RunbookSet): RunbookFinding[] {
+  const steps = openingSteps(runbooks);
+  const mode = runbooks.replication;
+  if (!mode) {
+    const modes = [...new Set(steps.map((s) => s.mode))];
+    if (modes.length < 2) return [];
+    return [
+      {
+        path: ['replication'],
+        message: `the database steps open databases in different ways (${steps.map((s) => `${s.step}: ${s.action}`).join(', ')}); set runbooks.replication to how the DR database is replicated (logical | physical | azure_replica)`,
+      },
+    ];
+  }
+  const expected = DATABASE_ACTION_FOR[mode];
+  return steps
+    .filter((s) => s.mode !== mode)
+    .map((s) => ({
+      path: [s.runbook, 'stages', s.i, 'steps', s.j, 'params', 'action'],
+      message: `step ${s.step}: runbooks.replication is ${mode}, so the database is opened with action "${expected}", not "${s.action}" (rule replication-mode); change the action, or runbooks.replication to ${s.mode}`,
+    }));
+}
+
+function checkReplicationMode(runbooks: RunbookSet, ctx: z.RefinementCtx): void {
+  for (const issue of replicationModeIssues(runbooks)) ctx.addIssue({ code: 'custom', ...issue });
+}
+
+/**
+ * The runbook lint's rules (src/runbook/lint.ts, explained in docs/runbook-lint.md). Each finding refuses
+ * the configuration unless its rule is silenced by name in `runbooks.lint.silence`.
+ */
+export const LINT_RULES = [
+  'fence-after-traffic',
+  'primary-read-during-failover',
+  'dns-control-plane-only',
+  'database-without-rpo-gate',
+] as const;
+export type LintRule = (typeof LINT_RULES)[number];
 
 const runbooksObject = z
   .object({
+    /** Lint rules not applied to these runbooks, by name (each silenced rule is a risk taken knowingly). */
+    lint: z
+      .object({ silence: z.array(z.enum(LINT_RULES)).default([]) })
+      .strict()
+      .optional(),
     /** How the DR database is replicated (logical | physical | azure_replica); checked against the database steps. */
     replication: z.enum(REPLICATION_MODES).optional(),
     /** Load the runbooks from their own YAML file (a mapping of the same shape), relative to this config. */

@@ -89,7 +89,13 @@ export const serverSchema = z
      * a number of hops, or the proxies' addresses/CIDRs (also `loopback`, `linklocal`, `uniquelocal`). Default: none.
      */
     trust_proxy: z
-      .union([z.boolean(), z.number().int().min(1).max(16), z.array(proxyAddressSchema).min(1)])
+      .union([
+        z.boolean(),
+        z.number().int().min(1).max(16),
+        z.array(proxyAddressSchema).min(1),
+        // One address or range alone (`trust_proxy: loopback`), as the README writes it.
+        proxyAddressSchema.transform((one) => [one]),
+      ])
       .optional(),
     /** /readyz fails when the last cycle is older than this (default: three intervals). */
     stale_after: durationWithin(1, 7 * 86400).optional(),
