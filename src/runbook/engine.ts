@@ -547,6 +547,8 @@ export class RunbookEngine {
       step.timeout_s * 1000,
     );
     const signal = AbortSignal.any([runSignal, timeout.signal]);
+    // Handed to the step so that what it calls can refuse a stale controller (a fenced resource).
+    const fencingToken = await this.options.fence?.().catch(() => undefined);
     const context: StepContext = {
       runId,
       runbook: run.runbook,
@@ -556,6 +558,7 @@ export class RunbookEngine {
       resumed,
       signal,
       rpoBudgetS: plan.rpoBudgetS,
+      fencingToken,
       workDir: stepDir,
       env: this.options.env ?? process.env,
       progress: (text) =>
