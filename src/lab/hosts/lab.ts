@@ -26,8 +26,15 @@ const AGENT_HOSTS = ['agent-gcp', 'agent-apse2'];
 const SITE_PORT = 8080;
 const AGENT_PORT = 9400;
 const AGENT_TOKEN = 'multihost-lab-agent-token-0123456789';
-/** The signals the vantage points measure: the primary's endpoints, each seen from three places. */
-const SIGNALS = { internal_services: '/health', eks_nodes: '/nodes', cross_cloud: '/dr' } as const;
+/**
+ * The one signal the vantage points measure: the primary's endpoint, seen from three places. One
+ * signal weighted to the DR level alone: with several, a cycle that sees some of them fail first
+ * scores a region failover, whose cooldown then holds the DR failover back for minutes.
+ */
+const SIGNALS = { external_uptime: '/health' } as const;
+const SCORING = {
+  signals: { external_uptime: { range: [0, 11], ok: 0, degraded: 0, error: 11, unknown: 0 } },
+};
 
 export interface LabOptions {
   /** The built CLI (dist/cli/main.js); the sites run from dist/lab/hosts/site.js beside it. */
@@ -83,6 +90,7 @@ function controllerConfig(lab: { fabric: Fabric; options: LabOptions }, schema: 
   return {
     interval: options.interval_s,
     decision: { analyzer: 'threshold' },
+    scoring: SCORING,
     store: {
       driver: 'postgres',
       url: '${PHX_STORE_URL}',
