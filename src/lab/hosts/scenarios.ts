@@ -124,5 +124,9 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** The CI's short schedule: a partition from the store, the leader's own network, and a pause. */
-export const SHORT_SCHEDULE = ['leader-store-partition', 'leader-primary-partition', 'leader-sigstop'];
+/**
+ * The CI's short schedule: the leader cut off from the store during an outage, and from the primary
+ * while it is healthy. Two, so that the lab and both fit the test runner's 300 s per file on a loaded
+ * machine (three did not at a load average of 35); the bench runs them all.
+ */
+export const SHORT_SCHEDULE = ['leader-store-partition', 'leader-primary-partition'];
