@@ -15,7 +15,8 @@ fi
 # System packages the lab, the probes' tests and the runbook's steps use:
 # PostgreSQL server binaries (initdb, pg_basebackup), BIND 9 and its tools
 # (named, nsupdate, dig), unbound (the lab clients' caching resolver), Chromium for the dashboard test,
-# Prometheus and promtool, and Alertmanager for the webhook test.
+# Prometheus and promtool, Alertmanager for the webhook test, and nftables for the multi-host lab's
+# asymmetric partitions.
 need=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/pg_basebackup" ] || need+=(postgresql postgresql-client)
@@ -26,6 +27,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeStatuspageServer } from '../src/lab/fakes/statuspage.js';
+import { FakeStatuspageServer } from '../src/stand-ins/statuspage/status-page.js';
 import { runCli } from './helpers/paths.js';
 
 // Clears the screen, retitles the window and hides what follows: what a hostile status page or

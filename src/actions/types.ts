@@ -35,6 +35,8 @@ export interface StepContext {
   /** Fires on the step's timeout and on `phoenix abort`; adapters stop their work and child processes. */
   signal: AbortSignal;
   rpoBudgetS?: number;
+  /** The controller's fencing token when the step started, for a resource that refuses stale controllers. */
+  fencingToken?: number;
   /** A directory the step may keep files in across attempts (dumps, state). */
   workDir: string;
   env: NodeJS.ProcessEnv;

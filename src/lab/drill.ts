@@ -12,6 +12,7 @@ import {
 } from './lab.js';
 import { LAB_DATABASE } from './names.js';
 import { presentKeys } from './items.js';
+import { query } from './postgres.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
 import type { LabState } from './state.js';
 

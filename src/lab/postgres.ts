@@ -83,7 +83,12 @@ function pgUser(): { uid: number; gid: number } | undefined {
 }
 
 /** PostgreSQL refuses to run as root, so as root its tools run as the `postgres` OS user. */
-async function runPg(binDir: string, tool: string, args: string[], timeoutMs = 120_000): Promise<string> {
+export async function runPg(
+  binDir: string,
+  tool: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<string> {
   const file = join(binDir, tool);
   const [command, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
   try {
@@ -96,7 +101,7 @@ async function runPg(binDir: string, tool: string, args: string[], timeoutMs = 1
 }
 
 /** Makes baseDir usable by the postgres OS user: owned by it, and reachable through its parents. */
-function prepareBaseDir(baseDir: string): void {
+export function prepareBaseDir(baseDir: string): void {
   mkdirSync(baseDir, { recursive: true });
   const owner = pgUser();
   if (!owner) return;

@@ -581,6 +581,8 @@ export class RunbookEngine {
       step.timeout_s * 1000,
     );
     const signal = AbortSignal.any([runSignal, timeout.signal]);
+    // Handed to the step so that what it calls can refuse a stale controller (a fenced resource).
+    const fencingToken = await this.options.fence?.().catch(() => undefined);
     const context: StepContext = {
       runId,
       runbook: run.runbook,
@@ -591,6 +593,7 @@ export class RunbookEngine {
       idempotencyKey: `${runId}/${step.name}/${failed + 1}`,
       signal,
       rpoBudgetS: plan.rpoBudgetS,
+      fencingToken,
       workDir: stepDir,
       env: this.options.env ?? process.env,
       progress: (text) =>

@@ -1,7 +1,15 @@
 import { request } from 'undici';
 import type { FailingService, Signal } from '../core/index.js';
 import type { HttpTargetConfig, ProbeConfig } from '../config/sections/probes.js';
-import { describeError, failureKind, ms, round, type Probe, type ProbeRunContext } from './probe.js';
+import {
+  describeError,
+  failureKind,
+  ms,
+  round,
+  untilAborted,
+  type Probe,
+  type ProbeRunContext,
+} from './probe.js';
 
 const BODY_LIMIT = 256 * 1024;
 
@@ -32,14 +40,18 @@ export async function checkHttp(
   const signal = AbortSignal.any([context.signal, AbortSignal.timeout(ms(timeout_s))]);
   const started = performance.now();
   try {
-    const response = await request(target.url, {
-      method: target.method ?? 'GET',
-      headers: { 'user-agent': 'cloudphoenix-probe', ...target.headers },
-      dispatcher: target.insecure ? context.http.insecure : context.http.verified,
+    const response = await untilAborted(
+      request(target.url, {
+        method: target.method ?? 'GET',
+        headers: { 'user-agent': 'cloudphoenix-probe', ...target.headers },
+        dispatcher: target.insecure ? context.http.insecure : context.http.verified,
+        signal,
+        headersTimeout: ms(timeout_s),
+        bodyTimeout: ms(timeout_s),
+      }),
       signal,
-      headersTimeout: ms(timeout_s),
-      bodyTimeout: ms(timeout_s),
-    });
+      (late) => void late.body.dump().catch(() => undefined),
+    );
     let body = '';
     if (target.body_match !== undefined) body = await readLimited(response.body);
     else await response.body.dump();

@@ -81,12 +81,17 @@ const CODE_TEXT: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not match the host name',
 };
 
+/** A Node or undici error code; a DOMException's (an abort's TimeoutError) is a number and names nothing here. */
+function stringCode(code: unknown): string | undefined {
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** One line saying what went wrong with a network call, with the address when known. */
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length) return describeError(error.errors[0]);
   if (!(error instanceof Error)) return String(error);
   const err = error as NodeJS.ErrnoException & { address?: string; port?: number; cause?: unknown };
-  const code = err.code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  const code = stringCode(err.code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code);
   if (code && CODE_TEXT[code]) {
     const cause = (err.cause as { address?: string; port?: number } | undefined) ?? {};
     const address = err.address ?? cause.address;
@@ -96,6 +101,7 @@ export function describeError(error: unknown): string {
   if (code?.startsWith('HPE_') || err.name === 'HTTPParserError')
     return `answer is not valid HTTP (${err.message.split('\n')[0]})`;
   if (err.name === 'AbortError' || code === 'ABORT_ERR') return 'aborted';
+  if (err.name === 'TimeoutError') return 'no answer in time';
   if (err.cause instanceof Error && err.message === 'fetch failed') return describeError(err.cause);
   return err.message.split('\n')[0] || err.name;
 }
@@ -112,7 +118,7 @@ const TIMEOUT_CODES = new Set([
 export function failureKind(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length) return failureKind(error.errors[0]);
   const err = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = err?.code ?? err?.cause?.code;
+  const code = stringCode(err?.code ?? err?.cause?.code);
   if (code && TIMEOUT_CODES.has(code)) return 'timeout';
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'timeout';
   if (code && CODE_TEXT[code]) return CODE_TEXT[code];
@@ -127,4 +133,38 @@ export function ms(seconds: number): number {
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+/**
+ * Settles as `pending` does, or rejects with the signal's reason as soon as it aborts. undici
+ * leaves a request that is still connecting to its own connect timeout (10 s) whatever its
+ * signal says, so an endpoint that black-holes packets (a region cut off: no SYN-ACK, no ARP
+ * answer) would hold a check past the probe's deadline, and the vantage point would report
+ * nothing instead of "down". What `pending` brings later is handed to `late` to release.
+ */
+export function untilAborted<T>(
+  pending: Promise<T>,
+  signal: AbortSignal,
+  late?: (value: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(signal.reason as Error);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) late?.(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(error as Error);
+      },
+    );
+  });
 }

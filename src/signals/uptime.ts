@@ -3,7 +3,7 @@ import type { Signal, SignalStatus, VantageResult } from '../core/index.js';
 import type { AgentConfig, ProbeConfig } from '../config/sections/probes.js';
 import { SIGNAL_STATUSES } from '../core/index.js';
 import { checkHttp, targetOf, type HttpCheckSpec } from './http.js';
-import { describeError, ms, type Probe, type ProbeRunContext } from './probe.js';
+import { describeError, ms, untilAborted, type Probe, type ProbeRunContext } from './probe.js';
 
 /** What one vantage point concluded about the public endpoint, `unknown` when it could not tell. */
 export interface VantageVerdict {
@@ -39,11 +39,16 @@ export async function askAgent(
     agent.url.endsWith('/') ? agent.url : agent.url + '/',
   );
   try {
-    const response = await request(url, {
-      headers: { authorization: `Bearer ${agent.token}`, accept: 'application/json' },
-      dispatcher: context.http.verified,
-      signal: AbortSignal.any([context.signal, AbortSignal.timeout(ms(timeout_s))]),
-    });
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(ms(timeout_s))]);
+    const response = await untilAborted(
+      request(url, {
+        headers: { authorization: `Bearer ${agent.token}`, accept: 'application/json' },
+        dispatcher: context.http.verified,
+        signal,
+      }),
+      signal,
+      (late) => void late.body.dump().catch(() => undefined),
+    );
     const text = await response.body.text();
     if (response.statusCode === 401 || response.statusCode === 403)
       return {

@@ -46,6 +46,7 @@ export const commandAdapter: StepAdapter<CommandParams> = {
         PHOENIX_RESUMED: ctx.resumed ? '1' : '0',
         PHOENIX_IDEMPOTENCY_KEY: ctx.idempotencyKey,
         PHOENIX_WORK_DIR: ctx.workDir,
+        ...(ctx.fencingToken !== undefined && { PHOENIX_FENCING_TOKEN: String(ctx.fencingToken) }),
       },
     });
     const last = (result.stdout.trim() || result.stderr.trim()).split('\n').slice(-1)[0] ?? '';
