@@ -9,7 +9,7 @@ import type {
 } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
 import type { Features } from './features.js';
-import { isImpaired } from './signal-views.js';
+import { isImpaired } from './impact.js';
 import { classifyText, domainsIn, squash, tallyText } from './text.js';
 
 /** What the context gatherers returned (AWS Health, status pages, metrics, changes, logs), read for the explanations. */

@@ -2,16 +2,8 @@ import type { IncidentContext } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
 import { changesView, drIncidentsOf, edgeView, healthView, metricsView, textView } from './context-views.js';
 import type { Features } from './features.js';
-import { assessImpact } from './impact.js';
-import {
-  crossRegionView,
-  externalView,
-  internalView,
-  isImpaired,
-  nodeView,
-  num,
-  statusOf,
-} from './signal-views.js';
+import { assessImpact, isImpaired } from './impact.js';
+import { crossRegionView, externalView, internalView, nodeView, num, statusOf } from './signal-views.js';
 import { readUnknowns } from './unknowns.js';
 
 /** Reads everything the explanations weigh off one cycle, its history and its context. */

@@ -1,5 +1,5 @@
 import type { ImpactAssessment, Signal, SignalSnapshot, VantageResult } from '../../core/index.js';
-import type { AnalysisInput } from '../analyzer.js';
+import type { AnalysisInput, CycleObservation } from '../analyzer.js';
 import { isBad, num } from './signal-views.js';
 
 /**
@@ -43,6 +43,14 @@ function vantagesOf(signal: Signal | undefined): Vantages {
 export function vantageQuorumDown(signals: SignalSnapshot): boolean {
   const v = vantagesOf(signals.external_uptime);
   return v.known && v.total >= 2 && v.down >= 2 && v.down / v.total >= 0.75;
+}
+
+/**
+ * A cycle counts as impaired when its level calls for any action, or when users everywhere fail whatever the
+ * score says (the outside vantage quorum is down: the insides may look green because nothing reaches them).
+ */
+export function isImpaired(observation: Pick<CycleObservation, 'level' | 'signals'>): boolean {
+  return observation.level !== 'none' || vantageQuorumDown(observation.signals);
 }
 
 type Metrics = Record<string, number> | undefined;

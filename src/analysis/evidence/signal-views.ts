@@ -7,7 +7,6 @@ import type {
 } from '../../core/index.js';
 import type { AnalysisInput, CycleObservation } from '../analyzer.js';
 import type { Features } from './features.js';
-import { vantageQuorumDown } from './impact.js';
 import { classifyText } from './text.js';
 import { spreadFromZones, zoneSpread, type ZoneSpread } from './zones.js';
 
@@ -34,14 +33,6 @@ function list<T>(signal: Signal | undefined, key: string): T[] | undefined {
 
 export function statusOf(signals: SignalSnapshot, name: string): string {
   return signals[name]?.status ?? 'absent';
-}
-
-/**
- * A cycle counts as impaired when its level calls for any action, or when users everywhere fail whatever the
- * score says (the outside vantage quorum is down: the insides may look green because nothing reaches them).
- */
-export function isImpaired(observation: Pick<CycleObservation, 'level' | 'signals'>): boolean {
-  return observation.level !== 'none' || vantageQuorumDown(observation.signals);
 }
 
 /** Outside vantage points: structured results first (`vantages`), else the up/total counts. */
