@@ -24,11 +24,17 @@ const ARN = (region: string, name: string) =>
 /**
  * Secrets Manager in its wire protocol (AWS JSON 1.1, `X-Amz-Target: secretsmanager.*`,
  * SigV4 scoped to its region): GetSecretValue and DescribeSecret by name or ARN,
- * ResourceNotFoundException for anything else.
+ * ResourceNotFoundException (400: botocore secretsmanager service-2.json gives it no status, so the JSON
+ * protocol's 400) for anything else; a request signed for another region is 403 InvalidSignatureException
+ * ("Credential should be scoped to a valid region", AWS's common-errors status for it). A secret held here as
+ * a replica (this region in its `replicas`) answers DescribeSecret with its `primary` as PrimaryRegion and no
+ * ReplicationStatus (assumption: the model documents ReplicationStatus as the primary's list of replicas).
+ * Not modelled: VersionId/VersionStage selection, binary secrets, KMS decryption failures, SecretId's 1-2048
+ * length (ValidationException).
  */
 async function secretsManager(
   region: string,
-  secrets: Record<string, { value: string; replicas: string[] }>,
+  secrets: Record<string, { value: string; replicas: string[]; primary?: string }>,
 ) {
   const state = { down: false, calls: 0 };
   const server = await httpServer((req, res) => {
@@ -45,7 +51,7 @@ async function secretsManager(
         String(req.headers.authorization),
       );
       if (scope?.[1] !== region)
-        return send(400, {
+        return send(403, {
           __type: 'InvalidSignatureException',
           message: 'Credential should be scoped to a valid region.',
         });
@@ -66,13 +72,16 @@ async function secretsManager(
           VersionStages: ['AWSCURRENT'],
           CreatedDate: 1700000000,
         });
-      if (target === 'secretsmanager.DescribeSecret')
+      if (target === 'secretsmanager.DescribeSecret') {
+        const { replicas, primary } = secrets[name]!;
+        const replica = replicas.includes(region);
         return send(200, {
           ARN: ARN(region, name),
           Name: name,
-          PrimaryRegion: region,
-          ReplicationStatus: secrets[name]!.replicas.map((Region) => ({ Region, Status: 'InSync' })),
+          PrimaryRegion: replica ? primary : region,
+          ...(replica ? {} : { ReplicationStatus: replicas.map((Region) => ({ Region, Status: 'InSync' })) }),
         });
+      }
       send(400, { __type: 'UnknownOperationException', message: target });
     });
   });
@@ -116,7 +125,7 @@ describe('secret references in the configuration, read from Secrets Manager', ()
   });
 
   test('a secret whose region does not answer is read from its replica: from the configured replica regions, or the ones DescribeSecret named', async () => {
-    const secret = { 'prod/token': { value: 'TOKEN-1', replicas: ['us-west-2'] } };
+    const secret = { 'prod/token': { value: 'TOKEN-1', replicas: ['us-west-2'], primary: 'us-east-1' } };
     const [east, west] = await Promise.all([
       secretsManager('us-east-1', secret),
       secretsManager('us-west-2', secret),

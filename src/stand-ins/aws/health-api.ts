@@ -4,13 +4,20 @@
  * Refuses, as AWS Health does (source: the comments below and aws-health.test.ts):
  * - an unsigned request (403 MissingAuthenticationTokenException), one signed for the other region (403
  *   InvalidSignatureException: 'calls the region the global name points at first, signed for that region');
- * - filter.services of more than 10 members (400 ValidationException: 'more than 10 services are asked for in
- *   batches of at most 10');
+ * - filter.services or filter.regions of more than 10 members, filter.eventStatusCodes of more than 6,
+ *   eventArns or organizationEventDetailFilters of more than 10, any of them empty, and
+ *   DescribeAffectedAccountsForOrganization without its required eventArn (400 ValidationException; botocore
+ *   `health/2016-08-04/service-2.json` serviceList, regionList, eventStatusCodeList, eventArnList,
+ *   OrganizationEventDetailFiltersList; 'more than 10 services are asked for in batches of at most 10');
  * - the ...ForOrganization operations when the organizational view is not enabled (400
- *   AWSOrganizationsNotInUseException);
+ *   AWSOrganizationsNotInUseException). ASSUMPTION: service-2.json names no error for this (its ForOrganization
+ *   operations list only InvalidPaginationToken, UnsupportedLocale; DisableHealthServiceAccessForOrganization's
+ *   documentation says only "Health returns an error"); AWSOrganizationsNotInUseException is an Organizations
+ *   error, and the code and status Health really sends here are unconfirmed;
  * - an unknown operation (400 UnknownOperationException);
- * - the organization view's detail filters without the affected account, or with one for a public event
- *   (in `failedSet`; see below for the source).
+ * - the organization view's detail filters without an account for an account-specific event, or with one for
+ *   a public event or an account the event does not affect (in `failedSet`, with the two messages
+ *   service-2.json's OrganizationEventDetailsErrorItem.errorMessage documents; see below).
  * Fault on demand: `unavailable`, 503 ServiceUnavailableException, as a region in an outage.
  * Does not model: throttling, paging (nextToken), DescribeAffectedEntities, checking the signature itself.
  */
@@ -97,16 +104,19 @@ export async function healthApiServer(region: string, events: HealthApiEvent[], 
         'AWSOrganizationsNotInUseException',
         'Your account is not a member of an organization or the organizational view is not enabled.',
       );
+    if (op === 'DescribeEvents' || op === 'DescribeEventsForOrganization')
+      state.serviceFilters.push(request.filter?.services);
+    const invalid = invalidLists(request);
+    if (invalid) return error(res, 400, 'ValidationException', `1 validation error detected: ${invalid}`);
+    if (op === 'DescribeAffectedAccountsForOrganization' && !request.eventArn)
+      return error(
+        res,
+        400,
+        'ValidationException',
+        "1 validation error detected: Value null at 'eventArn' failed to satisfy constraint: Member must not be null",
+      );
     if (op === 'DescribeEvents' || op === 'DescribeEventsForOrganization') {
       const f = request.filter ?? {};
-      state.serviceFilters.push(f.services);
-      if ((f.services?.length ?? 0) > 10)
-        return error(
-          res,
-          400,
-          'ValidationException',
-          `1 validation error detected: Value '[${f.services!.join(', ')}]' at 'filter.services' failed to satisfy constraint: Member must have length less than or equal to 10`,
-        );
       const found = events.filter(
         (e) =>
           (!f.regions?.length || f.regions.includes(e.region)) &&
@@ -168,15 +178,13 @@ export async function healthApiServer(region: string, events: HealthApiEvent[], 
     for (const filter of request.organizationEventDetailFilters ?? []) {
       const e = events.find((x) => arn(x) === filter.eventArn);
       const specific = Boolean(e?.accounts?.length);
-      const refusal = !e
-        ? 'no such event'
-        : specific && !filter.awsAccountId
-          ? 'the event is specific to an account in your organization: specify awsAccountId'
-          : !specific && filter.awsAccountId
-            ? 'the event is public: awsAccountId must be empty'
-            : specific && !e.accounts!.includes(filter.awsAccountId!)
-              ? `account ${filter.awsAccountId} is not affected by the event`
-              : '';
+      // The two messages are the ones OrganizationEventDetailsErrorItem.errorMessage documents.
+      const refusal =
+        !filter.awsAccountId && (!e || specific)
+          ? "We couldn't find a public event that matches your request. To find an event that is account specific, you must enter an Amazon Web Services account ID in the request."
+          : filter.awsAccountId && (!e || !specific || !e.accounts!.includes(filter.awsAccountId))
+            ? "We couldn't find an account specific event for the specified Amazon Web Services account. To find an event that is public, you must enter a null value for the Amazon Web Services account ID in the request."
+            : '';
       if (refusal) {
         failedSet.push({
           eventArn: filter.eventArn,
@@ -196,4 +204,31 @@ export async function healthApiServer(region: string, events: HealthApiEvent[], 
     res.end(JSON.stringify({ successfulSet, failedSet }));
   }
   return { url: server.url, state, close: server.close };
+}
+
+/**
+ * The first list in a request longer (or, when given, shorter) than botocore health service-2.json allows:
+ * serviceList, regionList, eventArnList and OrganizationEventDetailFiltersList hold 1-10 members,
+ * eventStatusCodeList 1-6. Worded as AWS JSON services word a constraint failure.
+ */
+function invalidLists(request: {
+  filter?: Filter;
+  eventArns?: string[];
+  organizationEventDetailFilters?: unknown[];
+}): string {
+  const lists: [string, unknown[] | undefined, number][] = [
+    ['filter.services', request.filter?.services, 10],
+    ['filter.regions', request.filter?.regions, 10],
+    ['filter.eventStatusCodes', request.filter?.eventStatusCodes, 6],
+    ['eventArns', request.eventArns, 10],
+    ['organizationEventDetailFilters', request.organizationEventDetailFilters, 10],
+  ];
+  for (const [field, list, max] of lists) {
+    if (list === undefined) continue;
+    if (list.length > max)
+      return `Value '[${list.map(String).join(', ')}]' at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`;
+    if (list.length < 1)
+      return `Value '[]' at '${field}' failed to satisfy constraint: Member must have length greater than or equal to 1`;
+  }
+  return '';
 }

@@ -5,7 +5,11 @@ import { FakeServer } from '../shared/server.js';
  * Route 53's API in its wire shape: REST-XML, API version 2013-04-01, one global endpoint whose requests
  * are SigV4-signed for us-east-1 (the control plane lives there). It keeps the records it was sent, with their
  * routing policy (`SetIdentifier` with `Failover` or `Weight`, and `HealthCheckId`), and refuses what Route 53
- * refuses (InvalidChangeBatch, HTTP 400, unless said otherwise):
+ * refuses (InvalidChangeBatch, HTTP 400, unless said otherwise), each as the standard REST-XML
+ * `<ErrorResponse><Error><Type>Sender</Type><Code>…` body. Route 53 used to send InvalidChangeBatch as
+ * `<InvalidChangeBatch><Messages><Message>…` (the shape service-2.json still models, members messages/message);
+ * since 2024 it sends the ErrorResponse form, the messages joined in one bracketed `<Message>[…, …]</Message>`
+ * (wire bodies in aws/aws-sdk-kotlin#1433 and #1435, which removed the SDK's customization for the old form):
  * - a CNAME at the apex, or a CNAME beside other data of the same name, and the reverse (RFC 1034 §3.6.2;
  *   Route 53 developer guide, "CNAME record type"; message as Route 53 writes it, e.g. "[RRSet of type A with
  *   DNS name … is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists

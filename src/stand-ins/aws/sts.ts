@@ -7,11 +7,18 @@ import { FakeServer } from '../shared/server.js';
  *
  * Refusals it models, with their sources (botocore `sts/2011-06-15/service-2.json`, AssumeRole):
  * - an unsigned request: 403 `MissingAuthenticationToken`;
- * - a missing `RoleArn` or `RoleSessionName`, or a session name outside 2-64 characters of `[\w+=,.@-]`
- *   (the model's `roleSessionNameType`): 400 `ValidationError`;
- * - a role it does not know, or a caller the role does not trust: 403 `AccessDenied` ("User: … is not
- *   authorized to perform: sts:AssumeRole on resource: …", as STS writes it).
- * Not modelled: policies, tags, MFA, external IDs, source identity, DurationSeconds' limits, other actions.
+ * - a missing `RoleArn` or `RoleSessionName` (both `required` in `AssumeRoleRequest`), a `RoleArn` outside
+ *   20-2048 characters (`arnType`), a session name outside 2-64 characters of `[\w+=,.@-]`
+ *   (`roleSessionNameType`), or a `DurationSeconds` outside 900-43200 (`roleDurationSecondsType`): 400
+ *   `ValidationError`, one per field ("1 validation error detected: Value … at '<field>' failed to satisfy
+ *   constraint: …", the wording AWS's JSON/Query services use for model constraints — wording assumed, the code is
+ *   the Query protocol's, the model names no error shape for it);
+ * - a role it does not know, or a caller the role does not trust: 403 `AccessDenied`. Not an error shape in the
+ *   model (its AssumeRole errors are MalformedPolicyDocument, PackedPolicyTooLarge, RegionDisabledException,
+ *   ExpiredTokenException); the code and "User: … is not authorized to perform: sts:AssumeRole on resource: …"
+ *   are what STS answers in practice. Real STS names the caller by ARN; this stand-in knows only the access key id.
+ * Not modelled: policies, tags, MFA, external IDs, source identity, the role's own maximum session duration,
+ * other actions.
  */
 export class FakeSts extends FakeServer {
   readonly assumed: Array<{ roleArn: string; caller: string; sessionName: string }> = [];
@@ -44,12 +51,8 @@ export class FakeSts extends FakeServer {
           return fail(400, 'InvalidAction', `Could not find operation ${form.get('Action')}`);
         const roleArn = form.get('RoleArn') ?? '';
         const sessionName = form.get('RoleSessionName') ?? '';
-        if (!roleArn || !/^[\w+=,.@-]{2,64}$/.test(sessionName))
-          return fail(
-            400,
-            'ValidationError',
-            `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`,
-          );
+        const invalid = invalidAssumeRoleField(form);
+        if (invalid) return fail(400, 'ValidationError', `1 validation error detected: ${invalid}`);
         const role = this.roles.get(roleArn);
         if (!role || !role.trusts.includes(caller))
           return fail(
@@ -67,4 +70,23 @@ export class FakeSts extends FakeServer {
       { get: () => ({ assumed: this.assumed }), set: () => undefined },
     );
   }
+}
+
+/** The first AssumeRole field that breaks the model's constraints, worded as AWS words it; undefined if none. */
+function invalidAssumeRoleField(form: URLSearchParams): string | undefined {
+  const value = (name: string) => form.get(name);
+  const roleArn = value('RoleArn');
+  if (roleArn === null)
+    return "Value null at 'roleArn' failed to satisfy constraint: Member must not be null";
+  if (roleArn.length < 20 || roleArn.length > 2048)
+    return `Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048`;
+  const session = value('RoleSessionName');
+  if (session === null)
+    return "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null";
+  if (!/^[\w+=,.@-]{2,64}$/.test(session))
+    return `Value '${session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64`;
+  const duration = value('DurationSeconds');
+  if (duration !== null && !(/^\d+$/.test(duration) && +duration >= 900 && +duration <= 43_200))
+    return `Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`;
+  return undefined;
 }

@@ -36,6 +36,13 @@ import { selfSignedCertificate } from '../shared/tls.js';
  * - `endpointStatus` other than Enabled/Disabled (the spec's enum);
  * - Priority routing: a priority outside 1-1000 (the spec: "Possible values are from 1 to 1000") or held by
  *   another endpoint of the profile (unique within a profile: Traffic Manager docs, priority routing).
+ * Re-read in stable/2022-04-01/trafficmanager.json (review): an endpoint PATCH body is `Endpoint`, its fields
+ * under `properties` (x-ms-client-flatten, example Endpoint-PATCH-External-Target); EndpointStatus is
+ * Enabled/Disabled; priority "from 1 to 1000 … no two endpoints can share the same priority value"; errors are
+ * CloudError `{error:{code,message}}`. The codes 400 BadRequest / 404 NotFound and their messages are
+ * assumptions (the spec gives only CloudError). A PATCH that puts endpointStatus or priority beside
+ * `properties` instead of inside it changes nothing and is answered 200 (as ARM is assumed to ignore unknown
+ * top-level members): a test must check the endpoint's state after a switch, not only the 200.
  * Azure DNS refusals: a CNAME at the apex, and a CNAME beside other record sets of the same name and the
  * reverse (RFC 1034 §3.6.2; Azure DNS docs, "CNAME records"). It lists a zone's record sets
  * (RecordSets_ListByDnsZone, specification/dns/resource-manager/Microsoft.Network/stable/2018-05-01/dns.json).

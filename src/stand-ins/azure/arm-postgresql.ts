@@ -11,7 +11,11 @@
  * - a PUT that is not a point-in-time restore, a name in use (409 ServerNameAlreadyExists), an unknown source
  *   (404), a restore point outside the source's retention window or in the future (400 InvalidParameterValue),
  *   a restore whose source is a read replica (400 OperationNotSupported: see below for the source).
- * Does not model: creating a server other than by restore, PATCH of anything but replica.promoteMode, failed
+ * promoteMode is compared without regard to case: the SDK (api-version 2025-08-01) sends `Switchover`, the
+ * spec's 2024-08-01 examples (PromoteReplicaAsPlannedSwitchover.json) send `switchover`. The 400
+ * `InvalidParameterValue` codes for a promote are assumptions (azure-rest-api-specs gives only ErrorResponse).
+ * Does not model: a GeoAsyncReplica (the role type here has no such value, so a restore from one is
+ * untested), creating a server other than by restore, PATCH of anything but replica.promoteMode, failed
  * operations, throttling (429), geo-restore, polling through the Location URL.
  */
 import { selfSignedCertificate } from '../shared/tls.js';
@@ -204,7 +208,7 @@ export class FakeArm {
           'InvalidParameterValue',
           `Server '${s.name}' is not a read replica and cannot be promoted.`,
         );
-      if (replica.promoteMode === 'Switchover' && !s.virtualEndpoint)
+      if (replica.promoteMode.toLowerCase() === 'switchover' && !s.virtualEndpoint)
         return this.error(
           res,
           400,
