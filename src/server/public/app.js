@@ -6,7 +6,7 @@ const STATUS_EVERY_MS = 5000;
 const RUNS_EVERY_MS = 2000;
 const TOKEN_KEY = 'phoenix.token';
 
-const state = { role: 'none', chart: null, chartSignals: [] };
+const state = { role: 'none', chart: null, chartSignals: [], status: null, runs: [] };
 
 function $(selector) {
   return document.querySelector(selector);
@@ -193,6 +193,159 @@ function renderStatus(status) {
     );
   }
   $('#signals tbody').replaceChildren(...rows);
+}
+
+const SITE_NAMES = { primary: 'AWS (primary)', dr: 'Azure (DR)', secondary: 'AWS secondary region' };
+
+function siteName(site) {
+  return SITE_NAMES[site] || site;
+}
+
+function fmtClock(unix) {
+  return new Date(unix * 1000).toLocaleTimeString(undefined, { hour12: false });
+}
+
+/** What a failover now would lose, from the signals that measure it; "not measured" when none does. */
+function dataAtRisk(latest) {
+  const parts = [];
+  for (const [name, signal] of Object.entries((latest && latest.signals) || {})) {
+    if (typeof signal.data_behind_s === 'number')
+      parts.push(signal.data_behind_s + ' s of writes (' + name + ')');
+    else if (signal.data_at_risk === 'unknown') parts.push('unknown (' + name + ')');
+  }
+  return 'Data at risk: ' + (parts.length ? parts.join(', ') : 'not measured');
+}
+
+/** The banner's message for the site state: tone (ok, warn, bad), headline, detail and the run to act on. */
+function siteMessage(site, latest, runs) {
+  const op = site.old_primary;
+  const run = site.run_id ? ' (run ' + site.run_id + ')' : '';
+  const serving = 'Traffic on ' + siteName(site.active_site);
+  if (op && op.fence === 'fence_pending' && op.writable)
+    return {
+      tone: 'bad',
+      headline: 'Old primary back and writable: fencing',
+      detail:
+        'Split-brain risk: ' +
+        siteName(op.site) +
+        ' took writes' +
+        (op.checked_at ? ' when checked at ' + fmtClock(op.checked_at) : '') +
+        '. ' +
+        serving +
+        '.',
+    };
+  switch (site.state) {
+    case 'failing_over': {
+      const waiting = runs.find((r) => r.id === site.run_id && r.status === 'waiting_approval');
+      if (!waiting) return { tone: 'warn', headline: 'Failing over to ' + siteName(site.target_site) + run };
+      const evidence = latest && latest.decision ? ' · Evidence: ' + latest.decision.reason : '';
+      return {
+        tone: 'warn',
+        headline: 'Failover decided at ' + fmtClock(waiting.started_at) + ': approve or abort',
+        detail: dataAtRisk(latest) + evidence,
+        run: waiting,
+      };
+    }
+    case 'dr_active':
+    case 'secondary_active':
+      return op && op.fence === 'fence_pending'
+        ? {
+            tone: 'warn',
+            headline: serving + ' since ' + fmtClock(site.since) + run,
+            detail: 'Old primary not fenced yet: the controller fences it the moment it answers.',
+          }
+        : {
+            tone: 'ok',
+            headline: serving + ' since ' + fmtClock(site.since) + run,
+            detail: 'Reprotect when ' + siteName(op ? op.site : 'primary') + ' is healthy.',
+          };
+    case 'reprotecting':
+      return {
+        tone: 'ok',
+        headline: 'Reprotecting ' + siteName(op ? op.site : 'primary') + run,
+        detail: serving + '.',
+      };
+    case 'reverse_protected':
+      return {
+        tone: 'ok',
+        headline: 'Ready to fail back',
+        detail: serving + '; fail back when failback readiness says ready.',
+      };
+    case 'failing_back':
+      return {
+        tone: 'warn',
+        headline: 'Failing back to ' + siteName(site.target_site) + run,
+        detail: serving + '.',
+      };
+    default:
+      return { tone: 'ok', headline: serving + (site.since ? ' since ' + fmtClock(site.since) : '') };
+  }
+}
+
+/** The top banner: the site state, the next action, the pause; hidden when the server has no site state. */
+function renderBanner() {
+  const site = state.status && state.status.site;
+  const banner = $('#site-banner');
+  banner.hidden = !site;
+  if (!site) return;
+  const message = siteMessage(site, state.status.latest, state.runs);
+  const operate = state.role === 'operate';
+  banner.dataset.state = site.state;
+  banner.dataset.fence = site.old_primary ? site.old_primary.fence : 'none';
+  banner.dataset.paused = site.paused ? 'yes' : 'no';
+  banner.className = 'banner tone-' + (message.tone === 'ok' && site.paused ? 'warn' : message.tone);
+  $('#site-headline').textContent = message.headline;
+  $('#site-detail').textContent = message.detail || '';
+  $('#site-next').textContent = 'Next: ' + site.next_action;
+  $('#site-actions').replaceChildren(
+    ...(message.run
+      ? [
+          el('button', {
+            class: 'approve',
+            disabled: !operate,
+            text: 'Approve',
+            onclick: () => act(message.run, 'approve'),
+          }),
+          el('button', {
+            class: 'abort',
+            disabled: !operate,
+            text: 'Abort',
+            onclick: () => act(message.run, 'abort'),
+          }),
+        ]
+      : []),
+  );
+  const paused = site.paused;
+  $('#site-pause').textContent = paused
+    ? 'Automation paused until ' + fmtTime(paused.until) + ' by ' + paused.by + ': ' + paused.reason
+    : 'Automation on';
+  $('#site-pause').className = paused ? 'ready-no' : 'muted';
+  const toggle = $('#pause-toggle');
+  toggle.hidden = false;
+  toggle.textContent = paused ? 'Resume automation' : 'Pause automation…';
+  toggle.disabled = !operate;
+  toggle.title = operate ? '' : 'needs an operate token';
+}
+
+/** Pause (for how long and why, both asked) or resume automation; the operate role only. */
+async function togglePause() {
+  const site = state.status && state.status.site;
+  if (!site) return;
+  try {
+    if (site.paused) {
+      if (!window.confirm('Resume automation? Runbooks may start again.')) return;
+      await api('/api/resume', { method: 'POST', body: '{}' });
+    } else {
+      const duration = window.prompt('Pause automation for how long? (e.g. 30m, 2h)', '1h');
+      if (!duration) return;
+      const reason = window.prompt('Why? (shown on the dashboard, in status and reports)');
+      if (!reason) return;
+      await api('/api/pause', { method: 'POST', body: JSON.stringify({ for: duration, reason }) });
+    }
+  } catch (error) {
+    window.alert('pause/resume failed: ' + error.message);
+  }
+  refreshStatus();
 }
 
 const PALETTE = ['#2b6cb0', '#c05621', '#2f855a', '#805ad5', '#b83280', '#718096', '#d69e2e', '#319795'];
@@ -447,7 +600,9 @@ async function refreshStatus() {
       api('/api/history?since=' + range),
       api('/api/decisions?limit=100'),
     ]);
+    state.status = status;
     renderStatus(status);
+    renderBanner();
     renderChart(history.points);
     renderDecisions(decisions.decisions);
     setConnection(true);
@@ -458,7 +613,9 @@ async function refreshStatus() {
 
 async function refreshRuns() {
   try {
-    renderRuns((await api('/api/runs?limit=10')).runs);
+    state.runs = (await api('/api/runs?limit=10')).runs;
+    renderRuns(state.runs);
+    renderBanner();
   } catch (error) {
     if (!(error instanceof Unauthorized) && /not available/.test(error.message)) {
       $('#runs').replaceChildren(el('p', { class: 'muted', text: 'The runbook engine is not attached.' }));
@@ -487,6 +644,7 @@ $('#login').addEventListener('submit', (event) => {
   start();
 });
 $('#range').addEventListener('change', refreshStatus);
+$('#pause-toggle').addEventListener('click', togglePause);
 window.addEventListener('resize', () => {
   if (state.chart) state.chart.setSize({ width: Math.max(320, $('#chart').clientWidth), height: 300 });
 });
