@@ -19,7 +19,9 @@ import { REPO_ROOT } from './helpers/paths.js';
 
 const run = promisify(execFile);
 const FIXTURES = /(^|\/)test-context\.js$|\.test\.js$/;
-const IMPORTS = /(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g;
+/** Static and dynamic imports, and `require(...)`/`require.resolve(...)` (how the lab finds Azurite to spawn it). */
+const IMPORTS = /(?:from\s+|import\s*\(\s*|import\s+|\brequire(?:\.resolve)?\(\s*)['"]([^'"]+)['"]/g;
+const RESOLVES = /\brequire\.resolve\(\s*['"]([^'"]+)['"]/g;
 /** Modules that are programs: they run when loaded, so the production check runs them with --help instead. */
 const ENTRY_POINTS = new Set(['cli/main.js', 'lab/daemon.js']);
 
@@ -132,9 +134,20 @@ test(
     const libraries = modules(dist).filter(
       (file) => !ENTRY_POINTS.has(file) && !file.startsWith('server/public/'),
     );
+    // What modules find with require.resolve at run time (the lab spawns Azurite from its package) must be there too.
+    const resolved = libraries.flatMap((file) =>
+      [...readFileSync(join(dist, file), 'utf8').matchAll(RESOLVES)]
+        .filter(([, specifier]) => packageOf(specifier!))
+        .map(([, specifier]) => [file, specifier]),
+    );
+    assert.ok(resolved.length > 0, 'the lab resolves Azurite at run time');
     writeFileSync(
       loader,
-      `for (const file of ${JSON.stringify(libraries)}) await import('./dist/' + file);\nconsole.log('loaded', ${libraries.length});\n`,
+      `import { createRequire } from 'node:module';\n` +
+        `for (const file of ${JSON.stringify(libraries)}) await import('./dist/' + file);\n` +
+        `for (const [file, specifier] of ${JSON.stringify(resolved)})\n` +
+        `  createRequire(new URL('./dist/' + file, import.meta.url)).resolve(specifier);\n` +
+        `console.log('loaded', ${libraries.length});\n`,
     );
     const loaded = await run(strict[0], [...strict.slice(1), loader], { cwd: out });
     assert.match(loaded.stdout, new RegExp(`loaded ${libraries.length}`));

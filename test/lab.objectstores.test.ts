@@ -1,11 +1,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { startS3Server, startAzurite, type S3Server, type AzuriteServer } from '../src/lab/index.js';
+import {
+  azuriteBlobMain,
+  startS3Server,
+  startAzurite,
+  type S3Server,
+  type AzuriteServer,
+} from '../src/lab/index.js';
 import { isRunning } from '../src/lab/process.js';
 
 const baseDir = mkdtempSync(join(tmpdir(), 'phoenix-lab-objects-'));
@@ -64,4 +70,18 @@ test('Azurite stores and returns a blob through the Azure SDK, and stops without
   await azurite.stop();
   await azurite.stop();
   assert.equal(isRunning(azurite.pid), false);
+});
+
+test('without Azurite installed, the lab names the fix (npm ci / npm install azurite) instead of a resolution error', () => {
+  assert.ok(existsSync(azuriteBlobMain()), 'Azurite resolves from this install');
+  const notInstalled = (): string => {
+    throw Object.assign(new Error("Cannot find module 'azurite/package.json'"), { code: 'MODULE_NOT_FOUND' });
+  };
+  assert.throws(
+    () => azuriteBlobMain(notInstalled),
+    (error: Error) =>
+      /Azurite .* is not installed/.test(error.message) &&
+      error.message.includes('npm install azurite') &&
+      !error.message.includes('Cannot find module'),
+  );
 });

@@ -12,6 +12,7 @@ export {
   startS3Server,
   startAzurite,
   s3Handle,
+  azuriteBlobMain,
   azuriteHandle,
   azuriteConnectionString,
   S3RVER_CREDENTIALS,

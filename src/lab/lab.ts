@@ -4,7 +4,7 @@ import { Resolver } from 'node:dns/promises';
 import { AWS_HEALTH_ZONE, startBind } from './bind.js';
 import { startCachingResolver } from './resolver.js';
 import { daemonArgs } from './daemon-args.js';
-import { startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
+import { azuriteBlobMain, startAzurite, startS3Server, S3RVER_CREDENTIALS } from './objectstores.js';
 import {
   clusterHandle,
   findPostgresBin,
@@ -389,6 +389,8 @@ export async function labUp(
   checkPostgresVersions(options.replication ?? 'logical', options.postgres ?? {});
   const dir = resolve(options.dir ?? DEFAULT_LAB_DIR);
   const progress = options.progress ?? (() => undefined);
+  // A missing Azurite is an install problem: say so before any daemon starts, not halfway through.
+  azuriteBlobMain();
   freshLabDir(dir);
   const state: LabState = {
     version: 1,

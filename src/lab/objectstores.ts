@@ -183,11 +183,30 @@ export function azuriteHandle(blobEndpoint: string, pid: number): AzuriteServer 
   };
 }
 
+/**
+ * Where Azurite's blob server is installed. It is a production dependency; an install that left it
+ * out (a hand-pruned node_modules, an older package.json) gets the fix, not a module-resolution trace.
+ */
+export function azuriteBlobMain(
+  findPackageJson: () => string = () => require.resolve('azurite/package.json'),
+): string {
+  let packageJson: string;
+  try {
+    packageJson = findPackageJson();
+  } catch {
+    throw new Error(
+      "Azurite (the lab's Azure Blob server) is not installed: run `npm ci` (it is a production " +
+        'dependency, so `npm ci --omit=dev` installs it too) or `npm install azurite`.',
+    );
+  }
+  return join(dirname(packageJson), 'dist', 'src', 'blob', 'main.js');
+}
+
 /** Azurite's blob service as its own process on a free 127.0.0.1 port, data kept under baseDir. */
 export async function startAzurite(options: { baseDir: string; port?: number }): Promise<AzuriteServer> {
   const location = resolve(options.baseDir);
   mkdirSync(location, { recursive: true });
-  const main = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
+  const main = azuriteBlobMain();
   let lastError = '';
   for (let attempt = 0; attempt < (options.port ? 1 : 3); attempt++) {
     const port = options.port ?? (await freePort());
