@@ -48,8 +48,11 @@ function random(): number {
 }
 
 const base = mkdtempSync(join(tmpdir(), 'phoenix-bench-kill-anywhere-'));
-// Every probe fails, so the first leader decides dr_failover at once.
-const down = createServer((_req, res) => res.writeHead(503).end('down'));
+// Every probe answers healthy until a round's standbys are ready, then fails, so the leader decides
+// dr_failover only once two controllers can take over (under load a controller takes seconds to start:
+// had the run begun before, it could end before the first standby, and the kill land after the run).
+let failing = false;
+const down = createServer((_req, res) => (failing ? res.writeHead(503).end('down') : res.end('ok')));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
 const downUrl = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 const bind = await startBind({
@@ -228,21 +231,26 @@ async function round(index: number, runS: number): Promise<Round> {
   const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
   const kills: Kill[] = [];
   try {
+    failing = false;
     cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
     let followers = [cluster.start(true), cluster.start(true)];
+    await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+    failing = true;
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
-    while (!finished((await runRow(cluster))?.status)) {
+    const done = async () => finished((await runRow(cluster))?.status);
+    while (!(await done())) {
       if (runS > 0) {
-        const at = performance.now() + random() * runS * 1000;
+        // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
+        // after the run ended (which read as a kill outside any step with an instant resume).
         await until(
-          'the kill instant',
-          async () => performance.now() >= at || finished((await runRow(cluster))?.status),
-          600_000,
+          'a standby',
+          async () => followers.some((p) => cluster.standbyReady(p)) || (await done()),
         );
-        if (finished((await runRow(cluster))?.status)) break;
-        await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+        const at = performance.now() + random() * runS * 1000;
+        await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+        if (await done()) break;
         kills.push(await killOnce(cluster));
         const leader = (await cluster.lease())?.pid;
         followers = [...followers.filter((p) => p !== leader), cluster.start(true)];

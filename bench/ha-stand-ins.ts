@@ -3,11 +3,13 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
-import { FakeArm, fakeArcEndpoint } from '../src/actions/dns/fakes-cloud.js';
-import { FakeCloudflare, FakeRoute53 } from '../src/actions/dns/fakes.js';
-import { FakeDeploymentApi } from '../src/actions/kubernetes/fake-apiserver.js';
+import { fakeArcEndpoint } from '../src/stand-ins/aws/arc.js';
+import { FakeRoute53 } from '../src/stand-ins/aws/route53.js';
+import { FakeArm } from '../src/stand-ins/azure/arm-dns.js';
+import { FakeCloudflare } from '../src/stand-ins/cloudflare/dns.js';
+import { FakeDeploymentApi } from '../src/stand-ins/kubernetes/apiserver.js';
 import type { BindServer } from '../src/lab/index.js';
-import { pagerDutyEventsServer } from '../test/helpers/pagerduty-events.js';
+import { pagerDutyEventsServer } from '../src/stand-ins/pagerduty/events-api.js';
 
 /**
  * What the kill-anywhere benchmark's runbook acts on, in the bench's own process so the killed

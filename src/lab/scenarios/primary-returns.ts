@@ -1,6 +1,6 @@
 import { withClient } from '../../pg/index.js';
 import { round, type DrillSession } from '../drill-session.js';
-import { LAB_DATABASE } from '../lab.js';
+import { LAB_DATABASE } from '../names.js';
 import { APP_ROLE, roleUrl } from '../managed.js';
 import { primarySiteBack } from './failback.js';
 import { regionalOutage } from './regional-outage.js';
