@@ -1,11 +1,12 @@
-// Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N --json]
+// Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
+//   --max-minutes M --json]
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every step
 // type this machine can host without the lab (every DNS provider's stand-in, kubernetes scale and restart,
 // notify to PagerDuty and to a webhook, command, http). Rounds are repeated, each on fresh stand-ins: the
-// first is never killed and is the reference; in the others the leader is SIGKILLed at an instant drawn
-// uniformly over a run's length after each (re)start, until the run ends. Each round's final state of every
-// touched system is compared with the reference's, and side effects applied twice are counted at the
-// stand-ins. resume = from the kill until a step starts under the new leader (or the run ends).
+// first is never killed and is the reference; in the others, each time a standby is ready, the leader is
+// SIGKILLed at an instant drawn uniformly over a run's length, until the run ends. Each round's final
+// state of every touched system is compared with the reference's, and side effects applied twice are
+// counted at the stand-ins. resume = from the kill until a step starts under the new leader (or the run ends).
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
 import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
 import { createServer } from 'node:http';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     ttl: { type: 'string', default: '3' },
     seed: { type: 'string' },
     'max-rounds': { type: 'string', default: '60' },
+    'max-minutes': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -31,6 +33,8 @@ const wantKills = Number(values.kills);
 const wantInside = Number(values.inside);
 const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
+// A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
+const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
   console.error(
     '--kills, --inside, --ttl and --max-rounds take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2',
@@ -291,7 +295,7 @@ try {
   process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
   const rounds: Round[] = [];
   const all = () => rounds.flatMap((r) => r.kills);
-  for (let i = 1; i <= maxRounds; i++) {
+  for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
     if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
     const r = await round(i, reference.run_s);
     rounds.push(r);
@@ -320,6 +324,7 @@ try {
     reference_run_s: Math.round(reference.run_s * 100) / 100,
     ttl_s,
     seed: firstSeed,
+    stopped_by_time_budget: Date.now() >= budgetEnd,
   };
   if (values.json) console.log(JSON.stringify(result));
   else
