@@ -1,11 +1,12 @@
-// Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N --json]
+// Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
+//   --max-minutes M --json]
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every step
 // type this machine can host without the lab (every DNS provider's stand-in, kubernetes scale and restart,
 // notify to PagerDuty and to a webhook, command, http). Rounds are repeated, each on fresh stand-ins: the
-// first is never killed and is the reference; in the others the leader is SIGKILLed at an instant drawn
-// uniformly over a run's length after each (re)start, until the run ends. Each round's final state of every
-// touched system is compared with the reference's, and side effects applied twice are counted at the
-// stand-ins. resume = from the kill until a step starts under the new leader (or the run ends).
+// first is never killed and is the reference; in the others, each time a standby is ready, the leader is
+// SIGKILLed at an instant drawn uniformly over a run's length, until the run ends. Each round's final
+// state of every touched system is compared with the reference's, and side effects applied twice are
+// counted at the stand-ins. resume = from the kill until a step starts under the new leader (or the run ends).
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
 import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
 import { createServer } from 'node:http';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     ttl: { type: 'string', default: '3' },
     seed: { type: 'string' },
     'max-rounds': { type: 'string', default: '60' },
+    'max-minutes': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -31,6 +33,8 @@ const wantKills = Number(values.kills);
 const wantInside = Number(values.inside);
 const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
+// A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
+const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
   console.error(
     '--kills, --inside, --ttl and --max-rounds take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2',
@@ -48,8 +52,11 @@ function random(): number {
 }
 
 const base = mkdtempSync(join(tmpdir(), 'phoenix-bench-kill-anywhere-'));
-// Every probe fails, so the first leader decides dr_failover at once.
-const down = createServer((_req, res) => res.writeHead(503).end('down'));
+// Every probe answers healthy until a round's standbys are ready, then fails, so the leader decides
+// dr_failover only once two controllers can take over (under load a controller takes seconds to start:
+// had the run begun before, it could end before the first standby, and the kill land after the run).
+let failing = false;
+const down = createServer((_req, res) => (failing ? res.writeHead(503).end('down') : res.end('ok')));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
 const downUrl = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 const bind = await startBind({
@@ -228,21 +235,26 @@ async function round(index: number, runS: number): Promise<Round> {
   const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
   const kills: Kill[] = [];
   try {
+    failing = false;
     cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
     let followers = [cluster.start(true), cluster.start(true)];
+    await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+    failing = true;
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
-    while (!finished((await runRow(cluster))?.status)) {
+    const done = async () => finished((await runRow(cluster))?.status);
+    while (!(await done())) {
       if (runS > 0) {
-        const at = performance.now() + random() * runS * 1000;
+        // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
+        // after the run ended (which read as a kill outside any step with an instant resume).
         await until(
-          'the kill instant',
-          async () => performance.now() >= at || finished((await runRow(cluster))?.status),
-          600_000,
+          'a standby',
+          async () => followers.some((p) => cluster.standbyReady(p)) || (await done()),
         );
-        if (finished((await runRow(cluster))?.status)) break;
-        await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+        const at = performance.now() + random() * runS * 1000;
+        await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+        if (await done()) break;
         kills.push(await killOnce(cluster));
         const leader = (await cluster.lease())?.pid;
         followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
@@ -283,7 +295,7 @@ try {
   process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
   const rounds: Round[] = [];
   const all = () => rounds.flatMap((r) => r.kills);
-  for (let i = 1; i <= maxRounds; i++) {
+  for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
     if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
     const r = await round(i, reference.run_s);
     rounds.push(r);
@@ -312,6 +324,7 @@ try {
     reference_run_s: Math.round(reference.run_s * 100) / 100,
     ttl_s,
     seed: firstSeed,
+    stopped_by_time_budget: Date.now() >= budgetEnd,
   };
   if (values.json) console.log(JSON.stringify(result));
   else
