@@ -131,11 +131,11 @@ for (const backend of BACKENDS) {
         (error: unknown) => error instanceof RunBusyError && error.activeRunId === run.id,
       );
       const first = await journal.attemptStarted(run.id, 'a');
-      assert.deepEqual(first, { attempt: 1, resumed: false });
+      assert.deepEqual(first, { attempt: 1, resumed: false, failed: 0 });
       const second = await journal.attemptStarted(run.id, 'a');
       assert.deepEqual(
         second,
-        { attempt: 2, resumed: true },
+        { attempt: 2, resumed: true, failed: 0 },
         'a running attempt left behind was interrupted',
       );
       await journal.attemptFinished(run.id, 'a', 2, 'failed', { error: 'boom' });
@@ -202,7 +202,7 @@ for (const backend of BACKENDS) {
       const current = new Journal(db, undefined, 60, fenceOf(db, b.token));
       const claimed = await current.claimRun(run.id, { host: hostname(), pid: process.pid, token: 'new' });
       assert.equal(claimed.fencing_token, b.token);
-      assert.deepEqual(await current.attemptStarted(run.id, 'a'), { attempt: 1, resumed: false });
+      assert.deepEqual(await current.attemptStarted(run.id, 'a'), { attempt: 1, resumed: false, failed: 0 });
       old.release('old');
       current.release('new');
     } finally {
@@ -363,7 +363,7 @@ test('postgres: controllers migrating one schema at once apply each migration on
     const rows = await stores[0].all<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
     assert.deepEqual(
       rows.map((r) => r.name),
-      ['lease/1', 'runbook/1-journal', 'runbook/4-drill-cleanups'],
+      ['lease/1', 'runbook/1-journal', 'runbook/4-drill-cleanups', 'runbook/5-decision'],
     );
   } finally {
     await stores[0].dropSchema();

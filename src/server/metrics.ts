@@ -212,17 +212,23 @@ function leaderSeries(registers: Registers, leader: ServerDeps['leader']): void 
   });
 }
 
-/** Which site serves, the site state, and whether the old primary still waits for its fence; read from the store at scrape time. */
-function siteSeries(registers: Registers, site: NonNullable<ServerDeps['site']>): void {
+/**
+ * Which site serves, the site state, and whether the old primary still waits for its fence; read from the store
+ * at scrape time, through `reads`: a store that does not answer leaves these series out, not the scrape.
+ */
+function siteSeries(registers: Registers, site: NonNullable<ServerDeps['site']>, reads: StoreReads): void {
+  const current = () => reads.read(() => site.current(), undefined);
   new Gauge({
     name: 'phoenix_active_site',
     help: 'The site serving users (1 for it, 0 for the others): primary, secondary (region failover) or dr',
     labelNames: ['site'],
     registers,
     async collect() {
-      const current = await site.current();
-      for (const name of ['primary', 'secondary', 'dr'])
-        this.set({ site: name }, current.active_site === name ? 1 : 0);
+      this.reset();
+      const now = await current();
+      if (now)
+        for (const name of ['primary', 'secondary', 'dr'])
+          this.set({ site: name }, now.active_site === name ? 1 : 0);
     },
   });
   new Gauge({
@@ -231,35 +237,41 @@ function siteSeries(registers: Registers, site: NonNullable<ServerDeps['site']>)
     labelNames: ['state'],
     registers,
     async collect() {
-      const current = await site.current();
-      for (const state of SITE_STATES) this.set({ state }, current.state === state ? 1 : 0);
+      this.reset();
+      const now = await current();
+      if (now) for (const state of SITE_STATES) this.set({ state }, now.state === state ? 1 : 0);
     },
   });
-  new Gauge({
-    name: 'phoenix_fence_pending',
-    help: 'Whether the old primary is not fenced yet (1): the controller fences it when it answers; reprotect and failback wait',
-    registers,
-    async collect() {
-      this.set((await site.current()).old_primary?.fence === 'fence_pending' ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'phoenix_paused',
-    help: 'Whether automation is paused (phoenix pause): decisions recorded, no runbook started (1); expires by itself',
-    registers,
-    async collect() {
-      this.set((await site.current()).paused ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'phoenix_old_primary_writable',
-    help: 'Whether the old primary took writes when last checked while not fenced (1: split-brain risk)',
-    registers,
-    async collect() {
-      const old = (await site.current()).old_primary;
-      this.set(old?.fence === 'fence_pending' && old.writable ? 1 : 0);
-    },
-  });
+  const flag = (
+    name: string,
+    help: string,
+    value: (now: NonNullable<Awaited<ReturnType<typeof current>>>) => boolean,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        this.reset();
+        const now = await current();
+        if (now) this.set(value(now) ? 1 : 0);
+      },
+    });
+  flag(
+    'phoenix_fence_pending',
+    'Whether the old primary is not fenced yet (1): the controller fences it when it answers; reprotect and failback wait',
+    (now) => now.old_primary?.fence === 'fence_pending',
+  );
+  flag(
+    'phoenix_paused',
+    'Whether automation is paused (phoenix pause): decisions recorded, no runbook started (1); expires by itself',
+    (now) => Boolean(now.paused),
+  );
+  flag(
+    'phoenix_old_primary_writable',
+    'Whether the old primary took writes when last checked while not fenced (1: split-brain risk)',
+    (now) => now.old_primary?.fence === 'fence_pending' && Boolean(now.old_primary.writable),
+  );
 }
 
 /** Scheduled drills: when the last one succeeded and the RTO it measured. */
@@ -392,7 +404,7 @@ export class ServerMetrics {
     // Only a controller with drills.schedule exports these, so the no-drill alert stays quiet elsewhere.
     if (options.drills) drillSeries(registers, options.drills, reads);
     readinessSeries(registers, options.readiness);
-    if (options.site) siteSeries(registers, options.site);
+    if (options.site) siteSeries(registers, options.site, reads);
     const observeStages = (run: RunView) => this.observeStages(run);
     this.stageSeconds = new Histogram({
       name: 'phoenix_runbook_stage_duration_seconds',
