@@ -218,7 +218,7 @@ describe('Statuspage v2 and RSS status feeds', () => {
       },
     ]);
     const config = configWith({
-      timeout: '1s',
+      timeout: '5s',
       cloudflare: { url: cloudflare.url, components: ['CDN', 'DNS'] },
       azure_status: { url: azure.rssUrl, format: 'rss' },
       status_pages: { github: { url: cloudflare.url } },
