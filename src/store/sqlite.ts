@@ -45,13 +45,18 @@ export function migrate(db: SqliteDatabase, migrations: Array<{ name: string; sq
   const applied = new Set(
     (db.prepare('SELECT name FROM schema_migrations').all() as Array<{ name: string }>).map((r) => r.name),
   );
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE name = ?');
   const record = db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)');
+  // Controllers that open one file at once race here: the check and the apply share one
+  // IMMEDIATE transaction (the write lock is taken before the check), so only one applies.
+  const applyOnce = db.transaction((migration: { name: string; sql: string }) => {
+    if (isApplied.get(migration.name) !== undefined) return;
+    db.exec(migration.sql);
+    record.run(migration.name, new Date().toISOString());
+  });
   for (const migration of migrations) {
     if (applied.has(migration.name)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      record.run(migration.name, new Date().toISOString());
-    })();
+    applyOnce.immediate(migration);
   }
 }
 
