@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FencedError, leaseStoreOn } from '../src/store/index.js';
 import { LifecycleRefusal, SiteStateStore } from '../src/lifecycle/index.js';
-import { BACKENDS, takeWhenExpired } from './helpers/stores.js';
+import { BACKENDS, cutShort, takeWhenExpired } from './helpers/stores.js';
 
 /**
  * The site state on both stores: every transition is saved with a journal line naming its
@@ -72,13 +72,14 @@ for (const backend of BACKENDS) {
     try {
       const lease = leaseStoreOn(db);
       const sites = new SiteStateStore(db);
-      const a = await lease.acquire('host:1:a', 0.3);
+      const a = await lease.acquire('host:1:a', 60);
       await sites.apply(
         { type: 'run_started', runbook: 'dr_failover', run_id: 'r1' },
         { by: 'runbook:r1', reason: 'started' },
         100,
         a.lease.token,
       );
+      await cutShort(lease, 'host:1:a');
       const b = await takeWhenExpired(lease, 'host:2:b', 30);
       const finish = {
         type: 'run_finished',

@@ -50,3 +50,12 @@ export async function takeWhenExpired(lease: LeaseStore, holder: string, ttl_s: 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Renews `holder`'s live lease with a very short expiry (a renewal keeps the token), so a test can
+ * take a long lease while it writes, however loaded the machine, and then let the next leader in.
+ */
+export async function cutShort(lease: LeaseStore, holder: string): Promise<void> {
+  const renewed = await lease.acquire(holder, 0.05);
+  if (!renewed.acquired) throw new Error(`${holder} no longer held the lease it was to cut short`);
+}
