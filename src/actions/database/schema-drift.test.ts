@@ -178,7 +178,10 @@ test('17 → 13: a subscriber-only NOT NULL column without a default breaks ever
   await ddl(sub, db, 'ALTER TABLE orders ADD COLUMN region text NOT NULL');
   const check = await driftCheck(pub, sub, db);
   assert.equal(check.ok, false);
-  assert.match(check.detail, /orders\.region exists only on the subscriber, NOT NULL without a default/);
+  assert.match(
+    check.detail,
+    /orders\.region exists only on the subscriber, NOT NULL without a default on the subscriber/,
+  );
   const dir = mkdtempSync(join(base, 'step-'));
   const result = await databaseAdapter.run(
     params(pub, sub, db, { force: true }),

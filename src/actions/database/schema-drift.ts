@@ -173,14 +173,18 @@ export async function compareSchemas(
     }
     for (const extra of there.filter((c) => !c.generated && !sent.some((s) => s.column === c.column))) {
       const refuses = extra.not_null && !extra.has_default;
+      // On 15+ a column list may leave out a column both sides have.
+      const where = pubCols.some((c) => c.schema === schema && c.table === table && c.column === extra.column)
+        ? "is left out of the publication's column list"
+        : 'exists only on the subscriber';
       problems.push({
         table: k,
         column: extra.column,
         kind: refuses ? 'extra_not_null' : 'extra_column',
         severity: refuses ? 'breaking' : 'warning',
         detail: refuses
-          ? `${k}.${quote(extra.column)} exists only on the subscriber, NOT NULL without a default: every replicated INSERT fails`
-          : `${k}.${quote(extra.column)} exists only on the subscriber (replicated rows get ${extra.has_default ? 'its default' : 'NULL'})`,
+          ? `${k}.${quote(extra.column)} ${where}, NOT NULL without a default on the subscriber: every replicated INSERT fails`
+          : `${k}.${quote(extra.column)} ${where} (replicated rows get ${extra.has_default ? 'its default' : 'NULL'})`,
       });
     }
   }
