@@ -6,6 +6,10 @@ export interface PreflightCheck {
   check: string;
   ok: boolean;
   detail: string;
+  /** Passes, but says something to look at (shown as WARN, listed on the dashboard). */
+  warn?: boolean;
+  /** The logical path's schema drift check: tables whose drift would lose or break data, and the others. */
+  drift?: { breaking_tables: number; warning_tables: number };
 }
 
 export interface PreflightContext {

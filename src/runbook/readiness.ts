@@ -99,7 +99,9 @@ export function formatReadiness(result: RunbookReadiness, plan?: Plan): string {
       `    ${step.ok ? '✓' : '✗'} ${step.step} [${step.type}] ${step.summary}${step.approval ? ' (approval required)' : ''}`,
     );
     for (const check of step.checks)
-      lines.push(`        ${check.ok ? 'ok  ' : 'FAIL'} ${check.check}: ${check.detail}`);
+      lines.push(
+        `        ${check.ok ? (check.warn ? 'WARN' : 'ok  ') : 'FAIL'} ${check.check}: ${check.detail}`,
+      );
   }
   return lines.join('\n');
 }

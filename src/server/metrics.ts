@@ -350,6 +350,23 @@ function readinessSeries(registers: Registers, readiness: RunbookReadinessView |
     },
   });
   new Gauge({
+    name: 'phoenix_schema_drift_tables',
+    help: 'Published tables whose columns differ between publisher and logical subscriber in the last readiness pass, by severity (breaking: the cut-over refuses; warning: it proceeds); absent where not compared',
+    labelNames: ['runbook', 'stage', 'step', 'severity'],
+    registers,
+    collect() {
+      this.reset();
+      for (const runbook of readiness?.latest()?.runbooks ?? [])
+        for (const step of runbook.steps)
+          for (const check of step.checks) {
+            if (!check.drift) continue;
+            const labels = { runbook: runbook.runbook, stage: step.stage, step: step.step };
+            this.set({ ...labels, severity: 'breaking' }, check.drift.breaking_tables);
+            this.set({ ...labels, severity: 'warning' }, check.drift.warning_tables);
+          }
+    },
+  });
+  new Gauge({
     name: 'phoenix_runbook_readiness_timestamp_seconds',
     help: 'Unix time the last runbook readiness pass started (0 before the first)',
     registers,

@@ -41,7 +41,14 @@ export interface RunbookReadinessReport {
       step: string;
       type: string;
       ok: boolean;
-      checks: Array<{ check: string; ok: boolean; detail: string }>;
+      checks: Array<{
+        check: string;
+        ok: boolean;
+        detail: string;
+        warn?: boolean;
+        /** Set by the logical cut-over's schema drift check. */
+        drift?: { breaking_tables: number; warning_tables: number };
+      }>;
     }>;
   }>;
 }

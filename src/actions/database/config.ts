@@ -111,6 +111,14 @@ export const azurePromoteParamsSchema = z
           .optional(),
         /** How far before now the restore point lies: Azure's latest restore point trails by minutes. */
         restore_lag: durationSchema.default(600),
+        /**
+         * The admin's connection string to the restored server's source (a point-in-time copy keeps its
+         * admin login and password): the drill connects to the copy with it, host replaced by the copy's,
+         * and detaches every subscription it holds (DISABLE, slot_name = NONE) before anything else, so
+         * the copy never consumes from the production publisher's slots. Without it the step is not
+         * rehearsed.
+         */
+        admin_url: z.string().min(1).optional(),
       })
       .strict()
       .optional(),

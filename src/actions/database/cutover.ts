@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
+import { compareSchemas, describeDrift, subscribedPublications, type SchemaDrift } from './schema-drift.js';
 
 /** One subscription as the subscriber sees it. */
 export interface SubscriptionState {
@@ -236,9 +237,40 @@ export async function openForWrites(client: pg.Client, terminate: boolean): Prom
   return endSessions(client, []);
 }
 
+/**
+ * Refuses a cut-over whose subscriber lacks published tables or columns, or holds them with other types:
+ * what the publisher has there would be lost (or has stopped the apply). `force` accepts it. Without the
+ * publisher the schemas cannot be compared, and the note says so.
+ */
+export async function schemaDriftGate(
+  client: pg.Client,
+  p: CutoverParams,
+  subscription: string,
+  signal?: AbortSignal,
+): Promise<{ note: string; drift?: SchemaDrift }> {
+  if (!p.publisher) return { note: 'schema drift not checked: no publisher given' };
+  let drift: SchemaDrift;
+  try {
+    const publications = await subscribedPublications(client, subscription);
+    drift = await withClient(p.publisher, 'publisher', (pub) => compareSchemas(pub, client, publications), {
+      timeoutMs: 5000,
+      signal,
+    });
+  } catch (error) {
+    return { note: `schema drift not checked (${(error as Error).message})` };
+  }
+  if (drift.breaking_tables > 0 && !p.force)
+    throw new StepError(
+      `cut-over refused: ${describeDrift(drift)}. Apply the same migrations on the subscriber (logical replication copies no DDL), or set force: true to cut over without that data`,
+    );
+  return { note: describeDrift(drift) + (drift.breaking_tables > 0 ? ' (accepted: force)' : ''), drift };
+}
+
 interface CutoverState {
   measure?: LogicalMeasure;
   budget_note?: string;
+  drift_note?: string;
+  drift?: SchemaDrift;
   disabled?: boolean;
   sequences?: Array<{ sequence: string; value: string }>;
 }
@@ -261,6 +293,9 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         ctx.progress(`measuring what subscription ${sub.name} lacks`);
         const measure = await measureLogical(p, sub, 5000, ctx.signal);
         state.budget_note = checkBudget(p, measure, budget);
+        const gate = await schemaDriftGate(c, p, sub.name, ctx.signal);
+        state.drift_note = gate.note;
+        state.drift = gate.drift;
         state.measure = measure;
         save();
       }
@@ -279,7 +314,7 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
   );
   const m = state.measure!;
   return {
-    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened.ended} sessions ended${opened.refused.length ? `; ${describeRefused(opened.refused)}, so they stay read-only until they reconnect` : ''}); ${state.budget_note}`,
+    summary: `cut over ${redact(p.subscriber)}: subscription ${m.subscription} disabled, ${state.sequences!.length} sequences advanced by ${p.sequence_gap}, open for writes (${opened.ended} sessions ended${opened.refused.length ? `; ${describeRefused(opened.refused)}, so they stay read-only until they reconnect` : ''}); ${state.budget_note}; ${state.drift_note ?? 'schema drift not checked'}`,
     output: {
       subscription: m.subscription,
       data_at_risk_s: m.lag_s ?? 'unknown',
@@ -287,6 +322,7 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
       how: m.how,
       sequences: state.sequences,
       sessions_not_ended: opened.refused,
+      schema_drift: state.drift ?? state.drift_note ?? 'not checked',
     },
     dataLossS: m.lag_s ?? undefined,
   };

@@ -33,6 +33,31 @@ import {
 import { dumpToolsCheck, requireDumpTools } from './client-tools.js';
 import { checkBudget, cutover, measureLogical, subscriptionOf } from './cutover.js';
 import { reprotect, reprotectPreflight } from './reprotect.js';
+import { checkSchemaDrift, describeDrift } from './schema-drift.js';
+
+/**
+ * The published tables' columns on both ends (logical replication copies no DDL). Drift that would lose
+ * or break data fails the check; a subscriber-only column passes with a warning. A publisher that does
+ * not answer leaves it unknown, which the data-at-risk check already reports.
+ */
+async function schemaDriftCheck(
+  p: { subscriber: string; publisher: string; subscription?: string },
+  timeoutMs: number,
+): Promise<PreflightCheck> {
+  const check = 'schema drift';
+  try {
+    const drift = await checkSchemaDrift(p, { timeoutMs });
+    return {
+      check,
+      ok: drift.breaking_tables === 0,
+      detail: describeDrift(drift),
+      ...(drift.warning_tables > 0 && drift.breaking_tables === 0 && { warn: true }),
+      drift: { breaking_tables: drift.breaking_tables, warning_tables: drift.warning_tables },
+    };
+  } catch (error) {
+    return { check, ok: true, warn: true, detail: `not compared: ${(error as Error).message}` };
+  }
+}
 
 export interface LagMeasure {
   in_recovery: boolean;
@@ -268,6 +293,7 @@ async function cutoverPreflight(p: CutoverParams, ctx: PreflightContext): Promis
       detail = (error as Error).message;
     }
     checks.push({ check: 'data at risk within the RPO budget', ok, detail });
+    if (p.publisher) checks.push(await schemaDriftCheck({ ...p, publisher: p.publisher }, ctx.timeoutMs));
   } catch (error) {
     checks.push({ check: 'subscriber answers', ok: false, detail: (error as Error).message });
   }

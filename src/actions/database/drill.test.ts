@@ -5,11 +5,21 @@ import { stepContext } from '../shared/test-context.js';
 import { azurePromoteParamsSchema } from './config.js';
 import { databaseDrill, scratchServerName } from './drill.js';
 import { FakeArm } from '../../stand-ins/azure/arm-postgresql.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { query, startPrimary, type PostgresCluster } from '../../lab/index.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
 let arm: FakeArm;
+/** What the fake ARM's restores answer with: a local PostgreSQL stands for the restored copy. */
+let copy: PostgresCluster;
+let base: string;
 
 before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'phoenix-azure-drill-'));
+  copy = await startPrimary({ baseDir: join(base, 'copy') });
   arm = await new FakeArm([
     {
       name: 'orders',
@@ -25,8 +35,13 @@ before(async () => {
       earliestRestoreDate: new Date(Date.now() - 3 * 86_400_000),
     },
   ]).start();
+  arm.restoreHost = `127.0.0.1:${copy.port}`;
 });
-after(() => arm?.stop());
+after(async () => {
+  await arm?.stop();
+  await copy?.stop();
+  rmSync(base, { recursive: true, force: true });
+});
 
 const params = (extra: Record<string, unknown> = {}) =>
   azurePromoteParamsSchema.parse({
@@ -37,13 +52,31 @@ const params = (extra: Record<string, unknown> = {}) =>
     ...arm.access(),
     poll_interval: 0.02,
     ...extra,
+    // The admin of the restored server's source; the drill points it at the copy's host.
+    drill: {
+      admin_url: 'postgresql://postgres@orders.postgres.database.azure.com:5432/postgres',
+      ...(extra.drill ?? {}),
+    },
   });
 
 test('an Azure promote of a read replica rehearses by a point-in-time restore of its source (Azure keeps no backups of replicas) into a scratch server; cleanup deletes it and checks ARM no longer knows it', async () => {
   const runId = 'drill-azure-1';
   const ctx = stepContext({ runId });
+  // The source was a logical subscriber: its copy holds the subscription, enabled, naming the production slot.
+  await query(copy.connectionString(), 'CREATE DATABASE shop');
+  const owner = new pg.Client({ connectionString: copy.connectionString('shop') });
+  await owner.connect();
+  await owner.query(
+    "CREATE SUBSCRIPTION phoenix_dr CONNECTION 'host=127.0.0.1 port=1 dbname=shop' PUBLICATION phoenix_dr WITH (connect = false, slot_name = 'phoenix_dr_shop')",
+  );
+  await owner.query('ALTER SUBSCRIPTION phoenix_dr ENABLE');
+  await owner.end();
   const p = params();
   assert.equal(databaseDrill.missing?.(p), undefined);
+  assert.match(
+    databaseDrill.missing?.(azurePromoteParamsSchema.parse({ ...p, drill: { restore_lag: 600 } })) ?? '',
+    /keeps its logical subscriptions, enabled and naming the production publisher's slots.*give drill: \{ admin_url/,
+  );
   const result = await databaseDrill.rehearse(p, { ...ctx, rehearsed: {} });
   const name = scratchServerName(p, runId);
   assert.match(name, /^orders-dr-drill[0-9a-f]{10}$/);
@@ -52,6 +85,15 @@ test('an Azure promote of a read replica rehearses by a point-in-time restore of
     new RegExp(
       `^drill: restored orders \\(the source of the read replica orders-dr: Azure keeps no backups of read replicas\\) as of .* into the scratch server ${name} .*; orders-dr untouched$`,
     ),
+  );
+  // Before anything else, the copy's subscription was detached from the production slot.
+  assert.match(
+    result.summary,
+    /detached 1 subscription\(s\) on the copy before anything else \(disabled, slot_name = NONE: phoenix_dr → phoenix_dr_shop\)/,
+  );
+  assert.deepEqual(
+    await query(copy.connectionString('shop'), 'SELECT subenabled, subslotname FROM pg_subscription'),
+    [{ subenabled: false, subslotname: null }],
   );
   const put = arm.requests.find((r) => r.method === 'PUT');
   const sent = JSON.parse(put!.body) as { properties: Record<string, string>; tags: Record<string, string> };
@@ -82,7 +124,7 @@ test('an Azure promote of a read replica rehearses by a point-in-time restore of
       scratch!,
       'DATABASE_URL',
     ),
-    `postgresql://shop:s3cret@${name}.postgres.database.azure.com:5432/shop?sslmode=require`,
+    `postgresql://shop:s3cret@127.0.0.1:${copy.port}/shop?sslmode=require`,
   );
 
   // A resumed rehearsal finds its server and does not restore again.

@@ -14,6 +14,7 @@ import { armClient, armError } from './azure.js';
 import type { AzurePromoteParams, DatabaseDrillParams, DatabaseParams } from './config.js';
 import { advanceSequences } from './cutover.js';
 import { requireDumpTools } from './client-tools.js';
+import { describeDetached, detachCopiedSubscriptions } from './copy-safety.js';
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -112,14 +113,17 @@ async function dropScratch(server: string, name: string, ctx: StepContext): Prom
  */
 export const databaseDrill: StepDrill<DatabaseParams> = {
   missing(p) {
-    if (p.action === 'azure_promote') return undefined;
+    if (p.action === 'azure_promote')
+      return p.drill?.admin_url
+        ? undefined
+        : `a point-in-time copy of ${p.server} keeps its logical subscriptions, enabled and naming the production publisher's slots, and would consume from them: give drill: { admin_url: <postgresql:// URL of the admin> } so the drill detaches them on the copy before anything else`;
     if (!endpoints(p).server)
       return 'a streaming standby is read-only: give drill: { scratch_server: <postgresql:// URL> } for the scratch copy';
     return undefined;
   },
   describe: (p) =>
     p.action === 'azure_promote'
-      ? `restore ${p.server} to a point in time into a scratch server; the replica is only read`
+      ? `restore ${p.server} to a point in time into a scratch server and detach the copy's subscriptions from the production slots first; the replica is only read`
       : `copy the DR database into a scratch database and open it there; the replica is only read`,
   async rehearse(p, ctx) {
     if (p.action === 'azure_promote') return azureRestore(p, ctx);
@@ -218,6 +222,8 @@ async function restoreSource(p: AzurePromoteParams, ctx: StepContext) {
  * its scratch server and waits for it instead of restoring again.
  */
 async function azureRestore(p: AzurePromoteParams, ctx: StepContext): Promise<StepResult> {
+  // Nothing is restored that the drill could not then make safe.
+  copyAdminUrl(p, p.server);
   const client = armClient(p);
   const name = scratchServerName(p, ctx.runId);
   const tag = drillTag(ctx.runId);
@@ -259,19 +265,64 @@ async function azureRestore(p: AzurePromoteParams, ctx: StepContext): Promise<St
       throw armError(error, `restore ${sourceName} into ${name}`);
     });
   }
-  const seconds = Math.round((performance.now() - started) / 10) / 100;
   const fqdn = restored?.fullyQualifiedDomainName ?? `${name}.postgres.database.azure.com`;
+  const detached = await detachCopy(p, fqdn, ctx);
+  const seconds = Math.round((performance.now() - started) / 10) / 100;
   return {
-    summary: `drill: restored ${sourceName}${why} as of ${pointInTime.toISOString()} into the scratch server ${name} (${seconds} s); ${p.server} untouched`,
+    summary: `drill: restored ${sourceName}${why} as of ${pointInTime.toISOString()} into the scratch server ${name} (${seconds} s); ${describeDetached(detached)}; ${p.server} untouched`,
     output: {
       scratch_server_name: name,
       // No database of its own: the restored server holds the DR server's databases by their names.
-      scratch_server: `postgresql://${fqdn}:5432/postgres`,
+      scratch_server: scratchUrl(fqdn),
       scratch_database: '',
       point_in_time: pointInTime.toISOString(),
       seconds,
+      detached_subscriptions: detached,
     },
   };
+}
+
+/** The restored server's own URL: Azure's FQDN on 5432 (a test's stand-in may give host:port). */
+function scratchUrl(fqdn: string): string {
+  const url = new URL('postgresql://localhost:5432/postgres');
+  url.host = fqdn;
+  return url.toString();
+}
+
+/** drill.admin_url pointed at the copy's host (the copy keeps the source's admin and password). */
+function copyAdminUrl(p: AzurePromoteParams, fqdn: string): string {
+  if (!p.drill?.admin_url)
+    throw new StepError(
+      `drill: no drill.admin_url for ${p.server}: a copy's subscriptions could not be detached, so none is restored`,
+    );
+  let url: URL;
+  try {
+    url = new URL(p.drill.admin_url);
+  } catch {
+    throw new StepError(
+      `drill.admin_url of ${p.server} is not a postgresql:// URL; give the admin's connection string`,
+    );
+  }
+  // A host without a port keeps the URL's port (WHATWG URL host setter).
+  url.host = fqdn;
+  return url.toString();
+}
+
+/**
+ * The first thing done on a restored copy, on a resumed rehearsal too: every subscription it holds is
+ * disabled and detached from its slot (src/actions/database/copy-safety.ts). A copy whose apply worker had
+ * already received changes from a production slot (the production subscriber was away at that moment)
+ * fails the rehearsal, since the production subscriber may now lack them.
+ */
+async function detachCopy(p: AzurePromoteParams, fqdn: string, ctx: StepContext) {
+  ctx.progress(`detaching the subscriptions of the copy ${fqdn} before anything else`);
+  const detached = await detachCopiedSubscriptions(copyAdminUrl(p, fqdn), { signal: ctx.signal });
+  const streamed = detached.filter((d) => d.streamed);
+  if (streamed.length)
+    throw new StepError(
+      `drill: the restored copy ${fqdn} had already streamed from the production slot(s) ${streamed.map((d) => d.slot ?? d.subscription).join(', ')} before its subscriptions were detached (the production subscriber was not holding them): check that the production subscriber has every change, then run the drill again; the copy is detached now`,
+    );
+  return detached;
 }
 
 /** Reads a scratch server until its restore ends. */

@@ -92,12 +92,16 @@ function renderRunbookReadiness(report, now) {
     for (const problem of runbook.problems) failures.push(runbook.runbook + ': ' + problem);
     for (const step of runbook.steps)
       for (const check of step.checks)
-        if (!check.ok)
-          failures.push(
-            runbook.runbook + ' ' + step.stage + '/' + step.step + ' ' + check.check + ': ' + check.detail,
-          );
+        if (!check.ok || check.warn)
+          failures.push({
+            text:
+              runbook.runbook + ' ' + step.stage + '/' + step.step + ' ' + check.check + ': ' + check.detail,
+            warn: check.ok,
+          });
   }
-  $('#runbook-failures').replaceChildren(...failures.map((f) => el('li', { class: 'ready-no', text: f })));
+  $('#runbook-failures').replaceChildren(
+    ...failures.map((f) => el('li', { class: f.warn ? 'ready-warn' : 'ready-no', text: f.text })),
+  );
 }
 
 /** The way back after a failover: whether a failback could start now; hidden without a failback runbook. */

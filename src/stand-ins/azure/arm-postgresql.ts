@@ -53,6 +53,8 @@ export interface FakeFlexibleServer {
   tags?: Record<string, string>;
   /** A point-in-time restore: the server it was restored from, and to when. */
   restoredFrom?: { source: string; pointInTime: string };
+  /** Its fullyQualifiedDomainName; default `<name>.postgres.database.azure.com`. */
+  fqdn?: string;
   state?: 'Ready' | 'Provisioning' | 'Dropping';
 }
 
@@ -65,6 +67,11 @@ export class FakeArm {
   >();
   readonly requests: Array<{ method: string; path: string; body: string }> = [];
   caFile = '';
+  /**
+   * Test fixture: the fullyQualifiedDomainName (host, or host:port) of the servers it restores, so a test
+   * can point "the restored copy" at a local PostgreSQL; default `<name>.postgres.database.azure.com`.
+   */
+  restoreHost?: string;
   private removeCertificate: () => void = () => undefined;
 
   constructor(
@@ -136,7 +143,7 @@ export class FakeArm {
               sourceServerResourceId: `/subscriptions/${subscription}/resourceGroups/${group}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${s.source}`,
             }
           : {}),
-        fullyQualifiedDomainName: `${s.name}.postgres.database.azure.com`,
+        fullyQualifiedDomainName: s.fqdn ?? `${s.name}.postgres.database.azure.com`,
         backup: { backupRetentionDays: 7, earliestRestoreDate: this.earliest(s).toISOString() },
         replicationRole: s.role,
         replica: {
@@ -304,6 +311,7 @@ export class FakeArm {
       role: 'None',
       tags: sent.tags,
       restoredFrom: { source: source.name, pointInTime: at.toISOString() },
+      ...(this.restoreHost !== undefined && { fqdn: this.restoreHost }),
       state: 'Provisioning',
     };
     this.servers.set(name.toLowerCase(), created);
