@@ -10,7 +10,9 @@ import {
   SecretCache,
   secretReader,
   secretRegions,
+  secretStoreOptions,
   withSecretResidency,
+  type SecretStoreOptions,
 } from '../../secrets/index.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
@@ -174,21 +176,24 @@ function decisionSink(
   };
 }
 
-/** `secrets.aws_replica_regions`, read before any secret is (undefined when the file cannot say). */
-function replicaRegionsOf(file: string): string[] | undefined {
+/**
+ * Where the secret stores are (`secrets.aws_region`, the topology, `secrets.aws_replica_regions`), read
+ * before any secret is; the defaults when the file cannot say (its own errors are reported next).
+ */
+function storeOptionsOf(file: string): SecretStoreOptions {
   try {
-    return loadConfig(file).raw.secrets?.aws_replica_regions;
+    const { raw, topology } = loadConfig(file);
+    return secretStoreOptions(raw.secrets, topology);
   } catch {
-    return undefined;
+    return {};
   }
 }
 
 async function runController(options: RunOptions): Promise<void> {
   // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks, from the replicas when the
   // secrets' own region is the one failing (the file is read once without them to learn where those are).
-  const secrets = new SecretCache(
-    secretReader({ aws: { replicaRegions: replicaRegionsOf(options.config) } }),
-  );
+  const storeOptions = storeOptionsOf(options.config);
+  const secrets = new SecretCache(secretReader(storeOptions));
   const config = await loadConfigWithSecrets(options.config, secrets);
   const logger = loggerFromOptions(options);
   // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
@@ -271,7 +276,7 @@ async function serveUntilSignal(
             await runbookSecretsOnlyInPrimary(
               loadConfig(file).raw.runbooks,
               config.topology.primary.region,
-              secretRegions(),
+              secretRegions(secretStoreOptions(config.raw.secrets, config.topology).aws),
             ),
           ),
         // Followers pass it on too: only the leader sends, and a new leader announces what changed.

@@ -63,14 +63,14 @@ async function check(file: string, offline: boolean): Promise<Check> {
 
 /** Secrets a runbook needs that are held only in the primary region: valid, but lost with that region. */
 async function secretWarnings(config: PhoenixConfig): Promise<Warning[]> {
-  const { findReferences, runbookSecretsOnlyInPrimary, secretRegions } =
+  const { findReferences, runbookSecretsOnlyInPrimary, secretRegions, secretStoreOptions } =
     await import('../../secrets/index.js');
   const refs = [...findReferences(config.raw.runbooks).values()];
   if (!refs.some((r) => typeof r !== 'string' && r.store === 'aws-sm')) return [];
   const found = await runbookSecretsOnlyInPrimary(
     config.raw.runbooks,
     config.topology.primary.region,
-    secretRegions(),
+    secretRegions(secretStoreOptions(config.raw.secrets, config.topology).aws),
   );
   return [...found].flatMap(([runbook, warnings]) =>
     warnings.map((message) => ({ path: `runbooks.${runbook}`, message })),
