@@ -19,6 +19,7 @@ before(async () => {
     'prod/api': { value: 'API-TOKEN-1', replicas: [] },
     'prod/llm': { value: 'sk-LLMKEY', replicas: [] },
     'prod/hook': { value: 'https://hooks.example.test/T0/B0/x', replicas: [] },
+    'prod/replicated': { value: 'R', replicas: ['us-west-2'] },
   });
   dir = mkdtempSync(join(tmpdir(), 'phoenix-secrets-everywhere-'));
 });
@@ -196,4 +197,45 @@ test('phoenix run starts while a secret is unreadable, reports the runbook it bl
     sm.state.down = false;
     await phoenix.stop();
   }
+});
+
+test('validate warns when a secret the DR failover needs (in runbooks.file) is held only in the primary region', async () => {
+  const file = writeFiles('residency');
+  const warned = await runCli(['validate', '--json', file], { env: env() });
+  assert.equal(warned.code, 0, warned.stderr);
+  const out = JSON.parse(warned.stdout) as { warnings?: Array<{ path: string; message: string }> };
+  const held = (out.warnings ?? []).filter((w) => /held only in/.test(w.message));
+  assert.equal(held.length, 1, warned.stdout);
+  assert.equal(held[0]!.path, 'runbooks.dr_failover');
+  assert.match(
+    held[0]!.message,
+    /\$\{aws-sm:prod\/api\} is held only in us-east-1.*ReplicateSecretToRegions/,
+  );
+  // A replica in another region, or a Key Vault copy, is readable during the outage: no warning.
+  const runbooks = join(dir, 'residency-runbooks.yaml');
+  writeFileSync(
+    runbooks,
+    stringify({
+      dr_failover: {
+        stages: [
+          {
+            name: 'call',
+            steps: [
+              {
+                name: 'tell-api',
+                type: 'command',
+                params: {
+                  command: 'true',
+                  env: { A: '${aws-sm:prod/replicated}', B: '${azure-kv:phoenix-dr/api-token}' },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    }),
+  );
+  const clean = await runCli(['validate', '--json', file], { env: env() });
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.doesNotMatch(clean.stdout, /held only in/);
 });
