@@ -14,6 +14,13 @@ export interface InterpolateOptions {
    * being a problem, so a file can be checked in CI without production's environment.
    */
   offline?: boolean;
+  /**
+   * A reference whose value was not read stays as written instead of being a problem (`phoenix run` starts
+   * without the secrets it cannot read; a runbook still holding one is refused when it is planned).
+   */
+  keepUnread?: boolean;
+  /** Why each unread reference could not be read, for the problem that names it. */
+  failures?: ReadonlyMap<string, string>;
 }
 
 /** True when a value still holds a `${...}` reference: its shape is checked once the reference is resolved. */
@@ -29,7 +36,7 @@ export function holdsReference(value: unknown): boolean {
 function interpolateSecrets(
   text: string,
   path: string,
-  secrets: ReadonlyMap<string, string> | undefined,
+  { secrets, keepUnread, failures }: InterpolateOptions,
   issues: ConfigIssue[],
 ): string {
   return text.replace(SECRET_REFERENCE, (match, store: string, body: string) => {
@@ -40,11 +47,12 @@ function interpolateSecrets(
     }
     if (!secrets) return match;
     const value = secrets.get(match);
+    if (value === undefined && keepUnread) return match;
     if (value === undefined)
       issues.push({
         path,
         kind: 'environment',
-        message: `${match} could not be read; see the secret store's error above`,
+        message: failures?.get(match) ?? `${match} could not be read; see the secret store's error above`,
       });
     return value ?? '';
   });
@@ -63,7 +71,7 @@ function interpolateString(text: string, path: string, options: InterpolateOptio
     });
     return '';
   });
-  return interpolateSecrets(replaced, path, options.secrets, issues);
+  return interpolateSecrets(replaced, path, options, issues);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPOLOGY, type RootCauseCategory, type Topology } from '../core/index.js';
 import { completeWeights, defaultScoringConfig, type ScoringConfig } from '../scoring/index.js';
@@ -45,6 +46,14 @@ export interface PhoenixConfig {
   raw: RawConfig;
   /** Loaded by `validate --offline`: unset variables stay as written, in the runbooks file too. */
   offline?: boolean;
+  /**
+   * The secret references' values, when they were read (`loadConfigWithSecrets`): the runbooks file is
+   * resolved with them when a plan is built. A reference left in a runbook then could not be read, and the
+   * runbook is refused naming it.
+   */
+  secretValues?: Map<string, string>;
+  /** References that could not be read, and why (`phoenix run` starts without them and tries again). */
+  unreadSecrets?: Map<string, string>;
 }
 
 export function defaultDecisionConfig(): DecisionConfig {
@@ -281,10 +290,10 @@ export function parseConfig(
   file = '<config>',
   env: NodeJS.ProcessEnv = process.env,
   secrets?: ReadonlyMap<string, string>,
-  options: { offline?: boolean } = {},
+  options: { offline?: boolean; keepUnread?: boolean; failures?: ReadonlyMap<string, string> } = {},
 ): PhoenixConfig {
   const issues: ConfigIssue[] = [];
-  const input = interpolateReferences(document ?? {}, [], { env, secrets, offline: options.offline }, issues);
+  const input = interpolateReferences(document ?? {}, [], { env, secrets, ...options }, issues);
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigError(file, [
       { path: '', message: 'the file must hold a YAML mapping (key: value), not ' + describeType(input) },
@@ -306,27 +315,115 @@ export function parseConfig(
   return config;
 }
 
+/** Where `runbooks.file` points, resolved against the configuration file's directory. */
+export function runbooksFilePath(config: PhoenixConfig): string | undefined {
+  const file = (config.raw.runbooks as { file?: string } | undefined)?.file;
+  if (!file) return undefined;
+  return resolve(config.file ? dirname(config.file) : process.cwd(), file);
+}
+
+const validReferences = (value: unknown) =>
+  [...findReferences(value).values()].filter((r): r is SecretReference => typeof r !== 'string');
+
 /**
- * Like loadConfig, with the secret references read from their stores first
- * (through `cache`, which keeps them for the runbook and refreshes them).
+ * Every secret reference the configuration holds: in the main file and in `runbooks.file` (a runbooks file
+ * that cannot be read is reported when the runbooks are planned, not here).
+ */
+export function configReferences(config: PhoenixConfig): SecretReference[] {
+  const found = new Map(validReferences(config.raw).map((r) => [r.text, r]));
+  const runbooksFile = runbooksFilePath(config);
+  if (runbooksFile) {
+    try {
+      for (const ref of validReferences(readConfigDocument(runbooksFile))) found.set(ref.text, ref);
+    } catch {
+      // buildPlan names the problem with the file.
+    }
+  }
+  return [...found.values()];
+}
+
+/** The values read so far and the references still unread, on a configuration resolved with them. */
+function withSecrets(config: PhoenixConfig, refs: SecretReference[], cache: SecretCache): PhoenixConfig {
+  config.secretValues = new Map(
+    refs.flatMap((r) => {
+      const value = cache.get(r.text);
+      return value === undefined ? [] : [[r.text, value] as [string, string]];
+    }),
+  );
+  config.unreadSecrets = new Map(
+    refs
+      .filter((r) => !config.secretValues!.has(r.text))
+      .map((r) => [r.text, cache.failures.get(r.text) ?? `${r.text} could not be read`]),
+  );
+  return config;
+}
+
+/**
+ * Like loadConfig, with the secret references (main file and runbooks file) read from their stores first,
+ * through `cache`, which keeps them for the runbooks and refreshes them. A reference that cannot be read
+ * is an error naming it and what failed, unless `startWithout`: then it stays as written (`unreadSecrets`
+ * says why), a runbook that needs it is refused when planned, and `retryUnreadSecrets` tries again.
  */
 export async function loadConfigWithSecrets(
   file: string,
   cache: SecretCache,
   env: NodeJS.ProcessEnv = process.env,
+  options: { startWithout?: boolean } = {},
 ): Promise<PhoenixConfig> {
   const config = loadConfig(file, env);
-  const refs = [...findReferences(config.raw).values()].filter(
-    (r): r is SecretReference => typeof r !== 'string',
-  );
-  if (!refs.length) return config;
-  let values: Map<string, string>;
+  const refs = configReferences(config);
+  if (!refs.length) return withSecrets(config, refs, cache);
   try {
-    values = await cache.load(refs);
+    await cache.load(refs);
   } catch (error) {
-    throw new ConfigError(file, [{ path: '', message: (error as Error).message }]);
+    if (!options.startWithout) throw new ConfigError(file, [{ path: '', message: (error as Error).message }]);
   }
-  return parseConfig(readConfigDocument(file), file, env, values);
+  const values = new Map(
+    refs.flatMap((r) =>
+      cache.get(r.text) === undefined ? [] : [[r.text, cache.get(r.text)!] as [string, string]],
+    ),
+  );
+  const resolved = parseConfig(readConfigDocument(file), file, env, values, {
+    keepUnread: options.startWithout,
+  });
+  return withSecrets(resolved, refs, cache);
+}
+
+/**
+ * Resolves the runbooks again with the values `cache` now holds (a rotation, or a secret readable at last):
+ * the next run's plan (built from `config.raw.runbooks` and the runbooks file when it starts) uses them.
+ * Throws when the file no longer loads.
+ */
+function resolveRunbooksAgain(
+  config: PhoenixConfig,
+  refs: SecretReference[],
+  cache: SecretCache,
+  env: NodeJS.ProcessEnv,
+) {
+  const file = config.file!;
+  withSecrets(config, refs, cache);
+  config.raw.runbooks = parseConfig(readConfigDocument(file), file, env, config.secretValues, {
+    keepUnread: true,
+  }).raw.runbooks;
+}
+
+/**
+ * `phoenix run` started without some secrets (`startWithout`): reads those again, and re-resolves the
+ * runbooks when any became readable. Returns the references read this time.
+ */
+export async function retryUnreadSecrets(
+  config: PhoenixConfig,
+  cache: SecretCache,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string[]> {
+  if (!config.file || !config.unreadSecrets?.size) return [];
+  const refs = configReferences(config);
+  const unread = refs.filter((r) => config.unreadSecrets!.has(r.text));
+  await cache.load(unread).catch(() => undefined);
+  const read = unread.filter((r) => cache.get(r.text) !== undefined).map((r) => r.text);
+  if (read.length) resolveRunbooksAgain(config, refs, cache, env);
+  else withSecrets(config, refs, cache);
+  return read;
 }
 
 /** How often `phoenix run` reads the secret references again when `secrets.refresh` is not set. */
@@ -334,9 +431,8 @@ export const DEFAULT_SECRET_REFRESH_S = 900;
 
 /**
  * Keeps a loaded configuration's secrets current: every `secrets.refresh` the
- * cache reads the file's references again; when a value changed (a rotation),
- * the runbooks section is re-resolved in place, so the next run's plan (built
- * from `config.raw.runbooks` when it starts) uses the new value. A store that
+ * cache reads the file's references again (the runbooks file's too); when a value changed (a rotation),
+ * the runbooks are re-resolved in place, so the next run's plan uses the new value. A store that
  * does not answer leaves the last value read. Returns what stops it.
  */
 export function keepSecretsCurrent(
@@ -351,9 +447,7 @@ export function keepSecretsCurrent(
   const file = config.file;
   if (!file) return () => undefined;
   const env = options.env ?? process.env;
-  const refs = [...findReferences(loadConfig(file, env).raw).values()].filter(
-    (r): r is SecretReference => typeof r !== 'string',
-  );
+  const refs = configReferences(loadConfig(file, env));
   if (!refs.length) return () => undefined;
   let seen = new Map(refs.map((r) => [r.text, cache.get(r.text)]));
   cache.start(
@@ -363,9 +457,8 @@ export function keepSecretsCurrent(
       const now = new Map(refs.map((r) => [r.text, cache.get(r.text)]));
       const rotated = refs.filter((r) => now.get(r.text) !== seen.get(r.text)).map((r) => r.text);
       if (rotated.length) {
-        const values = new Map([...now].filter((e): e is [string, string] => e[1] !== undefined));
         try {
-          config.raw.runbooks = parseConfig(readConfigDocument(file), file, env, values).raw.runbooks;
+          resolveRunbooksAgain(config, refs, cache, env);
           seen = now;
         } catch (error) {
           // The file changed under us and no longer loads: keep the runbooks as they were, and say why.

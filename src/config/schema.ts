@@ -33,6 +33,15 @@ export const configSchema = z
       .object({
         refresh: durationWithin(10, 86400).optional(),
         /**
+         * The region of a Secrets Manager secret named without its ARN (an ARN names its own region). Default:
+         * topology.primary.region when the primary is on AWS, else topology.dr.region when DR is; never the
+         * environment's AWS_REGION.
+         */
+        aws_region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region, e.g. us-east-1')
+          .optional(),
+        /**
          * Regions holding replicas of the Secrets Manager secrets (ReplicateSecretToRegions): a secret is read
          * there, in this order, when its own region does not answer (a restart during that region's outage).
          */

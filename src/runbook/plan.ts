@@ -1,11 +1,12 @@
-import { dirname, resolve } from 'node:path';
 import {
   ConfigError,
   interpolateReferences,
   parseHoldingReferences,
   readConfigDocument,
+  runbooksFilePath,
   type PhoenixConfig,
 } from '../config/index.js';
+import { findReferences, type SecretReference } from '../secrets/index.js';
 import {
   replicationModeIssues,
   runbooksFileSchema,
@@ -68,7 +69,7 @@ export const DEFAULT_STEP_TIMEOUT_S = 600;
 export function loadRunbooks(config: PhoenixConfig, env: NodeJS.ProcessEnv = process.env): RunbooksConfig {
   const section = (config.raw.runbooks ?? {}) as RunbooksConfig;
   if (!section.file) return section;
-  const path = resolve(config.file ? dirname(config.file) : process.cwd(), section.file);
+  const path = runbooksFilePath(config)!;
   let document: unknown;
   try {
     document = readConfigDocument(
@@ -80,7 +81,13 @@ export function loadRunbooks(config: PhoenixConfig, env: NodeJS.ProcessEnv = pro
     throw error;
   }
   const issues: PlanIssue[] = [];
-  const input = interpolateReferences(document, [], { env, offline: config.offline }, issues);
+  // With the values `phoenix run` (or plan, failover) read; one left unread refuses only the runbook holding it.
+  const input = interpolateReferences(
+    document,
+    [],
+    { env, offline: config.offline, secrets: config.secretValues, keepUnread: true },
+    issues,
+  );
   const parsed = parseHoldingReferences(runbooksFileSchema, input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -184,6 +191,25 @@ function fencePlan(config: PhoenixConfig, failover: string): Plan {
   };
 }
 
+/**
+ * Once the secrets were read (`config.secretValues`), a reference still in a runbook is one that could not
+ * be: the runbook must not run with the reference's text as a password or a key, so it is refused, naming
+ * the secret and why (`phoenix run` reads it again every cycle; the runbook is ready once it can).
+ */
+function unreadSecretIssues(config: PhoenixConfig, name: string, runbook: RunbookConfig): PlanIssue[] {
+  if (!config.secretValues) return [];
+  const unread = [...findReferences(runbook).values()].filter(
+    (r): r is SecretReference => typeof r !== 'string',
+  );
+  return unread.map((ref) => {
+    const why = config.unreadSecrets?.get(ref.text)?.replace(`${ref.text}: `, '') ?? 'not read';
+    return {
+      path: `runbooks.${name}`,
+      message: `${name} needs ${ref.text}, which could not be read: ${why}; ${name} cannot run until it is readable (phoenix run tries again every cycle)`,
+    };
+  });
+}
+
 /** Resolves one runbook into a plan, validating every step's parameters with its step type's schema. */
 export function buildPlan(config: PhoenixConfig, name: string): Plan {
   const failover = fencedFailover(name);
@@ -200,7 +226,7 @@ export function buildPlan(config: PhoenixConfig, name: string): Plan {
       },
     ]);
   }
-  const issues: PlanIssue[] = [];
+  const issues: PlanIssue[] = unreadSecretIssues(config, name, runbook);
   const defaults = runbook.defaults ?? {};
   const stages: PlannedStage[] = runbook.stages.map((stage, i) => ({
     name: stage.name,

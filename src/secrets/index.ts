@@ -14,3 +14,4 @@ export {
 } from './stores.js';
 export { SecretCache, secretsOnlyInPrimary } from './cache.js';
 export { runbookSecretsOnlyInPrimary, withSecretResidency } from './residency.js';
+export { secretStoreOptions, type SecretSettings } from './options.js';

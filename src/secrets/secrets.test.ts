@@ -5,88 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, keepSecretsCurrent, loadConfig, loadConfigWithSecrets } from '../config/index.js';
 import { buildPlan } from '../runbook/index.js';
-import { httpServer } from '../../test/helpers/servers.js';
+import { secretArn, secretsManagerStandIn } from '../stand-ins/aws/secrets-manager.js';
 import { runCli } from '../../test/helpers/paths.js';
 import {
   SecretCache,
   secretReader,
   secretRegions,
   secretsOnlyInPrimary,
+  secretStoreOptions,
   runbookSecretsOnlyInPrimary,
   withSecretResidency,
   type SecretReference,
 } from './index.js';
 
 const CREDS = { accessKeyId: 'AKIASECRETS', secretAccessKey: 'secret' };
-const ARN = (region: string, name: string) =>
-  `arn:aws:secretsmanager:${region}:111122223333:secret:${name}-AbCdEf`;
-
-/**
- * Secrets Manager in its wire protocol (AWS JSON 1.1, `X-Amz-Target: secretsmanager.*`,
- * SigV4 scoped to its region): GetSecretValue and DescribeSecret by name or ARN,
- * ResourceNotFoundException (400: botocore secretsmanager service-2.json gives it no status, so the JSON
- * protocol's 400) for anything else; a request signed for another region is 403 InvalidSignatureException
- * ("Credential should be scoped to a valid region", AWS's common-errors status for it). A secret held here as
- * a replica (this region in its `replicas`) answers DescribeSecret with its `primary` as PrimaryRegion and no
- * ReplicationStatus (assumption: the model documents ReplicationStatus as the primary's list of replicas).
- * Not modelled: VersionId/VersionStage selection, binary secrets, KMS decryption failures, SecretId's 1-2048
- * length (ValidationException).
- */
-async function secretsManager(
-  region: string,
-  secrets: Record<string, { value: string; replicas: string[]; primary?: string }>,
-) {
-  const state = { down: false, calls: 0 };
-  const server = await httpServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += String(c)));
-    req.on('end', () => {
-      state.calls++;
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify(body));
-      };
-      if (state.down) return send(503, { __type: 'ServiceUnavailableException', message: 'unavailable' });
-      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/secretsmanager\//.exec(
-        String(req.headers.authorization),
-      );
-      if (scope?.[1] !== region)
-        return send(403, {
-          __type: 'InvalidSignatureException',
-          message: 'Credential should be scoped to a valid region.',
-        });
-      const id = (JSON.parse(raw) as { SecretId: string }).SecretId;
-      const name = Object.keys(secrets).find((n) => n === id || ARN(region, n) === id);
-      if (!name)
-        return send(400, {
-          __type: 'ResourceNotFoundException',
-          message: "Secrets Manager can't find the specified secret.",
-        });
-      const target = String(req.headers['x-amz-target']);
-      if (target === 'secretsmanager.GetSecretValue')
-        return send(200, {
-          ARN: ARN(region, name),
-          Name: name,
-          SecretString: secrets[name]!.value,
-          VersionId: 'v1',
-          VersionStages: ['AWSCURRENT'],
-          CreatedDate: 1700000000,
-        });
-      if (target === 'secretsmanager.DescribeSecret') {
-        const { replicas, primary } = secrets[name]!;
-        const replica = replicas.includes(region);
-        return send(200, {
-          ARN: ARN(region, name),
-          Name: name,
-          PrimaryRegion: replica ? primary : region,
-          ...(replica ? {} : { ReplicationStatus: replicas.map((Region) => ({ Region, Status: 'InSync' })) }),
-        });
-      }
-      send(400, { __type: 'UnknownOperationException', message: target });
-    });
-  });
-  return { ...server, state };
-}
+const ARN = secretArn;
+const secretsManager = secretsManagerStandIn;
 
 describe('secret references in the configuration, read from Secrets Manager', () => {
   let sm: Awaited<ReturnType<typeof secretsManager>>;
@@ -267,7 +201,9 @@ runbooks:
     // `phoenix validate` asks Secrets Manager through the SDK's own settings (here: the stand-in).
     const result = await runCli(['validate', '--json', path], {
       env: {
-        AWS_REGION: 'us-east-1',
+        // The region comes from the configuration (topology.primary), never from AWS_REGION: the stand-in
+        // refuses a request signed for eu-west-1.
+        AWS_REGION: 'eu-west-1',
         AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
         AWS_ACCESS_KEY_ID: CREDS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey,
@@ -284,6 +220,48 @@ runbooks:
     assert.equal(secrets.length, 1, result.stdout);
     assert.equal(secrets[0]!.path, 'runbooks.dr_failover');
     assert.match(secrets[0]!.message, /prod\/pagerduty.*ReplicateSecretToRegions/);
+  });
+
+  test('a name without an ARN is read in secrets.aws_region, else the topology’s AWS site, never AWS_REGION', async () => {
+    const ref: SecretReference = {
+      store: 'aws-sm',
+      text: '${aws-sm:prod/pagerduty}',
+      secretId: 'prod/pagerduty',
+    };
+    const read = (options: ReturnType<typeof secretStoreOptions>) =>
+      secretReader({ aws: { ...options.aws, endpoint: sm.url, credentials: CREDS } })(
+        ref,
+        AbortSignal.timeout(10_000),
+      );
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = 'us-east-1';
+    try {
+      const azureOnly = {
+        primary: { cloud: 'azure', region: 'eastus2' },
+        dr: { cloud: 'azure', region: 'westeurope' },
+      };
+      await assert.rejects(
+        read(secretStoreOptions(undefined, azureOnly)),
+        /prod\/pagerduty\}: no AWS region to read it in: write the secret's ARN .*or set secrets.aws_region/,
+      );
+      assert.equal(await read(secretStoreOptions({ aws_region: 'us-east-1' }, azureOnly)), 'R0UT1NGKEY');
+      process.env.AWS_REGION = 'eu-west-1';
+      const awsPrimary = {
+        primary: { cloud: 'aws', region: 'us-east-1' },
+        dr: { cloud: 'azure', region: 'westeurope' },
+      };
+      assert.equal(await read(secretStoreOptions(undefined, awsPrimary)), 'R0UT1NGKEY');
+      assert.equal(
+        secretStoreOptions(undefined, {
+          primary: azureOnly.primary,
+          dr: { cloud: 'aws', region: 'us-west-2' },
+        }).aws?.region,
+        'us-west-2',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
   });
 
   test('validation understands references without reading them, and reports malformed ones', () => {

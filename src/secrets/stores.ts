@@ -5,7 +5,10 @@ import type { SecretReference } from './references.js';
 
 export interface SecretStoreOptions {
   aws?: {
-    /** Region for names that are not ARNs (default: the SDK's, from AWS_REGION). */
+    /**
+     * Region for names that are not ARNs (`secrets.aws_region`, else the topology's AWS site: see
+     * secretStoreOptions). Without it such a name is an error naming the fix; AWS_REGION is not read.
+     */
     region?: string;
     /** Endpoint override; the SDK also reads AWS_ENDPOINT_URL_SECRETS_MANAGER. */
     endpoint?: string;
@@ -83,6 +86,19 @@ export function describeFailure(store: string, error: unknown): string {
   return `${store} refused: ${why(error)}; check the name and that this identity may read it`;
 }
 
+/**
+ * The region a secret is read in: the ARN's, else the configured one. The SDK is always given it, so the
+ * environment's AWS_REGION never decides where a secret is looked for.
+ */
+function homeRegion(secretId: string, configured: string | undefined, text: string): string {
+  const region = ARN_REGION.exec(secretId)?.[1] ?? configured;
+  if (!region)
+    throw new Error(
+      `${text}: no AWS region to read it in: write the secret's ARN (it names its region), or set secrets.aws_region`,
+    );
+  return region;
+}
+
 async function awsReader(options: SecretStoreOptions['aws'] = {}) {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const clients = new Map<string, InstanceType<typeof SecretsManagerClient>>();
@@ -90,7 +106,7 @@ async function awsReader(options: SecretStoreOptions['aws'] = {}) {
     let client = clients.get(region);
     if (!client) {
       client = new SecretsManagerClient({
-        region: region || undefined,
+        region,
         endpoint: options.endpoints?.[region] ?? options.endpoint,
         credentials: options.credentials,
         maxAttempts: 2,
@@ -102,7 +118,7 @@ async function awsReader(options: SecretStoreOptions['aws'] = {}) {
   const read = async (ref: Extract<SecretReference, { store: 'aws-sm' }>, signal: AbortSignal) => {
     // An ARN names its region: the secret is read where it lives, then from its replicas (a replica has the
     // same name, and the same ARN but for its region).
-    const home = ARN_REGION.exec(ref.secretId)?.[1] ?? options.region ?? '';
+    const home = homeRegion(ref.secretId, options.region, ref.text);
     const replicas = [
       ...new Set([...(learnedReplicas.get(ref.secretId) ?? []), ...(options.replicaRegions ?? [])]),
     ];
@@ -119,7 +135,7 @@ async function awsReader(options: SecretStoreOptions['aws'] = {}) {
       } catch (error) {
         // With no replica to ask, the store's own error says best what failed (DNS, network, identity).
         if (signal.aborted || !regionalFailure(error) || replicas.length === 0) throw error;
-        failures.push(describeFailure(`Secrets Manager in ${region || 'the default region'}`, error));
+        failures.push(describeFailure(`Secrets Manager in ${region}`, error));
       }
     }
     throw new Error(`${ref.text}: no region holding it answered: ${failures.join('; ')}`);
@@ -203,10 +219,10 @@ export function secretRegions(options: SecretStoreOptions['aws'] = {}, timeoutMs
   return async (ref: SecretReference): Promise<string[]> => {
     if (ref.store !== 'aws-sm') return [];
     const { SecretsManagerClient, DescribeSecretCommand } = await import('@aws-sdk/client-secrets-manager');
-    const region = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(ref.secretId)?.[1] ?? options.region;
+    const region = homeRegion(ref.secretId, options.region, ref.text);
     const client = new SecretsManagerClient({
       region,
-      endpoint: (region && options.endpoints?.[region]) || options.endpoint,
+      endpoint: options.endpoints?.[region] ?? options.endpoint,
       credentials: options.credentials,
       maxAttempts: 2,
     });
@@ -215,7 +231,7 @@ export function secretRegions(options: SecretStoreOptions['aws'] = {}, timeoutMs
       const out = await client.send(new DescribeSecretCommand({ SecretId: ref.secretId }), {
         abortSignal: AbortSignal.timeout(timeoutMs),
       });
-      const home = out.PrimaryRegion ?? region ?? (await client.config.region());
+      const home = out.PrimaryRegion ?? region;
       const replicas = (out.ReplicationStatus ?? []).map((r) => r.Region ?? '').filter(Boolean);
       // The reader tries these when the home region stops answering.
       learnedReplicas.set(ref.secretId, replicas);

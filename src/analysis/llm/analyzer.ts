@@ -15,6 +15,9 @@ export interface LlmOpinion {
   record: Record<string, unknown>;
 }
 
+/** `${aws-sm:...}` / `${azure-kv:...}` as written: a secret that was not read (src/secrets). */
+const UNREAD_SECRET = /\$\{(?:aws-sm|azure-kv):[^}]*\}/;
+
 const CONSULTED_LEVELS: readonly Level[] = ['region_failover', 'dr_failover'];
 
 function describeError(error: unknown, settings: LlmSettings): string {
@@ -128,6 +131,13 @@ export class LlmAnalyzer implements Analyzer {
 
     if (prompt.system.length + prompt.user.length > s.maxPromptChars)
       return fail(`the prompt exceeds llm.max_prompt_chars (${s.maxPromptChars}) even after trimming`);
+    // A secret reference `phoenix run` could not read stays as written: it is never sent as the key (nor
+    // used as the address) of a model API.
+    const unread = [s.apiKey, s.baseURL].find((v) => v !== undefined && UNREAD_SECRET.test(v));
+    if (unread)
+      return fail(
+        `${unread === s.apiKey ? 'llm.api_key' : 'llm.base_url'} holds ${UNREAD_SECRET.exec(unread)![0]}, which could not be read from its store; the model is not called until it can be`,
+      );
     if ((s.provider === 'openai' || s.provider === 'anthropic') && !s.apiKey) {
       const variable = s.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
       return fail(`no API key; set ${variable} or llm.api_key`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadRunbookConfig } from './journal-access.js';
+import { loadRunbookConfigWithSecrets } from './journal-access.js';
 import { executeRunbook, printPlan, type ExecuteFlags } from './runbook-shared.js';
 
 /** `failover` and `failback` share everything but the runbook they run. */
@@ -25,7 +25,11 @@ export function registerRunbookCommand(
     .option('--json', 'print the final report as JSON (no progress view)')
     .action(async (flags: ExecuteFlags & { runbook: string; dryRun?: boolean }) => {
       if (flags.dryRun) {
-        const ready = await printPlan(loadRunbookConfig(flags, true), flags.runbook, Boolean(flags.json));
+        const ready = await printPlan(
+          await loadRunbookConfigWithSecrets(flags),
+          flags.runbook,
+          Boolean(flags.json),
+        );
         process.exitCode = ready ? 0 : 1;
         return;
       }

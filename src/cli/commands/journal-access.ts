@@ -17,16 +17,24 @@ export interface ConfigFlag {
   config?: string;
 }
 
-/** The configuration from --config, else $PHOENIX_CONFIG, else ./phoenix.yaml when present. */
-export function loadRunbookConfig(flags: ConfigFlag, required: boolean): PhoenixConfig {
+function configFile(flags: ConfigFlag, required: boolean): string | undefined {
   const file =
     flags.config ?? process.env.PHOENIX_CONFIG ?? (existsSync('phoenix.yaml') ? 'phoenix.yaml' : undefined);
-  if (!file) {
-    if (required)
-      throw new UserError('no configuration: pass --config FILE (examples/runbook.yaml shows the runbooks)');
-    return defaultConfig();
-  }
-  return loadConfig(file);
+  if (!file && required)
+    throw new UserError('no configuration: pass --config FILE (examples/runbook.yaml shows the runbooks)');
+  return file;
+}
+
+/** The configuration from --config, else $PHOENIX_CONFIG, else ./phoenix.yaml when present. */
+export function loadRunbookConfig(flags: ConfigFlag, required: boolean): PhoenixConfig {
+  const file = configFile(flags, required);
+  return file ? loadConfig(file) : defaultConfig();
+}
+
+/** Like loadRunbookConfig, with the secret references read: for the commands that plan or run runbooks. */
+export async function loadRunbookConfigWithSecrets(flags: ConfigFlag): Promise<PhoenixConfig> {
+  const { loadConfigReadingSecrets } = await import('./config-secrets.js');
+  return loadConfigReadingSecrets(configFile(flags, true)!);
 }
 
 /** The configured store (SQLite file or PostgreSQL schema); a store that cannot be opened is a user error. */

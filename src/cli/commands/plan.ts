@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { failbackReadiness, type FailbackReadiness } from '../../runbook/index.js';
-import { loadRunbookConfig } from './journal-access.js';
+import { loadRunbookConfigWithSecrets } from './journal-access.js';
 import { printPlan } from './runbook-shared.js';
 import { print } from '../output.js';
 
@@ -25,7 +25,7 @@ export function registerPlan(program: Command): void {
       'print the plan and its checks as JSON (failback: a second line { failback_readiness })',
     )
     .action(async (runbook: string, flags: { config?: string; json?: boolean }) => {
-      const config = loadRunbookConfig(flags, true);
+      const config = await loadRunbookConfigWithSecrets(flags);
       let ready = await printPlan(config, runbook, Boolean(flags.json));
       if (runbook === 'failback') {
         const failback = await failbackReadiness(config);

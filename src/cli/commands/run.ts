@@ -2,16 +2,19 @@ import type { Command } from 'commander';
 import {
   keepSecretsCurrent,
   loadConfig,
-  loadConfigWithSecrets,
+  retryUnreadSecrets,
   type PhoenixConfig,
 } from '../../config/index.js';
 import {
+  findReferences,
   runbookSecretsOnlyInPrimary,
   SecretCache,
   secretReader,
   secretRegions,
+  secretStoreOptions,
   withSecretResidency,
 } from '../../secrets/index.js';
+import { loadConfigReadingSecrets, storeOptionsOf } from './config-secrets.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
 import { FencedError } from '../../store/index.js';
@@ -174,23 +177,19 @@ function decisionSink(
   };
 }
 
-/** `secrets.aws_replica_regions`, read before any secret is (undefined when the file cannot say). */
-function replicaRegionsOf(file: string): string[] | undefined {
-  try {
-    return loadConfig(file).raw.secrets?.aws_replica_regions;
-  } catch {
-    return undefined;
-  }
-}
-
 async function runController(options: RunOptions): Promise<void> {
   // ${aws-sm:...} / ${azure-kv:...} are read once here and kept for the runbooks, from the replicas when the
   // secrets' own region is the one failing (the file is read once without them to learn where those are).
-  const secrets = new SecretCache(
-    secretReader({ aws: { replicaRegions: replicaRegionsOf(options.config) } }),
-  );
-  const config = await loadConfigWithSecrets(options.config, secrets);
+  // A secret that cannot be read (its region is the one failing, and no replica answers) does not stop the
+  // controller: the runbooks that need it are not ready, and it is read again every cycle.
+  const secrets = new SecretCache(secretReader(storeOptionsOf(options.config)));
+  const config = await loadConfigReadingSecrets(options.config, { cache: secrets, warn: false });
   const logger = loggerFromOptions(options);
+  if (config.unreadSecrets?.size)
+    logger.warn(
+      { unread: Object.fromEntries(config.unreadSecrets), blocks: await runbooksNeeding(config) },
+      'starting without some secrets: the runbooks that need them are not ready; they are read again every cycle',
+    );
   // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
   keepSecretsCurrent(config, secrets, {
     onRefresh: ({ rotated, failures }) => {
@@ -249,7 +248,59 @@ async function runController(options: RunOptions): Promise<void> {
     watchOldPrimary(built, runbooks.current, notifier, logger);
   }
   await takeLeadership(built, runbooks.current, { standby: Boolean(options.standby), logger, notifier });
-  await serveUntilSignal(built, runbooks.current, notifier, { config, logger, file: options.config });
+  const secretsRead: { notify?: () => void } = {};
+  retryUnreadEveryCycle(built, config, secrets, logger, () => secretsRead.notify?.());
+  await serveUntilSignal(built, runbooks.current, notifier, {
+    config,
+    logger,
+    file: options.config,
+    secretsRead,
+  });
+}
+
+/** For each unread secret, the runbooks that hold it (main file or runbooks file). */
+async function runbooksNeeding(config: PhoenixConfig): Promise<Record<string, string[]>> {
+  const { configuredRunbooks, loadRunbooks } = await import('../../runbook/index.js');
+  const out: Record<string, string[]> = {};
+  try {
+    const all = loadRunbooks(config) as Record<string, unknown>;
+    for (const name of configuredRunbooks(config))
+      for (const text of findReferences(all[name]).keys())
+        if (config.unreadSecrets?.has(text)) (out[text] ??= []).push(name);
+  } catch {
+    // The readiness pass reports a runbooks file that does not load.
+  }
+  return out;
+}
+
+/**
+ * Started without some secrets: after each cycle, reads those again (one attempt at a time); once one is
+ * readable the runbooks are re-resolved and readiness is checked at once, so the runbooks it blocked are
+ * ready without waiting for the next readiness pass.
+ */
+function retryUnreadEveryCycle(
+  built: BuiltController,
+  config: PhoenixConfig,
+  secrets: SecretCache,
+  logger: Logger,
+  onRead: () => void,
+): void {
+  let retrying = false;
+  built.controller.on('cycle', () => {
+    if (retrying || !config.unreadSecrets?.size) return;
+    retrying = true;
+    retryUnreadSecrets(config, secrets)
+      .then((read) => {
+        if (!read.length) return;
+        logger.info(
+          { read, still_unread: [...(config.unreadSecrets?.keys() ?? [])] },
+          'secrets readable now; the runbooks that needed them are checked again',
+        );
+        onRead();
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'reading the unread secrets again failed'))
+      .finally(() => (retrying = false));
+  });
 }
 
 /** Starts the readiness checks, the API, the drills and the schedule; stops them all at SIGTERM/SIGINT. */
@@ -257,7 +308,12 @@ async function serveUntilSignal(
   built: BuiltController,
   runbooks: RunbookDecisionSink | undefined,
   notifier: Notifier | undefined,
-  { config, logger, file }: { config: PhoenixConfig; logger: Logger; file: string },
+  {
+    config,
+    logger,
+    file,
+    secretsRead,
+  }: { config: PhoenixConfig; logger: Logger; file: string; secretsRead: { notify?: () => void } },
 ): Promise<void> {
   // The runbooks' pre-flight checks as a readiness signal: a broken runbook is found before the disaster.
   const readiness = config.raw.runbooks
@@ -271,7 +327,7 @@ async function serveUntilSignal(
             await runbookSecretsOnlyInPrimary(
               loadConfig(file).raw.runbooks,
               config.topology.primary.region,
-              secretRegions(),
+              secretRegions(secretStoreOptions(config.raw.secrets, config.topology).aws),
             ),
           ),
         // Followers pass it on too: only the leader sends, and a new leader announces what changed.
@@ -313,6 +369,7 @@ async function serveUntilSignal(
       : undefined;
   await built.controller.start();
   readiness?.start();
+  secretsRead.notify = () => void readiness?.check();
   failback?.start();
   drills?.start();
   const signal = await stopSignal;

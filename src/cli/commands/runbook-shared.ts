@@ -18,7 +18,13 @@ import {
 } from '../../runbook/index.js';
 import { ContinuedFailures } from '../../report/index.js';
 import { UserError } from '../errors.js';
-import { asUserError, loadRunbookConfig, openStore, whoAmI, type ConfigFlag } from './journal-access.js';
+import {
+  asUserError,
+  loadRunbookConfigWithSecrets,
+  openStore,
+  whoAmI,
+  type ConfigFlag,
+} from './journal-access.js';
 import { print, printErr } from '../output.js';
 
 /** Helpers shared by the runbook commands that plan and run runbooks (plan, failover, failback, drill). */
@@ -207,7 +213,7 @@ export interface ExecuteFlags extends ConfigFlag {
 
 /** Starts (or resumes) a runbook, shows its progress, prints its report; exit 1 unless it succeeded or cleared. */
 export async function executeRunbook(requested: string, flags: ExecuteFlags): Promise<RunReport> {
-  const config = loadRunbookConfig(flags, true);
+  const config = await loadRunbookConfigWithSecrets(flags);
   let runbook = requested;
   if (flags.resume) {
     const db = await openStore(config);

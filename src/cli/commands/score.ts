@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { loadConfigReadingSecrets } from './config-secrets.js';
 import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController } from '../../controller/index.js';
 import { UserError } from '../errors.js';
@@ -15,7 +15,7 @@ export function registerScore(program: Command): void {
     .option('--record', 'also store the cycle in the history (store.path)')
     .option('--json', 'print the cycle as JSON')
     .action(async (options: { config: string; analyzer?: string; record?: boolean; json?: boolean }) => {
-      const config = loadConfig(options.config);
+      const config = await loadConfigReadingSecrets(options.config);
       if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
         throw new UserError(
           `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,

@@ -61,16 +61,27 @@ async function check(file: string, offline: boolean): Promise<Check> {
   return { ...(await runbookIssues(config)), config };
 }
 
-/** Secrets a runbook needs that are held only in the primary region: valid, but lost with that region. */
+/**
+ * Secrets the DR failover needs (its runbook in the main file or `runbooks.file`) that are held only in the
+ * primary region: valid, but lost with that region. A Key Vault secret, or a Secrets Manager secret with a
+ * replica in another region (DescribeSecret), passes.
+ */
 async function secretWarnings(config: PhoenixConfig): Promise<Warning[]> {
-  const { findReferences, runbookSecretsOnlyInPrimary, secretRegions } =
+  const { findReferences, runbookSecretsOnlyInPrimary, secretRegions, secretStoreOptions } =
     await import('../../secrets/index.js');
-  const refs = [...findReferences(config.raw.runbooks).values()];
+  const { loadRunbooks } = await import('../../runbook/index.js');
+  let dr: unknown;
+  try {
+    dr = loadRunbooks(config).dr_failover;
+  } catch {
+    return []; // the runbooks file's own problems are reported above
+  }
+  const refs = [...findReferences(dr).values()];
   if (!refs.some((r) => typeof r !== 'string' && r.store === 'aws-sm')) return [];
   const found = await runbookSecretsOnlyInPrimary(
-    config.raw.runbooks,
+    { dr_failover: dr },
     config.topology.primary.region,
-    secretRegions(),
+    secretRegions(secretStoreOptions(config.raw.secrets, config.topology).aws),
   );
   return [...found].flatMap(([runbook, warnings]) =>
     warnings.map((message) => ({ path: `runbooks.${runbook}`, message })),
