@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
@@ -193,14 +193,19 @@ export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A sequence that feeds a column, and the highest value it or its column held before the cut-over. */
+export interface SequenceBase {
+  sequence: string;
+  base: string;
+}
+
 /**
- * Every sequence that feeds a column (serial or identity) is set past both its own value (kept current
- * by the sequence sync during normal operation) and the highest value in its column, plus the gap.
+ * Every sequence that feeds a column (serial or identity), with the higher of its own value (kept current
+ * by the sequence sync during normal operation) and the highest value in its column. Read before any is
+ * advanced, and kept, so that a re-run after a kill advances from the same base, not from the value the
+ * killed attempt already set (which would add the gap twice).
  */
-export async function advanceSequences(
-  client: pg.Client,
-  gap: number,
-): Promise<Array<{ sequence: string; value: string }>> {
+export async function sequenceBases(client: pg.Client): Promise<SequenceBase[]> {
   const { rows } = await client.query<{ seq: string; tbl: string; col: string }>(
     `SELECT s.oid::regclass::text AS seq, t.oid::regclass::text AS tbl, quote_ident(a.attname) AS col
        FROM pg_class s
@@ -210,18 +215,49 @@ export async function advanceSequences(
        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
       WHERE s.relkind = 'S' ORDER BY 1`,
   );
-  const done: Array<{ sequence: string; value: string }> = [];
+  const bases: SequenceBase[] = [];
   for (const r of rows) {
-    const { rows: set } = await client.query(
+    const { rows: got } = await client.query(
+      `SELECT greatest((SELECT coalesce(last_value, 0) FROM pg_sequences
+                         WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass),
+                       (SELECT coalesce(max(${r.col}), 0) FROM ${r.tbl})::bigint)::text AS base`,
+      [r.seq],
+    );
+    bases.push({ sequence: r.seq, base: got[0].base as string });
+  }
+  return bases;
+}
+
+/**
+ * Sets each sequence to its base plus the gap. Idempotent: setval() is not transactional, so a kill can
+ * land after it took effect and before the caller recorded it; running again sets the same value, and
+ * never a lower one than the sequence has now (the app may have taken ids since the database opened).
+ */
+export async function setSequences(
+  client: pg.Client,
+  bases: SequenceBase[],
+  gap: number,
+): Promise<Array<{ sequence: string; value: string }>> {
+  const done: Array<{ sequence: string; value: string }> = [];
+  for (const { sequence, base } of bases) {
+    const { rows } = await client.query(
       `SELECT setval($1::regclass,
                      greatest((SELECT coalesce(last_value, 0) FROM pg_sequences
                                 WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass),
-                              (SELECT coalesce(max(${r.col}), 0) FROM ${r.tbl})::bigint) + $2)::text AS value`,
-      [r.seq, gap],
+                              $2::bigint + $3))::text AS value`,
+      [sequence, base, gap],
     );
-    done.push({ sequence: r.seq, value: set[0].value as string });
+    done.push({ sequence, value: rows[0].value as string });
   }
   return done;
+}
+
+/** Every sequence that feeds a column set past its base by the gap (a scratch copy, run once). */
+export async function advanceSequences(
+  client: pg.Client,
+  gap: number,
+): Promise<Array<{ sequence: string; value: string }>> {
+  return setSequences(client, await sequenceBases(client), gap);
 }
 
 /**
@@ -240,6 +276,8 @@ interface CutoverState {
   measure?: LogicalMeasure;
   budget_note?: string;
   disabled?: boolean;
+  /** Saved before any sequence moves: a re-run advances from these, not from what it finds. */
+  sequence_bases?: SequenceBase[];
   sequences?: Array<{ sequence: string; value: string }>;
 }
 
@@ -249,7 +287,11 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
   const state: CutoverState = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as CutoverState)
     : {};
-  const save = () => writeFileSync(file, JSON.stringify(state));
+  // Written aside and renamed: a kill mid-write leaves the last whole state, never a cut-short file.
+  const save = () => {
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    renameSync(`${file}.tmp`, file);
+  };
   const budget = p.max_lag ?? ctx.rpoBudgetS;
   const opened = await withClient(
     p.subscriber,
@@ -270,7 +312,11 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         save();
       }
       if (!state.sequences) {
-        state.sequences = await advanceSequences(c, p.sequence_gap);
+        if (!state.sequence_bases) {
+          state.sequence_bases = await sequenceBases(c);
+          save();
+        }
+        state.sequences = await setSequences(c, state.sequence_bases, p.sequence_gap);
         save();
       }
       return openForWrites(c, p.terminate_sessions);
