@@ -122,7 +122,7 @@ test('cut-over with the publisher reachable: nothing lost, subscription off, DR 
   assert.equal(m, 201);
 });
 
-test('a cut-over killed after advancing the sequences, before saving it, advances them once: the re-run leaves them where the first run set them, and never moves one back below the ids the app took since', async () => {
+test('a cut-over killed after advancing the sequences, before saving it, advances them once: the re-run leaves them where the first run set them, never moves one back below the ids the app took since, and spares the app sessions opened since', async () => {
   await query(
     roleUrl(publisher, APP_ROLE, DB3),
     "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 50) g",
@@ -139,6 +139,10 @@ test('a cut-over killed after advancing the sequences, before saving it, advance
       )[0].v,
     );
   assert.equal(await sequence(), 50 + 1000);
+  // The app reconnects to the writable DR database: a re-run of the step must not end it again.
+  const app = new pg.Client({ connectionString: roleUrl(subscriber, APP_ROLE, DB3) });
+  app.on('error', () => undefined);
+  await app.connect();
   // The controller died after setval() committed and before the step's state file said so.
   const file = join(ctx.workDir, 'cutover-state.json');
   const state = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -163,6 +167,11 @@ test('a cut-over killed after advancing the sequences, before saving it, advance
     stepContext({ workDir: ctx.workDir, resumed: true, attempt: 3 }),
   );
   assert.equal(await sequence(), 50 + 1000 + 1, 'the sequence moved below an id the app holds');
+  try {
+    await app.query('SELECT 1');
+  } finally {
+    await app.end().catch(() => undefined);
+  }
 });
 
 test('a planned switchover (failback) is refused with the reason while the subscriber lags, checked by LSN', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
+import { describeRefused, endSessions, redact, withClient } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
 
@@ -261,15 +261,13 @@ export async function advanceSequences(
 }
 
 /**
- * Lifts the database-level read-only default and ends the sessions that opened under it. A session this
- * role may not signal (42501) is reported, not fatal: the reset is committed, and failing here would
- * make every retry fail the same way; such a session stays read-only until it reconnects.
+ * Lifts the database-level read-only default (idempotent) and returns the server's time just after it:
+ * the sessions that began before it opened read-only, and are the ones to end.
  */
-export async function openForWrites(client: pg.Client, terminate: boolean): Promise<EndedSessions> {
+export async function openForWrites(client: pg.Client): Promise<string> {
   const db = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
   await client.query(`ALTER DATABASE ${ident(db)} RESET default_transaction_read_only`);
-  if (!terminate) return { ended: 0, refused: [] };
-  return endSessions(client, []);
+  return (await client.query('SELECT clock_timestamp()::text AS t')).rows[0].t as string;
 }
 
 interface CutoverState {
@@ -279,6 +277,8 @@ interface CutoverState {
   /** Saved before any sequence moves: a re-run advances from these, not from what it finds. */
   sequence_bases?: SequenceBase[];
   sequences?: Array<{ sequence: string; value: string }>;
+  /** When the database first opened for writes: sessions begun after it are the app's, writable, kept. */
+  opened_at?: string;
 }
 
 /** The logical cut-over, journaled phase by phase in the step's work directory so a re-run resumes. */
@@ -319,7 +319,17 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         state.sequences = await setSequences(c, state.sequence_bases, p.sequence_gap);
         save();
       }
-      return openForWrites(c, p.terminate_sessions);
+      const openedAt = await openForWrites(c);
+      if (!state.opened_at) {
+        state.opened_at = openedAt;
+        save();
+      }
+      // Only the sessions begun before the first opening (read-only ones): a re-run after a kill spares
+      // the app's writable sessions opened since. A session this role may not signal (42501) is reported,
+      // not fatal: the reset is committed, and failing would make every retry fail the same way; it stays
+      // read-only until it reconnects.
+      if (!p.terminate_sessions) return { ended: 0, refused: [] };
+      return endSessions(c, [], state.opened_at);
     },
     { signal: ctx.signal },
   );
