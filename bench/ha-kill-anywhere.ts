@@ -252,14 +252,14 @@ async function round(index: number, runS: number): Promise<Round> {
   let l: LabRound | undefined;
   try {
     failing = false;
-    // The three controllers boot at once (each takes seconds here), while the round's databases are made:
-    // whichever takes the lease leads, the other two follow. Probes answer healthy until all is ready.
-    const started = [cluster.start(true), cluster.start(true), cluster.start(true)];
+    // The round's databases are made while the controllers boot (each takes seconds here). The leader
+    // starts first: started at once, a controller that took the lease and lost it to another under load
+    // never says it follows, and would be waited for as a standby. Probes answer healthy until all is ready.
     const preparing = lab.prepare(index).then((r) => (l = r));
     preparing.catch(() => undefined);
+    cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
-    const first = (await cluster.lease())!.pid;
-    let followers = started.filter((p) => p !== first);
+    let followers = [cluster.start(true), cluster.start(true)];
     await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
     const prepared = await preparing;
     failing = true;
