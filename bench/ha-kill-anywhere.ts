@@ -1,12 +1,14 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
 //   --max-minutes M --json]
-// Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every step
-// type this machine can host without the lab (every DNS provider's stand-in, kubernetes scale and restart,
-// notify to PagerDuty and to a webhook, command, http). Rounds are repeated, each on fresh stand-ins: the
-// first is never killed and is the reference; in the others, each time a standby is ready, the leader is
-// SIGKILLed at an instant drawn uniformly over a run's length, until the run ends. Each round's final
-// state of every touched system is compared with the reference's, and side effects applied twice are
-// counted at the stand-ins. resume = from the kill until a step starts under the new leader (or the run ends).
+// Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
+// built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
+// cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
+// stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook, command, http. Rounds are
+// repeated, each on fresh stand-ins, databases and container: the first is never killed and is the
+// reference; in the others, each time a standby is ready, the leader is SIGKILLed at an instant drawn
+// uniformly over a run's length, until the run ends. Each round's final state of every touched system is
+// compared with the reference's, and side effects applied twice are counted at the stand-ins and servers.
+// resume = from the kill until a step starts under the new leader (or the run ends).
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
 import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
 import { createServer } from 'node:http';
@@ -16,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBind } from '../src/lab/index.js';
+import { LabSystems, type LabNames, type LabRound } from './ha-lab-systems.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,8 +68,12 @@ const bind = await startBind({
   records: [{ name: 'ns', type: 'A', value: '127.0.0.1' }],
 });
 
+// The old primary's and the DR database's PostgreSQL, S3 and Azure Blob: started once, a pair and a
+// container per round.
+const lab = await LabSystems.start(join(base, 'lab'));
+
 /** The runbook: one step of each kind, in the order a failover would take them. */
-function steps(s: StandIns) {
+function steps(s: StandIns, l: LabNames) {
   const arm = {
     subscription_id: s.subscription,
     resource_group: 'rg-dr',
@@ -90,6 +97,7 @@ function steps(s: StandIns) {
         message: 'DR {{run_id}}',
       },
     },
+    ...lab.steps(l),
     { name: 'switch-app', type: 'command', params: { command: 'sh', args: ['-c', effect] } },
     { name: 'deploy-hook', type: 'http', params: { url: `${s.receiver.url}/deploy`, method: 'POST' } },
     dns('route53', {
@@ -165,7 +173,7 @@ function steps(s: StandIns) {
   ];
 }
 
-function writeConfig(dir: string, s: StandIns): { config: string; db: string } {
+function writeConfig(dir: string, s: StandIns, l: LabNames): { config: string; db: string } {
   const db = join(dir, 'phoenix.db');
   const config = join(dir, 'phoenix.yaml');
   writeFileSync(
@@ -183,7 +191,7 @@ function writeConfig(dir: string, s: StandIns): { config: string; db: string } {
           cross_cloud: { type: 'http', url: downUrl },
         },
       },
-      runbooks: { dr_failover: { stages: [{ name: 'failover', steps: steps(s) }] } },
+      runbooks: { dr_failover: { stages: [{ name: 'failover', steps: steps(s, l) }] } },
     }),
   );
   return { config, db };
@@ -191,6 +199,8 @@ function writeConfig(dir: string, s: StandIns): { config: string; db: string } {
 
 interface Kill {
   inside_step: boolean;
+  /** The step whose attempt was running when the leader died. */
+  step?: string;
   resume_s: number;
 }
 
@@ -216,30 +226,42 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
   c.kill(leader.pid);
   const killedAt = performance.now();
   // The killed leader writes nothing more: what its journal says now is where it died.
-  const running = await c.rows<{ n: number }>(
-    "SELECT COUNT(*) AS n FROM runbook_attempts WHERE outcome = 'running'",
+  const running = await c.rows<{ step: string }>(
+    "SELECT step FROM runbook_attempts WHERE outcome = 'running'",
   );
   const attempts = await attemptCount(c);
   await until(
     'a step to start under the new leader',
     async () => (await attemptCount(c)) > attempts || finished((await runRow(c))?.status),
   );
-  return { inside_step: Number(running[0]?.n ?? 0) > 0, resume_s: (performance.now() - killedAt) / 1000 };
+  return {
+    inside_step: running.length > 0,
+    step: running[0]?.step,
+    resume_s: (performance.now() - killedAt) / 1000,
+  };
 }
 
 /** One round on fresh stand-ins; `runS` > 0 kills the leader at uniform instants in [0, runS). */
 async function round(index: number, runS: number): Promise<Round> {
   const dir = join(base, `round-${index}`);
   const s = await startStandIns(dir, bind, index);
-  const { config, db } = writeConfig(dir, s);
+  const names = lab.names(index);
+  const { config, db } = writeConfig(dir, s, names);
   const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
   const kills: Kill[] = [];
+  let l: LabRound | undefined;
   try {
     failing = false;
+    // The round's databases are made while the controllers boot (each takes seconds here). The leader
+    // starts first: started at once, a controller that took the lease and lost it to another under load
+    // never says it follows, and would be waited for as a standby. Probes answer healthy until all is ready.
+    const preparing = lab.prepare(index).then((r) => (l = r));
+    preparing.catch(() => undefined);
     cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
     let followers = [cluster.start(true), cluster.start(true)];
     await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+    const prepared = await preparing;
     failing = true;
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
@@ -271,8 +293,8 @@ async function round(index: number, runS: number): Promise<Round> {
       run_s,
       steps_not_succeeded: stepRows.filter((r) => r.status !== 'succeeded').length,
       interrupted_attempts: Number(interrupted[0]?.n ?? 0),
-      state: await snapshot(s),
-      duplicated: duplicatedEffects(s),
+      state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
+      duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
     };
   } catch (error) {
     cluster.dumpOutput();
@@ -280,7 +302,14 @@ async function round(index: number, runS: number): Promise<Round> {
   } finally {
     await cluster.stop();
     await s.stop();
+    await lab.cleanup(l ?? names);
   }
+}
+
+/** The effects a round applied twice, named, or nothing. */
+function duplicates(r: Round): string {
+  const twice = Object.entries(r.duplicated).filter(([, n]) => n > 0);
+  return twice.length ? `, applied twice: ${twice.map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
 }
 
 /** The systems whose final state differs from the reference round's. */
@@ -301,7 +330,7 @@ try {
     rounds.push(r);
     const differs = mismatches(reference.state, r.state);
     process.stderr.write(
-      `round ${i}: ${r.kills.length} kills (${r.kills.filter((k) => k.inside_step).length} inside steps; resumed in ${r.kills.map((k) => k.resume_s.toFixed(2)).join(', ')} s), ${r.status}, ${r.interrupted_attempts} steps re-run${differs.length ? `, differs: ${differs.join(', ')}` : ''}\n`,
+      `round ${i}: ${r.kills.length} kills (${r.kills.filter((k) => k.inside_step).length} inside steps; resumed in ${r.kills.map((k) => k.resume_s.toFixed(2)).join(', ')} s), ${r.status}, ${r.interrupted_attempts} steps re-run${differs.length ? `, differs: ${differs.join(', ')}` : ''}${duplicates(r)}; killed inside ${r.kills.map((k) => k.step ?? '-').join(', ')}\n`,
     );
   }
   const kills = all();
@@ -319,7 +348,13 @@ try {
     resume_p50_s: resume.p50,
     resume_max_s: resume.max,
     rounds: rounds.length,
-    step_types: ['notify', 'command', 'http', 'dns', 'kubernetes'],
+    kills_inside_by_step: Object.fromEntries(
+      [...new Set(kills.flatMap((k) => (k.step ? [k.step] : [])))]
+        .sort()
+        .map((step) => [step, kills.filter((k) => k.step === step).length]),
+    ),
+    step_types: ['notify', 'fence', 'database', 'storage_sync', 'command', 'http', 'dns', 'kubernetes'],
+    database_actions: ['cutover'],
     dns_providers: ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136'],
     reference_run_s: Math.round(reference.run_s * 100) / 100,
     ttl_s,
@@ -334,4 +369,5 @@ try {
 } finally {
   down.close();
   await bind.stop();
+  await lab.stop();
 }

@@ -12,14 +12,20 @@ export interface EndedSessions {
  * when empty), one by one: pg_terminate_backend raises 42501 for a session the role may not signal rather
  * than returning false, and in one statement the first such session would leave the others running and
  * fail the caller. The refused ones are returned so the caller decides whether they matter.
+ * `startedBefore` (a server timestamp) spares the sessions that began at or after it.
  */
-export async function endSessions(client: pg.Client, roles: string[]): Promise<EndedSessions> {
+export async function endSessions(
+  client: pg.Client,
+  roles: string[],
+  startedBefore?: string,
+): Promise<EndedSessions> {
   const { rows } = await client.query<{ pid: number; role: string }>(
     `SELECT pid, usename AS role FROM pg_stat_activity
       WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
         AND (cardinality($1::text[]) = 0 AND usename <> current_user OR usename = ANY($1::text[]))
+        AND ($2::timestamptz IS NULL OR backend_start < $2::timestamptz)
       ORDER BY pid`,
-    [roles],
+    [roles, startedBefore ?? null],
   );
   const result: EndedSessions = { ended: 0, refused: [] };
   for (const session of rows) {

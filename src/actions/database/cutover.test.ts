@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,6 +23,8 @@ import { databaseParamsSchema } from './config.js';
 const DB = 'shop';
 /** A second pair on the same clusters, for the publisher-lost case. */
 const DB2 = 'shop_lost';
+/** A third, for a cut-over killed between advancing the sequences and saving that it had. */
+const DB3 = 'shop_killed';
 const SCHEMA = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
 let base: string;
 let publisher: PostgresCluster;
@@ -44,6 +46,7 @@ before(async () => {
   ]);
   await pair(DB);
   await pair(DB2);
+  await pair(DB3);
 });
 
 after(async () => {
@@ -117,6 +120,58 @@ test('cut-over with the publisher reachable: nothing lost, subscription off, DR 
     'SELECT count(*)::int AS m FROM orders',
   );
   assert.equal(m, 201);
+});
+
+test('a cut-over killed after advancing the sequences, before saving it, advances them once: the re-run leaves them where the first run set them, never moves one back below the ids the app took since, and spares the app sessions opened since', async () => {
+  await query(
+    roleUrl(publisher, APP_ROLE, DB3),
+    "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 50) g",
+  );
+  const ctx = stepContext();
+  const first = await databaseAdapter.run(params({}, DB3), ctx);
+  const sequence = async () =>
+    Number(
+      (
+        await query<{ v: string }>(
+          subscriber.connectionString(DB3),
+          "SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = 'orders_id_seq'",
+        )
+      )[0].v,
+    );
+  assert.equal(await sequence(), 50 + 1000);
+  // The app reconnects to the writable DR database: a re-run of the step must not end it again.
+  const app = new pg.Client({ connectionString: roleUrl(subscriber, APP_ROLE, DB3) });
+  app.on('error', () => undefined);
+  await app.connect();
+  // The controller died after setval() committed and before the step's state file said so.
+  const file = join(ctx.workDir, 'cutover-state.json');
+  const state = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete state.sequences;
+  writeFileSync(file, JSON.stringify(state));
+  const again = await databaseAdapter.run(
+    params({}, DB3),
+    stepContext({ workDir: ctx.workDir, resumed: true, attempt: 2 }),
+  );
+  assert.equal(await sequence(), 50 + 1000, 'the sequence was advanced a second time');
+  assert.deepEqual(again.output?.sequences, first.output?.sequences);
+  // Killed once more after the database opened and the app wrote: the re-run keeps the app's ids.
+  const [row] = await query<{ id: string }>(
+    roleUrl(subscriber, APP_ROLE, DB3),
+    "INSERT INTO orders (note) VALUES ('on dr') RETURNING id::text AS id",
+  );
+  assert.equal(Number(row.id), 50 + 1000 + 1);
+  delete state.sequences;
+  writeFileSync(file, JSON.stringify(state));
+  await databaseAdapter.run(
+    params({}, DB3),
+    stepContext({ workDir: ctx.workDir, resumed: true, attempt: 3 }),
+  );
+  assert.equal(await sequence(), 50 + 1000 + 1, 'the sequence moved below an id the app holds');
+  try {
+    await app.query('SELECT 1');
+  } finally {
+    await app.end().catch(() => undefined);
+  }
 });
 
 test('a planned switchover (failback) is refused with the reason while the subscriber lags, checked by LSN', async () => {

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
+import { describeRefused, endSessions, redact, withClient } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
 import { compareSchemas, describeDrift, subscribedPublications, type SchemaDrift } from './schema-drift.js';
@@ -194,14 +194,19 @@ export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A sequence that feeds a column, and the highest value it or its column held before the cut-over. */
+export interface SequenceBase {
+  sequence: string;
+  base: string;
+}
+
 /**
- * Every sequence that feeds a column (serial or identity) is set past both its own value (kept current
- * by the sequence sync during normal operation) and the highest value in its column, plus the gap.
+ * Every sequence that feeds a column (serial or identity), with the higher of its own value (kept current
+ * by the sequence sync during normal operation) and the highest value in its column. Read before any is
+ * advanced, and kept, so that a re-run after a kill advances from the same base, not from the value the
+ * killed attempt already set (which would add the gap twice).
  */
-export async function advanceSequences(
-  client: pg.Client,
-  gap: number,
-): Promise<Array<{ sequence: string; value: string }>> {
+export async function sequenceBases(client: pg.Client): Promise<SequenceBase[]> {
   const { rows } = await client.query<{ seq: string; tbl: string; col: string }>(
     `SELECT s.oid::regclass::text AS seq, t.oid::regclass::text AS tbl, quote_ident(a.attname) AS col
        FROM pg_class s
@@ -211,30 +216,59 @@ export async function advanceSequences(
        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
       WHERE s.relkind = 'S' ORDER BY 1`,
   );
-  const done: Array<{ sequence: string; value: string }> = [];
+  const bases: SequenceBase[] = [];
   for (const r of rows) {
-    const { rows: set } = await client.query(
+    const { rows: got } = await client.query(
+      `SELECT greatest((SELECT coalesce(last_value, 0) FROM pg_sequences
+                         WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass),
+                       (SELECT coalesce(max(${r.col}), 0) FROM ${r.tbl})::bigint)::text AS base`,
+      [r.seq],
+    );
+    bases.push({ sequence: r.seq, base: got[0].base as string });
+  }
+  return bases;
+}
+
+/**
+ * Sets each sequence to its base plus the gap. Idempotent: setval() is not transactional, so a kill can
+ * land after it took effect and before the caller recorded it; running again sets the same value, and
+ * never a lower one than the sequence has now (the app may have taken ids since the database opened).
+ */
+export async function setSequences(
+  client: pg.Client,
+  bases: SequenceBase[],
+  gap: number,
+): Promise<Array<{ sequence: string; value: string }>> {
+  const done: Array<{ sequence: string; value: string }> = [];
+  for (const { sequence, base } of bases) {
+    const { rows } = await client.query(
       `SELECT setval($1::regclass,
                      greatest((SELECT coalesce(last_value, 0) FROM pg_sequences
                                 WHERE format('%I.%I', schemaname, sequencename)::regclass = $1::regclass),
-                              (SELECT coalesce(max(${r.col}), 0) FROM ${r.tbl})::bigint) + $2)::text AS value`,
-      [r.seq, gap],
+                              $2::bigint + $3))::text AS value`,
+      [sequence, base, gap],
     );
-    done.push({ sequence: r.seq, value: set[0].value as string });
+    done.push({ sequence, value: rows[0].value as string });
   }
   return done;
 }
 
+/** Every sequence that feeds a column set past its base by the gap (a scratch copy, run once). */
+export async function advanceSequences(
+  client: pg.Client,
+  gap: number,
+): Promise<Array<{ sequence: string; value: string }>> {
+  return setSequences(client, await sequenceBases(client), gap);
+}
+
 /**
- * Lifts the database-level read-only default and ends the sessions that opened under it. A session this
- * role may not signal (42501) is reported, not fatal: the reset is committed, and failing here would
- * make every retry fail the same way; such a session stays read-only until it reconnects.
+ * Lifts the database-level read-only default (idempotent) and returns the server's time just after it:
+ * the sessions that began before it opened read-only, and are the ones to end.
  */
-export async function openForWrites(client: pg.Client, terminate: boolean): Promise<EndedSessions> {
+export async function openForWrites(client: pg.Client): Promise<string> {
   const db = (await client.query('SELECT current_database() AS db')).rows[0].db as string;
   await client.query(`ALTER DATABASE ${ident(db)} RESET default_transaction_read_only`);
-  if (!terminate) return { ended: 0, refused: [] };
-  return endSessions(client, []);
+  return (await client.query('SELECT clock_timestamp()::text AS t')).rows[0].t as string;
 }
 
 /**
@@ -272,7 +306,11 @@ interface CutoverState {
   drift_note?: string;
   drift?: SchemaDrift;
   disabled?: boolean;
+  /** Saved before any sequence moves: a re-run advances from these, not from what it finds. */
+  sequence_bases?: SequenceBase[];
   sequences?: Array<{ sequence: string; value: string }>;
+  /** When the database first opened for writes: sessions begun after it are the app's, writable, kept. */
+  opened_at?: string;
 }
 
 /** The logical cut-over, journaled phase by phase in the step's work directory so a re-run resumes. */
@@ -281,7 +319,11 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
   const state: CutoverState = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as CutoverState)
     : {};
-  const save = () => writeFileSync(file, JSON.stringify(state));
+  // Written aside and renamed: a kill mid-write leaves the last whole state, never a cut-short file.
+  const save = () => {
+    writeFileSync(`${file}.tmp`, JSON.stringify(state));
+    renameSync(`${file}.tmp`, file);
+  };
   const budget = p.max_lag ?? ctx.rpoBudgetS;
   const opened = await withClient(
     p.subscriber,
@@ -305,10 +347,24 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         save();
       }
       if (!state.sequences) {
-        state.sequences = await advanceSequences(c, p.sequence_gap);
+        if (!state.sequence_bases) {
+          state.sequence_bases = await sequenceBases(c);
+          save();
+        }
+        state.sequences = await setSequences(c, state.sequence_bases, p.sequence_gap);
         save();
       }
-      return openForWrites(c, p.terminate_sessions);
+      const openedAt = await openForWrites(c);
+      if (!state.opened_at) {
+        state.opened_at = openedAt;
+        save();
+      }
+      // Only the sessions begun before the first opening (read-only ones): a re-run after a kill spares
+      // the app's writable sessions opened since. A session this role may not signal (42501) is reported,
+      // not fatal: the reset is committed, and failing would make every retry fail the same way; it stays
+      // read-only until it reconnects.
+      if (!p.terminate_sessions) return { ended: 0, refused: [] };
+      return endSessions(c, [], state.opened_at);
     },
     { signal: ctx.signal },
   );
