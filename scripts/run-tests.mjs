@@ -2,8 +2,26 @@
 // Runs every *.test.ts under src/ and test/ with Node's own test runner.
 // Node 20's --test takes no globs, so the files are listed here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+
+// The project's Node: .tools/node when scripts/setup.sh installed it there (the machine's Node is older than
+// 22), which is also the one node_modules' native modules (better-sqlite3) were built for. Started on another
+// Node (`node scripts/run-tests.mjs` on the machine's), this script runs itself again on that one.
+const toolsNode = resolve('.tools/node/bin/node');
+if (existsSync(toolsNode) && realpathSync(process.execPath) !== realpathSync(toolsNode)) {
+  const again = spawnSync(toolsNode, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      PATH: `${resolve('.tools/node/bin')}${delimiter}${process.env.PATH ?? ''}`,
+      npm_config_nodedir: resolve('.tools/node'),
+    },
+  });
+  process.exit(again.status ?? 1);
+}
+// CI logs show which Node ran the tests.
+console.error(`run-tests: Node.js ${process.version} (${process.execPath})`);
 
 function find(dir, out = []) {
   let entries;

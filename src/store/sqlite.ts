@@ -24,8 +24,16 @@ export function openDatabase(path: string): SqliteDatabase {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
   } catch (error) {
+    const message = (error as Error).message;
+    // better-sqlite3 loads its native module on first use; built by `npm ci` for another Node's ABI, it refuses.
+    if (/NODE_MODULE_VERSION/.test(message))
+      throw new Error(
+        `cannot open the store ${path}: better-sqlite3 was built for another Node.js than this one ` +
+          `(${process.version}); run phoenix on the Node scripts/setup.sh chose ` +
+          '(bash scripts/with-node.sh node dist/cli/main.js) or rebuild it for this one (npm rebuild better-sqlite3)',
+      );
     throw new Error(
-      `cannot open the store ${path}: ${(error as Error).message}; check store.path and its directory's permissions`,
+      `cannot open the store ${path}: ${message}; check store.path and its directory's permissions`,
     );
   }
   db.pragma('journal_mode = WAL');
