@@ -39,8 +39,6 @@ export class DrillSession {
   /** The site state the controller keeps (docs/lifecycle.md), and what its fence watch paged. */
   readonly sites: SiteStateStore;
   readonly pages: FencePage[] = [];
-  /** The controller's store (SQLite file): the site state lives there, for the way back after `stop()`. */
-  readonly storePath: string;
   private readonly controller: Controller;
   private readonly db: ReturnType<typeof openDatabase>;
   private onCycle?: (record: CycleRecord) => void;
@@ -54,7 +52,6 @@ export class DrillSession {
     configure?: (config: Record<string, unknown>) => void,
   ) {
     const config = loadConfig(writeLabConfig(state, { interval_s: interval }, configure));
-    this.storePath = config.store.path;
     this.db = openDatabase(config.store.path);
     migrate(this.db, [...HISTORY_MIGRATIONS.sqlite, ...RUNBOOK_MIGRATIONS.sqlite]);
     this.changes = ChangeStore.on(this.db);

@@ -71,9 +71,7 @@ export interface DrillReport {
   failback_rows_lost?: number | null;
   failback_objects_lost?: number | null;
   forward_objects_s?: number | null;
-  /** Scenario failback only: every state the site state went through (primary_active → … → primary_active). */
-  site_states?: string[];
-  /** Scenarios primary-returns and failback (see scenarios/primary-returns.ts). */
+  /** Scenario primary-returns only (see scenarios/primary-returns.ts). */
   active_site?: string;
   old_primary_fenced?: boolean;
   old_primary_writable_s?: number | null;

@@ -6,7 +6,6 @@ import { s3Client } from '../../actions/shared/s3.js';
 import { failbackReadiness, RunbookEngine, type RunEvent, type RunReport } from '../../runbook/index.js';
 import { openDatabase } from '../../store/index.js';
 import { round, type DrillSession } from '../drill-session.js';
-import { SiteStateStore, type SiteEventRecord } from '../../lifecycle/index.js';
 import { startLabApp, startObjectSync } from '../lab.js';
 import { LAB_DATABASE } from '../names.js';
 import { freePort } from '../ports.js';
@@ -193,22 +192,15 @@ async function wayBack(
   const { state } = session;
   const config = wayBackConfig(state, session.interval);
   const db = openDatabase(config.store.path);
-  // The site state the drill's controller kept (dr_active after the failover): the way back's runs
-  // move it through the same hook the controller's engine uses (reprotecting → reverse_protected →
-  // failing_back → primary_active), refusing them as it would (reprotect while fence_pending).
-  const sitesDb = openDatabase(session.storePath);
-  const sites = new SiteStateStore(sitesDb);
   const engine = new RunbookEngine({
     db,
     config,
     autoApprove: true,
     workDir: state.dir,
     onEvent: wayBackEvent(session),
-    sites,
   });
   const replicator = reverseObjectReplication(state);
   try {
-    await fencedByOperator(session, sites);
     const started = performance.now();
     await runToEnd(session, engine, 'reprotect');
     const reprotectS = round((performance.now() - started) / 1000);
@@ -238,47 +230,11 @@ async function wayBack(
       failback_rows_lost: lost.rows,
       failback_objects_lost: lost.objects,
       forward_objects_s: await resumeForwardObjects(session, notifyPort),
-      active_site: (await sites.current()).active_site,
-      site_states: siteStates(await sites.events()),
     };
   } finally {
     await replicator.stop();
     db.close();
-    sitesDb.close();
   }
-}
-
-/**
- * The failover's fence could not reach the dead primary (fence_pending), and the drill's controller,
- * whose fence watch would fence it when it answers, stopped before the primary came back. Reprotect is
- * refused until the fence is recorded; the drill records it as an operator does (`phoenix site fenced`):
- * the writer follows DNS to DR, so nothing writes to the old primary, and reprotect rebuilds it from DR.
- */
-async function fencedByOperator(session: DrillSession, sites: SiteStateStore): Promise<void> {
-  const current = await sites.current();
-  if (current.old_primary?.fence !== 'fence_pending') return;
-  session.progress(
-    'way back: old primary fence_pending; recorded fenced as an operator would (phoenix site fenced)',
-  );
-  await sites.apply(
-    { type: 'fence_held', run_id: null },
-    {
-      by: 'operator:lab-failback-drill',
-      reason:
-        'no client writes to the old primary (the writer follows DNS to DR) and reprotect rebuilds it from DR',
-    },
-    Date.now() / 1000,
-  );
-}
-
-/** The states the site journal went through, in order (repeats of one state folded). */
-function siteStates(events: SiteEventRecord[]): string[] {
-  const states: string[] = [];
-  for (const e of events) {
-    if (!states.length) states.push(e.from_state);
-    if (states.at(-1) !== e.to_state) states.push(e.to_state);
-  }
-  return states;
 }
 
 /**

@@ -35,10 +35,6 @@ export interface ScenarioOutcome {
     failback_objects_lost: number | null;
     /** Seconds from resuming object replication S3 → Blob after the failback until a new primary object reached Blob. */
     forward_objects_s: number | null;
-    /** The site state after the way back (docs/lifecycle.md): `primary` once the failback run succeeded. */
-    active_site: string;
-    /** Every state the site state went through in the drill, from the site journal, in order. */
-    site_states: string[];
   };
 }
 
