@@ -16,6 +16,8 @@ export interface PolicyInput {
   config: DecisionConfig;
   state: PolicyState;
   hasSecondary: boolean;
+  /** Which site serves (the caller reads the durable site state); absent: the primary. */
+  site?: { active_site: string; state: string };
 }
 
 const LEVEL_RANK: Record<Level, number> = { none: 0, self_heal: 1, region_failover: 2, dr_failover: 3 };
@@ -43,10 +45,23 @@ function naive(input: PolicyInput): Decision {
   };
 }
 
+/**
+ * A failover moves traffic off the primary. While another site serves (after a failover, during the
+ * way back) there is nothing to fail over from automatically: moving again, or "back", is the
+ * deliberate reprotect and failback, started by a person.
+ */
+function servingElsewhere(input: PolicyInput): string | undefined {
+  const site = input.site;
+  if (!site || site.state === 'primary_active' || site.state === 'failing_over') return undefined;
+  return `${site.active_site} serves (site state ${site.state}): no automatic failover while another site than the primary serves; the way back is reprotect then failback, run by an operator`;
+}
+
 /** Rules that hold any failover back, whatever the analysis says. */
 function failoverBlocks(input: PolicyInput): string[] {
   const { config, now, state } = input;
   const blocks: string[] = [];
+  const elsewhere = servingElsewhere(input);
+  if (elsewhere) blocks.push(elsewhere);
   if (config.kill_switch) blocks.push('kill switch is on (decision.kill_switch)');
   for (const window of config.maintenance_windows) {
     if (now >= window.start && now < window.end) {
@@ -66,6 +81,14 @@ function naiveWithCooldown(input: PolicyInput): Decision {
   const decision = naive(input);
   const { lastFailoverAt } = input.state;
   const failover = decision.action === 'dr_failover' || decision.action === 'region_failover';
+  const elsewhere = failover ? servingElsewhere(input) : undefined;
+  if (elsewhere)
+    return {
+      ...decision,
+      action: 'none',
+      reason: `held: ${elsewhere}. ${decision.reason}`,
+      blocked_by: [elsewhere],
+    };
   if (failover && lastFailoverAt !== undefined && input.now - lastFailoverAt < input.config.cooldown_s) {
     return {
       ...decision,

@@ -7,6 +7,8 @@ import { closest, ConfigError, type ConfigIssue } from './errors.js';
 import { findReferences, type SecretCache, type SecretReference } from '../secrets/index.js';
 import { interpolateReferences, parseHoldingReferences, valueAt } from './interpolate.js';
 import { readConfigDocument } from './document.js';
+import { probesSchema, type ProbesConfig } from './sections/probes.js';
+import { expandSiteProbes, withSignals, type ServingSite } from './site-probes.js';
 
 export interface MaintenanceWindow {
   start: number;
@@ -44,6 +46,11 @@ export interface PhoenixConfig {
   };
   /** Sections owned by the adapters; each validates its own part. */
   raw: RawConfig;
+  /**
+   * `probes.signals` expanded for each site that can serve, when the probes use `{{active.…}}` /
+   * `{{standby.…}}` (docs/lifecycle.md); `raw.probes.signals` is then the primary's expansion.
+   */
+  site_probes?: Partial<Record<ServingSite, ProbesConfig['signals']>>;
   /** Loaded by `validate --offline`: unset variables stay as written, in the runbooks file too. */
   offline?: boolean;
   /**
@@ -284,6 +291,30 @@ export function resolveConfig(raw: RawConfig, file?: string, issues: ConfigIssue
   };
 }
 
+/** Each other serving site's expansion of the probes, validated as the primary's was; problems say which site. */
+function siteProbes(
+  expansion: NonNullable<ReturnType<typeof expandSiteProbes>>,
+  raw: RawConfig,
+  envPaths: ReadonlySet<string>,
+  issues: ConfigIssue[],
+): PhoenixConfig['site_probes'] {
+  const out: PhoenixConfig['site_probes'] = { primary: raw.probes?.signals };
+  const signalsSchema = probesSchema.shape.signals;
+  for (const site of expansion.sites) {
+    if (site === 'primary') continue;
+    const parsed = parseHoldingReferences(signalsSchema, expansion.signals[site], envPaths);
+    if (parsed.success) out[site] = parsed.data;
+    else
+      for (const issue of zodIssues(parsed.error, expansion.signals[site], undefined))
+        issues.push({
+          ...issue,
+          path: ['probes', 'signals', issue.path].filter(Boolean).join('.'),
+          message: `with ${site} serving (probes.sites.${site}): ${issue.message}`,
+        });
+  }
+  return out;
+}
+
 /** Validates an already-parsed document. Throws ConfigError listing every problem. */
 export function parseConfig(
   document: unknown,
@@ -301,15 +332,28 @@ export function parseConfig(
   }
   // A missing ${VAR} already explains whatever the schema says about the empty value it left.
   const envPaths = new Set(issues.map((i) => i.path));
-  const parsed = parseHoldingReferences(configSchema, input, envPaths);
+  // Probes that follow the active site: the schema checks the primary's expansion, then each other site's.
+  const sitesBefore = issues.length;
+  const expansion = expandSiteProbes(input, issues);
+  const siteProblems = issues.length > sitesBefore;
+  const checked = expansion ? withSignals(input, expansion.signals.primary) : input;
+  const parsed = parseHoldingReferences(configSchema, checked, envPaths);
   if (!parsed.success) {
-    issues.push(...zodIssues(parsed.error, input, document).filter((i) => !envPaths.has(i.path)));
+    issues.push(
+      ...zodIssues(parsed.error, checked, document).filter(
+        // A placeholder left unexpanded (its site problem is reported) is no URL problem of its own.
+        (i) =>
+          !envPaths.has(i.path) &&
+          !(siteProblems && String(valueAt(checked, i.path.split('.'))).includes('{{')),
+      ),
+    );
     // Report weight problems too, so one run lists every mistake.
     checkScoring(input as Pick<RawConfig, 'scoring'>, issues);
     throw new ConfigError(file, issues);
   }
   checkScoring(parsed.data, issues);
   const config = resolveConfig(parsed.data, file, issues);
+  if (expansion) config.site_probes = siteProbes(expansion, parsed.data, envPaths, issues);
   if (issues.length) throw new ConfigError(file, issues);
   if (options.offline) config.offline = true;
   return config;

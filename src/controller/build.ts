@@ -1,6 +1,7 @@
 import type { PhoenixConfig } from '../config/index.js';
 import { createAnalyzer, type AnalyzerName } from '../analysis/index.js';
-import { createSignalSource, probeSchedule, type ProbeSet } from '../signals/index.js';
+import { createSiteSignalSource, probeSchedule, type Probes } from '../signals/index.js';
+import { SiteStateStore } from '../lifecycle/index.js';
 import {
   FencedError,
   HistoryStore,
@@ -9,14 +10,14 @@ import {
   SqlDecisionStateStore,
   type Fence,
 } from '../store/index.js';
-import type { DecisionState } from '../decision/index.js';
+import type { DecisionState, SiteInput } from '../decision/index.js';
 import type { Logger } from '../log/index.js';
 import { Controller, type DecisionSink } from './controller.js';
 import { LeaderElector } from './leader.js';
 
 export interface BuiltController {
   controller: Controller;
-  probes: ProbeSet;
+  probes: Probes;
   history?: HistoryStore;
   /** The controller lease; only this process's leader may act (absent when nothing is recorded). */
   leader?: LeaderElector;
@@ -27,6 +28,14 @@ export interface BuiltController {
   fence?: Fence;
   /** Stops the controller (finishing the cycle in flight), gives up the lease, closes probes and the store. */
   shutdown(): Promise<void>;
+}
+
+/** The serving site as the controller reads it each cycle: the durable site state's `active_site`. */
+export function servingSiteOf(sites: SiteStateStore): () => Promise<SiteInput> {
+  return async () => {
+    const current = await sites.current();
+    return { active_site: current.active_site, state: current.state };
+  };
 }
 
 /** Opens the history in the configured store (`store.path` for SQLite, `store.url` for PostgreSQL). */
@@ -51,7 +60,7 @@ export async function buildController(
   } = {},
 ): Promise<BuiltController> {
   const analyzer = createAnalyzer(options.analyzer ?? config.decision.analyzer, config);
-  const probes = createSignalSource(config);
+  const probes = createSiteSignalSource(config);
   const history = options.record === false ? undefined : await openHistory(config);
   const lease = history && options.lease ? leaseStoreOn(history.db) : undefined;
   const leader = lease
@@ -82,6 +91,8 @@ export async function buildController(
     jitter_s: schedule.jitter_s,
     state: history ? new SqlDecisionStateStore<DecisionState>(history.db) : undefined,
     leader,
+    // The probes and the decision core follow the site that serves (docs/lifecycle.md).
+    site: history ? servingSiteOf(new SiteStateStore(history.db)) : undefined,
   });
   return {
     controller,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Analysis, Decision, IncidentContext, Level } from '../core/index.js';
+import type { SiteInput } from '../decision/index.js';
 import type { ContextSource, SignalSource } from '../core/ports.js';
 import type { PhoenixConfig } from '../config/index.js';
 import { DecisionEngine, type DecisionState } from '../decision/index.js';
@@ -37,6 +38,11 @@ export interface ControllerOptions {
    * sink and saves no state.
    */
   leader?: { currentToken(): number | undefined };
+  /**
+   * Which site serves users, read from the durable site state at the start of every cycle: the
+   * probes (probes.sites) and the decision core's input follow it. Absent: the primary serves.
+   */
+  site?: () => Promise<SiteInput>;
 }
 
 export interface ControllerStats {
@@ -270,16 +276,36 @@ export class Controller {
     }
   }
 
+  private lastSite?: SiteInput;
+
+  /**
+   * The serving site for this cycle. A store that does not answer keeps the last one read: the
+   * probes must not swing back to a site that no longer serves because one read failed.
+   */
+  private async servingSite(): Promise<SiteInput | undefined> {
+    if (!this.options.site) return undefined;
+    try {
+      this.lastSite = await this.options.site();
+    } catch (error) {
+      this.logger.warn(
+        { err: error, active_site: this.lastSite?.active_site },
+        'could not read the site state; probing the site last read',
+      );
+    }
+    return this.lastSite;
+  }
+
   private async runCycle(reason: string): Promise<CycleRecord> {
     const at = this.clock();
     const started = performance.now();
     try {
-      const signals = await this.options.signals.collect(at);
+      const site = await this.servingSite();
+      const signals = await this.options.signals.collect(at, site?.active_site);
       // Context costs calls to outside services: only ask when the score says something is wrong.
       const preview = scoreSnapshot(signals, this.options.config.scoring);
       const context = preview.level === 'none' ? {} : await this.gatherContext(at);
       this.analyzer.lastMs = undefined;
-      const result = await this.engine.cycle({ now: at, signals, context });
+      const result = await this.engine.cycle({ now: at, signals, context, site });
       const record: CycleRecord = {
         at,
         reason,
@@ -289,6 +315,7 @@ export class Controller {
         decision: result.decision,
         analysis: result.analysis,
       };
+      if (site) record.site = site.active_site;
       if (result.analysis && this.analyzer.lastMs !== undefined) record.analysis_ms = this.analyzer.lastMs;
       if (preview.level !== 'none') record.context = context;
       if (this.options.history) {

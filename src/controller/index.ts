@@ -1,4 +1,4 @@
 export { Controller, type ControllerOptions, type ControllerStats, type DecisionSink } from './controller.js';
 export type { CycleRecord } from '../store/index.js';
-export { buildController, openHistory, type BuiltController } from './build.js';
+export { buildController, openHistory, servingSiteOf, type BuiltController } from './build.js';
 export { LeaderElector, type LeaderStatus, type LeaderOptions } from './leader.js';

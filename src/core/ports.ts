@@ -1,4 +1,4 @@
-import type { IncidentContext, SignalSnapshot } from './types.js';
+import type { IncidentContext, SignalSnapshot, SiteRole } from './types.js';
 
 /**
  * The interfaces adapters implement and the controller consumes. The core
@@ -13,5 +13,9 @@ export interface ContextSource {
 
 /** Runs every configured probe once and returns the snapshot. */
 export interface SignalSource {
-  collect(now: number): Promise<SignalSnapshot>;
+  /**
+   * `activeSite`: the site that serves users, from the durable site state; a source whose probes
+   * follow the active site (probes.sites) probes that site, any other source ignores it.
+   */
+  collect(now: number, activeSite?: SiteRole): Promise<SignalSnapshot>;
 }

@@ -4,6 +4,7 @@ import type {
   IncidentContext,
   ScoreResult,
   SignalSnapshot,
+  SiteRole,
   Topology,
 } from '../core/index.js';
 import type { PhoenixConfig } from '../config/index.js';
@@ -16,11 +17,21 @@ import {
   type PolicyState,
 } from '../analysis/index.js';
 
+/** Which site serves users, from the durable site state (src/lifecycle); the caller reads it. */
+export interface SiteInput {
+  active_site: SiteRole;
+  /** The lifecycle state (`primary_active`, `dr_active`, …), for the reason a failover is held back. */
+  state: string;
+}
+
 export interface CycleInput {
   /** Seconds on the caller's clock. */
   now: number;
+  /** The signals of the serving site (probes.sites makes the probes follow it). */
   signals: SignalSnapshot;
   context: IncidentContext;
+  /** Absent: the primary serves (no site state is kept). */
+  site?: SiteInput;
 }
 
 export interface CycleResult {
@@ -40,6 +51,8 @@ export interface DecisionState {
   history: CycleObservation[];
   lastHealthy?: CycleObservation;
   policy: PolicyState;
+  /** The serving site the history describes; when another site serves, the history starts again. */
+  site?: SiteRole;
 }
 
 /**
@@ -51,6 +64,7 @@ export class DecisionEngine {
   private history: CycleObservation[] = [];
   private state: PolicyState = {};
   private lastHealthy?: CycleObservation;
+  private site?: SiteRole;
   readonly topology: Topology;
 
   constructor(
@@ -72,7 +86,7 @@ export class DecisionEngine {
       lastHealthy: this.lastHealthy,
       policy: this.state,
     });
-    return { version: 1, ...copy };
+    return { version: 1, ...copy, ...(this.site ? { site: this.site } : {}) };
   }
 
   /** Continues from a snapshot taken by this or another process (a restart or a takeover). */
@@ -82,9 +96,18 @@ export class DecisionEngine {
     this.history = copy.history;
     this.lastHealthy = copy.lastHealthy;
     this.state = copy.policy;
+    this.site = copy.site;
   }
 
   async cycle(input: CycleInput): Promise<CycleResult> {
+    const serving = input.site?.active_site ?? 'primary';
+    if (serving !== (this.site ?? 'primary')) {
+      // Another site serves: the cycles seen so far describe the site that served before, so they
+      // neither confirm a failure of this one nor serve as its healthy baseline.
+      this.history = [];
+      this.lastHealthy = undefined;
+    }
+    this.site = serving === 'primary' ? undefined : serving;
     const score = scoreSnapshot(input.signals, this.config.scoring);
     const observation: CycleObservation = {
       at: input.now,
@@ -125,6 +148,7 @@ export class DecisionEngine {
       config: this.config.decision,
       state: this.state,
       hasSecondary: Boolean(this.topology.secondary),
+      site: input.site,
     });
     if (decision.action === 'dr_failover' || decision.action === 'region_failover')
       this.state.lastFailoverAt = input.now;

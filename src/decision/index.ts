@@ -1,1 +1,7 @@
-export { DecisionEngine, type CycleInput, type CycleResult, type DecisionState } from './engine.js';
+export {
+  DecisionEngine,
+  type CycleInput,
+  type CycleResult,
+  type DecisionState,
+  type SiteInput,
+} from './engine.js';

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/index.js';
-import { Controller, type CycleRecord } from '../controller/index.js';
+import { Controller, servingSiteOf, type CycleRecord } from '../controller/index.js';
 import { ChangeStore, createContextGatherer, type ContextGatherer } from '../context/index.js';
 import {
   createRunbookDecisionSink,
@@ -9,7 +9,7 @@ import {
   type RunEvent,
   type RunReport,
 } from '../runbook/index.js';
-import { createSignalSource } from '../signals/index.js';
+import { createSiteSignalSource } from '../signals/index.js';
 import { migrate, openDatabase, HistoryStore, HISTORY_MIGRATIONS } from '../store/index.js';
 import { writeLabConfig } from './config.js';
 import { SiteStateStore } from '../lifecycle/index.js';
@@ -74,9 +74,10 @@ export class DrillSession {
     });
     this.controller = new Controller({
       config,
-      signals: createSignalSource(config),
+      signals: createSiteSignalSource(config),
       context: this.context,
       history: new HistoryStore(this.db),
+      site: servingSiteOf(this.sites),
       sink: {
         onDecision: async (decision: CycleRecord['decision'], record: CycleRecord) => {
           const outcome = await sink.onDecision(decision, record);

@@ -29,6 +29,7 @@ export {
 } from './plan.js';
 export {
   readiness,
+  runbooksForSite,
   checkPlan,
   formatReadiness,
   type RunbookReadiness,

@@ -1,6 +1,6 @@
 import type { PhoenixConfig } from '../config/index.js';
 import type { PreflightCheck } from '../actions/index.js';
-import { buildPlan, configuredRunbooks, PlanError, type Plan } from './plan.js';
+import { buildPlan, configuredRunbooks, FAILOVER_RUNBOOKS, PlanError, type Plan } from './plan.js';
 
 export interface StepReadiness {
   stage: string;
@@ -51,6 +51,16 @@ export async function checkPlan(
     }),
   );
   return { runbook: plan.runbook, ok: results.every((r) => r.ok), problems: [], steps: results };
+}
+
+/**
+ * The runbooks whose readiness matters while `active_site` serves: all of them while the primary
+ * does; otherwise not the failovers (nothing fails over from a site that is not the primary), so
+ * readiness tells about the way back (reprotect, failback) and self-healing the serving site.
+ */
+export function runbooksForSite(configured: string[], active_site: string): string[] {
+  if (active_site === 'primary') return configured;
+  return configured.filter((r) => !(FAILOVER_RUNBOOKS as readonly string[]).includes(r));
 }
 
 /**

@@ -86,6 +86,7 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
         ? {
             at: latest.at,
             reason: latest.reason,
+            site: latest.site ?? null,
             score: latest.score.score,
             level: latest.score.level,
             contributions: latest.score.contributions,

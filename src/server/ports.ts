@@ -22,6 +22,8 @@ export interface DrReadiness {
   reasons: string[];
   /** Where the verdict came from: the analysis, or the dr_site signal alone. */
   source: 'analysis' | 'signal' | 'unknown';
+  /** The site whose readiness this is: DR while the primary serves, the old primary while another site does. */
+  standby?: 'primary' | 'dr';
 }
 
 /** One pass of the runbooks' pre-flight checks (the same as `phoenix plan`), as the server shows it. */
@@ -71,6 +73,8 @@ export interface CycleRecord {
   duration_ms?: number;
   /** Why this cycle ran: `schedule`, `alertmanager: ...`, `api`. */
   reason?: string;
+  /** The serving site the cycle probed (site state), when known. */
+  site?: 'primary' | 'secondary' | 'dr';
 }
 
 /** One point of the score chart. */

@@ -1,7 +1,6 @@
 import { Agent } from 'undici';
 import pLimit from 'p-limit';
-import type { SignalSnapshot, Signal } from '../core/index.js';
-import type { SignalSource } from '../core/ports.js';
+import type { SignalSnapshot, Signal, SiteRole } from '../core/index.js';
 import type { PhoenixConfig } from '../config/index.js';
 import type { ProbeConfig, ProbesConfig } from '../config/sections/probes.js';
 import { runProbe, type Probe, type ProbeRunContext } from './probe.js';
@@ -11,6 +10,7 @@ import { postgresReplicationProbe } from './postgres.js';
 import { kubernetesNodesProbe } from './kubernetes.js';
 import { ec2ApiProbe } from './ec2.js';
 import { dnsProbe, tcpProbe, tlsProbe } from './net.js';
+import { SiteProbeSets, type Probes } from './site-source.js';
 
 export const DEFAULT_PROBE_TIMEOUT_S = 10;
 export const DEFAULT_CONCURRENCY = 256;
@@ -54,7 +54,7 @@ export interface ProbeSetOptions {
  * parallel, each against its own deadline, sharing one concurrency cap and
  * one keep-alive connection pool per origin.
  */
-export class ProbeSet implements SignalSource {
+export class ProbeSet implements Probes {
   private readonly shared: Omit<ProbeRunContext, 'signal'>;
   private readonly stopping = new AbortController();
   private readonly verified: Agent;
@@ -114,14 +114,27 @@ export class ProbeSet implements SignalSource {
   }
 }
 
-/** The probes section of a loaded configuration as a `SignalSource`. */
-export function createSignalSource(config: PhoenixConfig): ProbeSet {
+/** The probes section of a loaded configuration as a `SignalSource` (as written: the primary's when they follow the site). */
+export function createSignalSource(
+  config: PhoenixConfig,
+  signals: ProbesConfig['signals'] = config.raw.probes?.signals,
+): ProbeSet {
   const section = (config.raw.probes ?? {}) as ProbesConfig;
   const timeout = section.timeout ?? DEFAULT_PROBE_TIMEOUT_S;
-  const probes = Object.entries(section.signals ?? {}).map(([name, entry]) =>
-    buildProbe(name, entry, timeout),
-  );
+  const probes = Object.entries(signals ?? {}).map(([name, entry]) => buildProbe(name, entry, timeout));
   return new ProbeSet(probes, { concurrency: section.concurrency });
+}
+
+/**
+ * The controller's probes: one probe set, or with `probes.sites` one per site that can serve,
+ * each collecting from the site the controller says serves (docs/lifecycle.md).
+ */
+export function createSiteSignalSource(config: PhoenixConfig): Probes {
+  if (!config.site_probes) return createSignalSource(config);
+  const sets: Partial<Record<SiteRole, ProbeSet>> = {};
+  for (const [site, signals] of Object.entries(config.site_probes))
+    sets[site as SiteRole] = createSignalSource(config, signals);
+  return new SiteProbeSets({ ...sets, primary: sets.primary ?? createSignalSource(config) });
 }
 
 /** Scheduling settings from the probes section. */

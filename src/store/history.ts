@@ -5,6 +5,7 @@ import type {
   Level,
   ScoreResult,
   SignalSnapshot,
+  SiteRole,
 } from '../core/index.js';
 import { sqlDb, type SqliteDatabase } from './sqlite.js';
 import type { DialectMigrations, SqlDb } from './sql.js';
@@ -63,6 +64,8 @@ export interface CycleRecord {
   /** Why it ran: `schedule`, `webhook: ...`, `manual`. */
   reason: string;
   duration_ms: number;
+  /** The site the cycle probed and decided for (the serving site), when the site state is known. Not stored. */
+  site?: SiteRole;
   /** How long the analyzer took, when it ran this cycle. Not stored. */
   analysis_ms?: number;
   signals: SignalSnapshot;

@@ -11,6 +11,8 @@ import { freePort } from '../../src/lab/index.js';
 import { killAll, query, startCli, waitFor, type CliProcess } from './ha.js';
 import { httpServer } from './servers.js';
 import { pagerDutyEventsServer } from '../../src/stand-ins/pagerduty/events-api.js';
+import { SiteStateStore, type SiteState } from '../../src/lifecycle/index.js';
+import { FencedError, openStore } from '../../src/store/index.js';
 
 /**
  * Several real `phoenix run` processes on one store (a SQLite file, or a scratch schema
@@ -57,6 +59,8 @@ export interface World {
   dir: string;
   config: string;
   store: StoreReader;
+  /** The shared store as `store` in the configuration: what a process opening it itself passes to openStore. */
+  storeConfig: Parameters<typeof openStore>[0];
   lines: () => string[];
   children: CliProcess['child'][];
   start(standby?: boolean, listen?: string): CliProcess;
@@ -159,6 +163,10 @@ export function world(
     dir,
     config,
     store: reader,
+    storeConfig:
+      kind === 'sqlite'
+        ? { driver: 'sqlite', path: store.path }
+        : { driver: 'postgres', path: store.path, url: PG_URL, schema },
     lines: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
     children,
     start(standby = false, listen = '127.0.0.1:0') {
@@ -367,6 +375,95 @@ export async function leaderPausedPastLease(w: World): Promise<void> {
   assertEachStepOnce(w);
 }
 
+/** The site state as the store holds it (docs/lifecycle.md), read by another process. */
+async function siteRow(w: World): Promise<{ state: SiteState; token: number | null } | undefined> {
+  const [row] = await w.store.rows<{ state_json: string; token: number | null }>(
+    `SELECT state_json, token FROM site_state WHERE name = 'controller'`,
+  );
+  return row ? { state: JSON.parse(row.state_json) as SiteState, token: row.token } : undefined;
+}
+
+/**
+ * The site state across a takeover: the leader's failover run moves it to dr_active (journaled with
+ * the leader's fencing token); the leader is SIGKILLed; the follower that takes over reads the same
+ * state (its API, and its cycles probe and decide for DR, starting no failover); a write with the
+ * dead leader's token is refused by the fence.
+ */
+export async function siteStateAcrossTakeover(w: World): Promise<void> {
+  const leader = w.start();
+  await waitFor(
+    () => `the leader to record dr_active (${leader.output().slice(-2000)})`,
+    async () => (await siteRow(w))?.state.state === 'dr_active',
+  );
+  const recorded = (await siteRow(w))!;
+  const before = (await lease(w))!;
+  assert.equal(before.pid, leader.child.pid);
+  assert.equal(Number(recorded.token), before.token, 'saved under the leader fencing token');
+  assert.equal(recorded.state.active_site, 'dr');
+  assert.equal(recorded.state.old_primary?.fence, 'fence_pending', 'the runbook has no fence step');
+  const journal = await w.store.rows<{ to_state: string; caused_by: string; token: number | null }>(
+    'SELECT to_state, caused_by, token FROM site_events ORDER BY id',
+  );
+  assert.deepEqual(
+    journal.map((e) => [e.to_state.split(' ')[0], e.caused_by.split(':')[0], Number(e.token)]),
+    [
+      ['failing_over', 'runbook', before.token],
+      ['dr_active', 'runbook', before.token],
+    ],
+  );
+  const port = await freePort();
+  const follower = w.start(true, `127.0.0.1:${port}`);
+  await waitFor(
+    () => `the follower to serve (${follower.output().slice(-2000)})`,
+    () => /HTTP API, \/metrics and dashboard listening/.test(follower.output()),
+  );
+  process.kill(leader.child.pid!, 'SIGKILL');
+  await waitFor('the follower to take the lease', async () => (await lease(w))?.pid === follower.child.pid);
+  const headers = { authorization: `Bearer ${OPERATE_TOKEN}` };
+  type Status = {
+    leader: { role: string } | null;
+    site: { state: string; active_site: string; old_primary: { fence: string } | null } | null;
+    latest: { site: string | null; decision: { action: string; blocked_by: string[] } } | null;
+  };
+  let status: Status | undefined;
+  // The app is still down: the new leader's cycles score DR's probes and hold any failover.
+  await waitFor(
+    () => `the new leader to decide for DR (${JSON.stringify(status)})`,
+    async () => {
+      status = (await (await fetch(`http://127.0.0.1:${port}/api/status`, { headers })).json()) as Status;
+      return (
+        status.leader?.role === 'leader' &&
+        status.latest?.site === 'dr' &&
+        status.latest.decision.blocked_by.some((b) => b.startsWith('dr serves (site state dr_active)'))
+      );
+    },
+  );
+  assert.equal(status!.site?.state, 'dr_active');
+  assert.equal(status!.site?.active_site, 'dr');
+  assert.equal(status!.site?.old_primary?.fence, 'fence_pending');
+  assert.notEqual(status!.latest?.decision.action, 'dr_failover');
+  assert.equal((await runs(w)).length, 1, 'no second failover after the takeover');
+  // A stale leader (the dead one's token) may not move the site state its successor owns.
+  const db = await openStore(w.storeConfig);
+  try {
+    const sites = new SiteStateStore(db);
+    await assert.rejects(
+      sites.apply(
+        { type: 'fence_held', run_id: null },
+        { by: 'controller', reason: 'a stale leader' },
+        Date.now() / 1000,
+        before.token,
+      ),
+      FencedError,
+    );
+    const after = await sites.current();
+    assert.equal(after.old_primary?.fence, 'fence_pending', 'the refused write changed nothing');
+    assert.equal(after.state, 'dr_active');
+  } finally {
+    await db.close();
+  }
+}
+
 const ALERT = JSON.stringify({
   version: '4',
   groupKey: '{}:{alertname="CheckoutDown"}',
@@ -505,6 +602,11 @@ export function haScenarios(kind: StoreKind): App {
   scenario(
     'a leader paused past its lease acts on nothing when it wakes: the store refuses its writes',
     leaderPausedPastLease,
+  );
+  scenario(
+    'site state across a takeover: the leader records dr_active and is SIGKILLed, the follower reads the same state and acts on it, a stale token is refused',
+    siteStateAcrossTakeover,
+    { slowPromote: false },
   );
   scenario(
     '1,000 duplicate Alertmanager webhooks spread over three controllers start exactly one run',

@@ -21,6 +21,8 @@ import { FencedError } from '../../store/index.js';
 import {
   createRunbookDecisionSink,
   readiness as runbookReadiness,
+  runbooksForSite,
+  configuredRunbooks,
   ReadinessMonitor,
   FailbackMonitor,
   FenceWatcher,
@@ -303,6 +305,21 @@ function retryUnreadEveryCycle(
   });
 }
 
+/** The runbooks a readiness pass checks for the serving site; undefined (all) when that cannot be said. */
+async function readinessRunbooks(
+  config: PhoenixConfig,
+  built: BuiltController,
+): Promise<string[] | undefined> {
+  if (!built.history) return undefined;
+  try {
+    const serving = (await new SiteStateStore(built.history.db).current()).active_site;
+    return runbooksForSite(configuredRunbooks(config), serving);
+  } catch {
+    // An unreadable runbook file or store: the pass itself reports the runbooks' problems.
+    return undefined;
+  }
+}
+
 /** Starts the readiness checks, the API, the drills and the schedule; stops them all at SIGTERM/SIGINT. */
 async function serveUntilSignal(
   built: BuiltController,
@@ -321,9 +338,10 @@ async function serveUntilSignal(
         config,
         logger: logger.child({ component: 'readiness' }),
         // Plus a secret a runbook needs that is held only in the primary region (DESIGN principle 10).
+        // While another site serves, the failovers cannot run: the pass checks the way back instead.
         check: async () =>
           withSecretResidency(
-            await runbookReadiness(config),
+            await runbookReadiness(config, { runbooks: await readinessRunbooks(config, built) }),
             await runbookSecretsOnlyInPrimary(
               loadConfig(file).raw.runbooks,
               config.topology.primary.region,

@@ -255,6 +255,12 @@ export const probeSchema = z
     }
   });
 
+/** One site's values for the probes' `{{active.<key>}}` / `{{standby.<key>}}` placeholders. */
+const siteVarsSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9_]*$/, 'site keys are lower_snake_case'),
+  z.string().min(1),
+);
+
 export const probesSchema = z
   .object({
     /** Default deadline of each probe (default 10s). */
@@ -265,6 +271,18 @@ export const probesSchema = z
     jitter: durationSchema.optional(),
     signals: z
       .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'signal names are lower_snake_case'), probeSchema)
+      .optional(),
+    /**
+     * Each site's addresses, declared once: a probe written with `{{active.<key>}}` / `{{standby.<key>}}`
+     * probes the site that serves users / the other one, as the durable site state says (docs/lifecycle.md).
+     */
+    sites: z
+      .object({
+        primary: siteVarsSchema.optional(),
+        secondary: siteVarsSchema.optional(),
+        dr: siteVarsSchema.optional(),
+      })
+      .strict()
       .optional(),
   })
   .strict();

@@ -154,6 +154,9 @@ function renderStatus(status) {
     return;
   }
   $('#score').textContent = latest.score;
+  // The probes follow the serving site (probes.sites): say which site the score describes.
+  const serving = latest.site || (status.site && status.site.active_site) || 'primary';
+  $('#score-site').textContent = 'of the serving site: ' + siteName(serving);
   const level = $('#level');
   level.textContent = label(latest.level);
   level.className = 'badge level-' + latest.level;
@@ -167,6 +170,10 @@ function renderStatus(status) {
   $('#cycle-reason').textContent = (status.stale ? 'stale · ' : '') + (latest.reason || 'schedule');
 
   const dr = status.dr_readiness;
+  $('#dr-label').textContent =
+    dr.standby && dr.standby !== 'dr'
+      ? 'Readiness of ' + siteName(dr.standby) + ' (to take traffic back)'
+      : 'DR readiness';
   const ready = $('#dr-ready');
   ready.textContent = dr.source === 'unknown' ? 'unknown' : dr.ready ? 'ready' : 'not ready';
   ready.className = 'big small ' + (dr.source === 'unknown' ? '' : dr.ready ? 'ready-yes' : 'ready-no');
