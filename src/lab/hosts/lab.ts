@@ -139,8 +139,6 @@ export async function startMultiHostLab(options: LabOptions): Promise<MultiHostL
   const fabric = await Fabric.create(LAB_HOSTS);
   let store: StoreHost | undefined;
   try {
-    store = await storeHost(fabric, 'store', join(options.dir, 'store'));
-    const storeUrl = store.url;
     const site = join(dirname(options.cli), '..', 'lab', 'hosts', 'site.js');
     const effectsLog = join(options.dir, 'dr-effects.jsonl');
     writeFileSync(effectsLog, '');
@@ -175,6 +173,9 @@ export async function startMultiHostLab(options: LabOptions): Promise<MultiHostL
           env: { ...process.env, PHOENIX_AGENT_TOKEN: AGENT_TOKEN },
         },
       );
+    // initdb and the store's start while the sites and agents boot (each a Node process: seconds on a loaded machine).
+    store = await storeHost(fabric, 'store', join(options.dir, 'store'));
+    const storeUrl = store.url;
     for (const [from, url] of [
       ['ctl-usw2', `http://${fabric.address('primary')}:${SITE_PORT}/health`],
       ['ctl-usw2', `http://${fabric.address('dr')}:${SITE_PORT}/health`],
