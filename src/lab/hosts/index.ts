@@ -10,6 +10,7 @@ export {
   type ScenarioResult,
   type FaultContext,
 } from './nemesis.js';
-export { SCENARIOS, SHORT_SCHEDULE } from './scenarios.js';
+export { ASYNC_STANDBY_LOSS, SCENARIOS, SHORT_SCHEDULE } from './scenarios.js';
+export { STORE_NAME, type StandbyMode, type StoreHost } from './store.js';
 export { check, leaderlessSeconds, type History, type LeaseSample, type Verdict } from './checker.js';
 export type { Effect } from './site.js';

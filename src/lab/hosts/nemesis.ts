@@ -15,6 +15,10 @@ export interface FaultContext {
   newerLeader(token: number): Promise<void>;
   /** Resolves once the failover's run has succeeded. */
   runSucceeded(): Promise<void>;
+  /** Resolves once a lease read after `at` (Unix seconds) is live: some controller leads through the store again. */
+  leaseLiveSince(at: number): Promise<void>;
+  /** Records when the scenario reached a phase of its own (reported in `phases`). */
+  reached(phase: string): void;
   /** The lease's TTL and the controllers' interval, in seconds. */
   ttl_s: number;
   interval_s: number;
@@ -49,17 +53,23 @@ const STEPS = ['fence-old', 'promote', 'switch-dns'];
 
 /** Reads the lease and the journal through the store's Unix socket every 100 ms, whatever the partitions. */
 function observe(lab: MultiHostLab, schema: string) {
-  const pool = new pg.Pool({
-    connectionString: lab.store.socketUrl,
-    max: 2,
-    options: `-c search_path=${schema}`,
-  });
-  pool.on('error', () => undefined);
+  // Through the current primary's socket: after a store failover, a pool on the promoted one.
+  let pool: pg.Pool | undefined;
+  let poolUrl = '';
+  const current = () => {
+    if (!pool || poolUrl !== lab.store.socketUrl) {
+      void pool?.end().catch(() => undefined);
+      poolUrl = lab.store.socketUrl;
+      pool = new pg.Pool({ connectionString: poolUrl, max: 2, options: `-c search_path=${schema}` });
+      pool.on('error', () => undefined);
+    }
+    return pool;
+  };
   const leases: LeaseSample[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const rows = await pool
+      const rows = await current()
         .query<{ holder: string; token: string; expires_at: number }>(
           'SELECT holder, token, expires_at FROM controller_leases',
         )
@@ -78,7 +88,7 @@ function observe(lab: MultiHostLab, schema: string) {
     }
   })();
   const runs = () =>
-    pool
+    current()
       .query<{ id: string; status: string; created_at: number }>(
         'SELECT id, status, created_at FROM runbook_runs',
       )
@@ -92,8 +102,12 @@ function observe(lab: MultiHostLab, schema: string) {
     async stop() {
       stopped = true;
       await loop;
-      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-      await pool.end();
+      await current()
+        .query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+        .catch(() => undefined);
+      await current()
+        .end()
+        .catch(() => undefined);
     },
   };
 }
@@ -139,6 +153,7 @@ function faultContext(
   watch: ReturnType<typeof observe>,
   within: (ms: number) => number,
   since: number,
+  reached: (phase: string) => void,
 ): FaultContext {
   const last = () => watch.leases.at(-1);
   const leader = () => {
@@ -167,6 +182,17 @@ function faultContext(
         'the failover run to succeed',
         200,
       ),
+    leaseLiveSince: (at) =>
+      waitUntil(
+        () => {
+          const l = last();
+          return !!l && l.at > at && l.expires_at > now();
+        },
+        within(120_000),
+        'a live lease on the store again',
+        50,
+      ),
+    reached,
     ttl_s: lab.options.ttl_s,
     interval_s: lab.options.interval_s,
     pause: (s) => new Promise((r) => setTimeout(r, s * 1000)),
@@ -203,13 +229,13 @@ export async function runScenario(
     options.deadlineMs === undefined ? ms : Math.max(1_000, Math.min(ms, options.deadlineMs - Date.now()));
   const set = options.controllers ?? startControllerSet(lab, scenario.name, logDir);
   const { processes: controllers, watch } = set;
-  const ctx = faultContext(lab, controllers, watch, within, started);
   const effects = () => lab.effects().filter((e) => e.at >= started);
   const { ttl_s, interval_s, promote_s } = lab.options;
   let leaderLostAt: number | undefined;
   let runs: Array<{ id: string; status: string }> = [];
   const phases: Record<string, number> = {};
   const reached = (phase: string) => (phases[phase] = Math.round((now() - started) * 10) / 10);
+  const ctx = faultContext(lab, controllers, watch, within, started, reached);
   try {
     await waitUntil(
       () => (watch.leases.at(-1)?.expires_at ?? 0) > now(),
