@@ -22,7 +22,7 @@ export const STORE_NAME = 'store.phoenix-lab';
 
 /**
  * The application_name the standby streams under, and so the name the primary's
- * synchronous_standby_names waits for (PostgreSQL docs, 19.6.2 "Primary Server": a commit
+ * synchronous_standby_names waits for (PostgreSQL docs, "Synchronous Replication": a commit
  * returns once the standbys named there have flushed its WAL, with synchronous_commit = on).
  */
 const STANDBY_APPLICATION = 'phoenix_standby';
