@@ -44,6 +44,8 @@ export class LeaderElector {
   private readonly renew_s: number;
   private readonly logger: Logger;
   private busy?: Promise<void>;
+  /** The elected callback still running (restoring state, resuming runs): renewals go on meanwhile. */
+  private takingOver?: Promise<void>;
 
   constructor(private readonly options: LeaderOptions) {
     this.self = holderId(randomBytes(4).toString('hex'));
@@ -115,7 +117,14 @@ export class LeaderElector {
     this.token = lease.token;
     this.actUntil = sent + this.options.ttl_s * 800;
     this.logger.warn({ token: lease.token, holder: this.self }, 'elected leader: this controller acts now');
-    await this.options.onElected?.(lease.token);
+    // Not awaited here: the next renewal is scheduled once this step ends, and taking over can wait
+    // for the cycle in flight (a probe that times out: seconds). Awaited, a new leader whose take-over
+    // outlasted 0.8 × TTL demoted itself before its first renewal, was elected again with a new token,
+    // and so on while the primary's packets went unanswered (the multi-host lab's outage scenarios).
+    const token = lease.token;
+    this.takingOver = Promise.resolve()
+      .then(() => this.options.onElected?.(token))
+      .catch((error: unknown) => this.logger.error({ err: error, token }, 'taking over as leader failed'));
   }
 
   private async renew(): Promise<void> {
@@ -149,6 +158,7 @@ export class LeaderElector {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.busy;
+    await this.takingOver;
     const token = this.token;
     this.token = undefined;
     if (token !== undefined) await this.options.lease.release(this.self, token).catch(() => undefined);

@@ -105,3 +105,12 @@ test('leaderless time counts spans with no live lease as well as a lost leader u
   assert.equal(leaderlessSeconds(expired, 1), 4, 'lost at 1 s, token 2 read at 5 s');
   assert.equal(leaderlessSeconds(held(0, 5, 'a', 1), 2), 3, 'no newer leader ever: until the last read');
 });
+
+test('a store failover that lost the latest lease update shows as the token read going back and handed out again', () => {
+  const h = cleanTakeover();
+  // The promoted standby had only token 1 (ctl-a's), then gave token 2 to ctl-c: ctl-b had acted under it.
+  h.leases.push({ at: 11, holder: 'ctl-a:1:x', token: 1, expires_at: 4 }, ...held(12, 13, 'ctl-c:3:z', 2));
+  const verdict = check(h);
+  assert.equal(verdict.token_regressions, 2);
+  assert.match(verdict.violations.join('\n'), /token 2 held by ctl-b:2:y, then again by ctl-c:3:z/);
+});

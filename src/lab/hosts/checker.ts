@@ -46,9 +46,23 @@ function countDone(effects: Effect[]): Map<string, Effect[]> {
   return done;
 }
 
-/** Tokens must never go backwards: in the lease as read over time, nor in the effects as they arrived. */
+/**
+ * Tokens must never go backwards: in the lease as read over time, nor in the effects as they arrived.
+ * Nor may a token come back under another holder: a store that lost the lease's latest update (a
+ * failover to a standby that had not received it) hands out again a token that was already used.
+ */
 function regressions(h: History, violations: string[]): number {
   let count = 0;
+  const holderOf = new Map<number, string>();
+  for (const l of h.leases) {
+    const host = l.holder.split(':')[0];
+    const earlier = holderOf.get(l.token);
+    if (earlier !== undefined && earlier !== l.holder) {
+      count++;
+      violations.push(`lease: token ${l.token} held by ${earlier}, then again by ${l.holder} (${host})`);
+    }
+    holderOf.set(l.token, l.holder);
+  }
   for (const [what, tokens] of [
     ['lease', h.leases.map((l) => l.token)],
     ['effects', h.effects.map((e) => e.token)],

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { waitUntil } from '../process.js';
 import { Fabric, type HostProcess, type HostSpec } from './net.js';
 import { alreadyDoneCommand, effectCommand, type Effect } from './site.js';
-import { storeHost, type StoreHost } from './store.js';
+import { storeHost, type StandbyMode, type StoreHost } from './store.js';
 
 /**
  * The reference deployment (README, "Reference deployment"), one network namespace per host:
@@ -16,6 +16,7 @@ export const LAB_HOSTS: HostSpec[] = [
   { name: 'ctl-euw1', region: 'aws-eu-west-1' },
   { name: 'ctl-azure', region: 'azure-westeurope' },
   { name: 'store', region: 'azure-westeurope' },
+  { name: 'store-standby', region: 'azure-westeurope (another zone)' },
   { name: 'primary', region: 'aws-us-east-1' },
   { name: 'dr', region: 'azure-westeurope' },
   { name: 'agent-gcp', region: 'gcp-europe-west4' },
@@ -44,6 +45,8 @@ export interface LabOptions {
   interval_s: number;
   /** Seconds the first attempt of the runbook's middle step (promote) takes: the window the nemesis hits. */
   promote_s: number;
+  /** How the store's standby follows its primary (default synchronous), or none (one PostgreSQL). */
+  standby?: StandbyMode | 'none';
 }
 
 export interface ControllerProcess extends HostProcess {
@@ -139,8 +142,6 @@ export async function startMultiHostLab(options: LabOptions): Promise<MultiHostL
   const fabric = await Fabric.create(LAB_HOSTS);
   let store: StoreHost | undefined;
   try {
-    store = await storeHost(fabric, 'store', join(options.dir, 'store'));
-    const storeUrl = store.url;
     const site = join(dirname(options.cli), '..', 'lab', 'hosts', 'site.js');
     const effectsLog = join(options.dir, 'dr-effects.jsonl');
     writeFileSync(effectsLog, '');
@@ -175,6 +176,14 @@ export async function startMultiHostLab(options: LabOptions): Promise<MultiHostL
           env: { ...process.env, PHOENIX_AGENT_TOKEN: AGENT_TOKEN },
         },
       );
+    // initdb and the store's start while the sites and agents boot (each a Node process: seconds on a loaded machine).
+    store = await storeHost(
+      fabric,
+      options.standby === 'none' ? ['store'] : ['store', 'store-standby'],
+      join(options.dir, 'store'),
+      options.standby === 'none' ? undefined : options.standby,
+    );
+    const storeUrl = store.url;
     for (const [from, url] of [
       ['ctl-usw2', `http://${fabric.address('primary')}:${SITE_PORT}/health`],
       ['ctl-usw2', `http://${fabric.address('dr')}:${SITE_PORT}/health`],
@@ -207,12 +216,12 @@ export async function startMultiHostLab(options: LabOptions): Promise<MultiHostL
         });
       },
       async close() {
-        await store!.stop();
+        await store!.close();
         await fabric.destroy();
       },
     };
   } catch (error) {
-    await store?.stop();
+    await store?.close();
     await fabric.destroy();
     throw error;
   }

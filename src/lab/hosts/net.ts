@@ -1,5 +1,6 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isRunning } from '../process.js';
 
@@ -23,6 +24,17 @@ const NS_PREFIX = 'phxmh-';
  * each other across a bridge inside a namespace of its own, with no route out of it.
  */
 const SUBNET = '198.18.0';
+
+/**
+ * `ip netns exec` bind-mounts /etc/netns/<namespace>/hosts over /etc/hosts for what it runs: each
+ * lab host resolves names through its own file there, which setName rewrites in place (the same
+ * inode, so the programs already running see the change at their next lookup).
+ */
+const NETNS_ETC = '/etc/netns';
+
+function removeEtc(netns: string): void {
+  rmSync(join(NETNS_ETC, netns), { recursive: true, force: true });
+}
 
 async function ip(...args: string[]): Promise<string> {
   try {
@@ -98,6 +110,7 @@ export function sweepLeftovers(): string[] {
     if (!Number.isInteger(maker) || maker <= 0 || isRunning(maker)) continue;
     try {
       execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+      removeEtc(name);
       swept.push(name);
     } catch {
       // gone meanwhile
@@ -122,6 +135,8 @@ export interface HostProcess {
 export class Fabric {
   private readonly created: string[] = [];
   private readonly processes: HostProcess[] = [];
+  /** The lab's names and the host each points to (setName). */
+  private readonly names = new Map<string, string>();
   private readonly onExit = () => this.destroySync();
   /** What else must go when the process is interrupted (a server started outside `start`, like PostgreSQL). */
   readonly interruptCleanups: Array<() => void> = [];
@@ -174,6 +189,23 @@ export class Fabric {
     await ip('netns', 'add', name);
     this.created.push(name);
     await ip('-n', name, 'link', 'set', 'lo', 'up');
+    mkdirSync(join(NETNS_ETC, name), { recursive: true });
+    this.writeHosts(name);
+  }
+
+  private writeHosts(netns: string): void {
+    const lines = [
+      '127.0.0.1 localhost',
+      ...[...this.names].map(([name, host]) => `${this.address(host)} ${name}`),
+    ];
+    writeFileSync(join(NETNS_ETC, netns, 'hosts'), lines.join('\n') + '\n');
+  }
+
+  /** Points a name at a host in every host's /etc/hosts (a DNS record moved, as a managed database's failover does). */
+  setName(name: string, host: string): void {
+    this.index(host);
+    this.names.set(name, host);
+    for (const netns of this.created) this.writeHosts(netns);
   }
 
   private async build(): Promise<void> {
@@ -280,6 +312,13 @@ export class Fabric {
   /** Kills what was started on the hosts (by pid) and deletes every namespace this lab made. */
   async destroy(): Promise<void> {
     process.removeListener('exit', this.onExit);
+    // What a failed start left running (a store node started before the lab gave up).
+    for (const cleanup of this.interruptCleanups.splice(0))
+      try {
+        cleanup();
+      } catch {
+        // already stopped
+      }
     await Promise.all(
       this.processes.map(async (p) => {
         if (p.child.exitCode !== null || p.child.signalCode !== null) return;
@@ -292,8 +331,10 @@ export class Fabric {
         await p.exit;
       }),
     );
-    for (const name of this.created.splice(0).reverse())
+    for (const name of this.created.splice(0).reverse()) {
       await ip('netns', 'del', name).catch(() => undefined);
+      removeEtc(name);
+    }
   }
 
   /** The same, synchronously: for a process that exits without awaiting destroy(). */
@@ -313,6 +354,7 @@ export class Fabric {
     for (const name of this.created.splice(0).reverse())
       try {
         execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+        removeEtc(name);
       } catch {
         // gone
       }
