@@ -33,7 +33,8 @@ function leftovers(dir: string): string[] {
 
 /**
  * Exports the drill's whole recording as a scenario, replays it through the decision core with the
- * drill's configuration, and compares decision and category at every recorded cycle with the live run.
+ * drill's configuration, and compares decision and category at every recorded cycle up to the failover
+ * with the live run.
  */
 async function assertReplayMatchesLive(dir: string): Promise<void> {
   const configFile = join(dir, 'phoenix.yaml');
@@ -48,8 +49,19 @@ async function assertReplayMatchesLive(dir: string): Promise<void> {
     analyzer: () => createAnalyzer(config.decision.analyzer, config),
   });
   const store = new HistoryStore(openDatabase(config.store.path));
-  const cycles = await store.cycles({ limit: 100_000 });
+  const all = await store.cycles({ limit: 100_000 });
   await store.db.close();
+  const first = all.findIndex((c) => c.decision.action === 'dr_failover');
+  assert.ok(first >= 0, 'the live controller failed over');
+  // The failover's run moves the site state to dr_active, and from then on the live controller decides
+  // for the site that serves: an input a scenario file does not carry, so parity holds up to the
+  // failover. After it, nothing may fail over again (or "back") on its own.
+  assert.deepEqual(
+    all.slice(first + 1).filter((c) => /failover/.test(c.decision.action)),
+    [],
+    'a failover decided after DR took over',
+  );
+  const cycles = all.slice(0, first + 1);
   const slot = (at: number) => Math.round((at - cycles[0].at) / scenario.interval) * scenario.interval;
   const live = cycles.map((c) => `${slot(c.at)}s ${c.decision.action} ${c.decision.category}`);
   assert.ok(live.some((d) => d.includes('dr_failover')));
