@@ -21,8 +21,7 @@ import {
   createManagedDatabase,
   createPublication,
   roleUrl,
-  subscribe,
-  subscriptionReady,
+  subscribeStreaming,
   SUBSCRIPTION,
 } from '../src/lab/managed.js';
 import { s3Client } from '../src/actions/shared/s3.js';
@@ -161,13 +160,7 @@ export class LabSystems {
       `INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, ${ROWS}) g`,
     );
     await createPublication(this.publisher, database);
-    await subscribe(this.subscriber, this.publisher, database);
-    await waitUntil(
-      () => subscriptionReady(this.subscriber, database),
-      60_000,
-      'the subscription to stream',
-      100,
-    );
+    await subscribeStreaming(this.subscriber, this.publisher, database, 60_000);
     const appSession = new pg.Client({ connectionString: roleUrl(this.publisher, APP_ROLE, database) });
     await appSession.connect();
     const lab: LabRound = { database, container, appSession, appSessionEnded: false };

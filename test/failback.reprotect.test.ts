@@ -11,8 +11,7 @@ import {
   createManagedDatabase,
   createPublication,
   roleUrl,
-  subscribe,
-  subscriptionReady,
+  subscribeStreaming,
 } from '../src/lab/managed.js';
 import { stepContext } from '../src/actions/shared/test-context.js';
 import { databaseAdapter } from '../src/actions/database/database.js';
@@ -53,8 +52,7 @@ before(async () => {
   await createManagedDatabase(primary, DB, SCHEMA, { replication: true });
   await createManagedDatabase(dr, DB, SCHEMA, { replication: true });
   await createPublication(primary, DB);
-  await subscribe(dr, primary, DB);
-  await waitUntil(() => subscriptionReady(dr, DB), 30_000, 'the subscription to stream', 100);
+  await subscribeStreaming(dr, primary, DB, 30_000);
   await query(
     roleUrl(primary, APP_ROLE, DB),
     "INSERT INTO orders (note) SELECT 'p' || g FROM generate_series(1, 500) g",

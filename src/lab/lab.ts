@@ -20,13 +20,7 @@ import type { AppSettings } from './app.js';
 import { ITEMS_SCHEMA } from './items.js';
 import { writeLabConfig } from './config.js';
 import { LAB_AWS_ACCESS_KEY_ID, LAB_BUCKET, LAB_CONTAINER, LAB_DATABASE, LAB_ZONE } from './names.js';
-import {
-  APP_ROLE,
-  createManagedDatabase,
-  createPublication,
-  subscribe,
-  subscriptionReady,
-} from './managed.js';
+import { APP_ROLE, createManagedDatabase, createPublication, subscribeStreaming } from './managed.js';
 import {
   isOurs,
   readLabState,
@@ -214,8 +208,7 @@ async function startDatabases(
   // REPLICATION, as Azure's admin is given it: the way back (reprotect) streams from DR.
   await createManagedDatabase(dr, LAB_DATABASE, ITEMS_SCHEMA, { replication: true });
   await createPublication(primary, LAB_DATABASE);
-  await subscribe(dr, primary, LAB_DATABASE);
-  await waitUntil(() => subscriptionReady(dr, LAB_DATABASE), 60_000, 'the subscription to stream', 100);
+  await subscribeStreaming(dr, primary, LAB_DATABASE, 60_000);
 }
 
 /**

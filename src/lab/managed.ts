@@ -1,4 +1,5 @@
 import { query, type PostgresCluster } from './postgres.js';
+import { waitUntil } from './process.js';
 
 /**
  * The lab's model of the managed services' permission model. RDS and Azure Flexible Server give the
@@ -130,6 +131,22 @@ export async function subscribe(
   await query(
     roleUrl(subscriber, ADMIN_ROLE, database),
     `alter database ${database} set default_transaction_read_only = on`,
+  );
+}
+
+/** `subscribe`, then waits until the subscription's initial copy is done and it streams. */
+export async function subscribeStreaming(
+  subscriber: PostgresCluster,
+  publisher: PostgresCluster,
+  database: string,
+  timeoutMs: number,
+): Promise<void> {
+  await subscribe(subscriber, publisher, database);
+  await waitUntil(
+    () => subscriptionReady(subscriber, database),
+    timeoutMs,
+    'the subscription to stream',
+    100,
   );
 }
 

@@ -12,8 +12,7 @@ import {
   createManagedDatabase,
   createPublication,
   roleUrl,
-  subscribe,
-  subscriptionReady,
+  subscribeStreaming,
 } from '../../lab/managed.js';
 import { detachCopiedSubscriptions } from './copy-safety.js';
 
@@ -37,8 +36,7 @@ before(async () => {
   await createManagedDatabase(publisher, DB, schema, { replication: true });
   await createManagedDatabase(subscriber, DB, schema, { replication: false });
   await createPublication(publisher, DB);
-  await subscribe(subscriber, publisher, DB);
-  await waitUntil(() => subscriptionReady(subscriber, DB), 30_000, 'the subscription to stream', 100);
+  await subscribeStreaming(subscriber, publisher, DB, 30_000);
 });
 
 after(async () => {

@@ -11,8 +11,7 @@ import {
   createManagedDatabase,
   createPublication,
   roleUrl,
-  subscribe,
-  subscriptionReady,
+  subscribeStreaming,
 } from '../../lab/managed.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { databaseAdapter } from './database.js';
@@ -34,8 +33,7 @@ async function pair(db: string): Promise<void> {
   await createManagedDatabase(publisher, db, SCHEMA, { replication: true });
   await createManagedDatabase(subscriber, db, SCHEMA, { replication: false });
   await createPublication(publisher, db);
-  await subscribe(subscriber, publisher, db);
-  await waitUntil(() => subscriptionReady(subscriber, db), 30_000, 'the subscription to stream', 100);
+  await subscribeStreaming(subscriber, publisher, db, 30_000);
 }
 
 before(async () => {

@@ -4,15 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { query, startPrimary, waitUntil, type PostgresCluster } from '../../lab/index.js';
+import { query, startPrimary, type PostgresCluster } from '../../lab/index.js';
 import {
   ADMIN_ROLE,
   createManagedDatabase,
   createPublication,
   roleUrl,
-  subscribe,
+  subscribeStreaming,
   subscriptionOwnerRole,
-  subscriptionReady,
 } from '../../lab/managed.js';
 import { ServerMetrics } from '../../server/metrics.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
@@ -31,13 +30,7 @@ async function pair(publisher: PostgresCluster, subscriber: PostgresCluster, db:
   await createManagedDatabase(publisher, db, SCHEMA, { replication: true });
   await createManagedDatabase(subscriber, db, SCHEMA, { replication: true });
   await createPublication(publisher, db);
-  await subscribe(subscriber, publisher, db);
-  await waitUntil(
-    () => subscriptionReady(subscriber, db),
-    30_000,
-    `the subscription of ${db} to stream`,
-    100,
-  );
+  await subscribeStreaming(subscriber, publisher, db, 30_000);
 }
 
 before(async () => {
