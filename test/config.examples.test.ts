@@ -136,3 +136,27 @@ test('the example runbooks do what the lab runbooks do, in the same order (the d
   }
   assert.equal(forward.replication, example.replication);
 });
+
+test("the lab's probes declare each site's addresses once and follow the serving site: with DR serving they reach DR's app and database, and watch the old primary as the standby", () => {
+  const lab = fakeLab();
+  const config = parseConfig(labConfig(lab));
+  const primary = config.site_probes?.primary as Record<string, Record<string, unknown>>;
+  const dr = config.site_probes?.dr as Record<string, Record<string, unknown>>;
+  const app = { primary: lab.apps!.primary!.url, dr: lab.apps!.dr!.url };
+  const targets = (signals: Record<string, Record<string, unknown>>) =>
+    (signals.internal_services!.targets as Array<{ url: string }>).map((t) => t.url);
+  assert.ok(
+    targets(primary).every((u) => u.startsWith(app.primary)),
+    targets(primary).join(' '),
+  );
+  assert.ok(
+    targets(dr).every((u) => u.startsWith(app.dr)),
+    targets(dr).join(' '),
+  );
+  assert.equal(dr.external_uptime!.url, `${app.dr}/healthz`);
+  assert.equal(dr.dr_site!.url, `${app.primary}/healthz`, 'the old primary is the standby');
+  assert.match(String(dr.db_replication_lag!.primary), new RegExp(`:${lab.postgres!.standby!.port}/`));
+  assert.match(String(dr.db_replication_lag!.standby), new RegExp(`:${lab.postgres!.primary!.port}/`));
+  // Only these describe whichever site serves; the rest are not scored while DR serves.
+  assert.deepEqual(config.serving_signals, ['external_uptime', 'internal_services']);
+});

@@ -51,6 +51,12 @@ export interface PhoenixConfig {
    * `{{standby.…}}` (docs/lifecycle.md); `raw.probes.signals` is then the primary's expansion.
    */
   site_probes?: Partial<Record<ServingSite, ProbesConfig['signals']>>;
+  /**
+   * With `site_probes`: the signals whose probes name `{{active.…}}` and no `{{standby.…}}`, the only
+   * ones that describe a site other than the primary while it serves (the decision core scores just
+   * these then). Absent: no probe follows the serving site.
+   */
+  serving_signals?: string[];
   /** Loaded by `validate --offline`: unset variables stay as written, in the runbooks file too. */
   offline?: boolean;
   /**
@@ -353,7 +359,10 @@ export function parseConfig(
   }
   checkScoring(parsed.data, issues);
   const config = resolveConfig(parsed.data, file, issues);
-  if (expansion) config.site_probes = siteProbes(expansion, parsed.data, envPaths, issues);
+  if (expansion) {
+    config.site_probes = siteProbes(expansion, parsed.data, envPaths, issues);
+    config.serving_signals = expansion.serving;
+  }
   if (issues.length) throw new ConfigError(file, issues);
   if (options.offline) config.offline = true;
   return config;

@@ -66,6 +66,25 @@ export interface SiteProbeExpansion {
   sites: ServingSite[];
   /** `probes.signals` as written for each serving site (not yet validated). */
   signals: Partial<Record<ServingSite, unknown>>;
+  /**
+   * The signals that describe whichever site serves: their probes name `{{active.<key>}}` and no
+   * `{{standby.<key>}}`. The others describe a fixed place (a probe written without a placeholder) or
+   * involve the site that does not serve (the standby; the pair, as replication from one to the other).
+   */
+  serving: string[];
+}
+
+/** The signals whose probes name `{{active.…}}` and no `{{standby.…}}` (`probes.signals.<name>.…` paths). */
+function servingSignals(found: Found[]): string[] {
+  const roles = new Map<string, Set<Found['role']>>();
+  for (const f of found) {
+    const name = f.path.split('.')[2]!;
+    roles.set(name, (roles.get(name) ?? new Set()).add(f.role));
+  }
+  return [...roles]
+    .filter(([, r]) => r.has('active') && !r.has('standby'))
+    .map(([name]) => name)
+    .sort();
 }
 
 /**
@@ -116,7 +135,7 @@ export function expandSiteProbes(document: unknown, issues: ConfigIssue[]): Site
   });
   issues.push(...unique);
   if (unique.length) return undefined;
-  const out: SiteProbeExpansion = { sites, signals: {} };
+  const out: SiteProbeExpansion = { sites, signals: {}, serving: servingSignals(found) };
   for (const site of sites) out.signals[site] = substitute(signals, vars[site]!, vars[standbyOf(site)]!);
   return out;
 }

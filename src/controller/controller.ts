@@ -3,7 +3,7 @@ import type { Analysis, Decision, IncidentContext, Level } from '../core/index.j
 import type { SiteInput } from '../decision/index.js';
 import type { ContextSource, SignalSource } from '../core/ports.js';
 import type { PhoenixConfig } from '../config/index.js';
-import { DecisionEngine, type DecisionState } from '../decision/index.js';
+import { DecisionEngine, servingSignals, type DecisionState } from '../decision/index.js';
 import { createAnalyzer, type AnalysisInput, type Analyzer } from '../analysis/index.js';
 import { scoreSnapshot } from '../scoring/index.js';
 import { FencedError, type CycleRecord, type DecisionStateStore, type HistoryStore } from '../store/index.js';
@@ -302,7 +302,10 @@ export class Controller {
       const site = await this.servingSite();
       const signals = await this.options.signals.collect(at, site?.active_site);
       // Context costs calls to outside services: only ask when the score says something is wrong.
-      const preview = scoreSnapshot(signals, this.options.config.scoring);
+      const preview = scoreSnapshot(
+        servingSignals(this.options.config, signals, site).signals,
+        this.options.config.scoring,
+      );
       const context = preview.level === 'none' ? {} : await this.gatherContext(at);
       this.analyzer.lastMs = undefined;
       const result = await this.engine.cycle({ now: at, signals, context, site });

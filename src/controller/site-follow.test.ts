@@ -37,7 +37,8 @@ after(async () => {
   await Promise.all(Object.values(sites).map((s) => s.close()));
 });
 
-function siteConfig(extra: Record<string, unknown> = {}) {
+/** The site's own probe and the other site's, declared once; `signals` adds more. */
+function siteConfig(extra: Record<string, unknown> = {}, signals: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-site-follow-'));
   return parseConfig({
     interval: 30,
@@ -52,6 +53,7 @@ function siteConfig(extra: Record<string, unknown> = {}) {
           targets: [{ name: 'api', url: '{{active.app_url}}/health' }],
         },
         dr_site: { type: 'http', url: '{{standby.app_url}}/health' },
+        ...signals,
       },
     },
     ...extra,
@@ -214,6 +216,99 @@ test('while DR serves the controller never starts a failover (not "back" to the 
   } finally {
     sites.primary.healthy = true;
     sites.dr.healthy = true;
+    await built.shutdown();
+  }
+});
+
+/** Records a failover to DR whose fence held, as the runbook engine does. */
+async function failedOverToDr(store: SiteStateStore) {
+  await apply(store, { type: 'run_started', runbook: 'dr_failover', run_id: 'f1' }, 100);
+  await apply(
+    store,
+    { type: 'run_finished', runbook: 'dr_failover', run_id: 'f1', status: 'succeeded', fence: 'fenced' },
+    110,
+  );
+}
+
+test('while DR serves, signals that do not describe it (a probe written for the primary, the old primary as standby) are probed and recorded but neither scored nor acted on; DR failing its own probes still self-heals', async () => {
+  const config = siteConfig(
+    { decision: { analyzer: 'threshold', cooldown: 0 } },
+    {
+      // Written for the primary, without a placeholder: after a failover it still reaches the old primary.
+      cross_cloud: { type: 'http', url: `${sites.primary.url}/health` },
+      // The pair of sites: with DR serving its other end is the old primary.
+      db_replication_lag: { type: 'http', url: '{{standby.app_url}}/health?from={{active.app_url}}' },
+    },
+  );
+  const built = await buildController(config);
+  const store = new SiteStateStore(built.history!.db);
+  try {
+    await failedOverToDr(store);
+    // The old primary is dead, as after a regional outage; DR serves and is healthy.
+    sites.primary.healthy = false;
+    sites.dr.healthy = true;
+    for (let i = 0; i < 3; i++) {
+      const record = await cycle(built);
+      assert.equal(record.site, 'dr');
+      // Probed and recorded as they are…
+      assert.equal(record.signals.cross_cloud!.status, 'error');
+      assert.equal(record.signals.db_replication_lag!.status, 'error');
+      // …but the old primary's trouble is not the serving site's: no score, no self_heal of DR for it.
+      assert.equal(record.score.score, 0, JSON.stringify(record.score.contributions));
+      assert.equal(record.decision.action, 'none', record.decision.reason);
+      assert.ok(
+        record.score.notes.some((n) => /cross_cloud, db_replication_lag/.test(n) && /not scored/.test(n)),
+        record.score.notes.join('; '),
+      );
+    }
+    // DR's own probe fails: a self_heal of the serving site is what the controller decides.
+    sites.dr.healthy = false;
+    const record = await cycle(built);
+    assert.equal(record.signals.internal_services!.status, 'error');
+    assert.equal(record.score.score, 5);
+    assert.equal(record.decision.action, 'self_heal', record.decision.reason);
+  } finally {
+    sites.primary.healthy = true;
+    sites.dr.healthy = true;
+    await built.shutdown();
+  }
+});
+
+test("with one set of probes (no probes.sites) and DR serving, nothing describes DR: the controller decides no action on the old primary's signals and says how to make the probes follow the site", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'phoenix-site-follow-fixed-'));
+  const config = parseConfig({
+    interval: 30,
+    decision: { analyzer: 'threshold', cooldown: 0 },
+    store: { path: join(dir, 'phoenix.db') },
+    probes: {
+      timeout: '5s',
+      signals: {
+        internal_services: {
+          type: 'http_checks',
+          targets: [{ name: 'api', url: `${sites.primary.url}/health` }],
+        },
+        cross_cloud: { type: 'http', url: `${sites.primary.url}/health` },
+      },
+    },
+  });
+  const built = await buildController(config);
+  const store = new SiteStateStore(built.history!.db);
+  try {
+    sites.primary.healthy = false;
+    // Control: while the primary serves, its failing probes are its own and self-heal it.
+    let record = await cycle(built);
+    assert.equal(record.decision.action, 'self_heal', record.decision.reason);
+    await failedOverToDr(store);
+    for (let i = 0; i < 3; i++) {
+      record = await cycle(built);
+      assert.equal(record.site, 'dr');
+      assert.equal(record.signals.internal_services!.status, 'error', 'still probed and recorded');
+      assert.equal(record.decision.action, 'none', record.decision.reason);
+      assert.equal(record.score.score, 0);
+      assert.match(record.decision.reason, /no probe describes dr.*probes\.sites/);
+    }
+  } finally {
+    sites.primary.healthy = true;
     await built.shutdown();
   }
 });

@@ -9,6 +9,7 @@ import type {
 } from '../core/index.js';
 import type { PhoenixConfig } from '../config/index.js';
 import { scoreSnapshot } from '../scoring/index.js';
+import { servingSignals } from './serving.js';
 import {
   applyPolicy,
   vantageQuorumDown,
@@ -53,6 +54,20 @@ export interface DecisionState {
   policy: PolicyState;
   /** The serving site the history describes; when another site serves, the history starts again. */
   site?: SiteRole;
+}
+
+/** No probe describes the serving site: no action can be decided for it, and the reason says how to fix that. */
+function nothingDescribes(now: number, score: ScoreResult, note: string): Decision {
+  return {
+    at: now,
+    action: 'none',
+    score: score.score,
+    level: score.level,
+    category: 'unknown',
+    confidence: 'low',
+    reason: note,
+    blocked_by: [note],
+  };
 }
 
 /**
@@ -108,10 +123,15 @@ export class DecisionEngine {
       this.lastHealthy = undefined;
     }
     this.site = serving === 'primary' ? undefined : serving;
-    const score = scoreSnapshot(input.signals, this.config.scoring);
+    // Only the serving site's signals are scored, analyzed and kept as its history.
+    const own = servingSignals(this.config, input.signals, input.site);
+    const score = scoreSnapshot(own.signals, this.config.scoring);
+    if (own.note) score.notes.push(own.note);
+    if (own.none_describe && own.note)
+      return { score, decision: nothingDescribes(input.now, score, own.note) };
     const observation: CycleObservation = {
       at: input.now,
-      signals: input.signals,
+      signals: own.signals,
       score: score.score,
       level: score.level,
       metrics: input.context.metrics,
@@ -120,7 +140,7 @@ export class DecisionEngine {
     this.history.push(observation);
     // The baseline is a cycle where users were served: a score below the action levels while every outside
     // vantage point fails (green insides nobody reaches) is no healthy traffic level to compare against.
-    if (observation.level === 'none' && !vantageQuorumDown(input.signals)) this.lastHealthy = observation;
+    if (observation.level === 'none' && !vantageQuorumDown(own.signals)) this.lastHealthy = observation;
     const oldest = input.now - this.config.decision.history_window_s;
     while (this.history.length > 1 && this.history[0].at < oldest) this.history.shift();
 
@@ -129,7 +149,7 @@ export class DecisionEngine {
       if (this.analyzer.wants(score.level)) {
         analysis = await this.analyzer.analyze({
           now: input.now,
-          signals: input.signals,
+          signals: own.signals,
           context: input.context,
           topology: this.topology,
           score,

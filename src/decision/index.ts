@@ -5,3 +5,4 @@ export {
   type DecisionState,
   type SiteInput,
 } from './engine.js';
+export { servingSignals, type ServingSignals } from './serving.js';

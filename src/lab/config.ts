@@ -60,38 +60,47 @@ function openDrDatabase(state: LabState): Record<string, unknown> {
   };
 }
 
-/** Probes aimed at the lab's two sites and its EC2 stand-in. */
+/**
+ * Probes declared once for both sites (docs/lifecycle.md, "Probes follow the active site"): each site's
+ * addresses under `sites`, the probes aimed at `{{active.*}}` (the site that serves users) and
+ * `{{standby.*}}` (the other one). After a failover the controller scores DR and watches the old primary;
+ * cross_cloud and aws_cross_region describe the primary site's network and cloud and stay as written.
+ */
 function labProbes(state: LabState): Record<string, unknown> {
-  const primaryApp = state.apps!.primary!;
-  const drApp = state.apps!.dr!;
   const feeds = state.feeds!.urls!;
+  const pg = state.postgres!;
   return {
     timeout: '3s',
+    sites: {
+      primary: { app_url: state.apps!.primary!.url, db: pgUrl(pg.primary!.port) },
+      dr: { app_url: state.apps!.dr!.url, db: pgUrl(pg.standby!.port) },
+    },
     signals: {
       internal_services: {
         type: 'http_checks',
         target_timeout: '2s',
         targets: [
-          { name: 'app-health', url: `${primaryApp.url}/healthz`, body_match: '"writable":true' },
-          { name: 'app-item-read', url: `${primaryApp.url}/items/1`, expect_status: [200, 404] },
+          { name: 'app-health', url: '{{active.app_url}}/healthz', body_match: '"writable":true' },
+          { name: 'app-item-read', url: '{{active.app_url}}/items/1', expect_status: [200, 404] },
         ],
       },
       external_uptime: {
         type: 'external_uptime',
-        url: `${primaryApp.url}/healthz`,
+        url: '{{active.app_url}}/healthz',
         quorum: 1,
         max_latency: '2s',
       },
       cross_cloud: {
         type: 'tcp',
         host: '127.0.0.1',
-        port: state.postgres!.standby!.port,
+        port: pg.standby!.port,
         max_latency: '1s',
       },
       db_replication_lag: {
         type: 'postgres_replication',
-        primary: pgUrl(state.postgres!.primary!.port),
-        standby: pgUrl(state.postgres!.standby!.port),
+        // The serving database publishes; the other one follows (after reprotect: the old primary).
+        primary: '{{active.db}}',
+        standby: '{{standby.db}}',
         degraded_lag: '5s',
         error_lag: '15s',
       },
@@ -104,7 +113,8 @@ function labProbes(state: LabState): Record<string, unknown> {
         secret_access_key: LAB_AWS_SECRET_ACCESS_KEY,
         max_latency: '2s',
       },
-      dr_site: { type: 'http', url: `${drApp.url}/healthz`, max_latency: '2s' },
+      // What would take over: DR while the primary serves; the old primary, to fence and reprotect, after.
+      dr_site: { type: 'http', url: '{{standby.app_url}}/healthz', max_latency: '2s' },
     },
   };
 }
