@@ -34,7 +34,7 @@ export interface BuiltController {
 export function servingSiteOf(sites: SiteStateStore): () => Promise<SiteInput> {
   return async () => {
     const current = await sites.current();
-    return { active_site: current.active_site, state: current.state };
+    return { active_site: current.active_site, state: current.state, run_id: current.run_id };
   };
 }
 

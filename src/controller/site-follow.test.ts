@@ -312,3 +312,41 @@ test("with one set of probes (no probes.sites) and DR serving, nothing describes
     await built.shutdown();
   }
 });
+
+test('while a run moves traffic between the sites (failing_over, failing_back) no self_heal is decided: the run fences and switches the sites itself', async () => {
+  const config = siteConfig({ decision: { analyzer: 'threshold', cooldown: 0 } });
+  const built = await buildController(config);
+  const store = new SiteStateStore(built.history!.db);
+  try {
+    // The failover run fences the failing primary: healing it meanwhile would fight the run.
+    sites.primary.healthy = false;
+    await apply(store, { type: 'run_started', runbook: 'dr_failover', run_id: 'm1' }, 100);
+    let record = await cycle(built);
+    assert.equal(record.site, 'primary');
+    assert.equal(record.signals.internal_services!.status, 'error');
+    assert.equal(record.decision.action, 'none', record.decision.reason);
+    assert.match(record.decision.blocked_by.join('; '), /failing_over \(run m1\)/);
+    await apply(
+      store,
+      { type: 'run_finished', runbook: 'dr_failover', run_id: 'm1', status: 'succeeded', fence: 'fenced' },
+      110,
+    );
+    // The failback run fences DR before it switches traffic back: DR's probes fail on purpose.
+    sites.primary.healthy = true;
+    await apply(store, { type: 'run_started', runbook: 'failback', run_id: 'm2' }, 200);
+    sites.dr.healthy = false;
+    record = await cycle(built);
+    assert.equal(record.site, 'dr');
+    assert.equal(record.signals.internal_services!.status, 'error');
+    assert.equal(record.decision.action, 'none', record.decision.reason);
+    assert.match(record.decision.blocked_by.join('; '), /failing_back \(run m2\)/);
+    // Control: the failback failed, DR serves on and fails: its own self_heal is decided.
+    await apply(store, { type: 'run_finished', runbook: 'failback', run_id: 'm2', status: 'failed' }, 210);
+    record = await cycle(built);
+    assert.equal(record.decision.action, 'self_heal', record.decision.reason);
+  } finally {
+    sites.primary.healthy = true;
+    sites.dr.healthy = true;
+    await built.shutdown();
+  }
+});

@@ -23,6 +23,8 @@ export interface SiteInput {
   active_site: SiteRole;
   /** The lifecycle state (`primary_active`, `dr_active`, …), for the reason a failover is held back. */
   state: string;
+  /** The run that caused (or is causing) the state: during failing_over / failing_back, the run moving traffic. */
+  run_id?: string | null;
 }
 
 export interface CycleInput {
@@ -67,6 +69,25 @@ function nothingDescribes(now: number, score: ScoreResult, note: string): Decisi
     confidence: 'low',
     reason: note,
     blocked_by: [note],
+  };
+}
+
+/** The lifecycle states in which a run moves traffic between the sites, fencing one and opening the other. */
+const MOVING_STATES = new Set(['failing_over', 'failing_back']);
+
+/**
+ * While a failover or failback run moves traffic, the site it leaves is fenced by the run on purpose
+ * (its probes fail because of it) and the run owns both sites: a self_heal now would heal a site that
+ * is being taken out of service, or fight the run. Held, with the run named.
+ */
+function heldWhileMoving(decision: Decision, site: SiteInput | undefined): Decision {
+  if (decision.action !== 'self_heal' || !site || !MOVING_STATES.has(site.state)) return decision;
+  const why = `${site.state}${site.run_id ? ` (run ${site.run_id})` : ''}: a run is moving traffic between the sites and fences the one it leaves; no self_heal until it ends`;
+  return {
+    ...decision,
+    action: 'none',
+    reason: `self_heal held: ${why}. ${decision.reason}`,
+    blocked_by: [...decision.blocked_by, why],
   };
 }
 
@@ -172,6 +193,6 @@ export class DecisionEngine {
     });
     if (decision.action === 'dr_failover' || decision.action === 'region_failover')
       this.state.lastFailoverAt = input.now;
-    return { score, analysis, decision };
+    return { score, analysis, decision: heldWhileMoving(decision, input.site) };
   }
 }
