@@ -34,4 +34,9 @@ test('primary-returns drill: after the failover the old primary comes back writa
     String(report.old_primary_writable_s),
   );
   assert.equal(typeof report.old_primary_writes_after_return, 'number');
+  // While DR served, the controller scored DR (healthy) and decided no action: not on the dead, then
+  // returning, old primary's signals.
+  const decided = report.decisions_while_dr_served ?? {};
+  assert.ok((decided.none ?? 0) > 0, JSON.stringify(decided));
+  assert.deepEqual(Object.keys(decided), ['none'], JSON.stringify(decided));
 });

@@ -61,6 +61,38 @@ for (const [primary, dr] of PAIRS)
       `failback write unavailability ${report.failback_rto_s} s: ${result.stderr.slice(-3000)}`,
     );
     assert.match(result.stderr, /way back: runbook reprotect[\s\S]*way back: runbook failback/);
+    // The site state went the whole way, each step journaled with the run (or the controller) that caused
+    // it; the old primary was fenced by the controller's own fence run when it came back, not by hand.
+    const transitions = report.site_transitions ?? [];
+    const journal = JSON.stringify(transitions, null, 1);
+    assert.equal(report.active_site, 'primary', journal);
+    assert.deepEqual(
+      report.site_states,
+      [
+        'primary_active',
+        'failing_over',
+        'dr_active',
+        'reprotecting',
+        'reverse_protected',
+        'failing_back',
+        'primary_active',
+      ],
+      journal,
+    );
+    assert.ok(
+      transitions.every((t) => /^runbook:run-/.test(t.by) && t.reason.length > 0),
+      journal,
+    );
+    assert.ok(
+      transitions.some((t) => /fence_pending/.test(t.from) && /fenced/.test(t.to)),
+      `the controller fenced the returning old primary: ${journal}`,
+    );
+    // The controller kept deciding for DR while it served (reported: the failback's fence of DR may
+    // make DR's own probes fail while the switchover runs).
+    assert.ok(
+      (report.decisions_while_dr_served?.none ?? 0) > 0,
+      JSON.stringify(report.decisions_while_dr_served),
+    );
     // Protected forward again: object replication S3 → Blob resumed, and a new primary object reached Blob.
     assert.ok(typeof report.forward_objects_s === 'number', String(report.forward_objects_s));
     assert.deepEqual(processesUsing(dir), []);

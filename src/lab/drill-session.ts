@@ -4,19 +4,47 @@ import { ChangeStore, createContextGatherer, type ContextGatherer } from '../con
 import {
   createRunbookDecisionSink,
   FenceWatcher,
+  RunbookEngine,
   RUNBOOK_MIGRATIONS,
   type FencePage,
   type RunEvent,
   type RunReport,
 } from '../runbook/index.js';
+import type { PhoenixConfig } from '../config/index.js';
 import { createSiteSignalSource } from '../signals/index.js';
 import { migrate, openDatabase, HistoryStore, HISTORY_MIGRATIONS } from '../store/index.js';
 import { writeLabConfig } from './config.js';
-import { SiteStateStore } from '../lifecycle/index.js';
+import { SiteStateStore, type SiteEventRecord } from '../lifecycle/index.js';
 import type { Progress } from './lab.js';
 import type { LabState } from './state.js';
 
 export const round = (n: number) => Math.round(n * 100) / 100;
+
+/** One change of the site state, as the site journal recorded it, with who or what caused it. */
+export interface SiteTransition {
+  from: string;
+  to: string;
+  by: string;
+  reason: string;
+}
+
+/** The journal's changes of state or fence (pauses and repeated looks left out), oldest first. */
+export function siteTransitions(events: SiteEventRecord[]): SiteTransition[] {
+  return events
+    .filter((e) => e.from_state !== e.to_state && e.event.type !== 'paused' && e.event.type !== 'resumed')
+    .map((e) => ({ from: e.from_state, to: e.to_state, by: e.caused_by, reason: e.reason }));
+}
+
+/** The states the transitions went through, in order, without the old primary's fence (`dr_active (old primary: fenced)` → `dr_active`). */
+export function siteStates(transitions: SiteTransition[]): string[] {
+  const states: string[] = [];
+  for (const t of transitions)
+    for (const label of states.length ? [t.to] : [t.from, t.to]) {
+      const state = label.split(' ')[0]!;
+      if (states.at(-1) !== state) states.push(state);
+    }
+  return states;
+}
 
 /**
  * The controller a drill runs against its lab, with what the drill watches: every cycle (and when it was
@@ -129,6 +157,45 @@ export class DrillSession {
 
   async start(): Promise<void> {
     await this.controller.start();
+  }
+
+  /**
+   * A runbook engine on the controller's store that moves the same site state, as `phoenix reprotect`
+   * and `phoenix failback` run beside `phoenix run`: `config` holds the runbooks (the way back's).
+   */
+  engine(config: PhoenixConfig, onEvent: (event: RunEvent) => void): RunbookEngine {
+    return new RunbookEngine({
+      db: this.db,
+      config,
+      autoApprove: true,
+      workDir: this.state.dir,
+      onEvent,
+      sites: this.sites,
+    });
+  }
+
+  /** Whether the site state says the old primary is fenced before `timeoutMs` (the controller's fence watch fences it). */
+  async untilFenced(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline && !this.signal?.aborted) {
+      if ((await this.sites.current()).old_primary?.fence === 'fenced') return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+  }
+
+  /** How many cycles decided each action for a site other than the primary while it served. */
+  decisionsWhileDrServed(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { record } of this.cycles)
+      if (record.site && record.site !== 'primary')
+        counts[record.decision.action] = (counts[record.decision.action] ?? 0) + 1;
+    return counts;
+  }
+
+  /** The site journal's transitions (state changes only: looks at the old primary that found nothing new are left out). */
+  async siteTransitions(): Promise<SiteTransition[]> {
+    return siteTransitions(await this.sites.events());
   }
 
   /** A promise that also ends when the drill is stopped (Ctrl-C). */

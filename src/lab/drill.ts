@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { DrillSession } from './drill-session.js';
+import { DrillSession, type SiteTransition } from './drill-session.js';
 import {
   labDown,
   labUp,
@@ -71,8 +71,15 @@ export interface DrillReport {
   failback_rows_lost?: number | null;
   failback_objects_lost?: number | null;
   forward_objects_s?: number | null;
-  /** Scenario primary-returns only (see scenarios/primary-returns.ts). */
+  /** Scenario failback: every state the site state went through (primary_active → … → primary_active). */
+  site_states?: string[];
+  /** Scenario failback: the site journal's transitions, each with who or what caused it. */
+  site_transitions?: SiteTransition[];
+  /** Scenarios failback and primary-returns: the decisions of the cycles that probed and decided for DR while it served, by action. */
+  decisions_while_dr_served?: Record<string, number>;
+  /** Scenarios primary-returns and failback: the site that serves at the end (site state). */
   active_site?: string;
+  /** Scenario primary-returns only (see scenarios/primary-returns.ts). */
   old_primary_fenced?: boolean;
   old_primary_writable_s?: number | null;
   old_primary_writes_after_return?: number;

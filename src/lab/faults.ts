@@ -96,6 +96,12 @@ const INJECT: Record<Exclude<LabFault, 'heal'>, (state: LabState) => Promise<str
   },
 };
 
+/** The provider feeds as in a healthy region: AWS Health reports nothing open, the EC2 API answers. */
+export async function quietFeeds(state: LabState): Promise<void> {
+  await awsHealth(state, undefined);
+  await setFeedState(state.feeds!.urls!.ec2, { mode: 'normal' });
+}
+
 /** Clears whatever fault is in place: thaws the primary site, restores release v1, quiets the feeds. */
 async function heal(state: LabState): Promise<string> {
   const frozen = state.fault?.frozen ?? [];
@@ -108,8 +114,7 @@ async function heal(state: LabState): Promise<string> {
     await recordDeploy(state, 'v1');
     state.apps.primary = await startLabApp(state, 'primary', 'v1');
   }
-  await awsHealth(state, undefined);
-  await setFeedState(state.feeds!.urls!.ec2, { mode: 'normal' });
+  await quietFeeds(state);
   const was = state.fault?.name;
   state.fault = undefined;
   return was

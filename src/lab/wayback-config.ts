@@ -188,9 +188,10 @@ function failbackRunbook(state: LabState, base: Record<string, unknown>) {
  */
 export function wayBackConfig(state: LabState, interval_s: number): PhoenixConfig {
   const base = labConfig(state, { interval_s });
+  // The controller's own store: the way back's runs are journaled beside the failover's and move the
+  // same site state (docs/lifecycle.md), as `phoenix reprotect` and `phoenix failback` do.
   const doc = {
     ...base,
-    store: { driver: 'sqlite', path: join(state.dir, 'wayback.db'), retention: '1d' },
     runbooks: {
       ...(base.runbooks as Record<string, unknown>),
       reprotect: reprotectRunbook(state),

@@ -35,7 +35,11 @@ function summary(report: DrillReport): string {
     lines.push(
       `  way back: reprotect ${s(report.reprotect_s ?? null)}; failback write unavailability ${s(report.failback_rto_s)} (${s(report.failback_rto_authoritative_s ?? null)} without clients' DNS caching); ${report.failback_rows_lost} rows and ${report.failback_objects_lost} objects DR acknowledged missing on the primary (counted); objects replicate forward again ${report.forward_objects_s === null || report.forward_objects_s === undefined ? 'unmeasured' : `(first new object in Blob after ${s(report.forward_objects_s)})`}`,
     );
-  if (report.active_site !== undefined)
+  if (report.site_states)
+    lines.push(
+      `  site:     ${report.site_states.join(' → ')}; ${report.active_site} serves (${report.site_transitions?.length ?? 0} transitions journaled)`,
+    );
+  if (report.old_primary_fenced !== undefined)
     lines.push(
       `  old primary back: ${report.active_site} still serves; old primary ${report.old_primary_fenced ? 'fenced' : 'NOT fenced'}, writable ${s(report.old_primary_writable_s ?? null)} after it answered (goal: 2 intervals of ${report.interval_s} s), ${report.old_primary_writes_after_return} stale-client writes acknowledged there, on-call ${report.old_primary_paged ? 'paged' : 'not paged'}`,
     );
@@ -250,6 +254,9 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
         failback_rows_lost: report.failback_rows_lost,
         failback_objects_lost: report.failback_objects_lost,
         forward_objects_s: report.forward_objects_s,
+        site_states: report.site_states,
+        site_transitions: report.site_transitions,
+        decisions_while_dr_served: report.decisions_while_dr_served,
         active_site: report.active_site,
         old_primary_fenced: report.old_primary_fenced,
         old_primary_writable_s: report.old_primary_writable_s,

@@ -3,9 +3,9 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { backSyncParamsSchema } from '../../actions/storage_sync/config.js';
 import { backPass } from '../../actions/storage_sync/reverse.js';
 import { s3Client } from '../../actions/shared/s3.js';
-import { failbackReadiness, RunbookEngine, type RunEvent, type RunReport } from '../../runbook/index.js';
-import { openDatabase } from '../../store/index.js';
-import { round, type DrillSession } from '../drill-session.js';
+import { failbackReadiness, type RunbookEngine, type RunEvent, type RunReport } from '../../runbook/index.js';
+import { round, siteStates, type DrillSession } from '../drill-session.js';
+import { quietFeeds } from '../faults.js';
 import { startLabApp, startObjectSync } from '../lab.js';
 import { LAB_DATABASE } from '../names.js';
 import { freePort } from '../ports.js';
@@ -70,9 +70,12 @@ const backParams = (state: LabState) => backSyncParamsSchema.parse(objectsBack(s
 export async function primarySiteBack(session: DrillSession, notifyPort?: number): Promise<void> {
   const { state } = session;
   session.progress(
-    'the primary site comes back (PostgreSQL with its old data, S3, app); forward object sync stopped',
+    'the primary site comes back (PostgreSQL with its old data, S3, app; AWS Health closes the issue, the EC2 API answers); forward object sync stopped',
   );
   if (isOurs(state.sync?.process)) await stopProcess(state.sync!.process.pid);
+  // The region recovered: its provider feeds say so too (after the failback the primary's own
+  // signals and the context describe a healthy region again, as they would in AWS).
+  await quietFeeds(state);
   const pg = state.postgres!;
   await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.primary!.binDir ?? pg.binDir);
   const s3Dir = state.s3!.process.match;
@@ -191,14 +194,9 @@ async function wayBack(
 ): Promise<NonNullable<ScenarioOutcome['failback']>> {
   const { state } = session;
   const config = wayBackConfig(state, session.interval);
-  const db = openDatabase(config.store.path);
-  const engine = new RunbookEngine({
-    db,
-    config,
-    autoApprove: true,
-    workDir: state.dir,
-    onEvent: wayBackEvent(session),
-  });
+  // On the controller's store, moving its site state: dr_active → reprotecting → reverse_protected →
+  // failing_back → primary_active, each journaled with its run (and refused as `phoenix reprotect` is).
+  const engine = session.engine(config, wayBackEvent(session));
   const replicator = reverseObjectReplication(state);
   try {
     const started = performance.now();
@@ -223,6 +221,7 @@ async function wayBack(
     );
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
     await replicator.stop();
+    const transitions = await session.siteTransitions();
     return {
       reprotect_s: reprotectS,
       failback_rto_s: longestGap(acks, from, to),
@@ -230,10 +229,13 @@ async function wayBack(
       failback_rows_lost: lost.rows,
       failback_objects_lost: lost.objects,
       forward_objects_s: await resumeForwardObjects(session, notifyPort),
+      active_site: (await session.sites.current()).active_site,
+      site_states: siteStates(transitions),
+      site_transitions: transitions,
+      decisions_while_dr_served: session.decisionsWhileDrServed(),
     };
   } finally {
     await replicator.stop();
-    db.close();
   }
 }
 
@@ -255,10 +257,15 @@ export const failback: DrillScenarioModule = {
       state.postgres!.standby!.port,
       await blobNames(state),
     );
-    // The lab's controller watches the old primary as its primary: the way back is run as an operator would.
-    await session.stop();
+    // The controller keeps running, as `phoenix run` does: it scores DR, which serves, and its fence watch
+    // fences the old primary when it answers again; reprotect is refused until then (fence_pending).
     const notifyPort = await freePort();
     await primarySiteBack(session, notifyPort);
+    if (!(await session.untilFenced(limits.timeoutS * 1000)))
+      throw new Error(
+        `the old primary came back but the controller did not fence it within ${limits.timeoutS} s (site state: ${JSON.stringify((await session.sites.current()).old_primary)}); reprotect is refused while it is fence_pending`,
+      );
+    session.progress('the controller fenced the returning old primary; the way back starts');
     return { ...outage, lost, failback: await wayBack(session, notifyPort) };
   },
 };

@@ -86,15 +86,6 @@ function staleClient(session: DrillSession) {
   };
 }
 
-/** Waits until the site state says the old primary is fenced, or the deadline. */
-async function untilFenced(session: DrillSession, deadline: number): Promise<boolean> {
-  while (performance.now() < deadline && !session.signal?.aborted) {
-    if ((await session.sites.current()).old_primary?.fence === 'fenced') return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
-}
-
 /**
  * Regional outage → failover (the fence cannot reach the dead primary: fence_pending) → the primary
  * site comes back with its old data and its app, writable, while a stale client keeps writing to
@@ -113,7 +104,7 @@ export const primaryReturns: DrillScenarioModule = {
     let fenced = false;
     try {
       await primarySiteBack(session);
-      fenced = await untilFenced(session, performance.now() + limits.timeoutS * 1000);
+      fenced = await session.untilFenced(limits.timeoutS * 1000);
       // A moment more: a write acknowledged right at the fence is counted too.
       await new Promise((r) => setTimeout(r, 500));
     } finally {
@@ -133,6 +124,7 @@ export const primaryReturns: DrillScenarioModule = {
       old_primary_writes_after_return: client.counts.acknowledged,
       old_primary_paged: session.pages.some((p) => p.severity === 'critical'),
       interval_s: session.interval,
+      decisions_while_dr_served: session.decisionsWhileDrServed(),
     };
     return { ...outage, lifecycle };
   },

@@ -1,5 +1,5 @@
 import type { RunReport } from '../../runbook/index.js';
-import type { DrillSession } from '../drill-session.js';
+import type { DrillSession, SiteTransition } from '../drill-session.js';
 import type { Progress } from '../lab.js';
 import type { LabState } from '../state.js';
 
@@ -25,6 +25,8 @@ export interface ScenarioOutcome {
     /** Whether on-call was paged that it was writable. */
     old_primary_paged: boolean;
     interval_s: number;
+    /** Decisions of the cycles that probed and decided for DR while it served, by action. */
+    decisions_while_dr_served: Record<string, number>;
   };
   /** Scenario failback: the way back's figures. */
   failback?: {
@@ -35,6 +37,14 @@ export interface ScenarioOutcome {
     failback_objects_lost: number | null;
     /** Seconds from resuming object replication S3 → Blob after the failback until a new primary object reached Blob. */
     forward_objects_s: number | null;
+    /** The site that serves after the way back, from the site state (docs/lifecycle.md): `primary`. */
+    active_site: string;
+    /** Every state the site state went through in the drill, in order (primary_active → … → primary_active). */
+    site_states: string[];
+    /** The site journal's transitions, each with who or what caused it. */
+    site_transitions: SiteTransition[];
+    /** Decisions of the cycles that probed and decided for DR while it served, by action. */
+    decisions_while_dr_served: Record<string, number>;
   };
 }
 
