@@ -133,10 +133,16 @@ export function world(
       }),
       probes: {
         timeout: '1s',
+        // One stand-in app plays both sites, so they fail together: after a failover DR's probes fail
+        // too (the controller scores only the probes that follow the serving site) and any failover is held.
+        sites: { primary: { app_url: app.url }, dr: { app_url: app.url } },
         signals: {
-          internal_services: { type: 'http_checks', targets: [{ name: 'api', url: `${app.url}/health` }] },
-          eks_nodes: { type: 'http', url: `${app.url}/nodes` },
-          cross_cloud: { type: 'http', url: `${app.url}/dr` },
+          internal_services: {
+            type: 'http_checks',
+            targets: [{ name: 'api', url: '{{active.app_url}}/health' }],
+          },
+          eks_nodes: { type: 'http', url: '{{active.app_url}}/nodes' },
+          cross_cloud: { type: 'http', url: '{{active.app_url}}/dr' },
         },
       },
       runbooks: {
