@@ -3,27 +3,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processesUsing } from '../src/lab/index.js';
-import type { DrillReport } from '../src/lab/drill.js';
-import { runCli } from './helpers/paths.js';
+import { processesUsing } from '../../src/lab/index.js';
+import type { DrillReport } from '../../src/lab/drill.js';
+import { runCli } from './paths.js';
 
-const root = mkdtempSync(join(tmpdir(), 'phoenix-failback-drill-'));
+/**
+ * The lab's failback drill on one PostgreSQL pair (primary major, DR major), as a test. Each pair lives in
+ * its own test file: a drill takes 2-4 minutes on a loaded machine, and Node's --test-timeout bounds a
+ * whole file. scripts/postgres-matrix.mjs runs every pair.
+ */
+export function failbackDrillTest(primary: number, dr: number): void {
+  const root = mkdtempSync(join(tmpdir(), `phoenix-failback-drill-${primary}-${dr}-`));
+  const dir = join(root, 'lab');
+  after(async () => {
+    await runCli(['lab', 'down', '--dir', dir]);
+    rmSync(root, { recursive: true, force: true });
+  });
 
-// The PostgreSQL pairs (primary:dr) the way there and back runs on: an old publisher with a new
-// subscriber and the reverse, as RDS and Azure each offer 13-17 (scripts/postgres-matrix.mjs runs all).
-const PAIRS = (process.env.PHOENIX_FAILBACK_PG_PAIRS ?? '13:17,17:16')
-  .split(',')
-  .map((pair) => pair.split(':').map(Number) as [number, number]);
-
-after(async () => {
-  for (const [primary, dr] of PAIRS)
-    await runCli(['lab', 'down', '--dir', join(root, `lab-${primary}-${dr}`)]);
-  rmSync(root, { recursive: true, force: true });
-});
-
-for (const [primary, dr] of PAIRS)
   test(`failback drill, PostgreSQL ${primary} → ${dr}: outage, failover, the primary site back, reprotect, failback: nothing DR acknowledged is lost, the write pause is measured, and objects replicate forward again`, async () => {
-    const dir = join(root, `lab-${primary}-${dr}`);
     const result = await runCli(
       [
         'drill',
@@ -97,3 +94,4 @@ for (const [primary, dr] of PAIRS)
     assert.ok(typeof report.forward_objects_s === 'number', String(report.forward_objects_s));
     assert.deepEqual(processesUsing(dir), []);
   });
+}
