@@ -132,6 +132,7 @@ export class DecisionEngine {
           signals: input.signals,
           context: input.context,
           topology: this.topology,
+          site: serving,
           score,
           history: [...this.history],
           baseline,
