@@ -4,6 +4,7 @@ import type {
   Level,
   ScoreResult,
   SignalSnapshot,
+  SiteRole,
   Topology,
 } from '../core/index.js';
 import type { DecisionConfig } from '../config/index.js';
@@ -23,6 +24,8 @@ export interface AnalysisInput {
   signals: SignalSnapshot;
   context: IncidentContext;
   topology: Topology;
+  /** The site that serves users (the site state's active site); absent: the primary. */
+  site?: SiteRole;
   score: ScoreResult;
   /** Cycles inside the history window, oldest first, the current one last. */
   history: CycleObservation[];

@@ -173,6 +173,7 @@ export class DecisionEngine {
           signals: own.signals,
           context: input.context,
           topology: this.topology,
+          site: serving,
           score,
           history: [...this.history],
           baseline,

@@ -17,6 +17,7 @@ export {
   type StageRow,
   type AttemptRow,
   type ApprovalRow,
+  type RunDecision,
 } from './journal.js';
 export {
   buildPlan,

@@ -7,7 +7,7 @@ import type { ServerOptions } from './options.js';
 import type { RunActionResult, ServerDeps } from './ports.js';
 import { drReadiness } from './readiness.js';
 import { describePayloadError } from './webhook.js';
-import { parseDuration } from '../core/index.js';
+import { parseDuration, type SiteRole, type Topology } from '../core/index.js';
 
 /** POST /api/pause: how long and why (both required: the reason is shown everywhere). */
 const pauseSchema = z.object({ for: z.string().min(1), reason: z.string().min(1).max(500) }).strict();
@@ -46,6 +46,16 @@ function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   const parsed = schema.safeParse(query);
   if (!parsed.success) throw httpError(400, describePayloadError(parsed.error));
   return parsed.data;
+}
+
+function siteNames(topology: Topology): Partial<Record<SiteRole, { cloud: string; region: string | null }>> {
+  const roles: SiteRole[] = ['primary', 'dr', 'secondary'];
+  return Object.fromEntries(
+    roles.flatMap((role) => {
+      const site = topology[role];
+      return site ? [[role, { cloud: site.cloud, region: site.region ?? null }]] : [];
+    }),
+  );
 }
 
 /** Health, readiness, metrics and the status view. */
@@ -101,6 +111,8 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
       failback_readiness: deps.failback?.latest() ?? null,
       leader: deps.leader?.() ?? null,
       site: (await deps.site?.current()) ?? null,
+      // Each site's cloud and region, for naming them ("Traffic on Azure eastus2"); no other topology fact.
+      sites: deps.topology ? siteNames(deps.topology) : null,
     };
   });
 }

@@ -6,8 +6,10 @@ import type {
   ScoreResult,
   SignalSnapshot,
   SignalStatus,
+  Topology,
 } from '../core/index.js';
 import type { FailbackReadinessView } from '../runbook/failback-readiness.js';
+import type { RunDecision } from '../runbook/index.js';
 
 /**
  * What the HTTP server needs from the rest of the controller, as small
@@ -130,6 +132,8 @@ export interface RunView {
   reason?: string;
   abort_requested_by?: string;
   stages: StageView[];
+  /** The controller's decision that started it (when, why, the evidence); absent for an operator's run. */
+  decision?: RunDecision;
   /** Measured recovery time and data lost, once known. */
   rto_s?: number;
   rpo_s?: number;
@@ -218,6 +222,8 @@ export interface ServerDeps {
   now?: () => number;
   /** Who leads (the one controller that acts) and what this process is. */
   leader?: () => { role: 'leader' | 'follower'; self: string; leader?: string; token?: number };
+  /** The sites' clouds and regions (the config's topology), so the dashboard names them: "Azure eastus2". */
+  topology?: Topology;
   /** Which site serves and where the old primary stands. */
   site?: {
     current(): Promise<SiteStateView>;

@@ -7,7 +7,7 @@ import {
   stageLabel,
   UnknownRunError,
 } from '../report/index.js';
-import { Journal, RunStateError, type RunRow } from '../runbook/index.js';
+import { Journal, RunStateError, type RunDecision, type RunRow } from '../runbook/index.js';
 import type { RunActionResult, RunControl, RunView, StageStatus } from './ports.js';
 
 interface PlanShape {
@@ -121,6 +121,7 @@ export class JournalRunControl implements RunControl {
       reason: run.reason ?? undefined,
       error: run.error ?? undefined,
       abort_requested_by: run.abort_requested_by ?? undefined,
+      decision: parse<RunDecision>(run.decision_json),
       rto_s: report?.rto_s ?? undefined,
       rpo_s: report?.data_loss_s ?? undefined,
       stages: stages.map((stage) => {

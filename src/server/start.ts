@@ -30,7 +30,7 @@ export async function startServer(start: StartServerOptions): Promise<RunningSer
   const interval_s = start.deps.interval_s ?? start.config.interval_s;
   const options = resolveServerOptions(start.config.raw.server, interval_s);
   if (start.listen) Object.assign(options, start.listen);
-  const deps = { ...start.deps, interval_s };
+  const deps = { ...start.deps, interval_s, topology: start.deps.topology ?? start.config.topology };
   const metrics = new ServerMetrics({
     interval_s,
     runs: deps.runs,

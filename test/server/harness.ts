@@ -1,8 +1,8 @@
 import { EventEmitter, once } from 'node:events';
-import { ThresholdAnalyzer } from '../../src/analysis/index.js';
+import { ThresholdAnalyzer, type Analyzer } from '../../src/analysis/index.js';
 import { parseConfig, type PhoenixConfig } from '../../src/config/index.js';
-import type { SignalSnapshot } from '../../src/core/index.js';
-import { DecisionEngine } from '../../src/decision/index.js';
+import type { IncidentContext, SignalSnapshot } from '../../src/core/index.js';
+import { DecisionEngine, type SiteInput } from '../../src/decision/index.js';
 import {
   RecentCycles,
   startServer,
@@ -65,16 +65,21 @@ export function snapshot(
  */
 export class DecisionLoop implements CycleTrigger {
   readonly recent = new RecentCycles();
-  readonly engine: DecisionEngine;
+  /** The decision core; a test may swap the analyzer between phases. */
+  engine: DecisionEngine;
   readonly reasons: string[] = [];
   /** Emits `cycle` with each finished CycleRecord. */
   readonly events = new EventEmitter();
   clock: number;
   next: SignalSnapshot = snapshot();
+  /** The serving site the cycles describe (the controller reads it from the site state); absent: the primary. */
+  site: SiteInput | undefined;
+  /** The context the next cycles gather (status pages, AWS Health). */
+  context: IncidentContext = {};
   private running: Promise<CycleRecord> | undefined;
 
-  constructor(config: PhoenixConfig, start = 1_800_000_000) {
-    this.engine = new DecisionEngine(config, new ThresholdAnalyzer());
+  constructor(config: PhoenixConfig, start = 1_800_000_000, analyzer: Analyzer = new ThresholdAnalyzer()) {
+    this.engine = new DecisionEngine(config, analyzer);
     this.clock = start;
   }
 
@@ -102,8 +107,14 @@ export class DecisionLoop implements CycleTrigger {
   async cycle(reason = 'schedule'): Promise<CycleRecord> {
     this.reasons.push(reason);
     const started = performance.now();
-    const result = await this.engine.cycle({ now: this.clock, signals: this.next, context: {} });
+    const result = await this.engine.cycle({
+      now: this.clock,
+      signals: this.next,
+      context: this.context,
+      site: this.site,
+    });
     const record: CycleRecord = {
+      ...(this.site ? { site: this.site.active_site } : {}),
       at: this.clock,
       signals: this.next,
       score: result.score,

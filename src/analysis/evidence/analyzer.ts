@@ -63,8 +63,8 @@ function rivalResult(f: Features, input: AnalysisInput, rival: Finding, cloud: C
     rival.category === 'cloudflare_infrastructure' ? 'none' : cheapAction(input);
   const against =
     cloud.strength > 0
-      ? ` AWS-side evidence is weaker (${cloud.strength} vs ${rival.strength}).`
-      : ' AWS infrastructure looks healthy.';
+      ? ` ${f.sites.cloud}-side evidence is weaker (${cloud.strength} vs ${rival.strength}).`
+      : ` ${f.sites.cloud} infrastructure looks healthy.`;
   return {
     root_cause: rival.root_cause,
     root_cause_category: rival.category,
@@ -86,7 +86,7 @@ function zonalResult(f: Features, input: AnalysisInput, cloud: CloudFinding): Re
   const watching = since !== undefined;
   return {
     root_cause: cloud.root_cause,
-    root_cause_category: 'aws_infrastructure',
+    root_cause_category: cloud.category,
     confidence: 'medium',
     recommended_action: 'self_heal',
     reasoning: watching
@@ -116,12 +116,12 @@ function verdictResult(f: Features, input: AnalysisInput, verdict: Verdict): Res
   const weak = verdict.kind === 'weak-cloud';
   return {
     root_cause: weak ? cloud.root_cause : 'no clear cause',
-    root_cause_category: weak ? 'aws_infrastructure' : 'unknown',
+    root_cause_category: weak ? cloud.category : 'unknown',
     confidence: 'low',
     recommended_action: weak || input.score.level !== 'dr_failover' ? cheapAction(input) : 'escalate',
     reasoning: weak
-      ? 'Some AWS-side signals fail, but not enough to blame the provider yet; self-heal and keep watching.'
-      : 'The evidence points at no single cause; nothing suggests the primary cloud is failing. A human should look.',
+      ? `Some ${f.sites.cloud}-side signals fail, but not enough to blame the provider yet; self-heal and keep watching.`
+      : `The evidence points at no single cause; nothing suggests ${f.sites.serving === 'primary' ? 'the primary cloud' : `the serving site's cloud (${f.sites.cloud})`} is failing. A human should look.`,
     evidence: weak ? cloud.evidence : [...cloud.evidence, ...verdict.rivals.flatMap((r) => r.evidence)],
   };
 }

@@ -3,12 +3,14 @@ import type {
   ChangeRecord,
   IncidentContext,
   SignalSnapshot,
+  Site,
   StatusIncident,
   Topology,
   VantageResult,
 } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
-import type { Features } from './features.js';
+import type { Features, SiteIncident } from './features.js';
+import type { SiteView } from './sites.js';
 import { isImpaired } from './impact.js';
 import { classifyText, domainsIn, squash, tallyText } from './text.js';
 
@@ -22,8 +24,8 @@ function inRegion(event: AwsHealthEvent, region: string | undefined): boolean {
   return Boolean(region) && squash(event.region) === squash(region!);
 }
 
-function usesService(topology: Topology, service: string): boolean {
-  const used = topology.primary.services;
+function usesService(site: Site, service: string): boolean {
+  const used = site.services;
   const s = normalizeService(service);
   if (s === 'MULTIPLESERVICES' || !used || used.length === 0) return true;
   return used.some((u) => normalizeService(u) === s);
@@ -44,30 +46,39 @@ function isEdgeService(topology: Topology, service: string): boolean {
   return bare(provider) === bare(service);
 }
 
+const onAws = (site: Site | undefined): boolean => site?.cloud.toLowerCase() === 'aws';
+
 /**
- * AWS Health events sorted into: open issues where we run, in the secondary region, and planned work. An issue
- * of the AWS service that is our edge (the DNS or CDN in front of both sites) is the edge's, not the region's.
+ * AWS Health events sorted into: open issues where the serving site runs (none while a site on another cloud
+ * serves), in the secondary region (the region failover's target while the primary serves), where the standby
+ * runs when it is on AWS (the old primary while DR serves), and planned work. An issue of the AWS service that is
+ * our edge (the DNS or CDN in front of both sites) is the edge's, not the region's.
  */
-export function healthView(ctx: IncidentContext, topology: Topology): Features['health'] {
+export function healthView(ctx: IncidentContext, topology: Topology, sites: SiteView): Features['health'] {
   const health: Features['health'] = {
     regionalIssues: [],
     secondaryIssues: [],
+    standbyIssues: [],
     maintenance: [],
     edgeIssues: [],
   };
+  const { servingSite, standbySite } = sites;
   for (const event of ctx.aws_health?.events ?? []) {
     if (isEdgeService(topology, event.service)) {
       if (isOpenIssue(event)) health.edgeIssues.push(event);
       continue;
     }
     const ours =
-      (inRegion(event, topology.primary.region) || squash(event.region) === 'global') &&
-      usesService(topology, event.service);
+      onAws(servingSite) &&
+      (inRegion(event, servingSite.region) || squash(event.region) === 'global') &&
+      usesService(servingSite, event.service);
     if (ours && isOpenIssue(event)) health.regionalIssues.push(event);
-    else if (inRegion(event, topology.secondary?.region) && isOpenIssue(event))
+    else if (sites.serving === 'primary' && inRegion(event, topology.secondary?.region) && isOpenIssue(event))
       health.secondaryIssues.push(event);
     else if (ours && event.eventTypeCategory === 'scheduledChange' && event.statusCode !== 'closed')
       health.maintenance.push(event);
+    else if (onAws(standbySite) && inRegion(event, standbySite.region) && isOpenIssue(event))
+      health.standbyIssues.push(event);
   }
   return health;
 }
@@ -91,13 +102,13 @@ export function edgeView(
   };
 }
 
-/** Whether an Azure incident names something the DR site stands on. */
-function touchesDrSite(incident: StatusIncident, topology: Topology): boolean {
+/** Whether a status-page incident names something the site stands on. */
+function touchesSite(incident: StatusIncident, site: Site): boolean {
   const text = squash(`${incident.name} ${incident.body ?? ''} ${(incident.components ?? []).join(' ')}`);
-  if (topology.dr.region && text.includes(squash(topology.dr.region))) return true;
-  // A global incident (no region named) touches the DR site when it names a component the site declares.
+  if (site.region && text.includes(squash(site.region))) return true;
+  // A global incident (no region named) touches the site when it names a component the site declares.
   // The cloud and region names are not components: "azure" would match every Azure incident.
-  const facts = Object.entries(topology.dr)
+  const facts = Object.entries(site)
     .filter(([key, v]) => key !== 'cloud' && key !== 'region' && typeof v === 'string')
     .map(([, v]) => squash(v as string))
     .filter((v) => v.length > 3);
@@ -105,8 +116,20 @@ function touchesDrSite(incident: StatusIncident, topology: Topology): boolean {
   return components.some((c) => facts.some((f) => c.includes(f) || f.includes(c)));
 }
 
-export function drIncidentsOf(ctx: IncidentContext, topology: Topology): StatusIncident[] {
-  return (ctx.azure_status?.incidents ?? []).filter((i) => majorActive(i) && touchesDrSite(i, topology));
+/**
+ * The major incidents a site's cloud reports on its status page that touch the site, with the context source
+ * they came from: Azure's status feed for a site on Azure, a configured status page named after the cloud for
+ * any other; none for AWS, whose own feed is AWS Health (healthView).
+ */
+export function siteIncidents(ctx: IncidentContext, site: Site): SiteIncident[] {
+  const cloud = site.cloud.toLowerCase();
+  const [source, feed] =
+    cloud === 'azure'
+      ? ['context:azure_status', ctx.azure_status]
+      : [`context:status_pages:${cloud}`, cloud === 'aws' ? undefined : ctx.status_pages?.[cloud]];
+  return (feed?.incidents ?? [])
+    .filter((i) => majorActive(i) && touchesSite(i, site))
+    .map((incident) => ({ source, incident }));
 }
 
 export function metricsView(input: AnalysisInput): Features['metrics'] {

@@ -1,14 +1,16 @@
 import type { IncidentContext } from '../../core/index.js';
 import type { AnalysisInput } from '../analyzer.js';
-import { changesView, drIncidentsOf, edgeView, healthView, metricsView, textView } from './context-views.js';
+import { changesView, edgeView, healthView, metricsView, siteIncidents, textView } from './context-views.js';
 import type { Features } from './features.js';
 import { assessImpact, isImpaired } from './impact.js';
 import { crossRegionView, externalView, internalView, nodeView, num, statusOf } from './signal-views.js';
 import { readUnknowns } from './unknowns.js';
+import { siteView } from './sites.js';
 
 /** Reads everything the explanations weigh off one cycle, its history and its context. */
 export function extractFeatures(raw: AnalysisInput): Features {
   const { topology, history, now } = raw;
+  const sites = siteView(topology, raw.site);
   const ctx: IncidentContext = raw.context ?? {};
   // Onset of the current impaired run and the number of earlier recovered episodes.
   let onset: number | undefined;
@@ -25,6 +27,7 @@ export function extractFeatures(raw: AnalysisInput): Features {
   const before = onset !== undefined ? [...history].reverse().find((h) => h.at < onset!) : undefined;
   return {
     now,
+    sites,
     impaired,
     onset: impaired ? onset : undefined,
     lastServedAt: impaired ? before?.at : undefined,
@@ -46,9 +49,10 @@ export function extractFeatures(raw: AnalysisInput): Features {
     crossCloud: { status: statusOf(signals, 'cross_cloud') },
     secondary: { status: statusOf(signals, 'secondary_region'), present: Boolean(signals.secondary_region) },
     metrics: metricsView(input),
-    health: healthView(ctx, topology),
+    health: healthView(ctx, topology, sites),
     ...edgeView(ctx, topology),
-    drIncidents: drIncidentsOf(ctx, topology),
+    servingIncidents: siteIncidents(ctx, sites.servingSite),
+    standbyIncidents: siteIncidents(ctx, sites.standbySite),
     changes: changesView(ctx, onset, now),
     ...textView(ctx, signals),
   };

@@ -2,10 +2,19 @@ import type { AwsHealthEvent, ChangeRecord, ImpactAssessment, StatusIncident } f
 import type { Blindness } from './unknowns.js';
 import type { TextFamily } from './text.js';
 import type { ZoneSpread } from './zones.js';
+import type { SiteView } from './sites.js';
+
+/** A status-page incident touching one of our sites, with the context source it came from. */
+export interface SiteIncident {
+  source: string;
+  incident: StatusIncident;
+}
 
 /** What the evidence engine reads off one cycle, its history and its context. */
 export interface Features {
   now: number;
+  /** Which site serves users (its cloud is the one a cloud failure is about) and which would take over. */
+  sites: SiteView;
   impaired: boolean;
   /** When the current unbroken run of impaired cycles began. */
   onset?: number;
@@ -56,8 +65,11 @@ export interface Features {
     writeRatio?: number;
   };
   health: {
+    /** Open issues where the serving site runs (empty while a site outside AWS serves). */
     regionalIssues: AwsHealthEvent[];
     secondaryIssues: AwsHealthEvent[];
+    /** Open issues where the standby runs, when it is on AWS (the old primary while DR serves). */
+    standbyIssues: AwsHealthEvent[];
     maintenance: AwsHealthEvent[];
     /** Open issues of the AWS service that is our edge (Route 53, CloudFront). */
     edgeIssues: AwsHealthEvent[];
@@ -68,7 +80,10 @@ export interface Features {
   edgeDeclared: boolean;
   edgeIncidents: StatusIncident[];
   edgeFeedDown: boolean;
-  drIncidents: StatusIncident[];
+  /** Status-page incidents of the serving site's cloud touching it (for a site outside AWS). */
+  servingIncidents: SiteIncident[];
+  /** Status-page incidents of the standby's cloud touching it (the DR site while the primary serves). */
+  standbyIncidents: SiteIncident[];
   changes: {
     beforeOnset: ChangeRecord[];
     rollbacks: ChangeRecord[];

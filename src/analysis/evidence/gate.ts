@@ -31,13 +31,14 @@ export { heldFor };
 /** Whether the warm secondary region can take over: healthy, no AWS issue of its own, not a global event. */
 function secondaryReady(f: Features, input: AnalysisInput, category: RootCauseCategory): boolean {
   return (
+    f.sites.serving === 'primary' &&
     Boolean(input.topology.secondary) &&
     f.secondary.present &&
     f.secondary.status === 'ok' &&
     f.health.secondaryIssues.length === 0 &&
     // A global AWS event (IAM, STS global endpoint) reaches the secondary region too.
     !f.health.regionalIssues.some((e) => e.region.toLowerCase() === 'global') &&
-    category === 'aws_infrastructure'
+    category === f.sites.category
   );
 }
 
@@ -49,11 +50,11 @@ function drLevelSince(input: AnalysisInput): number {
   return since;
 }
 
-function supportingReasons(cause: Finding, evidence: EvidenceItem[]): string {
+function supportingReasons(cloudCause: boolean, evidence: EvidenceItem[]): string {
   return (
     evidence
-      // For the AWS cause the supporting items weigh positive; for an edge cause they point away from AWS.
-      .filter((e) => (cause.category === 'aws_infrastructure' ? e.weight > 0 : e.weight !== 0))
+      // For the cloud's cause the supporting items weigh positive; for an edge cause they point away from it.
+      .filter((e) => (cloudCause ? e.weight > 0 : e.weight !== 0))
       .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
       .slice(0, 4)
       .map((e) => e.says)
@@ -63,7 +64,9 @@ function supportingReasons(cause: Finding, evidence: EvidenceItem[]): string {
 
 export function gateFailover(f: Features, input: AnalysisInput, cause: Finding, rival?: Finding): GateResult {
   const confidence = confidenceFor(cause.strength, cause.strength - (rival?.strength ?? 0));
-  const readiness = drReadiness(f, input.topology, cause.category === 'aws_infrastructure');
+  // The serving site's cloud failing (not the edge in front of it).
+  const cloudCause = cause.category === f.sites.category;
+  const readiness = drReadiness(f, cloudCause);
   const evidence = [...readiness.evidence];
   const toSecondary = secondaryReady(f, input, cause.category);
   const target = toSecondary ? 'region failover' : 'DR failover';
@@ -88,7 +91,7 @@ export function gateFailover(f: Features, input: AnalysisInput, cause: Finding, 
         ? ' (lengthened: a change of ours came just before it)'
         : '';
     return gate(
-      `${cause.category === 'aws_infrastructure' ? 'An AWS infrastructure failure' : 'An edge failure'} is likely (evidence ${cause.strength}); confirming: it has lasted ${formatDuration(elapsed)} of the ${formatDuration(window)} confirmation window${why} before a ${target}.`,
+      `${cloudCause ? `An ${f.sites.cloud} infrastructure failure` : 'An edge failure'} is likely (evidence ${cause.strength}); confirming: it has lasted ${formatDuration(elapsed)} of the ${formatDuration(window)} confirmation window${why} before a ${target}.`,
     );
   }
   // Hysteresis: the DR level itself must hold for half the base window (at least a cycle), so a long mild
@@ -108,15 +111,16 @@ export function gateFailover(f: Features, input: AnalysisInput, cause: Finding, 
         'the warm secondary region is healthy and the failure is confined to the primary region',
       ),
     );
+  const { standbyName } = f.sites;
   const readyText = toSecondary
     ? 'The secondary region is healthy, so a region failover restores service with less risk than DR.'
     : readiness.ready
-      ? 'The DR site is healthy and within the RPO budget.'
-      : `But the DR site is not ready: ${readiness.reasons.join('; ')}; failing over would move users into another outage.`;
+      ? `${standbyName.charAt(0).toUpperCase()}${standbyName.slice(1)} is healthy and within the RPO budget.`
+      : `But ${standbyName} is not ready: ${readiness.reasons.join('; ')}; failing over would move users into another outage.`;
   return {
     action: toSecondary ? 'region_failover' : 'trigger_dr',
     confidence,
-    reasoning: `Sustained for ${formatDuration(elapsed)}: ${supportingReasons(cause, cause.evidence)}. ${readyText}`,
+    reasoning: `Sustained for ${formatDuration(elapsed)}: ${supportingReasons(cloudCause, cause.evidence)}. ${readyText}`,
     evidence,
     readiness,
   };

@@ -64,14 +64,27 @@ export function whileServing(f: Features, input: AnalysisInput): ServingVerdict 
         ),
       ],
     );
-  if (isBad(f.drSite.status) || isBad(f.crossCloud.status) || f.drIncidents.length > 0)
+  const standbyTrouble = f.standbyIncidents.length > 0 || f.health.standbyIssues.length > 0;
+  if (isBad(f.drSite.status) || isBad(f.crossCloud.status) || standbyTrouble) {
+    // The failing part is the site that would take over, on its own cloud: DR while the primary serves, the
+    // old primary while another site serves.
+    const { standby, standbyName, standbyCategory } = f.sites;
+    if (standby === 'dr')
+      return verdict(
+        standbyCategory,
+        'none',
+        'the DR site or the path to it is impaired; the primary is healthy',
+        'The primary serves users normally; only the DR site or the path to it fails. There is nothing to fail over from. DR readiness is reduced.',
+        [serving, item('signal:dr_site', f.drSite.status, -3, 'the failing part is on the DR side')],
+      );
     return verdict(
-      'azure_infrastructure',
+      standbyCategory,
       'none',
-      'the DR site or the path to it is impaired; the primary is healthy',
-      'The primary serves users normally; only the DR site or the path to it fails. There is nothing to fail over from. DR readiness is reduced.',
-      [serving, item('signal:dr_site', f.drSite.status, -3, 'the failing part is on the DR side')],
+      `${standbyName} or the path to it is impaired; the serving site is healthy`,
+      `The serving site (${f.sites.serving}) serves users normally; only ${standbyName} or the path to it fails: the way back (reprotect, failback) waits until it is healthy.`,
+      [serving, item('signal:dr_site', f.drSite.status, -3, `the failing part is ${standbyName}`)],
     );
+  }
   return verdict(
     'unknown',
     input.score.level === 'none' ? 'none' : 'self_heal',

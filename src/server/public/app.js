@@ -156,7 +156,7 @@ function renderStatus(status) {
   $('#score').textContent = latest.score;
   // The probes follow the serving site (probes.sites): say which site the score describes.
   const serving = latest.site || (status.site && status.site.active_site) || 'primary';
-  $('#score-site').textContent = 'of the serving site: ' + siteName(serving);
+  $('#score-site').textContent = 'of the serving site: ' + siteLabel(serving);
   const level = $('#level');
   level.textContent = label(latest.level);
   level.className = 'badge level-' + latest.level;
@@ -172,7 +172,7 @@ function renderStatus(status) {
   const dr = status.dr_readiness;
   $('#dr-label').textContent =
     dr.standby && dr.standby !== 'dr'
-      ? 'Readiness of ' + siteName(dr.standby) + ' (to take traffic back)'
+      ? 'Readiness of ' + siteName(dr.standby) + ' to take traffic back'
       : 'DR readiness';
   const ready = $('#dr-ready');
   ready.textContent = dr.source === 'unknown' ? 'unknown' : dr.ready ? 'ready' : 'not ready';
@@ -206,14 +206,53 @@ function renderStatus(status) {
   $('#signals tbody').replaceChildren(...rows);
 }
 
-const SITE_NAMES = { primary: 'AWS (primary)', dr: 'Azure (DR)', secondary: 'AWS secondary region' };
+const ROLE_NAMES = { primary: 'primary', dr: 'DR', secondary: 'secondary region' };
+const CLOUD_NAMES = { aws: 'AWS', azure: 'Azure', gcp: 'Google Cloud' };
 
-function siteName(site) {
-  return SITE_NAMES[site] || site;
+/** A site by its cloud and region, as the topology declares them ("Azure eastus2"); its role without one. */
+function siteName(role) {
+  const site = state.status && state.status.sites && state.status.sites[role];
+  if (!site) return siteLabel(role);
+  const cloud = CLOUD_NAMES[site.cloud] || site.cloud;
+  return site.region ? cloud + ' ' + site.region : cloud + ' (' + (ROLE_NAMES[role] || role) + ')';
+}
+
+/** A site by its cloud, region and role: "Azure eastus2 (DR)". */
+function siteLabel(role) {
+  const site = state.status && state.status.sites && state.status.sites[role];
+  const roleName = ROLE_NAMES[role] || role;
+  if (!site) return { primary: 'AWS (primary)', dr: 'Azure (DR)' }[role] || roleName;
+  const cloud = CLOUD_NAMES[site.cloud] || site.cloud;
+  return (site.region ? cloud + ' ' + site.region : cloud) + ' (' + roleName + ')';
 }
 
 function fmtClock(unix) {
   return new Date(unix * 1000).toLocaleTimeString(undefined, { hour12: false });
+}
+
+/** Hours and minutes: when a state began ("since 20:16"). */
+function fmtHourMinute(unix) {
+  return new Date(unix * 1000).toLocaleTimeString(undefined, {
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  });
+}
+
+/**
+ * The evidence behind a decision: what the run recorded when the decision started it (its strongest items),
+ * else the latest decision's reason (an operator's run records none).
+ */
+function evidenceOf(run, latest) {
+  const recorded = run.decision && run.decision.evidence;
+  if (recorded && recorded.length)
+    return [...recorded]
+      .sort((a, b) => Math.abs(b.weight) - Math.abs(a.weight))
+      .slice(0, 3)
+      .map((e) => e.says)
+      .join('; ');
+  if (run.decision) return run.decision.reason;
+  return latest && latest.decision ? latest.decision.reason : '';
 }
 
 /** What a failover now would lose, from the signals that measure it; "not measured" when none does. */
@@ -232,6 +271,7 @@ function siteMessage(site, latest, runs) {
   const op = site.old_primary;
   const run = site.run_id ? ' (run ' + site.run_id + ')' : '';
   const serving = 'Traffic on ' + siteName(site.active_site);
+  const since = site.since ? ' since ' + fmtHourMinute(site.since) : '';
   if (op && op.fence === 'fence_pending' && op.writable)
     return {
       tone: 'bad',
@@ -248,12 +288,19 @@ function siteMessage(site, latest, runs) {
   switch (site.state) {
     case 'failing_over': {
       const waiting = runs.find((r) => r.id === site.run_id && r.status === 'waiting_approval');
-      if (!waiting) return { tone: 'warn', headline: 'Failing over to ' + siteName(site.target_site) + run };
-      const evidence = latest && latest.decision ? ' · Evidence: ' + latest.decision.reason : '';
+      if (!waiting)
+        return {
+          tone: 'warn',
+          headline: 'Failing over to ' + siteName(site.target_site) + run,
+          detail: serving + ' until the cut-over.',
+        };
+      // When the decision was taken (recorded with the run), not when a person opened the page.
+      const decidedAt = waiting.decision ? waiting.decision.at : waiting.started_at;
+      const evidence = evidenceOf(waiting, latest);
       return {
         tone: 'warn',
-        headline: 'Failover decided at ' + fmtClock(waiting.started_at) + ': approve or abort',
-        detail: dataAtRisk(latest) + evidence,
+        headline: 'Failover decided at ' + fmtClock(decidedAt) + ': approve or abort',
+        detail: dataAtRisk(latest) + (evidence ? ' · Evidence: ' + evidence : ''),
         run: waiting,
       };
     }
@@ -262,34 +309,54 @@ function siteMessage(site, latest, runs) {
       return op && op.fence === 'fence_pending'
         ? {
             tone: 'warn',
-            headline: serving + ' since ' + fmtClock(site.since) + run,
-            detail: 'Old primary not fenced yet: the controller fences it the moment it answers.',
+            headline: serving + since + run,
+            detail:
+              'Old primary (' +
+              siteName(op.site) +
+              ') not fenced yet: the controller fences it the moment it answers' +
+              (op.checked_at
+                ? ' (checked at ' +
+                  fmtClock(op.checked_at) +
+                  ': ' +
+                  (op.reachable ? 'answers' : 'no answer') +
+                  ').'
+                : '.'),
           }
         : {
             tone: 'ok',
-            headline: serving + ' since ' + fmtClock(site.since) + run,
+            headline: serving + since + run,
             detail: 'Reprotect when ' + siteName(op ? op.site : 'primary') + ' is healthy.',
           };
     case 'reprotecting':
       return {
         tone: 'ok',
         headline: 'Reprotecting ' + siteName(op ? op.site : 'primary') + run,
-        detail: serving + '.',
+        detail: serving + since + '.',
       };
-    case 'reverse_protected':
+    case 'reverse_protected': {
+      // The state says the way back is built; failback readiness says whether it is caught up right now.
+      const way = state.status && state.status.failback_readiness;
+      const back = siteName(op ? op.site : 'primary');
+      if (way && !way.ready)
+        return {
+          tone: 'ok',
+          headline: 'Reprotected: fail back when the way back has caught up',
+          detail: serving + since + '; failback to ' + back + ' not ready: ' + way.reasons.join('; ') + '.',
+        };
       return {
         tone: 'ok',
         headline: 'Ready to fail back',
-        detail: serving + '; fail back when failback readiness says ready.',
+        detail: serving + since + '; fail back to ' + back + ' at a quiet hour (phoenix failback).',
       };
+    }
     case 'failing_back':
       return {
         tone: 'warn',
         headline: 'Failing back to ' + siteName(site.target_site) + run,
-        detail: serving + '.',
+        detail: serving + ' until the cut-over.',
       };
     default:
-      return { tone: 'ok', headline: serving + (site.since ? ' since ' + fmtClock(site.since) : '') };
+      return { tone: 'ok', headline: serving + since };
   }
 }
 
@@ -406,11 +473,21 @@ function renderDecisions(decisions) {
     box.replaceChildren(el('p', { class: 'muted', text: 'No decisions yet.' }));
     return;
   }
-  // Consecutive cycles that reached the same decision for the same reason are one entry.
+  // Consecutive cycles that reached the same decision for the same reason are one entry. Reasons that differ
+  // only in their numbers and durations ("decided 30 s ago", "lasted 1m30s") are the same reason a cycle
+  // later; the entry shows the newest one's words.
+  const shape = (reason) => reason.replace(/\d[\d.]*(?:[a-z]{1,2}\d[\d.]*)*[a-z]{0,2}\b/gi, '#');
+  const sameReason = (a, b) => shape(a) === shape(b);
   const groups = [];
   for (const d of decisions) {
     const last = groups[groups.length - 1];
-    if (last && last.d.action === d.action && last.d.reason === d.reason && last.d.score === d.score) {
+    if (
+      last &&
+      last.d.action === d.action &&
+      last.d.score === d.score &&
+      last.d.category === d.category &&
+      sameReason(last.d.reason, d.reason)
+    ) {
       last.count++;
       last.first = d.at;
     } else groups.push({ d, count: 1, first: d.at });

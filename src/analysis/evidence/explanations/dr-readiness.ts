@@ -1,6 +1,7 @@
-import type { EvidenceItem, Topology } from '../../../core/index.js';
+import type { EvidenceItem } from '../../../core/index.js';
 import { item } from '../explanation.js';
 import type { Features } from '../features.js';
+import { cloudName } from '../sites.js';
 
 export interface Readiness {
   ready: boolean;
@@ -8,46 +9,68 @@ export interface Readiness {
   evidence: EvidenceItem[];
 }
 
+/** What the standby's cloud reports about it: status-page incidents, and AWS Health issues where it runs. */
+function reportedTrouble(f: Features): Array<{ source: string; what: string; says: string }> {
+  return [
+    ...f.standbyIncidents.map(({ source, incident }) => ({
+      source,
+      what: incident.name,
+      says: `a ${incident.impact} incident: ${incident.name}`,
+    })),
+    ...f.health.standbyIssues.map((e) => ({
+      source: 'context:aws_health',
+      what: e.eventTypeCode,
+      says: `an open ${e.service} issue in ${e.region} (${e.eventTypeCode})`,
+    })),
+  ];
+}
+
 /**
- * DR readiness: whether moving to the DR site would help and is safe right now. The DR site must serve (seen
- * from outside the primary), its cloud must report nothing that touches it, and the replica must be within the
- * RPO budget. Where the primary is unreachable, the replica holds what it had when the failure began.
+ * Readiness of the standby (the site that would take over: DR while the primary serves, the old primary while
+ * another site serves): whether moving to it would help and is safe right now. It must serve (seen from outside
+ * the serving site), its cloud must report nothing that touches it, and the replica must be within its RPO
+ * budget. Where the serving site is unreachable, the replica holds what it had when the failure began.
  */
-export function drReadiness(f: Features, topology: Topology, primaryUnreachable: boolean): Readiness {
+export function drReadiness(f: Features, servingUnreachable: boolean): Readiness {
   const reasons: string[] = [];
   const evidence: EvidenceItem[] = [];
   const no = (reason: string, e: EvidenceItem): void => {
     reasons.push(reason);
     evidence.push(e);
   };
+  const { standby, standbyName, standbySite } = f.sites;
+  const trouble = reportedTrouble(f);
   if (f.drSite.present) {
-    if (f.drSite.status === 'error' || (f.drSite.status === 'degraded' && f.drIncidents.length > 0))
+    if (f.drSite.status === 'error' || (f.drSite.status === 'degraded' && trouble.length > 0))
       no(
-        `the DR site fails from outside (dr_site ${f.drSite.status})`,
-        item('signal:dr_site', f.drSite.status, -4, 'the DR site itself cannot serve'),
+        `${standbyName} fails from outside (dr_site ${f.drSite.status})`,
+        item('signal:dr_site', f.drSite.status, -4, `${standbyName} itself cannot serve`),
       );
   } else if (f.crossCloud.status === 'error') {
+    const from = standby === 'dr' ? 'the primary' : 'the serving site';
     no(
-      'the DR site is unreachable from the primary and no outside view of it (dr_site) confirms it is healthy',
-      item('signal:cross_cloud', 'error', -2, 'the DR site does not answer and its health is unconfirmed'),
+      `${standbyName} is unreachable from ${from} and no outside view of it (dr_site) confirms it is healthy`,
+      item('signal:cross_cloud', 'error', -2, `${standbyName} does not answer and its health is unconfirmed`),
     );
   }
-  const incident = f.drIncidents[0];
-  if (incident)
+  const reported = trouble[0];
+  const standbyCloud = standby === 'dr' ? 'the DR cloud' : cloudName(standbySite);
+  if (reported)
     no(
-      `the DR cloud reports a ${incident.impact} incident: ${incident.name}`,
+      `${standbyCloud} reports ${reported.says}`,
       item(
-        'context:azure_status',
-        incident.name,
+        reported.source,
+        reported.what,
         -4,
-        'the DR cloud has an open incident touching the DR site',
+        `${standbyCloud} has an open incident touching ${standbyName}`,
       ),
     );
-  const budget = topology.dr.rpo_budget_s;
-  const behind = f.db.dataBehind ?? (primaryUnreachable ? f.db.preOnsetLag : f.db.seconds) ?? f.db.seconds;
+  const budget = standbySite.rpo_budget_s;
+  const behind = f.db.dataBehind ?? (servingUnreachable ? f.db.preOnsetLag : f.db.seconds) ?? f.db.seconds;
+  const replica = standby === 'dr' ? 'the DR replica' : `the replica at ${standbyName}`;
   if (budget !== undefined && behind !== undefined && behind > budget)
     no(
-      `the DR replica is ${behind}s behind, over the RPO budget of ${budget}s`,
+      `${replica} is ${behind}s behind, over the RPO budget of ${budget}s`,
       item(
         'signal:db_replication_lag',
         `${behind}s behind`,

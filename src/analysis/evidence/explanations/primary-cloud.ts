@@ -3,9 +3,10 @@ import { formatDuration } from '../../../core/index.js';
 import { count, example, item, type CloudFinding } from '../explanation.js';
 import type { Features } from '../features.js';
 import { isBad } from '../signal-views.js';
+import { servingName } from '../sites.js';
 
 /**
- * The primary cloud (AWS) failing: cross-region API checks, node loss, AWS Health, a frozen replica, AWS
+ * The serving site's cloud failing (AWS while the primary serves; the DR site's cloud while DR serves): cross-region API checks, node loss, AWS Health, a frozen replica, AWS
  * endpoints failing in the logs, and the absence of any change of ours. It also says whether the failure is
  * structural (the cloud's own machinery) and whether it is confined to one Availability Zone.
  */
@@ -40,22 +41,11 @@ function nodeLossOf(f: Features): boolean {
 /** The cloud's machinery: APIs from another region, nodes, AWS's own feed. */
 function weighStructure(f: Features, t: Tally): void {
   const cross = f.crossRegion.status;
+  const apis = `${servingName(f.sites)}’s ${f.sites.cloud} APIs`;
   if (cross === 'error')
-    add(
-      t,
-      4,
-      'signal:aws_cross_region',
-      'error',
-      'the primary region’s AWS APIs fail when called from another region',
-    );
+    add(t, 4, 'signal:aws_cross_region', 'error', `${apis} fail when called from another region`);
   else if (cross === 'degraded')
-    add(
-      t,
-      2,
-      'signal:aws_cross_region',
-      'degraded',
-      'the primary region’s AWS APIs partly fail from another region',
-    );
+    add(t, 2, 'signal:aws_cross_region', 'degraded', `${apis} partly fail from another region`);
   const share = `${Math.round(f.nodes.notReadyShare * 100)}% NotReady`;
   if (nodeLossOf(f) && f.nodes.notReadyShare >= 0.3) {
     const multi = f.nodes.zones === 'multi';
@@ -83,6 +73,16 @@ function weighStructure(f: Features, t: Tally): void {
       event.eventTypeCode,
       `AWS Health reports an open ${event.service} issue in ${event.region}`,
     );
+  // The serving site's cloud reports it on its status page (a site outside AWS: Azure's status feed).
+  const incident = f.servingIncidents[0];
+  if (incident)
+    add(
+      t,
+      5,
+      incident.source,
+      incident.incident.name,
+      `${f.sites.cloud} reports a ${incident.incident.impact} incident touching ${servingName(f.sites)}`,
+    );
   weighReplica(f, t);
   const { inside, regionFailing } = f.blind;
   if (inside.length > 0 && regionFailing)
@@ -91,7 +91,7 @@ function weighStructure(f: Features, t: Tally): void {
       1,
       `signal:${inside[0]}`,
       `unknown: ${inside.join(', ')}`,
-      'the probes inside the primary region cannot run while it fails from outside: the region, not the prober',
+      `the probes inside ${servingName(f.sites)} cannot run while it fails from outside: the ${f.sites.serving === 'primary' ? 'region' : 'site'}, not the prober`,
     );
 }
 
@@ -127,7 +127,10 @@ function weighReplica(f: Features, t: Tally): void {
 /** What the logs and the rest of the system say about the cloud. */
 function weighSymptoms(f: Features, t: Tally): void {
   const cross = f.crossRegion.status;
-  const awsLines = count(f, 'aws_endpoint') + count(f, 'dns_aws');
+  // AWS endpoints failing speak for the serving cloud only when it is AWS: a site on another cloud that calls
+  // AWS depends on it as on any outside service.
+  const awsLines =
+    f.sites.servingSite.cloud.toLowerCase() === 'aws' ? count(f, 'aws_endpoint') + count(f, 'dns_aws') : 0;
   if (awsLines > 0) {
     const family = awsLines === count(f, 'dns_aws') ? 'dns_aws' : 'aws_endpoint';
     add(
@@ -170,15 +173,16 @@ function weighSymptoms(f: Features, t: Tally): void {
 /** Doubts that cap or halve the cloud's strength, and the bonus for a failure that lasts. */
 function weighDoubts(f: Features, t: Tally, structural: boolean): void {
   const cross = f.crossRegion.status;
-  const noIssue = f.health.regionalIssues.length === 0;
+  const noIssue = f.health.regionalIssues.length === 0 && f.servingIncidents.length === 0;
   const infraHealthy = (!f.crossRegion.present || cross === 'ok') && !nodeLossOf(f) && noIssue;
+  const cloud = f.sites.cloud;
   if (infraHealthy) {
     t.evidence.push(
       item(
         'signal:aws_cross_region',
         cross,
         -2,
-        'AWS APIs answer from another region and every node is Ready',
+        `${cloud} APIs answer from another region and every node is Ready`,
       ),
     );
     t.strength = Math.min(t.strength, 1);
@@ -195,7 +199,7 @@ function weighDoubts(f: Features, t: Tally, structural: boolean): void {
         'signal:aws_cross_region',
         'ok',
         -2,
-        'the AWS APIs answer from another region while our change is fresh',
+        `the ${cloud} APIs answer from another region while our change is fresh`,
       ),
     );
   }
@@ -221,7 +225,7 @@ function weighDoubts(f: Features, t: Tally, structural: boolean): void {
         'signal:aws_cross_region',
         'ok',
         0,
-        'AWS APIs answer normally from another region and AWS reports no issue: not confident it is the cloud',
+        `${cloud} APIs answer normally from another region and ${cloud} reports no issue: not confident it is the cloud`,
       ),
     );
   }
@@ -249,18 +253,23 @@ export const primaryCloud = {
     const structural =
       isBad(f.crossRegion.status) ||
       (nodeLossOf(f) && f.nodes.notReadyShare >= 0.3) ||
-      f.health.regionalIssues.length > 0;
+      f.health.regionalIssues.length > 0 ||
+      f.servingIncidents.length > 0;
     weighDoubts(f, t, structural);
     const zonal = confinedToOneZone(f);
     const region = f.health.regionalIssues[0]?.region;
+    const { cloud } = f.sites;
+    const where = servingName(f.sites);
     return {
-      category: 'aws_infrastructure',
+      category: f.sites.category,
       strength: t.strength,
       structural,
       zonal,
       root_cause: zonal
-        ? 'an AWS failure confined to one Availability Zone of the primary region'
-        : `an AWS infrastructure failure in the primary region${region ? ` (${region})` : ''}`,
+        ? `an ${cloud} failure confined to one Availability Zone of ${where}`
+        : f.sites.serving === 'primary'
+          ? `an ${cloud} infrastructure failure in the primary region${region ? ` (${region})` : ''}`
+          : `an ${cloud} infrastructure failure at ${where}`,
       evidence: t.evidence,
     };
   },
