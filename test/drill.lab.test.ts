@@ -118,6 +118,8 @@ test('a regional outage drill fails over to DR through DNS and counts the data l
     assert.equal(typeof lost, 'number');
     assert.ok(lost! >= 0 && lost! <= report.writes.acknowledged_primary);
   }
+  // Each object lost says how long before the fault the primary acknowledged it (the copy lag explains it).
+  assert.equal((report.rpo_objects_lost_age_ms ?? []).length, report.rpo_objects_lost);
   // Objects reached Azure Blob through S3 event notifications, not only through listing passes.
   assert.ok(report.object_replication.copies > 0);
   assert.match(result.stderr, /FAULT: the primary site is lost/);

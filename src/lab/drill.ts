@@ -49,6 +49,12 @@ export interface DrillReport {
   /** Rows and objects the primary acknowledged that the DR site does not have. */
   rpo_rows_lost: number | null;
   rpo_objects_lost: number | null;
+  /**
+   * For each object in rpo_objects_lost, ms from the primary acknowledging it to the fault (negative:
+   * acknowledged while the site was being killed), to read beside the copy lag (object_replication):
+   * replication to Blob is asynchronous, so objects acknowledged within its backlog are lost with S3.
+   */
+  rpo_objects_lost_age_ms?: number[];
   stages: Array<{ name: string; seconds: number }>;
   reason: string;
   category: string;
@@ -226,9 +232,12 @@ function achievedRate(writer: Writer, onset: number): number | null {
 }
 
 /** Counts what the primary acknowledged and the DR site lacks: rows in the promoted DB, blobs in Azure. */
-async function countLost(state: LabState, acked: Ack[]): Promise<{ rows: number; objects: number }> {
+async function countLost(
+  state: LabState,
+  acked: Ack[],
+): Promise<{ rows: number; objects: number; objectAcks: number[] }> {
   const fromPrimary = acked.filter((a) => a.site === 'primary');
-  if (fromPrimary.length === 0) return { rows: 0, objects: 0 };
+  if (fromPrimary.length === 0) return { rows: 0, objects: 0, objectAcks: [] };
   const keys = fromPrimary.map((a) => a.client_key);
   const have = await presentKeys(
     `postgresql://postgres@127.0.0.1:${state.postgres!.standby!.port}/${LAB_DATABASE}`,
@@ -239,9 +248,11 @@ async function countLost(state: LabState, acked: Ack[]): Promise<{ rows: number;
   ).getContainerClient(state.azurite!.container);
   const blobs = new Set<string>();
   for await (const blob of container.listBlobsFlat({ prefix: 'items/' })) blobs.add(blob.name);
+  const lostObjects = fromPrimary.filter((a) => a.key && !blobs.has(a.key));
   return {
     rows: keys.filter((key) => !have.has(key)).length,
-    objects: fromPrimary.filter((a) => a.key && !blobs.has(a.key)).length,
+    objects: lostObjects.length,
+    objectAcks: lostObjects.map((a) => a.at),
   };
 }
 
@@ -338,6 +349,9 @@ async function buildReport(
     rto_authoritative_s: outcome.rtoAuthoritativeS ?? null,
     rpo_rows_lost: lost ? lost.rows : counts ? null : 0,
     rpo_objects_lost: lost ? lost.objects : counts ? null : 0,
+    ...(lost?.objectAcks?.length
+      ? { rpo_objects_lost_age_ms: lost.objectAcks.map((at) => Math.round(session.onset - at)) }
+      : {}),
     stages: session.stages,
     reason: shown?.reason ?? '',
     category: shown?.category ?? 'unknown',

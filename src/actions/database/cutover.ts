@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { describeRefused, endSessions, redact, withClient } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
 import type { CutoverParams } from './config.js';
-import { compareSchemas, describeDrift, subscribedPublications, type SchemaDrift } from './schema-drift.js';
+import { compareSchemas, describeDrift, subscriptionFormat, type SchemaDrift } from './schema-drift.js';
 
 /** One subscription as the subscriber sees it. */
 export interface SubscriptionState {
@@ -285,11 +285,13 @@ export async function schemaDriftGate(
   if (!p.publisher) return { note: 'schema drift not checked: no publisher given' };
   let drift: SchemaDrift;
   try {
-    const publications = await subscribedPublications(client, subscription);
-    drift = await withClient(p.publisher, 'publisher', (pub) => compareSchemas(pub, client, publications), {
-      timeoutMs: 5000,
-      signal,
-    });
+    const { publications, binary } = await subscriptionFormat(client, subscription);
+    drift = await withClient(
+      p.publisher,
+      'publisher',
+      (pub) => compareSchemas(pub, client, publications, { binary }),
+      { timeoutMs: 5000, signal },
+    );
   } catch (error) {
     return { note: `schema drift not checked (${(error as Error).message})` };
   }

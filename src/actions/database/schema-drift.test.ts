@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { query, startPrimary, type PostgresCluster } from '../../lab/index.js';
+import { waitUntil } from '../../lab/process.js';
 import {
   ADMIN_ROLE,
+  SUBSCRIPTION,
   createManagedDatabase,
   createPublication,
   roleUrl,
@@ -26,9 +28,20 @@ let v13: PostgresCluster;
 let v17: PostgresCluster;
 const majors = new Map<PostgresCluster, number>();
 
-async function pair(publisher: PostgresCluster, subscriber: PostgresCluster, db: string): Promise<void> {
-  await createManagedDatabase(publisher, db, SCHEMA, { replication: true });
-  await createManagedDatabase(subscriber, db, SCHEMA, { replication: true });
+// The same table with every column of a wider type on the subscriber (the documentation's own example,
+// integer into bigint, among them).
+const NARROW =
+  'CREATE TABLE orders (id integer PRIMARY KEY, code varchar(10), total numeric(10,2), at timestamp)';
+const WIDE = 'CREATE TABLE orders (id bigint PRIMARY KEY, code text, total numeric(12,2), at timestamptz)';
+
+async function pair(
+  publisher: PostgresCluster,
+  subscriber: PostgresCluster,
+  db: string,
+  schemas: [string, string] = [SCHEMA, SCHEMA],
+): Promise<void> {
+  await createManagedDatabase(publisher, db, schemas[0], { replication: true });
+  await createManagedDatabase(subscriber, db, schemas[1], { replication: true });
   await createPublication(publisher, db);
   await subscribeStreaming(subscriber, publisher, db, 30_000);
 }
@@ -45,6 +58,7 @@ before(async () => {
   // created at once in opposite directions wait for each other for ever (a run hung until its timeout).
   await pair(v13, v17, 'up');
   await pair(v17, v13, 'down');
+  await pair(v13, v17, 'widen', [NARROW, WIDE]);
 });
 
 after(async () => {
@@ -62,9 +76,9 @@ const params = (publisher: PostgresCluster, subscriber: PostgresCluster, db: str
     ...extra,
   });
 
-/** DDL as the table owner, on a database kept read-only by default (the subscriber's). */
-async function ddl(cluster: PostgresCluster, db: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: roleUrl(cluster, ADMIN_ROLE, db) });
+/** DDL as the table owner (or `role`), on a database kept read-only by default (the subscriber's). */
+async function ddl(cluster: PostgresCluster, db: string, sql: string, role = ADMIN_ROLE): Promise<void> {
+  const client = new pg.Client({ connectionString: roleUrl(cluster, role, db) });
   await client.connect();
   try {
     await client.query('SET default_transaction_read_only = off');
@@ -185,4 +199,52 @@ test('17 → 13: a subscriber-only NOT NULL column without a default breaks ever
     stepContext({ workDir: dir }),
   );
   assert.match(result.summary, /1 would lose or break data\).*\(accepted: force\)/);
+});
+
+test("13 → 17: subscriber columns of wider types only warn, and rows at the narrower types' limits replicate into them; a binary subscription makes them breaking", async () => {
+  const [pub, sub, db] = [v13, v17, 'widen'];
+  let check = await driftCheck(pub, sub, db);
+  assert.equal(check.ok, true, check.detail);
+  assert.equal(check.warn, true, check.detail);
+  assert.deepEqual(check.drift, { breaking_tables: 0, warning_tables: 1 });
+  assert.match(check.detail, /schema drift in 1 of 1 published tables \(0 would lose or break data\)/);
+  assert.match(
+    check.detail,
+    /orders\.id is integer on the publisher but bigint on the subscriber: a wider type/,
+  );
+  assert.match(check.detail, /orders\.code is character varying\(10\) on the publisher but text/);
+  assert.match(check.detail, /orders\.total is numeric\(10,2\) on the publisher but numeric\(12,2\)/);
+  assert.match(check.detail, /orders\.at is timestamp without time zone .* subscriber's TimeZone setting/);
+
+  // What the documentation says, on the servers: the apply converts each value's text into the wider type.
+  await ddl(
+    pub,
+    db,
+    "INSERT INTO orders VALUES (2147483647, 'abcdefghij', 99999999.99, '2026-12-07 03:00:00.123456'), (-2147483648, NULL, -99999999.99, NULL)",
+  );
+  const subUrl = roleUrl(sub, ADMIN_ROLE, db);
+  await waitUntil(
+    async () => (await query(subUrl, 'SELECT 1 FROM orders')).length === 2,
+    60_000,
+    'both rows to reach the 17 subscriber',
+    200,
+  );
+  const rows = await query<{ id: string; code: string | null; total: string }>(
+    subUrl,
+    'SELECT id::text, code, total::text FROM orders ORDER BY id',
+  );
+  assert.deepEqual(rows, [
+    { id: '-2147483648', code: null, total: '-99999999.99' },
+    { id: '2147483647', code: 'abcdefghij', total: '99999999.99' },
+  ]);
+
+  // Binary format converts no type: the same schemas are breaking for a binary subscription.
+  await ddl(sub, db, `ALTER SUBSCRIPTION ${SUBSCRIPTION} SET (binary = true)`, subscriptionOwnerRole(17));
+  check = await driftCheck(pub, sub, db);
+  assert.equal(check.ok, false, check.detail);
+  assert.deepEqual(check.drift, { breaking_tables: 1, warning_tables: 0 });
+  assert.match(
+    check.detail,
+    /orders\.id is integer on the publisher but bigint on the subscriber: the subscription uses the binary format/,
+  );
 });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { withClient } from '../../pg/index.js';
+import { typeChange } from './type-widening.js';
 
 /**
  * Schema drift on the logical path. Logical replication copies no DDL
@@ -9,9 +10,11 @@ import { withClient } from '../../pg/index.js';
  * columns are matched by name; a published column the subscriber lacks stops the apply worker ("is
  * missing replicated column"), so every later change waits and a cut-over loses it; a published table
  * the subscriber lacks is never copied; values cross as text and go through the subscriber column's
- * input function, so another type fails or silently changes them (a narrower varchar errors, numeric
- * into integer rounds); a subscriber column the publisher does not send is filled from its default,
- * or is NULL, which a NOT NULL column without default refuses.
+ * input function, so a wider type takes every value (integer into bigint: a warning) and a narrower or
+ * unrelated one fails or silently changes them (a narrower varchar errors, numeric into integer rounds:
+ * breaking; see type-widening.ts, and a binary subscription converts nothing); a subscriber column the
+ * publisher does not send is filled from its default, or is NULL, which a NOT NULL column without
+ * default refuses.
  *
  * Every query reads catalogs a non-superuser may read on PostgreSQL 13-17: pg_publication_tables,
  * pg_class/pg_attribute, and the columns of pg_subscription granted to PUBLIC (subpublications).
@@ -21,6 +24,7 @@ export type DriftKind =
   | 'table_missing'
   | 'column_missing'
   | 'type_mismatch'
+  | 'type_widened'
   | 'generated_on_subscriber'
   | 'extra_not_null'
   | 'extra_column';
@@ -77,15 +81,25 @@ function quote(name: string): string {
   return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
-/** The publications the connected subscriber database's subscription(s) read. */
-export async function subscribedPublications(client: pg.Client, subscription?: string): Promise<string[]> {
-  const { rows } = await client.query<{ pubs: string[] }>(
-    `SELECT subpublications AS pubs FROM pg_subscription
+/**
+ * The publications the subscription(s) read, and whether any asks for the binary format
+ * (`pg_subscription.subbinary`, PostgreSQL 14+, granted to PUBLIC like every column but subconninfo).
+ */
+export async function subscriptionFormat(
+  client: pg.Client,
+  subscription?: string,
+): Promise<{ publications: string[]; binary: boolean }> {
+  const v14 = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num) >= 140000;
+  const { rows } = await client.query<{ pubs: string[]; binary: boolean }>(
+    `SELECT subpublications AS pubs, ${v14 ? 'subbinary' : 'false'} AS binary FROM pg_subscription
       WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND ($1::text IS NULL OR subname = $1)`,
     [subscription ?? null],
   );
-  return [...new Set(rows.flatMap((r) => r.pubs))].sort();
+  return {
+    publications: [...new Set(rows.flatMap((r) => r.pubs))].sort(),
+    binary: rows.some((r) => r.binary),
+  };
 }
 
 /**
@@ -97,6 +111,7 @@ export async function compareSchemas(
   publisher: pg.Client,
   subscriber: pg.Client,
   publications: string[],
+  options: { binary?: boolean } = {},
 ): Promise<SchemaDrift> {
   // to_jsonb keeps one query for 13-17: attnames exists from 15 only.
   const { rows: published } = await publisher.query<{ t: Record<string, unknown> }>(
@@ -162,14 +177,16 @@ export async function compareSchemas(
           severity: 'breaking',
           detail: `${k}.${quote(col.column)} is a generated column on the subscriber but published as data: the apply refuses it`,
         });
-      else if (mine.type !== col.type)
+      else if (mine.type !== col.type) {
+        const change = typeChange(col.type, mine.type, options.binary === true);
         problems.push({
           table: k,
           column: col.column,
-          kind: 'type_mismatch',
-          severity: 'breaking',
-          detail: `${k}.${quote(col.column)} is ${col.type} on the publisher but ${mine.type} on the subscriber: values may fail to apply or change; give both the same type`,
+          kind: change.widening ? 'type_widened' : 'type_mismatch',
+          severity: change.widening ? 'warning' : 'breaking',
+          detail: `${k}.${quote(col.column)} is ${col.type} on the publisher but ${mine.type} on the subscriber: ${change.why}`,
         });
+      }
     }
     for (const extra of there.filter((c) => !c.generated && !sent.some((s) => s.column === c.column))) {
       const refuses = extra.not_null && !extra.has_default;
@@ -219,8 +236,13 @@ export async function checkSchemaDrift(
     p.subscriber,
     'subscriber',
     async (sub) => {
-      const publications = await subscribedPublications(sub, p.subscription);
-      return withClient(p.publisher, 'publisher', (pub) => compareSchemas(pub, sub, publications), options);
+      const { publications, binary } = await subscriptionFormat(sub, p.subscription);
+      return withClient(
+        p.publisher,
+        'publisher',
+        (pub) => compareSchemas(pub, sub, publications, { binary }),
+        options,
+      );
     },
     options,
   );

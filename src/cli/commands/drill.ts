@@ -28,7 +28,7 @@ function summary(report: DrillReport): string {
     );
     if (report.rpo_rows_lost !== null)
       lines.push(
-        `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR (counted)`,
+        `  RPO:      ${report.rpo_rows_lost} rows and ${report.rpo_objects_lost} objects acknowledged by the primary are missing on DR (counted)${report.rpo_objects_lost_age_ms?.length ? `; the primary acknowledged those objects ${report.rpo_objects_lost_age_ms.join(', ')} ms before the fault (replication to Blob is asynchronous: see the copy lag below)` : ''}`,
       );
   }
   if (report.failback_rto_s !== undefined)
@@ -242,6 +242,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
         rto_authoritative_s: report.rto_authoritative_s,
         rpo_rows_lost,
         rpo_objects_lost,
+        rpo_objects_lost_age_ms: report.rpo_objects_lost_age_ms,
         stages,
         reason: report.reason,
         category: report.category,

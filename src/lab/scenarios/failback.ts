@@ -27,9 +27,11 @@ async function missing(acks: Acks, site: string, port: number, objects: Set<stri
     `postgresql://postgres@127.0.0.1:${port}/${LAB_DATABASE}`,
     mine.map((a) => a.client_key),
   );
+  const lostObjects = mine.filter((a) => a.key && !objects.has(a.key));
   return {
     rows: mine.filter((a) => !have.has(a.client_key)).length,
-    objects: mine.filter((a) => a.key && !objects.has(a.key)).length,
+    objects: lostObjects.length,
+    objectAcks: lostObjects.map((a) => a.at),
   };
 }
 

@@ -12,8 +12,11 @@ export interface ScenarioOutcome {
   report?: RunReport;
   /** What the scenario found beyond the common figures (e.g. which DNS path switched traffic); in the report as is. */
   findings?: Record<string, unknown>;
-  /** Rows and objects lost at the failover, when the scenario counted them itself (before the way back). */
-  lost?: { rows: number; objects: number };
+  /**
+   * Rows and objects lost at the failover, when the scenario counted them itself (before the way back);
+   * `objectAcks`: when (performance.now()) the primary acknowledged each lost object.
+   */
+  lost?: { rows: number; objects: number; objectAcks?: number[] };
   /** Scenario primary-returns: the old primary back while DR serves (docs/lifecycle.md). */
   lifecycle?: {
     active_site: string;
