@@ -8,6 +8,7 @@ import { parseConfig } from '../src/config/index.js';
 import { lintRunbooks, loadRunbooks, PlanError } from '../src/runbook/index.js';
 import type { RunbooksConfig } from '../src/config/sections/runbooks.js';
 import { runCli } from './helpers/paths.js';
+import { closedPort } from './helpers/servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'phoenix-lint-'));
 function file(name: string, content: unknown): string {
@@ -170,6 +171,8 @@ test('validate --offline checks the file alone; without it an unset variable is 
     store: { driver: 'postgres', url: '${PHOENIX_TEST_UNSET_DB_URL}' },
     notifications: { channels: [{ channel: 'slack', webhook_url: '${azure-kv:phoenix-kv/slack-url}' }] },
     server: { trust_proxy: 'loopback' },
+    // The vault is on this host and not listening (no test asks the Internet).
+    secrets: { key_vault_url: `http://127.0.0.1:${await closedPort()}/{vault}` },
   });
   const env = { PHOENIX_TEST_UNSET_DB_URL: '' };
   const [offline, here, json] = await Promise.all([
@@ -185,6 +188,10 @@ test('validate --offline checks the file alone; without it an unset variable is 
     /store\.url: environment: environment variable PHOENIX_TEST_UNSET_DB_URL is not set/,
   );
   assert.match(here.stdout, /valid .*this environment is NOT ready/);
+  assert.match(
+    here.stderr,
+    /notifications\.channels\.0\.webhook_url: environment: \$\{azure-kv:phoenix-kv\/slack-url\}: Key Vault could not be reached: the connection failed \(ECONNREFUSED\)/,
+  );
   const result = JSON.parse(json.stdout);
   assert.equal(result.valid, true);
   assert.equal(result.ready, false);

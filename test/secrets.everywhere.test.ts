@@ -10,6 +10,8 @@ import { SecretCache, secretReader } from '../src/secrets/index.js';
 import { secretsManagerStandIn } from '../src/stand-ins/aws/secrets-manager.js';
 import { FakeLlmServer } from '../src/stand-ins/llm/model-apis.js';
 import { runCli, startPhoenix } from './helpers/paths.js';
+import { closedPort } from './helpers/servers.js';
+import { writeSecretFiles } from './helpers/secret-files.js';
 
 const CREDS = { accessKeyId: 'AKIAEVERYWHERE', secretAccessKey: 'secret' };
 let sm: Awaited<ReturnType<typeof secretsManagerStandIn>>;
@@ -37,45 +39,7 @@ const env = () => ({
 });
 
 /** A main file whose runbooks live in their own file: dr_failover needs a secret, region_failover none. */
-function writeFiles(name: string, main: Record<string, unknown> = {}): string {
-  const runbooks = join(dir, `${name}-runbooks.yaml`);
-  writeFileSync(
-    runbooks,
-    stringify({
-      dr_failover: {
-        stages: [
-          {
-            name: 'call',
-            steps: [
-              {
-                name: 'tell-api',
-                type: 'command',
-                params: { command: 'true', env: { TOKEN: '${aws-sm:prod/api}' } },
-              },
-            ],
-          },
-        ],
-      },
-      region_failover: {
-        stages: [{ name: 'noop', steps: [{ name: 'noop', type: 'command', params: { command: 'true' } }] }],
-      },
-    }),
-  );
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      topology: {
-        primary: { cloud: 'aws', region: 'us-east-1' },
-        dr: { cloud: 'azure', region: 'westeurope' },
-      },
-      store: { path: join(dir, `${name}.db`) },
-      runbooks: { file: runbooks },
-      ...main,
-    }),
-  );
-  return file;
-}
+const writeFiles = (name: string, main: Record<string, unknown> = {}) => writeSecretFiles(dir, name, main);
 
 test('a reference inside runbooks.file is resolved when the plan is built, and a URL field takes one', async () => {
   const file = writeFiles('plan', {
@@ -200,7 +164,9 @@ test('phoenix run starts while a secret is unreadable, reports the runbook it bl
 });
 
 test('validate warns when a secret the DR failover needs (in runbooks.file) is held only in the primary region', async () => {
-  const file = writeFiles('residency');
+  // The Key Vault is on this host, and not listening: validate reads it, and says it cannot be reached.
+  const vault = `http://127.0.0.1:${await closedPort()}/{vault}`;
+  const file = writeFiles('residency', { secrets: { key_vault_url: vault } });
   const warned = await runCli(['validate', '--json', file], { env: env() });
   assert.equal(warned.code, 0, warned.stderr);
   const out = JSON.parse(warned.stdout) as { warnings?: Array<{ path: string; message: string }> };
@@ -236,6 +202,16 @@ test('validate warns when a secret the DR failover needs (in runbooks.file) is h
     }),
   );
   const clean = await runCli(['validate', '--json', file], { env: env() });
-  assert.equal(clean.code, 0, clean.stderr);
   assert.doesNotMatch(clean.stdout, /held only in/);
+  const result = JSON.parse(clean.stdout) as { ready: boolean; environment: Array<{ message: string }> };
+  assert.equal(clean.code, 3, clean.stderr);
+  assert.equal(result.ready, false);
+  assert.deepEqual(
+    result.environment.map((p) =>
+      p.message.replace(/(reached: the connection failed \(ECONNREFUSED\)).*/, '$1'),
+    ),
+    [
+      '${azure-kv:phoenix-dr/api-token}: Key Vault could not be reached: the connection failed (ECONNREFUSED)',
+    ],
+  );
 });

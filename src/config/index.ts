@@ -11,7 +11,7 @@ export {
   defaultDecisionConfig,
   resolveConfig,
 } from './load.js';
-export type { PhoenixConfig, DecisionConfig, MaintenanceWindow } from './load.js';
+export type { PhoenixConfig, DecisionConfig, MaintenanceWindow, LiveSection } from './load.js';
 export { ConfigError, formatIssue, closest, type ConfigIssue } from './errors.js';
 export { configSchema, type RawConfig } from './schema.js';
 export { referenceRows, referenceTable, type ReferenceRow } from './reference.js';

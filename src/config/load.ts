@@ -443,40 +443,55 @@ export async function loadConfigWithSecrets(
 }
 
 /**
- * Resolves the runbooks again with the values `cache` now holds (a rotation, or a secret readable at last):
- * the next run's plan (built from `config.raw.runbooks` and the runbooks file when it starts) uses them.
- * Throws when the file no longer loads.
+ * The sections a running controller re-reads when a secret changes: the runbooks (the next run's plan is
+ * built from them), the notification channels and the LLM settings (handed on by the caller: Notifier,
+ * analyzer).
  */
-function resolveRunbooksAgain(
+const LIVE_SECTIONS = ['runbooks', 'notifications', 'llm'] as const;
+export type LiveSection = (typeof LIVE_SECTIONS)[number];
+
+/**
+ * Resolves the live sections again with the values `cache` now holds (a rotation, or a secret readable at
+ * last), in place, and returns those whose value changed. Throws when the file no longer loads.
+ */
+function resolveAgain(
   config: PhoenixConfig,
   refs: SecretReference[],
   cache: SecretCache,
   env: NodeJS.ProcessEnv,
-) {
+): LiveSection[] {
   const file = config.file!;
   withSecrets(config, refs, cache);
-  config.raw.runbooks = parseConfig(readConfigDocument(file), file, env, config.secretValues, {
+  const fresh = parseConfig(readConfigDocument(file), file, env, config.secretValues, {
     keepUnread: true,
-  }).raw.runbooks;
+  }).raw;
+  const changed = LIVE_SECTIONS.filter(
+    (section) => JSON.stringify(fresh[section]) !== JSON.stringify(config.raw[section]),
+  );
+  for (const section of changed) (config.raw as Record<LiveSection, unknown>)[section] = fresh[section];
+  return changed;
 }
 
 /**
  * `phoenix run` started without some secrets (`startWithout`): reads those again, and re-resolves the
- * runbooks when any became readable. Returns the references read this time.
+ * runbooks, notification channels and LLM settings when any became readable. Returns the references read
+ * this time and the sections that changed with them.
  */
 export async function retryUnreadSecrets(
   config: PhoenixConfig,
   cache: SecretCache,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<string[]> {
-  if (!config.file || !config.unreadSecrets?.size) return [];
+): Promise<{ read: string[]; changed: LiveSection[] }> {
+  if (!config.file || !config.unreadSecrets?.size) return { read: [], changed: [] };
   const refs = configReferences(config);
   const unread = refs.filter((r) => config.unreadSecrets!.has(r.text));
   await cache.load(unread).catch(() => undefined);
   const read = unread.filter((r) => cache.get(r.text) !== undefined).map((r) => r.text);
-  if (read.length) resolveRunbooksAgain(config, refs, cache, env);
-  else withSecrets(config, refs, cache);
-  return read;
+  if (!read.length) {
+    withSecrets(config, refs, cache);
+    return { read, changed: [] };
+  }
+  return { read, changed: resolveAgain(config, refs, cache, env) };
 }
 
 /** How often `phoenix run` reads the secret references again when `secrets.refresh` is not set. */
@@ -485,7 +500,8 @@ export const DEFAULT_SECRET_REFRESH_S = 900;
 /**
  * Keeps a loaded configuration's secrets current: every `secrets.refresh` the
  * cache reads the file's references again (the runbooks file's too); when a value changed (a rotation),
- * the runbooks are re-resolved in place, so the next run's plan uses the new value. A store that
+ * the runbooks, notification channels and LLM settings are re-resolved in place (the next run's plan uses
+ * the new value; `onRefresh` hands the rest on). A store that
  * does not answer leaves the last value read. Returns what stops it.
  */
 export function keepSecretsCurrent(
@@ -494,7 +510,12 @@ export function keepSecretsCurrent(
   options: {
     env?: NodeJS.ProcessEnv;
     refreshMs?: number;
-    onRefresh?: (result: { rotated: string[]; failures: Map<string, string> }) => void;
+    onRefresh?: (result: {
+      rotated: string[];
+      failures: Map<string, string>;
+      /** The live sections the rotation changed (runbooks, notifications, llm). */
+      changed: LiveSection[];
+    }) => void;
   } = {},
 ): () => void {
   const file = config.file;
@@ -509,16 +530,17 @@ export function keepSecretsCurrent(
     (failures) => {
       const now = new Map(refs.map((r) => [r.text, cache.get(r.text)]));
       const rotated = refs.filter((r) => now.get(r.text) !== seen.get(r.text)).map((r) => r.text);
+      let changed: LiveSection[] = [];
       if (rotated.length) {
         try {
-          resolveRunbooksAgain(config, refs, cache, env);
+          changed = resolveAgain(config, refs, cache, env);
           seen = now;
         } catch (error) {
           // The file changed under us and no longer loads: keep the runbooks as they were, and say why.
           failures.set(file, (error as Error).message);
         }
       }
-      options.onRefresh?.({ rotated, failures });
+      options.onRefresh?.({ rotated, failures, changed });
     },
   );
   return () => cache.stop();

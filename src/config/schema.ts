@@ -48,6 +48,15 @@ export const configSchema = z
         aws_replica_regions: z
           .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region, e.g. us-west-2'))
           .optional(),
+        /**
+         * The address of a Key Vault from its name, `{vault}` standing for it. Default
+         * `https://{vault}.vault.azure.net`; another cloud's (`https://{vault}.vault.azure.cn`,
+         * `https://{vault}.vault.usgovcloudapi.net`) or a private endpoint's name.
+         */
+        key_vault_url: z
+          .string()
+          .regex(/^https?:\/\/[^\s]*\{vault\}/, 'a URL holding {vault}, e.g. https://{vault}.vault.azure.cn')
+          .optional(),
       })
       .strict()
       .optional(),

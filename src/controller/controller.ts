@@ -61,7 +61,8 @@ type CycleListener = (record: CycleRecord) => void;
  */
 class TimedAnalyzer implements Analyzer {
   lastMs?: number;
-  constructor(private readonly inner: Analyzer) {}
+  /** Replaced when its settings change under a running controller (a secret read late). */
+  constructor(public inner: Analyzer) {}
   get name(): string {
     return this.inner.name;
   }
@@ -123,6 +124,14 @@ export class Controller {
 
   get analyzerName(): string {
     return this.engine.analyzerName;
+  }
+
+  /**
+   * The next cycle asks `analyzer` (the same kind, built again from settings that changed: an LLM key
+   * that was unreadable at start). A cycle in flight finishes with the one it started with.
+   */
+  useAnalyzer(analyzer: Analyzer): void {
+    this.analyzer.inner = analyzer;
   }
 
   on(event: 'cycle', listener: CycleListener): this;

@@ -89,9 +89,10 @@ export interface NotifierOptions {
 export class Notifier {
   private readonly logger: Logger;
   private readonly clock: () => number;
-  private readonly decisions: Set<string>;
-  private readonly repeatAfterS: number;
-  private readonly timeoutMs: number;
+  private settings!: NotificationsSection;
+  private decisions!: Set<string>;
+  private repeatAfterS!: number;
+  private timeoutMs!: number;
   private readonly pending = new Set<Promise<Delivery[]>>();
   private state: NotifierState = { approvals: {} };
   /**
@@ -106,12 +107,20 @@ export class Notifier {
   private lastReadiness?: ReadinessReport;
 
   constructor(private readonly options: NotifierOptions) {
-    const s = options.settings;
     this.logger = options.logger ?? silentLogger();
     this.clock = options.clock ?? (() => Date.now() / 1000);
-    this.decisions = new Set(s.decisions ?? Object.keys(SEVERITY));
-    this.repeatAfterS = s.repeat_after ?? 1800;
-    this.timeoutMs = (s.timeout ?? 10) * 1000;
+    this.useSettings(options.settings);
+  }
+
+  /**
+   * Channels and rules resolved again (a secret readable at last, or rotated): the next notification
+   * goes through them. What was sent and what is open stays.
+   */
+  useSettings(settings: NotificationsSection): void {
+    this.settings = settings;
+    this.decisions = new Set(settings.decisions ?? Object.keys(SEVERITY));
+    this.repeatAfterS = settings.repeat_after ?? 1800;
+    this.timeoutMs = (settings.timeout ?? 10) * 1000;
   }
 
   /** The controller's decision sink calls this for every decision; it returns at once. */
@@ -170,7 +179,7 @@ export class Notifier {
 
   /** Runbook results and approval waits, from the engine's events. */
   onRunEvent(event: RunEvent): void {
-    if (this.options.settings.runbooks === false) return;
+    if (this.settings.runbooks === false) return;
     this.enqueue(() => this.runEvent(event));
   }
 
@@ -305,7 +314,7 @@ export class Notifier {
    * the alert nor leaves it open; ready with nothing announced is not news.
    */
   onReadiness(report: ReadinessReport): void {
-    if (this.options.settings.readiness === false) return;
+    if (this.settings.readiness === false) return;
     this.lastReadiness = report;
     this.enqueue(() => this.readinessChanged(report));
   }
@@ -350,9 +359,7 @@ export class Notifier {
   /** Sends one notification to every channel at once. Never throws. */
   async send(note: Notification): Promise<Delivery[]> {
     const adapter = getAdapter('notify');
-    const channels = this.options.settings.channels.filter(
-      (c) => !note.incidentOnly || c.channel === 'pagerduty',
-    );
+    const channels = this.settings.channels.filter((c) => !note.incidentOnly || c.channel === 'pagerduty');
     const results = await Promise.all(
       channels.map(async (channel): Promise<Delivery> => {
         try {

@@ -4,6 +4,7 @@ import type { SecretStoreOptions } from './stores.js';
 export interface SecretSettings {
   aws_region?: string;
   aws_replica_regions?: string[];
+  key_vault_url?: string;
 }
 
 interface Site {
@@ -14,7 +15,8 @@ interface Site {
 /**
  * Where the secret stores are, from the configuration alone: Secrets Manager names without an ARN are read in
  * `secrets.aws_region`, else in the topology's AWS site (the primary, else DR), and from
- * `secrets.aws_replica_regions` when that region does not answer. Key Vault references name their vault.
+ * `secrets.aws_replica_regions` when that region does not answer. Key Vault references name their vault, whose
+ * address is `secrets.key_vault_url` with the name in place of `{vault}` (default: Azure's public cloud).
  */
 export function secretStoreOptions(
   settings: SecretSettings | undefined,
@@ -26,5 +28,8 @@ export function secretStoreOptions(
       region: settings?.aws_region ?? awsSite?.region,
       replicaRegions: settings?.aws_replica_regions,
     },
+    ...(settings?.key_vault_url
+      ? { azure: { vaultUrl: (vault: string) => settings.key_vault_url!.replaceAll('{vault}', vault) } }
+      : {}),
   };
 }

@@ -174,9 +174,12 @@ async function azureReader(options: SecretStoreOptions['azure'] = {}) {
     let client = clients.get(ref.vault);
     if (!client) {
       const url = options.vaultUrl?.(ref.vault) ?? `https://${ref.vault}.vault.azure.net`;
+      // A stand-in on this host is not *.vault.azure.net and may speak plain HTTP; any other vault's
+      // challenge is verified, over TLS.
+      const local = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url);
       client = new SecretClient(url, credential, {
-        // A stand-in's host is not *.vault.azure.net; the real vault's challenge is verified.
-        disableChallengeResourceVerification: Boolean(options.vaultUrl),
+        disableChallengeResourceVerification: local,
+        allowInsecureConnection: local,
         ...(agent
           ? {
               additionalPolicies: [

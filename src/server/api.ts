@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifySchema } from 'fastify';
 import { z } from 'zod';
 import type { Guard } from './guard.js';
 import { httpError, need } from './http-error.js';
@@ -6,7 +6,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { ServerOptions } from './options.js';
 import type { RunActionResult, ServerDeps } from './ports.js';
 import { drReadiness } from './readiness.js';
-import { describePayloadError } from './webhook.js';
+import { errorResponse, fromZod, jsonResponse } from './openapi.js';
 import { parseDuration, type SiteRole, type Topology } from '../core/index.js';
 
 /** POST /api/pause: how long and why (both required: the reason is shown everywhere). */
@@ -39,14 +39,19 @@ const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10000).optional(),
 });
 
-const reportQuery = z.object({ format: z.enum(['html', 'json']).optional() });
-const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() });
+const reportQuery = z.object({
+  format: z.enum(['html', 'json']).optional().describe('html (default): a page; json: the report as data'),
+});
+const limitQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).optional().describe('how many, newest first (default 50)'),
+});
+const runParams = z.object({ id: z.string().min(1).describe("the run's id (GET /api/runs)") });
 
-function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) throw httpError(400, describePayloadError(parsed.error));
-  return parsed.data;
-}
+const refused = {
+  400: errorResponse('the input is not valid: each problem with its field'),
+  503: errorResponse('this process runs without the part the route needs'),
+};
+const runRefused = { ...refused, 404: errorResponse('no such run') };
 
 function siteNames(topology: Topology): Partial<Record<SiteRole, { cloud: string; region: string | null }>> {
   const roles: SiteRole[] = ['primary', 'dr', 'secondary'];
@@ -61,9 +66,18 @@ function siteNames(topology: Topology): Partial<Record<SiteRole, { cloud: string
 /** Health, readiness, metrics and the status view. */
 export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): void {
   const { options, deps, metrics, now } = parts;
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { schema: { summary: 'liveness', response: { 200: jsonResponse('the process answers') } } },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/readyz', async (_request, reply) => {
+  const readiness = jsonResponse('ready: whether cycles are current; reasons when not');
+  const readySchema = {
+    summary: 'readiness: a cycle finished recently and the store can write',
+    response: { 200: readiness, 503: { ...readiness, description: 'not ready; `reasons` say why' } },
+  };
+  app.get('/readyz', { schema: readySchema }, async (_request, reply) => {
     const reasons: string[] = [];
     if (!deps.status) reasons.push('no status source is attached');
     const latest = deps.status?.latest();
@@ -77,14 +91,28 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
     return reply.code(reasons.length ? 503 : 200).send({ ready: reasons.length === 0, reasons });
   });
 
-  app.get('/metrics', { config: { role: 'read' } }, async (_request, reply) => {
+  const metricsSchema = {
+    summary: 'Prometheus metrics (text exposition format)',
+    response: {
+      200: { description: 'the metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+    },
+  };
+  app.get('/metrics', { config: { role: 'read' }, schema: metricsSchema }, async (_request, reply) => {
     reply.header('Content-Type', metrics.contentType());
     return metrics.render();
   });
 
-  app.get('/api/whoami', { config: { role: 'read' } }, async (request) => request.caller);
+  const whoami = {
+    summary: "the caller's token name and role",
+    response: { 200: jsonResponse('name, role') },
+  };
+  app.get('/api/whoami', { config: { role: 'read' }, schema: whoami }, async (request) => request.caller);
 
-  app.get('/api/status', { config: { role: 'read' } }, async () => {
+  const statusSchema = {
+    summary: 'the latest cycle, DR and runbook readiness, the leader and the serving site',
+    response: { 200: jsonResponse('the status view the dashboard shows'), 503: refused[503] },
+  };
+  app.get('/api/status', { config: { role: 'read' }, schema: statusSchema }, async () => {
     const status = need(deps.status, 'the status view');
     const latest = status.latest();
     const at = now();
@@ -120,8 +148,13 @@ export function registerStatusRoutes(app: FastifyInstance, parts: RouteParts): v
 /** History, decisions and runs: read-only views. */
 export function registerReadRoutes(app: FastifyInstance, parts: RouteParts): void {
   const { deps, now } = parts;
-  app.get('/api/history', { config: { role: 'read' } }, async (request) => {
-    const query = parseQuery(historyQuery, request.query);
+  const historySchema = {
+    summary: 'the score and every signal over time, oldest first',
+    querystring: fromZod(historyQuery),
+    response: { 200: jsonResponse('since (Unix seconds) and points'), ...refused },
+  };
+  app.get('/api/history', { config: { role: 'read' }, schema: historySchema }, async (request) => {
+    const query = request.query as z.output<typeof historyQuery>;
     const at = now();
     const since = query.since ?? '1h';
     const relative = /^(\d+)([smhd])$/.exec(since);
@@ -131,27 +164,55 @@ export function registerReadRoutes(app: FastifyInstance, parts: RouteParts): voi
     return { since: from, points };
   });
 
-  app.get('/api/decisions', { config: { role: 'read' } }, async (request) => {
-    const query = parseQuery(limitQuery, request.query);
+  const limited = (summary: string, answer: string) => ({
+    summary,
+    querystring: fromZod(limitQuery),
+    response: { 200: jsonResponse(answer), ...refused },
+  });
+  const decisionsSchema = limited('the latest decisions, newest first', 'decisions');
+  app.get('/api/decisions', { config: { role: 'read' }, schema: decisionsSchema }, async (request) => {
+    const query = request.query as z.output<typeof limitQuery>;
     return { decisions: await need(deps.status, 'the decision log').decisions(query.limit ?? 50) };
   });
 
-  app.get('/api/runs', { config: { role: 'read' } }, async (request) => {
-    const query = parseQuery(limitQuery, request.query);
+  const runsSchema = limited('runbook runs, newest first', 'runs');
+  app.get('/api/runs', { config: { role: 'read' }, schema: runsSchema }, async (request) => {
+    const query = request.query as z.output<typeof limitQuery>;
     return { runs: await need(deps.runs, 'the runbook engine').list(query.limit ?? 50) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/runs/:id', { config: { role: 'read' } }, async (request) => {
+  const runSchema = {
+    summary: 'one run with its stages',
+    params: fromZod(runParams),
+    response: { 200: jsonResponse('the run'), ...runRefused },
+  };
+  const readRun = { config: { role: 'read' as const }, schema: runSchema };
+  app.get<{ Params: { id: string } }>('/api/runs/:id', readRun, async (request) => {
     const run = await need(deps.runs, 'the runbook engine').get(request.params.id);
     if (!run) throw httpError(404, `no run ${request.params.id}; list runs with GET /api/runs`);
     return run;
   });
 
+  const reportSchema = {
+    summary: "the run's evidence report",
+    params: fromZod(runParams),
+    querystring: fromZod(reportQuery),
+    response: {
+      200: {
+        description: 'a self-contained HTML page, or the report as JSON (format=json)',
+        content: {
+          'text/html': { schema: { type: 'string' } },
+          'application/json': { schema: { type: 'object' } },
+        },
+      },
+      ...runRefused,
+    },
+  };
   app.get<{ Params: { id: string } }>(
     '/api/runs/:id/report',
-    { config: { role: 'read' } },
+    { config: { role: 'read' }, schema: reportSchema },
     async (request, reply) => {
-      const format = parseQuery(reportQuery, request.query).format ?? 'html';
+      const format = (request.query as z.output<typeof reportQuery>).format ?? 'html';
       const runs = need(deps.runs, 'the runbook engine');
       const report = await need(runs.report?.bind(runs), 'the report builder')(request.params.id);
       if (!report) throw httpError(404, `no run ${request.params.id}; list runs with GET /api/runs`);
@@ -164,38 +225,70 @@ export function registerReadRoutes(app: FastifyInstance, parts: RouteParts): voi
 /** Approve, abort, record a change, run a cycle: operate tokens, rate-limited, audited. */
 export function registerOperateRoutes(app: FastifyInstance, parts: RouteParts): void {
   const { deps, guard, audit, now } = parts;
-  const operate = { config: { role: 'operate' as const, ...guard.limited } };
+  const limits = { role: 'operate' as const, ...guard.limited };
+  const operateWith = (
+    schema: Record<string, unknown>,
+  ): { config: typeof limits; schema: FastifySchema } => ({
+    config: limits,
+    schema: {
+      ...schema,
+      response: {
+        429: errorResponse('too many requests (server.rate_limit)'),
+        ...(schema.response as object),
+      },
+    },
+  });
+  const runAct = (summary: string) =>
+    operateWith({
+      summary,
+      params: fromZod(runParams),
+      response: {
+        200: jsonResponse('the run'),
+        409: errorResponse('the run is not in a state that allows it'),
+        ...runRefused,
+      },
+    });
   const runAction = (result: RunActionResult, reply: FastifyReply) => {
     if (result.ok) return reply.send(result.run);
     return reply.code(result.reason === 'not_found' ? 404 : 409).send({ error: result.message });
   };
-  app.post<{ Params: { id: string } }>('/api/runs/:id/approve', operate, async (request, reply) => {
+  const approve = runAct('approve the stage the run waits on');
+  app.post<{ Params: { id: string } }>('/api/runs/:id/approve', approve, async (request, reply) => {
     const runs = need(deps.runs, 'the runbook engine');
     const result = await runs.approve(request.params.id, request.caller.name);
     audit.info({ run: request.params.id, by: request.caller.name, ok: result.ok }, 'run approval requested');
     return runAction(result, reply);
   });
-  app.post<{ Params: { id: string } }>('/api/runs/:id/abort', operate, async (request, reply) => {
+  const abort = runAct('abort the run (between steps)');
+  app.post<{ Params: { id: string } }>('/api/runs/:id/abort', abort, async (request, reply) => {
     const runs = need(deps.runs, 'the runbook engine');
     const result = await runs.abort(request.params.id, request.caller.name);
     audit.info({ run: request.params.id, by: request.caller.name, ok: result.ok }, 'run abort requested');
     return runAction(result, reply);
   });
 
-  app.post('/api/changes', operate, async (request, reply) => {
+  const changes = operateWith({
+    summary: 'record a change (deploy, config, migration, ...) for the analysis',
+    body: fromZod(changeSchema),
+    response: { 201: jsonResponse('the change as recorded'), ...refused },
+  });
+  app.post('/api/changes', changes, async (request, reply) => {
     const recorder = need(deps.changes, 'the change log');
-    const parsed = changeSchema.safeParse(request.body);
-    if (!parsed.success) throw httpError(400, describePayloadError(parsed.error));
-    const change = { ...parsed.data, at: parsed.data.at ?? now() };
+    const body = request.body as z.output<typeof changeSchema>;
+    const change = { ...body, at: body.at ?? now() };
     await recorder.record(change);
     audit.info({ kind: change.kind, service: change.service, by: request.caller.name }, 'change recorded');
     return reply.code(201).send(change);
   });
 
-  app.post('/api/pause', operate, async (request, reply) => {
+  const pause = operateWith({
+    summary: 'pause automation for a while, with the reason shown everywhere',
+    body: fromZod(pauseSchema),
+    response: { 200: jsonResponse('the site state'), ...refused },
+  });
+  app.post('/api/pause', pause, async (request, reply) => {
     const site = need(deps.site?.setPause ? deps.site : undefined, 'the site state');
-    const parsed = pauseSchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw httpError(400, describePayloadError(parsed.error));
+    const parsed = { data: request.body as z.output<typeof pauseSchema> };
     let seconds: number;
     try {
       seconds = parseDuration(parsed.data.for);
@@ -207,14 +300,22 @@ export function registerOperateRoutes(app: FastifyInstance, parts: RouteParts): 
     audit.info({ by: request.caller.name, for_s: seconds, reason: parsed.data.reason }, 'automation paused');
     return reply.send(view);
   });
-  app.post('/api/resume', operate, async (request, reply) => {
+  const resume = operateWith({
+    summary: 'resume automation now',
+    response: { 200: jsonResponse('the site state'), 503: refused[503] },
+  });
+  app.post('/api/resume', resume, async (request, reply) => {
     const site = need(deps.site?.setPause ? deps.site : undefined, 'the site state');
     const view = await site.setPause!(null, request.caller.name, 'resumed through the API');
     audit.info({ by: request.caller.name }, 'automation resumed');
     return reply.send(view);
   });
 
-  app.post('/api/cycle', operate, async (request, reply) => {
+  const cycle = operateWith({
+    summary: 'run a cycle now (it joins one already queued)',
+    response: { 202: jsonResponse('triggered'), 503: refused[503] },
+  });
+  app.post('/api/cycle', cycle, async (request, reply) => {
     const trigger = need(deps.trigger, 'the controller');
     void Promise.resolve(trigger.runCycleNow(`api: requested by ${request.caller.name}`)).catch((error) =>
       request.log.error({ err: error }, 'requested cycle failed'),

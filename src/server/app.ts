@@ -8,6 +8,7 @@ import { redactDeep } from '../log/index.js';
 import { registerOperateRoutes, registerReadRoutes, registerStatusRoutes } from './api.js';
 import { SIGNATURE_HEADER, type Caller, type Role } from './auth.js';
 import { registerGuard } from './guard.js';
+import { collectRoutes, openApiDocument, useZodSchemas } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerOptions } from './options.js';
 import type { ServerDeps } from './ports.js';
@@ -38,6 +39,9 @@ const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 const REDACT = ['req.headers.authorization', `req.headers["${SIGNATURE_HEADER}"]`, 'req.headers.cookie'];
 
 const QUIET_UNLESS = new Set(['debug', 'trace']);
+
+/** The API's version in its OpenAPI document: raised when a route or a shape changes incompatibly. */
+export const API_VERSION = '1';
 
 function isInstance(logger: BuildOptions['logger']): logger is FastifyBaseLogger {
   return Boolean(logger && 'child' in logger && typeof logger.child === 'function');
@@ -108,11 +112,21 @@ export async function buildApp(build: BuildOptions): Promise<FastifyInstance> {
   // No answer carries a credential, whatever a probe or a step put in its text (a connection string).
   app.addHook('preSerialization', async (_request, _reply, payload) => redactDeep(payload));
   const guard = await registerGuard(app, options);
+  // Every route's schema validates its input (with zod) and is the OpenAPI document's source.
+  useZodSchemas(app);
+  const routes = collectRoutes(app);
   const parts = { options, deps, metrics, guard, audit, now };
   registerStatusRoutes(app, parts);
   registerReadRoutes(app, parts);
   registerOperateRoutes(app, parts);
   await registerWebhook(app, parts);
+  const openapi = {
+    summary: 'this document: the HTTP API as OpenAPI 3.1, generated from the route schemas',
+    response: { 200: { description: 'the OpenAPI document' } },
+  };
+  app.get('/api/openapi.json', { config: { role: 'read' }, schema: openapi }, async () =>
+    openApiDocument(routes, API_VERSION),
+  );
   if (options.dashboard) await registerDashboard(app);
   return app;
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteParts } from './api.js';
 import { checkSignature, ReplayGuard, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './auth.js';
 import { httpError } from './http-error.js';
-import { AlertCoalescer, alertmanagerPayloadSchema, describePayloadError } from './webhook.js';
+import { errorResponse, fromZod, jsonResponse } from './openapi.js';
+import { AlertCoalescer, alertmanagerPayloadSchema, type AlertmanagerPayload } from './webhook.js';
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -41,14 +42,21 @@ export async function registerWebhook(app: FastifyInstance, parts: RouteParts): 
     });
     scope.post(
       '/api/webhooks/alertmanager',
-      { config: { role: 'webhook', ...guard.limited } },
+      {
+        config: { role: 'webhook', ...guard.limited },
+        schema: {
+          summary: "Prometheus Alertmanager's webhook (payload v4): a matching firing alert runs a cycle",
+          body: fromZod(alertmanagerPayloadSchema, 'not an Alertmanager v4 payload: '),
+          response: {
+            202: jsonResponse('accepted, duplicates, ignored, and whether a cycle was started'),
+            400: errorResponse('not an Alertmanager v4 payload (the field named), or not JSON'),
+            409: errorResponse('a signature already accepted (replay)'),
+            429: errorResponse('too many requests (server.rate_limit)'),
+          },
+        },
+      },
       async (request, reply) => {
-        const parsed = alertmanagerPayloadSchema.safeParse(request.body);
-        if (!parsed.success)
-          return reply
-            .code(400)
-            .send({ error: `not an Alertmanager v4 payload: ${describePayloadError(parsed.error)}` });
-        const outcome = coalescer.consider(parsed.data, now());
+        const outcome = coalescer.consider(request.body as AlertmanagerPayload, now());
         metrics.webhookAlerts.inc({ outcome: 'accepted' }, outcome.accepted.length);
         metrics.webhookAlerts.inc({ outcome: 'duplicate' }, outcome.duplicates.length);
         metrics.webhookAlerts.inc({ outcome: 'ignored' }, outcome.ignored);

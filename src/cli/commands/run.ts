@@ -3,6 +3,7 @@ import {
   keepSecretsCurrent,
   loadConfig,
   retryUnreadSecrets,
+  type LiveSection,
   type PhoenixConfig,
 } from '../../config/index.js';
 import {
@@ -15,7 +16,7 @@ import {
   withSecretResidency,
 } from '../../secrets/index.js';
 import { loadConfigReadingSecrets, storeOptionsOf } from './config-secrets.js';
-import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
+import { ANALYZER_NAMES, createAnalyzer, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
 import { FencedError } from '../../store/index.js';
 import {
@@ -192,18 +193,6 @@ async function runController(options: RunOptions): Promise<void> {
       { unread: Object.fromEntries(config.unreadSecrets), blocks: await runbooksNeeding(config) },
       'starting without some secrets: the runbooks that need them are not ready; they are read again every cycle',
     );
-  // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
-  keepSecretsCurrent(config, secrets, {
-    onRefresh: ({ rotated, failures }) => {
-      if (rotated.length)
-        logger.info({ rotated }, 'secrets rotated; the next runbook run uses the new values');
-      if (failures.size)
-        logger.warn(
-          { failures: Object.fromEntries(failures) },
-          'some secrets could not be read again; the last values stay in use',
-        );
-    },
-  });
   if (options.analyzer && !ANALYZER_NAMES.includes(options.analyzer as AnalyzerName))
     throw new UserError(
       `--analyzer "${options.analyzer}" is not known; use one of ${ANALYZER_NAMES.join(', ')}`,
@@ -235,6 +224,26 @@ async function runController(options: RunOptions): Promise<void> {
       })
     : undefined;
   notify.current = notifier;
+  const useChanged = liveSettings(
+    config,
+    built,
+    notifier,
+    options.analyzer as AnalyzerName | undefined,
+    logger,
+  );
+  // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
+  keepSecretsCurrent(config, secrets, {
+    onRefresh: ({ rotated, failures, changed }) => {
+      if (rotated.length)
+        logger.info({ rotated }, 'secrets rotated; the next runbook run uses the new values');
+      useChanged(changed);
+      if (failures.size)
+        logger.warn(
+          { failures: Object.fromEntries(failures) },
+          'some secrets could not be read again; the last values stay in use',
+        );
+    },
+  });
   if (config.raw.runbooks && built.history) {
     const onEvent = (event: RunEvent) => {
       logger.info(event, `runbook ${event.type}`);
@@ -251,13 +260,42 @@ async function runController(options: RunOptions): Promise<void> {
   }
   await takeLeadership(built, runbooks.current, { standby: Boolean(options.standby), logger, notifier });
   const secretsRead: { notify?: () => void } = {};
-  retryUnreadEveryCycle(built, config, secrets, logger, () => secretsRead.notify?.());
+  retryUnreadEveryCycle(built, config, secrets, logger, (changed) => {
+    useChanged(changed);
+    secretsRead.notify?.();
+  });
   await serveUntilSignal(built, runbooks.current, notifier, {
     config,
     logger,
     file: options.config,
     secretsRead,
   });
+}
+
+/**
+ * Hands settings resolved again (a secret read late, or rotated) to what was built from them at start: the
+ * notification channels and the analyzer (its LLM key or address). The runbooks need nothing: each run's
+ * plan is built from the configuration when it starts.
+ */
+function liveSettings(
+  config: PhoenixConfig,
+  built: BuiltController,
+  notifier: Notifier | undefined,
+  analyzer: AnalyzerName | undefined,
+  logger: Logger,
+): (changed: LiveSection[]) => void {
+  return (changed) => {
+    if (changed.includes('notifications') && notifier && config.raw.notifications)
+      notifier.useSettings(config.raw.notifications);
+    if (changed.includes('llm')) {
+      try {
+        built.controller.useAnalyzer(createAnalyzer(analyzer ?? config.decision.analyzer, config));
+      } catch (error) {
+        // The settings no longer make an analyzer (a value read late that is not a URL): keep the one running.
+        logger.error({ err: error }, 'the LLM settings read again are not usable; the analyzer is unchanged');
+      }
+    }
+  };
 }
 
 /** For each unread secret, the runbooks that hold it (main file or runbooks file). */
@@ -285,20 +323,20 @@ function retryUnreadEveryCycle(
   config: PhoenixConfig,
   secrets: SecretCache,
   logger: Logger,
-  onRead: () => void,
+  onRead: (changed: LiveSection[]) => void,
 ): void {
   let retrying = false;
   built.controller.on('cycle', () => {
     if (retrying || !config.unreadSecrets?.size) return;
     retrying = true;
     retryUnreadSecrets(config, secrets)
-      .then((read) => {
+      .then(({ read, changed }) => {
         if (!read.length) return;
         logger.info(
-          { read, still_unread: [...(config.unreadSecrets?.keys() ?? [])] },
-          'secrets readable now; the runbooks that needed them are checked again',
+          { read, still_unread: [...(config.unreadSecrets?.keys() ?? [])], changed },
+          'secrets readable now; what needed them uses them from now on',
         );
-        onRead();
+        onRead(changed);
       })
       .catch((error: unknown) => logger.warn({ err: error }, 'reading the unread secrets again failed'))
       .finally(() => (retrying = false));

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import {
   ConfigError,
+  configReferences,
   formatIssue,
+  interpolateReferences,
   loadConfig,
+  readConfigDocument,
+  runbooksFilePath,
   type ConfigIssue,
   type PhoenixConfig,
 } from '../../config/index.js';
@@ -88,6 +92,37 @@ async function secretWarnings(config: PhoenixConfig): Promise<Warning[]> {
   );
 }
 
+/**
+ * Every secret reference (main file and `runbooks.file`) read through its store's SDK, as `phoenix run` will:
+ * each one that cannot be read is an environment problem where it sits, saying what failed (DNS, the
+ * connection, the identity, no such secret). The values are dropped as soon as they are read.
+ */
+async function readSecrets(config: PhoenixConfig): Promise<{ read: number; problems: Located[] }> {
+  const refs = configReferences(config);
+  if (!refs.length || !config.file) return { read: 0, problems: [] };
+  const { SecretCache, secretReader, secretStoreOptions } = await import('../../secrets/index.js');
+  const cache = new SecretCache(secretReader(secretStoreOptions(config.raw.secrets, config.topology)));
+  await cache.load(refs).catch(() => undefined);
+  // Only whether each was read matters here; an empty string stands in for every value.
+  const readable = new Map(refs.filter((r) => cache.get(r.text) !== undefined).map((r) => [r.text, '']));
+  const problems: Located[] = [];
+  for (const file of [config.file, runbooksFilePath(config)]) {
+    if (!file) continue;
+    let document: unknown;
+    try {
+      document = readConfigDocument(file);
+    } catch {
+      continue; // the runbooks file's own problems are reported with the runbooks
+    }
+    const issues: ConfigIssue[] = [];
+    // `offline`: unset variables are the other check's; only the secrets are looked at here.
+    const options = { env: process.env, offline: true, secrets: readable, failures: cache.failures };
+    interpolateReferences(document, [], options, issues);
+    problems.push(...issues.filter((i) => i.kind === 'environment').map((i) => ({ ...i, file })));
+  }
+  return { read: readable.size, problems };
+}
+
 const key = (i: Located) => `${i.file}\n${i.path}\n${i.message}`;
 
 interface Result {
@@ -99,6 +134,8 @@ interface Result {
   drill: Warning[];
   /** Secrets a failover needs that live only in the primary region. */
   secrets: Warning[];
+  /** How many secret references were read (without --offline). */
+  secretsRead: number;
   config?: PhoenixConfig;
 }
 
@@ -107,11 +144,18 @@ async function validate(file: string, offline: boolean): Promise<Result> {
   const alone = await check(file, true);
   let environment: Located[] = [];
   let secrets: Warning[] = [];
+  let secretsRead = 0;
   if (!offline && alone.problems.length === 0) {
     const here = await check(file, false);
     const known = new Set(alone.problems.map(key));
     environment = here.problems.filter((p) => !known.has(key(p)));
-    if (here.config && environment.length === 0) secrets = await secretWarnings(here.config);
+    if (alone.config) {
+      const read = await readSecrets(alone.config);
+      secretsRead = read.read;
+      environment.push(...read.problems);
+    }
+    // Where each secret is held is worth knowing even while one of them cannot be read here.
+    if (here.config) secrets = await secretWarnings(here.config);
   }
   return {
     file,
@@ -120,6 +164,7 @@ async function validate(file: string, offline: boolean): Promise<Result> {
     environment,
     drill: alone.warnings,
     secrets,
+    secretsRead,
     config: alone.config,
   };
 }
@@ -138,7 +183,7 @@ function printText(r: Result): void {
     ? 'environment not checked (--offline)'
     : r.environment.length
       ? `this environment is NOT ready (${r.environment.length} problem(s) above marked environment)`
-      : 'environment ready';
+      : `environment ready${r.secretsRead ? ` (${r.secretsRead} secret${r.secretsRead === 1 ? '' : 's'} read)` : ''}`;
   print(`${r.file}: valid (${what}); ${env}\n`);
 }
 
@@ -146,10 +191,13 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description(
-      'check a configuration file and its runbooks (shape, ranges, runbook lint); without --offline also the environment (variables set), and say which is which',
+      'check a configuration file and its runbooks (shape, ranges, runbook lint); without --offline also the environment (variables set, every secret reference readable), and say which is which',
     )
     .argument('<file>', 'YAML configuration file')
-    .option('--offline', 'check the files alone: unset variables and secrets are not looked at (for CI)')
+    .option(
+      '--offline',
+      'check the files alone: unset variables and secrets are not looked at, no store is asked (for CI)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (file: string, options: { json?: boolean; offline?: boolean }) => {
       const r = await validate(file, options.offline ?? false);
@@ -161,7 +209,12 @@ export function registerValidate(program: Command): void {
             valid: r.fileProblems.length === 0,
             problems: r.fileProblems.map(strip),
             // Only when looked at / when there are some: the shape of a clean offline result stays small.
-            ...(r.offline ? {} : { ready: r.fileProblems.length === 0 && r.environment.length === 0 }),
+            ...(r.offline
+              ? {}
+              : {
+                  ready: r.fileProblems.length === 0 && r.environment.length === 0,
+                  secrets_read: r.secretsRead,
+                }),
             ...(r.environment.length ? { environment: r.environment.map(strip) } : {}),
             ...(r.drill.length || r.secrets.length ? { warnings: [...r.drill, ...r.secrets] } : {}),
           }) + '\n',

@@ -1,0 +1,80 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { secretsManagerStandIn } from '../src/stand-ins/aws/secrets-manager.js';
+import { FakeLlmServer } from '../src/stand-ins/llm/model-apis.js';
+import { startPhoenix } from './helpers/paths.js';
+import { httpServer } from './helpers/servers.js';
+import { writeSecretFiles } from './helpers/secret-files.js';
+
+// `phoenix run` started while Secrets Manager does not answer: what was built from the secrets at start (the
+// notification channels, the LLM client) must pick them up once they are readable, without a restart.
+const CREDS = { AWS_ACCESS_KEY_ID: 'AKIALATE', AWS_SECRET_ACCESS_KEY: 'secret' };
+let sm: Awaited<ReturnType<typeof secretsManagerStandIn>>;
+let dir: string;
+/** On-call's webhook receiver, whose address is itself a secret (prod/oncall). */
+let receiver: Awaited<ReturnType<typeof httpServer>>;
+const notes: Array<Record<string, unknown>> = [];
+before(async () => {
+  receiver = await httpServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += String(c)));
+    req.on('end', () => {
+      notes.push(JSON.parse(raw) as Record<string, unknown>);
+      res.end('{}');
+    });
+  });
+  sm = await secretsManagerStandIn('us-east-1', {
+    'prod/oncall': { value: `${receiver.url}/oncall`, replicas: [] },
+    'prod/api': { value: 'API-TOKEN-LATE', replicas: [] },
+    'prod/llm': { value: 'sk-LLMKEY', replicas: [] },
+  });
+  dir = mkdtempSync(join(tmpdir(), 'phoenix-secrets-late-'));
+});
+after(async () => {
+  await sm.close();
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ ...CREDS, AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url });
+const writeFiles = (name: string, main: Record<string, unknown>) => writeSecretFiles(dir, name, main);
+
+test('phoenix run started without its secrets: once they are readable, the notification channel and the LLM use them without a restart', async () => {
+  const llm = await new FakeLlmServer().start();
+  const file = writeFiles('late', {
+    interval: 0.2,
+    server: { listen: '127.0.0.1:0', anonymous: 'read' },
+    probes: { signals: {} },
+    // Every level reaches the model, so every cycle consults it.
+    decision: { analyzer: 'llm' },
+    scoring: { levels: { self_heal: 0, region_failover: 0, dr_failover: 0 } },
+    llm: { provider: 'openai', api_key: '${aws-sm:prod/llm}', base_url: `${llm.url}/v1` },
+    notifications: { channels: [{ channel: 'webhook', url: '${aws-sm:prod/oncall}' }] },
+  });
+  sm.state.down = true;
+  const phoenix = startPhoenix(['run', '--config', file, '--log-format', 'json'], env());
+  try {
+    await phoenix.waitFor(() => phoenix.stdout().includes('"controller started"'), 'the controller to start');
+    const callsWhileDown = sm.state.calls;
+    await phoenix.waitFor(() => sm.state.calls > callsWhileDown, 'a retry on a later cycle');
+    assert.equal(llm.requests.length, 0, 'the model is not called with the reference as its key');
+    assert.equal(notes.length, 0, 'nothing reached the receiver: its address was not readable');
+    sm.state.down = false;
+    await phoenix.waitFor(() => notes.length > 0, 'a notification delivered to the receiver read late');
+    await phoenix.waitFor(() => llm.requests.length > 0, 'the model consulted with the key read late');
+    const keys = llm.requests.map((r) => String(r.headers.authorization));
+    assert.ok(
+      keys.every((k) => k === 'Bearer sk-LLMKEY'),
+      keys.join(', '),
+    );
+    assert.doesNotMatch(phoenix.output(), /sk-LLMKEY/, 'the value is never logged');
+    assert.equal(await phoenix.stop(), 0, phoenix.output());
+  } finally {
+    sm.state.down = false;
+    await phoenix.stop();
+    await llm.close();
+  }
+});
