@@ -151,6 +151,27 @@ function authoritativePause(acks: Acks, from: number, primaryAt: number | null):
   return round((primaryAt - Math.max(lastDr, from)) / 1000);
 }
 
+/**
+ * What the writer met between `from` and `to`, as progress lines: each kind of failure (site, reason)
+ * with its count and first and last time, in seconds from `from`: where a long pause went.
+ */
+function failureTimeline(session: DrillSession, from: number, to: number): string[] {
+  const { appHost } = session.state;
+  const site = (address?: string) =>
+    address === appHost.primary ? 'primary' : address === appHost.dr ? 'dr' : (address ?? 'no address');
+  const kinds = new Map<string, { n: number; first: number; last: number }>();
+  for (const f of session.writer!.failures) {
+    if (f.at < from || f.at > to) continue;
+    const kind = `${site(f.address)} ${f.reason.slice(0, 100)}`;
+    const seen = kinds.get(kind) ?? { n: 0, first: f.at, last: f.at };
+    kinds.set(kind, { n: seen.n + 1, first: Math.min(seen.first, f.at), last: Math.max(seen.last, f.at) });
+  }
+  const s = (t: number) => round((t - from) / 1000);
+  return [...kinds].map(
+    ([kind, k]) => `  way back: ${k.n} writes failed (${kind}) from ${s(k.first)} s to ${s(k.last)} s`,
+  );
+}
+
 /** The longest time no write was acknowledged, over the failback run (write unavailability). */
 function longestGap(acks: Acks, from: number, to: number): number | null {
   const times = acks.map((a) => a.at).sort((a, b) => a - b);
@@ -218,15 +239,17 @@ async function wayBack(
     );
     const lastDr = acks.filter((a) => a.site === 'dr').at(-1)?.at ?? from;
     const firstPrimary = acks.find((a) => a.site === 'primary' && a.at > from)?.at ?? to;
+    const servesAt = await primaryAt;
     session.progress(
-      `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, first by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
+      `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, BIND sent clients to the writable primary at ${servesAt === null ? 'never' : `${round((servesAt - from) / 1000)} s`}, first write acknowledged by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
     );
+    for (const line of failureTimeline(session, from, firstPrimary)) session.progress(line);
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
     await replicator.stop();
     return {
       reprotect_s: reprotectS,
       failback_rto_s: longestGap(acks, from, to),
-      failback_rto_authoritative_s: authoritativePause(acks, from, await primaryAt),
+      failback_rto_authoritative_s: authoritativePause(acks, from, servesAt),
       failback_rows_lost: lost.rows,
       failback_objects_lost: lost.objects,
       forward_objects_s: await resumeForwardObjects(session, notifyPort),
