@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { backSyncParamsSchema } from '../../actions/storage_sync/config.js';
@@ -220,13 +221,25 @@ async function wayBack(
     workDir: state.dir,
     onEvent: wayBackEvent(session),
   });
-  const replicator = reverseObjectReplication(state);
+  let replicator: ReturnType<typeof reverseObjectReplication> | undefined;
   try {
     const started = performance.now();
     await runToEnd(session, engine, 'reprotect');
     const reprotectS = round((performance.now() - started) / 1000);
+    // Set up once the reprotect has copied everything back: started before, it copied the same blobs as
+    // the reprotect's own pass at the same time, which under load doubled that pass's work.
+    replicator = reverseObjectReplication(state);
     await waitUntil(async () => (await failbackReadiness(config)).ready, 60_000, 'failback readiness', 500);
+    // The replicator is the lab's stand-in for an event-driven copier that runs elsewhere (Event Grid to a
+    // function); here it lists both stores every second in this process, beside the runbook. Under load
+    // (average 25-30 on 2 cores) that starved the failback's own steps: the fence took 24.6 s, and the
+    // last object pass and the cut-over each ran past 60 s. The failback's last pass copies what it left.
+    await replicator.stop();
     const acks = session.writer!.acked;
+    // The drill's writer, replicator and runbook share this process: how late its timers ran says how much
+    // of a pause is this process starved of CPU rather than the step waiting on something.
+    const lag = monitorEventLoopDelay({ resolution: 20 });
+    lag.enable();
     const from = performance.now();
     const primaryAt = whenPrimaryServes(session, from + 60_000);
     await runToEnd(session, engine, 'failback');
@@ -243,7 +256,11 @@ async function wayBack(
     session.progress(
       `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, BIND sent clients to the writable primary at ${servesAt === null ? 'never' : `${round((servesAt - from) / 1000)} s`}, first write acknowledged by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
     );
+    lag.disable();
     for (const line of failureTimeline(session, from, firstPrimary)) session.progress(line);
+    session.progress(
+      `  way back: the drill's event loop ran late by ${round(lag.percentile(99) / 1e6)} ms (p99), ${round(lag.max / 1e6)} ms at most, over the failback`,
+    );
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
     await replicator.stop();
     return {
@@ -255,7 +272,7 @@ async function wayBack(
       forward_objects_s: await resumeForwardObjects(session, notifyPort),
     };
   } finally {
-    await replicator.stop();
+    await replicator?.stop();
     db.close();
   }
 }
