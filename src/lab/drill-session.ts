@@ -58,6 +58,7 @@ export class DrillSession {
   /** The drill's client, for scenarios that count what it wrote (failback). */
   writer?: {
     readonly acked: ReadonlyArray<{ id: string; client_key: string; key: string; site: string; at: number }>;
+    readonly failures: ReadonlyArray<{ at: number; address?: string; reason: string }>;
   };
   /** When the fault was injected (performance.now()). */
   onset = 0;

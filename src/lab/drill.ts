@@ -133,6 +133,15 @@ export interface Ack {
   at: number;
 }
 
+export interface WriteFailure {
+  /** performance.now() when the write failed. */
+  at: number;
+  /** The address DNS gave for it (undefined: no answer). */
+  address?: string;
+  /** `HTTP 503: …`, `timeout`, `ECONNREFUSED`, `no DNS answer`. */
+  reason: string;
+}
+
 /**
  * A client that keeps writing through the app as users would, resolving app.<zone> through the lab DNS:
  * `writeRate` rows a second, `objectRate` of them with an object, spread evenly, as many in flight as
@@ -140,6 +149,8 @@ export interface Ack {
  */
 export class Writer {
   readonly acked: Ack[] = [];
+  /** Each write that was not acknowledged: when it ended, the address it was sent to, and why. */
+  readonly failures: WriteFailure[] = [];
   readonly latenciesMs: number[] = [];
   /** performance.now() at start(). */
   startedAt = 0;
@@ -166,8 +177,9 @@ export class Writer {
 
   private async write(n: number, object: boolean): Promise<void> {
     const started = performance.now();
+    let address: string | undefined;
     try {
-      const address = await this.resolve();
+      address = await this.resolve();
       if (!address) throw new Error('no DNS answer');
       const clientKey = randomUUID();
       const res = await fetch(`http://${address}:${this.state.appPort}/items`, {
@@ -182,11 +194,13 @@ export class Writer {
         this.latenciesMs.push(performance.now() - started);
       } else {
         this.failed++;
-        await res.text();
+        const reason = `HTTP ${res.status}: ${appError(await res.text())}`;
+        this.failures.push({ at: performance.now(), address, reason });
       }
-    } catch {
+    } catch (error) {
       this.failed++;
       this.address = undefined;
+      this.failures.push({ at: performance.now(), address, reason: failureReason(error) });
     }
   }
 
@@ -221,6 +235,22 @@ export class Writer {
     const sorted = [...this.latenciesMs].sort((a, b) => a - b);
     return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] * 10) / 10;
   }
+}
+
+/** The app's `error` field of a refusal, or the start of a body that is not the app's JSON. */
+function appError(text: string): string {
+  try {
+    return String((JSON.parse(text) as { error?: unknown }).error ?? '');
+  } catch {
+    return text.slice(0, 80);
+  }
+}
+
+/** Why a write's request failed, in a word: the cause's code (ECONNREFUSED, …), `timeout`, or its message. */
+function failureReason(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timeout';
+  return e.cause?.code ?? e.message;
 }
 
 /** Writes a second the primary acknowledged between the writer's start and the fault. */

@@ -40,7 +40,8 @@ export const OBJECT_RECONCILE_MS = 5000;
 export type Site = 'primary' | 'dr';
 export type Progress = (message: string) => void;
 
-async function httpStatus(
+/** GET `url`: its status and body (JSON when it parses), or undefined when it does not answer whole within `timeoutMs`. */
+export async function httpStatus(
   url: string,
   timeoutMs = 2000,
 ): Promise<{ status: number; body: unknown } | undefined> {

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { backSyncParamsSchema } from '../../actions/storage_sync/config.js';
@@ -156,6 +157,27 @@ function authoritativePause(acks: Acks, from: number, primaryAt: number | null):
   return round((primaryAt - Math.max(lastDr, from)) / 1000);
 }
 
+/**
+ * What the writer met between `from` and `to`, as progress lines: each kind of failure (site, reason)
+ * with its count and first and last time, in seconds from `from`: where a long pause went.
+ */
+function failureTimeline(session: DrillSession, from: number, to: number): string[] {
+  const { appHost } = session.state;
+  const site = (address?: string) =>
+    address === appHost.primary ? 'primary' : address === appHost.dr ? 'dr' : (address ?? 'no address');
+  const kinds = new Map<string, { n: number; first: number; last: number }>();
+  for (const f of session.writer!.failures) {
+    if (f.at < from || f.at > to) continue;
+    const kind = `${site(f.address)} ${f.reason.slice(0, 100)}`;
+    const seen = kinds.get(kind) ?? { n: 0, first: f.at, last: f.at };
+    kinds.set(kind, { n: seen.n + 1, first: Math.min(seen.first, f.at), last: Math.max(seen.last, f.at) });
+  }
+  const s = (t: number) => round((t - from) / 1000);
+  return [...kinds].map(
+    ([kind, k]) => `  way back: ${k.n} writes failed (${kind}) from ${s(k.first)} s to ${s(k.last)} s`,
+  );
+}
+
 /** The longest time no write was acknowledged, over the failback run (write unavailability). */
 function longestGap(acks: Acks, from: number, to: number): number | null {
   const times = acks.map((a) => a.at).sort((a, b) => a - b);
@@ -199,13 +221,25 @@ async function wayBack(
   // On the controller's store, moving its site state: dr_active → reprotecting → reverse_protected →
   // failing_back → primary_active, each journaled with its run (and refused as `phoenix reprotect` is).
   const engine = session.engine(config, wayBackEvent(session));
-  const replicator = reverseObjectReplication(state);
+  let replicator: ReturnType<typeof reverseObjectReplication> | undefined;
   try {
     const started = performance.now();
     await runToEnd(session, engine, 'reprotect');
     const reprotectS = round((performance.now() - started) / 1000);
+    // Set up once the reprotect has copied everything back: started before, it copied the same blobs as
+    // the reprotect's own pass at the same time, which under load doubled that pass's work.
+    replicator = reverseObjectReplication(state);
     await waitUntil(async () => (await failbackReadiness(config)).ready, 60_000, 'failback readiness', 500);
+    // The replicator is the lab's stand-in for an event-driven copier that runs elsewhere (Event Grid to a
+    // function); here it lists both stores every second in this process, beside the runbook. Under load
+    // (average 25-30 on 2 cores) that starved the failback's own steps: the fence took 24.6 s, and the
+    // last object pass and the cut-over each ran past 60 s. The failback's last pass copies what it left.
+    await replicator.stop();
     const acks = session.writer!.acked;
+    // The drill's writer, replicator and runbook share this process: how late its timers ran says how much
+    // of a pause is this process starved of CPU rather than the step waiting on something.
+    const lag = monitorEventLoopDelay({ resolution: 20 });
+    lag.enable();
     const from = performance.now();
     const primaryAt = whenPrimaryServes(session, from + 60_000);
     await runToEnd(session, engine, 'failback');
@@ -218,8 +252,14 @@ async function wayBack(
     );
     const lastDr = acks.filter((a) => a.site === 'dr').at(-1)?.at ?? from;
     const firstPrimary = acks.find((a) => a.site === 'primary' && a.at > from)?.at ?? to;
+    const servesAt = await primaryAt;
     session.progress(
-      `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, first by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
+      `  way back: last write acknowledged by DR ${round((lastDr - from) / 1000)} s after the failback started, BIND sent clients to the writable primary at ${servesAt === null ? 'never' : `${round((servesAt - from) / 1000)} s`}, first write acknowledged by the primary at ${round((firstPrimary - from) / 1000)} s; the run took ${round((to - from) / 1000)} s`,
+    );
+    lag.disable();
+    for (const line of failureTimeline(session, from, firstPrimary)) session.progress(line);
+    session.progress(
+      `  way back: the drill's event loop ran late by ${round(lag.percentile(99) / 1e6)} ms (p99), ${round(lag.max / 1e6)} ms at most, over the failback`,
     );
     const lost = await missing(acks, 'dr', state.postgres!.primary!.port, await s3Keys(state));
     await replicator.stop();
@@ -227,7 +267,7 @@ async function wayBack(
     return {
       reprotect_s: reprotectS,
       failback_rto_s: longestGap(acks, from, to),
-      failback_rto_authoritative_s: authoritativePause(acks, from, await primaryAt),
+      failback_rto_authoritative_s: authoritativePause(acks, from, servesAt),
       failback_rows_lost: lost.rows,
       failback_objects_lost: lost.objects,
       forward_objects_s: await resumeForwardObjects(session, notifyPort),
@@ -237,7 +277,7 @@ async function wayBack(
       decisions_while_dr_served: session.decisionsWhileDrServed(),
     };
   } finally {
-    await replicator.stop();
+    await replicator?.stop();
   }
 }
 

@@ -2,7 +2,7 @@ import type { RunReport } from '../../runbook/index.js';
 import type { DrillSession } from '../drill-session.js';
 import type { FakeHealthEvent } from '../../stand-ins/aws/health.js';
 import { setFeedState } from '../feeds.js';
-import { resolveApp } from '../lab.js';
+import { httpStatus, resolveApp } from '../lab.js';
 import { clusterHandle } from '../postgres.js';
 import { killProcess } from '../process.js';
 import type { LabState } from '../state.js';
@@ -46,11 +46,14 @@ export async function siteServesVia(
 ): Promise<boolean> {
   const address = await resolveApp(state, undefined, via);
   if (address !== state.appHost[site]) return false;
-  const res = await fetch(`http://${address}:${state.appPort}/healthz`, {
-    signal: AbortSignal.timeout(1000),
-  }).catch(() => undefined);
-  const body = res?.ok ? ((await res.json()) as { writable?: boolean }) : undefined;
-  return body?.writable === true;
+  return appTakesWrites(`http://${address}:${state.appPort}`);
+}
+
+/** True when the lab app at `base` answers /healthz within `timeoutMs` and says it takes writes. */
+export async function appTakesWrites(base: string, timeoutMs = 1000): Promise<boolean> {
+  // The body is read under the same deadline: under load it can arrive after the headers did.
+  const res = await httpStatus(`${base}/healthz`, timeoutMs);
+  return res?.status === 200 && (res.body as { writable?: boolean } | null)?.writable === true;
 }
 
 /**
