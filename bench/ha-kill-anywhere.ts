@@ -29,6 +29,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'max-rounds': { type: 'string', default: '60' },
     'max-minutes': { type: 'string' },
+    between: { type: 'string', default: '0.2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -36,6 +37,7 @@ const wantKills = Number(values.kills);
 const wantInside = Number(values.inside);
 const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
+const betweenShare = Number(values.between);
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
@@ -97,7 +99,25 @@ function steps(s: StandIns, l: LabNames) {
         message: 'DR {{run_id}}',
       },
     },
-    ...lab.steps(l),
+    // The fence also scales the old primary's app to zero (its app layer).
+    ...lab.steps(l).map((step) =>
+      step.type === 'fence'
+        ? {
+            ...step,
+            params: {
+              ...step.params,
+              app: {
+                action: 'scale',
+                namespace: 'shop-old',
+                deployment: 'web',
+                replicas: 0,
+                cluster,
+                poll_interval: 0.1,
+              },
+            },
+          }
+        : step,
+    ),
     { name: 'switch-app', type: 'command', params: { command: 'sh', args: ['-c', effect] } },
     { name: 'deploy-hook', type: 'http', params: { url: `${s.receiver.url}/deploy`, method: 'POST' } },
     dns('route53', {
@@ -201,6 +221,8 @@ interface Kill {
   inside_step: boolean;
   /** The step whose attempt was running when the leader died. */
   step?: string;
+  /** The step the kill instant was drawn in (absent: drawn over the whole run). */
+  aimed_at?: string;
   resume_s: number;
 }
 
@@ -212,6 +234,10 @@ interface Round {
   interrupted_attempts: number;
   state: Record<string, unknown>;
   duplicated: Record<string, number>;
+  /** Each step's attempts' length in this round (the reference's: where kill instants are drawn). */
+  step_s: Record<string, number>;
+  /** Each step's type, by name. */
+  types: Record<string, string>;
 }
 
 const runRow = async (c: ControllerCluster) =>
@@ -241,8 +267,47 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
   };
 }
 
-/** One round on fresh stand-ins; `runS` > 0 kills the leader at uniform instants in [0, runS). */
-async function round(index: number, runS: number): Promise<Round> {
+/**
+ * Where the next kill lands. Most kills: a step drawn uniformly among those the run has not finished, and
+ * an instant uniform inside its attempt (its length in the reference run), so that every step type is
+ * killed inside, short ones too. The others (`--between`): an instant uniform over the whole run, which
+ * may fall between steps.
+ */
+async function nextKill(
+  c: ControllerCluster,
+  reference: Round,
+  done: () => Promise<boolean>,
+): Promise<string | undefined> {
+  if (random() < betweenShare) {
+    const at = performance.now() + random() * reference.run_s * 1000;
+    await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+    return undefined;
+  }
+  const left = (
+    await c.rows<{ name: string }>(
+      "SELECT name FROM runbook_steps WHERE status <> 'succeeded' ORDER BY step_index",
+    )
+  ).map((r) => r.name);
+  if (left.length === 0) return undefined;
+  const step = left[Math.floor(random() * left.length)];
+  const inside = random() * (reference.step_s[step] ?? 0) * 1000;
+  await until(
+    `step ${step} to start`,
+    async () =>
+      (
+        await c.rows(
+          `SELECT 1 FROM runbook_attempts WHERE step = '${step.replace(/'/g, "''")}' AND outcome = 'running'`,
+        )
+      ).length > 0 || (await done()),
+    600_000,
+  );
+  const at = performance.now() + inside;
+  await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+  return step;
+}
+
+/** One round on fresh stand-ins; with a reference round, the leader is killed until the run ends. */
+async function round(index: number, reference?: Round): Promise<Round> {
   const dir = join(base, `round-${index}`);
   const s = await startStandIns(dir, bind, index);
   const names = lab.names(index);
@@ -267,17 +332,16 @@ async function round(index: number, runS: number): Promise<Round> {
     const startedAt = performance.now();
     const done = async () => finished((await runRow(cluster))?.status);
     while (!(await done())) {
-      if (runS > 0) {
+      if (reference) {
         // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
         // after the run ended (which read as a kill outside any step with an instant resume).
         await until(
           'a standby',
           async () => followers.some((p) => cluster.standbyReady(p)) || (await done()),
         );
-        const at = performance.now() + random() * runS * 1000;
-        await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+        const aimedAt = await nextKill(cluster, reference, done);
         if (await done()) break;
-        kills.push(await killOnce(cluster));
+        kills.push({ ...(await killOnce(cluster)), aimed_at: aimedAt });
         const leader = (await cluster.lease())?.pid;
         followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
       } else await new Promise((r) => setTimeout(r, 20));
@@ -287,6 +351,9 @@ async function round(index: number, runS: number): Promise<Round> {
     const interrupted = await cluster.rows<{ n: number }>(
       "SELECT COUNT(*) AS n FROM runbook_attempts WHERE outcome = 'interrupted'",
     );
+    const attempts = await cluster.rows<{ step: string; s: number }>(
+      'SELECT step, SUM(finished_at - started_at) AS s FROM runbook_attempts GROUP BY step',
+    );
     return {
       kills,
       status: (await runRow(cluster))!.status,
@@ -295,6 +362,12 @@ async function round(index: number, runS: number): Promise<Round> {
       interrupted_attempts: Number(interrupted[0]?.n ?? 0),
       state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
       duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
+      step_s: Object.fromEntries(attempts.map((a) => [a.step, Number(a.s ?? 0)])),
+      types: Object.fromEntries(
+        (await cluster.rows<{ name: string; type: string }>('SELECT name, type FROM runbook_steps')).map(
+          (r) => [r.name, r.type],
+        ),
+      ),
     };
   } catch (error) {
     cluster.dumpOutput();
@@ -318,7 +391,7 @@ function mismatches(reference: Record<string, unknown>, state: Record<string, un
 }
 
 try {
-  const reference = await round(0, 0);
+  const reference = await round(0);
   if (reference.status !== 'succeeded' || reference.steps_not_succeeded > 0)
     throw new Error(`the reference run did not succeed (${reference.status}); see the controllers' output`);
   process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
@@ -326,7 +399,7 @@ try {
   const all = () => rounds.flatMap((r) => r.kills);
   for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
     if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
-    const r = await round(i, reference.run_s);
+    const r = await round(i, reference);
     rounds.push(r);
     const differs = mismatches(reference.state, r.state);
     process.stderr.write(
@@ -353,7 +426,35 @@ try {
         .sort()
         .map((step) => [step, kills.filter((k) => k.step === step).length]),
     ),
+    // Per step of the runbook: its type, the kills aimed inside it, and those that landed inside it (a step
+    // shorter than the poll that sees it start can end first: the kill then lands in the next one).
+    by_step: Object.fromEntries(
+      Object.entries(reference.types).map(([step, type]) => [
+        step,
+        {
+          type,
+          reference_s: Math.round((reference.step_s[step] ?? 0) * 100) / 100,
+          kills_aimed: kills.filter((k) => k.aimed_at === step).length,
+          kills_inside: kills.filter((k) => k.step === step).length,
+        },
+      ]),
+    ),
+    kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
+    effects_duplicated_by_system: Object.fromEntries(
+      Object.keys(reference.duplicated).map((k) => [
+        k,
+        rounds.reduce((n, r) => n + (r.duplicated[k] ?? 0), 0),
+      ]),
+    ),
+    final_state_mismatches_by_system: Object.fromEntries(
+      Object.keys(reference.state).map((k) => [
+        k,
+        rounds.filter((r) => !isDeepStrictEqual(reference.state[k], r.state[k])).length,
+      ]),
+    ),
     step_types: ['notify', 'fence', 'database', 'storage_sync', 'command', 'http', 'dns', 'kubernetes'],
+    fence_layers: ['database', 'app'],
+    storage_sync_directions: ['s3_to_azure', 'azure_to_s3'],
     database_actions: ['cutover'],
     dns_providers: ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136'],
     reference_run_s: Math.round(reference.run_s * 100) / 100,
