@@ -1,12 +1,13 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --json]
+//   --max-minutes M --per-step 0.35 --between 0.2 --json]
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
 // built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
 // cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
 // stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook, command, http. Rounds are
 // repeated, each on fresh stand-ins, databases and container: the first is never killed and is the
-// reference; in the others, each time a standby is ready, the leader is SIGKILLed at an instant drawn
-// uniformly over a run's length, until the run ends. Each round's final state of every touched system is
+// reference; in the others the leader is SIGKILLed (each time a standby is ready) inside steps drawn
+// independently (--per-step), at an instant uniform inside each, and at times once over the whole run
+// (--between). Each round's final state of every touched system is
 // compared with the reference's, and side effects applied twice are counted at the stand-ins and servers.
 // resume = from the kill until a step starts under the new leader (or the run ends).
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'max-rounds': { type: 'string', default: '60' },
     'max-minutes': { type: 'string' },
     between: { type: 'string', default: '0.2' },
+    'per-step': { type: 'string', default: '0.35' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -38,6 +40,7 @@ const wantInside = Number(values.inside);
 const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
 const betweenShare = Number(values.between);
+const perStep = Number(values['per-step']);
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
@@ -236,8 +239,10 @@ interface Round {
   duplicated: Record<string, number>;
   /** Each step's attempts' length in this round (the reference's: where kill instants are drawn). */
   step_s: Record<string, number>;
-  /** Each step's type, by name. */
+  /** Each step's type, by name, in the runbook's order. */
   types: Record<string, string>;
+  /** Planned kills whose step ended before the bench saw it running. */
+  missed: number;
 }
 
 const runRow = async (c: ControllerCluster) =>
@@ -268,42 +273,51 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
 }
 
 /**
- * Where the next kill lands. Most kills: a step drawn uniformly among those the run has not finished, and
- * an instant uniform inside its attempt (its length in the reference run), so that every step type is
- * killed inside, short ones too. The others (`--between`): an instant uniform over the whole run, which
- * may fall between steps.
+ * Where a round's kills land: each step of the runbook independently with probability `--per-step`, at an
+ * instant uniform inside it (its length in the reference run, from when its attempt is seen `running`), so
+ * that every step type is killed inside about as often, short ones too; and with probability `--between`
+ * one more at an instant uniform over the whole run (it may fall between steps). In the runbook's order.
  */
-async function nextKill(
+function planKills(reference: Round): Array<string | undefined> {
+  const targets: Array<string | undefined> = random() < betweenShare ? [undefined] : [];
+  for (const step of Object.keys(reference.types)) if (random() < perStep) targets.push(step);
+  return targets;
+}
+
+/**
+ * Waits for a planned kill's instant. False when it cannot come: the step ended before the bench saw its
+ * attempt running (shorter than a poll), or the run ended.
+ */
+async function killInstant(
   c: ControllerCluster,
   reference: Round,
+  step: string | undefined,
   done: () => Promise<boolean>,
-): Promise<string | undefined> {
-  if (random() < betweenShare) {
-    const at = performance.now() + random() * reference.run_s * 1000;
-    await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
-    return undefined;
+): Promise<boolean> {
+  let inside = random() * reference.run_s * 1000;
+  if (step !== undefined) {
+    const quoted = `'${step.replace(/'/g, "''")}'`;
+    let running = false;
+    await until(
+      `step ${step} to start`,
+      async () => {
+        running =
+          (await c.rows(`SELECT 1 FROM runbook_attempts WHERE step = ${quoted} AND outcome = 'running'`))
+            .length > 0;
+        if (running) return true;
+        const [row] = await c.rows<{ status: string }>(
+          `SELECT status FROM runbook_steps WHERE name = ${quoted}`,
+        );
+        return row?.status === 'succeeded' || (await done());
+      },
+      600_000,
+    );
+    if (!running) return false;
+    inside = random() * (reference.step_s[step] ?? 0) * 1000;
   }
-  const left = (
-    await c.rows<{ name: string }>(
-      "SELECT name FROM runbook_steps WHERE status <> 'succeeded' ORDER BY step_index",
-    )
-  ).map((r) => r.name);
-  if (left.length === 0) return undefined;
-  const step = left[Math.floor(random() * left.length)];
-  const inside = random() * (reference.step_s[step] ?? 0) * 1000;
-  await until(
-    `step ${step} to start`,
-    async () =>
-      (
-        await c.rows(
-          `SELECT 1 FROM runbook_attempts WHERE step = '${step.replace(/'/g, "''")}' AND outcome = 'running'`,
-        )
-      ).length > 0 || (await done()),
-    600_000,
-  );
   const at = performance.now() + inside;
   await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
-  return step;
+  return !(await done());
 }
 
 /** One round on fresh stand-ins; with a reference round, the leader is killed until the run ends. */
@@ -314,6 +328,8 @@ async function round(index: number, reference?: Round): Promise<Round> {
   const { config, db } = writeConfig(dir, s, names);
   const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
   const kills: Kill[] = [];
+  /** Planned kills whose step ended before the bench saw it running. */
+  let missed = 0;
   let l: LabRound | undefined;
   try {
     failing = false;
@@ -331,21 +347,21 @@ async function round(index: number, reference?: Round): Promise<Round> {
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
     const done = async () => finished((await runRow(cluster))?.status);
-    while (!(await done())) {
-      if (reference) {
-        // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
-        // after the run ended (which read as a kill outside any step with an instant resume).
-        await until(
-          'a standby',
-          async () => followers.some((p) => cluster.standbyReady(p)) || (await done()),
-        );
-        const aimedAt = await nextKill(cluster, reference, done);
+    const targets = reference ? planKills(reference) : [];
+    for (const target of targets) {
+      // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
+      // after the run ended (which read as a kill outside any step with an instant resume).
+      await until('a standby', async () => followers.some((p) => cluster.standbyReady(p)) || (await done()));
+      if (!(await killInstant(cluster, reference!, target, done))) {
         if (await done()) break;
-        kills.push({ ...(await killOnce(cluster)), aimed_at: aimedAt });
-        const leader = (await cluster.lease())?.pid;
-        followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
-      } else await new Promise((r) => setTimeout(r, 20));
+        missed += 1;
+        continue;
+      }
+      kills.push({ ...(await killOnce(cluster)), aimed_at: target });
+      const leader = (await cluster.lease())?.pid;
+      followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
     }
+    await until('the run to end', done, 900_000);
     const run_s = (performance.now() - startedAt) / 1000;
     const stepRows = await cluster.rows<{ status: string }>('SELECT status FROM runbook_steps');
     const interrupted = await cluster.rows<{ n: number }>(
@@ -362,11 +378,14 @@ async function round(index: number, reference?: Round): Promise<Round> {
       interrupted_attempts: Number(interrupted[0]?.n ?? 0),
       state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
       duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
+      missed,
       step_s: Object.fromEntries(attempts.map((a) => [a.step, Number(a.s ?? 0)])),
       types: Object.fromEntries(
-        (await cluster.rows<{ name: string; type: string }>('SELECT name, type FROM runbook_steps')).map(
-          (r) => [r.name, r.type],
-        ),
+        (
+          await cluster.rows<{ name: string; type: string }>(
+            'SELECT name, type FROM runbook_steps ORDER BY stage_index, step_index',
+          )
+        ).map((r) => [r.name, r.type]),
       ),
     };
   } catch (error) {
@@ -440,6 +459,7 @@ try {
       ]),
     ),
     kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
+    kills_planned_missed: rounds.reduce((n, r) => n + r.missed, 0),
     effects_duplicated_by_system: Object.fromEntries(
       Object.keys(reference.duplicated).map((k) => [
         k,
