@@ -1,12 +1,13 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --json]
+//   --max-minutes M --per-step 0.35 --between 0.2 --json]
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
 // built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
 // cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
 // stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook, command, http. Rounds are
 // repeated, each on fresh stand-ins, databases and container: the first is never killed and is the
-// reference; in the others, each time a standby is ready, the leader is SIGKILLed at an instant drawn
-// uniformly over a run's length, until the run ends. Each round's final state of every touched system is
+// reference; in the others the leader is SIGKILLed (each time a standby is ready) inside steps drawn
+// independently (--per-step), at an instant uniform inside each, and at times once over the whole run
+// (--between). Each round's final state of every touched system is
 // compared with the reference's, and side effects applied twice are counted at the stand-ins and servers.
 // resume = from the kill until a step starts under the new leader (or the run ends).
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'max-rounds': { type: 'string', default: '60' },
     'max-minutes': { type: 'string' },
+    between: { type: 'string', default: '0.2' },
+    'per-step': { type: 'string', default: '0.35' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -36,6 +39,8 @@ const wantKills = Number(values.kills);
 const wantInside = Number(values.inside);
 const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
+const betweenShare = Number(values.between);
+const perStep = Number(values['per-step']);
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
@@ -97,7 +102,25 @@ function steps(s: StandIns, l: LabNames) {
         message: 'DR {{run_id}}',
       },
     },
-    ...lab.steps(l),
+    // The fence also scales the old primary's app to zero (its app layer).
+    ...lab.steps(l).map((step) =>
+      step.type === 'fence'
+        ? {
+            ...step,
+            params: {
+              ...step.params,
+              app: {
+                action: 'scale',
+                namespace: 'shop-old',
+                deployment: 'web',
+                replicas: 0,
+                cluster,
+                poll_interval: 0.1,
+              },
+            },
+          }
+        : step,
+    ),
     { name: 'switch-app', type: 'command', params: { command: 'sh', args: ['-c', effect] } },
     { name: 'deploy-hook', type: 'http', params: { url: `${s.receiver.url}/deploy`, method: 'POST' } },
     dns('route53', {
@@ -201,6 +224,8 @@ interface Kill {
   inside_step: boolean;
   /** The step whose attempt was running when the leader died. */
   step?: string;
+  /** The step the kill instant was drawn in (absent: drawn over the whole run). */
+  aimed_at?: string;
   resume_s: number;
 }
 
@@ -212,6 +237,12 @@ interface Round {
   interrupted_attempts: number;
   state: Record<string, unknown>;
   duplicated: Record<string, number>;
+  /** Each step's attempts' length in this round (the reference's: where kill instants are drawn). */
+  step_s: Record<string, number>;
+  /** Each step's type, by name, in the runbook's order. */
+  types: Record<string, string>;
+  /** Planned kills whose step ended before the bench saw it running. */
+  missed: number;
 }
 
 const runRow = async (c: ControllerCluster) =>
@@ -241,14 +272,64 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
   };
 }
 
-/** One round on fresh stand-ins; `runS` > 0 kills the leader at uniform instants in [0, runS). */
-async function round(index: number, runS: number): Promise<Round> {
+/**
+ * Where a round's kills land: each step of the runbook independently with probability `--per-step`, at an
+ * instant uniform inside it (its length in the reference run, from when its attempt is seen `running`), so
+ * that every step type is killed inside about as often, short ones too; and with probability `--between`
+ * one more at an instant uniform over the whole run (it may fall between steps). In the runbook's order.
+ */
+function planKills(reference: Round): Array<string | undefined> {
+  const targets: Array<string | undefined> = random() < betweenShare ? [undefined] : [];
+  for (const step of Object.keys(reference.types)) if (random() < perStep) targets.push(step);
+  return targets;
+}
+
+/**
+ * Waits for a planned kill's instant. False when it cannot come: the step ended before the bench saw its
+ * attempt running (shorter than a poll), or the run ended.
+ */
+async function killInstant(
+  c: ControllerCluster,
+  reference: Round,
+  step: string | undefined,
+  done: () => Promise<boolean>,
+): Promise<boolean> {
+  let inside = random() * reference.run_s * 1000;
+  if (step !== undefined) {
+    const quoted = `'${step.replace(/'/g, "''")}'`;
+    let running = false;
+    await until(
+      `step ${step} to start`,
+      async () => {
+        running =
+          (await c.rows(`SELECT 1 FROM runbook_attempts WHERE step = ${quoted} AND outcome = 'running'`))
+            .length > 0;
+        if (running) return true;
+        const [row] = await c.rows<{ status: string }>(
+          `SELECT status FROM runbook_steps WHERE name = ${quoted}`,
+        );
+        return row?.status === 'succeeded' || (await done());
+      },
+      600_000,
+    );
+    if (!running) return false;
+    inside = random() * (reference.step_s[step] ?? 0) * 1000;
+  }
+  const at = performance.now() + inside;
+  await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+  return !(await done());
+}
+
+/** One round on fresh stand-ins; with a reference round, the leader is killed until the run ends. */
+async function round(index: number, reference?: Round): Promise<Round> {
   const dir = join(base, `round-${index}`);
   const s = await startStandIns(dir, bind, index);
   const names = lab.names(index);
   const { config, db } = writeConfig(dir, s, names);
   const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
   const kills: Kill[] = [];
+  /** Planned kills whose step ended before the bench saw it running. */
+  let missed = 0;
   let l: LabRound | undefined;
   try {
     failing = false;
@@ -266,26 +347,28 @@ async function round(index: number, runS: number): Promise<Round> {
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
     const done = async () => finished((await runRow(cluster))?.status);
-    while (!(await done())) {
-      if (runS > 0) {
-        // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
-        // after the run ended (which read as a kill outside any step with an instant resume).
-        await until(
-          'a standby',
-          async () => followers.some((p) => cluster.standbyReady(p)) || (await done()),
-        );
-        const at = performance.now() + random() * runS * 1000;
-        await until('the kill instant', async () => performance.now() >= at || (await done()), 600_000);
+    const targets = reference ? planKills(reference) : [];
+    for (const target of targets) {
+      // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
+      // after the run ended (which read as a kill outside any step with an instant resume).
+      await until('a standby', async () => followers.some((p) => cluster.standbyReady(p)) || (await done()));
+      if (!(await killInstant(cluster, reference!, target, done))) {
         if (await done()) break;
-        kills.push(await killOnce(cluster));
-        const leader = (await cluster.lease())?.pid;
-        followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
-      } else await new Promise((r) => setTimeout(r, 20));
+        missed += 1;
+        continue;
+      }
+      kills.push({ ...(await killOnce(cluster)), aimed_at: target });
+      const leader = (await cluster.lease())?.pid;
+      followers = [...followers.filter((p) => p !== leader), cluster.start(true)];
     }
+    await until('the run to end', done, 900_000);
     const run_s = (performance.now() - startedAt) / 1000;
     const stepRows = await cluster.rows<{ status: string }>('SELECT status FROM runbook_steps');
     const interrupted = await cluster.rows<{ n: number }>(
       "SELECT COUNT(*) AS n FROM runbook_attempts WHERE outcome = 'interrupted'",
+    );
+    const attempts = await cluster.rows<{ step: string; s: number }>(
+      'SELECT step, SUM(finished_at - started_at) AS s FROM runbook_attempts GROUP BY step',
     );
     return {
       kills,
@@ -295,6 +378,15 @@ async function round(index: number, runS: number): Promise<Round> {
       interrupted_attempts: Number(interrupted[0]?.n ?? 0),
       state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
       duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
+      missed,
+      step_s: Object.fromEntries(attempts.map((a) => [a.step, Number(a.s ?? 0)])),
+      types: Object.fromEntries(
+        (
+          await cluster.rows<{ name: string; type: string }>(
+            'SELECT name, type FROM runbook_steps ORDER BY stage_index, step_index',
+          )
+        ).map((r) => [r.name, r.type]),
+      ),
     };
   } catch (error) {
     cluster.dumpOutput();
@@ -318,7 +410,7 @@ function mismatches(reference: Record<string, unknown>, state: Record<string, un
 }
 
 try {
-  const reference = await round(0, 0);
+  const reference = await round(0);
   if (reference.status !== 'succeeded' || reference.steps_not_succeeded > 0)
     throw new Error(`the reference run did not succeed (${reference.status}); see the controllers' output`);
   process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
@@ -326,7 +418,7 @@ try {
   const all = () => rounds.flatMap((r) => r.kills);
   for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
     if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
-    const r = await round(i, reference.run_s);
+    const r = await round(i, reference);
     rounds.push(r);
     const differs = mismatches(reference.state, r.state);
     process.stderr.write(
@@ -353,7 +445,36 @@ try {
         .sort()
         .map((step) => [step, kills.filter((k) => k.step === step).length]),
     ),
+    // Per step of the runbook: its type, the kills aimed inside it, and those that landed inside it (a step
+    // shorter than the poll that sees it start can end first: the kill then lands in the next one).
+    by_step: Object.fromEntries(
+      Object.entries(reference.types).map(([step, type]) => [
+        step,
+        {
+          type,
+          reference_s: Math.round((reference.step_s[step] ?? 0) * 100) / 100,
+          kills_aimed: kills.filter((k) => k.aimed_at === step).length,
+          kills_inside: kills.filter((k) => k.step === step).length,
+        },
+      ]),
+    ),
+    kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
+    kills_planned_missed: rounds.reduce((n, r) => n + r.missed, 0),
+    effects_duplicated_by_system: Object.fromEntries(
+      Object.keys(reference.duplicated).map((k) => [
+        k,
+        rounds.reduce((n, r) => n + (r.duplicated[k] ?? 0), 0),
+      ]),
+    ),
+    final_state_mismatches_by_system: Object.fromEntries(
+      Object.keys(reference.state).map((k) => [
+        k,
+        rounds.filter((r) => !isDeepStrictEqual(reference.state[k], r.state[k])).length,
+      ]),
+    ),
     step_types: ['notify', 'fence', 'database', 'storage_sync', 'command', 'http', 'dns', 'kubernetes'],
+    fence_layers: ['database', 'app'],
+    storage_sync_directions: ['s3_to_azure', 'azure_to_s3'],
     database_actions: ['cutover'],
     dns_providers: ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136'],
     reference_run_s: Math.round(reference.run_s * 100) / 100,

@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import {
   azuriteConnectionString,
@@ -43,24 +43,27 @@ export const SEQUENCE_GAP = 1000;
 const SCHEMA = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
 
 /**
- * A pass-through in front of Azurite that counts, per blob, the writes that made it visible (Put Blob,
- * Put Block List answered 201): a blob written twice is a copy applied twice. Staged blocks are not
- * counted; they show nothing until a block list commits them.
+ * A pass-through in front of an object store that counts, per object, the writes that made it visible: a
+ * blob or object written twice is a copy applied twice. Which requests are such writes is the store's:
+ * `written` names the object a request wrote, or undefined.
  */
-class BlobWriteCounter {
+class WriteCounter {
   readonly writes = new Map<string, number>();
   private server?: Server;
 
-  constructor(private readonly target: URL) {}
+  constructor(
+    private readonly target: URL,
+    private readonly written: (method: string, url: URL, status: number) => string | undefined,
+  ) {}
 
   get endpoint(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}${this.target.pathname}`;
+    const path = this.target.pathname === '/' ? '' : this.target.pathname;
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}${path}`;
   }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      const comp = url.searchParams.get('comp');
       const upstream = request(
         {
           host: this.target.hostname,
@@ -70,10 +73,8 @@ class BlobWriteCounter {
           headers: req.headers,
         },
         (answer) => {
-          if (req.method === 'PUT' && answer.statusCode === 201 && (comp === 'blocklist' || comp === null)) {
-            const blob = url.pathname.split('/').slice(2).join('/');
-            if (blob.includes('/')) this.writes.set(blob, (this.writes.get(blob) ?? 0) + 1);
-          }
+          const object = this.written(req.method ?? '', url, answer.statusCode ?? 0);
+          if (object) this.writes.set(object, (this.writes.get(object) ?? 0) + 1);
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         },
@@ -85,16 +86,43 @@ class BlobWriteCounter {
     return this;
   }
 
+  /** Writes beyond the first to each object whose name starts with `prefix`. */
+  repeats(prefix: string): number {
+    let n = 0;
+    for (const [object, writes] of this.writes) if (object.startsWith(prefix)) n += writes - 1;
+    return n;
+  }
+
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }
 
+/**
+ * Azure Blob: Put Blob and Put Block List answered 201 (staged blocks show nothing until a block list
+ * commits them), named `<container>/<blob>` (the path after the account).
+ */
+const blobWrite = (method: string, url: URL, status: number) => {
+  const comp = url.searchParams.get('comp');
+  if (method !== 'PUT' || status !== 201 || (comp !== 'blocklist' && comp !== null)) return undefined;
+  const blob = url.pathname.split('/').slice(2).join('/');
+  return blob.includes('/') ? blob : undefined;
+};
+
+/** S3 (path style): PutObject and CopyObject answered 200, named `<bucket>/<key>`; a bucket's creation is not one. */
+const objectWrite = (method: string, url: URL, status: number) => {
+  if (method !== 'PUT' || status !== 200 || url.searchParams.has('uploadId')) return undefined;
+  const object = decodeURIComponent(url.pathname.slice(1));
+  return object.includes('/') ? object : undefined;
+};
+
 /** What a round's steps act on: its own database pair and container. */
 export interface LabNames {
   database: string;
   container: string;
+  /** Where the way back (Azure Blob to S3) copies the DR site's blobs, in the source bucket. */
+  backPrefix: string;
 }
 
 export interface LabRound extends LabNames {
@@ -109,7 +137,8 @@ export class LabSystems {
     private readonly subscriber: PostgresCluster,
     private readonly s3: S3Server,
     private readonly azurite: AzuriteServer,
-    private readonly counter: BlobWriteCounter,
+    private readonly counter: WriteCounter,
+    private readonly s3Counter: WriteCounter,
   ) {}
 
   static async start(baseDir: string): Promise<LabSystems> {
@@ -119,7 +148,8 @@ export class LabSystems {
       startS3Server({ baseDir: join(baseDir, 's3') }),
       startAzurite({ baseDir: join(baseDir, 'azurite') }),
     ]);
-    const counter = await new BlobWriteCounter(new URL(azurite.blobEndpoint)).start();
+    const counter = await new WriteCounter(new URL(azurite.blobEndpoint), blobWrite).start();
+    const s3Counter = await new WriteCounter(new URL(s3.endpoint), objectWrite).start();
     const client = s3Client({
       bucket: SOURCE_BUCKET,
       prefix: '',
@@ -143,16 +173,16 @@ export class LabSystems {
     } finally {
       client.destroy();
     }
-    return new LabSystems(publisher, subscriber, s3, azurite, counter);
+    return new LabSystems(publisher, subscriber, s3, azurite, counter, s3Counter);
   }
 
   names(round: number): LabNames {
-    return { database: `shop_r${round}`, container: `dr-r${round}` };
+    return { database: `shop_r${round}`, container: `dr-r${round}`, backPrefix: `back-r${round}/` };
   }
 
   /** A database pair streaming, the subscriber read-only, an app session on the old primary. */
   async prepare(round: number): Promise<LabRound> {
-    const { database, container } = this.names(round);
+    const { database, container, backPrefix } = this.names(round);
     await createManagedDatabase(this.publisher, database, SCHEMA, { replication: true });
     await createManagedDatabase(this.subscriber, database, SCHEMA, { replication: false });
     await query(
@@ -163,13 +193,16 @@ export class LabSystems {
     await subscribeStreaming(this.subscriber, this.publisher, database, 60_000);
     const appSession = new pg.Client({ connectionString: roleUrl(this.publisher, APP_ROLE, database) });
     await appSession.connect();
-    const lab: LabRound = { database, container, appSession, appSessionEnded: false };
+    const lab: LabRound = { database, container, backPrefix, appSession, appSessionEnded: false };
     appSession.on('error', () => (lab.appSessionEnded = true));
     appSession.on('end', () => (lab.appSessionEnded = true));
     return lab;
   }
 
-  /** fence, the lab's logical cut-over, storage_sync: in the order a failover takes them. */
+  /**
+   * fence, the lab's logical cut-over, storage_sync, and the way back (Azure Blob to S3, as reprotect
+   * copies what the DR site wrote): in the order a failover takes them.
+   */
   steps(r: LabNames) {
     return [
       {
@@ -208,7 +241,50 @@ export class LabSystems {
           concurrency: 4,
         },
       },
+      {
+        name: 'sync-objects-back',
+        type: 'storage_sync',
+        params: {
+          direction: 'azure_to_s3',
+          source: {
+            connection_string: azuriteConnectionString(this.counter.endpoint),
+            container: r.container,
+            prefix: 'mirror/',
+          },
+          destination: {
+            bucket: SOURCE_BUCKET,
+            prefix: r.backPrefix,
+            endpoint: this.s3Counter.endpoint,
+            access_key_id: this.s3.accessKeyId,
+            secret_access_key: this.s3.secretAccessKey,
+          },
+          concurrency: 4,
+        },
+      },
     ];
+  }
+
+  /** The objects the way back wrote, without the round's prefix. */
+  private async copiedBack(r: LabNames): Promise<Array<{ key: string; size?: number; etag?: string }>> {
+    const client = s3Client({
+      bucket: SOURCE_BUCKET,
+      prefix: '',
+      region: 'us-east-1',
+      endpoint: this.s3.endpoint,
+      force_path_style: true,
+      access_key_id: this.s3.accessKeyId,
+      secret_access_key: this.s3.secretAccessKey,
+    });
+    try {
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: SOURCE_BUCKET, Prefix: r.backPrefix }),
+      );
+      return (listed.Contents ?? [])
+        .map((o) => ({ key: o.Key!.slice(r.backPrefix.length), size: o.Size, etag: o.ETag }))
+        .sort((a, b) => a.key.localeCompare(b.key));
+    } finally {
+      client.destroy();
+    }
   }
 
   private async sequenceValue(database: string): Promise<number> {
@@ -259,6 +335,7 @@ export class LabSystems {
         orders_id_seq: await this.sequenceValue(r.database),
       },
       storage_sync: blobs.sort((a, b) => a.name.localeCompare(b.name)),
+      storage_sync_back: await this.copiedBack(r),
     };
   }
 
@@ -268,10 +345,12 @@ export class LabSystems {
    * show, if anywhere, in the final state.
    */
   async duplicated(r: LabRound): Promise<Record<string, number>> {
-    let blobs = 0;
-    for (const [blob, n] of this.counter.writes) if (blob.startsWith(`${r.container}/`)) blobs += n - 1;
     const advances = Math.round(((await this.sequenceValue(r.database)) - ROWS) / SEQUENCE_GAP);
-    return { storage_sync: blobs, database_sequence_advances: Math.max(0, advances - 1) };
+    return {
+      storage_sync: this.counter.repeats(`${r.container}/`),
+      storage_sync_back: this.s3Counter.repeats(`${SOURCE_BUCKET}/${r.backPrefix}`),
+      database_sequence_advances: Math.max(0, advances - 1),
+    };
   }
 
   /** Drops the round's subscription, slot and databases, so the servers' slot and connection limits hold. */
@@ -308,7 +387,7 @@ export class LabSystems {
   }
 
   async stop(): Promise<void> {
-    await this.counter.stop();
+    await Promise.all([this.counter.stop(), this.s3Counter.stop()]);
     await Promise.allSettled([
       this.publisher.stop(),
       this.subscriber.stop(),

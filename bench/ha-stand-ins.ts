@@ -104,6 +104,8 @@ export async function startStandIns(dir: string, bind: BindServer, round: number
   const kube = await new FakeDeploymentApi([
     { namespace: 'shop', name: 'web', replicas: 0 },
     { namespace: 'shop', name: 'worker', replicas: 2 },
+    // The old primary's app, which the fence scales to zero.
+    { namespace: 'shop-old', name: 'web', replicas: 3 },
   ]).start();
   const pagerduty = await pagerDutyEventsServer();
   const receiver = await new IdempotentReceiver().start();
@@ -154,8 +156,8 @@ async function bindAnswer(s: StandIns): Promise<string[]> {
  * (run ids, timestamps, server-made ids): two rounds that did the same have equal snapshots.
  */
 export async function snapshot(s: StandIns): Promise<Record<string, unknown>> {
-  const deployment = (name: string) => {
-    const d = s.kube.state('shop', name)!;
+  const deployment = (name: string, namespace = 'shop') => {
+    const d = s.kube.state(namespace, name)!;
     return { replicas: d.replicas, restarts: d.restarts };
   };
   return {
@@ -166,6 +168,7 @@ export async function snapshot(s: StandIns): Promise<Record<string, unknown>> {
     azure_traffic_manager: s.arm.profiles.get('shop-tm'),
     rfc2136: await bindAnswer(s),
     kubernetes: { web: deployment('web'), worker: deployment('worker') },
+    fence_app: deployment('web', 'shop-old'),
     pagerduty: [...s.pagerduty.alerts.values()].map((a) => ({ status: a.status, severity: a.severity })),
     http: [...new Set(s.receiver.effects.map((e) => e.path))].sort(),
     command: [...new Set(commandEffects(s).map((e) => e.step))].sort(),

@@ -214,6 +214,39 @@ for (const backend of BACKENDS) {
     }
   });
 
+  test(`${name}: a step's resume state is kept in the store for the next leader, and a deposed leader cannot overwrite it`, async () => {
+    const { db, reopen, close } = await backend.open();
+    try {
+      const lease = leaseStoreOn(db);
+      const a = await lease.acquire('host:1:a', 60);
+      const old = new Journal(db, undefined, 60, fenceOf(db, a.lease.token));
+      const run = await old.createRun({ ...SHAPE, owner: { host: 'host-a', pid: 1, token: 'old' } });
+      assert.equal(await old.stepState(run.id, 'a'), undefined, 'nothing saved yet');
+      await old.saveStepState(run.id, 'a', { disabled: true });
+      await old.saveStepState(run.id, 'a', { disabled: true, sequences: [{ sequence: 's', value: '1050' }] });
+      await old.saveStepState(run.id, 'b', { other: 1 });
+      await cutShort(lease, 'host:1:a');
+      // The next leader, on another host: its own connection to the store.
+      const other = await reopen();
+      try {
+        const b = await takeWhenExpired(leaseStoreOn(other), 'host:2:b', 30);
+        const current = new Journal(other, undefined, 60, fenceOf(other, b.token));
+        assert.deepEqual(await current.stepState(run.id, 'a'), {
+          disabled: true,
+          sequences: [{ sequence: 's', value: '1050' }],
+        });
+        await assert.rejects(old.saveStepState(run.id, 'a', { disabled: false }), FencedError);
+        assert.deepEqual(await current.stepState(run.id, 'b'), { other: 1 });
+        await current.saveStepState(run.id, 'a', { opened_at: 'now' });
+        assert.deepEqual(await current.stepState(run.id, 'a'), { opened_at: 'now' });
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await close();
+    }
+  });
+
   test(`${name}: step process groups are journaled as they start and end`, async () => {
     const { db, close } = await backend.open();
     try {
@@ -368,7 +401,13 @@ test('postgres: controllers migrating one schema at once apply each migration on
     const rows = await stores[0].all<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
     assert.deepEqual(
       rows.map((r) => r.name),
-      ['lease/1', 'runbook/1-journal', 'runbook/4-drill-cleanups', 'runbook/5-decision'],
+      [
+        'lease/1',
+        'runbook/1-journal',
+        'runbook/4-drill-cleanups',
+        'runbook/5-decision',
+        'runbook/6-step-state',
+      ],
     );
   } finally {
     await stores[0].dropSchema();

@@ -16,6 +16,7 @@ import { storageSyncAdapter } from './storage_sync/storage_sync.js';
 export type {
   StepAdapter,
   StepContext,
+  StepState,
   StepResult,
   PreflightCheck,
   PreflightContext,
@@ -59,3 +60,4 @@ export function getAdapter(type: StepType): StepAdapter<unknown> {
 export function stepTypes(): StepType[] {
   return Object.keys(ADAPTERS) as StepType[];
 }
+export { transientState } from './shared/transient-state.js';

@@ -41,11 +41,27 @@ export interface StepContext {
   rpoBudgetS?: number;
   /** The controller's fencing token when the step started, for a resource that refuses stale controllers. */
   fencingToken?: number;
-  /** A directory the step may keep files in across attempts (dumps, state). */
+  /**
+   * A directory for the step's scratch files (a dump on its way). It is on the controller's host: a
+   * controller on another host that takes the run over has its own, empty. Progress goes in `state`.
+   */
   workDir: string;
+  /** The step's progress, kept in the store: every attempt of the step sees it, on whichever host. */
+  state: StepState;
   env: NodeJS.ProcessEnv;
   /** Free-text progress for the live view ("120/400 objects"). */
   progress(message: string): void;
+}
+
+/**
+ * A step's resume state: what it has done so far, so that a later attempt (after a kill, on this host or
+ * another) continues instead of repeating a side effect. Kept in the store under the leader's fence; a
+ * save by a deposed leader is refused (FencedError) and ends its attempt.
+ */
+export interface StepState {
+  load<T>(): Promise<T | undefined>;
+  /** Replaces what the step saved before; durable when it resolves. */
+  save(state: unknown): Promise<void>;
 }
 
 export interface StepResult {

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { getAdapter } from '../actions/index.js';
+import { getAdapter, transientState } from '../actions/index.js';
 import type { RawConfig } from '../config/index.js';
 import type { Action, Decision } from '../core/index.js';
 import { redactText, silentLogger, type Logger } from '../log/index.js';
@@ -379,6 +379,7 @@ export class Notifier {
             resumed: false,
             idempotencyKey: `${note.key}/${note.subject}/1`,
             signal: AbortSignal.timeout(this.timeoutMs),
+            state: transientState(),
             workDir: tmpdir(),
             env: process.env,
             progress: () => undefined,

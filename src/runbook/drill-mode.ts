@@ -6,10 +6,12 @@ import {
   type DrillContext,
   type StepContext,
   type StepResult,
+  type StepState,
 } from '../actions/index.js';
 import type { StepType } from '../config/sections/runbooks.js';
 import { FencedError, type Fence, type SqlDb } from '../store/index.js';
 import type { Plan, PlannedStep } from './plan.js';
+import { Journal, stepStateIn } from './journal.js';
 import { drillCleanupOf, type CleanupRow, type CleanupStatus, type DrillCleanup } from './drill-record.js';
 
 /**
@@ -93,6 +95,7 @@ function cleanupContext(
   step: PlannedStep,
   runDir: string,
   env: NodeJS.ProcessEnv,
+  state: StepState,
 ): StepContext {
   const workDir = join(runDir, step.name.replace(/[^A-Za-z0-9_.-]/g, '_'));
   mkdirSync(workDir, { recursive: true });
@@ -107,6 +110,7 @@ function cleanupContext(
     signal: AbortSignal.timeout(step.timeout_s * 1000),
     rpoBudgetS: undefined,
     workDir,
+    state,
     env,
     progress: () => undefined,
   };
@@ -149,7 +153,14 @@ export async function cleanupDrill(
         throw new Error(`step ${row.step} is no longer in the runbook: remove its drill resources by hand`);
       const result = await cleanOne(
         step,
-        cleanupContext(runId, plan.runbook, step, options.runDir, options.env),
+        cleanupContext(
+          runId,
+          plan.runbook,
+          step,
+          options.runDir,
+          options.env,
+          stepStateIn(new Journal(db, options.now, undefined, options.fence), runId, step.name),
+        ),
       );
       const status: CleanupStatus = result.left.length ? 'failed' : 'cleaned';
       await record(status, options.now(), result.summary, JSON.stringify(result.left), null, runId, row.step);

@@ -15,6 +15,7 @@ import {
   type RunDecision,
   type RunRow,
   type RunStatus,
+  stepStateIn,
 } from './journal.js';
 import {
   buildPlan,
@@ -595,6 +596,7 @@ export class RunbookEngine {
       rpoBudgetS: plan.rpoBudgetS,
       fencingToken,
       workDir: stepDir,
+      state: stepStateIn(this.journal, runId, step.name),
       env: this.options.env ?? process.env,
       progress: (text) =>
         this.emit({ type: 'progress', runId, stage: step.stage, step: step.name, message: text }),

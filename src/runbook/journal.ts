@@ -1,4 +1,5 @@
 import type { EvidenceItem } from '../core/index.js';
+import type { StepState } from '../actions/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -98,6 +99,24 @@ const RUN_DECISION = {
   sql: 'ALTER TABLE runbook_runs ADD COLUMN decision_json TEXT;',
 };
 
+/**
+ * A step's resume state (what the cut-over, the promote, the reprotect, the dump and the http step have
+ * done so far), in the store rather than in a directory of the controller's host: a controller on another
+ * host that takes the run over continues the step where it was. Written under the leader's fence.
+ */
+const stepStateTable = (real: string) => ({
+  name: 'runbook/6-step-state',
+  sql: `
+CREATE TABLE runbook_step_state (
+  run_id TEXT NOT NULL,
+  step TEXT NOT NULL,
+  state_json TEXT NOT NULL,
+  saved_at ${real} NOT NULL,
+  fencing_token INTEGER,
+  PRIMARY KEY (run_id, step)
+);`,
+});
+
 export const RUNBOOK_MIGRATIONS: DialectMigrations = {
   sqlite: [
     { name: 'runbook/1-journal', sql: journalTables('REAL', '') },
@@ -116,6 +135,7 @@ ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
       sql: drillCleanupTable('REAL'),
     },
     RUN_DECISION,
+    stepStateTable('REAL'),
   ],
   postgres: [
     {
@@ -127,6 +147,7 @@ ALTER TABLE runbook_runs ADD COLUMN cooldown_override TEXT;`,
     },
     { name: 'runbook/4-drill-cleanups', sql: drillCleanupTable('DOUBLE PRECISION') },
     RUN_DECISION,
+    stepStateTable('DOUBLE PRECISION'),
   ],
 };
 
@@ -709,6 +730,32 @@ export class Journal {
     );
   }
 
+  /** What a step saved of its progress (see saveStepState), or undefined before its first save. */
+  async stepState<T>(runId: string, step: string): Promise<T | undefined> {
+    const row = await this.one<{ state_json: string }>(
+      'SELECT state_json FROM runbook_step_state WHERE run_id = ? AND step = ?',
+      [runId, step],
+    );
+    return row ? (JSON.parse(row.state_json) as T) : undefined;
+  }
+
+  /**
+   * Keeps a step's progress in the store, replacing what it saved before, in one transaction with the
+   * fence check: a deposed leader's step cannot overwrite what the new leader's attempt saved.
+   */
+  async saveStepState(runId: string, step: string, state: unknown): Promise<void> {
+    await this.ready;
+    await this.db.transaction(async () => {
+      const token = this.fence ? await this.fence() : null;
+      await this.db.run(
+        `INSERT INTO runbook_step_state (run_id, step, state_json, saved_at, fencing_token) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, step) DO UPDATE
+           SET state_json = excluded.state_json, saved_at = excluded.saved_at, fencing_token = excluded.fencing_token`,
+        [runId, step, JSON.stringify(state), this.now(), token],
+      );
+    });
+  }
+
   async skipPending(runId: string, reason: string): Promise<void> {
     await this.fenced(async () => {
       await this.db.run(
@@ -806,4 +853,12 @@ export class Journal {
       runId,
     ]);
   }
+}
+
+/** A step's resume state as the engine hands it to the step (StepContext.state): this run's, this step's. */
+export function stepStateIn(journal: Journal, runId: string, step: string): StepState {
+  return {
+    load: <T>() => journal.stepState<T>(runId, step),
+    save: (state: unknown) => journal.saveStepState(runId, step, state),
+  };
 }

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { StepError, type PreflightCheck, type StepContext, type StepResult } from '../types.js';
@@ -40,10 +39,7 @@ interface PromoteState {
  * recognised by its role and not promoted twice.
  */
 export async function azurePromote(p: AzurePromoteParams, ctx: StepContext): Promise<StepResult> {
-  const file = join(ctx.workDir, 'azure-promote.json');
-  const state: PromoteState = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as PromoteState)
-    : {};
+  const state: PromoteState = (await ctx.state.load<PromoteState>()) ?? {};
   const client = armClient(p);
   const server = await client.servers
     .get(p.resource_group, p.server, { abortSignal: ctx.signal })
@@ -63,7 +59,7 @@ export async function azurePromote(p: AzurePromoteParams, ctx: StepContext): Pro
   }
   state.requested = true;
   state.role_before = role;
-  writeFileSync(file, JSON.stringify(state));
+  await ctx.state.save(state);
   ctx.progress(
     `promoting ${p.server} (${p.promote_mode}, ${p.promote_option}) through Azure Resource Manager`,
   );

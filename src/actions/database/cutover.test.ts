@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -141,11 +141,10 @@ test('a cut-over killed after advancing the sequences, before saving it, advance
   const app = new pg.Client({ connectionString: roleUrl(subscriber, APP_ROLE, DB3) });
   app.on('error', () => undefined);
   await app.connect();
-  // The controller died after setval() committed and before the step's state file said so.
-  const file = join(ctx.workDir, 'cutover-state.json');
-  const state = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  // The controller died after setval() committed and before the step's state said so.
+  const state = (await ctx.state.load<Record<string, unknown>>())!;
   delete state.sequences;
-  writeFileSync(file, JSON.stringify(state));
+  await ctx.state.save(state);
   const again = await databaseAdapter.run(
     params({}, DB3),
     stepContext({ workDir: ctx.workDir, resumed: true, attempt: 2 }),
@@ -159,7 +158,7 @@ test('a cut-over killed after advancing the sequences, before saving it, advance
   );
   assert.equal(Number(row.id), 50 + 1000 + 1);
   delete state.sequences;
-  writeFileSync(file, JSON.stringify(state));
+  await ctx.state.save(state);
   await databaseAdapter.run(
     params({}, DB3),
     stepContext({ workDir: ctx.workDir, resumed: true, attempt: 3 }),

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { describeRefused, endSessions, redact, withClient } from '../../pg/index.js';
 import { StepError, type StepContext, type StepResult } from '../types.js';
@@ -315,17 +313,13 @@ interface CutoverState {
   opened_at?: string;
 }
 
-/** The logical cut-over, journaled phase by phase in the step's work directory so a re-run resumes. */
+/**
+ * The logical cut-over, journaled phase by phase in the store (the step's state), so a re-run resumes,
+ * on this host or on the host of the controller that took the run over.
+ */
 export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepResult> {
-  const file = join(ctx.workDir, 'cutover-state.json');
-  const state: CutoverState = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as CutoverState)
-    : {};
-  // Written aside and renamed: a kill mid-write leaves the last whole state, never a cut-short file.
-  const save = () => {
-    writeFileSync(`${file}.tmp`, JSON.stringify(state));
-    renameSync(`${file}.tmp`, file);
-  };
+  const state: CutoverState = (await ctx.state.load<CutoverState>()) ?? {};
+  const save = () => ctx.state.save(state);
   const budget = p.max_lag ?? ctx.rpoBudgetS;
   const opened = await withClient(
     p.subscriber,
@@ -341,25 +335,25 @@ export async function cutover(p: CutoverParams, ctx: StepContext): Promise<StepR
         state.drift_note = gate.note;
         state.drift = gate.drift;
         state.measure = measure;
-        save();
+        await save();
       }
       if (!state.disabled) {
         if (sub.enabled) await disableSubscription(c, sub, p.subscription_owner, ctx.signal);
         state.disabled = true;
-        save();
+        await save();
       }
       if (!state.sequences) {
         if (!state.sequence_bases) {
           state.sequence_bases = await sequenceBases(c);
-          save();
+          await save();
         }
         state.sequences = await setSequences(c, state.sequence_bases, p.sequence_gap);
-        save();
+        await save();
       }
       const openedAt = await openForWrites(c);
       if (!state.opened_at) {
         state.opened_at = openedAt;
-        save();
+        await save();
       }
       // Only the sessions begun before the first opening (read-only ones): a re-run after a kill spares
       // the app's writable sessions opened since. A session this role may not signal (42501) is reported,

@@ -1,11 +1,4 @@
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -156,14 +149,14 @@ async function refuseForeignPrimary(url: string, promotedHere: boolean, signal: 
 }
 
 async function promote(p: PromoteParams, ctx: StepContext): Promise<StepResult> {
-  const measureFile = join(ctx.workDir, 'lag-before-promote.json');
+  const measured = await ctx.state.load<{ lag_before: LagMeasure }>();
   const lag = await measureLag(p.standby, p.primary, 5000, ctx.signal);
   if (!lag.in_recovery) {
     // Not in recovery is "already promoted" only when this step promoted it (an attempt cut short after
     // pg_promote): the lag it measured then still stands. Anything else is a server this step must not
     // report as promoted: a logical subscriber stays subscribed and read-only, and no sequence moves.
-    await refuseForeignPrimary(p.standby, existsSync(measureFile), ctx.signal);
-    const earlier = JSON.parse(readFileSync(measureFile, 'utf8')) as LagMeasure;
+    await refuseForeignPrimary(p.standby, measured !== undefined, ctx.signal);
+    const earlier = measured!.lag_before;
     return {
       summary: `${redact(p.standby)} is already a primary (promoted by an earlier attempt of this step); nothing to promote`,
       output: { already_primary: true, lag_before: earlier },
@@ -176,7 +169,7 @@ async function promote(p: PromoteParams, ctx: StepContext): Promise<StepResult> 
       `the standby is ${lag.lag_s.toFixed(1)}s behind (${lag.how}), over the RPO budget of ${budget}s; wait for it to catch up, or set force: true to accept the loss`,
     );
   }
-  writeFileSync(measureFile, JSON.stringify(lag));
+  await ctx.state.save({ lag_before: lag });
   ctx.progress(`promoting (lag ${lag.lag_s === null ? 'unknown' : `${lag.lag_s.toFixed(1)}s`})`);
   const promoted = await withClient(
     p.standby,
@@ -207,9 +200,8 @@ interface DumpState {
 }
 
 async function dumpRestore(p: DumpRestoreParams, ctx: StepContext): Promise<StepResult> {
-  const stateFile = join(ctx.workDir, 'dump-state.json');
-  const state: DumpState = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, 'utf8')) : {};
-  const save = () => writeFileSync(stateFile, JSON.stringify(state));
+  const state: DumpState = (await ctx.state.load<DumpState>()) ?? {};
+  const save = () => ctx.state.save(state);
   const s3 = s3Client(p.object_store);
   const key = `${p.object_store.prefix}${p.object_store.key}`;
   const where = `s3://${p.object_store.bucket}/${key}`;
@@ -234,7 +226,7 @@ async function dumpRestore(p: DumpRestoreParams, ctx: StepContext): Promise<Step
         },
       );
       state.dumped = { size: statSync(dumpFile).size };
-      save();
+      await save();
       ctx.progress(`uploading ${state.dumped.size} bytes to ${where}`);
       const put = await s3.send(
         new PutObjectCommand({
@@ -246,7 +238,7 @@ async function dumpRestore(p: DumpRestoreParams, ctx: StepContext): Promise<Step
         { abortSignal: ctx.signal },
       );
       state.uploaded = { etag: put.ETag ?? '', size: state.dumped.size };
-      save();
+      await save();
     }
     ctx.progress(`downloading ${where}`);
     const restoreFile = join(ctx.workDir, 'restore.pgc');

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { describeRefused, endSessions, redact, withClient, type EndedSessions } from '../../pg/index.js';
 import { endpointCheck } from '../shared/net.js';
@@ -65,7 +63,7 @@ async function dropIdleSlot(c: pg.Client, slot: string, where: string): Promise<
  * The subscription that replicated the other way is dropped on the publisher (it must have been cut over:
  * disabled), and its slot on the subscriber's side too, which otherwise keeps WAL there for ever.
  */
-async function retireOldDirection(p: ReprotectParams, state: ReprotectState, save: () => void) {
+async function retireOldDirection(p: ReprotectParams, state: ReprotectState, save: () => Promise<void>) {
   if (!p.retire_subscription || state.retired) return;
   const name = p.retire_subscription;
   await session(p.publisher_owner ?? p.publisher, 'publisher', async (c) => {
@@ -77,7 +75,7 @@ async function retireOldDirection(p: ReprotectParams, state: ReprotectState, sav
       );
     if (state.retired_slot === undefined) {
       state.retired_slot = old.slot;
-      save();
+      await save();
     }
     // Without its slot the drop does not try to reach the other side (where the slot is dropped below).
     if (old.slot) await c.query(`ALTER SUBSCRIPTION ${ident(name)} SET (slot_name = NONE)`);
@@ -88,7 +86,7 @@ async function retireOldDirection(p: ReprotectParams, state: ReprotectState, sav
       dropIdleSlot(c, state.retired_slot!, 'subscriber'),
     );
   state.retired = true;
-  save();
+  await save();
 }
 
 /**
@@ -164,7 +162,7 @@ async function subscribe(
   p: ReprotectParams,
   tables: string[],
   state: ReprotectState,
-  save: () => void,
+  save: () => Promise<void>,
 ): Promise<'created' | 'existed'> {
   const owner = p.subscriber_owner ?? p.subscriber;
   const existing = await session(owner, 'subscriber', (c) => subscriptionRow(c, p.subscription));
@@ -177,7 +175,7 @@ async function subscribe(
     state.sessions_not_ended = (await keepSubscriberReadOnly(c, p)).refused;
     if (p.keep_old_rows) {
       state.backup_schema ??= `phoenix_before_${p.subscription}_${stamp()}`;
-      save();
+      await save();
       await keepOldRows(c, tables, state.backup_schema);
     }
     await c.query(`TRUNCATE ${tables.join(', ')}`);
@@ -193,7 +191,7 @@ async function subscribe(
     ),
   );
   state.subscribed = true;
-  save();
+  await save();
   return 'created';
 }
 
@@ -261,11 +259,8 @@ async function waitStreaming(p: ReprotectParams, ctx: StepContext): Promise<void
 
 /** Reverses (or restores) logical replication; each phase is journaled and checked against the databases. */
 export async function reprotect(p: ReprotectParams, ctx: StepContext): Promise<StepResult> {
-  const file = join(ctx.workDir, 'reprotect-state.json');
-  const state: ReprotectState = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as ReprotectState)
-    : {};
-  const save = () => writeFileSync(file, JSON.stringify(state));
+  const state: ReprotectState = (await ctx.state.load<ReprotectState>()) ?? {};
+  const save = () => ctx.state.save(state);
   ctx.progress(
     p.retire_subscription ? `retiring subscription ${p.retire_subscription}` : 'checking the publisher',
   );

@@ -1,8 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { healthCheckAdapter } from '../health_check/health_check.js';
 import { notifyAdapter } from '../notify/notify.js';
@@ -83,9 +81,9 @@ test('http starts a Jenkins job once per step: a resumed step does not start a s
   const again = await httpAdapter.run(params, { ...ctx, attempt: 2, resumed: true });
   assert.match(again.summary, /not sent again/);
   assert.equal(received.filter((r) => r.path.startsWith('/job/')).length, 1);
-  // Killed between the answer and the file that keeps it: sent again under the same key, for the
+  // Killed between the answer and the save that keeps it: sent again under the same key, for the
   // receiver to drop.
-  rmSync(join(ctx.workDir, 'http-answer.json'));
+  await ctx.state.save({});
   await httpAdapter.run(params, { ...ctx, attempt: 3, resumed: true });
   const resent = received.filter((r) => r.path.startsWith('/job/'));
   assert.deepEqual(

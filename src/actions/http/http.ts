@@ -1,5 +1,3 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { redactText, redactUrl } from '../../log/index.js';
 import { httpCall } from '../shared/http.js';
 import { endpointCheck, fillTemplate } from '../shared/net.js';
@@ -11,10 +9,10 @@ export function runFacts(ctx: StepContext): Record<string, string> {
 }
 
 /**
- * Sends the request once per step: the answer is kept in the step's directory, so a step
- * resumed after a crash does not start a second Jenkins job. The Idempotency-Key header (the step's key:
+ * Sends the request once per step: the answer is kept in the step's state (in the store), so a step
+ * resumed after a crash, on this host or another, does not start a second Jenkins job. The Idempotency-Key header (the step's key:
  * the same after a crash) lets a receiver that supports it drop a duplicate sent in the instant before
- * the crash, between the answer and the file that keeps it.
+ * the crash, between the answer and the save that keeps it.
  */
 export const httpAdapter: StepAdapter<HttpParams> = {
   type: 'http',
@@ -22,9 +20,8 @@ export const httpAdapter: StepAdapter<HttpParams> = {
   describe: (p) => `${p.method} ${redactUrl(p.url)}`,
   preflight: async (p, ctx) => [await endpointCheck('webhook', p.url, ctx.timeoutMs)],
   async run(p, ctx) {
-    const sent = join(ctx.workDir, 'http-answer.json');
-    if (existsSync(sent)) {
-      const earlier = JSON.parse(readFileSync(sent, 'utf8')) as { status: number };
+    const earlier = await ctx.state.load<{ status?: number; body?: string }>();
+    if (earlier?.status !== undefined) {
       return {
         summary: `${p.method} ${redactUrl(p.url)} already answered ${earlier.status}; not sent again`,
         output: { ...earlier, repeated: false },
@@ -56,7 +53,7 @@ export const httpAdapter: StepAdapter<HttpParams> = {
       throw new StepError(
         `${p.method} ${redactUrl(p.url)} answered HTTP ${answer.status}: ${redactText(answer.body.slice(0, 200))}`,
       );
-    writeFileSync(sent, JSON.stringify({ status: answer.status, body: answer.body.slice(0, 2000) }));
+    await ctx.state.save({ status: answer.status, body: answer.body.slice(0, 2000) });
     return {
       summary: `${p.method} ${redactUrl(p.url)} answered ${answer.status}`,
       output: { status: answer.status, body: answer.body.slice(0, 2000) },

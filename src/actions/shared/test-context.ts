@@ -1,14 +1,28 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Journal, stepStateIn } from '../../runbook/journal.js';
+import { SqliteSql } from '../../store/index.js';
 import { scratchDatabase } from '../database/drill.js';
-import type { DrillContext, PreflightContext, StepContext } from '../types.js';
+import type { DrillContext, PreflightContext, StepContext, StepState } from '../types.js';
+
+/**
+ * The step's state in a store of its own in the work directory, as the engine keeps it in the controller's:
+ * contexts given the same workDir (attempts of one step, in this process or a child) share it.
+ */
+function storedState(workDir: string, runId: string, step: string): StepState {
+  let journal: Journal | undefined;
+  const state = () =>
+    stepStateIn((journal ??= new Journal(SqliteSql.open(join(workDir, 'phoenix.db')))), runId, step);
+  return { load: <T>() => state().load<T>(), save: (value) => state().save(value) };
+}
 
 /** A step context as the engine builds one, for adapter tests that call `run` directly. */
 export function stepContext(overrides: Partial<StepContext> = {}): StepContext & { messages: string[] } {
   const messages: string[] = [];
   const runId = overrides.runId ?? 'run-test';
   const step = overrides.step ?? 'step';
+  const workDir = overrides.workDir ?? mkdtempSync(join(tmpdir(), 'phoenix-step-'));
   return {
     runId,
     runbook: 'dr_failover',
@@ -18,7 +32,8 @@ export function stepContext(overrides: Partial<StepContext> = {}): StepContext &
     resumed: false,
     idempotencyKey: `${runId}/${step}/1`,
     signal: new AbortController().signal,
-    workDir: mkdtempSync(join(tmpdir(), 'phoenix-step-')),
+    workDir,
+    state: storedState(workDir, runId, step),
     env: process.env,
     progress: (m) => messages.push(m),
     messages,

@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAdapter } from '../../actions/dns/dns.js';
 import type { StepContext } from '../../actions/types.js';
+import { transientState } from '../../actions/shared/transient-state.js';
 import { AWS_HEALTH_ZONE } from '../../lab/bind.js';
 import { LAB_DNS_TTL_S } from '../../lab/names.js';
 import type { LabState } from '../../lab/state.js';
@@ -40,6 +41,7 @@ export async function writeLabRecord(
     idempotencyKey: 'aws-dns/answer/1',
     signal: AbortSignal.timeout(15_000),
     workDir,
+    state: transientState(),
     env: process.env,
     progress: () => undefined,
   };

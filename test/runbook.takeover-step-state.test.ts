@@ -1,0 +1,174 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { parseConfig } from '../src/config/index.js';
+import { startPrimary, query, waitUntil, type PostgresCluster } from '../src/lab/index.js';
+import {
+  ADMIN_ROLE,
+  APP_ROLE,
+  createManagedDatabase,
+  createPublication,
+  roleUrl,
+  subscribeStreaming,
+} from '../src/lab/managed.js';
+import { RunbookEngine } from '../src/runbook/index.js';
+import { leaseStoreOn, SqliteSql, type Fence, type SqlDb } from '../src/store/index.js';
+import { cutShort, takeWhenExpired } from './helpers/stores.js';
+
+/**
+ * Controller A runs the logical cut-over and is deposed in the middle of it (after the sequences moved,
+ * before the database opened for writes); controller B, on another host (its own work directory, the
+ * same store), takes the run over. B must continue A's step, not start it again: the sequence gap
+ * applied once.
+ */
+const DB = 'shop';
+const GAP = 1000;
+const SCHEMA = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
+let base: string;
+let publisher: PostgresCluster;
+let subscriber: PostgresCluster;
+
+before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'phoenix-takeover-'));
+  [publisher, subscriber] = await Promise.all([
+    startPrimary({ baseDir: join(base, 'pub') }),
+    startPrimary({ baseDir: join(base, 'sub') }),
+  ]);
+  await createManagedDatabase(publisher, DB, SCHEMA, { replication: true });
+  await createManagedDatabase(subscriber, DB, SCHEMA, { replication: false });
+  await createPublication(publisher, DB);
+  await subscribeStreaming(subscriber, publisher, DB, 60_000);
+});
+
+after(async () => {
+  await Promise.allSettled([publisher?.stop(), subscriber?.stop()]);
+  rmSync(base, { recursive: true, force: true });
+});
+
+/** The fence a controller holding `token` gives its engine. */
+function fenceOf(db: SqlDb, token: number): Fence {
+  const lease = leaseStoreOn(db);
+  return async () => {
+    await lease.assertToken(token);
+    return token;
+  };
+}
+
+test('a controller on another host that takes over a cut-over in the middle continues it from the store: the sequence gap is applied once', async () => {
+  await query(
+    roleUrl(publisher, APP_ROLE, DB),
+    "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 50) g",
+  );
+  await waitUntil(
+    async () =>
+      (
+        await query<{ n: number }>(subscriber.connectionString(DB), 'SELECT count(*)::int AS n FROM orders')
+      )[0].n === 50,
+    60_000,
+    'the 50 rows to reach the subscriber',
+  );
+  const storePath = join(base, 'phoenix.db');
+  const config = parseConfig({
+    store: { path: storePath },
+    topology: { primary: { cloud: 'aws' }, dr: { cloud: 'azure', rpo_budget_s: 300 } },
+    runbooks: {
+      dr_failover: {
+        stages: [
+          {
+            name: 'database',
+            steps: [
+              {
+                name: 'cutover',
+                type: 'database',
+                retries: 0,
+                params: {
+                  action: 'cutover',
+                  subscriber: roleUrl(subscriber, ADMIN_ROLE, DB),
+                  publisher: roleUrl(publisher, ADMIN_ROLE, DB),
+                  subscription_owner: subscriber.connectionString(DB),
+                  sequence_gap: GAP,
+                },
+              },
+            ],
+          },
+        ],
+      },
+    },
+  });
+  // Two hosts: each its own connection to the store and its own work directory.
+  const storeA = SqliteSql.open(storePath);
+  const storeB = SqliteSql.open(storePath);
+  // Holds the subscriber's database settings row: A's cut-over waits on it when it opens the database for
+  // writes, after it advanced the sequences.
+  const blocker = new pg.Client({ connectionString: subscriber.connectionString(DB) });
+  blocker.on('error', () => undefined);
+  await blocker.connect();
+  try {
+    const leaseA = leaseStoreOn(storeA);
+    const a = await leaseA.acquire('host-a:1:a', 600);
+    const engineA = new RunbookEngine({
+      db: storeA,
+      config,
+      pollMs: 100,
+      workDir: join(base, 'host-a'),
+      fence: fenceOf(storeA, a.lease.token),
+    });
+    await blocker.query('BEGIN READ WRITE');
+    await blocker.query(`ALTER DATABASE ${DB} SET default_transaction_read_only = on`);
+    const handleA = await engineA.start('dr_failover', { trigger: 'test' });
+    const doneA = handleA.done.then(
+      (report) => report.status,
+      (error: Error) => `stopped: ${error.message}`,
+    );
+    await waitUntil(
+      async () =>
+        // From a connection of its own: inside the blocker's transaction, pg_stat_activity stays as first read.
+        (
+          await query(
+            subscriber.connectionString('postgres'),
+            `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER DATABASE%RESET%'`,
+          )
+        ).length === 1,
+      120_000,
+      "A's cut-over to wait for the database settings, its sequences advanced",
+    );
+    // A is deposed (a partition, a pause): its lease expires, B takes it, and A stops its run.
+    await cutShort(leaseA, 'host-a:1:a');
+    const b = await takeWhenExpired(leaseStoreOn(storeB), 'host-b:1:b', 600);
+    engineA.stopAll(new Error('lost the lease'));
+    assert.notEqual(await doneA, 'succeeded');
+    // A's statement dies with A; then the settings row is free again.
+    await query(
+      subscriber.connectionString('postgres'),
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'ALTER DATABASE%RESET%' AND pid <> pg_backend_pid()`,
+    );
+    await blocker.query('ROLLBACK');
+
+    const engineB = new RunbookEngine({
+      db: storeB,
+      config,
+      pollMs: 100,
+      workDir: join(base, 'host-b'),
+      fence: fenceOf(storeB, b.token),
+    });
+    const report = await (await engineB.resume(handleA.runId)).done;
+    assert.equal(report.status, 'succeeded', JSON.stringify(report));
+    const [{ v }] = await query<{ v: string }>(
+      subscriber.connectionString(DB),
+      "SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = 'orders_id_seq'",
+    );
+    assert.equal(Number(v), 50 + GAP, 'the sequence gap was applied once, by A, and B continued from there');
+    // The database is open to the app, past the gap.
+    const [row] = await query<{ id: string }>(
+      roleUrl(subscriber, APP_ROLE, DB),
+      "INSERT INTO orders (note) VALUES ('on dr') RETURNING id::text AS id",
+    );
+    assert.equal(Number(row.id), 50 + GAP + 1);
+  } finally {
+    await blocker.end().catch(() => undefined);
+    await Promise.allSettled([storeA.close(), storeB.close()]);
+  }
+});
