@@ -7,7 +7,12 @@ import { DecisionEngine, type SiteInput } from '../src/decision/index.js';
 
 // Which cloud is "the cloud" the evidence blames depends on which site serves users: the site state
 // (CycleInput.site) and the topology (primary: AWS us-east-1, DR: Azure eastus2) say so, not the wording.
-const config = defaultConfig();
+// The probes that follow the serving site ({{active.<key>}} in probes.sites, as the loader records them): the
+// app checks, users' view and the cluster. dr_site and cross_cloud name the standby; replication names both.
+const config = {
+  ...defaultConfig(),
+  serving_signals: ['internal_services', 'external_uptime', 'eks_nodes'],
+};
 const DR_SERVES: SiteInput = { active_site: 'dr', state: 'dr_active' };
 const PRIMARY_SERVES: SiteInput = { active_site: 'primary', state: 'primary_active' };
 
@@ -116,10 +121,13 @@ test('while DR serves, an AWS Health issue in the old primary region is no cloud
   assert.doesNotMatch(analysis.reasoning, /AWS Health reports/);
 });
 
-test('while DR serves and answers, a failing old primary with an AWS issue is the standby on AWS', async () => {
+test('while DR serves and answers, a failing old primary with an AWS issue is no fault of the serving site', async () => {
+  // The old primary's probes (dr_site, cross_cloud name the standby) are recorded, not scored: it is the site
+  // to fence and reprotect, watched by the fence watch and failback readiness, not a reason to act on DR.
   const analysis = await analyse(DR_SERVES, STANDBY_DOWN, AWS_USEAST1_ISSUE);
   assert.equal(analysis.recommended_action, 'none');
-  assert.equal(analysis.root_cause_category, 'aws_infrastructure', analysis.reasoning);
+  assert.notEqual(analysis.root_cause_category, 'azure_infrastructure', analysis.reasoning);
+  assert.ok(!blames(analysis, 'context:aws_health'), 'AWS Health does not weigh for the serving site');
   assert.doesNotMatch(analysis.root_cause, /DR site/);
 });
 

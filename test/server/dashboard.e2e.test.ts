@@ -291,7 +291,12 @@ test(
       // The cycles now describe the serving site (DR), whose own cloud fails: the score card says which site
       // it scores, the readiness card is the old primary's, and the near-identical decisions of the cycles
       // confirming it (their reasons differ only in how long it has lasted) are one line.
-      loop.engine = new DecisionEngine(world.config, new EvidenceAnalyzer());
+      // The probes that follow the serving site, as the loader records them from probes.sites ({{active.*}}).
+      const following = {
+        ...world.config,
+        serving_signals: ['internal_services', 'external_uptime', 'eks_nodes'],
+      };
+      loop.engine = new DecisionEngine(following, new EvidenceAnalyzer());
       loop.site = { active_site: 'dr', state: 'dr_active' };
       loop.context = {
         azure_status: {
@@ -310,11 +315,14 @@ test(
       for (let i = 0; i < confirming; i++, loop.clock += 30) await loop.cycle();
       loop.clock -= 30;
       await refresh();
+      // The score card names the site from the site state, the readiness card from the newest cycle: a
+      // render between the two may show one before the other, so wait for both.
       await page.waitForFunction(
         () =>
-          document.querySelector('#score-site')?.textContent === 'of the serving site: Azure eastus2 (DR)',
+          document.querySelector('#score-site')?.textContent === 'of the serving site: Azure eastus2 (DR)' &&
+          document.querySelector('#dr-label')?.textContent ===
+            'Readiness of AWS us-east-1 to take traffic back',
       );
-      assert.equal(await page.textContent('#dr-label'), 'Readiness of AWS us-east-1 to take traffic back');
       const reasons = new Set(loop.recent.decisions(confirming).map((d) => d.reason));
       assert.ok(
         reasons.size > 1,
