@@ -5,17 +5,10 @@ import type { AnalysisInput, CycleObservation } from '../src/analysis/index.js';
 import { defaultConfig } from '../src/config/index.js';
 import { DEFAULT_TOPOLOGY, type IncidentContext, type SignalSnapshot } from '../src/core/index.js';
 import { scoreSnapshot } from '../src/scoring/index.js';
+import { HEALTHY_SIGNALS } from './helpers/decisions.js';
 
 const config = defaultConfig();
-const HEALTHY: SignalSnapshot = {
-  internal_services: { status: 'ok', healthy: 10, total: 10 },
-  external_uptime: { status: 'ok', up: 3, total: 3 },
-  cross_cloud: { status: 'ok' },
-  db_replication_lag: { status: 'ok', seconds: 0.5 },
-  eks_nodes: { status: 'ok', ready: 9, total: 9 },
-  aws_cross_region: { status: 'ok' },
-  dr_site: { status: 'ok', up: 3, total: 3 },
-};
+const HEALTHY = HEALTHY_SIGNALS;
 
 /** Analyses a failure that began at `onset` and is still in force at `now`, after healthy cycles every 30 s. */
 function analyse(failing: SignalSnapshot, context: IncidentContext, onset = 300, now = 420) {

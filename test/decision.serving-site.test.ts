@@ -4,6 +4,7 @@ import { EvidenceAnalyzer } from '../src/analysis/evidence/index.js';
 import { defaultConfig } from '../src/config/index.js';
 import type { Analysis, IncidentContext, SignalSnapshot } from '../src/core/index.js';
 import { DecisionEngine, type SiteInput } from '../src/decision/index.js';
+import { HEALTHY_SIGNALS } from './helpers/decisions.js';
 
 // Which cloud is "the cloud" the evidence blames depends on which site serves users: the site state
 // (CycleInput.site) and the topology (primary: AWS us-east-1, DR: Azure eastus2) say so, not the wording.
@@ -16,15 +17,7 @@ const config = {
 const DR_SERVES: SiteInput = { active_site: 'dr', state: 'dr_active' };
 const PRIMARY_SERVES: SiteInput = { active_site: 'primary', state: 'primary_active' };
 
-const HEALTHY: SignalSnapshot = {
-  internal_services: { status: 'ok', healthy: 10, total: 10 },
-  external_uptime: { status: 'ok', up: 3, total: 3 },
-  cross_cloud: { status: 'ok' },
-  db_replication_lag: { status: 'ok', seconds: 0.5 },
-  eks_nodes: { status: 'ok', ready: 9, total: 9 },
-  aws_cross_region: { status: 'ok' },
-  dr_site: { status: 'ok', up: 3, total: 3 },
-};
+const HEALTHY = HEALTHY_SIGNALS;
 
 /** The serving site's own probes fail: its cluster loses nodes, users everywhere fail, nothing of ours changed. */
 const SERVING_SITE_DOWN: SignalSnapshot = {
