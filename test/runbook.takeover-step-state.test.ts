@@ -6,25 +6,19 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../src/config/index.js';
 import { startPrimary, query, waitUntil, type PostgresCluster } from '../src/lab/index.js';
-import {
-  ADMIN_ROLE,
-  APP_ROLE,
-  createManagedDatabase,
-  createPublication,
-  roleUrl,
-  subscribeStreaming,
-} from '../src/lab/managed.js';
+import { ADMIN_ROLE, APP_ROLE, logicalPair, roleUrl } from '../src/lab/managed.js';
 import { RunbookEngine } from '../src/runbook/index.js';
-import { leaseStoreOn, SqliteSql, type Fence, type SqlDb } from '../src/store/index.js';
-import { cutShort, takeWhenExpired } from './helpers/stores.js';
+import { leaseStoreOn, type Fence, type SqlDb } from '../src/store/index.js';
+import { BACKENDS, cutShort, takeWhenExpired, type Backend } from './helpers/stores.js';
 
 /**
  * Controller A runs the logical cut-over and is deposed in the middle of it (after the sequences moved,
- * before the database opened for writes); controller B, on another host (its own work directory, the
- * same store), takes the run over. B must continue A's step, not start it again: the sequence gap
- * applied once.
+ * before the database opened for writes); controller B, on another host (its own work directory, its own
+ * connection to the same store), takes the run over. B must continue A's step, not start it again: the
+ * sequence gap applied once. On both stores: the embedded SQLite file and PostgreSQL (a scratch schema of
+ * the machine's server), which is what controllers on different hosts share; each store its own database
+ * pair on the same two clusters.
  */
-const DB = 'shop';
 const GAP = 1000;
 const SCHEMA = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
 let base: string;
@@ -37,10 +31,6 @@ before(async () => {
     startPrimary({ baseDir: join(base, 'pub') }),
     startPrimary({ baseDir: join(base, 'sub') }),
   ]);
-  await createManagedDatabase(publisher, DB, SCHEMA, { replication: true });
-  await createManagedDatabase(subscriber, DB, SCHEMA, { replication: false });
-  await createPublication(publisher, DB);
-  await subscribeStreaming(subscriber, publisher, DB, 60_000);
 });
 
 after(async () => {
@@ -57,22 +47,30 @@ function fenceOf(db: SqlDb, token: number): Fence {
   };
 }
 
-test('a controller on another host that takes over a cut-over in the middle continues it from the store: the sequence gap is applied once', async () => {
+for (const backend of BACKENDS)
+  test(`${backend.name}: a controller on another host that takes over a cut-over in the middle continues it from the store: the sequence gap is applied once`, () =>
+    takeOverCutover(backend, `shop_${backend.name}`));
+
+async function takeOverCutover(backend: Backend, database: string): Promise<void> {
+  await logicalPair(publisher, subscriber, database, SCHEMA, 60_000);
   await query(
-    roleUrl(publisher, APP_ROLE, DB),
+    roleUrl(publisher, APP_ROLE, database),
     "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 50) g",
   );
   await waitUntil(
     async () =>
       (
-        await query<{ n: number }>(subscriber.connectionString(DB), 'SELECT count(*)::int AS n FROM orders')
+        await query<{ n: number }>(
+          subscriber.connectionString(database),
+          'SELECT count(*)::int AS n FROM orders',
+        )
       )[0].n === 50,
     60_000,
     'the 50 rows to reach the subscriber',
   );
-  const storePath = join(base, 'phoenix.db');
   const config = parseConfig({
-    store: { path: storePath },
+    // The engines are handed their store; this section is not what they write to.
+    store: { path: join(base, 'unused.db') },
     topology: { primary: { cloud: 'aws' }, dr: { cloud: 'azure', rpo_budget_s: 300 } },
     runbooks: {
       dr_failover: {
@@ -86,9 +84,9 @@ test('a controller on another host that takes over a cut-over in the middle cont
                 retries: 0,
                 params: {
                   action: 'cutover',
-                  subscriber: roleUrl(subscriber, ADMIN_ROLE, DB),
-                  publisher: roleUrl(publisher, ADMIN_ROLE, DB),
-                  subscription_owner: subscriber.connectionString(DB),
+                  subscriber: roleUrl(subscriber, ADMIN_ROLE, database),
+                  publisher: roleUrl(publisher, ADMIN_ROLE, database),
+                  subscription_owner: subscriber.connectionString(database),
                   sequence_gap: GAP,
                 },
               },
@@ -99,11 +97,12 @@ test('a controller on another host that takes over a cut-over in the middle cont
     },
   });
   // Two hosts: each its own connection to the store and its own work directory.
-  const storeA = SqliteSql.open(storePath);
-  const storeB = SqliteSql.open(storePath);
+  const store = await backend.open();
+  const storeA = store.db;
+  const storeB = await store.reopen();
   // Holds the subscriber's database settings row: A's cut-over waits on it when it opens the database for
   // writes, after it advanced the sequences.
-  const blocker = new pg.Client({ connectionString: subscriber.connectionString(DB) });
+  const blocker = new pg.Client({ connectionString: subscriber.connectionString(database) });
   blocker.on('error', () => undefined);
   await blocker.connect();
   try {
@@ -117,7 +116,7 @@ test('a controller on another host that takes over a cut-over in the middle cont
       fence: fenceOf(storeA, a.lease.token),
     });
     await blocker.query('BEGIN READ WRITE');
-    await blocker.query(`ALTER DATABASE ${DB} SET default_transaction_read_only = on`);
+    await blocker.query(`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
     const handleA = await engineA.start('dr_failover', { trigger: 'test' });
     const doneA = handleA.done.then(
       (report) => report.status,
@@ -157,18 +156,19 @@ test('a controller on another host that takes over a cut-over in the middle cont
     const report = await (await engineB.resume(handleA.runId)).done;
     assert.equal(report.status, 'succeeded', JSON.stringify(report));
     const [{ v }] = await query<{ v: string }>(
-      subscriber.connectionString(DB),
+      subscriber.connectionString(database),
       "SELECT last_value::text AS v FROM pg_sequences WHERE sequencename = 'orders_id_seq'",
     );
     assert.equal(Number(v), 50 + GAP, 'the sequence gap was applied once, by A, and B continued from there');
     // The database is open to the app, past the gap.
     const [row] = await query<{ id: string }>(
-      roleUrl(subscriber, APP_ROLE, DB),
+      roleUrl(subscriber, APP_ROLE, database),
       "INSERT INTO orders (note) VALUES ('on dr') RETURNING id::text AS id",
     );
     assert.equal(Number(row.id), 50 + GAP + 1);
   } finally {
     await blocker.end().catch(() => undefined);
-    await Promise.allSettled([storeA.close(), storeB.close()]);
+    await storeB.close().catch(() => undefined);
+    await store.close();
   }
-});
+}

@@ -159,3 +159,21 @@ export async function subscriptionReady(subscriber: PostgresCluster, database: s
   );
   return rows[0].pending === 0 && rows[0].running > 0;
 }
+
+/**
+ * A managed database pair as the cut-over finds it: `database` with `schema` on both clusters, published
+ * by `publisher`, and a subscription on `subscriber` that has copied the rows and streams, the subscriber
+ * read-only to sessions until the cut-over opens it.
+ */
+export async function logicalPair(
+  publisher: PostgresCluster,
+  subscriber: PostgresCluster,
+  database: string,
+  schema: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await createManagedDatabase(publisher, database, schema, { replication: true });
+  await createManagedDatabase(subscriber, database, schema, { replication: false });
+  await createPublication(publisher, database);
+  await subscribeStreaming(subscriber, publisher, database, timeoutMs);
+}

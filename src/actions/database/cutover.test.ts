@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPrimary, query, waitUntil, type PostgresCluster } from '../../lab/index.js';
-import {
-  ADMIN_ROLE,
-  APP_ROLE,
-  createManagedDatabase,
-  createPublication,
-  roleUrl,
-  subscribeStreaming,
-} from '../../lab/managed.js';
+import { ADMIN_ROLE, APP_ROLE, logicalPair, roleUrl } from '../../lab/managed.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { databaseAdapter } from './database.js';
 import { databaseParamsSchema } from './config.js';
@@ -29,12 +22,7 @@ let base: string;
 let publisher: PostgresCluster;
 let subscriber: PostgresCluster;
 
-async function pair(db: string): Promise<void> {
-  await createManagedDatabase(publisher, db, SCHEMA, { replication: true });
-  await createManagedDatabase(subscriber, db, SCHEMA, { replication: false });
-  await createPublication(publisher, db);
-  await subscribeStreaming(subscriber, publisher, db, 30_000);
-}
+const pair = (db: string) => logicalPair(publisher, subscriber, db, SCHEMA, 30_000);
 
 before(async () => {
   base = mkdtempSync(join(tmpdir(), 'phoenix-cutover-'));
