@@ -200,6 +200,7 @@ export class RunbookEngine {
       // A drill (trigger drill) neither obeys nor starts a real run's cooldown, nor moves the site state.
       // Re-running a fence changes nothing further, so it has no cooldown either.
       const drill = input.trigger === DRILL_TRIGGER;
+      await this.journal.migrated();
       if (!drill) await this.site?.check(runbook);
       const previous =
         drill || fencedFailover(runbook) ? undefined : await lastRealRun<RunRow>(this.journal.db, runbook);

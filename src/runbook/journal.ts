@@ -1,7 +1,6 @@
 import type { EvidenceItem } from '../core/index.js';
 import type { StepState } from '../actions/index.js';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import {
   isUniqueViolation,
   type Fence,
@@ -9,6 +8,7 @@ import {
   type DialectMigrations,
   type SqlDb,
   type SqliteDatabase,
+  hostId,
 } from '../store/index.js';
 
 /**
@@ -266,7 +266,7 @@ export interface Owner {
 }
 
 export function currentOwner(): Owner {
-  return { host: hostname(), pid: process.pid, token: randomBytes(8).toString('hex') };
+  return { host: hostId(), pid: process.pid, token: randomBytes(8).toString('hex') };
 }
 
 /** Thrown when a run cannot start or resume because another is active; the message says what to do. */
@@ -384,12 +384,20 @@ export class Journal {
   }
 
   /**
+   * Resolves once the journal's tables exist. Needed before reading them through `db` directly: on
+   * PostgreSQL migrations are asynchronous, and a fresh schema has no runbook_runs until they ran.
+   */
+  migrated(): Promise<void> {
+    return this.ready;
+  }
+
+  /**
    * Whether a run's owner is still executing it: on this host, its process is alive
    * (a SIGKILLed controller is noticed at once); elsewhere, its heartbeat is fresh.
    */
   ownerAlive(run: RunRow): boolean {
     if (!run.owner_token || run.owner_pid === null) return false;
-    if (run.owner_host === hostname()) {
+    if (run.owner_host === hostId()) {
       if (run.owner_pid === process.pid) return LIVE_TOKENS.has(run.owner_token);
       return pidAlive(run.owner_pid);
     }

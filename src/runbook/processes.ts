@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
 import { killProcessGroup, processGroupAlive, type ProcessGroupTracker } from '../actions/index.js';
-import { sqlDb, type DialectMigrations, type SqlDb, type SqliteDatabase } from '../store/index.js';
+import { hostId, sqlDb, type DialectMigrations, type SqlDb, type SqliteDatabase } from '../store/index.js';
 import type { Fence } from './journal.js';
 
 const processTable = (real: string) => ({
@@ -66,7 +65,7 @@ export class StepProcesses {
             `INSERT INTO runbook_processes (run_id, step, attempt, pgid, host, started_at) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (run_id, step, attempt, pgid)
              DO UPDATE SET host = excluded.host, started_at = excluded.started_at, ended_at = NULL, killed_at = NULL`,
-            [runId, step, attempt, pgid, hostname(), this.clock()],
+            [runId, step, attempt, pgid, hostId(), this.clock()],
           );
         });
       },
@@ -109,7 +108,7 @@ export class StepProcesses {
   async settleAttempt(runId: string, step: string, attempt: number, graceMs = 5_000): Promise<void> {
     const until = Date.now() + graceMs;
     const groups = (await this.unfinished(runId, step)).filter(
-      (g) => g.attempt === attempt && g.host === hostname(),
+      (g) => g.attempt === attempt && g.host === hostId(),
     );
     while (groups.some((g) => processGroupAlive(g.pgid)) && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -129,7 +128,7 @@ export class StepProcesses {
     let killed = 0;
     const elsewhere: ProcessGroupRow[] = [];
     for (const group of await this.unfinished(runId, step)) {
-      if (group.host !== hostname()) {
+      if (group.host !== hostId()) {
         elsewhere.push(group);
         continue;
       }

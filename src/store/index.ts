@@ -31,5 +31,6 @@ export {
   holderGone,
 } from './lease.js';
 export { PostgresStore, redact } from './postgres.js';
+export { hostId } from './host.js';
 export { openStore, type StoreConfig } from './open.js';
 export { SeenSignatureStore } from './signatures.js';

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { hostId } from './host.js';
 import type { SqliteDatabase } from './sqlite.js';
 import { sqlDb } from './sqlite.js';
 import type { DialectMigrations, SqlDb } from './sql.js';
@@ -38,13 +38,13 @@ const PG_NOW = 'extract(epoch from clock_timestamp())';
 
 /** `host:pid:nonce`: who holds a lease, and on this host whether that process still lives. */
 export function holderId(nonce: string): string {
-  return `${hostname()}:${process.pid}:${nonce}`;
+  return `${hostId()}:${process.pid}:${nonce}`;
 }
 
 /** Whether a holder is a process of this host that no longer exists (a SIGKILLed controller). */
 export function holderGone(holder: string): boolean {
   const [host, pid] = holder.split(':');
-  if (host !== hostname() || !pid) return false;
+  if (host !== hostId() || !pid) return false;
   try {
     process.kill(Number(pid), 0);
     return false;
