@@ -37,6 +37,19 @@ function unavailable(error: unknown, where: string): unknown {
   );
 }
 
+/**
+ * The connection, not the statement, failed: the store unavailable, the session ended for idling in a
+ * transaction (25P03), or the driver refusing a client whose connection already failed.
+ */
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (
+    unavailable(error, '') instanceof StoreUnavailableError ||
+    code === '25P03' ||
+    /not queryable/i.test((error as Error | undefined)?.message ?? '')
+  );
+}
+
 /** A read: its success says nothing about whether a write would succeed (a full disk). */
 const READ_ONLY = /^\s*(SELECT|SHOW)\b/i;
 
@@ -169,9 +182,27 @@ export class PostgresStore implements SqlDb {
    * unhandled rejection: the failure reaches whoever awaits, as a store that cannot be reached.
    */
   migrate(migrations: DialectMigrations): Promise<void> {
-    const applying = this.tracked(() => this.applyMigrations(migrations));
+    const applying = this.tracked(() => this.applyUntilDone(migrations));
     applying.catch(() => undefined);
     return applying;
+  }
+
+  /**
+   * Applies the migrations again while the migrating connection is lost (the server ended it: a restart,
+   * or a process starved of CPU past idle_in_transaction_session_timeout between two of its statements),
+   * for up to `patienceMs`: the module that started them keeps this promise and awaits it before each of
+   * its queries, so one lost connection would otherwise fail them all until the process restarts.
+   */
+  private async applyUntilDone(migrations: DialectMigrations, patienceMs = 15_000): Promise<void> {
+    const until = Date.now() + patienceMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await this.applyMigrations(migrations);
+      } catch (error) {
+        if (!connectionLost(error) || Date.now() + delay > until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** All in one transaction under a per-schema lock. */
