@@ -1,8 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { BUILT_CLI } from './paths.js';
+
+export type ClusterStore =
+  { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
+
+/** The PostgreSQL the benches' shared stores live on (a scratch schema each, dropped after). */
+export const BENCH_PG_URL = process.env.PHOENIX_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * A store for the controllers of one cluster, in `dir`: the configuration's `store` section and what
+ * ControllerCluster reads. PostgreSQL's URL stays out of the file (`${PHX_PG_URL}`, which `start` sets).
+ */
+export function clusterStore(
+  kind: 'sqlite' | 'postgres',
+  dir: string,
+  ttl_s: number,
+): { section: Record<string, unknown>; store: ClusterStore } {
+  const path = join(dir, 'phoenix.db');
+  if (kind === 'sqlite') return { section: { path, lease_ttl: `${ttl_s}s` }, store: { kind, path } };
+  const schema = `phoenix_bench_${randomBytes(5).toString('hex')}`;
+  return {
+    section: { driver: 'postgres', url: '${PHX_PG_URL}', schema, path, lease_ttl: `${ttl_s}s` },
+    store: { kind, url: BENCH_PG_URL, schema },
+  };
+}
 
 /**
  * Several `phoenix run` processes (the built product) on one store, for the leader-takeover
@@ -12,11 +38,17 @@ import { BUILT_CLI } from './paths.js';
 export class ControllerCluster {
   readonly children = new Map<number, { child: ChildProcess; output: string }>();
   private readonly pool?: pg.Pool;
+  private started = 0;
 
   constructor(
     private readonly config: string,
-    private readonly store:
-      { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string },
+    private readonly store: ClusterStore,
+    /**
+     * Each controller as on a host of its own (PHOENIX_HOST_ID ctl-1, ctl-2, …): no controller can tell
+     * by pid that another died, only the lease's expiry and the run's fencing token tell, as across
+     * machines sharing a PostgreSQL store.
+     */
+    private readonly distinctHosts = false,
   ) {
     if (!existsSync(BUILT_CLI)) {
       console.error(`${BUILT_CLI} is missing; build first: npm run build`);
@@ -33,6 +65,12 @@ export class ControllerCluster {
   }
 
   start(standby: boolean, env: NodeJS.ProcessEnv = process.env): number {
+    this.started += 1;
+    env = {
+      ...env,
+      ...(this.store.kind === 'postgres' && { PHX_PG_URL: this.store.url }),
+      ...(this.distinctHosts && { PHOENIX_HOST_ID: `ctl-${this.started}` }),
+    };
     const child = spawn(
       process.execPath,
       [BUILT_CLI, 'run', '--config', this.config, '--log-format', 'json', ...(standby ? ['--standby'] : [])],

@@ -1,5 +1,7 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --per-step 0.35 --between 0.2 --json]
+//   --max-minutes M --per-step 0.35 --between 0.2 --store sqlite|postgres --json]
+// --store postgres: the controllers share a scratch schema of $PHOENIX_BENCH_PG_URL (default the local
+// server), each with a host id of its own (PHOENIX_HOST_ID), so a dead leader is noticed by its lease only.
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
 // built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
 // cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
@@ -10,7 +12,7 @@
 // (--between). Each round's final state of every touched system is
 // compared with the reference's, and side effects applied twice are counted at the stand-ins and servers.
 // resume = from the kill until a step starts under the new leader (or the run ends).
-import { ControllerCluster, p50max, until } from './ha-cluster.js';
+import { clusterStore, ControllerCluster, p50max, until, type ClusterStore } from './ha-cluster.js';
 import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
 import { createServer } from 'node:http';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     'max-minutes': { type: 'string' },
     between: { type: 'string', default: '0.2' },
     'per-step': { type: 'string', default: '0.35' },
+    store: { type: 'string', default: 'sqlite' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -41,6 +44,11 @@ const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
 const betweenShare = Number(values.between);
 const perStep = Number(values['per-step']);
+const storeKind = values.store === 'postgres' ? 'postgres' : 'sqlite';
+if (values.store !== storeKind) {
+  console.error(`--store ${values.store} is not known; use sqlite or postgres`);
+  process.exit(2);
+}
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
@@ -196,15 +204,15 @@ function steps(s: StandIns, l: LabNames) {
   ];
 }
 
-function writeConfig(dir: string, s: StandIns, l: LabNames): { config: string; db: string } {
-  const db = join(dir, 'phoenix.db');
+function writeConfig(dir: string, s: StandIns, l: LabNames): { config: string; store: ClusterStore } {
+  const { section, store } = clusterStore(storeKind, dir, ttl_s);
   const config = join(dir, 'phoenix.yaml');
   writeFileSync(
     config,
     stringify({
       interval: 1,
       decision: { analyzer: 'threshold' },
-      store: { path: db, lease_ttl: `${ttl_s}s` },
+      store: section,
       server: { enabled: false },
       probes: {
         timeout: '1s',
@@ -217,7 +225,7 @@ function writeConfig(dir: string, s: StandIns, l: LabNames): { config: string; d
       runbooks: { dr_failover: { stages: [{ name: 'failover', steps: steps(s, l) }] } },
     }),
   );
-  return { config, db };
+  return { config, store };
 }
 
 interface Kill {
@@ -325,8 +333,8 @@ async function round(index: number, reference?: Round): Promise<Round> {
   const dir = join(base, `round-${index}`);
   const s = await startStandIns(dir, bind, index);
   const names = lab.names(index);
-  const { config, db } = writeConfig(dir, s, names);
-  const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
+  const { config, store } = writeConfig(dir, s, names);
+  const cluster = new ControllerCluster(config, store, store.kind === 'postgres');
   const kills: Kill[] = [];
   /** Planned kills whose step ended before the bench saw it running. */
   let missed = 0;
@@ -479,6 +487,7 @@ try {
     dns_providers: ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136'],
     reference_run_s: Math.round(reference.run_s * 100) / 100,
     ttl_s,
+    store: storeKind,
     seed: firstSeed,
     stopped_by_time_budget: Date.now() >= budgetEnd,
   };
