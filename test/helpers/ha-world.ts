@@ -63,7 +63,8 @@ export interface World {
   storeConfig: Parameters<typeof openStore>[0];
   lines: () => string[];
   children: CliProcess['child'][];
-  start(standby?: boolean, listen?: string): CliProcess;
+  /** A controller; `env` adds to its environment (PHOENIX_HOST_ID: a host of its own). */
+  start(standby?: boolean, listen?: string, env?: NodeJS.ProcessEnv): CliProcess;
   /** Kills every controller started, then drops the scratch schema. */
   close(): Promise<void>;
 }
@@ -98,11 +99,16 @@ function runbookStep(log: string, name: string, slowFirst: boolean) {
  * A store shared by the controllers, a short lease (2 s) and interval (1 s), and a
  * three-step runbook whose middle step sleeps on its first attempt: the moment to kill
  * or pause the leader. Each step logs its start and end, so the log shows what ran.
+ * `configure` may replace sections of the configuration (another runbook, a topology).
  */
 export function world(
   app: App,
   kind: StoreKind,
-  options: { interval?: number; slowPromote?: boolean } = {},
+  options: {
+    interval?: number;
+    slowPromote?: boolean;
+    configure?: (config: Record<string, unknown>) => Record<string, unknown>;
+  } = {},
 ): World {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-ha-'));
   const log = join(dir, 'steps.log');
@@ -113,53 +119,60 @@ export function world(
       : // ${PHX_PG_URL}: the URL (and so a password) stays out of the file, as in production.
         { driver: 'postgres', url: '${PHX_PG_URL}', schema, path: join(dir, 'unused.db'), lease_ttl: '2s' };
   const config = join(dir, 'phoenix.yaml');
+  const configure = options.configure ?? ((c) => c);
   writeFileSync(
     config,
-    stringify({
-      interval: options.interval ?? 1,
-      decision: { analyzer: 'threshold' },
-      store,
-      server: {
-        listen: '${PHX_LISTEN}',
-        tokens: [{ name: 'alertmanager', token: OPERATE_TOKEN, role: 'operate' }],
-        rate_limit: { max: 100000, window: '1m' },
-      },
-      ...(app.pagerduty && {
-        notifications: {
-          channels: [
-            { channel: 'pagerduty', routing_key: 'R0UT1NGKEY0123456789ABCDEFGHIJKL', url: app.pagerduty.url },
-          ],
+    stringify(
+      configure({
+        interval: options.interval ?? 1,
+        decision: { analyzer: 'threshold' },
+        store,
+        server: {
+          listen: '${PHX_LISTEN}',
+          tokens: [{ name: 'alertmanager', token: OPERATE_TOKEN, role: 'operate' }],
+          rate_limit: { max: 100000, window: '1m' },
+        },
+        ...(app.pagerduty && {
+          notifications: {
+            channels: [
+              {
+                channel: 'pagerduty',
+                routing_key: 'R0UT1NGKEY0123456789ABCDEFGHIJKL',
+                url: app.pagerduty.url,
+              },
+            ],
+          },
+        }),
+        probes: {
+          timeout: '1s',
+          // One stand-in app plays both sites, so they fail together: after a failover DR's probes fail
+          // too (the controller scores only the probes that follow the serving site) and any failover is held.
+          sites: { primary: { app_url: app.url }, dr: { app_url: app.url } },
+          signals: {
+            internal_services: {
+              type: 'http_checks',
+              targets: [{ name: 'api', url: '{{active.app_url}}/health' }],
+            },
+            eks_nodes: { type: 'http', url: '{{active.app_url}}/nodes' },
+            cross_cloud: { type: 'http', url: '{{active.app_url}}/dr' },
+          },
+        },
+        runbooks: {
+          dr_failover: {
+            stages: [
+              {
+                name: 'database',
+                steps: [
+                  runbookStep(log, 'fence-old', false),
+                  runbookStep(log, 'promote', options.slowPromote ?? true),
+                ],
+              },
+              { name: 'dns', steps: [runbookStep(log, 'switch-dns', false)] },
+            ],
+          },
         },
       }),
-      probes: {
-        timeout: '1s',
-        // One stand-in app plays both sites, so they fail together: after a failover DR's probes fail
-        // too (the controller scores only the probes that follow the serving site) and any failover is held.
-        sites: { primary: { app_url: app.url }, dr: { app_url: app.url } },
-        signals: {
-          internal_services: {
-            type: 'http_checks',
-            targets: [{ name: 'api', url: '{{active.app_url}}/health' }],
-          },
-          eks_nodes: { type: 'http', url: '{{active.app_url}}/nodes' },
-          cross_cloud: { type: 'http', url: '{{active.app_url}}/dr' },
-        },
-      },
-      runbooks: {
-        dr_failover: {
-          stages: [
-            {
-              name: 'database',
-              steps: [
-                runbookStep(log, 'fence-old', false),
-                runbookStep(log, 'promote', options.slowPromote ?? true),
-              ],
-            },
-            { name: 'dns', steps: [runbookStep(log, 'switch-dns', false)] },
-          ],
-        },
-      },
-    }),
+    ),
   );
   const children: CliProcess['child'][] = [];
   const reader = kind === 'sqlite' ? sqliteReader(store.path) : postgresReader(schema);
@@ -175,10 +188,10 @@ export function world(
         : { driver: 'postgres', path: store.path, url: PG_URL, schema },
     lines: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []),
     children,
-    start(standby = false, listen = '127.0.0.1:0') {
+    start(standby = false, listen = '127.0.0.1:0', env = {}) {
       const cli = startCli(
         ['run', '--config', config, '--log-format', 'json', ...(standby ? ['--standby'] : [])],
-        { ...process.env, PHX_LISTEN: listen, PHX_PG_URL: PG_URL },
+        { ...process.env, PHX_LISTEN: listen, PHX_PG_URL: PG_URL, ...env },
       );
       children.push(cli.child);
       return cli;
