@@ -149,18 +149,21 @@ export class PostgresLeaseStore extends LeaseRows implements LeaseStore {
   }
 
   async acquire(holder: string, ttl_s: number): Promise<{ acquired: boolean; lease: Lease }> {
-    // Taken when free or expired (the token grows), renewed when already ours and live.
+    // Taken when free or expired (the token grows), renewed when already ours and live. The update's times
+    // are read once it holds the row: VALUES are computed when the statement starts, and it may have waited
+    // for the row (a fenced write of the old leader holds it FOR SHARE), so a lease taken after the wait
+    // would start, and end, before it was taken.
     const taken = await this.db.get<Lease>(
       `INSERT INTO controller_leases AS l (name, holder, token, expires_at, acquired_at)
          VALUES (?, ?, 1, ${PG_NOW} + ?, ${PG_NOW})
        ON CONFLICT (name) DO UPDATE SET
          holder = excluded.holder,
-         expires_at = excluded.expires_at,
+         expires_at = ${PG_NOW} + ?,
          token = CASE WHEN l.holder = excluded.holder AND l.expires_at > ${PG_NOW} THEN l.token ELSE l.token + 1 END,
-         acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at > ${PG_NOW} THEN l.acquired_at ELSE excluded.acquired_at END
+         acquired_at = CASE WHEN l.holder = excluded.holder AND l.expires_at > ${PG_NOW} THEN l.acquired_at ELSE ${PG_NOW} END
        WHERE l.holder = excluded.holder OR l.expires_at <= ${PG_NOW}
        RETURNING ${LEASE_COLUMNS}`,
-      [this.name, holder, ttl_s],
+      [this.name, holder, ttl_s, ttl_s],
     );
     if (taken) return { acquired: true, lease: taken };
     return { acquired: false, lease: (await this.current())! };
