@@ -18,8 +18,11 @@ import { httpServer } from './helpers/servers.js';
  * other's pid, so only the lease tells that the leader is gone. The leader is frozen (SIGSTOP) in the middle
  * of the logical cut-over, after the sequences moved and the database opened, with the save of that step
  * state on its way to the store. The standby must wait for the lease to lapse, then continue the step from
- * the state in the store (the gap applied once); the frozen leader, woken after that, must write nothing:
- * its save, checked against the lease in its own transaction once the lease had lapsed, is refused.
+ * the state in the store (the gap applied once); the frozen leader, woken after that, must write nothing.
+ * Its save in flight does not land: it is checked against the lease in its own transaction once the lease
+ * had lapsed, and the server ends that transaction when it stays idle (the pause). Which of the two stops
+ * it is not visible from here (the woken process logs its demotion first), so a save under its token is
+ * also tried against the store directly, and refused.
  */
 const DB = 'shop_xhost';
 const GAP = 1000;
@@ -63,7 +66,7 @@ const openingWaits = async () =>
     )
   ).length;
 
-test('controllers on different hosts: the standby takes a frozen leader’s cut-over only once its lease lapsed, continues it from the store (the gap applied once), and the woken leader’s late writes are refused by the fence', async () => {
+test('controllers on different hosts: the standby takes a frozen leader’s cut-over only once its lease lapsed, continues it from the store (the gap applied once), and nothing the woken leader writes lands: its token is refused by the fence', async () => {
   await query(
     roleUrl(publisher, APP_ROLE, DB),
     "INSERT INTO orders (note) SELECT 'o' || g FROM generate_series(1, 50) g",
