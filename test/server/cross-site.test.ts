@@ -23,6 +23,9 @@ test('with anonymous operate, a cross-site browser POST is refused; same-origin 
     // An older browser that sends only Origin.
     assert.equal((await cycle({ origin: 'http://evil.example' })).status, 403);
     assert.equal((await cycle({ 'sec-fetch-site': 'same-site' })).status, 403);
+    // A sandboxed frame or a file: page says Origin: null.
+    assert.equal((await cycle({ origin: 'null' })).status, 403);
+    assert.equal((await cycle({ origin: 'null', 'sec-fetch-site': 'cross-site' })).status, 403);
 
     assert.equal((await cycle({ origin: server.url, 'sec-fetch-site': 'same-origin' })).status, 202);
     assert.equal((await cycle({ origin: server.url })).status, 202);
