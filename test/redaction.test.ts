@@ -56,6 +56,63 @@ describe('a database password that breaks URL parsing is hidden everywhere it co
     assert.doesNotMatch(runs.stdout + runs.stderr, SECRET);
   });
 
+  // What a command step's tools print when they fail: a shell trace of the environment it was given, curl -v's
+  // request headers, an Azure storage connection string. The journal keeps the step's error and output tails.
+  test('a command step that echoes the credentials it was given (env, headers, connection strings) does not put them in the run output or journal', async () => {
+    const script = [
+      'echo "+ PGPASSWORD=$PGPASSWORD pg_dump -h db app" >&2',
+      'echo "> Authorization: Bearer $API_TOKEN" >&2',
+      'echo "DefaultEndpointsProtocol=https;AccountName=dr;AccountKey=$ACCOUNT_KEY;EndpointSuffix=core.windows.net" >&2',
+      'echo "export DB_PASSWORD=$PGPASSWORD AWS_SECRET_ACCESS_KEY=$ACCOUNT_KEY"',
+      'echo \'{"user":"app","password":"\'"$PGPASSWORD"\'"}\'',
+      'exit 3',
+    ].join('\n');
+    const file = write('command.yaml', {
+      store: { path: join(dir, 'command.db') },
+      topology,
+      runbooks: {
+        dr_failover: {
+          stages: [
+            {
+              name: 'app',
+              steps: [
+                {
+                  name: 'dump',
+                  type: 'command',
+                  params: {
+                    command: 'sh',
+                    args: ['-c', script],
+                    env: {
+                      PGPASSWORD: '${PHX_TEST_PG}',
+                      API_TOKEN: '${PHX_TEST_TOKEN}',
+                      ACCOUNT_KEY: '${PHX_TEST_KEY}',
+                    },
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const env = {
+      PHX_TEST_PG: 'Zq9pgSecret',
+      PHX_TEST_TOKEN: 'Zq9tokenSecret',
+      PHX_TEST_KEY: 'Zq9keySecret==',
+    };
+    const run = await runCli(['failover', '--yes', '--config', file], { env });
+    assert.notEqual(run.code, 0);
+    assert.match(run.stdout + run.stderr, /exited with 3/, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout + run.stderr, SECRET, 'failover output');
+    const runs = await runCli(['runs', '--config', file, '--json'], { env });
+    assert.doesNotMatch(runs.stdout + runs.stderr, SECRET, 'phoenix runs --json');
+    const id = (JSON.parse(runs.stdout) as { id: string }[])[0]?.id;
+    assert.ok(id, runs.stdout);
+    const one = await runCli(['runs', id, '--config', file, '--json'], { env });
+    assert.match(one.stdout, /pg_dump -h db/, one.stdout + one.stderr);
+    assert.doesNotMatch(one.stdout + one.stderr, SECRET, 'phoenix runs <id> --json');
+  });
+
   test('phoenix status on a PostgreSQL store it cannot reach names it without the password', async () => {
     const file = write('store.yaml', { topology, store: { driver: 'postgres', url: dsn } });
     const status = await runCli(['status', '--config', file]);
