@@ -406,3 +406,64 @@ test('behind a trusted proxy, failures count per client address; without trust_p
     await direct.close();
   }
 });
+
+// Two controllers share the store (HA). Their clocks differ by a few seconds (one's NTP lagging): the one
+// ahead forgets a signature by its own clock while the one behind still accepts the request's timestamp.
+test('a signed request accepted by one controller is refused by another sharing the store, even when their clocks differ by seconds', async () => {
+  const config = serverConfig({ webhook: { secret: '${PHX_TEST_SECRET}', match: { system: 'shop' } } });
+  const loop = new DecisionLoop(config);
+  await loop.cycle();
+  const db = SqliteSql.open(':memory:');
+  let real = loop.clock;
+  const SKEW_S = 10;
+  const start = (now: () => number) =>
+    startServer({
+      config,
+      deps: {
+        status: loop.recent,
+        events: loop.recent,
+        trigger: loop,
+        now,
+        signatures: new SeenSignatureStore(db),
+      },
+      listen: { host: '127.0.0.1', port: 0 },
+      processMetrics: false,
+    });
+  const a = await start(() => real);
+  const b = await start(() => real - SKEW_S);
+  const post = async (server: RunningServer, body: string, signedAt: number, signature?: string) => {
+    const response = await fetch(`${server.url}/api/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-phoenix-timestamp': String(signedAt),
+        'x-phoenix-signature': signature ?? signBody(WEBHOOK_SECRET, body, signedAt),
+      },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as { error?: string } };
+  };
+  try {
+    const body = JSON.stringify(payload([alert('skew-1', 'firing', { system: 'shop' })]));
+    const signedAt = real;
+    const captured = signBody(WEBHOOK_SECRET, body, signedAt);
+    assert.equal((await post(a, body, signedAt, captured)).status, 202);
+    real = signedAt + SKEW_S; // once B's clock has reached the timestamp (before, it is too far ahead for B)
+    assert.equal((await post(b, body, signedAt, captured)).status, 409, 'replayed to the twin');
+    await loop.idle();
+
+    // Later, A accepts another request (its write forgets what is old by A's clock) ...
+    real = signedAt + 307;
+    const other = JSON.stringify(payload([alert('skew-2', 'firing', { system: 'shop' })]));
+    assert.equal((await post(a, other, real)).status, 202);
+    await loop.idle();
+    // ... while B, 10 s behind, still finds the captured timestamp inside its 300 s window.
+    const replayed = await post(b, body, signedAt, captured);
+    assert.equal(replayed.status, 409, `the twin accepted a replay: ${JSON.stringify(replayed.body)}`);
+    await loop.idle();
+  } finally {
+    await a.close();
+    await b.close();
+    await db.close();
+  }
+});
