@@ -467,3 +467,48 @@ test('a signed request accepted by one controller is refused by another sharing 
     await db.close();
   }
 });
+
+test('at the window end a signed request is accepted once; the same signature in capitals is the same request', async () => {
+  const config = serverConfig({ webhook: { secret: '${PHX_TEST_SECRET}', match: { system: 'shop' } } });
+  const loop = new DecisionLoop(config);
+  await loop.cycle();
+  const db = SqliteSql.open(':memory:');
+  const server = await startServer({
+    config,
+    deps: {
+      status: loop.recent,
+      events: loop.recent,
+      trigger: loop,
+      now: loop.now,
+      signatures: new SeenSignatureStore(db),
+    },
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
+  });
+  const post = async (body: string, signedAt: number, signature: string) =>
+    (
+      await fetch(`${server.url}/api/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-phoenix-timestamp': String(signedAt),
+          'x-phoenix-signature': signature,
+        },
+        body,
+      })
+    ).status;
+  try {
+    const body = JSON.stringify(payload([alert('edge-1', 'firing', { system: 'shop' })]));
+    const signedAt = loop.clock - 300;
+    const signature = signBody(WEBHOOK_SECRET, body, signedAt);
+    assert.equal(await post(body, signedAt, signature), 202, 'exactly 300 s old is inside the window');
+    await loop.idle();
+    assert.equal(await post(body, signedAt, signature), 409);
+    assert.equal(await post(body, signedAt, 'sha256=' + signature.slice(7).toUpperCase()), 409);
+    loop.clock += 1;
+    assert.equal(await post(body, signedAt, signature), 401, '301 s old is outside');
+  } finally {
+    await server.close();
+    await db.close();
+  }
+});
