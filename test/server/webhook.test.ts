@@ -20,6 +20,22 @@ import {
 } from './harness.js';
 import { SeenSignatureStore, SqliteSql } from '../../src/store/index.js';
 
+/** A server whose replay guard keeps the signatures in `db`, as controllers sharing a store do. */
+function serveWithStore(config: PhoenixConfig, loop: DecisionLoop, db: SqliteSql, now = loop.now) {
+  return startServer({
+    config,
+    deps: {
+      status: loop.recent,
+      events: loop.recent,
+      trigger: loop,
+      now,
+      signatures: new SeenSignatureStore(db),
+    },
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
+  });
+}
+
 function alert(fingerprint: string, status: 'firing' | 'resolved', labels: Record<string, string>) {
   return {
     status,
@@ -217,18 +233,7 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     const db = SqliteSql.open(':memory:');
     const restart = async () => {
       await server.close();
-      server = await startServer({
-        config,
-        deps: {
-          status: loop.recent,
-          events: loop.recent,
-          trigger: loop,
-          now: loop.now,
-          signatures: new SeenSignatureStore(db),
-        },
-        listen: { host: '127.0.0.1', port: 0 },
-        processMetrics: false,
-      });
+      server = await serveWithStore(config, loop, db);
     };
     try {
       await restart();
@@ -416,19 +421,7 @@ test('a signed request accepted by one controller is refused by another sharing 
   const db = SqliteSql.open(':memory:');
   let real = loop.clock;
   const SKEW_S = 10;
-  const start = (now: () => number) =>
-    startServer({
-      config,
-      deps: {
-        status: loop.recent,
-        events: loop.recent,
-        trigger: loop,
-        now,
-        signatures: new SeenSignatureStore(db),
-      },
-      listen: { host: '127.0.0.1', port: 0 },
-      processMetrics: false,
-    });
+  const start = (now: () => number) => serveWithStore(config, loop, db, now);
   const a = await start(() => real);
   const b = await start(() => real - SKEW_S);
   const post = async (server: RunningServer, body: string, signedAt: number, signature?: string) => {
@@ -473,18 +466,7 @@ test('at the window end a signed request is accepted once; the same signature in
   const loop = new DecisionLoop(config);
   await loop.cycle();
   const db = SqliteSql.open(':memory:');
-  const server = await startServer({
-    config,
-    deps: {
-      status: loop.recent,
-      events: loop.recent,
-      trigger: loop,
-      now: loop.now,
-      signatures: new SeenSignatureStore(db),
-    },
-    listen: { host: '127.0.0.1', port: 0 },
-    processMetrics: false,
-  });
+  const server = await serveWithStore(config, loop, db);
   const post = async (body: string, signedAt: number, signature: string) =>
     (
       await fetch(`${server.url}/api/webhooks/alertmanager`, {
