@@ -71,4 +71,24 @@ context:
     const out = JSON.parse(json.stdout) as { context: { changes: Array<{ description: string }> } };
     assert.equal(out.context.changes[0].description, `v2 ${HOSTILE}`);
   });
+
+  // The site journal's reasons are free text from whoever paused automation or moved the site (another
+  // operator, a run's reason quoting an alert), shown to everyone who runs phoenix site.
+  test('phoenix site prints the pause and event reasons with control characters escaped', async () => {
+    const pause = await runCli([
+      'pause',
+      '--config',
+      configFile,
+      '--for',
+      '1h',
+      '--reason',
+      `db migration ${HOSTILE}`,
+    ]);
+    assert.equal(pause.code, 0, pause.stderr);
+    const site = await runCli(['site', '--config', configFile]);
+    assert.equal(site.code, 0, site.stderr);
+    assert.match(site.stdout, /PAUSED until/, site.stdout);
+    assert.doesNotMatch(site.stdout, RAW_CONTROL, 'a raw control character reached the terminal');
+    assert.match(site.stdout, /db migration \\x1b\[2J/);
+  });
 });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -54,6 +54,108 @@ describe('a database password that breaks URL parsing is hidden everywhere it co
     assert.doesNotMatch(run.stdout + run.stderr, SECRET);
     const runs = await runCli(['runs', '--config', file, '--json']);
     assert.doesNotMatch(runs.stdout + runs.stderr, SECRET);
+  });
+
+  // What a command step's tools print when they fail: a shell trace of the environment it was given, curl -v's
+  // request headers, an Azure storage connection string. The journal keeps the step's error and output tails.
+  test('a command step that echoes the credentials it was given (env, headers, connection strings) does not put them in the run output or journal', async () => {
+    const script = [
+      'echo "+ PGPASSWORD=$PGPASSWORD pg_dump -h db app" >&2',
+      'echo "> Authorization: Bearer $API_TOKEN" >&2',
+      'echo "DefaultEndpointsProtocol=https;AccountName=dr;AccountKey=$ACCOUNT_KEY;EndpointSuffix=core.windows.net" >&2',
+      'echo "export DB_PASSWORD=$PGPASSWORD AWS_SECRET_ACCESS_KEY=$ACCOUNT_KEY"',
+      'echo \'{"user":"app","password":"\'"$PGPASSWORD"\'"}\'',
+      'exit 3',
+    ].join('\n');
+    const file = write('command.yaml', {
+      store: { path: join(dir, 'command.db') },
+      topology,
+      runbooks: {
+        dr_failover: {
+          stages: [
+            {
+              name: 'app',
+              steps: [
+                {
+                  name: 'dump',
+                  type: 'command',
+                  params: {
+                    command: 'sh',
+                    args: ['-c', script],
+                    env: {
+                      PGPASSWORD: '${PHX_TEST_PG}',
+                      API_TOKEN: '${PHX_TEST_TOKEN}',
+                      ACCOUNT_KEY: '${PHX_TEST_KEY}',
+                    },
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const env = {
+      PHX_TEST_PG: 'Zq9pgSecret',
+      PHX_TEST_TOKEN: 'Zq9tokenSecret',
+      PHX_TEST_KEY: 'Zq9keySecret==',
+    };
+    const run = await runCli(['failover', '--yes', '--config', file], { env });
+    assert.notEqual(run.code, 0);
+    assert.match(run.stdout + run.stderr, /exited with 3/, run.stdout + run.stderr);
+    assert.doesNotMatch(run.stdout + run.stderr, SECRET, 'failover output');
+    const runs = await runCli(['runs', '--config', file, '--json'], { env });
+    assert.doesNotMatch(runs.stdout + runs.stderr, SECRET, 'phoenix runs --json');
+    assert.match(runs.stdout, /pg_dump -h db/, 'the journal keeps what the step printed');
+    assert.match(runs.stdout, /Bearer \*\*\*/);
+    assert.match(runs.stdout, /AccountName=dr;AccountKey=\*\*\*;EndpointSuffix/);
+  });
+
+  // The evidence report is handed to auditors as a file and printed to the terminal without --out.
+  test('phoenix report, HTML and JSON, hides the credentials and escapes the control characters a step printed', async () => {
+    const file = write('report.yaml', {
+      store: { path: join(dir, 'report.db') },
+      topology,
+      runbooks: {
+        dr_failover: {
+          stages: [
+            {
+              name: 'app',
+              steps: [
+                {
+                  name: 'dump',
+                  type: 'command',
+                  params: {
+                    command: 'sh',
+                    args: [
+                      '-c',
+                      'printf "done PGPASSWORD=$PGPASSWORD \\033]0;pwned\\007 \\342\\200\\256evil\\n"',
+                    ],
+                    env: { PGPASSWORD: '${PHX_TEST_PG}' },
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const env = { PHX_TEST_PG: 'Zq9pgSecret' };
+    const run = await runCli(['failover', '--yes', '--config', file], { env });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const id = /run (run-\S+)/.exec(run.stdout + run.stderr)?.[1];
+    assert.ok(id, run.stdout + run.stderr);
+    for (const format of ['html', 'json']) {
+      const report = await runCli(['report', id, '--config', file, '--format', format], { env });
+      assert.equal(report.code, 0, report.stderr);
+      assert.match(report.stdout, /PGPASSWORD=\*\*\*/, format);
+      assert.doesNotMatch(report.stdout, SECRET, `${format} report`);
+      // eslint-disable-next-line no-control-regex
+      assert.doesNotMatch(report.stdout, /[\u0007\u001b\u202e]/, `${format} report: a raw control character`);
+    }
+    const out = join(dir, 'report.html');
+    assert.equal((await runCli(['report', id, '--config', file, '--out', out], { env })).code, 0);
+    assert.doesNotMatch(readFileSync(out, 'utf8'), SECRET, 'report file');
   });
 
   test('phoenix status on a PostgreSQL store it cannot reach names it without the password', async () => {

@@ -393,6 +393,33 @@ for (const backend of BACKENDS) {
   });
 }
 
+// PostgreSQL aborts a whole transaction at its first failed statement and then answers COMMIT with
+// ROLLBACK, not an error; a caller that caught the failure (an "already there" it expected) would be told
+// the transaction succeeded while none of it was kept. SQLite undoes only the failed statement.
+for (const backend of BACKENDS) {
+  test(`${backend.name}: a transaction that answers success kept what it wrote, even when a statement in it failed and was caught`, async () => {
+    const { db, close } = await backend.open();
+    try {
+      await db.run('CREATE TABLE contract_acks (id INTEGER PRIMARY KEY)');
+      const outcome = await db
+        .transaction(async () => {
+          await db.run('INSERT INTO contract_acks (id) VALUES (1)');
+          await db.run('INSERT INTO contract_acks (id) VALUES (1)').catch(() => undefined);
+          return 'acknowledged';
+        })
+        .catch((error: Error) => error);
+      const kept = await db.all<{ id: number }>('SELECT id FROM contract_acks');
+      if (outcome === 'acknowledged') assert.equal(kept.length, 1, 'acknowledged, yet the row is not there');
+      else {
+        assert.equal(kept.length, 0);
+        assert.match(String(outcome), /rolled back|not committed/);
+      }
+    } finally {
+      await close();
+    }
+  });
+}
+
 test('postgres: controllers migrating one schema at once apply each migration once', async () => {
   const schema = `phoenix_test_${randomBytes(6).toString('hex')}`;
   const stores = await Promise.all([1, 2, 3].map(() => PostgresStore.open(PG_URL, schema)));

@@ -50,3 +50,38 @@ test('every string of a nested value is redacted, its shape kept', () => {
     n: null,
   });
 });
+
+test('credentials in environment assignments, JSON, headers and SDK parameters are hidden, whatever prefixes their name', () => {
+  const cases: [string, string][] = [
+    ['+ PGPASSWORD=pw pg_dump -h db', '+ PGPASSWORD=*** pg_dump -h db'],
+    ["PGPASSWORD='a b c' psql", 'PGPASSWORD=*** psql'],
+    ['export DB_PASSWORD=pw AWS_SECRET_ACCESS_KEY=k', 'export DB_PASSWORD=*** AWS_SECRET_ACCESS_KEY=***'],
+    [
+      'AccountName=dr;AccountKey=a+b/c==;EndpointSuffix=core.windows.net',
+      'AccountName=dr;AccountKey=***;EndpointSuffix=core.windows.net',
+    ],
+    [
+      'Endpoint=sb://x/;SharedAccessKeyName=n;SharedAccessKey=k=',
+      'Endpoint=sb://x/;SharedAccessKeyName=n;SharedAccessKey=***',
+    ],
+    ['> Authorization: Bearer eyJ.a.b', '> Authorization: Bearer ***'],
+    ['authorization=SharedKey dr:c2ln', 'authorization=SharedKey ***'],
+    ['x-api-key: sk-live-1', 'x-api-key: ***'],
+    ['refused (Bearer abcdefgh12345678)', 'refused (Bearer ***)'],
+    ['{"user":"app","password":"a \\" b","port":5432}', '{"user":"app","password":"***","port":5432}'],
+    ['{\\"client_secret\\":\\"s3\\"}', '{\\"client_secret\\":\\"***\\"}'],
+    [
+      '?X-Amz-Credential=AKIA/x&X-Amz-Security-Token=t&X-Amz-Signature=0a',
+      '?X-Amz-Credential=AKIA/x&X-Amz-Security-Token=***&X-Amz-Signature=***',
+    ],
+  ];
+  for (const [text, expected] of cases) assert.equal(redact(text), expected, text);
+  // Words that only end like a secret's name, and messages about tokens, are kept.
+  for (const kept of [
+    'PHOENIX_IDEMPOTENCY_KEY=run-1/step/1',
+    'the bearer token is not one of server.tokens',
+    'the Authorization header must be "Bearer <token>"',
+    'design=blue',
+  ])
+    assert.equal(redact(kept), kept);
+});

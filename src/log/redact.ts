@@ -17,22 +17,58 @@ const URL_PASSWORD = new RegExp(
   'gi',
 );
 
-/** Keys whose value is a credential, in key=value connection strings (libpq) and query strings. */
-const SECRET_KEYS = 'password|passwd|pwd|sslpassword|secret|client_secret|access_token|api_key|apikey|sig';
+/**
+ * Names whose value is a credential, matched at the end of a longer name too, so environment variables
+ * and SDK parameters are covered (`PGPASSWORD`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`, Azure's
+ * `AccountKey` and `SharedAccessKey`, `X-Amz-Security-Token`, `X-Amz-Signature`, `client_secret`).
+ */
+const SECRET_KEYS =
+  'password|passwd|pwd|secret|token|api_?key|apikey|access_?key|account_?key|private_?key|sig|signature';
 
-/** `password=value`, `password = 'quoted value'` (libpq quoting, with `\'` escapes), `?sig=...&`. */
+/** A name ending in a secret key: the optional prefix is a word's start (letters, digits, `_`, `-`, `.`). */
+const SECRET_NAME = `(?<![\\w.-])[\\w.-]*?(?:${SECRET_KEYS})`;
+
+/** `password=value`, `PGPASSWORD='quoted value'` (libpq quoting, with `\'` escapes), `?sig=...&`. */
 const KEY_VALUE = new RegExp(
-  `\\b(${SECRET_KEYS})(\\s*=\\s*)(?:'(?:[^'\\\\]|\\\\.)*'|"(?:[^"\\\\]|\\\\.)*"|[^${END}&;,]+)`,
+  `(${SECRET_NAME})(\\s*=\\s*)(?:'(?:[^'\\\\]|\\\\.)*'|"(?:[^"\\\\]|\\\\.)*"|[^${END}&;,]+)`,
   'gi',
 );
 
 /**
+ * `"password": "value"` in JSON, also inside a JSON string (`\"password\":\"value\"`, what a tool's
+ * output looks like once the journal's JSON is printed).
+ */
+const JSON_MEMBER = new RegExp(`("${SECRET_NAME}"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*`, 'gi');
+const ESCAPED_JSON_MEMBER = new RegExp(
+  `(\\\\"${SECRET_NAME}\\\\"\\s*:\\s*\\\\")(?:[^"\\\\]|\\\\\\\\|\\\\(?!"))*`,
+  'gi',
+);
+
+/** `Authorization: Bearer <token>` (curl -v, an SDK's request dump), `Basic`, `SharedKey acct:sig`, or bare. */
+const AUTH_HEADER = new RegExp(
+  `\\b((?:proxy-)?authorization|x-api-key|api-key|x-auth-token|ocp-apim-subscription-key)(\\s*[:=]\\s*)(?:(bearer|basic|token|digest|sharedkey(?:lite)?)\\s+)?[^${END},;]+`,
+  'gi',
+);
+
+/** A bearer token anywhere else (`Bearer eyJ...` in an error message). */
+const BEARER = /\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
+
+/**
  * Hides the credentials in any text: URL passwords (parseable or not), key=value connection
- * strings, and secret query parameters. The host, port, user and database stay, so an error still
- * says which server it is about.
+ * strings and environment assignments, JSON members, authorization headers, bearer tokens and
+ * secret query parameters. The host, port, user and database stay, so an error still says which
+ * server it is about.
  */
 export function redact(text: string): string {
-  return text.replace(URL_PASSWORD, '$1:***@').replace(KEY_VALUE, '$1$2***');
+  return text
+    .replace(URL_PASSWORD, '$1:***@')
+    .replace(AUTH_HEADER, (_all, name: string, sep: string, scheme?: string) =>
+      scheme ? `${name}${sep}${scheme} ***` : `${name}${sep}***`,
+    )
+    .replace(BEARER, '$1 ***')
+    .replace(JSON_MEMBER, '$1***')
+    .replace(ESCAPED_JSON_MEMBER, '$1***')
+    .replace(KEY_VALUE, '$1$2***');
 }
 
 /**

@@ -115,6 +115,14 @@ export function checkSignature(secret: string, request: SignedRequest, now: numb
 }
 
 /**
+ * How long an accepted signature is remembered: far past the window's both ends. Each controller
+ * forgets by its own clock, and a twin sharing the store whose clock lags still accepts a timestamp
+ * the other has left behind; with only the window (306 s) kept, a 10 s skew between two
+ * controllers let a replay through. Rows are one per accepted request, so an hour costs nothing.
+ */
+export const SIGNATURE_MEMORY_S = 3600;
+
+/**
  * Remembers the signatures accepted within the replay window, so one signed request is accepted
  * once. With a durable memory (the store) that holds across restarts and between controllers
  * sharing the store. Without one the memory starts with the process, so a request signed before
@@ -133,8 +141,7 @@ export class ReplayGuard {
   async refusal(signature: string, signedAt: number, now: number): Promise<string | undefined> {
     const key = signature.trim().toLowerCase();
     const again = 'this signed request was accepted before; sign each request anew';
-    // Kept past the window's both ends: a signature is refused by its timestamp once it leaves the window.
-    const keep_s = REPLAY_WINDOW_S + FUTURE_SKEW_S + 1;
+    const keep_s = SIGNATURE_MEMORY_S;
     if (this.durable) return (await this.durable.remember(key, now, keep_s)) ? undefined : again;
     if (signedAt < Math.floor(this.startedAt))
       return `this request was signed ${Math.round(now - signedAt)} s ago, before this controller started, and may have been accepted already; sign each request anew with the current time`;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -49,6 +50,40 @@ export function crossSiteRefusal(
     if (site === 'same-origin' || site === 'none' || listed) return undefined;
   } else if (origin === undefined || listed) return undefined;
   return `a browser request from another site (${origin ?? `Sec-Fetch-Site: ${site}`}) may not change anything here; use the dashboard at ${own}, send a bearer token, or list the origin in server.cors.origins`;
+}
+
+/** `name:port`, `[v6]:port` or a bare name: the name, lowercased, brackets kept off. */
+function hostName(host: string): string {
+  const v6 = /^\[([^\]]*)\]/.exec(host);
+  return (v6 ? v6[1] : host.replace(/:\d*$/, '')).toLowerCase();
+}
+
+/** An address literal cannot be rebound; `localhost` resolves locally (RFC 6761), never through a page's DNS. */
+function cannotRebind(name: string): boolean {
+  return isIP(name) !== 0 || name === 'localhost' || name.endsWith('.localhost');
+}
+
+/**
+ * Why a request that relies on anonymous access must be refused as DNS rebinding, or undefined. A page
+ * whose own name was re-resolved to this server is same-origin for the browser (its Origin and Host are
+ * both that name), so the Origin check and CORS let it read and act; the raw Host header (not a
+ * forwarded one, which such a page could set) is the only sign. Address literals, `localhost`, the
+ * listen host and the hosts of `server.cors.origins` are this server's own names.
+ */
+export function reboundRefusal(request: FastifyRequest, options: ServerOptions): string | undefined {
+  if (options.anonymous === 'none' || request.headers.authorization) return undefined;
+  const host = request.headers.host ?? '';
+  const name = hostName(host);
+  if (cannotRebind(name) || name === options.host.toLowerCase()) return undefined;
+  const listed = options.cors_origins.some((origin) => {
+    try {
+      return new URL(origin).hostname.replace(/^\[|\]$/g, '').toLowerCase() === name;
+    } catch {
+      return false;
+    }
+  });
+  if (listed) return undefined;
+  return `anonymous access is answered only for this server's own names, not "${host}" (a page that re-resolved its name to this server looks like this); use http://127.0.0.1 or http://localhost, send a bearer token, or list the name's origin in server.cors.origins`;
 }
 
 const describeRole = (needed: Role) => (needed === 'webhook' ? 'webhook or operate' : needed);
@@ -106,6 +141,8 @@ export async function registerGuard(app: FastifyInstance, options: ServerOptions
     const header = request.headers.authorization;
     // A signed webhook without a token is checked once its raw body is read.
     if (needed === 'webhook' && !header && options.webhook.secret) return;
+    const rebound = reboundRefusal(request, options);
+    if (rebound) return refuse(request, reply, 403, rebound);
     const caller = identify(header, options.tokens, options.anonymous);
     if ('error' in caller) return refuse(request, reply, 401, caller.error);
     request.caller = caller;

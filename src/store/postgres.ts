@@ -161,7 +161,12 @@ export class PostgresStore implements SqlDb {
       try {
         await client.query('BEGIN');
         const result = await this.scope.run(client, work);
-        await client.query('COMMIT');
+        // After a failed statement (even one the work caught) PostgreSQL answers COMMIT with ROLLBACK, not an error.
+        const ended = await client.query('COMMIT');
+        if (ended.command === 'ROLLBACK')
+          throw new Error(
+            'the transaction was rolled back, not committed: a statement in it failed (PostgreSQL then aborts the whole transaction), so nothing of it was kept; let that error end the transaction',
+          );
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));

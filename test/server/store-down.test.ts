@@ -5,7 +5,7 @@ import { EventEmitter, once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { createServerDeps, startServer, type ControllerParts } from '../../src/server/index.js';
 import { HistoryStore, PostgresStore } from '../../src/store/index.js';
-import { DecisionLoop, READ_TOKEN, serverConfig } from './harness.js';
+import { DecisionLoop, OPERATE_TOKEN, READ_TOKEN, serverConfig } from './harness.js';
 
 const PG_URL = process.env.PHOENIX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -35,7 +35,7 @@ async function cuttableProxy(target: URL): Promise<{ port: number; cut(): Promis
   };
 }
 
-test('/metrics answers 200 with phoenix_store_up 0 while the PostgreSQL store is unreachable', async () => {
+test('while the PostgreSQL store is unreachable: /metrics answers 200 with phoenix_store_up 0, a change is refused 503 and /readyz is not ready', async () => {
   const proxy = await cuttableProxy(new URL(PG_URL));
   const via = new URL(PG_URL);
   via.host = `127.0.0.1:${proxy.port}`;
@@ -80,6 +80,23 @@ test('/metrics answers 200 with phoenix_store_up 0 while the PostgreSQL store is
       'a read the store cannot answer is a 503 naming it, not an internal error',
     );
     assert.match(((await runs.json()) as { error: string }).error, /store/);
+
+    // A write while the store cannot be reached: refused, never acknowledged, and the controller not ready.
+    const change = await fetch(`${server.url}/api/changes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATE_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'deploy', service: 'checkout', description: 'release 42' }),
+    });
+    const refused = (await change.json()) as { error: string };
+    assert.equal(change.status, 503, JSON.stringify(refused));
+    assert.match(refused.error, /the store .* cannot write/);
+    const ready = await fetch(`${server.url}/readyz`);
+    const readiness = (await ready.json()) as { ready: boolean; reasons: string[] };
+    assert.equal(ready.status, 503);
+    assert.ok(
+      readiness.reasons.some((r) => /the store .* cannot write/.test(r)),
+      JSON.stringify(readiness),
+    );
   } finally {
     await proxy.cut();
     await server.close();

@@ -20,6 +20,22 @@ import {
 } from './harness.js';
 import { SeenSignatureStore, SqliteSql } from '../../src/store/index.js';
 
+/** A server whose replay guard keeps the signatures in `db`, as controllers sharing a store do. */
+function serveWithStore(config: PhoenixConfig, loop: DecisionLoop, db: SqliteSql, now = loop.now) {
+  return startServer({
+    config,
+    deps: {
+      status: loop.recent,
+      events: loop.recent,
+      trigger: loop,
+      now,
+      signatures: new SeenSignatureStore(db),
+    },
+    listen: { host: '127.0.0.1', port: 0 },
+    processMetrics: false,
+  });
+}
+
 function alert(fingerprint: string, status: 'firing' | 'resolved', labels: Record<string, string>) {
   return {
     status,
@@ -217,18 +233,7 @@ describe('Alertmanager webhook with an HMAC secret', () => {
     const db = SqliteSql.open(':memory:');
     const restart = async () => {
       await server.close();
-      server = await startServer({
-        config,
-        deps: {
-          status: loop.recent,
-          events: loop.recent,
-          trigger: loop,
-          now: loop.now,
-          signatures: new SeenSignatureStore(db),
-        },
-        listen: { host: '127.0.0.1', port: 0 },
-        processMetrics: false,
-      });
+      server = await serveWithStore(config, loop, db);
     };
     try {
       await restart();
@@ -404,5 +409,88 @@ test('behind a trusted proxy, failures count per client address; without trust_p
   } finally {
     await behindIngress.close();
     await direct.close();
+  }
+});
+
+// Two controllers share the store (HA). Their clocks differ by a few seconds (one's NTP lagging): the one
+// ahead forgets a signature by its own clock while the one behind still accepts the request's timestamp.
+test('a signed request accepted by one controller is refused by another sharing the store, even when their clocks differ by seconds', async () => {
+  const config = serverConfig({ webhook: { secret: '${PHX_TEST_SECRET}', match: { system: 'shop' } } });
+  const loop = new DecisionLoop(config);
+  await loop.cycle();
+  const db = SqliteSql.open(':memory:');
+  let real = loop.clock;
+  const SKEW_S = 10;
+  const start = (now: () => number) => serveWithStore(config, loop, db, now);
+  const a = await start(() => real);
+  const b = await start(() => real - SKEW_S);
+  const post = async (server: RunningServer, body: string, signedAt: number, signature?: string) => {
+    const response = await fetch(`${server.url}/api/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-phoenix-timestamp': String(signedAt),
+        'x-phoenix-signature': signature ?? signBody(WEBHOOK_SECRET, body, signedAt),
+      },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as { error?: string } };
+  };
+  try {
+    const body = JSON.stringify(payload([alert('skew-1', 'firing', { system: 'shop' })]));
+    const signedAt = real;
+    const captured = signBody(WEBHOOK_SECRET, body, signedAt);
+    assert.equal((await post(a, body, signedAt, captured)).status, 202);
+    real = signedAt + SKEW_S; // once B's clock has reached the timestamp (before, it is too far ahead for B)
+    assert.equal((await post(b, body, signedAt, captured)).status, 409, 'replayed to the twin');
+    await loop.idle();
+
+    // Later, A accepts another request (its write forgets what is old by A's clock) ...
+    real = signedAt + 307;
+    const other = JSON.stringify(payload([alert('skew-2', 'firing', { system: 'shop' })]));
+    assert.equal((await post(a, other, real)).status, 202);
+    await loop.idle();
+    // ... while B, 10 s behind, still finds the captured timestamp inside its 300 s window.
+    const replayed = await post(b, body, signedAt, captured);
+    assert.equal(replayed.status, 409, `the twin accepted a replay: ${JSON.stringify(replayed.body)}`);
+    await loop.idle();
+  } finally {
+    await a.close();
+    await b.close();
+    await db.close();
+  }
+});
+
+test('at the window end a signed request is accepted once; the same signature in capitals is the same request', async () => {
+  const config = serverConfig({ webhook: { secret: '${PHX_TEST_SECRET}', match: { system: 'shop' } } });
+  const loop = new DecisionLoop(config);
+  await loop.cycle();
+  const db = SqliteSql.open(':memory:');
+  const server = await serveWithStore(config, loop, db);
+  const post = async (body: string, signedAt: number, signature: string) =>
+    (
+      await fetch(`${server.url}/api/webhooks/alertmanager`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-phoenix-timestamp': String(signedAt),
+          'x-phoenix-signature': signature,
+        },
+        body,
+      })
+    ).status;
+  try {
+    const body = JSON.stringify(payload([alert('edge-1', 'firing', { system: 'shop' })]));
+    const signedAt = loop.clock - 300;
+    const signature = signBody(WEBHOOK_SECRET, body, signedAt);
+    assert.equal(await post(body, signedAt, signature), 202, 'exactly 300 s old is inside the window');
+    await loop.idle();
+    assert.equal(await post(body, signedAt, signature), 409);
+    assert.equal(await post(body, signedAt, 'sha256=' + signature.slice(7).toUpperCase()), 409);
+    loop.clock += 1;
+    assert.equal(await post(body, signedAt, signature), 401, '301 s old is outside');
+  } finally {
+    await server.close();
+    await db.close();
   }
 });

@@ -11,6 +11,8 @@ import {
 import { UserError } from '../errors.js';
 import { loadRunbookConfig, openStore } from './journal-access.js';
 import { printErr } from '../output.js';
+import { redactDeep } from '../../log/redact.js';
+import { escapeControl } from '../../log/terminal.js';
 
 const FORMATS = ['html', 'pdf', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -34,8 +36,11 @@ async function render(format: Format, flags: ReportFlags, id: string): Promise<s
   } finally {
     await db.close();
   }
-  if (format === 'json') return JSON.stringify(report, null, 2) + '\n';
-  const html = renderHtml(report);
+  // A report is handed on as a file and printed to terminals: no credential and no raw control character
+  // from what steps and servers wrote (JSON keeps its meaning: the escapes are JSON's own \uXXXX).
+  report = redactDeep(report);
+  if (format === 'json') return escapeControl(JSON.stringify(report, null, 2)) + '\n';
+  const html = escapeControl(renderHtml(report));
   if (format === 'html') return html;
   return renderPdf(html);
 }

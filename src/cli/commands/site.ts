@@ -9,6 +9,7 @@ import {
 } from '../../lifecycle/index.js';
 import { formatDuration, parseDuration } from '../../core/index.js';
 import { UserError } from '../errors.js';
+import { print } from '../output.js';
 import { asUserError, loadRunbookConfig, openStore, whoAmI } from './journal-access.js';
 
 type Flags = { config?: string; json?: boolean; by?: string; reason?: string };
@@ -32,13 +33,13 @@ async function show(flags: Flags & { limit: string }): Promise<void> {
     const pause = await sites.pause(Date.now() / 1000);
     const events = await sites.events(Number(flags.limit) || 20);
     if (flags.json) {
-      process.stdout.write(
+      print(
         JSON.stringify({ ...state, next_action: nextAction(state), paused: pause ?? null, events }) + '\n',
       );
       return;
     }
     const old = state.old_primary;
-    process.stdout.write(
+    print(
       `${state.state}: ${state.active_site} serves${state.since ? ` since ${when(state.since)}` : ''}${state.run_id ? ` (run ${state.run_id})` : ''}\n` +
         (old
           ? `old primary ${old.site}: ${old.fence}${old.writable ? ', WRITABLE when last checked' : ''}\n`
@@ -47,9 +48,7 @@ async function show(flags: Flags & { limit: string }): Promise<void> {
         `next: ${nextAction(state)}\n`,
     );
     for (const e of events)
-      process.stdout.write(
-        `  ${when(e.at)}  ${e.from_state} → ${e.to_state}  by ${e.caused_by}: ${e.reason}\n`,
-      );
+      print(`  ${when(e.at)}  ${e.from_state} → ${e.to_state}  by ${e.caused_by}: ${e.reason}\n`);
   });
 }
 
@@ -62,8 +61,8 @@ async function record(event: SiteEvent, flags: Flags): Promise<void> {
       { by: `operator:${flags.by ?? whoAmI()}`, reason: flags.reason! },
       Date.now() / 1000,
     );
-    if (flags.json) process.stdout.write(JSON.stringify({ ...after, changed }) + '\n');
-    else process.stdout.write(`${changed ? '' : 'unchanged: '}${after.state}; next: ${nextAction(after)}\n`);
+    if (flags.json) print(JSON.stringify({ ...after, changed }) + '\n');
+    else print(`${changed ? '' : 'unchanged: '}${after.state}; next: ${nextAction(after)}\n`);
   });
 }
 
@@ -83,9 +82,9 @@ async function setPause(flags: Flags & { for?: string }, pausing: boolean): Prom
   await withSites(flags, async (sites) => {
     const pause = pausing ? { at: now, until: now + seconds, by, reason: flags.reason! } : null;
     await sites.setPause(pause, { by, reason: flags.reason ?? 'resumed' }, now);
-    if (flags.json) process.stdout.write(JSON.stringify({ paused: pause }) + '\n');
+    if (flags.json) print(JSON.stringify({ paused: pause }) + '\n');
     else
-      process.stdout.write(
+      print(
         pause
           ? `automation paused for ${formatDuration(seconds)} (until ${when(pause.until)}): decisions are computed and recorded, no runbook starts; phoenix resume lifts it\n`
           : 'automation resumed\n',
