@@ -1,5 +1,5 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --per-step 0.35 --between 0.2 --json]
+//   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --keep --json]
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
 // built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
 // cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
@@ -10,6 +10,11 @@
 // (--between). Each round's final state of every touched system is
 // compared with the reference's, and side effects applied twice are counted at the stand-ins and servers.
 // resume = from the kill until a step starts under the new leader (or the run ends).
+// Every service the steps write to answers a write --answer-delay-ms after applying it (the stand-ins, and
+// BIND through a relay that holds its update replies): the instant a kill is most adversarial at, when the
+// change is made and the controller cannot have journaled it, lasts that long in every step, short ones
+// included. Rounds go on, within --max-rounds and --max-minutes, until every step was killed inside once;
+// a step not yet killed inside is aimed at with twice the --per-step probability.
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
 import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
 import { createServer } from 'node:http';
@@ -20,6 +25,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBind } from '../src/lab/index.js';
 import { LabSystems, type LabNames, type LabRound } from './ha-lab-systems.js';
+import { DnsDelayRelay } from './dns-delay-relay.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +38,8 @@ const { values } = parseArgs({
     'max-minutes': { type: 'string' },
     between: { type: 'string', default: '0.2' },
     'per-step': { type: 'string', default: '0.35' },
+    'answer-delay-ms': { type: 'string', default: '200' },
+    keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -41,11 +49,12 @@ const ttl_s = Number(values.ttl);
 const maxRounds = Number(values['max-rounds']);
 const betweenShare = Number(values.between);
 const perStep = Number(values['per-step']);
+const answerDelayMs = Number(values['answer-delay-ms']);
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
-if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
+if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2) || !(answerDelayMs >= 0)) {
   console.error(
-    '--kills, --inside, --ttl and --max-rounds take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2',
+    '--kills, --inside, --ttl, --max-rounds and --answer-delay-ms take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2, answer delay ≥ 0 ms',
   );
   process.exit(2);
 }
@@ -72,6 +81,8 @@ const bind = await startBind({
   zone: 'bench.example',
   records: [{ name: 'ns', type: 'A', value: '127.0.0.1' }],
 });
+// The rfc2136 step updates BIND through it; the snapshot asks BIND directly.
+const relay = await new DnsDelayRelay(bind.host, bind.port, answerDelayMs).start();
 
 // The old primary's and the DR database's PostgreSQL, S3 and Azure Blob: started once, a pair and a
 // container per round.
@@ -163,8 +174,8 @@ function steps(s: StandIns, l: LabNames) {
     }),
     dns('rfc2136', {
       provider: 'rfc2136',
-      server: s.bind.host,
-      port: s.bind.port,
+      server: s.dnsUpdate.host,
+      port: s.dnsUpdate.port,
       zone: s.bind.zone,
       tsig: s.bind.tsig,
       name: s.bindName,
@@ -278,9 +289,10 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
  * that every step type is killed inside about as often, short ones too; and with probability `--between`
  * one more at an instant uniform over the whole run (it may fall between steps). In the runbook's order.
  */
-function planKills(reference: Round): Array<string | undefined> {
+function planKills(reference: Round, covered: Set<string>): Array<string | undefined> {
   const targets: Array<string | undefined> = random() < betweenShare ? [undefined] : [];
-  for (const step of Object.keys(reference.types)) if (random() < perStep) targets.push(step);
+  for (const step of Object.keys(reference.types))
+    if (random() < (covered.has(step) ? perStep : Math.min(1, 2 * perStep))) targets.push(step);
   return targets;
 }
 
@@ -321,9 +333,9 @@ async function killInstant(
 }
 
 /** One round on fresh stand-ins; with a reference round, the leader is killed until the run ends. */
-async function round(index: number, reference?: Round): Promise<Round> {
+async function round(index: number, reference?: Round, covered = new Set<string>()): Promise<Round> {
   const dir = join(base, `round-${index}`);
-  const s = await startStandIns(dir, bind, index);
+  const s = await startStandIns(dir, bind, index, answerDelayMs, { host: '127.0.0.1', port: relay.port });
   const names = lab.names(index);
   const { config, db } = writeConfig(dir, s, names);
   const cluster = new ControllerCluster(config, { kind: 'sqlite', path: db });
@@ -347,7 +359,7 @@ async function round(index: number, reference?: Round): Promise<Round> {
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
     const done = async () => finished((await runRow(cluster))?.status);
-    const targets = reference ? planKills(reference) : [];
+    const targets = reference ? planKills(reference, covered) : [];
     for (const target of targets) {
       // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
       // after the run ended (which read as a kill outside any step with an instant resume).
@@ -416,9 +428,15 @@ try {
   process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
   const rounds: Round[] = [];
   const all = () => rounds.flatMap((r) => r.kills);
+  const covered = () => new Set(all().flatMap((k) => (k.step ? [k.step] : [])));
   for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
-    if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
-    const r = await round(i, reference);
+    if (
+      all().length >= wantKills &&
+      all().filter((k) => k.inside_step).length >= wantInside &&
+      Object.keys(reference.types).every((step) => covered().has(step))
+    )
+      break;
+    const r = await round(i, reference, covered());
     rounds.push(r);
     const differs = mismatches(reference.state, r.state);
     process.stderr.write(
@@ -460,6 +478,8 @@ try {
     ),
     kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
     kills_planned_missed: rounds.reduce((n, r) => n + r.missed, 0),
+    steps_never_killed_inside: Object.keys(reference.types).filter((step) => !covered().has(step)),
+    answer_delay_ms: answerDelayMs,
     effects_duplicated_by_system: Object.fromEntries(
       Object.keys(reference.duplicated).map((k) => [
         k,
@@ -489,6 +509,7 @@ try {
     );
 } finally {
   down.close();
+  await relay.stop();
   await bind.stop();
   await lab.stop();
 }
