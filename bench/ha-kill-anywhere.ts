@@ -1,5 +1,5 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --keep --json]
+//   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --kills-per-round 2 --keep --json]
 // Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
 // built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
 // cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
@@ -26,6 +26,7 @@ import { stringify } from 'yaml';
 import { startBind } from '../src/lab/index.js';
 import { LabSystems, type LabNames, type LabRound } from './ha-lab-systems.js';
 import { DnsDelayRelay } from './dns-delay-relay.js';
+import { BenchCleanup } from './cleanup.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     between: { type: 'string', default: '0.2' },
     'per-step': { type: 'string', default: '0.35' },
     'answer-delay-ms': { type: 'string', default: '200' },
+    'kills-per-round': { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -50,11 +52,19 @@ const maxRounds = Number(values['max-rounds']);
 const betweenShare = Number(values.between);
 const perStep = Number(values['per-step']);
 const answerDelayMs = Number(values['answer-delay-ms']);
+const killsPerRound = Number(values['kills-per-round']);
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
-if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2) || !(answerDelayMs >= 0)) {
+if (
+  !(wantKills >= 1) ||
+  !(wantInside >= 0) ||
+  !(ttl_s >= 1) ||
+  !(maxRounds >= 2) ||
+  !(answerDelayMs >= 0) ||
+  !(killsPerRound >= 1)
+) {
   console.error(
-    '--kills, --inside, --ttl, --max-rounds and --answer-delay-ms take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2, answer delay ≥ 0 ms',
+    '--kills, --inside, --ttl, --max-rounds, --answer-delay-ms and --kills-per-round take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2, answer delay ≥ 0 ms, kills per round ≥ 1',
   );
   process.exit(2);
 }
@@ -69,24 +79,37 @@ function random(): number {
 }
 
 const base = mkdtempSync(join(tmpdir(), 'phoenix-bench-kill-anywhere-'));
+const cleanup = BenchCleanup.install('bench:ha --kill-anywhere', { dir: base, keep: values.keep });
 // Every probe answers healthy until a round's standbys are ready, then fails, so the leader decides
 // dr_failover only once two controllers can take over (under load a controller takes seconds to start:
 // had the run begun before, it could end before the first standby, and the kill land after the run).
 let failing = false;
 const down = createServer((_req, res) => (failing ? res.writeHead(503).end('down') : res.end('ok')));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+cleanup.add(
+  'the probe target',
+  () =>
+    new Promise((r) => {
+      down.closeAllConnections();
+      down.close(r);
+    }),
+);
 const downUrl = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 const bind = await startBind({
   baseDir: join(base, 'bind'),
   zone: 'bench.example',
   records: [{ name: 'ns', type: 'A', value: '127.0.0.1' }],
 });
+cleanup.add('BIND', () => bind.stop());
 // The rfc2136 step updates BIND through it; the snapshot asks BIND directly.
 const relay = await new DnsDelayRelay(bind.host, bind.port, answerDelayMs).start();
+cleanup.add('the DNS relay', () => relay.stop());
 
 // The old primary's and the DR database's PostgreSQL, S3 and Azure Blob: started once, a pair and a
 // container per round.
 const lab = await LabSystems.start(join(base, 'lab'));
+cleanup.add('the lab systems', () => lab.stop());
+process.stderr.write(`bench:ha --kill-anywhere: servers up in ${base}\n`);
 
 /** The runbook: one step of each kind, in the order a failover would take them. */
 function steps(s: StandIns, l: LabNames) {
@@ -254,6 +277,8 @@ interface Round {
   types: Record<string, string>;
   /** Planned kills whose step ended before the bench saw it running. */
   missed: number;
+  /** Planned kills not tried: the run ended first. */
+  not_reached: number;
 }
 
 const runRow = async (c: ControllerCluster) =>
@@ -284,16 +309,32 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
 }
 
 /**
- * Where a round's kills land: each step of the runbook independently with probability `--per-step`, at an
- * instant uniform inside it (its length in the reference run, from when its attempt is seen `running`), so
- * that every step type is killed inside about as often, short ones too; and with probability `--between`
- * one more at an instant uniform over the whole run (it may fall between steps). In the runbook's order.
+ * Where a round's kills land: each step of the runbook independently with probability `--per-step` (twice
+ * that for a step not yet killed inside), at an instant uniform inside it (its length in the reference run,
+ * from when its attempt is seen `running`), so that every step type is killed inside about as often, short
+ * ones too; and with probability `--between` one more at an instant uniform over the whole run (it may fall
+ * between steps). At most `--kills-per-round` of them, steps not yet killed inside first: a round starts
+ * with two standbys, and a kill after those waits for a controller started after the first kill, which on
+ * a loaded machine is ready after the run ended (the late steps were then never killed). In the runbook's
+ * order.
  */
 function planKills(reference: Round, covered: Set<string>): Array<string | undefined> {
-  const targets: Array<string | undefined> = random() < betweenShare ? [undefined] : [];
-  for (const step of Object.keys(reference.types))
-    if (random() < (covered.has(step) ? perStep : Math.min(1, 2 * perStep))) targets.push(step);
-  return targets;
+  const between = random() < betweenShare;
+  const drawn = Object.keys(reference.types).filter(
+    (step) => random() < (covered.has(step) ? perStep : Math.min(1, 2 * perStep)),
+  );
+  const shuffled = (list: string[]) =>
+    list
+      .map((step) => ({ step, key: random() }))
+      .sort((a, b) => a.key - b.key)
+      .map((e) => e.step);
+  const chosen = new Set(
+    [
+      ...shuffled(drawn.filter((step) => !covered.has(step))),
+      ...shuffled(drawn.filter((step) => covered.has(step))),
+    ].slice(0, Math.max(0, killsPerRound - (between ? 1 : 0))),
+  );
+  return [...(between ? [undefined] : []), ...Object.keys(reference.types).filter((s) => chosen.has(s))];
 }
 
 /**
@@ -342,6 +383,7 @@ async function round(index: number, reference?: Round, covered = new Set<string>
   const kills: Kill[] = [];
   /** Planned kills whose step ended before the bench saw it running. */
   let missed = 0;
+  let notReached = 0;
   let l: LabRound | undefined;
   try {
     failing = false;
@@ -354,18 +396,22 @@ async function round(index: number, reference?: Round, covered = new Set<string>
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
     let followers = [cluster.start(true), cluster.start(true)];
     await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+    process.stderr.write(`round ${index}: controllers up (${[...cluster.children.keys()].join(', ')})\n`);
     const prepared = await preparing;
     failing = true;
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
     const done = async () => finished((await runRow(cluster))?.status);
     const targets = reference ? planKills(reference, covered) : [];
-    for (const target of targets) {
+    for (const [at, target] of targets.entries()) {
       // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
       // after the run ended (which read as a kill outside any step with an instant resume).
       await until('a standby', async () => followers.some((p) => cluster.standbyReady(p)) || (await done()));
       if (!(await killInstant(cluster, reference!, target, done))) {
-        if (await done()) break;
+        if (await done()) {
+          notReached = targets.length - at;
+          break;
+        }
         missed += 1;
         continue;
       }
@@ -391,6 +437,7 @@ async function round(index: number, reference?: Round, covered = new Set<string>
       state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
       duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
       missed,
+      not_reached: notReached,
       step_s: Object.fromEntries(attempts.map((a) => [a.step, Number(a.s ?? 0)])),
       types: Object.fromEntries(
         (
@@ -478,6 +525,7 @@ try {
     ),
     kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
     kills_planned_missed: rounds.reduce((n, r) => n + r.missed, 0),
+    kills_planned_not_reached: rounds.reduce((n, r) => n + r.not_reached, 0),
     steps_never_killed_inside: Object.keys(reference.types).filter((step) => !covered().has(step)),
     answer_delay_ms: answerDelayMs,
     effects_duplicated_by_system: Object.fromEntries(
@@ -508,8 +556,5 @@ try {
       `${result.kills} leader kills (${result.kill_points_inside_steps} inside steps, ${result.steps_rerun_after_kill} steps re-run) over ${result.rounds} runs: ${result.effects_duplicated} effects applied twice, ${result.final_state_mismatches} final states unlike the unkilled run's, ${result.lost_steps} lost steps; resume p50 ${result.resume_p50_s} s, max ${result.resume_max_s} s (seed ${firstSeed})`,
     );
 } finally {
-  down.close();
-  await relay.stop();
-  await bind.stop();
-  await lab.stop();
+  await cleanup.close();
 }
