@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { isRunning, processesUsing, stopProcess } from '../src/lab/index.js';
 
 /**
@@ -55,6 +56,18 @@ export class BenchCleanup {
   /** Registers something started, with its own stop; stopping twice must be harmless. */
   add(what: string, stop: () => Promise<unknown>): void {
     this.stops.push({ what, stop });
+  }
+
+  /** Registers an HTTP server of the benchmark's own; its stop drops open connections (controllers' keep-alive). */
+  addServer(what: string, server: Server): void {
+    this.add(
+      what,
+      () =>
+        new Promise((r) => {
+          server.closeAllConnections();
+          server.close(r);
+        }),
+    );
   }
 
   /**

@@ -34,14 +34,7 @@ const cleanup = BenchCleanup.install('bench:ha', { dir, keep: args.includes('--k
 // Every probe fails, so the first leader decides dr_failover at once.
 const down = createServer((_req, res) => res.writeHead(503).end('down'));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-cleanup.add(
-  'the probe target',
-  () =>
-    new Promise((r) => {
-      down.closeAllConnections();
-      down.close(r);
-    }),
-);
+cleanup.addServer('the probe target', down);
 const url = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 
 const db = join(dir, 'phoenix.db');

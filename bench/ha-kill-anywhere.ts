@@ -86,14 +86,7 @@ const cleanup = BenchCleanup.install('bench:ha --kill-anywhere', { dir: base, ke
 let failing = false;
 const down = createServer((_req, res) => (failing ? res.writeHead(503).end('down') : res.end('ok')));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
-cleanup.add(
-  'the probe target',
-  () =>
-    new Promise((r) => {
-      down.closeAllConnections();
-      down.close(r);
-    }),
-);
+cleanup.addServer('the probe target', down);
 const downUrl = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 const bind = await startBind({
   baseDir: join(base, 'bind'),
