@@ -1,10 +1,10 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --kills-per-round 2 --keep --json]
-// Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
-// built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
-// cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
-// stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook, command, http. Rounds are
-// repeated, each on fresh stand-ins, databases and container: the first is never killed and is the
+//   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --kills-per-round 3 --keep --json]
+// A leader and --kills-per-round standbys (`phoenix run`, the built product) share a SQLite store and run a
+// runbook with every built-in step type the lab can host: fence (the old primary's PostgreSQL), database
+// (the lab's logical cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite),
+// every DNS provider's stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook,
+// command, http. Rounds are repeated, each on fresh stand-ins, databases and container: the first is never killed and is the
 // reference; in the others the leader is SIGKILLed (each time a standby is ready) inside steps drawn
 // independently (--per-step), at an instant uniform inside each, and at times once over the whole run
 // (--between). Each round's final state of every touched system is
@@ -40,7 +40,7 @@ const { values } = parseArgs({
     between: { type: 'string', default: '0.2' },
     'per-step': { type: 'string', default: '0.35' },
     'answer-delay-ms': { type: 'string', default: '200' },
-    'kills-per-round': { type: 'string', default: '2' },
+    'kills-per-round': { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -306,10 +306,10 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
  * that for a step not yet killed inside), at an instant uniform inside it (its length in the reference run,
  * from when its attempt is seen `running`), so that every step type is killed inside about as often, short
  * ones too; and with probability `--between` one more at an instant uniform over the whole run (it may fall
- * between steps). At most `--kills-per-round` of them, steps not yet killed inside first: a round starts
- * with two standbys, and a kill after those waits for a controller started after the first kill, which on
- * a loaded machine is ready after the run ended (the late steps were then never killed). In the runbook's
- * order.
+ * between steps). At most `--kills-per-round` of them (the round's standbys), steps not yet killed inside
+ * first: a kill beyond the standbys that followed at the start waits for a controller started after a
+ * kill, which on a loaded machine is ready after the run ended (with two standbys, the late steps were
+ * never killed). In the runbook's order.
  */
 function planKills(reference: Round, covered: Set<string>): Array<string | undefined> {
   const between = random() < betweenShare;
@@ -387,7 +387,9 @@ async function round(index: number, reference?: Round, covered = new Set<string>
     preparing.catch(() => undefined);
     cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
-    let followers = [cluster.start(true), cluster.start(true)];
+    // One standby per planned kill, all following before the run starts: a standby started after a kill
+    // is ready only seconds later on a loaded machine, often after the run ended.
+    let followers = Array.from({ length: killsPerRound }, () => cluster.start(true));
     await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
     process.stderr.write(`round ${index}: controllers up (${[...cluster.children.keys()].join(', ')})\n`);
     const prepared = await preparing;
