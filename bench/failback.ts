@@ -3,19 +3,21 @@
 // times under the lab's writer, and reports each run's write unavailability during the failback as the
 // lab's clients see it (`failback_rto_s`: the longest time no write was acknowledged, resolving through
 // the caching resolver) beside the authoritative figure (`failback_rto_authoritative_s`), and what DR
-// acknowledged that the primary lacks. Build first: npm run build
+// acknowledged that the primary lacks. Build first: npm run build. --keep keeps the drills' directories.
 import { BUILT_CLI } from './paths.js';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BenchCleanup } from './cleanup.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     'write-rate': { type: 'string' },
     interval: { type: 'string', default: '3' },
+    keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -53,6 +55,9 @@ function drill(dir: string): Promise<FailbackJson & { wall_s: number }> {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-bench-failback-'));
+const cleanup = BenchCleanup.install('bench:failback', { dir: root, keep: values.keep });
+// On a signal the running drill gets SIGTERM and tears its lab down, given a minute to.
+cleanup.add('the running drill', () => cleanup.stopChildren(60_000));
 const reports: Array<FailbackJson & { wall_s: number }> = [];
 const failed: string[] = [];
 try {
@@ -65,7 +70,7 @@ try {
     );
   }
 } finally {
-  rmSync(root, { recursive: true, force: true });
+  await cleanup.close();
 }
 const pick = (k: keyof FailbackJson) => reports.map((r) => r[k] ?? null);
 const result = {

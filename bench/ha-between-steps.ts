@@ -1,10 +1,11 @@
 // Leader takeover: three controllers (`phoenix run`, the built product) share one store;
 // the leader is SIGKILLed mid-runbook again and again, and a standby takes over and resumes.
-// Usage: npm run bench:ha [-- --kills N --ttl S --store sqlite|postgres --json]   (needs `npm run build` first)
+// Usage: npm run bench:ha [-- --kills N --ttl S --store sqlite|postgres --keep --json]   (needs `npm run build` first)
 // --store postgres uses a scratch schema of $PHOENIX_BENCH_PG_URL (default the local server), dropped after.
 // The kill lands inside a step the bench holds open, after its start was journaled: takeover_* stops
 // when the lease token moves. `--kill-anywhere` (bench/ha-kill-anywhere.ts) kills at any instant.
 import { ControllerCluster, p50max, until } from './ha-cluster.js';
+import { BenchCleanup } from './cleanup.js';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,12 +28,15 @@ if (storeKind !== 'sqlite' && storeKind !== 'postgres') {
 const PG_URL = process.env.PHOENIX_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const schema = `phoenix_bench_${randomBytes(5).toString('hex')}`;
 
+const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-ha-'));
+const cleanup = BenchCleanup.install('bench:ha', { dir, keep: args.includes('--keep') });
+
 // Every probe fails, so the first leader decides dr_failover at once.
 const down = createServer((_req, res) => res.writeHead(503).end('down'));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+cleanup.addServer('the probe target', down);
 const url = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 
-const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-ha-'));
 const db = join(dir, 'phoenix.db');
 const log = join(dir, 'steps.log');
 const allow = join(dir, 'allow');
@@ -81,6 +85,7 @@ const cluster = new ControllerCluster(
   config,
   storeKind === 'sqlite' ? { kind: 'sqlite', path: db } : { kind: 'postgres', url: PG_URL, schema },
 );
+cleanup.add('the controllers', () => cluster.stop());
 const env = { ...process.env, PHX_PG_URL: PG_URL };
 const startController = (standby: boolean) => cluster.start(standby, env);
 const lease = () => cluster.lease();
@@ -121,8 +126,8 @@ try {
   cluster.dumpOutput();
   throw error;
 } finally {
+  // Stopped before the log is read: a controller still running could write to it.
   await cluster.stop();
-  down.close();
 }
 
 const done = lines().filter((l) => l.startsWith('done '));
@@ -148,3 +153,4 @@ else
   console.log(
     `${result.kills} leader kills, 3 controllers on ${storeKind}, TTL ${ttl_s}s: takeover p50 ${result.takeover_p50_s}s, max ${result.takeover_max_s}s; step restarted p50 ${result.resume_p50_s}s, max ${result.resume_max_s}s; ${result.duplicate_steps} duplicate and ${result.lost_steps} lost steps`,
   );
+await cleanup.close();

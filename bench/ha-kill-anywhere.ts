@@ -1,17 +1,24 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
-//   --max-minutes M --per-step 0.35 --between 0.2 --store sqlite|postgres --json]
-// --store postgres: the controllers share a scratch schema of $PHOENIX_BENCH_PG_URL (default the local
-// server), each with a host id of its own (PHOENIX_HOST_ID), so a dead leader is noticed by its lease only.
-// Three `phoenix run` controllers (the built product) share a SQLite store and run a runbook with every
-// built-in step type the lab can host: fence (the old primary's PostgreSQL), database (the lab's logical
-// cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite), every DNS provider's
-// stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook, command, http. Rounds are
-// repeated, each on fresh stand-ins, databases and container: the first is never killed and is the
+//   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --kills-per-round 3 --keep
+//   --store sqlite|postgres --json]
+// A leader and --kills-per-round standbys (`phoenix run`, the built product) share a store and run a
+// runbook with every built-in step type the lab can host: fence (the old primary's PostgreSQL), database
+// (the lab's logical cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite),
+// every DNS provider's stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook,
+// command, http. --store postgres: the controllers share a scratch schema of $PHOENIX_BENCH_PG_URL (default
+// the local server), each with a host id of its own (PHOENIX_HOST_ID), so a dead leader is noticed by its
+// lease only (the default, sqlite, is one file on this host). Rounds are repeated, each on fresh stand-ins,
+// databases and container: the first is never killed and is the
 // reference; in the others the leader is SIGKILLed (each time a standby is ready) inside steps drawn
 // independently (--per-step), at an instant uniform inside each, and at times once over the whole run
 // (--between). Each round's final state of every touched system is
 // compared with the reference's, and side effects applied twice are counted at the stand-ins and servers.
 // resume = from the kill until a step starts under the new leader (or the run ends).
+// Every service the steps write to answers a write --answer-delay-ms after applying it (the stand-ins, and
+// BIND through a relay that holds its update replies): the instant a kill is most adversarial at, when the
+// change is made and the controller cannot have journaled it, lasts that long in every step, short ones
+// included. Rounds go on, within --max-rounds and --max-minutes, until every step was killed inside once;
+// a step not yet killed inside is aimed at with twice the --per-step probability.
 import { clusterStore, ControllerCluster, p50max, until, type ClusterStore } from './ha-cluster.js';
 import { snapshot, duplicatedEffects, startStandIns, type StandIns } from './ha-stand-ins.js';
 import { createServer } from 'node:http';
@@ -22,6 +29,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startBind } from '../src/lab/index.js';
 import { LabSystems, type LabNames, type LabRound } from './ha-lab-systems.js';
+import { DnsDelayRelay } from './dns-delay-relay.js';
+import { BenchCleanup } from './cleanup.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +44,9 @@ const { values } = parseArgs({
     between: { type: 'string', default: '0.2' },
     'per-step': { type: 'string', default: '0.35' },
     store: { type: 'string', default: 'sqlite' },
+    'answer-delay-ms': { type: 'string', default: '200' },
+    'kills-per-round': { type: 'string', default: '3' },
+    keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -49,11 +61,20 @@ if (values.store !== storeKind) {
   console.error(`--store ${values.store} is not known; use sqlite or postgres`);
   process.exit(2);
 }
+const answerDelayMs = Number(values['answer-delay-ms']);
+const killsPerRound = Number(values['kills-per-round']);
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
-if (!(wantKills >= 1) || !(wantInside >= 0) || !(ttl_s >= 1) || !(maxRounds >= 2)) {
+if (
+  !(wantKills >= 1) ||
+  !(wantInside >= 0) ||
+  !(ttl_s >= 1) ||
+  !(maxRounds >= 2) ||
+  !(answerDelayMs >= 0) ||
+  !(killsPerRound >= 1)
+) {
   console.error(
-    '--kills, --inside, --ttl and --max-rounds take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2',
+    '--kills, --inside, --ttl, --max-rounds, --answer-delay-ms and --kills-per-round take numbers: kills ≥ 1, ttl ≥ 1 s, max-rounds ≥ 2, answer delay ≥ 0 ms, kills per round ≥ 1',
   );
   process.exit(2);
 }
@@ -68,22 +89,30 @@ function random(): number {
 }
 
 const base = mkdtempSync(join(tmpdir(), 'phoenix-bench-kill-anywhere-'));
+const cleanup = BenchCleanup.install('bench:ha --kill-anywhere', { dir: base, keep: values.keep });
 // Every probe answers healthy until a round's standbys are ready, then fails, so the leader decides
 // dr_failover only once two controllers can take over (under load a controller takes seconds to start:
 // had the run begun before, it could end before the first standby, and the kill land after the run).
 let failing = false;
 const down = createServer((_req, res) => (failing ? res.writeHead(503).end('down') : res.end('ok')));
 await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+cleanup.addServer('the probe target', down);
 const downUrl = `http://127.0.0.1:${(down.address() as { port: number }).port}`;
 const bind = await startBind({
   baseDir: join(base, 'bind'),
   zone: 'bench.example',
   records: [{ name: 'ns', type: 'A', value: '127.0.0.1' }],
 });
+cleanup.add('BIND', () => bind.stop());
+// The rfc2136 step updates BIND through it; the snapshot asks BIND directly.
+const relay = await new DnsDelayRelay(bind.host, bind.port, answerDelayMs).start();
+cleanup.add('the DNS relay', () => relay.stop());
 
 // The old primary's and the DR database's PostgreSQL, S3 and Azure Blob: started once, a pair and a
 // container per round.
 const lab = await LabSystems.start(join(base, 'lab'));
+cleanup.add('the lab systems', () => lab.stop());
+process.stderr.write(`bench:ha --kill-anywhere: servers up in ${base}\n`);
 
 /** The runbook: one step of each kind, in the order a failover would take them. */
 function steps(s: StandIns, l: LabNames) {
@@ -171,8 +200,8 @@ function steps(s: StandIns, l: LabNames) {
     }),
     dns('rfc2136', {
       provider: 'rfc2136',
-      server: s.bind.host,
-      port: s.bind.port,
+      server: s.dnsUpdate.host,
+      port: s.dnsUpdate.port,
       zone: s.bind.zone,
       tsig: s.bind.tsig,
       name: s.bindName,
@@ -251,6 +280,8 @@ interface Round {
   types: Record<string, string>;
   /** Planned kills whose step ended before the bench saw it running. */
   missed: number;
+  /** Planned kills not tried: the run ended first. */
+  not_reached: number;
 }
 
 const runRow = async (c: ControllerCluster) =>
@@ -281,15 +312,32 @@ async function killOnce(c: ControllerCluster): Promise<Kill> {
 }
 
 /**
- * Where a round's kills land: each step of the runbook independently with probability `--per-step`, at an
- * instant uniform inside it (its length in the reference run, from when its attempt is seen `running`), so
- * that every step type is killed inside about as often, short ones too; and with probability `--between`
- * one more at an instant uniform over the whole run (it may fall between steps). In the runbook's order.
+ * Where a round's kills land: each step of the runbook independently with probability `--per-step` (twice
+ * that for a step not yet killed inside), at an instant uniform inside it (its length in the reference run,
+ * from when its attempt is seen `running`), so that every step type is killed inside about as often, short
+ * ones too; and with probability `--between` one more at an instant uniform over the whole run (it may fall
+ * between steps). At most `--kills-per-round` of them (the round's standbys), steps not yet killed inside
+ * first: a kill beyond the standbys that followed at the start waits for a controller started after a
+ * kill, which on a loaded machine is ready after the run ended (with two standbys, the late steps were
+ * never killed). In the runbook's order.
  */
-function planKills(reference: Round): Array<string | undefined> {
-  const targets: Array<string | undefined> = random() < betweenShare ? [undefined] : [];
-  for (const step of Object.keys(reference.types)) if (random() < perStep) targets.push(step);
-  return targets;
+function planKills(reference: Round, covered: Set<string>): Array<string | undefined> {
+  const between = random() < betweenShare;
+  const drawn = Object.keys(reference.types).filter(
+    (step) => random() < (covered.has(step) ? perStep : Math.min(1, 2 * perStep)),
+  );
+  const shuffled = (list: string[]) =>
+    list
+      .map((step) => ({ step, key: random() }))
+      .sort((a, b) => a.key - b.key)
+      .map((e) => e.step);
+  const chosen = new Set(
+    [
+      ...shuffled(drawn.filter((step) => !covered.has(step))),
+      ...shuffled(drawn.filter((step) => covered.has(step))),
+    ].slice(0, Math.max(0, killsPerRound - (between ? 1 : 0))),
+  );
+  return [...(between ? [undefined] : []), ...Object.keys(reference.types).filter((s) => chosen.has(s))];
 }
 
 /**
@@ -329,15 +377,16 @@ async function killInstant(
 }
 
 /** One round on fresh stand-ins; with a reference round, the leader is killed until the run ends. */
-async function round(index: number, reference?: Round): Promise<Round> {
+async function round(index: number, reference?: Round, covered = new Set<string>()): Promise<Round> {
   const dir = join(base, `round-${index}`);
-  const s = await startStandIns(dir, bind, index);
+  const s = await startStandIns(dir, bind, index, answerDelayMs, { host: '127.0.0.1', port: relay.port });
   const names = lab.names(index);
   const { config, store } = writeConfig(dir, s, names);
   const cluster = new ControllerCluster(config, store, store.kind === 'postgres');
   const kills: Kill[] = [];
   /** Planned kills whose step ended before the bench saw it running. */
   let missed = 0;
+  let notReached = 0;
   let l: LabRound | undefined;
   try {
     failing = false;
@@ -348,20 +397,26 @@ async function round(index: number, reference?: Round): Promise<Round> {
     preparing.catch(() => undefined);
     cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
-    let followers = [cluster.start(true), cluster.start(true)];
+    // One standby per planned kill, all following before the run starts: a standby started after a kill
+    // is ready only seconds later on a loaded machine, often after the run ended.
+    let followers = Array.from({ length: killsPerRound }, () => cluster.start(true));
     await until('the standbys', () => followers.every((p) => cluster.standbyReady(p)));
+    process.stderr.write(`round ${index}: controllers up (${[...cluster.children.keys()].join(', ')})\n`);
     const prepared = await preparing;
     failing = true;
     await until('the run to start', async () => (await runRow(cluster)) !== undefined);
     const startedAt = performance.now();
     const done = async () => finished((await runRow(cluster))?.status);
-    const targets = reference ? planKills(reference) : [];
-    for (const target of targets) {
+    const targets = reference ? planKills(reference, covered) : [];
+    for (const [at, target] of targets.entries()) {
       // The instant is drawn once a standby follows, so every kill has a successor ready and none lands
       // after the run ended (which read as a kill outside any step with an instant resume).
       await until('a standby', async () => followers.some((p) => cluster.standbyReady(p)) || (await done()));
       if (!(await killInstant(cluster, reference!, target, done))) {
-        if (await done()) break;
+        if (await done()) {
+          notReached = targets.length - at;
+          break;
+        }
         missed += 1;
         continue;
       }
@@ -387,6 +442,7 @@ async function round(index: number, reference?: Round): Promise<Round> {
       state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
       duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
       missed,
+      not_reached: notReached,
       step_s: Object.fromEntries(attempts.map((a) => [a.step, Number(a.s ?? 0)])),
       types: Object.fromEntries(
         (
@@ -424,9 +480,15 @@ try {
   process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
   const rounds: Round[] = [];
   const all = () => rounds.flatMap((r) => r.kills);
+  const covered = () => new Set(all().flatMap((k) => (k.step ? [k.step] : [])));
   for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
-    if (all().length >= wantKills && all().filter((k) => k.inside_step).length >= wantInside) break;
-    const r = await round(i, reference);
+    if (
+      all().length >= wantKills &&
+      all().filter((k) => k.inside_step).length >= wantInside &&
+      Object.keys(reference.types).every((step) => covered().has(step))
+    )
+      break;
+    const r = await round(i, reference, covered());
     rounds.push(r);
     const differs = mismatches(reference.state, r.state);
     process.stderr.write(
@@ -468,6 +530,9 @@ try {
     ),
     kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
     kills_planned_missed: rounds.reduce((n, r) => n + r.missed, 0),
+    kills_planned_not_reached: rounds.reduce((n, r) => n + r.not_reached, 0),
+    steps_never_killed_inside: Object.keys(reference.types).filter((step) => !covered().has(step)),
+    answer_delay_ms: answerDelayMs,
     effects_duplicated_by_system: Object.fromEntries(
       Object.keys(reference.duplicated).map((k) => [
         k,
@@ -497,7 +562,5 @@ try {
       `${result.kills} leader kills (${result.kill_points_inside_steps} inside steps, ${result.steps_rerun_after_kill} steps re-run) over ${result.rounds} runs: ${result.effects_duplicated} effects applied twice, ${result.final_state_mismatches} final states unlike the unkilled run's, ${result.lost_steps} lost steps; resume p50 ${result.resume_p50_s} s, max ${result.resume_max_s} s (seed ${firstSeed})`,
     );
 } finally {
-  down.close();
-  await bind.stop();
-  await lab.stop();
+  await cleanup.close();
 }

@@ -16,7 +16,9 @@ import { pagerDutyEventsServer } from '../src/stand-ins/pagerduty/events-api.js'
  * controllers cannot take it with them: the DNS providers' stand-ins (Route 53, Route 53 ARC, Cloudflare,
  * Azure DNS and Traffic Manager through one ARM stand-in, BIND for RFC 2136), a Kubernetes API server,
  * PagerDuty's Events API, and a receiver for `http` steps and webhook notifications. Each round gets its
- * own, in the state production would be in before a failover.
+ * own, in the state production would be in before a failover. Every write is applied at once and answered
+ * `answerDelayMs` later (the stand-ins' `answerDelayMs`; BIND's updates through a DnsDelayRelay), so a kill
+ * can land after the service applied a change and before the controller heard of it.
  */
 
 const SUB = '00000000-0000-0000-0000-0000000000b1';
@@ -31,13 +33,15 @@ interface ReceiverEffect {
 /**
  * An HTTP endpoint that honours Idempotency-Key as Stripe and the IETF draft describe: the first request
  * with a key is applied and its answer kept; a request with a key seen before gets that answer and is
- * not applied again. It answers 300 ms after applying, so a kill often lands after the effect and before
- * the step could journal it.
+ * not applied again. It answers `answerDelayMs` after applying, so a kill often lands after the effect and
+ * before the step could journal it.
  */
 export class IdempotentReceiver {
   readonly effects: ReceiverEffect[] = [];
   private readonly answers = new Map<string, Promise<string>>();
   private server?: Server;
+
+  constructor(private readonly answerDelayMs = 300) {}
 
   get url(): string {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
@@ -56,7 +60,7 @@ export class IdempotentReceiver {
     let answer = this.answers.get(key);
     if (!answer) {
       this.effects.push({ path: new URL(req.url ?? '/', 'http://x').pathname, key });
-      answer = new Promise((r) => setTimeout(() => r(JSON.stringify({ applied: key })), 300));
+      answer = new Promise((r) => setTimeout(() => r(JSON.stringify({ applied: key })), this.answerDelayMs));
       this.answers.set(key, answer);
     }
     const body = await answer;
@@ -71,12 +75,24 @@ export class IdempotentReceiver {
 
 export type StandIns = Awaited<ReturnType<typeof startStandIns>>;
 
-/** Starts one round's stand-ins; `bind` is shared by the rounds, each writing its own record name. */
-export async function startStandIns(dir: string, bind: BindServer, round: number) {
+/**
+ * Starts one round's stand-ins; `bind` is shared by the rounds, each writing its own record name, and
+ * updated through `dnsUpdate` (the relay that holds BIND's replies).
+ */
+export async function startStandIns(
+  dir: string,
+  bind: BindServer,
+  round: number,
+  answerDelayMs: number,
+  dnsUpdate: { host: string; port: number },
+) {
   const route53 = await new FakeRoute53('ZBENCH0000001', 'example.com.', 2).start();
+  route53.answerDelayMs = answerDelayMs;
   const cloudflare = await new FakeCloudflare('cf-zone-bench', 'example.com', 'cf-token').start();
+  cloudflare.answerDelayMs = answerDelayMs;
   cloudflare.seed('rec-primary', 'www.example.com', '198.51.100.1');
   const arm = await new FakeArm(SUB, 'rg-dr', 'arm-token').start();
+  arm.answerDelayMs = answerDelayMs;
   arm.profiles.set('shop-tm', {
     fqdn: 'shop-tm.trafficmanager.net',
     ttl: 30,
@@ -100,15 +116,16 @@ export async function startStandIns(dir: string, bind: BindServer, round: number
     [`${ARN}dr`, 'Off' as const],
     [`${ARN}primary`, 'On' as const],
   ]) as Map<string, 'On' | 'Off'>;
-  const arc = await fakeArcEndpoint('us-east-1', controls);
+  const arc = await fakeArcEndpoint('us-east-1', controls, undefined, { answerDelayMs });
   const kube = await new FakeDeploymentApi([
     { namespace: 'shop', name: 'web', replicas: 0 },
     { namespace: 'shop', name: 'worker', replicas: 2 },
     // The old primary's app, which the fence scales to zero.
     { namespace: 'shop-old', name: 'web', replicas: 3 },
   ]).start();
-  const pagerduty = await pagerDutyEventsServer();
-  const receiver = await new IdempotentReceiver().start();
+  kube.answerDelayMs = answerDelayMs;
+  const pagerduty = await pagerDutyEventsServer({ answerDelayMs });
+  const receiver = await new IdempotentReceiver(answerDelayMs).start();
   const effectsDir = join(dir, 'command-effects');
   mkdirSync(effectsDir, { recursive: true });
   const bindName = `app-r${round}.${bind.zone}`;
@@ -123,6 +140,7 @@ export async function startStandIns(dir: string, bind: BindServer, round: number
     receiver,
     effectsDir,
     bind,
+    dnsUpdate,
     bindName,
     arn: ARN,
     subscription: SUB,

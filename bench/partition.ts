@@ -4,10 +4,11 @@
 // Usage: npm run bench:partition [-- --json --runs N --ttl S --only a,b --keep --async-standby]
 //   (as root; needs `npm run build` first). --async-standby then also runs what an asynchronous
 //   standby loses on a store failover, reported apart (`async_standby`): its violations are the point.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILT_CLI } from './paths.js';
+import { BenchCleanup } from './cleanup.js';
 import {
   ASYNC_STANDBY_LOSS,
   LAB_HOSTS,
@@ -41,7 +42,11 @@ if (missing) {
 sweepLeftovers();
 
 const dir = mkdtempSync(join(tmpdir(), 'phoenix-bench-partition-'));
+// The multi-host lab tears its namespaces and processes down on a signal itself (and exits); this
+// takes the directory with it, and what started before the lab was whole.
+const cleanup = BenchCleanup.install('bench:partition', { dir, keep: args.includes('--keep') });
 const lab = await startMultiHostLab({ cli: BUILT_CLI, dir, ttl_s, interval_s: 1, promote_s: 3 * ttl_s });
+cleanup.add('the multi-host lab', () => lab.close());
 const results: ScenarioResult[] = [];
 let asyncStandby: ScenarioResult | undefined;
 try {
@@ -60,10 +65,8 @@ try {
     );
   }
 } finally {
-  await lab.close();
+  await cleanup.close();
 }
-if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
-else process.stderr.write(`logs kept in ${dir}\n`);
 
 const sum = (key: 'duplicate_effects' | 'lost_steps' | 'token_regressions' | 'false_failovers') =>
   results.reduce((n, r) => n + r[key], 0);

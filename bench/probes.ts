@@ -10,6 +10,7 @@ import { parseConfig } from '../src/config/index.js';
 import { Controller } from '../src/controller/index.js';
 import { createSignalSource } from '../src/signals/index.js';
 import { HistoryStore, openDatabase } from '../src/store/index.js';
+import { BenchCleanup } from './cleanup.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +31,7 @@ for (const [name, v] of Object.entries({ targets, interval, cycles, concurrency 
     process.exit(2);
   }
 
+const cleanup = BenchCleanup.install('bench:probes');
 const self = fileURLToPath(import.meta.url);
 // `npm run bench:probes` runs the compiled bench (no tsx compiler in the measured process); tsx still works.
 const targetServer = join(dirname(self), `target-server${extname(self)}`);
@@ -40,6 +42,12 @@ const server = spawn(
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
+cleanup.add('the target server', async () => {
+  if (server.exitCode === null && server.signalCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+});
 const port = await new Promise<number>((resolve, reject) => {
   const lines = createInterface({ input: server.stdout! });
   lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
@@ -93,7 +101,7 @@ const stats = controller.status();
 await controller.stop();
 clearInterval(sampler);
 await probes.close();
-server.kill('SIGTERM');
+await cleanup.close();
 
 const sorted = [...durations].sort((a, b) => a - b);
 const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];

@@ -1,14 +1,15 @@
-// npm run bench:rpo -- --write-rate 500 --object-rate 20 --runs 3 [--modes logical,physical] [--json]
+// npm run bench:rpo -- --write-rate 500 --object-rate 20 --runs 3 [--modes logical,physical] [--keep] [--json]
 // Runs the built product's regional-outage drill (`node dist/cli/main.js drill --lab`) `runs` times per
 // replication mode under a writer of `write-rate` rows/s (`object-rate` of them with an object), and
 // reports per mode what the DR site lacked of the acknowledged writes, the RTO and the writes' p99.
 // Build first: npx tsc -p tsconfig.build.json && cp -r src/server/public dist/server/
 import { BUILT_CLI } from './paths.js';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BenchCleanup } from './cleanup.js';
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     modes: { type: 'string', default: 'logical,physical' },
     interval: { type: 'string', default: '3' },
+    keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -65,6 +67,9 @@ function drill(mode: string, dir: string): Promise<DrillJson> {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'phoenix-bench-rpo-'));
+const cleanup = BenchCleanup.install('bench:rpo', { dir: root, keep: values.keep });
+// On a signal the running drill gets SIGTERM and tears its lab down, given a minute to.
+cleanup.add('the running drill', () => cleanup.stopChildren(60_000));
 const results = [];
 try {
   for (const mode of modes) {
@@ -95,7 +100,7 @@ try {
     });
   }
 } finally {
-  rmSync(root, { recursive: true, force: true });
+  await cleanup.close();
 }
 if (values.json) process.stdout.write(JSON.stringify(results) + '\n');
 else

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { answerAfter } from '../shared/answer-delay.js';
 import { FakeServer, sendJson } from '../shared/server.js';
 
 export type RoutingControlState = 'On' | 'Off';
@@ -22,6 +23,11 @@ export interface ArcEndpointOptions {
   safetyRules?: AssertionRule[];
   /** Every accepted transaction's resulting states, in order: a test can see whether a window existed. */
   history?: Array<Record<string, RoutingControlState>>;
+  /**
+   * How long an UpdateRoutingControlState(s) answer follows its effect (default 0: at once;
+   * shared/answer-delay.ts), for the kill-anywhere benchmark.
+   */
+  answerDelayMs?: number;
 }
 
 /**
@@ -57,7 +63,8 @@ export interface ArcEndpointOptions {
  * - an unknown operation: 400 `UnknownOperationException`.
  * Used by the lab's control-plane-down drill and the dns step's tests.
  * Not modelled: checking the SigV4 signature itself, gating rules, an assertion rule's wait period (`WaitPeriodMs`), `ListRoutingControls`,
- * throttling, the control-plane (recovery-control-config) API.
+ * throttling, the control-plane (recovery-control-config) API, latency (but `answerDelayMs` answers updates
+ * that long after applying them).
  */
 export async function fakeArcEndpoint(
   region: string,
@@ -72,6 +79,8 @@ export async function fakeArcEndpoint(
     (req, body, res) => {
       const target = String(req.headers['x-amz-target'] ?? '');
       state.targets.push(target);
+      if (target.startsWith('ToggleCustomerAPI.UpdateRoutingControlState'))
+        answerAfter(res, options.answerDelayMs ?? 0);
       const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/route53-recovery-cluster\//.exec(
         String(req.headers.authorization ?? ''),
       );

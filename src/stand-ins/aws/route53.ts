@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerAfter } from '../shared/answer-delay.js';
 import { FakeServer } from '../shared/server.js';
 
 /**
@@ -35,7 +36,7 @@ import { FakeServer } from '../shared/server.js';
  * - an unknown change id (404 NoSuchChange); an action other than CREATE, UPSERT, DELETE (400 InvalidInput).
  * Used by the lab's control-plane-down drill and the dns step's tests.
  * Not modelled: CREATE of a record set that exists (Route 53 refuses it; here it overwrites), private zones,
- * pagination of ListResourceRecordSets, checking the SigV4 signature itself, latency, geolocation, multivalue and
+ * pagination of ListResourceRecordSets, checking the SigV4 signature itself, latency (but see `answerDelayMs`), geolocation, multivalue and
  * IP-based policies' own fields (kept as opaque routed
  * records), alias targets' validity, health-check objects, the 1,000-changes limit of a batch, traffic policies.
  *
@@ -47,6 +48,9 @@ import { FakeServer } from '../shared/server.js';
  * - `prior_request`: a change to the zone is still being processed: HTTP 400 `PriorRequestNotComplete`.
  * The SDK (`@aws-sdk/client-route-53`) parses each as an error of that name; it retries the 503 and the
  * throttling itself.
+ *
+ * `answerDelayMs` (default 0): a ChangeResourceRecordSets is applied at once and answered that much later
+ * (shared/answer-delay.ts), for the kill-anywhere benchmark; `answered` records when it was applied.
  */
 
 const XMLNS = 'https://route53.amazonaws.com/doc/2013-04-01/';
@@ -112,6 +116,8 @@ export class FakeRoute53 extends FakeServer {
   readonly records = new Map<string, Route53Record>();
   readonly answered: Route53Answer[] = [];
   mode: Route53FakeMode = 'ok';
+  /** How long a ChangeResourceRecordSets' answer follows its effect (0: at once). */
+  answerDelayMs = 0;
   private readonly changes = new Map<string, { polls: number }>();
   private counter = 0;
 
@@ -202,6 +208,7 @@ export class FakeRoute53 extends FakeServer {
   private handle(req: IncomingMessage, body: string, res: ServerResponse, url: URL): void {
     const method = req.method ?? 'GET';
     const operation = operationOf(method, url.pathname);
+    if (operation === 'ChangeResourceRecordSets') answerAfter(res, this.answerDelayMs);
     const refused = this.gate(req);
     if (refused) return this.error(res, refused.status, refused.code, refused.message);
     const zone = /^\/2013-04-01\/hostedzone\/([^/]+)/.exec(url.pathname)?.[1];

@@ -13,11 +13,14 @@
  * - Azure DNS: a CNAME at the apex (400 BadRequest), a CNAME beside another record set of the same name (409
  *   Conflict) ('Azure DNS: sets a record; refuses a CNAME at the apex and a CNAME beside an A record').
  * Does not model: long-running operations, ETags (If-Match), record-set size limits, routing methods other than
- * Priority, endpoint monitoring (always Online), throttling (429).
+ * Priority, endpoint monitoring (always Online), throttling (429), latency (but `answerDelayMs`, default 0,
+ * answers a PATCH, PUT or DELETE that long after applying it: shared/answer-delay.ts, for the kill-anywhere
+ * benchmark).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { answerAfter } from '../shared/answer-delay.js';
 import { selfSignedCertificate } from '../shared/tls.js';
 
 /**
@@ -94,6 +97,8 @@ export class FakeArm {
   readonly requests: Array<{ method: string; path: string; body: string }> = [];
   readonly profiles = new Map<string, { fqdn: string; ttl: number; endpoints: ArmEndpoint[] }>();
   readonly zones = new Map<string, ArmRecordSet[]>();
+  /** How long a write's (PATCH, PUT, DELETE) answer follows its effect (0: at once). */
+  answerDelayMs = 0;
   private server?: Server;
   private tls = selfSignedCertificate();
 
@@ -138,6 +143,7 @@ export class FakeArm {
     const url = new URL(req.url ?? '/', 'https://x');
     const method = req.method ?? 'GET';
     this.requests.push({ method, path: url.pathname, body });
+    if (method !== 'GET') answerAfter(res, this.answerDelayMs);
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return this.error(
         res,

@@ -7,10 +7,12 @@
  * - a name outside the zone (400, code 9005), a TTL that is neither 1 (automatic) nor 60-86400 (400, code 9021);
  * - a verb not served (405, code 10405).
  * Does not model: record-type validation (content of A/AAAA/CNAME), proxied-record rules, CNAME conflicts, rate
- * limits (429), pagination of the list.
+ * limits (429), pagination of the list, latency (but `answerDelayMs`, default 0, answers a create, update or
+ * delete that long after applying it: shared/answer-delay.ts, for the kill-anywhere benchmark).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerAfter } from '../shared/answer-delay.js';
 
 /**
  * A local server in the wire shape of the Cloudflare v4 DNS API (JSON envelopes), for the dns step's
@@ -74,6 +76,8 @@ export interface CloudflareRecord {
 
 export class FakeCloudflare extends LoopbackServer {
   readonly records: CloudflareRecord[] = [];
+  /** How long a create, update or delete's answer follows its effect (0: at once). */
+  answerDelayMs = 0;
   private counter = 0;
 
   constructor(
@@ -110,6 +114,7 @@ export class FakeCloudflare extends LoopbackServer {
   }
 
   protected handle(method: string, url: URL, body: string, req: IncomingMessage, res: ServerResponse): void {
+    if (method !== 'GET') answerAfter(res, this.answerDelayMs);
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       return this.send(res, 403, null, [{ code: 10000, message: 'Authentication error' }]);
     }

@@ -11,10 +11,12 @@
  * - a PATCH that is not application/merge-patch+json (415 UnsupportedMediaType), an unknown path (404), a verb not
  *   served (405).
  * Does not model: RBAC, admission (quotas, limits), resourceVersion conflicts (409 on update), watches, other
- * kinds, server-side apply, a rollout that fails.
+ * kinds, server-side apply, a rollout that fails, latency (but `answerDelayMs`, default 0, answers a write that
+ * long after applying it: shared/answer-delay.ts, for the kill-anywhere benchmark).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerAfter } from '../shared/answer-delay.js';
 
 /**
  * A local server in the shape of the Kubernetes API for Deployments (read, create, replace, the
@@ -54,6 +56,8 @@ export class FakeDeploymentApi {
   /** ConfigMaps and Secrets by `<kind>/<namespace>/<name>` (kind: configmaps | secrets), as sent. */
   readonly objects = new Map<string, { metadata?: { name?: string }; data?: Record<string, string> }>();
   readonly requests: Array<{ method: string; path: string; contentType?: string; body: string }> = [];
+  /** How long a write's (POST, PUT, PATCH, DELETE) answer follows its effect (0: at once). */
+  answerDelayMs = 0;
 
   constructor(
     seed: FakeDeployment[],
@@ -149,6 +153,7 @@ export class FakeDeploymentApi {
     for await (const chunk of req) body += chunk;
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     this.requests.push({ method: req.method ?? 'GET', path, contentType: req.headers['content-type'], body });
+    if (req.method !== 'GET') answerAfter(res, this.answerDelayMs);
     const send = (code: number, value: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(value));

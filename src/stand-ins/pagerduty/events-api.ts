@@ -7,8 +7,10 @@
  * error, warning, info; another path.
  * It keeps alerts by dedup key as PagerDuty does (pagerduty.test.ts, store.contract.test.ts).
  * Does not model: routing keys' validity (any non-blank key is accepted), rate limits (429), the Change Events
- * API, links and images in the payload.
+ * API, links and images in the payload, latency (but `answerDelayMs`, default 0, answers an event that long
+ * after applying it: shared/answer-delay.ts, for the kill-anywhere benchmark).
  */
+import { answerAfter } from '../shared/answer-delay.js';
 import { httpServer } from '../shared/loopback.js';
 
 interface EventBody {
@@ -56,10 +58,11 @@ function invalidities(body: EventBody): string[] {
  * It keeps alerts by dedup key as PagerDuty does: a trigger on an open key
  * appends to it, resolve closes it, a resolve for an unknown key changes nothing.
  */
-export async function pagerDutyEventsServer() {
+export async function pagerDutyEventsServer(options: { answerDelayMs?: number } = {}) {
   const alerts = new Map<string, PagerDutyAlert>();
   const rejected: string[][] = [];
   const server = await httpServer((req, res) => {
+    answerAfter(res, options.answerDelayMs ?? 0);
     let raw = '';
     req.on('data', (c) => (raw += String(c)));
     req.on('end', () => {
