@@ -75,24 +75,34 @@ export async function primarySiteBack(session: DrillSession, notifyPort?: number
   session.progress(
     'the primary site comes back (PostgreSQL with its old data, S3, app; AWS Health closes the issue, the EC2 API answers); forward object sync stopped',
   );
-  if (isOurs(state.sync?.process)) await stopProcess(state.sync!.process.pid);
+  // Each part named in the error: under load a bare timeout from one of them ended drills with no clue.
+  const step = <T>(what: string, run: () => Promise<T>): Promise<T> =>
+    run().catch((error: Error) => {
+      throw new Error(`bringing the primary site back: ${what}: ${error.message}`);
+    });
+  if (isOurs(state.sync?.process))
+    await step('stopping forward object sync', () => stopProcess(state.sync!.process.pid));
   // The region recovered: its provider feeds say so too (after the failback the primary's own
   // signals and the context describe a healthy region again, as they would in AWS).
-  await quietFeeds(state);
+  await step('quieting the provider feeds', () => quietFeeds(state));
   const pg = state.postgres!;
-  await restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.primary!.binDir ?? pg.binDir);
+  await step('restarting PostgreSQL', () =>
+    restartCluster(pg.primary!.dataDir, pg.primary!.port, pg.primary!.binDir ?? pg.binDir),
+  );
   const s3Dir = state.s3!.process.match;
   for (const file of repairS3Directory(s3Dir))
     session.progress(`  s3: removed ${file}, a PUT cut short by the outage`);
-  const s3 = await startS3Server({
-    baseDir: s3Dir,
-    port: Number(new URL(state.s3!.endpoint).port),
-    process: 'child',
-    ...(notifyPort ? { notifyUrl: `http://127.0.0.1:${notifyPort}/events` } : {}),
-  });
+  const s3 = await step('starting S3', () =>
+    startS3Server({
+      baseDir: s3Dir,
+      port: Number(new URL(state.s3!.endpoint).port),
+      process: 'child',
+      ...(notifyPort ? { notifyUrl: `http://127.0.0.1:${notifyPort}/events` } : {}),
+    }),
+  );
   state.s3 = { ...state.s3!, process: { pid: s3.pid!, match: s3Dir } };
   writeLabState(state);
-  state.apps!.primary = await startLabApp(state, 'primary');
+  state.apps!.primary = await step('starting the primary app', () => startLabApp(state, 'primary'));
 }
 
 /** When each stage of the way back ended, and how long each step took (first attempt to its end), by run. */
