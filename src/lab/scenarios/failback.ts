@@ -228,10 +228,19 @@ export function cachePhaseWaitMs(ttlS: number, random: () => number = Math.rando
   return Math.floor(random() * (ttlS + 1) * 1000);
 }
 
-/** Seconds from `switchedAt` until a client lookup first answered `address` (null: none did). */
-export function clientDnsLag(lookups: Lookups, switchedAt: number, address: string): number | null {
-  const first = lookups.find((l) => l.at >= switchedAt && l.address === address);
-  return first ? round((first.at - switchedAt) / 1000) : null;
+/**
+ * Seconds from `switchedAt` (when BIND was seen answering `address`) until a client lookup first did,
+ * counting lookups from `updateSent` (no client can have the new answer before the update): 0 when the
+ * client had it before the poll of BIND saw it (that poll also waits for the app's health). Null: none did.
+ */
+export function clientDnsLag(
+  lookups: Lookups,
+  updateSent: number,
+  switchedAt: number,
+  address: string,
+): number | null {
+  const first = lookups.find((l) => l.at >= updateSent && l.address === address);
+  return first ? round(Math.max(0, first.at - switchedAt) / 1000) : null;
 }
 
 /**
@@ -327,7 +336,10 @@ async function wayBack(
     );
     for (const line of failureTimeline(session, from, firstPrimary)) session.progress(line);
     const lookups = session.writer!.lookups;
-    const dnsLag = servesAt === null ? null : clientDnsLag(lookups, servesAt, state.appHost.primary);
+    // The dns stage starts once the switch stage (fence, last pass, cut-over) has ended.
+    const updateSent = times.stageEnded.get('switch') ?? from;
+    const dnsLag =
+      servesAt === null ? null : clientDnsLag(lookups, updateSent, servesAt, state.appHost.primary);
     session.progress(
       `  way back: clients' cache refetched app.${state.zone} at ${cacheRefills(lookups, LAB_DNS_TTL_S, from, from - 2 * (LAB_DNS_TTL_S + 1) * 1000, firstPrimary).join(', ')} s; the client first got the primary's address ${dnsLag ?? '?'} s after BIND (the failback started ${round(waitMs / 1000)} s late, at a random point of the cache's ${LAB_DNS_TTL_S + 1} s period)`,
     );
