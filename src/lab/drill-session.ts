@@ -59,6 +59,7 @@ export class DrillSession {
   writer?: {
     readonly acked: ReadonlyArray<{ id: string; client_key: string; key: string; site: string; at: number }>;
     readonly failures: ReadonlyArray<{ at: number; address?: string; reason: string }>;
+    readonly lookups: ReadonlyArray<{ at: number; address?: string; ttl?: number }>;
   };
   /** When the fault was injected (performance.now()). */
   onset = 0;

@@ -5,7 +5,7 @@ import { DrillSession, type SiteTransition } from './drill-session.js';
 import {
   labDown,
   labUp,
-  resolveApp,
+  resolveAppAnswer,
   type LabPostgresVersions,
   type LabReplication,
   type Progress,
@@ -14,6 +14,7 @@ import { LAB_DATABASE } from './names.js';
 import { presentKeys } from './items.js';
 import { query } from './postgres.js';
 import { SCENARIOS, type ScenarioOutcome, type ScenarioStage } from './scenarios/index.js';
+import type { FailbackDiagnostics } from './scenarios/types.js';
 import type { LabState } from './state.js';
 
 export const DRILL_SCENARIOS = [
@@ -25,7 +26,7 @@ export const DRILL_SCENARIOS = [
 ] as const;
 export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
 
-export interface DrillReport {
+export interface DrillReport extends FailbackDiagnostics {
   scenario: DrillScenario;
   /** How the DR database was kept current: logical subscriber or physical standby. */
   replication: LabReplication;
@@ -116,6 +117,8 @@ export interface DrillOptions {
   timeout_s?: number;
   /** Bad deploy: how many cycles after the fault to watch the controller decline DR. */
   watch_cycles?: number;
+  /** Failback: run the lab's reverse object replicator between reprotect and failback (default true). */
+  reverse_replicator?: boolean;
   progress?: Progress;
   /** Keep the lab running afterwards (for inspection). */
   keep?: boolean;
@@ -167,12 +170,20 @@ export class Writer {
     private readonly maxInFlight = 64,
   ) {}
 
+  /**
+   * Each question the writer asked the caching resolver: when it was answered (performance.now()), the
+   * address and the TTL left on it. A TTL left of t at time a says the resolver filled its cache entry at
+   * a - (TTL - t): where a failback's client pause comes from.
+   */
+  readonly lookups: Array<{ at: number; address?: string; ttl?: number }> = [];
+
   /** The app's address, asked of the clients' caching resolver at most once a second. */
   private async resolve(): Promise<string | undefined> {
     if (this.address && performance.now() - this.address.at < 1000) return this.address.value;
-    const value = await resolveApp(this.state, undefined, 'client');
-    this.address = value ? { value, at: performance.now() } : undefined;
-    return value;
+    const answer = await resolveAppAnswer(this.state, undefined, 'client');
+    this.lookups.push({ at: performance.now(), address: answer?.address, ttl: answer?.ttl });
+    this.address = answer ? { value: answer.address, at: performance.now() } : undefined;
+    return answer?.address;
   }
 
   private async write(n: number, object: boolean): Promise<void> {
@@ -443,6 +454,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const outcome = await scenario.watch(session, {
       timeoutS: options.timeout_s ?? 180,
       watchCycles: options.watch_cycles ?? 6,
+      reverseReplicator: options.reverse_replicator ?? true,
     });
     await writer.stop();
     await session.stop();

@@ -536,12 +536,21 @@ export async function resolveApp(
   name = `app.${state.zone}`,
   via: 'client' | 'authoritative' = 'authoritative',
 ): Promise<string | undefined> {
+  return (await resolveAppAnswer(state, name, via))?.address;
+}
+
+/** resolveApp with the answer's TTL: from the caching resolver, the seconds it will keep serving it. */
+export async function resolveAppAnswer(
+  state: LabState,
+  name = `app.${state.zone}`,
+  via: 'client' | 'authoritative' = 'authoritative',
+): Promise<{ address: string; ttl: number } | undefined> {
   const port = via === 'client' ? state.resolver?.port : state.dns?.port;
   if (!port) return undefined;
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([`127.0.0.1:${port}`]);
   try {
-    return (await resolver.resolve4(name))[0];
+    return (await resolver.resolve4(name, { ttl: true }))[0];
   } catch {
     return undefined;
   }

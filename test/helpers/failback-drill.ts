@@ -58,6 +58,20 @@ export function failbackDrillTest(primary: number, dr: number): void {
       `failback write unavailability ${report.failback_rto_s} s: ${result.stderr.slice(-3000)}`,
     );
     assert.match(result.stderr, /way back: runbook reprotect[\s\S]*way back: runbook failback/);
+    // Where the pause went: each failback step timed, and the clients' DNS lag behind BIND, with the switch
+    // put at a random point of the caching resolver's period (TTL 5 s + its last second).
+    assert.deepEqual(Object.keys(report.failback_steps ?? {}).sort(), [
+      'dr-subscribes-again',
+      'fence-dr-db',
+      'last-objects-back',
+      'open-primary',
+      'point-app-at-primary',
+      'primary-serves-writes',
+    ]);
+    const lag = report.failback_client_dns_lag_s;
+    assert.ok(typeof lag === 'number' && lag >= 0, `client DNS lag ${lag}`);
+    const wait = report.failback_cache_phase_wait_s;
+    assert.ok(typeof wait === 'number' && wait >= 0 && wait < 6, `phase wait ${wait}`);
     // The site state went the whole way, each step journaled with the run (or the controller) that caused
     // it; the old primary was fenced by the controller's own fence run when it came back, not by hand.
     const transitions = report.site_transitions ?? [];

@@ -89,6 +89,10 @@ export function registerDrill(program: Command): void {
     .option('--object-rate <n>', 'objects a second among those writes', '5')
     .option('--interval <seconds>', 'controller interval', '5')
     .option('--timeout <seconds>', 'give up on the failover after this long', '180')
+    .option(
+      '--no-reverse-replicator',
+      "failback: leave the lab's reverse object replicator off between reprotect and failback (the last object pass copies everything)",
+    )
     .option('--keep', 'leave the lab running afterwards (stop it with phoenix lab down --dir DIR)')
     .option('--json', 'print the report as one JSON object on the last line')
     .action(async (runbook: string | undefined, options: LabDrillOptions & ConfigDrillOptions) => {
@@ -141,6 +145,7 @@ type LabDrillOptions = {
   objectRate: string;
   keep?: boolean;
   json?: boolean;
+  reverseReplicator: boolean;
 };
 
 /** `phoenix drill --lab`: a fresh lab, a fault, the controller's decision and the failover, measured. */
@@ -214,6 +219,7 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
       interval_s: interval,
       timeout_s: timeout,
       keep: options.keep,
+      reverse_replicator: options.reverseReplicator,
       progress,
       signal: stop.signal,
     });
@@ -252,6 +258,12 @@ async function labDrill(options: LabDrillOptions): Promise<void> {
         reprotect_s: report.reprotect_s,
         failback_rto_s: report.failback_rto_s,
         failback_rto_authoritative_s: report.failback_rto_authoritative_s,
+        failback_client_dns_lag_s: report.failback_client_dns_lag_s,
+        failback_cache_phase_wait_s: report.failback_cache_phase_wait_s,
+        reprotect_steps: report.reprotect_steps,
+        failback_steps: report.failback_steps,
+        failback_event_loop_lag_ms: report.failback_event_loop_lag_ms,
+        reverse_replicator: report.reverse_replicator,
         failback_rows_lost: report.failback_rows_lost,
         failback_objects_lost: report.failback_objects_lost,
         forward_objects_s: report.forward_objects_s,

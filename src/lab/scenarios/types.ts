@@ -3,6 +3,21 @@ import type { DrillSession, SiteTransition } from '../drill-session.js';
 import type { Progress } from '../lab.js';
 import type { LabState } from '../state.js';
 
+/** Scenario failback: where the way back's time went (the drill's report carries them as they are). */
+export interface FailbackDiagnostics {
+  /** From BIND answering the primary until the writer's caching resolver did (0 to TTL + 1 s, plus its own second). */
+  failback_client_dns_lag_s?: number | null;
+  /** The random wait before the failback, which puts BIND's switch at a random point of the cache's period. */
+  failback_cache_phase_wait_s?: number;
+  /** Each step's seconds (first attempt to its end), by step name. */
+  reprotect_steps?: Record<string, number>;
+  failback_steps?: Record<string, number>;
+  /** How late the drill process's timers ran over the failback (it hosts the writer and the runbook). */
+  failback_event_loop_lag_ms?: { p99_ms: number; max_ms: number };
+  /** Whether the lab's reverse object replicator ran between the reprotect and the failback. */
+  reverse_replicator?: boolean;
+}
+
 /** What a scenario's watch saw after its fault. */
 export interface ScenarioOutcome {
   /** Fault → DR serving writes through DNS as clients see it (their caching resolver), when a failover ran. */
@@ -32,7 +47,7 @@ export interface ScenarioOutcome {
     decisions_while_dr_served: Record<string, number>;
   };
   /** Scenario failback: the way back's figures. */
-  failback?: {
+  failback?: FailbackDiagnostics & {
     reprotect_s: number | null;
     failback_rto_s: number | null;
     failback_rto_authoritative_s?: number | null;
@@ -61,6 +76,8 @@ export interface ScenarioStage {
 export interface ScenarioLimits {
   timeoutS: number;
   watchCycles: number;
+  /** Scenario failback: run the lab's reverse object replicator between reprotect and failback (default). */
+  reverseReplicator?: boolean;
 }
 
 /** One drill scenario: a fault, and what to wait for after it. Adding one touches its module and the list. */
