@@ -57,6 +57,11 @@ export interface PhoenixConfig {
    * these then). Absent: no probe follows the serving site.
    */
   serving_signals?: string[];
+  /**
+   * With `site_probes`: the signals whose probes name both `{{active.…}}` and `{{standby.…}}` (replication
+   * between the sites). Scored while the primary serves and, after reprotect, in `reverse_protected`.
+   */
+  pair_signals?: string[];
   /** Loaded by `validate --offline`: unset variables stay as written, in the runbooks file too. */
   offline?: boolean;
   /**
@@ -362,6 +367,7 @@ export function parseConfig(
   if (expansion) {
     config.site_probes = siteProbes(expansion, parsed.data, envPaths, issues);
     config.serving_signals = expansion.serving;
+    config.pair_signals = expansion.pair;
   }
   if (issues.length) throw new ConfigError(file, issues);
   if (options.offline) config.offline = true;
