@@ -33,6 +33,7 @@ before(async () => {
     'prod/api': { value: 'API-TOKEN-LATE', replicas: [] },
     'prod/llm': { value: 'sk-LLMKEY', replicas: [] },
     'prod/llm-capped': { value: 'sk-BEFORE', replicas: [] },
+    'prod/probe-token': { value: 'PROBE-ONE', replicas: [] },
   });
   sm = await secretsManagerStandIn('us-east-1', SECRETS);
   dir = mkdtempSync(join(tmpdir(), 'phoenix-secrets-late-'));
@@ -123,5 +124,59 @@ test('the LLM call cap (llm.max_calls_per_hour) holds across the analyzer rebuil
   } finally {
     await phoenix.stop();
     await llm.close();
+  }
+});
+
+test('phoenix run started without its secrets: the probes use a token once it is readable, and the rotated one after a rotation, without a restart', async () => {
+  // The app's health endpoint wants the token in its Authorization header (the probe's `headers`).
+  const seen: string[] = [];
+  const app = await httpServer((req, res) => {
+    seen.push(String(req.headers.authorization));
+    res.end('ok');
+  });
+  const file = writeFiles('probes', {
+    interval: 0.2,
+    server: { listen: '127.0.0.1:0', anonymous: 'read' },
+    store: { path: join(dir, 'probes.db') },
+    secrets: { refresh: '10s' },
+    probes: {
+      timeout: '2s',
+      signals: {
+        internal_services: {
+          type: 'http',
+          url: `${app.url}/healthz`,
+          headers: { authorization: 'Bearer ${aws-sm:prod/probe-token}' },
+        },
+      },
+    },
+  });
+  sm.state.down = true;
+  const phoenix = startPhoenix(['run', '--config', file, '--log-format', 'json'], env());
+  try {
+    await phoenix.waitFor(() => phoenix.stdout().includes('"controller started"'), 'the controller to start');
+    const callsWhileDown = sm.state.calls;
+    await phoenix.waitFor(() => sm.state.calls > callsWhileDown, 'a retry on a later cycle');
+    assert.ok(
+      !seen.some((h) => h.includes('PROBE-ONE')),
+      'the token was not readable: it cannot have been sent',
+    );
+    sm.state.down = false;
+    await phoenix.waitFor(() => seen.includes('Bearer PROBE-ONE'), 'a probe with the token read late');
+    SECRETS['prod/probe-token']!.value = 'PROBE-TWO';
+    await phoenix.waitFor(() => phoenix.stdout().includes('secrets rotated'), 'the rotation read', 30_000);
+    await phoenix.waitFor(() => seen.includes('Bearer PROBE-TWO'), 'a probe with the rotated token');
+    const after = seen.slice(seen.indexOf('Bearer PROBE-TWO'));
+    const count = after.length;
+    await phoenix.waitFor(() => seen.length >= count + 3, 'three more probes');
+    assert.ok(
+      seen.slice(seen.length - 3).every((h) => h === 'Bearer PROBE-TWO'),
+      'the old token is no longer sent',
+    );
+    assert.doesNotMatch(phoenix.output(), /PROBE-ONE|PROBE-TWO/, 'the values are never logged');
+    assert.equal(await phoenix.stop(), 0, phoenix.output());
+  } finally {
+    sm.state.down = false;
+    await phoenix.stop();
+    await app.close();
   }
 });
