@@ -165,12 +165,11 @@ test('phoenix run started without its secrets: the probes use a token once it is
     SECRETS['prod/probe-token']!.value = 'PROBE-TWO';
     await phoenix.waitFor(() => phoenix.stdout().includes('secrets rotated'), 'the rotation read', 30_000);
     await phoenix.waitFor(() => seen.includes('Bearer PROBE-TWO'), 'a probe with the rotated token');
-    const after = seen.slice(seen.indexOf('Bearer PROBE-TWO'));
-    const count = after.length;
+    const count = seen.length;
     await phoenix.waitFor(() => seen.length >= count + 3, 'three more probes');
     assert.ok(
       seen.slice(seen.length - 3).every((h) => h === 'Bearer PROBE-TWO'),
-      'the old token is no longer sent',
+      `the old token is no longer sent: ${seen.filter((h, i) => h !== seen[i - 1]).join(', ')}`,
     );
     assert.doesNotMatch(phoenix.output(), /PROBE-ONE|PROBE-TWO/, 'the values are never logged');
     assert.equal(await phoenix.stop(), 0, phoenix.output());

@@ -1,6 +1,6 @@
 import type { PhoenixConfig } from '../config/index.js';
 import { createAnalyzer, LlmCallLog, type AnalyzerName, type CallLogState } from '../analysis/index.js';
-import { createSiteSignalSource, probeSchedule, type Probes } from '../signals/index.js';
+import { createSiteSignalSource, probeSchedule, ReplaceableProbes, type Probes } from '../signals/index.js';
 import { SiteStateStore } from '../lifecycle/index.js';
 import {
   FencedError,
@@ -31,6 +31,8 @@ export interface BuiltController {
    * to the next cycle; the model calls made so far still count against llm.max_calls_per_hour.
    */
   rebuildAnalyzer(): void;
+  /** Builds the probes again from the configuration as it is now; the next cycle probes with them. */
+  rebuildProbes(): void;
   /** Stops the controller (finishing the cycle in flight), gives up the lease, closes probes and the store. */
   shutdown(): Promise<void>;
 }
@@ -67,7 +69,7 @@ export async function buildController(
     lease?: boolean;
   } = {},
 ): Promise<BuiltController> {
-  const probes = createSiteSignalSource(config);
+  const probes = new ReplaceableProbes(createSiteSignalSource(config));
   const history = options.record === false ? undefined : await openHistory(config);
   // The cap counts calls across rebuilds and restarts: the log lives beside the decision state.
   const llmCalls = new LlmCallLog(
@@ -120,6 +122,9 @@ export async function buildController(
     fence,
     rebuildAnalyzer() {
       controller.useAnalyzer(createAnalyzer(analyzerName, config, { llmCalls }));
+    },
+    rebuildProbes() {
+      probes.replace(createSiteSignalSource(config));
     },
     async shutdown() {
       await controller.stop();

@@ -268,7 +268,8 @@ async function runController(options: RunOptions): Promise<void> {
 
 /**
  * Hands settings resolved again (a secret read late, or rotated) to what was built from them at start: the
- * notification channels and the analyzer (its LLM key or address). The runbooks need nothing: each run's
+ * notification channels, the probes (a token in a header, a password in a DSN) and the analyzer (its LLM key
+ * or address). The runbooks need nothing: each run's
  * plan is built from the configuration when it starts.
  */
 function liveSettings(
@@ -280,6 +281,13 @@ function liveSettings(
   return (changed) => {
     if (changed.includes('notifications') && notifier && config.raw.notifications)
       notifier.useSettings(config.raw.notifications);
+    if (changed.includes('probes')) {
+      try {
+        built.rebuildProbes();
+      } catch (error) {
+        logger.error({ err: error }, 'the probes read again are not usable; the probes are unchanged');
+      }
+    }
     if (changed.includes('llm')) {
       try {
         built.rebuildAnalyzer();
