@@ -320,6 +320,46 @@ test("a replication probe naming both sites is scored again once reprotect has b
   }
 });
 
+test('a self_heal runbook acts on the site it names (runbooks.self_heal.site): while DR serves, one written for the primary is refused with the reason, one for DR runs', async () => {
+  const heal = (site: string) => ({
+    site,
+    stages: [{ name: 'restart', steps: [{ name: 'restart', type: 'command', params: { command: 'true' } }] }],
+  });
+  for (const site of ['primary', 'dr']) {
+    const config = siteConfig({
+      decision: { analyzer: 'threshold', cooldown: 0 },
+      runbooks: { self_heal: heal(site) },
+    });
+    const built = await buildController(config);
+    const store = new SiteStateStore(built.history!.db);
+    const sink = createRunbookDecisionSink({
+      db: built.history!.db,
+      config,
+      autoApprove: true,
+      workDir: mkdtempSync(join(tmpdir(), 'phoenix-site-heal-')),
+      sites: store,
+    });
+    try {
+      await failedOverToDr(store);
+      sites.dr.healthy = false;
+      const record = await cycle(built);
+      assert.equal(record.decision.action, 'self_heal', record.decision.reason);
+      const outcome = await sink.onDecision(record.decision);
+      if (outcome.kind === 'started') await outcome.handle.done;
+      if (site === 'primary') {
+        assert.equal(outcome.kind, 'refused', JSON.stringify(outcome));
+        assert.match(
+          (outcome as { reason: string }).reason,
+          /self_heal acts on primary \(runbooks\.self_heal\.site\).*dr serves/,
+        );
+      } else assert.equal(outcome.kind, 'started', JSON.stringify(outcome));
+    } finally {
+      sites.dr.healthy = true;
+      await built.shutdown();
+    }
+  }
+});
+
 test("with one set of probes (no probes.sites) and DR serving, nothing describes DR: the controller decides no action on the old primary's signals and says how to make the probes follow the site", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-site-follow-fixed-'));
   const config = parseConfig({
