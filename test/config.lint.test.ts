@@ -230,3 +230,32 @@ test('messages name the expected shape: a mapping with its keys, and the forms a
     /server\.trust_proxy: string "proxy\.example\.com" does not fit here; write true or false, or a number, or a list, or an IP address/,
   );
 });
+
+test('phoenix validate refuses a self_heal that does not say which site it acts on when the probes follow the serving site, and a site on a failover runbook', async () => {
+  const heal = (extra: Record<string, unknown> = {}) => ({
+    ...extra,
+    stages: [stage('restart', { name: 'restart', type: 'command', params: { command: 'true' } })],
+  });
+  const probes = {
+    sites: { primary: { app_url: 'http://127.0.0.1:1' }, dr: { app_url: 'http://127.0.0.1:2' } },
+    signals: { internal_services: { type: 'http', url: '{{active.app_url}}/health' } },
+  };
+  const ambiguous = file('heal-ambiguous.yaml', { probes, runbooks: { self_heal: heal() } });
+  const named = file('heal-named.yaml', { probes, runbooks: { self_heal: heal({ site: 'primary' }) } });
+  const failover = file('failover-site.yaml', {
+    runbooks: { dr_failover: { site: 'dr', stages: [stage('fence', fence)] } },
+  });
+  const [a, n, f] = await Promise.all([
+    runCli(['validate', '--offline', ambiguous]),
+    runCli(['validate', '--offline', named]),
+    runCli(['validate', '--offline', failover]),
+  ]);
+  assert.equal(a.code, 2, a.stderr);
+  assert.match(
+    a.stderr,
+    /runbooks\.self_heal\.site: the probes follow the serving site.*site: primary, or dr/,
+  );
+  assert.equal(n.code, 0, n.stderr);
+  assert.equal(f.code, 2, f.stderr);
+  assert.match(f.stderr, /runbooks\.dr_failover\.site: only self_heal names the site it acts on/);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EvidenceAnalyzer } from '../src/analysis/evidence/index.js';
 import { defaultConfig } from '../src/config/index.js';
-import type { Analysis, IncidentContext, SignalSnapshot } from '../src/core/index.js';
+import type { Analysis, Decision, IncidentContext, SignalSnapshot } from '../src/core/index.js';
 import { DecisionEngine, type SiteInput } from '../src/decision/index.js';
 import { HEALTHY_SIGNALS } from './helpers/decisions.js';
 
@@ -74,10 +74,12 @@ async function analyse(
   site: SiteInput,
   failing: SignalSnapshot,
   context: IncidentContext,
-): Promise<Analysis> {
+  using: typeof config = config,
+): Promise<Analysis & { decision: Decision }> {
   const usersFail = failing.external_uptime?.status !== 'ok';
-  const engine = new DecisionEngine(config, new EvidenceAnalyzer());
+  const engine = new DecisionEngine(using, new EvidenceAnalyzer());
   let last: Analysis | undefined;
+  let decision: Decision | undefined;
   for (let i = 0; i < 50; i++) {
     const now = 1_000 + i * 30;
     const result = await engine.cycle({
@@ -90,9 +92,10 @@ async function analyse(
       site,
     });
     last = result.analysis;
+    decision = result.decision;
   }
-  assert.ok(last, 'the last cycle was analysed');
-  return last;
+  assert.ok(last && decision, 'the last cycle was analysed');
+  return { ...last, decision };
 }
 
 const blames = (a: Analysis, source: string) => a.evidence.some((e) => e.source === source && e.weight > 0);
@@ -136,4 +139,33 @@ test('while the primary serves, the same facts keep their meaning: AWS Health bl
   );
   const standby = await analyse(PRIMARY_SERVES, STANDBY_DOWN, AZURE_EASTUS2_INCIDENT);
   assert.equal(standby.root_cause_category, 'azure_infrastructure');
+});
+
+test('while DR serves and its own cloud fails, the analysis escalates: there is no further site to fail over to, and the reason names the serving site', async () => {
+  // The topology declares the primary and DR only; the primary is the site traffic left (fenced, to reprotect):
+  // moving back is the way back (reprotect, failback), a person's call, never a failover the analyzer recommends.
+  const analysis = await analyse(DR_SERVES, SERVING_SITE_DOWN, AZURE_EASTUS2_INCIDENT);
+  assert.equal(analysis.recommended_action, 'escalate', analysis.reasoning);
+  assert.equal(analysis.root_cause_category, 'azure_infrastructure', 'the cause is still said as it is');
+  assert.match(analysis.reasoning, /no further site/);
+  assert.match(analysis.reasoning, /\bdr\b.*Azure eastus2/);
+  assert.equal(analysis.decision.action, 'escalate', analysis.decision.reason);
+  assert.match(analysis.decision.reason, /no further site/);
+});
+
+test('while DR serves and the topology declares a secondary region, the analysis recommends the failover to it and says what is not known of it; the policy holds it for a person', async () => {
+  const withSecondary = {
+    ...config,
+    topology: { ...config.topology, secondary: { cloud: 'aws', region: 'us-west-2' } },
+  };
+  const analysis = await analyse(DR_SERVES, SERVING_SITE_DOWN, AZURE_EASTUS2_INCIDENT, withSecondary);
+  assert.equal(analysis.recommended_action, 'region_failover', analysis.reasoning);
+  assert.match(analysis.reasoning, /secondary region \(AWS us-west-2\)/);
+  // No probe that reaches the analyzer while DR serves describes the secondary region: not shown ready.
+  assert.equal(analysis.dr_ready?.ready, false, JSON.stringify(analysis.dr_ready));
+  assert.equal(analysis.decision.action, 'escalate');
+  assert.ok(
+    analysis.decision.blocked_by.some((b) => /dr serves \(site state dr_active\)/.test(b)),
+    analysis.decision.blocked_by.join('; '),
+  );
 });

@@ -57,6 +57,11 @@ export interface PhoenixConfig {
    * these then). Absent: no probe follows the serving site.
    */
   serving_signals?: string[];
+  /**
+   * With `site_probes`: the signals whose probes name both `{{active.…}}` and `{{standby.…}}` (replication
+   * between the sites). Scored while the primary serves and, after reprotect, in `reverse_protected`.
+   */
+  pair_signals?: string[];
   /** Loaded by `validate --offline`: unset variables stay as written, in the runbooks file too. */
   offline?: boolean;
   /**
@@ -362,6 +367,7 @@ export function parseConfig(
   if (expansion) {
     config.site_probes = siteProbes(expansion, parsed.data, envPaths, issues);
     config.serving_signals = expansion.serving;
+    config.pair_signals = expansion.pair;
   }
   if (issues.length) throw new ConfigError(file, issues);
   if (options.offline) config.offline = true;
@@ -444,10 +450,10 @@ export async function loadConfigWithSecrets(
 
 /**
  * The sections a running controller re-reads when a secret changes: the runbooks (the next run's plan is
- * built from them), the notification channels and the LLM settings (handed on by the caller: Notifier,
- * analyzer).
+ * built from them), the notification channels, the LLM settings and the probes (handed on by the caller:
+ * Notifier, analyzer, probe sets built again).
  */
-const LIVE_SECTIONS = ['runbooks', 'notifications', 'llm'] as const;
+const LIVE_SECTIONS = ['runbooks', 'notifications', 'llm', 'probes'] as const;
 export type LiveSection = (typeof LIVE_SECTIONS)[number];
 
 /**
@@ -462,19 +468,22 @@ function resolveAgain(
 ): LiveSection[] {
   const file = config.file!;
   withSecrets(config, refs, cache);
-  const fresh = parseConfig(readConfigDocument(file), file, env, config.secretValues, {
+  const resolved = parseConfig(readConfigDocument(file), file, env, config.secretValues, {
     keepUnread: true,
-  }).raw;
+  });
+  const fresh = resolved.raw;
   const changed = LIVE_SECTIONS.filter(
     (section) => JSON.stringify(fresh[section]) !== JSON.stringify(config.raw[section]),
   );
   for (const section of changed) (config.raw as Record<LiveSection, unknown>)[section] = fresh[section];
+  // The probes of each serving site are expanded from probes.signals and probes.sites, which hold the secrets.
+  if (changed.includes('probes')) config.site_probes = resolved.site_probes;
   return changed;
 }
 
 /**
  * `phoenix run` started without some secrets (`startWithout`): reads those again, and re-resolves the
- * runbooks, notification channels and LLM settings when any became readable. Returns the references read
+ * runbooks, notification channels, LLM settings and probes when any became readable. Returns the references read
  * this time and the sections that changed with them.
  */
 export async function retryUnreadSecrets(
@@ -500,7 +509,7 @@ export const DEFAULT_SECRET_REFRESH_S = 900;
 /**
  * Keeps a loaded configuration's secrets current: every `secrets.refresh` the
  * cache reads the file's references again (the runbooks file's too); when a value changed (a rotation),
- * the runbooks, notification channels and LLM settings are re-resolved in place (the next run's plan uses
+ * the runbooks, notification channels, LLM settings and probes are re-resolved in place (the next run's plan uses
  * the new value; `onRefresh` hands the rest on). A store that
  * does not answer leaves the last value read. Returns what stops it.
  */
@@ -513,7 +522,7 @@ export function keepSecretsCurrent(
     onRefresh?: (result: {
       rotated: string[];
       failures: Map<string, string>;
-      /** The live sections the rotation changed (runbooks, notifications, llm). */
+      /** The live sections the rotation changed (runbooks, notifications, llm, probes). */
       changed: LiveSection[];
     }) => void;
   } = {},

@@ -72,17 +72,23 @@ export interface SiteProbeExpansion {
    * involve the site that does not serve (the standby; the pair, as replication from one to the other).
    */
   serving: string[];
+  /**
+   * The signals whose probes name both `{{active.<key>}}` and `{{standby.<key>}}`: the pair, as replication
+   * from the serving site to the other one. They describe the serving site's protection where that
+   * replication exists: while the primary serves, and after reprotect (`reverse_protected`).
+   */
+  pair: string[];
 }
 
-/** The signals whose probes name `{{active.…}}` and no `{{standby.…}}` (`probes.signals.<name>.…` paths). */
-function servingSignals(found: Found[]): string[] {
+/** The signals whose probes name `{{active.…}}` and, with `both`, `{{standby.…}}` too (or without, not). */
+function signalsNaming(found: Found[], both: boolean): string[] {
   const roles = new Map<string, Set<Found['role']>>();
   for (const f of found) {
     const name = f.path.split('.')[2]!;
     roles.set(name, (roles.get(name) ?? new Set()).add(f.role));
   }
   return [...roles]
-    .filter(([, r]) => r.has('active') && !r.has('standby'))
+    .filter(([, r]) => r.has('active') && r.has('standby') === both)
     .map(([name]) => name)
     .sort();
 }
@@ -135,7 +141,12 @@ export function expandSiteProbes(document: unknown, issues: ConfigIssue[]): Site
   });
   issues.push(...unique);
   if (unique.length) return undefined;
-  const out: SiteProbeExpansion = { sites, signals: {}, serving: servingSignals(found) };
+  const out: SiteProbeExpansion = {
+    sites,
+    signals: {},
+    serving: signalsNaming(found, false),
+    pair: signalsNaming(found, true),
+  };
   for (const site of sites) out.signals[site] = substitute(signals, vars[site]!, vars[standbyOf(site)]!);
   return out;
 }

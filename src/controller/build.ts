@@ -1,6 +1,6 @@
 import type { PhoenixConfig } from '../config/index.js';
-import { createAnalyzer, type AnalyzerName } from '../analysis/index.js';
-import { createSiteSignalSource, probeSchedule, type Probes } from '../signals/index.js';
+import { createAnalyzer, LlmCallLog, type AnalyzerName, type CallLogState } from '../analysis/index.js';
+import { createSiteSignalSource, probeSchedule, ReplaceableProbes, type Probes } from '../signals/index.js';
 import { SiteStateStore } from '../lifecycle/index.js';
 import {
   FencedError,
@@ -26,6 +26,13 @@ export interface BuiltController {
    * the write's own transaction; throws FencedError when this process does not lead.
    */
   fence?: Fence;
+  /**
+   * Builds the analyzer again from the configuration as it is now (a secret read late or rotated) and hands it
+   * to the next cycle; the model calls made so far still count against llm.max_calls_per_hour.
+   */
+  rebuildAnalyzer(): void;
+  /** Builds the probes again from the configuration as it is now; the next cycle probes with them. */
+  rebuildProbes(): void;
   /** Stops the controller (finishing the cycle in flight), gives up the lease, closes probes and the store. */
   shutdown(): Promise<void>;
 }
@@ -37,6 +44,9 @@ export function servingSiteOf(sites: SiteStateStore): () => Promise<SiteInput> {
     return { active_site: current.active_site, state: current.state, run_id: current.run_id };
   };
 }
+
+/** The name of the LLM call log among the store's named states (beside the decision state, `controller`). */
+const LLM_CALLS = 'llm_calls';
 
 /** Opens the history in the configured store (`store.path` for SQLite, `store.url` for PostgreSQL). */
 export async function openHistory(config: PhoenixConfig): Promise<HistoryStore> {
@@ -59,9 +69,19 @@ export async function buildController(
     lease?: boolean;
   } = {},
 ): Promise<BuiltController> {
-  const analyzer = createAnalyzer(options.analyzer ?? config.decision.analyzer, config);
-  const probes = createSiteSignalSource(config);
+  const probes = new ReplaceableProbes(createSiteSignalSource(config));
   const history = options.record === false ? undefined : await openHistory(config);
+  // The cap counts calls across rebuilds and restarts: the log lives beside the decision state.
+  const llmCalls = new LlmCallLog(
+    history ? new SqlDecisionStateStore<CallLogState>(history.db, undefined, LLM_CALLS) : undefined,
+    (error) =>
+      options.logger?.warn(
+        { err: error },
+        'the LLM call log could not be read or written in the store; the calls this process made still count',
+      ),
+  );
+  const analyzerName = options.analyzer ?? config.decision.analyzer;
+  const analyzer = createAnalyzer(analyzerName, config, { llmCalls });
   const lease = history && options.lease ? leaseStoreOn(history.db) : undefined;
   const leader = lease
     ? new LeaderElector({ lease, ttl_s: config.store.lease_ttl_s, logger: options.logger })
@@ -100,6 +120,12 @@ export async function buildController(
     history,
     leader,
     fence,
+    rebuildAnalyzer() {
+      controller.useAnalyzer(createAnalyzer(analyzerName, config, { llmCalls }));
+    },
+    rebuildProbes() {
+      probes.replace(createSiteSignalSource(config));
+    },
     async shutdown() {
       await controller.stop();
       await leader?.stop();

@@ -274,6 +274,92 @@ test('while DR serves, signals that do not describe it (a probe written for the 
   }
 });
 
+test("a replication probe naming both sites is scored again once reprotect has built the reverse replication (reverse_protected): it then describes the serving site's protection; before that, and while the failback run cuts it over, it is recorded only", async () => {
+  const config = siteConfig(
+    { decision: { analyzer: 'threshold', cooldown: 0 } },
+    // The pair: the serving site publishes, the standby follows (after reprotect: the old primary).
+    { db_replication_lag: { type: 'http', url: '{{standby.app_url}}/health?from={{active.app_url}}' } },
+  );
+  const built = await buildController(config);
+  const store = new SiteStateStore(built.history!.db);
+  const scored = (record: Awaited<ReturnType<typeof cycle>>) =>
+    record.score.contributions.some((c) => c.signal === 'db_replication_lag' && c.weight > 0);
+  try {
+    await failedOverToDr(store);
+    // DR serves and is healthy; the follower (the old primary) fails its replication probe.
+    sites.primary.healthy = false;
+    sites.dr.healthy = true;
+    // dr_active: no reverse replication exists yet, the old primary's trouble is not the serving site's.
+    let record = await cycle(built);
+    assert.equal(record.signals.db_replication_lag!.status, 'error');
+    assert.ok(!scored(record), JSON.stringify(record.score.contributions));
+    await apply(store, { type: 'run_started', runbook: 'reprotect', run_id: 'p1' }, 200);
+    record = await cycle(built);
+    assert.ok(!scored(record), 'reprotecting: the replication is being built');
+    await apply(
+      store,
+      { type: 'run_finished', runbook: 'reprotect', run_id: 'p1', status: 'succeeded' },
+      210,
+    );
+    // reverse_protected: DR's data is protected by the old primary; its replication failing is DR's risk.
+    record = await cycle(built);
+    assert.equal(record.site, 'dr');
+    assert.ok(scored(record), JSON.stringify(record.score.contributions));
+    assert.ok(
+      !record.score.notes.some((n) => /db_replication_lag/.test(n) && /not scored/.test(n)),
+      record.score.notes.join('; '),
+    );
+    // The failback run cuts the replication over on purpose: recorded, not scored.
+    await apply(store, { type: 'run_started', runbook: 'failback', run_id: 'p2' }, 300);
+    record = await cycle(built);
+    assert.ok(!scored(record), 'failing_back: the run cuts the replication over');
+  } finally {
+    sites.primary.healthy = true;
+    sites.dr.healthy = true;
+    await built.shutdown();
+  }
+});
+
+test('a self_heal runbook acts on the site it names (runbooks.self_heal.site): while DR serves, one written for the primary is refused with the reason, one for DR runs', async () => {
+  const heal = (site: string) => ({
+    site,
+    stages: [{ name: 'restart', steps: [{ name: 'restart', type: 'command', params: { command: 'true' } }] }],
+  });
+  for (const site of ['primary', 'dr']) {
+    const config = siteConfig({
+      decision: { analyzer: 'threshold', cooldown: 0 },
+      runbooks: { self_heal: heal(site) },
+    });
+    const built = await buildController(config);
+    const store = new SiteStateStore(built.history!.db);
+    const sink = createRunbookDecisionSink({
+      db: built.history!.db,
+      config,
+      autoApprove: true,
+      workDir: mkdtempSync(join(tmpdir(), 'phoenix-site-heal-')),
+      sites: store,
+    });
+    try {
+      await failedOverToDr(store);
+      sites.dr.healthy = false;
+      const record = await cycle(built);
+      assert.equal(record.decision.action, 'self_heal', record.decision.reason);
+      const outcome = await sink.onDecision(record.decision);
+      if (outcome.kind === 'started') await outcome.handle.done;
+      if (site === 'primary') {
+        assert.equal(outcome.kind, 'refused', JSON.stringify(outcome));
+        assert.match(
+          (outcome as { reason: string }).reason,
+          /self_heal acts on primary \(runbooks\.self_heal\.site\).*dr serves/,
+        );
+      } else assert.equal(outcome.kind, 'started', JSON.stringify(outcome));
+    } finally {
+      sites.dr.healthy = true;
+      await built.shutdown();
+    }
+  }
+});
+
 test("with one set of probes (no probes.sites) and DR serving, nothing describes DR: the controller decides no action on the old primary's signals and says how to make the probes follow the site", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'phoenix-site-follow-fixed-'));
   const config = parseConfig({

@@ -2,7 +2,7 @@ import type { Analysis, Decision } from '../core/index.js';
 import { RunbookEngine, type EngineOptions, type RunHandle } from './engine.js';
 import { CooldownError, RunBusyError, type RunDecision } from './journal.js';
 import { wayBackInProgress } from './failback-readiness.js';
-import { configuredRunbooks, FAILOVER_RUNBOOKS } from './plan.js';
+import { configuredRunbooks, FAILOVER_RUNBOOKS, loadRunbooks } from './plan.js';
 import { LifecycleRefusal, pauseRefusal, type SiteStateStore } from '../lifecycle/index.js';
 
 /** The decision as the run keeps it: its cycle, score and evidence (what moved the score). */
@@ -34,6 +34,23 @@ async function notFromPrimary(
   const state = await sites.current();
   if (state.state === 'primary_active') return undefined;
   return `the site state is ${state.state} (${state.active_site} serves): the controller starts a failover only while the primary serves; the way back is reprotect then failback, run by an operator`;
+}
+
+/**
+ * A self_heal acts on one site (runbooks.self_heal.site, absent: the primary): while another site serves, its
+ * steps would restart what no longer serves users and leave the serving site as it is.
+ */
+async function healsAnotherSite(
+  sites: SiteStateStore | undefined,
+  runbook: string,
+  config: EngineOptions['config'],
+): Promise<string | undefined> {
+  if (!sites || runbook !== 'self_heal') return undefined;
+  const declared = loadRunbooks(config).self_heal?.site;
+  const acts = declared ?? 'primary';
+  const state = await sites.current();
+  if (state.active_site === acts) return undefined;
+  return `self_heal acts on ${acts} (runbooks.self_heal.site${declared ? '' : ' absent: the primary'}) and ${state.active_site} serves (site state ${state.state}): its steps would heal a site users no longer reach; heal ${state.active_site} by hand, or write the self_heal for it (site: ${state.active_site})`;
 }
 
 export type SinkOutcome =
@@ -70,7 +87,9 @@ export function createRunbookDecisionSink(options: EngineOptions): RunbookDecisi
       if (wayBack) return { kind: 'refused', runbook, reason: wayBack };
       const pause = await options.sites?.pause(engine.journal.now());
       if (pause) return { kind: 'refused', runbook, reason: pauseRefusal(pause) };
-      const elsewhere = await notFromPrimary(options.sites, runbook);
+      const elsewhere =
+        (await notFromPrimary(options.sites, runbook)) ??
+        (await healsAnotherSite(options.sites, runbook, options.config));
       if (elsewhere) return { kind: 'refused', runbook, reason: elsewhere };
       try {
         const handle = await engine.start(runbook, {

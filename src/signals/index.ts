@@ -12,4 +12,4 @@ export { checkHttp, statusFromShare, type HttpCheckResult } from './http.js';
 export { askAgent, type AgentReport, type VantageVerdict } from './uptime.js';
 export { startAgentServer, type AgentServer, type AgentServerOptions } from './agent.js';
 export { kubeConfigFrom } from './kubernetes.js';
-export { SiteProbeSets, type Probes } from './site-source.js';
+export { ReplaceableProbes, SiteProbeSets, type Probes } from './site-source.js';

@@ -49,3 +49,60 @@ export class SiteProbeSets implements Probes {
     await Promise.allSettled(Object.values(this.sets).map((s) => s.close()));
   }
 }
+
+/**
+ * Probes that can be built again under a running controller (a secret read late or rotated, in a probe's
+ * URL, header or DSN): from the next collect on, the new set probes; the set it replaces finishes what it
+ * is running (a cycle in flight, an API request) and is closed then.
+ */
+export class ReplaceableProbes implements Probes {
+  private readonly running = new Map<Probes, Set<Promise<unknown>>>();
+
+  constructor(private current: Probes) {}
+
+  get names(): string[] {
+    return this.current.names;
+  }
+
+  get deadline_s(): number {
+    return this.current.deadline_s;
+  }
+
+  prepare(): Promise<void> {
+    return this.current.prepare();
+  }
+
+  collect(now: number, activeSite?: SiteRole): Promise<SignalSnapshot> {
+    return this.track((p) => p.collect(now, activeSite));
+  }
+
+  collectOne(name: string, activeSite?: SiteRole): Promise<Signal | undefined> {
+    return this.track((p) => p.collectOne(name, activeSite));
+  }
+
+  replace(next: Probes): void {
+    const old = this.current;
+    this.current = next;
+    const busy = [...(this.running.get(old) ?? [])];
+    this.running.delete(old);
+    void Promise.allSettled(busy).then(() => old.close());
+  }
+
+  /** Closes the current set (abandoning what it runs, as a shutdown does); a replaced one closes on its own. */
+  async close(): Promise<void> {
+    await this.current.close();
+  }
+
+  private track<T>(run: (probes: Probes) => Promise<T>): Promise<T> {
+    const probes = this.current;
+    const set = this.running.get(probes) ?? new Set<Promise<unknown>>();
+    this.running.set(probes, set);
+    const promise = run(probes);
+    set.add(promise);
+    void promise.then(
+      () => set.delete(promise),
+      () => set.delete(promise),
+    );
+    return promise;
+  }
+}

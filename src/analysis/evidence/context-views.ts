@@ -50,7 +50,7 @@ const onAws = (site: Site | undefined): boolean => site?.cloud.toLowerCase() ===
 
 /**
  * AWS Health events sorted into: open issues where the serving site runs (none while a site on another cloud
- * serves), in the secondary region (the region failover's target while the primary serves), where the standby
+ * serves), in the secondary region (a region failover's target while the primary or DR serves), where the standby
  * runs when it is on AWS (the old primary while DR serves), and planned work. An issue of the AWS service that is
  * our edge (the DNS or CDN in front of both sites) is the edge's, not the region's.
  */
@@ -73,7 +73,11 @@ export function healthView(ctx: IncidentContext, topology: Topology, sites: Site
       (inRegion(event, servingSite.region) || squash(event.region) === 'global') &&
       usesService(servingSite, event.service);
     if (ours && isOpenIssue(event)) health.regionalIssues.push(event);
-    else if (sites.serving === 'primary' && inRegion(event, topology.secondary?.region) && isOpenIssue(event))
+    else if (
+      sites.serving !== 'secondary' &&
+      inRegion(event, topology.secondary?.region) &&
+      isOpenIssue(event)
+    )
       health.secondaryIssues.push(event);
     else if (ours && event.eventTypeCategory === 'scheduledChange' && event.statusCode !== 'closed')
       health.maintenance.push(event);

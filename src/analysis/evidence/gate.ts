@@ -5,6 +5,7 @@ import { item, type Finding } from './explanation.js';
 import { drReadiness, type Readiness } from './explanations/index.js';
 import type { Features } from './features.js';
 import { heldFor } from './impact.js';
+import { servingName, siteName } from './sites.js';
 
 /**
  * Time and readiness before a failover: the failure must persist through the confirmation window of the
@@ -102,6 +103,7 @@ export function gateFailover(f: Features, input: AnalysisInput, cause: Finding, 
     return gate(
       `The failure has lasted ${formatDuration(elapsed)} but has been at the DR level for only ${formatDuration(input.now - since)}; holding until it stays there ${formatDuration(needed)}, so a score flapping around the threshold does not trigger a failover.`,
     );
+  if (f.sites.serving !== 'primary') return beyondServing(f, input, cause, confidence, elapsed);
   if (toSecondary)
     evidence.push(
       item(
@@ -123,5 +125,57 @@ export function gateFailover(f: Features, input: AnalysisInput, cause: Finding, 
     reasoning: `Sustained for ${formatDuration(elapsed)}: ${supportingReasons(cloudCause, cause.evidence)}. ${readyText}`,
     evidence,
     readiness,
+  };
+}
+
+/**
+ * The serving site is not the primary and its own failure is confirmed. A failover moves traffic onward, to a
+ * site the topology declares beside the serving one and the old primary; the old primary is none (traffic goes
+ * back to it by reprotect and failback, once it is healthy). With no onward site, a person must act: escalate.
+ * With one, recommend moving there and say what is known of its readiness: the probes that reach the analysis
+ * while another site serves describe that site, so the onward site is ready only where a probe shows it.
+ */
+function beyondServing(
+  f: Features,
+  input: AnalysisInput,
+  cause: Finding,
+  confidence: Confidence,
+  elapsed: number,
+): GateResult {
+  const serving = servingName(f.sites);
+  const failing = `Sustained for ${formatDuration(elapsed)}: ${supportingReasons(cause.category === f.sites.category, cause.evidence)}.`;
+  const onward = f.sites.onward;
+  if (!onward) {
+    const why = `no further site to fail over to from ${serving}: the topology declares no site beside it and ${f.sites.standbyName}, which traffic left`;
+    return {
+      action: 'escalate',
+      confidence,
+      reasoning: `${failing} ${serving.charAt(0).toUpperCase()}${serving.slice(1)} is the site failing, and there is ${why}. Traffic goes back there only by reprotect then failback, once it is healthy; until then a person must act (the provider, capacity, the way back).`,
+      evidence: [],
+      readiness: { ready: false, reasons: [why], evidence: [] },
+    };
+  }
+  const target = siteName(input.topology, onward);
+  const reasons: string[] = [];
+  if (onward === 'secondary') {
+    if (!f.secondary.present)
+      reasons.push(
+        `no probe that reaches the analysis while ${f.sites.serving} serves shows ${target} healthy`,
+      );
+    else if (f.secondary.status !== 'ok')
+      reasons.push(`${target} fails (secondary_region ${f.secondary.status})`);
+    const issue = f.health.secondaryIssues[0];
+    if (issue) reasons.push(`AWS Health reports an open ${issue.service} issue in ${issue.region}`);
+  } else {
+    // dr_site and the {{standby.*}} probes describe the old primary while another site serves.
+    reasons.push(`no probe that reaches the analysis while ${f.sites.serving} serves describes ${target}`);
+  }
+  const ready = reasons.length === 0;
+  return {
+    action: onward === 'secondary' ? 'region_failover' : 'trigger_dr',
+    confidence,
+    reasoning: `${failing} ${serving.charAt(0).toUpperCase()}${serving.slice(1)} is the site failing; the site to fail over to is ${target}${ready ? ', which is healthy' : `, not shown ready: ${reasons.join('; ')}`}.`,
+    evidence: [],
+    readiness: { ready, reasons, evidence: [] },
   };
 }

@@ -19,6 +19,13 @@ export interface SiteView {
   cloud: string;
   /** How the reasons name the standby: "the DR site" while the primary serves. */
   standbyName: string;
+  /**
+   * While another site than the primary serves: the site a failover from it could move to, one the topology
+   * declares beside the serving site and the old primary (the secondary region while DR serves, DR while the
+   * secondary region serves); undefined when there is none. The old primary is no such site: traffic comes back
+   * to it only by reprotect and failback, once it is healthy, started by a person.
+   */
+  onward?: SiteRole;
 }
 
 const CLOUD_NAMES: Record<string, string> = { aws: 'AWS', azure: 'Azure', gcp: 'Google Cloud' };
@@ -48,7 +55,20 @@ export function siteView(topology: Topology, serving: SiteRole = 'primary'): Sit
     standbyCategory: cloudCategory(standbySite),
     cloud: cloudName(servingSite),
     standbyName: standby === 'dr' ? 'the DR site' : `the old primary (${described(standbySite)})`,
+    ...(serving !== 'primary' ? { onward: onwardSite(topology, serving) } : {}),
   };
+}
+
+function onwardSite(topology: Topology, serving: SiteRole): SiteRole | undefined {
+  if (serving === 'secondary') return 'dr';
+  return topology.secondary ? 'secondary' : undefined;
+}
+
+/** How the reasons name a site of the topology: "the secondary region (AWS us-west-2)". */
+export function siteName(topology: Topology, role: SiteRole): string {
+  const site = topology[role];
+  const what = role === 'secondary' ? 'the secondary region' : role === 'dr' ? 'the DR site' : 'the primary';
+  return site ? `${what} (${described(site)})` : what;
 }
 
 function described(site: Site): string {

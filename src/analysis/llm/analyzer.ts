@@ -4,6 +4,7 @@ import type { Analysis, Level } from '../../core/index.js';
 import type { AnalysisInput, Analyzer } from '../analyzer.js';
 import { parseAnswer, type LlmAnswer } from './answer.js';
 import { buildPrompt } from './prompt.js';
+import { LlmCallLog } from './calls.js';
 import { createProvider, type LlmProvider, type LlmSettings, type ProviderReply } from './providers.js';
 
 /** What one consultation produced: a validated answer, or why there is none, plus the record. */
@@ -104,11 +105,12 @@ export class LlmAnalyzer implements Analyzer {
   readonly name = 'llm';
   readonly gated = true;
   private readonly provider: LlmProvider;
-  private readonly calls: number[] = [];
 
   constructor(
     readonly settings: LlmSettings,
     provider?: LlmProvider,
+    /** The calls llm.max_calls_per_hour counts; pass the same log to an analyzer built again. */
+    private readonly calls: LlmCallLog = new LlmCallLog(),
   ) {
     this.provider = provider ?? createProvider(settings);
   }
@@ -151,10 +153,8 @@ export class LlmAnalyzer implements Analyzer {
           `estimated cost $${cost.toFixed(4)} exceeds llm.max_cost_per_call_usd ($${s.maxCostPerCallUsd})`,
         );
     }
-    while (this.calls.length > 0 && this.calls[0] <= input.now - 3600) this.calls.shift();
-    if (this.calls.length >= s.maxCallsPerHour)
+    if (!(await this.calls.take(input.now, s.maxCallsPerHour)))
       return fail(`call cap reached: ${s.maxCallsPerHour} calls in the last hour (llm.max_calls_per_hour)`);
-    this.calls.push(input.now);
 
     return this.ask(prompt, record);
   }

@@ -16,7 +16,7 @@ import {
   withSecretResidency,
 } from '../../secrets/index.js';
 import { loadConfigReadingSecrets, storeOptionsOf } from './config-secrets.js';
-import { ANALYZER_NAMES, createAnalyzer, type AnalyzerName } from '../../analysis/index.js';
+import { ANALYZER_NAMES, type AnalyzerName } from '../../analysis/index.js';
 import { buildController, type BuiltController, type DecisionSink } from '../../controller/index.js';
 import { FencedError } from '../../store/index.js';
 import {
@@ -224,13 +224,7 @@ async function runController(options: RunOptions): Promise<void> {
       })
     : undefined;
   notify.current = notifier;
-  const useChanged = liveSettings(
-    config,
-    built,
-    notifier,
-    options.analyzer as AnalyzerName | undefined,
-    logger,
-  );
+  const useChanged = liveSettings(config, built, notifier, logger);
   // Rotated secrets reach the next run: the references are read again every `secrets.refresh`.
   keepSecretsCurrent(config, secrets, {
     onRefresh: ({ rotated, failures, changed }) => {
@@ -274,22 +268,29 @@ async function runController(options: RunOptions): Promise<void> {
 
 /**
  * Hands settings resolved again (a secret read late, or rotated) to what was built from them at start: the
- * notification channels and the analyzer (its LLM key or address). The runbooks need nothing: each run's
+ * notification channels, the probes (a token in a header, a password in a DSN) and the analyzer (its LLM key
+ * or address). The runbooks need nothing: each run's
  * plan is built from the configuration when it starts.
  */
 function liveSettings(
   config: PhoenixConfig,
   built: BuiltController,
   notifier: Notifier | undefined,
-  analyzer: AnalyzerName | undefined,
   logger: Logger,
 ): (changed: LiveSection[]) => void {
   return (changed) => {
     if (changed.includes('notifications') && notifier && config.raw.notifications)
       notifier.useSettings(config.raw.notifications);
+    if (changed.includes('probes')) {
+      try {
+        built.rebuildProbes();
+      } catch (error) {
+        logger.error({ err: error }, 'the probes read again are not usable; the probes are unchanged');
+      }
+    }
     if (changed.includes('llm')) {
       try {
-        built.controller.useAnalyzer(createAnalyzer(analyzer ?? config.decision.analyzer, config));
+        built.rebuildAnalyzer();
       } catch (error) {
         // The settings no longer make an analyzer (a value read late that is not a URL): keep the one running.
         logger.error({ err: error }, 'the LLM settings read again are not usable; the analyzer is unchanged');

@@ -43,8 +43,17 @@ async function runbookIssues(config: PhoenixConfig): Promise<Omit<Check, 'config
         problems.push(...error.issues.map((i) => ({ ...i, file: error.source })));
       }
     }
-    for (const finding of lintRunbooks(loadRunbooks(config), config.topology))
+    const runbooks = loadRunbooks(config);
+    for (const finding of lintRunbooks(runbooks, config.topology))
       problems.push({ path: finding.path, message: finding.message, file: source });
+    // With probes that follow the serving site, a self_heal is decided for whichever site serves.
+    if (config.site_probes && runbooks.self_heal && !runbooks.self_heal.site)
+      problems.push({
+        path: 'runbooks.self_heal.site',
+        message:
+          'the probes follow the serving site (probes.sites), so a self_heal can be decided while DR serves: say which site its steps act on (site: primary, or dr); it runs only while that site serves, and is refused with the reason otherwise',
+        file: source,
+      });
   } catch (error) {
     // The runbooks file itself is unreadable or invalid.
     if (!(error instanceof PlanError)) throw error;

@@ -84,6 +84,11 @@ export const stageSchema = z
 export const runbookSchema = z
   .object({
     description: z.string().optional(),
+    /**
+     * self_heal only: the site its steps act on; it runs only while that site serves (absent: the primary,
+     * for which runbooks are written). Required by `phoenix validate` when the probes follow the serving site.
+     */
+    site: z.enum(['primary', 'secondary', 'dr']).optional(),
     /** Step defaults, overridden by each step. */
     defaults: z
       .object({
@@ -183,6 +188,14 @@ export function replicationModeIssues(runbooks: RunbookSet): RunbookFinding[] {
 
 function checkReplicationMode(runbooks: RunbookSet, ctx: z.RefinementCtx): void {
   for (const issue of replicationModeIssues(runbooks)) ctx.addIssue({ code: 'custom', ...issue });
+  // The other runbooks move traffic between the sites and name each site in their steps.
+  for (const [name, runbook] of Object.entries(runbooks))
+    if (name !== 'self_heal' && (runbook as { site?: string } | undefined)?.site !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [name, 'site'],
+        message: `only self_heal names the site it acts on; ${name} acts on the sites its steps name: remove site`,
+      });
 }
 
 /**
