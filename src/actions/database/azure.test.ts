@@ -68,3 +68,33 @@ test('what ARM refuses comes back as a clear step error: not a replica, switchov
   );
   assert.equal(arm.role('orders-dr2'), 'AsyncReplica');
 });
+
+test('azure_promote cut short after ARM accepted the promote resumes polling that operation instead of sending a second promote', async () => {
+  // Four polls to finish: the first attempt is cut after ARM answered 202 and the SDK polled once.
+  const slow = await new FakeArm([{ name: 'orders-dr', role: 'AsyncReplica' }], 'arm-test-token', 4).start();
+  try {
+    const p = params({ endpoint: slow.url, ca_file: slow.caFile, poll_interval: 0.05 });
+    const killed = new AbortController();
+    const ctx = stepContext({ signal: killed.signal });
+    const first = databaseAdapter.run(p, ctx);
+    const polled = () => slow.requests.some((r) => r.path.includes('azureAsyncOperation'));
+    while (!polled()) await new Promise((r) => setTimeout(r, 5));
+    killed.abort();
+    await assert.rejects(first);
+    assert.equal(
+      slow.role('orders-dr'),
+      'AsyncReplica',
+      'the operation had not ended when the attempt was cut',
+    );
+    const again = await databaseAdapter.run(p, stepContext({ workDir: ctx.workDir, resumed: true }));
+    assert.equal(slow.role('orders-dr'), 'Primary');
+    assert.match(again.summary, /AsyncReplica → Primary/);
+    assert.equal(
+      slow.requests.filter((r) => r.method === 'PATCH').length,
+      1,
+      'the resumed attempt sent the promote again instead of following the operation ARM had accepted',
+    );
+  } finally {
+    await slow.stop();
+  }
+});
