@@ -69,15 +69,16 @@ test('what ARM refuses comes back as a clear step error: not a replica, switchov
   assert.equal(arm.role('orders-dr2'), 'AsyncReplica');
 });
 
-test('azure_promote cut short after ARM accepted the promote resumes polling that operation instead of sending a second promote', async () => {
-  // Four polls to finish: the first attempt is cut after ARM answered 202 and the SDK polled once.
+test('azure_promote cut short while it polls the promote ARM accepted resumes polling that operation instead of sending a second promote', async () => {
+  // Four polls to finish: the first attempt is cut while the SDK polls the operation ARM accepted (the
+  // second poll), before it ended.
   const slow = await new FakeArm([{ name: 'orders-dr', role: 'AsyncReplica' }], 'arm-test-token', 4).start();
   try {
     const p = params({ endpoint: slow.url, ca_file: slow.caFile, poll_interval: 0.05 });
     const killed = new AbortController();
     const ctx = stepContext({ signal: killed.signal });
     const first = databaseAdapter.run(p, ctx);
-    const polled = () => slow.requests.some((r) => r.path.includes('azureAsyncOperation'));
+    const polled = () => slow.requests.filter((r) => r.path.includes('azureAsyncOperation')).length >= 2;
     while (!polled()) await new Promise((r) => setTimeout(r, 5));
     killed.abort();
     await assert.rejects(first);
