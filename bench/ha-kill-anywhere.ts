@@ -1,13 +1,17 @@
 // Kill the leader anywhere: npm run bench:ha -- --kill-anywhere [--kills 30 --inside 10 --ttl 3 --seed N
 //   --max-minutes M --per-step 0.35 --between 0.2 --answer-delay-ms 200 --kills-per-round 3 --keep
-//   --store sqlite|postgres --json]
+//   --store sqlite|postgres --runbook failover|data|wayback|all --json]
 // A leader and --kills-per-round standbys (`phoenix run`, the built product) share a store and run a
 // runbook with every built-in step type the lab can host: fence (the old primary's PostgreSQL), database
 // (the lab's logical cut-over to the DR database), storage_sync (S3 on s3rver to Azure Blob on Azurite),
 // every DNS provider's stand-in, kubernetes scale and restart, notify to PagerDuty and to a webhook,
-// command, http. --store postgres: the controllers share a scratch schema of $PHOENIX_BENCH_PG_URL (default
-// the local server), each with a host id of its own (PHOENIX_HOST_ID), so a dead leader is noticed by its
-// lease only (the default, sqlite, is one file on this host). Rounds are repeated, each on fresh stand-ins,
+// command, http. Two more runbooks (bench/ha-data-steps.ts) hold the steps that cannot share it (one way
+// of opening the DR database per configuration): `data` (physical promote, dump_restore, terraform,
+// health_check, verify) and `wayback` (azure_promote, fence of the returning primary, reprotect);
+// `--runbook all` (the default) alternates the three, each with its own reference round.
+// --store postgres: the controllers share a scratch schema of $PHOENIX_BENCH_PG_URL (default the local
+// server), each with a host id of its own (PHOENIX_HOST_ID), so a dead leader is noticed by its lease only
+// (the default, sqlite, is one file on this host). Rounds are repeated, each on fresh stand-ins,
 // databases and container: the first is never killed and is the
 // reference; in the others the leader is SIGKILLed (each time a standby is ready) inside steps drawn
 // independently (--per-step), at an instant uniform inside each, and at times once over the whole run
@@ -31,6 +35,7 @@ import { startBind } from '../src/lab/index.js';
 import { LabSystems, type LabNames, type LabRound } from './ha-lab-systems.js';
 import { DnsDelayRelay } from './dns-delay-relay.js';
 import { BenchCleanup } from './cleanup.js';
+import { DataSystems, type DataKind, type DataPlan, type DataRound } from './ha-data-steps.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +52,7 @@ const { values } = parseArgs({
     'answer-delay-ms': { type: 'string', default: '200' },
     'kills-per-round': { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    runbook: { type: 'string', default: 'all' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -63,6 +69,13 @@ if (values.store !== storeKind) {
 }
 const answerDelayMs = Number(values['answer-delay-ms']);
 const killsPerRound = Number(values['kills-per-round']);
+type Kind = 'failover' | DataKind;
+const kinds: Kind[] =
+  values.runbook === 'all' ? ['failover', 'data', 'wayback'] : ([values.runbook] as Kind[]);
+if (!kinds.every((k) => k === 'failover' || k === 'data' || k === 'wayback')) {
+  console.error('--runbook takes failover, data, wayback or all');
+  process.exit(2);
+}
 // A time budget: no round starts after it (a loaded machine may not reach --kills in the time there is).
 const budgetEnd = values['max-minutes'] ? Date.now() + Number(values['max-minutes']) * 60_000 : Infinity;
 if (
@@ -112,6 +125,10 @@ cleanup.add('the DNS relay', () => relay.stop());
 // container per round.
 const lab = await LabSystems.start(join(base, 'lab'));
 cleanup.add('the lab systems', () => lab.stop());
+const data = kinds.some((k) => k !== 'failover')
+  ? await DataSystems.start(join(base, 'data'), lab)
+  : undefined;
+if (data) cleanup.add('the data systems', () => data.stop());
 process.stderr.write(`bench:ha --kill-anywhere: servers up in ${base}\n`);
 
 /** The runbook: one step of each kind, in the order a failover would take them. */
@@ -233,7 +250,10 @@ function steps(s: StandIns, l: LabNames) {
   ];
 }
 
-function writeConfig(dir: string, s: StandIns, l: LabNames): { config: string; store: ClusterStore } {
+function writeConfig(
+  dir: string,
+  runbook: { steps: unknown[]; replication?: string },
+): { config: string; store: ClusterStore } {
   const { section, store } = clusterStore(storeKind, dir, ttl_s);
   const config = join(dir, 'phoenix.yaml');
   writeFileSync(
@@ -251,7 +271,10 @@ function writeConfig(dir: string, s: StandIns, l: LabNames): { config: string; s
           cross_cloud: { type: 'http', url: downUrl },
         },
       },
-      runbooks: { dr_failover: { stages: [{ name: 'failover', steps: steps(s, l) }] } },
+      runbooks: {
+        ...(runbook.replication && { replication: runbook.replication }),
+        dr_failover: { stages: [{ name: 'failover', steps: runbook.steps }] },
+      },
     }),
   );
   return { config, store };
@@ -267,6 +290,7 @@ interface Kill {
 }
 
 interface Round {
+  kind: Kind;
   kills: Kill[];
   status: string;
   run_s: number;
@@ -282,6 +306,8 @@ interface Round {
   missed: number;
   /** Planned kills not tried: the run ended first. */
   not_reached: number;
+  /** Effects repeated harmlessly (a dump uploaded again over the same object). */
+  repeated: Record<string, number>;
 }
 
 const runRow = async (c: ControllerCluster) =>
@@ -377,23 +403,35 @@ async function killInstant(
 }
 
 /** One round on fresh stand-ins; with a reference round, the leader is killed until the run ends. */
-async function round(index: number, reference?: Round, covered = new Set<string>()): Promise<Round> {
+async function round(
+  index: number,
+  kind: Kind,
+  reference?: Round,
+  covered = new Set<string>(),
+): Promise<Round> {
   const dir = join(base, `round-${index}`);
   const s = await startStandIns(dir, bind, index, answerDelayMs, { host: '127.0.0.1', port: relay.port });
   const names = lab.names(index);
-  const { config, store } = writeConfig(dir, s, names);
+  const plan: DataPlan | undefined = kind === 'failover' ? undefined : await data!.plan(kind, index, dir);
+  const { config, store } = writeConfig(
+    dir,
+    plan ? data!.runbook(plan, downUrl) : { steps: steps(s, names) },
+  );
   const cluster = new ControllerCluster(config, store, store.kind === 'postgres');
   const kills: Kill[] = [];
   /** Planned kills whose step ended before the bench saw it running. */
   let missed = 0;
   let notReached = 0;
   let l: LabRound | undefined;
+  let d: DataRound | undefined;
   try {
     failing = false;
     // The round's databases are made while the controllers boot (each takes seconds here). The leader
     // starts first: started at once, a controller that took the lease and lost it to another under load
     // never says it follows, and would be waited for as a standby. Probes answer healthy until all is ready.
-    const preparing = lab.prepare(index).then((r) => (l = r));
+    const preparing: Promise<LabRound | DataRound> = plan
+      ? data!.prepare(plan).then((r) => (d = r))
+      : lab.prepare(index).then((r) => (l = r));
     preparing.catch(() => undefined);
     cluster.start(false);
     await until('the first leader', async () => (await cluster.lease()) !== undefined);
@@ -433,14 +471,22 @@ async function round(index: number, reference?: Round, covered = new Set<string>
     const attempts = await cluster.rows<{ step: string; s: number }>(
       'SELECT step, SUM(finished_at - started_at) AS s FROM runbook_attempts GROUP BY step',
     );
+    const [state, duplicated] = d
+      ? [await data!.snapshot(d), await data!.duplicated(d)]
+      : [
+          { ...(await snapshot(s)), ...(await lab.snapshot(prepared as LabRound)) },
+          { ...duplicatedEffects(s), ...(await lab.duplicated(prepared as LabRound)) },
+        ];
     return {
+      kind,
       kills,
       status: (await runRow(cluster))!.status,
       run_s,
       steps_not_succeeded: stepRows.filter((r) => r.status !== 'succeeded').length,
       interrupted_attempts: Number(interrupted[0]?.n ?? 0),
-      state: { ...(await snapshot(s)), ...(await lab.snapshot(prepared)) },
-      duplicated: { ...duplicatedEffects(s), ...(await lab.duplicated(prepared)) },
+      state,
+      duplicated,
+      repeated: plan ? data!.repeated(plan) : {},
       missed,
       not_reached: notReached,
       step_s: Object.fromEntries(attempts.map((a) => [a.step, Number(a.s ?? 0)])),
@@ -458,7 +504,8 @@ async function round(index: number, reference?: Round, covered = new Set<string>
   } finally {
     await cluster.stop();
     await s.stop();
-    await lab.cleanup(l ?? names);
+    if (plan) await data!.cleanup(plan, d);
+    else await lab.cleanup(l ?? names);
   }
 }
 
@@ -474,29 +521,55 @@ function mismatches(reference: Record<string, unknown>, state: Record<string, un
 }
 
 try {
-  const reference = await round(0);
-  if (reference.status !== 'succeeded' || reference.steps_not_succeeded > 0)
-    throw new Error(`the reference run did not succeed (${reference.status}); see the controllers' output`);
-  process.stderr.write(`reference run: ${reference.run_s.toFixed(2)} s\n`);
+  // One reference round per runbook, never killed: each killed round is compared with its own kind's.
+  const references = new Map<Kind, Round>();
+  for (const [n, kind] of kinds.entries()) {
+    const reference = await round(n, kind);
+    if (reference.status !== 'succeeded' || reference.steps_not_succeeded > 0)
+      throw new Error(
+        `the ${kind} reference run did not succeed (${reference.status}); see the controllers' output`,
+      );
+    const twice = duplicates(reference);
+    if (twice) throw new Error(`the ${kind} reference run, never killed${twice}`);
+    references.set(kind, reference);
+    process.stderr.write(`${kind} reference run: ${reference.run_s.toFixed(2)} s\n`);
+  }
+  const referenceOf = (r: Round) => references.get(r.kind)!;
   const rounds: Round[] = [];
   const all = () => rounds.flatMap((r) => r.kills);
   const covered = () => new Set(all().flatMap((k) => (k.step ? [k.step] : [])));
+  const everyStep = () => [...references.values()].flatMap((ref) => Object.keys(ref.types));
   for (let i = 1; i <= maxRounds && Date.now() < budgetEnd; i++) {
     if (
       all().length >= wantKills &&
       all().filter((k) => k.inside_step).length >= wantInside &&
-      Object.keys(reference.types).every((step) => covered().has(step))
+      everyStep().every((step) => covered().has(step))
     )
       break;
-    const r = await round(i, reference, covered());
+    // Alternating runbooks: round numbers after the references' so each round has its own databases.
+    const kind = kinds[(i - 1) % kinds.length];
+    const r = await round(kinds.length - 1 + i, kind, references.get(kind), covered());
     rounds.push(r);
-    const differs = mismatches(reference.state, r.state);
+    const differs = mismatches(referenceOf(r).state, r.state);
     process.stderr.write(
-      `round ${i}: ${r.kills.length} kills (${r.kills.filter((k) => k.inside_step).length} inside steps; resumed in ${r.kills.map((k) => k.resume_s.toFixed(2)).join(', ')} s), ${r.status}, ${r.interrupted_attempts} steps re-run${differs.length ? `, differs: ${differs.join(', ')}` : ''}${duplicates(r)}; killed inside ${r.kills.map((k) => k.step ?? '-').join(', ')}\n`,
+      `round ${i} (${kind}): ${r.kills.length} kills (${r.kills.filter((k) => k.inside_step).length} inside steps; resumed in ${r.kills.map((k) => k.resume_s.toFixed(2)).join(', ')} s), ${r.status}, ${r.interrupted_attempts} steps re-run${differs.length ? `, differs: ${differs.join(', ')}` : ''}${duplicates(r)}; killed inside ${r.kills.map((k) => k.step ?? '-').join(', ')}\n`,
     );
+    for (const system of differs)
+      process.stderr.write(
+        `  ${system}: reference ${JSON.stringify(referenceOf(r).state[system])}, this round ${JSON.stringify(r.state[system])}\n`,
+      );
   }
   const kills = all();
   const resume = p50max(kills.map((k) => k.resume_s));
+  const refs = [...references.values()];
+  const sumBy = (field: 'duplicated' | 'repeated') =>
+    Object.fromEntries(
+      [...new Set(refs.flatMap((ref) => Object.keys(ref[field])))].map((k) => [
+        k,
+        rounds.reduce((n, r) => n + (r[field][k] ?? 0), 0),
+      ]),
+    );
+  const types = refs.flatMap((ref) => Object.values(ref.types));
   const result = {
     kills: kills.length,
     kill_points_inside_steps: kills.filter((k) => k.inside_step).length,
@@ -505,52 +578,66 @@ try {
       (n, r) => n + Object.values(r.duplicated).reduce((a, b) => a + b, 0),
       0,
     ),
-    final_state_mismatches: rounds.reduce((n, r) => n + mismatches(reference.state, r.state).length, 0),
+    final_state_mismatches: rounds.reduce((n, r) => n + mismatches(referenceOf(r).state, r.state).length, 0),
     lost_steps: rounds.reduce((n, r) => n + r.steps_not_succeeded, 0),
     resume_p50_s: resume.p50,
     resume_max_s: resume.max,
     rounds: rounds.length,
+    rounds_by_runbook: Object.fromEntries(kinds.map((k) => [k, rounds.filter((r) => r.kind === k).length])),
     kills_inside_by_step: Object.fromEntries(
       [...new Set(kills.flatMap((k) => (k.step ? [k.step] : [])))]
         .sort()
         .map((step) => [step, kills.filter((k) => k.step === step).length]),
     ),
-    // Per step of the runbook: its type, the kills aimed inside it, and those that landed inside it (a step
-    // shorter than the poll that sees it start can end first: the kill then lands in the next one).
+    // Per step of the runbooks: its type, the kills aimed inside it, and those that landed inside it (a
+    // step shorter than the poll that sees it start can end first: the kill then lands in the next one).
     by_step: Object.fromEntries(
-      Object.entries(reference.types).map(([step, type]) => [
-        step,
-        {
-          type,
-          reference_s: Math.round((reference.step_s[step] ?? 0) * 100) / 100,
-          kills_aimed: kills.filter((k) => k.aimed_at === step).length,
-          kills_inside: kills.filter((k) => k.step === step).length,
-        },
-      ]),
+      refs.flatMap((ref) =>
+        Object.entries(ref.types).map(([step, type]) => [
+          step,
+          {
+            type,
+            runbook: ref.kind,
+            reference_s: Math.round((ref.step_s[step] ?? 0) * 100) / 100,
+            kills_aimed: kills.filter((k) => k.aimed_at === step).length,
+            kills_inside: kills.filter((k) => k.step === step).length,
+          },
+        ]),
+      ),
     ),
     kills_between_steps_drawn: kills.filter((k) => k.aimed_at === undefined).length,
     kills_planned_missed: rounds.reduce((n, r) => n + r.missed, 0),
     kills_planned_not_reached: rounds.reduce((n, r) => n + r.not_reached, 0),
-    steps_never_killed_inside: Object.keys(reference.types).filter((step) => !covered().has(step)),
+    steps_never_killed_inside: everyStep().filter((step) => !covered().has(step)),
     answer_delay_ms: answerDelayMs,
-    effects_duplicated_by_system: Object.fromEntries(
-      Object.keys(reference.duplicated).map((k) => [
-        k,
-        rounds.reduce((n, r) => n + (r.duplicated[k] ?? 0), 0),
-      ]),
-    ),
+    effects_duplicated_by_system: sumBy('duplicated'),
+    // Effects a resumed step repeats by design and without harm (a dump uploaded again over itself).
+    effects_repeated_harmless_by_system: sumBy('repeated'),
     final_state_mismatches_by_system: Object.fromEntries(
-      Object.keys(reference.state).map((k) => [
-        k,
-        rounds.filter((r) => !isDeepStrictEqual(reference.state[k], r.state[k])).length,
-      ]),
+      refs.flatMap((ref) =>
+        Object.keys(ref.state).map((k) => [
+          k,
+          rounds.filter((r) => r.kind === ref.kind && !isDeepStrictEqual(ref.state[k], r.state[k])).length,
+        ]),
+      ),
     ),
-    step_types: ['notify', 'fence', 'database', 'storage_sync', 'command', 'http', 'dns', 'kubernetes'],
-    fence_layers: ['database', 'app'],
-    storage_sync_directions: ['s3_to_azure', 'azure_to_s3'],
-    database_actions: ['cutover'],
-    dns_providers: ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136'],
-    reference_run_s: Math.round(reference.run_s * 100) / 100,
+    step_types: [...new Set(types)],
+    fence_layers: kinds.includes('failover') ? ['database', 'app'] : ['database'],
+    storage_sync_directions: kinds.includes('failover') ? ['s3_to_azure', 'azure_to_s3'] : [],
+    database_actions: [
+      ...(kinds.includes('failover') ? ['cutover'] : []),
+      ...(kinds.includes('data') ? ['promote', 'dump_restore'] : []),
+      ...(kinds.includes('wayback') ? ['azure_promote', 'reprotect'] : []),
+    ],
+    dns_providers: kinds.includes('failover')
+      ? ['route53', 'cloudflare', 'azure_dns', 'azure_traffic_manager', 'route53_arc', 'rfc2136']
+      : [],
+    // helm steps are not run: there is no helm binary on this machine.
+    step_types_not_run: ['helm'],
+    reference_run_s: Math.round(refs[0].run_s * 100) / 100,
+    reference_run_s_by_runbook: Object.fromEntries(
+      refs.map((r) => [r.kind, Math.round(r.run_s * 100) / 100]),
+    ),
     ttl_s,
     store: storeKind,
     seed: firstSeed,

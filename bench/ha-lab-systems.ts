@@ -47,7 +47,7 @@ const SCHEMA = 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)';
  * blob or object written twice is a copy applied twice. Which requests are such writes is the store's:
  * `written` names the object a request wrote, or undefined.
  */
-class WriteCounter {
+export class WriteCounter {
   readonly writes = new Map<string, number>();
   private server?: Server;
 
@@ -111,7 +111,7 @@ const blobWrite = (method: string, url: URL, status: number) => {
 };
 
 /** S3 (path style): PutObject and CopyObject answered 200, named `<bucket>/<key>`; a bucket's creation is not one. */
-const objectWrite = (method: string, url: URL, status: number) => {
+export const objectWrite = (method: string, url: URL, status: number) => {
   if (method !== 'PUT' || status !== 200 || url.searchParams.has('uploadId')) return undefined;
   const object = decodeURIComponent(url.pathname.slice(1));
   return object.includes('/') ? object : undefined;
@@ -133,9 +133,10 @@ export interface LabRound extends LabNames {
 
 export class LabSystems {
   private constructor(
-    private readonly publisher: PostgresCluster,
-    private readonly subscriber: PostgresCluster,
-    private readonly s3: S3Server,
+    // Read by the data runbook's systems (bench/ha-data-steps.ts), which use the same servers.
+    readonly publisher: PostgresCluster,
+    readonly subscriber: PostgresCluster,
+    readonly s3: S3Server,
     private readonly azurite: AzuriteServer,
     private readonly counter: WriteCounter,
     private readonly s3Counter: WriteCounter,

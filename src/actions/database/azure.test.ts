@@ -68,3 +68,34 @@ test('what ARM refuses comes back as a clear step error: not a replica, switchov
   );
   assert.equal(arm.role('orders-dr2'), 'AsyncReplica');
 });
+
+test('azure_promote cut short while it polls the promote ARM accepted resumes polling that operation instead of sending a second promote', async () => {
+  // Four polls to finish: the first attempt is cut while the SDK polls the operation ARM accepted (the
+  // second poll), before it ended.
+  const slow = await new FakeArm([{ name: 'orders-dr', role: 'AsyncReplica' }], 'arm-test-token', 4).start();
+  try {
+    const p = params({ endpoint: slow.url, ca_file: slow.caFile, poll_interval: 0.05 });
+    const killed = new AbortController();
+    const ctx = stepContext({ signal: killed.signal });
+    const first = databaseAdapter.run(p, ctx);
+    const polled = () => slow.requests.filter((r) => r.path.includes('azureAsyncOperation')).length >= 2;
+    while (!polled()) await new Promise((r) => setTimeout(r, 5));
+    killed.abort();
+    await assert.rejects(first);
+    assert.equal(
+      slow.role('orders-dr'),
+      'AsyncReplica',
+      'the operation had not ended when the attempt was cut',
+    );
+    const again = await databaseAdapter.run(p, stepContext({ workDir: ctx.workDir, resumed: true }));
+    assert.equal(slow.role('orders-dr'), 'Primary');
+    assert.match(again.summary, /AsyncReplica → Primary/);
+    assert.equal(
+      slow.requests.filter((r) => r.method === 'PATCH').length,
+      1,
+      'the resumed attempt sent the promote again instead of following the operation ARM had accepted',
+    );
+  } finally {
+    await slow.stop();
+  }
+});
