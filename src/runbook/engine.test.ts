@@ -7,6 +7,7 @@ import { parseConfig } from '../config/index.js';
 import { openDatabase } from '../store/index.js';
 import { SiteStateStore } from '../lifecycle/index.js';
 import { closedPort } from '../../test/helpers/servers.js';
+import { FakeCloudflare } from '../stand-ins/cloudflare/dns.js';
 import { spawnSync } from 'node:child_process';
 import {
   buildPlan,
@@ -249,6 +250,57 @@ test('a traffic stage whose every step failed under continue_on_error fails the 
   assert.equal(state.state, 'primary_active', 'DR is not marked as serving');
   assert.equal(state.active_site, 'primary');
   db.close();
+});
+
+// The other side of the same question: a failover that fails after its traffic stage moved traffic
+// (a later step without continue_on_error) must not put the site state back on the primary, which
+// users no longer reach: DR serves, and the old primary, not fenced, is fence_pending.
+test('a failover that fails after its traffic stage moved traffic leaves DR serving, the old primary fence_pending', async () => {
+  const w = workspace();
+  const cloudflare = await new FakeCloudflare('cf-zone-1', 'example.com', 'cf-token').start();
+  try {
+    cloudflare.seed('live1', 'app.example.com', '198.51.100.1');
+    const config = configFor(w.db, {
+      dr_failover: {
+        stages: [
+          {
+            name: 'traffic',
+            steps: [
+              {
+                name: 'switch',
+                type: 'dns',
+                params: {
+                  ...cloudflare.access(),
+                  name: 'app.example.com',
+                  type: 'A',
+                  value: '203.0.113.7',
+                  ttl: 60,
+                },
+              },
+            ],
+          },
+          { name: 'verify', steps: [{ name: 'smoke', type: 'command', params: { command: 'false' } }] },
+        ],
+      },
+    });
+    const db = openDatabase(w.db);
+    const sites = new SiteStateStore(db);
+    const engine = new RunbookEngine({ db, config, pollMs: 50, sites });
+    const report = await (await engine.start('dr_failover')).done;
+    assert.equal(report.status, 'failed');
+    assert.deepEqual(
+      cloudflare.records.map((r) => r.content),
+      ['203.0.113.7'],
+      'traffic moved',
+    );
+    const state = await sites.current();
+    assert.equal(state.state, 'dr_active', 'users reach DR: the site state says so');
+    assert.equal(state.active_site, 'dr');
+    assert.equal(state.old_primary?.fence, 'fence_pending');
+    db.close();
+  } finally {
+    await cloudflare.stop();
+  }
 });
 
 // The fence-pending design: a fence stage that could not reach a dead primary did nothing, and the
