@@ -104,6 +104,18 @@ test('lint database-without-rpo-gate: force, an Azure promote, or no budget at a
   );
 });
 
+test('lint traffic-stage-not-required: a DNS stage that says required: false, not one that keeps the default', () => {
+  const fallback = { ...changeApi, only_if_failed: 'arc' };
+  assert.deepEqual(
+    lint([stage('fence', fence), stage('db', cutover), { ...stage('dns', arc, fallback), required: false }]),
+    ['traffic-stage-not-required runbooks.dr_failover.stages.2.required'],
+  );
+  assert.deepEqual(
+    lint([stage('fence', fence), stage('db', cutover), { ...stage('dns', arc, fallback), required: true }]),
+    [],
+  );
+});
+
 test('a lint rule is silenced only by its name; an unknown name is refused with the rule names', () => {
   const late = [stage('db', cutover), stage('dns', arc), stage('fence', fence)];
   assert.deepEqual(lint(late, { lint: { silence: ['fence-after-traffic'] } }), []);

@@ -37,6 +37,8 @@ async function readinessDrill(config: PhoenixConfig, runbook: string, started: n
       status: result.steps.every((s) => s.stage !== stage.name || s.ok) ? 'succeeded' : 'failed',
       duration_s: null,
     })),
+    // Pre-flight checks change nothing, so no stage can have done nothing for the run's sake.
+    stages_without_effect: [],
     steps: result.steps.map((s) => ({
       name: s.step,
       stage: s.stage,

@@ -56,6 +56,11 @@ export type SiteEvent =
       status: string;
       /** For a failover: whether every fence step held (`fenced`) or one could not (`fence_pending`). */
       fence?: FenceState;
+      /**
+       * For a failover that did not succeed: a dns step of it succeeded, so users reach the target
+       * whatever failed after; the target serves (a failover that moved no traffic leaves it where it was).
+       */
+      traffic_moved?: boolean;
     }
   | { type: 'fence_checked'; reachable: boolean; writable: boolean | null }
   | { type: 'fence_held'; run_id: string | null }
@@ -117,7 +122,7 @@ function failoverFinished(
 ): SiteState {
   if (s.state !== 'failing_over' || s.run_id !== e.run_id) return s;
   const target = s.target_site!;
-  if (e.status !== 'succeeded')
+  if (e.status !== 'succeeded' && !e.traffic_moved)
     return { ...s, state: servingState(s.active_site), target_site: null, since: now };
   const fence = e.fence ?? 'fence_pending';
   return {

@@ -291,6 +291,29 @@ test('runbook results, approval waits and readiness changes notify; readiness re
   assert.equal(up.dedup_key, down.dedup_key);
 });
 
+test('a run that succeeded while a stage of it did nothing warns, names the stage, and resolves nothing', async () => {
+  received.length = 0;
+  const notifier = new Notifier({ settings: config().raw.notifications! });
+  notifier.onRunEvent({
+    type: 'run',
+    runId: 'run-5',
+    runbook: 'dr_failover',
+    status: 'succeeded',
+    without_effect: [{ stage: 'fence', failed_steps: ['fence-old-primary'] }],
+  });
+  await notifier.flush();
+  const slack = received.filter((r) => r.path === '/slack').map((r) => String(r.body.text));
+  assert.deepEqual(slack, [
+    'CloudPhoenix runbook dr_failover run run-5 succeeded; did nothing: stage fence (every step failed: fence-old-primary)',
+  ]);
+  const pd = received.find((r) => r.path === '/v2/enqueue')!.body as {
+    event_action: string;
+    payload: { severity: string };
+  };
+  assert.equal(pd.event_action, 'trigger');
+  assert.equal(pd.payload.severity, 'warning');
+});
+
 test('a channel that fails is logged and does not stop the others or the caller', async () => {
   received.length = 0;
   const cfg = parseConfig({

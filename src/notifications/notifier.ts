@@ -186,7 +186,15 @@ export class Notifier {
   private runEvent(event: RunEvent): Notification[] {
     const approvals = this.state.approvals;
     if (event.type === 'run' && RUN_RESULT[event.status]) {
-      const result = RUN_RESULT[event.status]!;
+      const didNothing = event.without_effect ?? [];
+      // A run that succeeded while a stage of it did nothing (a fence left pending) is not all clear.
+      const result =
+        event.status === 'succeeded' && didNothing.length
+          ? { severity: 'warning' as const, resolve: false }
+          : RUN_RESULT[event.status]!;
+      const nothing = didNothing.length
+        ? `; did nothing: ${didNothing.map((d) => `stage ${d.stage} (every step failed: ${d.failed_steps.join(', ')})`).join('; ')}`
+        : '';
       const notes: Notification[] = [
         {
           kind: 'runbook',
@@ -195,7 +203,7 @@ export class Notifier {
           key: dedupKeys.run(event.runId),
           severity: result.severity,
           resolve: result.resolve,
-          text: `CloudPhoenix runbook ${event.runbook} run ${event.runId} ${event.status}${event.error ? `: ${event.error}` : ''}`,
+          text: `CloudPhoenix runbook ${event.runbook} run ${event.runId} ${event.status}${event.error ? `: ${event.error}` : ''}${nothing}`,
         },
       ];
       // A run that ended waits for no approval any more.

@@ -17,6 +17,7 @@ export { renderHtml, escapeHtml } from './html.js';
 export { renderPdf, requireChromium, chromiumPath, ChromiumMissingError, DEFAULT_CHROMIUM } from './pdf.js';
 export {
   stageLabel,
+  stageDidNothing,
   continuedSteps,
   continuedReasons,
   ContinuedFailures,

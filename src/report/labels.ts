@@ -8,10 +8,18 @@ export interface ContinuedStep {
  * How a stage reads to a person: a stage that "succeeded" after a step failed with
  * `continue_on_error` must not look like a clean success, so the failure and its reason stay visible.
  */
-export function stageLabel(status: string, continued: readonly ContinuedStep[]): string {
+export function stageLabel(status: string, continued: readonly ContinuedStep[], didNothing = false): string {
   if (status !== 'succeeded' || continued.length === 0) return status;
   const n = continued.length;
+  // Every step that ran failed: the stage changed nothing, which "succeeded" would hide.
+  if (didNothing) return `did nothing: ${n === 1 ? 'its step' : `all ${n} steps`} failed (continued)`;
   return `succeeded with ${n} failed step${n === 1 ? '' : 's'} (continued)`;
+}
+
+/** True when steps of the stage ran and every one that ran failed. */
+export function stageDidNothing(steps: ReadonlyArray<{ status: string }>): boolean {
+  const ran = steps.filter((s) => s.status === 'succeeded' || s.status === 'failed');
+  return ran.length > 0 && ran.every((s) => s.status === 'failed');
 }
 
 /** The failed steps' reasons, one clause each: `smoke: exit code 1; notify: 503`. */
@@ -34,8 +42,10 @@ export function continuedSteps(
  */
 export class ContinuedFailures {
   private readonly failed = new Map<string, ContinuedStep[]>();
+  private readonly succeeded = new Set<string>();
 
   onStep(stage: string, step: string, status: string, error?: string): void {
+    if (status === 'succeeded') this.succeeded.add(stage);
     if (status !== 'failed') return;
     const list = this.failed.get(stage) ?? [];
     list.push({ step, error: error ?? null });
@@ -45,7 +55,7 @@ export class ContinuedFailures {
   /** `succeeded with 1 failed step (continued) — smoke: exit code 1`, or the plain status. */
   describe(stage: string, status: string): string {
     const continued = status === 'succeeded' ? (this.failed.get(stage) ?? []) : [];
-    const label = stageLabel(status, continued);
+    const label = stageLabel(status, continued, !this.succeeded.has(stage));
     return continued.length ? `${label} — ${continuedReasons(continued)}` : label;
   }
 }

@@ -1,7 +1,13 @@
 import type { EvidenceItem, Level, SignalStatus } from '../core/index.js';
 import type { RunReport } from '../runbook/index.js';
 import type { CycleRecord, StoredDecision } from '../store/index.js';
-import { continuedReasons, continuedSteps, stageLabel, type ContinuedStep } from './labels.js';
+import {
+  continuedReasons,
+  continuedSteps,
+  stageDidNothing,
+  stageLabel,
+  type ContinuedStep,
+} from './labels.js';
 
 /** What a scheduled drill recorded beside its run (src/drills), when the report is about a drill. */
 export interface DrillFacts {
@@ -182,7 +188,7 @@ export function buildEvidenceReport(rows: ReportRows, generatedAt: number): Evid
       const continued = continuedSteps(stage.status, own);
       return {
         ...stage,
-        label: stageLabel(stage.status, continued),
+        label: stageLabel(stage.status, continued, stageDidNothing(own)),
         continued,
         continued_reason: continued.length ? continuedReasons(continued) : null,
         steps: own,

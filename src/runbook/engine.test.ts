@@ -5,6 +5,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/index.js';
 import { openDatabase } from '../store/index.js';
+import { SiteStateStore } from '../lifecycle/index.js';
+import { closedPort } from '../../test/helpers/servers.js';
+import { FakeCloudflare } from '../stand-ins/cloudflare/dns.js';
 import { spawnSync } from 'node:child_process';
 import {
   buildPlan,
@@ -14,6 +17,7 @@ import {
   CooldownError,
   RunBusyError,
   RunbookEngine,
+  formatReport,
   type RunEvent,
 } from './index.js';
 
@@ -191,6 +195,188 @@ test('a run whose every step failed under continue_on_error is failed, not succe
   const partly = await (await engine.start('region_failover')).done;
   assert.equal(partly.status, 'succeeded');
   db.close();
+});
+
+// A DR failover whose whole traffic stage failed (each DNS step under continue_on_error: a switch and
+// its fallback, both unable to reach their server) while a later stage worked: traffic never moved, so
+// the run must not say it succeeded nor mark DR as serving. A stage with a dns step is required by default.
+test('a traffic stage whose every step failed under continue_on_error fails the run there, and the site stays on the primary', async () => {
+  const w = workspace();
+  const port = await closedPort();
+  const dnsSwitch = (name: string) => ({
+    name,
+    type: 'dns',
+    timeout: '3s',
+    continue_on_error: true,
+    params: {
+      provider: 'rfc2136',
+      server: '127.0.0.1',
+      port,
+      tsig: { name: 'phoenix-key', secret: Buffer.from('not a real key').toString('base64') },
+      zone: 'example.com',
+      name: 'app.example.com',
+      type: 'A',
+      value: '10.0.0.2',
+    },
+  });
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [
+        { name: 'traffic', steps: [dnsSwitch('traffic-manager'), dnsSwitch('route53')] },
+        { name: 'notify', steps: [logStep('tell-oncall', w.log)] },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const sites = new SiteStateStore(db);
+  const engine = new RunbookEngine({ db, config, pollMs: 50, sites });
+  const report = await (await engine.start('dr_failover')).done;
+  assert.equal(report.status, 'failed');
+  assert.deepEqual(
+    report.steps.map((s) => [s.name, s.status]),
+    [
+      ['traffic-manager', 'failed'],
+      ['route53', 'failed'],
+      ['tell-oncall', 'pending'],
+    ],
+    'nothing after the traffic stage runs as if traffic had moved',
+  );
+  assert.match(
+    report.error!,
+    /stage traffic did nothing: every step failed \(each continue_on_error\): traffic-manager, route53; the stage is required/,
+  );
+  assert.equal(report.stages[0]!.status, 'failed');
+  const state = await sites.current();
+  assert.equal(state.state, 'primary_active', 'DR is not marked as serving');
+  assert.equal(state.active_site, 'primary');
+  db.close();
+});
+
+// The other side of the same question: a failover that fails after its traffic stage moved traffic
+// (a later step without continue_on_error) must not put the site state back on the primary, which
+// users no longer reach: DR serves, and the old primary, not fenced, is fence_pending.
+test('a failover that fails after its traffic stage moved traffic leaves DR serving, the old primary fence_pending', async () => {
+  const w = workspace();
+  const cloudflare = await new FakeCloudflare('cf-zone-1', 'example.com', 'cf-token').start();
+  try {
+    cloudflare.seed('live1', 'app.example.com', '198.51.100.1');
+    const config = configFor(w.db, {
+      dr_failover: {
+        stages: [
+          {
+            name: 'traffic',
+            steps: [
+              {
+                name: 'switch',
+                type: 'dns',
+                params: {
+                  ...cloudflare.access(),
+                  name: 'app.example.com',
+                  type: 'A',
+                  value: '203.0.113.7',
+                  ttl: 60,
+                },
+              },
+            ],
+          },
+          { name: 'verify', steps: [{ name: 'smoke', type: 'command', params: { command: 'false' } }] },
+        ],
+      },
+    });
+    const db = openDatabase(w.db);
+    const sites = new SiteStateStore(db);
+    const engine = new RunbookEngine({ db, config, pollMs: 50, sites });
+    const report = await (await engine.start('dr_failover')).done;
+    assert.equal(report.status, 'failed');
+    assert.deepEqual(
+      cloudflare.records.map((r) => r.content),
+      ['203.0.113.7'],
+      'traffic moved',
+    );
+    const state = await sites.current();
+    assert.equal(state.state, 'dr_active', 'users reach DR: the site state says so');
+    assert.equal(state.active_site, 'dr');
+    assert.equal(state.old_primary?.fence, 'fence_pending');
+    db.close();
+  } finally {
+    await cloudflare.stop();
+  }
+});
+
+// The fence-pending design: a fence stage that could not reach a dead primary did nothing, and the
+// failover goes on; the run succeeds (traffic moved) but its report names the stage that did nothing.
+test('a stage that is not required and did nothing leaves the run succeeded, and the report names it', async () => {
+  const w = workspace();
+  const config = configFor(w.db, {
+    dr_failover: {
+      stages: [
+        {
+          name: 'fence',
+          steps: [
+            { name: 'fence-db', type: 'command', params: { command: 'false' }, continue_on_error: true },
+          ],
+        },
+        { name: 'traffic', steps: [logStep('switch', w.log)] },
+      ],
+    },
+  });
+  const db = openDatabase(w.db);
+  const sites = new SiteStateStore(db);
+  const engine = new RunbookEngine({ db, config, pollMs: 50, sites });
+  const report = await (await engine.start('dr_failover')).done;
+  assert.equal(report.status, 'succeeded');
+  assert.deepEqual(report.stages_without_effect, [{ stage: 'fence', failed_steps: ['fence-db'] }]);
+  assert.match(
+    formatReport(report),
+    /did nothing: stage fence \(every step failed, each continue_on_error: fence-db\)/,
+  );
+  assert.equal((await sites.current()).state, 'dr_active');
+  db.close();
+});
+
+test('a stage with a dns step is required unless it says required: false; other stages are not', () => {
+  const dnsStep = {
+    name: 'switch',
+    type: 'dns',
+    continue_on_error: true,
+    params: {
+      provider: 'rfc2136',
+      server: '127.0.0.1',
+      tsig: { name: 'phoenix-key', secret: Buffer.from('not a real key').toString('base64') },
+
+      zone: 'example.com',
+      name: 'app.example.com',
+      type: 'A',
+      value: '10.0.0.2',
+    },
+  };
+  const config = configFor('/nonexistent/phoenix.db', {
+    dr_failover: {
+      stages: [
+        { name: 'fence', steps: [{ name: 'f', type: 'command', params: { command: 'true' } }] },
+        { name: 'dns', steps: [dnsStep] },
+      ],
+    },
+    region_failover: { stages: [{ name: 'dns', required: false, steps: [dnsStep] }] },
+    self_heal: {
+      stages: [
+        {
+          name: 'restart',
+          required: true,
+          steps: [{ name: 'r', type: 'command', params: { command: 'true' } }],
+        },
+      ],
+    },
+  });
+  assert.deepEqual(
+    buildPlan(config, 'dr_failover').stages.map((s) => [s.name, s.required]),
+    [
+      ['fence', false],
+      ['dns', true],
+    ],
+  );
+  assert.equal(buildPlan(config, 'region_failover').stages[0]!.required, false);
+  assert.equal(buildPlan(config, 'self_heal').stages[0]!.required, true);
 });
 
 test('a fallback (only_if_failed) runs only when its step failed, and is skipped as not needed otherwise', async () => {

@@ -37,7 +37,16 @@ type StepOutcome = { ok: boolean; error?: string; endRun?: string; step: string 
 
 /** What the engine reports while it works, for the terminal's task list and the dashboard. */
 export type RunEvent =
-  | { type: 'run'; runId: string; runbook: string; status: RunStatus; resumed?: boolean; error?: string }
+  | {
+      type: 'run';
+      runId: string;
+      runbook: string;
+      status: RunStatus;
+      resumed?: boolean;
+      error?: string;
+      /** At the end: stages that did nothing (every step that ran failed, each continue_on_error). */
+      without_effect?: Array<{ stage: string; failed_steps: string[] }>;
+    }
   | {
       type: 'stage';
       runId: string;
@@ -316,7 +325,15 @@ export class RunbookEngine {
     const report = await buildReport(this.journal, runId, { status, finishedAt: this.journal.now() });
     await this.journal.finishRun(runId, owner.token, status, error, report);
     if (run.trigger !== DRILL_TRIGGER) await this.site?.finished(run.runbook, runId, status, plan);
-    this.emit({ type: 'run', runId, runbook: run.runbook, status, error: error ?? undefined, resumed });
+    this.emit({
+      type: 'run',
+      runId,
+      runbook: run.runbook,
+      status,
+      error: error ?? undefined,
+      resumed,
+      ...(report.stages_without_effect?.length ? { without_effect: report.stages_without_effect } : {}),
+    });
     return buildReport(this.journal, runId);
   }
 
@@ -382,6 +399,7 @@ export class RunbookEngine {
       this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'running' });
       if (stage.approval) await this.gate(runId, `stage:${stage.name}`, signal);
       const ended = await this.runStage(run, plan, stage, runDir, signal);
+      if (!ended && stage.required) await this.requireEffect(runId, run.runbook, stage.name);
       await this.journal.stageFinished(runId, index, 'succeeded');
       this.emit({ type: 'stage', runId, stage: stage.name, index, status: 'succeeded' });
       if (ended) {
@@ -390,6 +408,20 @@ export class RunbookEngine {
       }
     }
     return this.outcome(runId);
+  }
+
+  /**
+   * A required stage did nothing when every one of its steps that ran failed (each under
+   * continue_on_error): what follows assumes it did (traffic moved), so the run fails here.
+   */
+  private async requireEffect(runId: string, runbook: string, stage: string): Promise<void> {
+    const ran = (await this.journal.steps(runId)).filter(
+      (s) => s.stage === stage && (s.status === 'succeeded' || s.status === 'failed'),
+    );
+    if (ran.length === 0 || ran.some((s) => s.status === 'succeeded')) return;
+    throw new Error(
+      `stage ${stage} did nothing: every step failed (each continue_on_error): ${ran.map((s) => s.name).join(', ')}; the stage is required (runbooks.${runbook} stage ${stage}: required, the default for a stage with a dns step), so the run stops here`,
+    );
   }
 
   /**

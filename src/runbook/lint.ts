@@ -24,6 +24,8 @@ interface PlacedStep {
   i: number;
   j: number;
   parallel: boolean;
+  /** The stage's own `required`, as written (undefined: the default). */
+  stageRequired: boolean | undefined;
   path: string;
 }
 
@@ -36,6 +38,7 @@ function placed(runbook: RunbookConfig, name: string): PlacedStep[] {
       i,
       j,
       parallel: stage.parallel ?? false,
+      stageRequired: stage.required,
       path: `runbooks.${name}.stages.${i}.steps.${j}`,
     })),
   );
@@ -98,11 +101,23 @@ const databaseWithoutRpoGate: Rule = (steps, topology) =>
     return reason ? [{ path: s.path, message: `step ${s.step.name} ${reason}` }] : [];
   });
 
+/** A traffic stage that may do nothing: the failover would end succeeded, DR marked serving, traffic unmoved. */
+const trafficStageNotRequired: Rule = (steps) => {
+  const stages = new Map<number, PlacedStep[]>();
+  for (const s of steps)
+    if (s.step.type === 'dns' && s.stageRequired === false) stages.set(s.i, [...(stages.get(s.i) ?? []), s]);
+  return [...stages.entries()].map(([i, dns]) => ({
+    path: `runbooks.dr_failover.stages.${i}.required`,
+    message: `stage ${i} moves traffic (${dns.map((s) => s.step.name).join(', ')}) but says required: false: if every step of it fails, the failover goes on, ends succeeded and the site state says DR serves while users still reach the primary; remove required: false`,
+  }));
+};
+
 const RULES: Record<LintRule, Rule> = {
   'fence-after-traffic': fenceAfterTraffic,
   'primary-read-during-failover': primaryRead,
   'dns-control-plane-only': dnsControlPlaneOnly,
   'database-without-rpo-gate': databaseWithoutRpoGate,
+  'traffic-stage-not-required': trafficStageNotRequired,
 };
 
 /** The lint's findings on the DR failover runbook, without the rules `runbooks.lint.silence` names. */

@@ -44,6 +44,8 @@ export interface PlannedStage {
   description?: string;
   parallel: boolean;
   approval: boolean;
+  /** The run fails when every step of this stage that ran failed (runbooks.*.stages.*.required). */
+  required: boolean;
   steps: PlannedStep[];
 }
 
@@ -185,6 +187,8 @@ function fencePlan(config: PhoenixConfig, failover: string): Plan {
         name: 'fence',
         parallel: false,
         approval: false,
+        // A fence run that cannot reach the old primary yet leaves it pending (the site hook reads the steps).
+        required: false,
         steps: steps.map(({ only_if_failed: _fallbackOf, ...step }) => ({ ...step, stage: 'fence' })),
       },
     ],
@@ -233,6 +237,7 @@ export function buildPlan(config: PhoenixConfig, name: string): Plan {
     description: stage.description,
     parallel: stage.parallel ?? false,
     approval: stage.approval === 'required',
+    required: stage.required ?? stage.steps.some((step) => step.type === 'dns'),
     steps: stage.steps.map((step, j) => {
       const adapter = getAdapter(step.type);
       const parsed = parseHoldingReferences(adapter.schema, step.params ?? {});

@@ -100,7 +100,12 @@ export function formatReadiness(result: RunbookReadiness, plan?: Plan): string {
     if (step.stage !== stage) {
       stage = step.stage;
       const planned = plan?.stages.find((s) => s.name === stage);
-      const flags = [planned?.parallel ? 'parallel' : '', planned?.approval ? 'approval required' : '']
+      const flags = [
+        planned?.parallel ? 'parallel' : '',
+        planned?.approval ? 'approval required' : '',
+        // Said because the default depends on the steps (a dns step makes the stage required).
+        planned?.required ? 'required: the run fails if every step fails' : '',
+      ]
         .filter(Boolean)
         .join(', ');
       lines.push(`  stage ${stage}${flags ? ` (${flags})` : ''}`);

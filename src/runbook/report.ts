@@ -32,6 +32,12 @@ export interface RunReport {
   total_s: number | null;
   stages: StageReport[];
   steps: StepReport[];
+  /**
+   * Stages that did nothing: every step of theirs that ran failed (each under continue_on_error). A run
+   * can succeed with some (a fence that could not reach a dead primary is pending, not failed); a
+   * required stage among them fails the run. Absent from reports stored before it existed.
+   */
+  stages_without_effect?: Array<{ stage: string; failed_steps: string[] }>;
   /** The longest TTL of a DNS record the run changed: clients may keep the old answer this long. */
   dns_ttl_s: number | null;
   /** Recovery time as users see it: total time plus the DNS TTL. */
@@ -58,6 +64,21 @@ export interface RunReport {
   drill_skipped?: Array<{ step: string; why: string }>;
   /** A drill that skipped steps measured a partial RTO: what a real run's steps would add is not in it. */
   rto_partial?: boolean;
+}
+
+/** The stages none of whose steps that ran succeeded, in stage order. */
+function stagesWithoutEffect(
+  stages: Array<{ name: string }>,
+  steps: Array<{ name: string; stage: string; status: StepStatus }>,
+): Array<{ stage: string; failed_steps: string[] }> {
+  return stages.flatMap((stage) => {
+    const ran = steps.filter(
+      (s) => s.stage === stage.name && (s.status === 'succeeded' || s.status === 'failed'),
+    );
+    return ran.length > 0 && ran.every((s) => s.status === 'failed')
+      ? [{ stage: stage.name, failed_steps: ran.map((s) => s.name) }]
+      : [];
+  });
 }
 
 /** The steps a drill skipped, from each step's journaled output. */
@@ -123,6 +144,7 @@ export async function buildReport(
       summary: s.summary,
       error: s.error,
     })),
+    stages_without_effect: stagesWithoutEffect(stages, steps),
     dns_ttl_s: ttl,
     rto_s: total === null ? null : round(total + (ttl ?? 0)),
     data_loss_s: loss,
@@ -170,6 +192,10 @@ export function formatReport(report: RunReport): string {
     const took = stage.duration_s === null ? '-' : formatSeconds(stage.duration_s);
     lines.push(`  ${stage.name.padEnd(width)}  ${stage.status.padEnd(9)}  ${took}`);
   }
+  for (const s of report.stages_without_effect ?? [])
+    lines.push(
+      `  did nothing: stage ${s.stage} (every step failed, each continue_on_error: ${s.failed_steps.join(', ')})`,
+    );
   if (report.total_s !== null) lines.push(`  total time ${formatSeconds(report.total_s)}`);
   if (report.dns_ttl_s !== null && report.rto_s !== null) {
     lines.push(

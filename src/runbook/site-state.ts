@@ -41,12 +41,24 @@ export class SiteStateHook {
       return;
     }
     const event: SiteEvent = { type: 'run_finished', runbook, run_id: runId, status };
-    if ((FAILOVER_RUNBOOKS as readonly string[]).includes(runbook)) event.fence = fence;
+    if ((FAILOVER_RUNBOOKS as readonly string[]).includes(runbook)) {
+      event.fence = fence;
+      if (status !== 'succeeded' && (await this.trafficMoved(runId, plan))) event.traffic_moved = true;
+    }
+    const moved = event.traffic_moved ? ' after its DNS stage moved traffic' : '';
     await this.apply(
       event,
       runId,
-      `run ${runId} of ${runbook} ${status}${event.fence ? `, old primary ${event.fence}` : ''}`,
+      `run ${runId} of ${runbook} ${status}${moved}${event.fence ? `, old primary ${event.fence}` : ''}`,
     );
+  }
+
+  /** A dns step of the run succeeded: users reach the target, whatever the run did after. */
+  private async trafficMoved(runId: string, plan: Plan): Promise<boolean> {
+    const dns = new Set(
+      plan.stages.flatMap((s) => s.steps.filter((step) => step.type === 'dns').map((step) => step.name)),
+    );
+    return (await this.journal.steps(runId)).some((r) => dns.has(r.name) && r.status === 'succeeded');
   }
 
   /** `fenced` when the plan has fence steps and every one succeeded; otherwise the fence is pending. */

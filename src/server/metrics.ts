@@ -176,6 +176,20 @@ function runSeries(registers: Registers, runs: RunControl | undefined, reads: St
         for (const status of RUN_STATUSES) this.set({ runbook, status }, status === current ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'phoenix_runbook_last_run_stages_without_effect',
+    help: 'Stages of the latest run of each runbook that did nothing (every step failed, each continue_on_error); a succeeded run may have some',
+    labelNames: ['runbook'],
+    registers,
+    async collect() {
+      this.reset();
+      if (!runs) return;
+      const latest = new Map<string, number>();
+      for (const run of await reads.read(() => runs.list(500), []))
+        if (!latest.has(run.runbook)) latest.set(run.runbook, run.stages_without_effect?.length ?? 0);
+      for (const [runbook, count] of latest) this.set({ runbook }, count);
+    },
+  });
 }
 
 /** Leader election as this controller last read the lease; absent without it. */

@@ -138,6 +138,11 @@ export interface RunView {
   rto_s?: number;
   rpo_s?: number;
   error?: string;
+  /**
+   * Stages that did nothing: every step that ran failed, each under continue_on_error. A run may succeed
+   * with some (a fence left pending); a required stage among them fails it. Absent when none.
+   */
+  stages_without_effect?: string[];
 }
 
 export type RunActionResult =

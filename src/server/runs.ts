@@ -4,6 +4,7 @@ import {
   continuedSteps,
   evidenceReport,
   renderHtml,
+  stageDidNothing,
   stageLabel,
   UnknownRunError,
 } from '../report/index.js';
@@ -66,7 +67,10 @@ export class JournalRunControl implements RunControl {
   private continued(status: string, steps: Parameters<typeof continuedSteps>[1]) {
     const continued = continuedSteps(status, steps);
     if (continued.length === 0) return {};
-    return { label: stageLabel(status, continued), error: continuedReasons(continued) };
+    return {
+      label: stageLabel(status, continued, stageDidNothing(steps)),
+      error: continuedReasons(continued),
+    };
   }
 
   private async act(id: string, action: () => Promise<unknown>): Promise<RunActionResult> {
@@ -111,6 +115,9 @@ export class JournalRunControl implements RunControl {
         stepErrors.set(step.stage, `${step.name}: ${step.error}`);
     const live = run.status === 'running' || run.status === 'waiting_approval';
     const report = parse<{ rto_s?: number | null; data_loss_s?: number | null }>(run.report_json);
+    const withoutEffect = stages
+      .filter((stage) => stageDidNothing(steps.filter((s) => s.stage === stage.name)))
+      .map((stage) => stage.name);
     return {
       id: run.id,
       runbook: run.runbook,
@@ -124,6 +131,7 @@ export class JournalRunControl implements RunControl {
       decision: parse<RunDecision>(run.decision_json),
       rto_s: report?.rto_s ?? undefined,
       rpo_s: report?.data_loss_s ?? undefined,
+      ...(withoutEffect.length ? { stages_without_effect: withoutEffect } : {}),
       stages: stages.map((stage) => {
         const gate = gates.get(stage.name);
         let status: StageStatus = stage.status;

@@ -27,7 +27,11 @@ export function registerRuns(program: Command): void {
           const state = interrupted
             ? `${run.status} (interrupted: resume with phoenix failover --resume ${run.id})`
             : run.status;
-          print(`${run.id}  ${run.runbook.padEnd(15)}  ${started}  ${took.padStart(7)}  ${state}\n`);
+          const nothing = (report.stages_without_effect ?? []).map((d) => d.stage);
+          const did = nothing.length
+            ? `, stage${nothing.length > 1 ? 's' : ''} ${nothing.join(', ')} did nothing`
+            : '';
+          print(`${run.id}  ${run.runbook.padEnd(15)}  ${started}  ${took.padStart(7)}  ${state}${did}\n`);
         }
         if (!flags.json && runs.length === 0) print('no runs yet\n');
       } finally {

@@ -77,6 +77,13 @@ export const stageSchema = z
     parallel: z.boolean().optional(),
     /** `required`: approval gates the whole stage. */
     approval: z.enum(['required', 'none']).optional(),
+    /**
+     * The run fails, here, when every step of this stage that ran failed (each under continue_on_error):
+     * the stage did nothing and what follows assumes it did. Default: true for a stage with a dns step
+     * (a failover whose traffic never moved has not failed over), false otherwise (a fence that cannot
+     * reach a dead primary is pending and kept trying, not a failed failover).
+     */
+    required: z.boolean().optional(),
     steps: z.array(stepSchema).min(1),
   })
   .strict();
@@ -207,6 +214,7 @@ export const LINT_RULES = [
   'primary-read-during-failover',
   'dns-control-plane-only',
   'database-without-rpo-gate',
+  'traffic-stage-not-required',
 ] as const;
 export type LintRule = (typeof LINT_RULES)[number];
 
