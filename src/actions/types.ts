@@ -62,6 +62,11 @@ export interface StepState {
   load<T>(): Promise<T | undefined>;
   /** Replaces what the step saved before; durable when it resolves. */
   save(state: unknown): Promise<void>;
+  /**
+   * What another step of the same run saved (a pass that continues from an earlier pass's watermark);
+   * absent where there is no run (an adapter called on its own).
+   */
+  loadOf?<T>(step: string): Promise<T | undefined>;
 }
 
 export interface StepResult {

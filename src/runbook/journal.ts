@@ -868,5 +868,6 @@ export function stepStateIn(journal: Journal, runId: string, step: string): Step
   return {
     load: <T>() => journal.stepState<T>(runId, step),
     save: (state: unknown) => journal.saveStepState(runId, step, state),
+    loadOf: <T>(other: string) => journal.stepState<T>(runId, other),
   };
 }

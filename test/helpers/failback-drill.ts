@@ -64,6 +64,7 @@ export function failbackDrillTest(primary: number, dr: number): void {
       'dr-subscribes-again',
       'fence-dr-db',
       'last-objects-back',
+      'objects-back-before-pause',
       'open-primary',
       'point-app-at-primary',
       'primary-serves-writes',

@@ -14,7 +14,11 @@ function storedState(workDir: string, runId: string, step: string): StepState {
   let journal: Journal | undefined;
   const state = () =>
     stepStateIn((journal ??= new Journal(SqliteSql.open(join(workDir, 'phoenix.db')))), runId, step);
-  return { load: <T>() => state().load<T>(), save: (value) => state().save(value) };
+  return {
+    load: <T>() => state().load<T>(),
+    save: (value) => state().save(value),
+    loadOf: <T>(other: string) => state().loadOf!<T>(other),
+  };
 }
 
 /** A step context as the engine builds one, for adapter tests that call `run` directly. */

@@ -57,8 +57,21 @@ export const backSyncParamsSchema = z
     concurrency: z.number().int().min(1).max(256).default(8),
     /** Off by default: objects only the old primary holds (written just before the outage) are kept. */
     delete_removed: z.boolean().default(false),
+    /**
+     * An earlier storage_sync step of the same run (direction azure_to_s3, same container and bucket) that
+     * this pass continues: only blobs written since that pass began listing (by their Last-Modified) are
+     * checked, each against S3 on its own, and S3 is not listed. For the pass inside a failback's write
+     * pause, whose work then follows what changed rather than the bucket's size. It assumes nothing but the
+     * way back writes the primary's bucket in between (the primary is fenced). Without that pass's mark
+     * (it did not run) this pass is a full one.
+     */
+    since_step: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => !(d.since_step && d.delete_removed), {
+    message:
+      'since_step cannot find deleted blobs (a deleted blob is not listed): leave delete_removed off, or since_step out for a full pass',
+  });
 
 export const storageSyncParamsSchema = z.union([forwardSyncParamsSchema, backSyncParamsSchema]);
 

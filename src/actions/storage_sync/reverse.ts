@@ -1,6 +1,7 @@
 import {
   DeleteObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -32,6 +33,7 @@ const BUFFER_UP_TO = 8 * 1024 ** 2;
 
 interface BlobVersion {
   name: string;
+  lastModified: Date | undefined;
   size: number;
   /** The blob's own ETag: the copy back marks this version copied only if the blob is still it. */
   etag: string | undefined;
@@ -57,6 +59,7 @@ async function listBlobs(container: ContainerClient, prefix: string, signal: Abo
     const md5 = blob.properties.contentMD5;
     out.push({
       name: blob.name,
+      lastModified: blob.properties.lastModified,
       size: blob.properties.contentLength ?? 0,
       etag: blob.properties.etag,
       headers: blob.properties,
@@ -142,42 +145,104 @@ export interface BackPass {
   skipped: number;
   deleted: number;
   bytes: number;
+  /** Blobs compared with S3: every blob in a full pass, only those written since the mark in a continuing one. */
+  examined: number;
+  /** Whether S3 was listed (a full pass) or only the blobs written since `since` were checked one by one. */
+  mode: 'full' | 'since';
 }
+
+/**
+ * Where a pass began: the Blob service's own time (its Date header) before it listed. Every blob written
+ * after that has a Last-Modified at or after it (both are the service's clock, in whole seconds), and
+ * every blob written before was listed and is in S3 once the pass succeeded.
+ */
+export interface BackMark {
+  listed_at: string;
+}
+
+/**
+ * Blobs modified this long before the mark are checked again: Date and Last-Modified come from the
+ * service's clock but not necessarily from one machine of it. A check of a blob S3 holds is a HEAD.
+ */
+export const MARK_MARGIN_MS = 5_000;
 
 /**
  * One pass Azure Blob → S3: copies every blob S3 does not hold in this version (same size, and the ETag
  * it was copied from or its MD5), and with `delete_removed` deletes objects that have no blob. The step
  * runs one after the fence; the lab's reverse replicator runs it every second while reprotected.
+ * With `since` (an earlier pass's mark) S3 is not listed: only blobs written since are checked, by a
+ * HEAD each, so the pass follows what changed, not the bucket (Blob's listing cannot filter by time, so
+ * the container is still listed once).
  */
 export async function backPass(
   p: BackSyncParams,
   signal: AbortSignal,
   progress?: (m: string) => void,
-): Promise<BackPass> {
+  since?: BackMark,
+): Promise<BackPass & { mark: BackMark }> {
   const container = containerClient(p.source);
   const s3 = s3Client(p.destination);
   const to = (name: string) => p.destination.prefix + name.slice(p.source.prefix.length);
+  const where = `${container.containerName}/${p.source.prefix}`;
   try {
-    const [blobs, objects] = await Promise.all([
-      listBlobs(container, p.source.prefix, signal).catch((e) => {
-        throw new StepError(describeError(e, `listing ${container.containerName}/${p.source.prefix}`));
-      }),
-      listObjects(s3, p, signal).catch((e) => {
-        throw new StepError(describeError(e, `listing s3://${p.destination.bucket}/${p.destination.prefix}`));
-      }),
-    ]);
-    const pass: BackPass = { total: blobs.length, copied: 0, skipped: 0, deleted: 0, bytes: 0 };
+    // The service's time before the listing starts: the mark the next pass continues from.
+    const started = await container.getProperties({ abortSignal: signal }).catch((e) => {
+      throw new StepError(describeError(e, `reading ${container.containerName}`));
+    });
+    const mark: BackMark = { listed_at: (started.date ?? new Date()).toISOString() };
+    const listing = listBlobs(container, p.source.prefix, signal).catch((e) => {
+      throw new StepError(describeError(e, `listing ${where}`));
+    });
+    let blobs: BlobVersion[];
+    let objects: Map<string, { size: number; etag: string }> | undefined;
+    if (since) {
+      const from = Date.parse(since.listed_at) - MARK_MARGIN_MS;
+      // A blob without a Last-Modified (never from the service) is checked rather than trusted.
+      blobs = (await listing).filter((b) => !b.lastModified || b.lastModified.getTime() >= from);
+    } else {
+      [blobs, objects] = await Promise.all([
+        listing,
+        listObjects(s3, p, signal).catch((e) => {
+          throw new StepError(
+            describeError(e, `listing s3://${p.destination.bucket}/${p.destination.prefix}`),
+          );
+        }),
+      ]);
+    }
+    const total = since ? (await listing).length : blobs.length;
+    const pass: BackPass = {
+      total,
+      copied: 0,
+      skipped: 0,
+      deleted: 0,
+      bytes: 0,
+      examined: blobs.length,
+      mode: since ? 'since' : 'full',
+    };
+    const inS3 = async (key: string) => {
+      if (objects) return objects.get(key);
+      try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: p.destination.bucket, Key: key }), {
+          abortSignal: signal,
+        });
+        return { size: head.ContentLength ?? 0, etag: (head.ETag ?? '').replace(/"/g, '') };
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.$metadata?.httpStatusCode === 404 || e.name === 'NotFound') return undefined;
+        throw error;
+      }
+    };
     const failures: string[] = [];
     const limit = pLimit(p.concurrency);
     await Promise.all(
       blobs.map((b) =>
         limit(async () => {
-          const there = objects.get(to(b.name));
-          if (there && there.size === b.size && (there.etag === b.from_s3 || there.etag === b.md5)) {
-            pass.skipped++;
-            return;
-          }
           try {
+            const there = await inS3(to(b.name));
+            if (there && there.size === b.size && (there.etag === b.from_s3 || there.etag === b.md5)) {
+              pass.skipped++;
+              return;
+            }
             if ((await copyBack(container, s3, p, b, to(b.name), signal)) === 'changed') {
               pass.skipped++;
               return;
@@ -190,7 +255,7 @@ export async function backPass(
         }),
       ),
     );
-    if (p.delete_removed) {
+    if (p.delete_removed && objects) {
       const kept = new Set(blobs.map((b) => to(b.name)));
       for (const key of objects.keys())
         if (!kept.has(key)) {
@@ -200,21 +265,35 @@ export async function backPass(
           pass.deleted++;
         }
     }
-    progress?.(`${pass.copied} copied back, ${pass.skipped} already there, ${pass.deleted} deleted`);
+    progress?.(
+      `${pass.copied} copied back, ${pass.skipped} already there, ${pass.deleted} deleted${since ? ` (${pass.examined} of ${total} blobs written since ${since.listed_at} checked)` : ''}`,
+    );
     if (failures.length)
       throw new StepError(
         `${failures.length} of ${blobs.length} blobs failed to copy back (a retry copies only what is missing): ${failures.slice(0, 3).join('; ')}`,
       );
-    return pass;
+    return { ...pass, mark };
   } finally {
     s3.destroy();
   }
 }
 
 export async function syncBack(p: BackSyncParams, ctx: StepContext): Promise<StepResult> {
-  const pass = await backPass(p, ctx.signal, ctx.progress);
+  let since: BackMark | undefined;
+  if (p.since_step) {
+    since = await ctx.state.loadOf?.<BackMark>(p.since_step);
+    if (!since?.listed_at)
+      ctx.progress(`no mark from step ${p.since_step} in this run: a full pass (S3 listed)`);
+  }
+  const { mark, ...pass } = await backPass(p, ctx.signal, ctx.progress, since?.listed_at ? since : undefined);
+  // Saved only once every blob listed is in S3: a later pass (since_step naming this step) trusts it.
+  await ctx.state.save(mark);
+  const checked =
+    pass.mode === 'since'
+      ? `${pass.examined} of ${pass.total} blobs written since step ${p.since_step}'s pass checked (S3 not listed)`
+      : `${pass.total} blobs`;
   return {
-    summary: `Azure Blob ${p.source.container}/${p.source.prefix} → s3://${p.destination.bucket}/${p.destination.prefix}: ${pass.copied} copied (${pass.bytes} bytes), ${pass.skipped} already there, ${pass.deleted} deleted, ${pass.total} blobs`,
+    summary: `Azure Blob ${p.source.container}/${p.source.prefix} → s3://${p.destination.bucket}/${p.destination.prefix}: ${pass.copied} copied (${pass.bytes} bytes), ${pass.skipped} already there, ${pass.deleted} deleted, ${checked}`,
     output: { ...pass },
   };
 }

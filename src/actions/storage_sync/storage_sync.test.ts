@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -9,6 +11,7 @@ import { startAzurite, startS3Server, type AzuriteServer, type S3Server } from '
 import { s3Client } from '../shared/s3.js';
 import { preflightContext, stepContext } from '../shared/test-context.js';
 import { blockSizeFor, containerClient, MAX_BLOCKS, storageSyncAdapter } from './storage_sync.js';
+import { MARK_MARGIN_MS } from './reverse.js';
 import { backSyncParamsSchema, forwardSyncParamsSchema } from './config.js';
 
 let base: string;
@@ -153,7 +156,15 @@ test('Azure Blob → S3 (the way back): copies what DR wrote and what changed, o
   });
   assert.ok((await storageSyncAdapter.preflight(params, preflightContext())).every((c) => c.ok));
   const first = await storageSyncAdapter.run(params, stepContext());
-  assert.deepEqual(first.output, { total: 5, copied: 5, skipped: 0, deleted: 0, bytes: 20 });
+  assert.deepEqual(first.output, {
+    total: 5,
+    copied: 5,
+    skipped: 0,
+    deleted: 0,
+    bytes: 20,
+    examined: 5,
+    mode: 'full',
+  });
   const again = await storageSyncAdapter.run(params, stepContext());
   assert.equal(again.output?.copied, 0, again.summary);
   await container.getBlockBlobClient('dr-2.txt').upload('changed', 7);
@@ -161,7 +172,15 @@ test('Azure Blob → S3 (the way back): copies what DR wrote and what changed, o
     backSyncParamsSchema.parse({ ...params, delete_removed: true }),
     stepContext(),
   );
-  assert.deepEqual(changed.output, { total: 5, copied: 1, skipped: 4, deleted: 1, bytes: 7 });
+  assert.deepEqual(changed.output, {
+    total: 5,
+    copied: 1,
+    skipped: 4,
+    deleted: 1,
+    bytes: 7,
+    examined: 5,
+    mode: 'full',
+  });
   const got = await client.send(new GetObjectCommand({ Bucket: 'back-objects', Key: 'dr-2.txt' }));
   assert.equal(await got.Body!.transformToString(), 'changed');
   client.destroy();
@@ -235,4 +254,124 @@ test("an object's headers and user metadata survive the trip to DR and back; a b
   const second = await storageSyncAdapter.run(back, stepContext());
   assert.deepEqual([second.output?.copied, second.output?.skipped], [0, 2], second.summary);
   client.destroy();
+});
+
+/** A pass-through in front of s3rver that counts requests by kind (ListObjectsV2, HEAD, PUT). */
+async function countingProxy(target: string) {
+  const counts = { list: 0, head: 0, put: 0, other: 0 };
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.searchParams.get('list-type') === '2') counts.list++;
+    else if (req.method === 'HEAD') counts.head++;
+    else if (req.method === 'PUT') counts.put++;
+    else counts.other++;
+    const out = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    counts,
+    reset: () => Object.assign(counts, { list: 0, head: 0, put: 0, other: 0 }),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+test('the way back continuing from an earlier pass of the run lists no S3 and copies only blobs written since, an overwritten one included', async () => {
+  const proxy = await countingProxy(s3.endpoint);
+  try {
+    const destination = {
+      bucket: 'since-objects',
+      endpoint: proxy.endpoint,
+      access_key_id: s3.accessKeyId,
+      secret_access_key: s3.secretAccessKey,
+    };
+    const client = s3Client({ ...destination, prefix: '', region: 'us-east-1', force_path_style: true });
+    await client.send(new CreateBucketCommand({ Bucket: 'since-objects' }));
+    const container = containerClient({
+      connection_string: azurite.connectionString,
+      container: 'since-written',
+      prefix: '',
+      create_container: true,
+    });
+    await container.createIfNotExists();
+    // Waits on the Blob service's own clock (its Date header), which Last-Modified and the mark use.
+    const serviceTimeReaches = async (at: number) => {
+      for (;;) {
+        const date = (await container.getProperties()).date;
+        if (date && date.getTime() >= at) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    for (let i = 0; i < 30; i++) await container.getBlockBlobClient(`dr-${i}.txt`).upload(`dr ${i}`, 4);
+    const written = (await container.getProperties()).date!.getTime();
+    // Past the margin the continuing pass re-checks, so that the 30 count as older than the mark.
+    await serviceTimeReaches(written + MARK_MARGIN_MS + 1000);
+    const source = { connection_string: azurite.connectionString, container: 'since-written' };
+    const full = backSyncParamsSchema.parse({ direction: 'azure_to_s3', source, destination });
+    const last = backSyncParamsSchema.parse({ ...full, since_step: 'before-pause' });
+    // Both steps of one run share its store (same run id and work directory), as in the engine.
+    const runId = 'run-since';
+    const workDir = mkdtempSync(join(tmpdir(), 'phoenix-step-'));
+    const first = await storageSyncAdapter.run(full, stepContext({ runId, workDir, step: 'before-pause' }));
+    assert.equal(first.output?.copied, 30, first.summary);
+    // Last-Modified has whole seconds: the changes land in a later second than the mark, as in a
+    // failback where the fence comes between the two passes.
+    await serviceTimeReaches((await container.getProperties()).date!.getTime() + 1000);
+    await container.getBlockBlobClient('dr-7.txt').upload('overwritten, same name', 22);
+    await container.getBlockBlobClient('dr-new.txt').upload('new', 3);
+    proxy.reset();
+    const since = await storageSyncAdapter.run(last, stepContext({ runId, workDir, step: 'last-pass' }));
+    assert.equal(since.output?.mode, 'since', since.summary);
+    assert.equal(proxy.counts.list, 0, 'S3 was listed');
+    assert.deepEqual(
+      [since.output?.examined, since.output?.copied, since.output?.total],
+      [2, 2, 31],
+      since.summary,
+    );
+    assert.deepEqual([proxy.counts.head, proxy.counts.put], [2, 2], JSON.stringify(proxy.counts));
+    const got = await client.send(new GetObjectCommand({ Bucket: 'since-objects', Key: 'dr-7.txt' }));
+    assert.equal(await got.Body!.transformToString(), 'overwritten, same name');
+    const added = await client.send(new GetObjectCommand({ Bucket: 'since-objects', Key: 'dr-new.txt' }));
+    assert.equal(await added.Body!.transformToString(), 'new');
+
+    // Without the earlier pass's mark (another run), the same step is a full pass: it lists S3.
+    proxy.reset();
+    const alone = await storageSyncAdapter.run(last, stepContext({ runId: 'run-other', step: 'last-pass' }));
+    assert.equal(alone.output?.mode, 'full', alone.summary);
+    assert.ok(proxy.counts.list >= 1, JSON.stringify(proxy.counts));
+    assert.equal(alone.output?.copied, 0, alone.summary);
+    client.destroy();
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a pass continuing from an earlier one cannot also delete (deleted blobs are not listed)', () => {
+  assert.throws(
+    () =>
+      backSyncParamsSchema.parse({
+        direction: 'azure_to_s3',
+        source: { connection_string: 'UseDevelopmentStorage=true', container: 'abc' },
+        destination: { bucket: 'b' },
+        since_step: 'before',
+        delete_removed: true,
+      }),
+    /since_step cannot find deleted blobs/,
+  );
 });
