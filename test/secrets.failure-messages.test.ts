@@ -28,3 +28,18 @@ test('a secret store failure says what failed: DNS, the connection, the identity
   );
   assert.match(describeFailure('Key Vault', failure({ statusCode: 500 })), /^Key Vault refused: /);
 });
+
+test('a read cut short by its deadline says the store did not answer in time, not that it refused', () => {
+  // What the Azure SDK throws when the read's AbortSignal fires while it still retries a refused connection
+  // (seen under load: ECONNREFUSED retried with backoff past validate's 10 s deadline).
+  const aborted = failure({ name: 'AbortError' }, 'The operation was aborted.');
+  assert.match(
+    describeFailure('Key Vault', aborted),
+    /^Key Vault could not be reached: no answer before the read's deadline \(timed out\); check the network path to it/,
+  );
+  // AbortSignal.timeout's own reason, as the AWS SDK passes it on.
+  const timedOut = Object.assign(
+    new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+  );
+  assert.match(describeFailure('Secrets Manager', timedOut), /could not be reached: no answer before/);
+});
