@@ -79,6 +79,10 @@ export function describeFailure(store: string, error: unknown): string {
     return `${store} could not be reached: DNS lookup of its address failed (${code}); check this host's resolver and network: ${why(error)}`;
   if (code)
     return `${store} could not be reached: the connection failed (${code}); check the network path to it: ${why(error)}`;
+  // The read's deadline fired first (AbortSignal.timeout): the SDKs retry a refused or silent connection until
+  // then, so the store never answered; it did not refuse.
+  if (e.name === 'AbortError' || e.name === 'TimeoutError')
+    return `${store} could not be reached: no answer before the read's deadline (timed out); check the network path to it and that it answers: ${why(error)}`;
   if (status === 401 || status === 403 || AUTH_NAMES.test(text))
     return `${store} refused this identity (authentication or permission): ${why(error)}; give it read access to the secret, or check its credentials`;
   if (status === 404 || NOT_FOUND_NAMES.test(text))
