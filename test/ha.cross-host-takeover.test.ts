@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPrimary, query, type PostgresCluster } from '../src/lab/index.js';
-import { ADMIN_ROLE, APP_ROLE, logicalPair, roleUrl } from '../src/lab/managed.js';
+import { APP_ROLE, logicalPair, roleUrl } from '../src/lab/managed.js';
 import { Journal } from '../src/runbook/index.js';
 import { FencedError, leaseStoreOn, openStore } from '../src/store/index.js';
 import { waitFor } from './helpers/ha.js';
 import { lease, PG_URL, runs, world, type App } from './helpers/ha-world.js';
 import { httpServer } from './helpers/servers.js';
+import { cutoverFailover } from './helpers/takeover.js';
 
 /**
  * Two `phoenix run` controllers on different hosts (PHOENIX_HOST_ID host-a and host-b) share a scratch
@@ -81,30 +82,7 @@ test('controllers on different hosts: the standby takes a frozen leader’s cut-
   const w = world(app, 'postgres', {
     configure: (config) => ({
       ...config,
-      topology: { primary: { cloud: 'aws' }, dr: { cloud: 'azure', rpo_budget_s: 300 } },
-      runbooks: {
-        dr_failover: {
-          stages: [
-            {
-              name: 'database',
-              steps: [
-                {
-                  name: 'cutover',
-                  type: 'database',
-                  retries: 0,
-                  params: {
-                    action: 'cutover',
-                    subscriber: roleUrl(subscriber, ADMIN_ROLE, DB),
-                    publisher: roleUrl(publisher, ADMIN_ROLE, DB),
-                    subscription_owner: subscriber.connectionString(DB),
-                    sequence_gap: GAP,
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      },
+      ...cutoverFailover(subscriber, publisher, DB, GAP),
     }),
   });
   // Holds the subscriber's database settings row: the leader's cut-over waits on it when it opens the

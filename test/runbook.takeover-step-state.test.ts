@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../src/config/index.js';
 import { startPrimary, query, waitUntil, type PostgresCluster } from '../src/lab/index.js';
-import { ADMIN_ROLE, APP_ROLE, logicalPair, roleUrl } from '../src/lab/managed.js';
+import { APP_ROLE, logicalPair, roleUrl } from '../src/lab/managed.js';
 import { RunbookEngine } from '../src/runbook/index.js';
 import { leaseStoreOn, type Fence, type SqlDb } from '../src/store/index.js';
 import { BACKENDS, cutShort, takeWhenExpired, type Backend } from './helpers/stores.js';
+import { cutoverFailover } from './helpers/takeover.js';
 
 /**
  * Controller A runs the logical cut-over and is deposed in the middle of it (after the sequences moved,
@@ -71,30 +72,7 @@ async function takeOverCutover(backend: Backend, database: string): Promise<void
   const config = parseConfig({
     // The engines are handed their store; this section is not what they write to.
     store: { path: join(base, 'unused.db') },
-    topology: { primary: { cloud: 'aws' }, dr: { cloud: 'azure', rpo_budget_s: 300 } },
-    runbooks: {
-      dr_failover: {
-        stages: [
-          {
-            name: 'database',
-            steps: [
-              {
-                name: 'cutover',
-                type: 'database',
-                retries: 0,
-                params: {
-                  action: 'cutover',
-                  subscriber: roleUrl(subscriber, ADMIN_ROLE, database),
-                  publisher: roleUrl(publisher, ADMIN_ROLE, database),
-                  subscription_owner: subscriber.connectionString(database),
-                  sequence_gap: GAP,
-                },
-              },
-            ],
-          },
-        ],
-      },
-    },
+    ...cutoverFailover(subscriber, publisher, database, GAP),
   });
   // Two hosts: each its own connection to the store and its own work directory.
   const store = await backend.open();
